@@ -1,0 +1,5 @@
+"""`python -m agentops_server` runs the `agentops` CLI."""
+
+from agentops_server.cli import main
+
+main()

@@ -1,0 +1,116 @@
+"""Server configuration: parsed once at the edge (the CLI), frozen, and passed down.
+
+Precedence: command-line option, then AGENTOPS_* environment variable, then default.
+Every variable is listed in ENV_VARS and documented in docs/settings.md.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Final
+
+ENV_VARS: Final[dict[str, str]] = {
+    "AGENTOPS_DATABASE_URL": "SQLAlchemy URL of the database; default: SQLite file in the data dir",
+    "AGENTOPS_DATA_DIR": "directory for the SQLite file and the token secret; default ./agentops-data",
+    "AGENTOPS_HOST": "interface to listen on; default 127.0.0.1",
+    "AGENTOPS_PORT": "port to listen on; default 8000",
+    "AGENTOPS_MAX_BODY_BYTES": "largest accepted request body (after decompression); default 50 MiB",
+    "AGENTOPS_SESSION_INACTIVITY_SECONDS": "idle time after which an unended session gets an end; "
+    "default 3600",
+    "AGENTOPS_SECRET_KEY": "secret that signs session tokens; default: generated in the data dir",
+    "AGENTOPS_PUBLIC_URL": "URL users reach the server at, for links; default http://HOST:PORT",
+}
+
+DEFAULT_DATA_DIR: Final = "./agentops-data"
+SQLITE_FILENAME: Final = "agentops.sqlite3"
+SECRET_FILENAME: Final = "secret.key"
+
+
+class ConfigError(ValueError):
+    """A setting has a value that cannot be used; the message says which and why."""
+
+
+@dataclass(frozen=True, slots=True)
+class ServerConfig:
+    database_url: str
+    data_dir: Path
+    host: str = "127.0.0.1"
+    port: int = 8000
+    max_body_bytes: int = 50 * 1024 * 1024
+    session_inactivity_seconds: int = 3600
+    secret_key: str | None = None
+    public_url: str | None = None
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+    @classmethod
+    def build(
+        cls,
+        *,
+        database_url: str | None = None,
+        data_dir: str | Path | None = None,
+        host: str | None = None,
+        port: int | None = None,
+        max_body_bytes: int | None = None,
+        session_inactivity_seconds: int | None = None,
+        environ: Mapping[str, str] | None = None,
+    ) -> ServerConfig:
+        """Combine explicit values (e.g. CLI options) with the environment and defaults."""
+        env = os.environ if environ is None else environ
+        resolved_dir = Path(data_dir or env.get("AGENTOPS_DATA_DIR") or DEFAULT_DATA_DIR)
+        url = database_url or env.get("AGENTOPS_DATABASE_URL") or ""
+        if not url:
+            url = f"sqlite:///{(resolved_dir / SQLITE_FILENAME).resolve()}"
+        url = normalize_database_url(url)
+        return cls(
+            database_url=url,
+            data_dir=resolved_dir.resolve(),
+            host=host or env.get("AGENTOPS_HOST") or "127.0.0.1",
+            port=_int("port", port, env.get("AGENTOPS_PORT"), 8000, minimum=0),
+            max_body_bytes=_int(
+                "max body bytes", max_body_bytes, env.get("AGENTOPS_MAX_BODY_BYTES"),
+                50 * 1024 * 1024, minimum=1024,
+            ),
+            session_inactivity_seconds=_int(
+                "session inactivity seconds", session_inactivity_seconds,
+                env.get("AGENTOPS_SESSION_INACTIVITY_SECONDS"), 3600, minimum=1,
+            ),
+            secret_key=env.get("AGENTOPS_SECRET_KEY") or None,
+            public_url=(env.get("AGENTOPS_PUBLIC_URL") or None),
+        )
+
+
+def normalize_database_url(url: str) -> str:
+    """Accept postgres:// and postgresql:// and route them to psycopg 3."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    if url.startswith(("sqlite:", "postgresql+psycopg:")):
+        return url
+    raise ConfigError(
+        f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DB"
+    )
+
+
+def _int(name: str, given: int | None, raw: str | None, default: int, *, minimum: int) -> int:
+    if given is not None:
+        value = given
+    elif raw:
+        try:
+            value = int(raw)
+        except ValueError:
+            raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
+    else:
+        value = default
+    if value < minimum:
+        raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value

@@ -1,0 +1,107 @@
+"""The Store: the only door to persistence. Intent-named, engine-agnostic, synchronous.
+
+Implementations live beside this file (SQLAlchemy Core over SQLite or PostgreSQL). Callers in
+async code run these methods in a worker thread; writes are serialized by the implementation
+(one writer for SQLite, row locks for PostgreSQL) so statistics stay exact under concurrency.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from datetime import datetime
+from typing import Protocol
+
+from agentops_server.storage.records import (
+    Agent,
+    ApiKey,
+    AppendResult,
+    Event,
+    EventWrite,
+    PriceOverride,
+    Project,
+    Session,
+    SessionFilter,
+    SessionPage,
+    SessionStats,
+    SessionWrite,
+)
+
+
+class StoreError(Exception):
+    """Base class of storage errors that callers are expected to handle."""
+
+
+class NotFound(StoreError):
+    """The row does not exist, or belongs to another project."""
+
+
+class Conflict(StoreError):
+    """The write contradicts stored data (e.g. a session id owned by another project)."""
+
+
+class Store(Protocol):
+    # --- projects and keys -------------------------------------------------------------------
+    def create_project(self, name: str) -> Project: ...
+    def list_projects(self) -> list[Project]: ...
+    def get_project(self, project_id: str) -> Project: ...  # raises NotFound
+    def create_api_key(self, project_id: str, key_hash: str, prefix: str, label: str) -> ApiKey: ...
+    def list_api_keys(self, project_id: str) -> list[ApiKey]: ...
+    def revoke_api_key(self, key_id: str) -> ApiKey: ...  # raises NotFound
+    def find_api_key(self, key_hash: str) -> ApiKey | None: ...  # revoked keys are returned too
+
+    # --- ingestion ---------------------------------------------------------------------------
+    def write_session(self, write: SessionWrite, *, create: bool) -> Session:
+        """Create (or re-attach to) a session, or update one. Never wipes stored data.
+
+        create=True: insert if absent; if present and owned by write.project_id, re-attach
+        (keep init_timestamp, merge tags); if owned by another project, raise Conflict.
+        create=False: update the fields that are not None; raise NotFound if absent or foreign.
+        """
+        ...
+
+    def append_events(self, events: Sequence[EventWrite]) -> AppendResult:
+        """Insert events, skipping ids already stored for their session, and add exactly the
+        inserted ones to session_stats in the same transaction."""
+        ...
+
+    def upsert_agent(self, session_id: str, agent_id: str, name: str | None) -> None: ...
+
+    def close_inactive_sessions(self, idle_since: datetime, reason: str) -> int:
+        """Give sessions with no end and no activity since `idle_since` an end time (their last
+        event, else their start) and `reason`, marking them auto_ended. Returns how many."""
+        ...
+
+    # --- reads -------------------------------------------------------------------------------
+    def get_session(self, project_id: str, session_id: str) -> Session: ...  # raises NotFound
+    def get_stats(self, project_id: str, session_id: str) -> SessionStats: ...  # raises NotFound
+    def list_sessions(
+        self, project_id: str, filters: SessionFilter, cursor: str | None, limit: int
+    ) -> SessionPage:
+        """Newest first (init_timestamp, id), keyset-paginated."""
+        ...
+
+    def iter_events(
+        self, session_id: str, event_type: str | None = None, chunk_size: int = 1000
+    ) -> Iterator[Event]:
+        """Events of a session in time order, read in chunks so memory stays flat."""
+        ...
+
+    def list_agents(self, session_id: str) -> list[Agent]: ...
+
+    # --- pricing -----------------------------------------------------------------------------
+    def set_price_override(self, override: PriceOverride) -> None: ...
+    def delete_price_override(self, project_id: str, model: str) -> None: ...  # raises NotFound
+    def list_price_overrides(self, project_id: str | None = None) -> list[PriceOverride]: ...
+    def iter_llm_events(self, project_id: str | None, chunk_size: int = 1000) -> Iterator[Event]:
+        """Every LLM event (of one project, or all), for re-pricing."""
+        ...
+
+    def set_event_costs(self, costs: Sequence[tuple[str, str, int | None, str]]) -> None:
+        """(session_id, event_id, cost_nanos, cost_source) for each event; the sessions'
+        stats are adjusted by the difference in the same transaction."""
+        ...
+
+    def count_llm_events(self, project_id: str | None) -> int: ...
+
+    # --- lifecycle ---------------------------------------------------------------------------
+    def close(self) -> None: ...

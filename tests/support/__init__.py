@@ -1,0 +1,1 @@
+"""Shared test helpers: real PostgreSQL databases and real server processes."""
