@@ -1,5 +1,6 @@
-"""Server-side pricing of LLM events."""
+"""Server-side pricing of LLM events: genai-prices plus per-project overrides."""
 
-from agentops_server.pricing.pricer import Price, Pricer, TokenUsage
+from agentops_server.pricing.catalog import Catalog, InvalidUsage, ModelMatch
+from agentops_server.pricing.pricer import ModelPrices, Price, Pricer, TokenUsage
 
-__all__ = ["Price", "Pricer", "TokenUsage"]
+__all__ = ["Catalog", "InvalidUsage", "ModelMatch", "ModelPrices", "Price", "Pricer", "TokenUsage"]

@@ -1,17 +1,20 @@
-"""Prices LLM events from model and tokens with genai-prices; a client-reported cost wins.
+"""Prices LLM events: a client-reported cost, else a project override, else genai-prices.
 
-Token convention (the wire's, OpenAI's): prompt_tokens is ALL input tokens, including
-cache reads and cache writes; completion_tokens includes reasoning tokens.
+Token convention (the wire's, OpenAI's): prompt_tokens is ALL input tokens, including cache
+reads and cache writes; completion_tokens includes reasoning tokens. An event whose tokens or
+model are unknown gets cost None with an UNKNOWN_* source, never a silent $0.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import datetime
 from decimal import Decimal
 
-from genai_prices import Usage, calc_price
-
-from agentops_server.storage.records import CostSource, usd_to_nanos
+from agentops_server.pricing.catalog import Catalog, InvalidUsage, ModelMatch
+from agentops_server.pricing.overrides import OverrideCache, normalize_model, override_cost
+from agentops_server.storage.records import CostSource, PriceOverride, usd_to_nanos
+from agentops_server.storage.store import Store
 
 
 @dataclass(frozen=True, slots=True)
@@ -29,8 +32,34 @@ class Price:
     source: CostSource
 
 
+@dataclass(frozen=True, slots=True)
+class ModelPrices:
+    """The effective per-million-token prices of a model for a project (for display)."""
+
+    model: str
+    source: CostSource  # OVERRIDE, COMPUTED (genai-prices) or UNKNOWN_MODEL
+    provider: str | None = None
+    matched_model: str | None = None
+    input_per_mtok: Decimal | None = None
+    output_per_mtok: Decimal | None = None
+    cache_read_per_mtok: Decimal | None = None
+    cache_write_per_mtok: Decimal | None = None
+
+
 class Pricer:
-    """Prices one LLM event. Thread-safe; no I/O on the hot path."""
+    """Prices one LLM event in a few µs. Thread-safe; the only I/O is loading a project's
+    overrides from the store when its cache entry is missing or stale."""
+
+    def __init__(
+        self,
+        store: Store | None = None,
+        *,
+        catalog: Catalog | None = None,
+        override_ttl: float = 30.0,
+    ) -> None:
+        self._store = store
+        self._catalog = catalog or Catalog()
+        self._overrides = OverrideCache(store, ttl=override_ttl)
 
     def price(
         self,
@@ -39,21 +68,109 @@ class Pricer:
         provider: str | None,
         usage: TokenUsage,
         reported_cost: Decimal | None = None,
+        *,
+        at: datetime | None = None,
     ) -> Price:
+        """`at` is when the call was made (prices change over time); default now."""
         if reported_cost is not None:
             return Price(usd_to_nanos(reported_cost), CostSource.REPORTED)
-        if not model:
+        if not model or not model.strip():
             return Price(None, CostSource.UNKNOWN_MODEL)
-        if usage.prompt_tokens is None and usage.completion_tokens is None:
+        if usage.prompt_tokens is None or usage.completion_tokens is None:
             return Price(None, CostSource.UNKNOWN_TOKENS)
-        gp_usage = Usage(
-            input_tokens=usage.prompt_tokens or 0,
-            output_tokens=usage.completion_tokens or 0,
-            cache_read_tokens=usage.cache_read_tokens or 0,
-            cache_write_tokens=usage.cache_write_tokens or 0,
-        )
         try:
-            result = calc_price(gp_usage, model, provider_id=provider or None)
-        except LookupError:
-            return Price(None, CostSource.UNKNOWN_MODEL)
-        return Price(usd_to_nanos(result.total_price), CostSource.COMPUTED)
+            override = self._overrides.get(project_id, model)
+            if override is not None:
+                cost = override_cost(
+                    override,
+                    usage.prompt_tokens,
+                    usage.completion_tokens,
+                    usage.cache_read_tokens,
+                    usage.cache_write_tokens,
+                )
+                return Price(usd_to_nanos(cost), CostSource.OVERRIDE)
+            match = self._catalog.find(model, provider)
+            if match is None:
+                return Price(None, CostSource.UNKNOWN_MODEL)
+            cost = self._catalog.cost(
+                match,
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                usage.cache_read_tokens,
+                usage.cache_write_tokens,
+                usage.reasoning_tokens,
+                at=at,
+            )
+        except InvalidUsage:
+            return Price(None, CostSource.UNKNOWN_TOKENS)
+        return Price(usd_to_nanos(cost), CostSource.COMPUTED)
+
+    # --- overrides --------------------------------------------------------------------------
+    def list_overrides(self, project_id: str) -> list[PriceOverride]:
+        store = self._require_store()
+        return sorted(store.list_price_overrides(project_id), key=lambda o: o.model)
+
+    def set_override(self, override: PriceOverride) -> PriceOverride:
+        """Store (insert or replace) a project's price for a model; effective immediately."""
+        store = self._require_store()
+        stored = replace(override, model=normalize_model(override.model))
+        store.set_price_override(stored)
+        self._overrides.invalidate(override.project_id)
+        return stored
+
+    def delete_override(self, project_id: str, model: str) -> None:
+        """Remove an override (raises the store's NotFound if there is none)."""
+        store = self._require_store()
+        try:
+            store.delete_price_override(project_id, normalize_model(model))
+        finally:
+            self._overrides.invalidate(project_id)
+
+    def invalidate(self, project_id: str | None = None) -> None:
+        """Forget cached overrides (e.g. after another process changed them)."""
+        self._overrides.invalidate(project_id)
+
+    def describe(self, project_id: str, model: str, provider: str | None = None) -> ModelPrices:
+        """The prices that `price()` would use for this model in this project."""
+        override = self._overrides.get(project_id, model)
+        if override is not None:
+            return ModelPrices(
+                model=model,
+                source=CostSource.OVERRIDE,
+                matched_model=override.model,
+                input_per_mtok=override.input_per_mtok,
+                output_per_mtok=override.output_per_mtok,
+                cache_read_per_mtok=override.cache_read_per_mtok,
+                cache_write_per_mtok=override.cache_write_per_mtok,
+            )
+        match = self._catalog.find(model, provider) if model.strip() else None
+        if match is None:
+            return ModelPrices(model=model, source=CostSource.UNKNOWN_MODEL)
+        return _table_prices(model, match)
+
+    def _require_store(self) -> Store:
+        if self._store is None:
+            raise RuntimeError("this Pricer has no store: overrides need Pricer(store=...)")
+        return self._store
+
+
+def _table_prices(model: str, match: ModelMatch) -> ModelPrices:
+    prices = match.model.get_prices(datetime.now().astimezone())
+
+    def flat(name: str) -> Decimal | None:
+        value = getattr(prices, name, None)
+        if isinstance(value, Decimal):
+            return value
+        base = getattr(value, "base", None)  # tiered: the base (lowest) tier
+        return base if isinstance(base, Decimal) else None
+
+    return ModelPrices(
+        model=model,
+        source=CostSource.COMPUTED,
+        provider=match.provider.id,
+        matched_model=match.model.id,
+        input_per_mtok=flat("input_mtok"),
+        output_per_mtok=flat("output_mtok"),
+        cache_read_per_mtok=flat("cache_read_mtok"),
+        cache_write_per_mtok=flat("cache_write_mtok"),
+    )

@@ -1,0 +1,85 @@
+"""Per-project price overrides: read through a small cache, priced in exact Decimal.
+
+An override is the project's own price for a model name (custom or fine-tuned models, negotiated
+rates) in USD per million tokens. It wins over the genai-prices table. Writes made through the
+Pricer invalidate the cache at once; writes made by another process (the CLI, another replica)
+are seen after `ttl` seconds.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from decimal import Decimal
+
+from agentops_server.pricing.catalog import InvalidUsage
+from agentops_server.storage.records import PriceOverride
+from agentops_server.storage.store import Store
+
+MTOK = Decimal(1_000_000)
+
+
+def normalize_model(model: str) -> str:
+    """Overrides match model names case-insensitively, ignoring surrounding blanks."""
+    return model.strip().lower()
+
+
+def override_cost(
+    override: PriceOverride,
+    input_tokens: int,
+    output_tokens: int,
+    cache_read_tokens: int | None = None,
+    cache_write_tokens: int | None = None,
+) -> Decimal:
+    """USD for the usage at the override's prices. Input tokens include the cache tokens; a
+    cache price left unset bills those tokens at the input price. Reasoning tokens are output."""
+    cache_read = cache_read_tokens or 0
+    cache_write = cache_write_tokens or 0
+    if min(input_tokens, output_tokens, cache_read, cache_write) < 0:
+        raise InvalidUsage("token counts cannot be negative")
+    uncached = input_tokens - cache_read - cache_write
+    if uncached < 0:
+        raise InvalidUsage("cache tokens exceed input tokens")
+    read_price = override.cache_read_per_mtok
+    write_price = override.cache_write_per_mtok
+    total = (
+        uncached * override.input_per_mtok
+        + cache_read * (override.input_per_mtok if read_price is None else read_price)
+        + cache_write * (override.input_per_mtok if write_price is None else write_price)
+        + output_tokens * override.output_per_mtok
+    )
+    return total / MTOK
+
+
+class OverrideCache:
+    """The overrides of each project, loaded from the store on first use and kept `ttl` s."""
+
+    def __init__(self, store: Store | None, ttl: float = 30.0) -> None:
+        self._store = store
+        self._ttl = ttl
+        self._lock = threading.Lock()
+        self._by_project: dict[str, tuple[float, dict[str, PriceOverride]]] = {}
+
+    def get(self, project_id: str, model: str) -> PriceOverride | None:
+        if self._store is None:
+            return None
+        entry = self._by_project.get(project_id)
+        if entry is None or time.monotonic() - entry[0] > self._ttl:
+            entry = self._load(project_id)
+        return entry[1].get(normalize_model(model))
+
+    def _load(self, project_id: str) -> tuple[float, dict[str, PriceOverride]]:
+        assert self._store is not None
+        loaded_at = time.monotonic()
+        overrides = self._store.list_price_overrides(project_id)
+        entry = (loaded_at, {normalize_model(o.model): o for o in overrides})
+        with self._lock:
+            self._by_project[project_id] = entry
+        return entry
+
+    def invalidate(self, project_id: str | None = None) -> None:
+        with self._lock:
+            if project_id is None:
+                self._by_project.clear()
+            else:
+                self._by_project.pop(project_id, None)
