@@ -1,0 +1,1 @@
+"""API keys (project credentials) and session tokens (what create_session hands out)."""

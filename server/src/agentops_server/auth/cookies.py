@@ -1,0 +1,100 @@
+"""Signed, stateless dashboard sessions and the CSRF tokens bound to them.
+
+A cookie holds ``<base64 json>.<base64 hmac>``: the user id (or none before sign-in), a random
+session id and the issue time, signed with a key derived from the server secret. The CSRF token
+of a form is an HMAC of that session id, so a token from one browser never works in another,
+and signing in issues a fresh session id (no fixation).
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass
+from typing import Final
+
+COOKIE_NAME: Final = "agentops_session"
+CSRF_FIELD: Final = "csrf_token"
+CSRF_HEADER: Final = "X-CSRF-Token"
+MAX_AGE_SECONDS: Final = 14 * 24 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class CookieSession:
+    """What a dashboard cookie says: who (user_id, None when signed out) and which session."""
+
+    session_id: str
+    user_id: str | None
+    issued_at: int
+
+
+class CookieSigner:
+    """Signs and checks dashboard cookies and CSRF tokens with keys derived from one secret."""
+
+    def __init__(self, secret: str | bytes, *, max_age: int = MAX_AGE_SECONDS) -> None:
+        raw = secret.encode("utf-8") if isinstance(secret, str) else secret
+        if len(raw) < 16:
+            raise ValueError("the signing secret must have at least 16 bytes")
+        self._cookie_key = hmac.new(raw, b"agentops-dashboard-cookie", hashlib.sha256).digest()
+        self._csrf_key = hmac.new(raw, b"agentops-dashboard-csrf", hashlib.sha256).digest()
+        self.max_age = max_age
+
+    def new_session(self, user_id: str | None) -> CookieSession:
+        return CookieSession(secrets.token_urlsafe(18), user_id, int(time.time()))
+
+    def dumps(self, session: CookieSession) -> str:
+        body = json.dumps(
+            {"sid": session.session_id, "uid": session.user_id, "iat": session.issued_at},
+            separators=(",", ":"),
+        ).encode("utf-8")
+        encoded = _b64(body)
+        return f"{encoded}.{_b64(self._mac(encoded))}"
+
+    def loads(self, cookie: str | None, *, now: float | None = None) -> CookieSession | None:
+        """The session in a cookie, or None if it is missing, forged, malformed or expired."""
+        if not cookie or cookie.count(".") != 1 or len(cookie) > 4096:
+            return None
+        encoded, mac = cookie.split(".")
+        try:
+            if not hmac.compare_digest(_unb64(mac), self._mac(encoded)):
+                return None
+            data = json.loads(_unb64(encoded))
+        except ValueError:
+            return None
+        if not isinstance(data, dict):
+            return None
+        sid, uid, iat = data.get("sid"), data.get("uid"), data.get("iat")
+        if not isinstance(sid, str) or not isinstance(iat, int):
+            return None
+        if uid is not None and not isinstance(uid, str):
+            return None
+        current = time.time() if now is None else now
+        if iat > current + 60 or current - iat > self.max_age:
+            return None
+        return CookieSession(sid, uid, iat)
+
+    def csrf_token(self, session: CookieSession) -> str:
+        return _b64(hmac.new(self._csrf_key, session.session_id.encode(), hashlib.sha256).digest())
+
+    def check_csrf(self, session: CookieSession | None, token: str | None) -> bool:
+        if session is None or not token:
+            return False
+        return hmac.compare_digest(token.encode("utf-8"), self.csrf_token(session).encode())
+
+    def _mac(self, encoded: str) -> bytes:
+        return hmac.new(self._cookie_key, encoded.encode("ascii"), hashlib.sha256).digest()
+
+
+def _b64(raw: bytes) -> str:
+    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
+
+
+def _unb64(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except (ValueError, TypeError) as exc:
+        raise ValueError("not base64") from exc

@@ -1,0 +1,100 @@
+"""Session tokens: the opaque `jwt` create_session hands out, signed with HMAC-SHA256.
+
+A token names the project and the session it was issued for, and whether it re-attached to an
+existing session (an inherited session from another process). It has no expiry: the agentops
+0.3 client never refreshes its token, so a token stays valid as long as its session exists.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import secrets
+from dataclasses import dataclass
+from pathlib import Path
+
+from agentops_server.config import SECRET_FILENAME, ServerConfig
+
+_VERSION = "aos1"
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    project_id: str
+    session_id: str
+    attached: bool  # issued by re-attaching to a session another process created
+
+
+class InvalidToken(Exception):
+    """The token is malformed or its signature does not match."""
+
+
+class TokenSigner:
+    def __init__(self, secret: bytes) -> None:
+        self._secret = secret
+
+    def issue(self, claims: TokenClaims) -> str:
+        body = "\n".join((claims.project_id, claims.session_id, "1" if claims.attached else "0"))
+        encoded = _b64(body.encode())
+        return f"{_VERSION}.{encoded}.{self._sign(encoded)}"
+
+    def verify(self, token: str) -> TokenClaims:
+        version, _, rest = token.strip().partition(".")
+        encoded, _, signature = rest.partition(".")
+        if version != _VERSION or not encoded or not signature:
+            raise InvalidToken("malformed session token")
+        if not hmac.compare_digest(signature, self._sign(encoded)):
+            raise InvalidToken("session token signature does not match")
+        try:
+            project_id, session_id, attached = _unb64(encoded).decode().split("\n")
+        except ValueError:
+            raise InvalidToken("malformed session token") from None
+        return TokenClaims(project_id, session_id, attached == "1")
+
+    def _sign(self, encoded: str) -> str:
+        return _b64(hmac.new(self._secret, encoded.encode(), hashlib.sha256).digest())
+
+
+def load_secret(config: ServerConfig) -> bytes:
+    """config.secret_key, else the secret in data_dir/secret.key, generated (mode 0600) once.
+
+    Replicas sharing one database must share the secret: set AGENTOPS_SECRET_KEY on each.
+    """
+    if config.secret_key:
+        return config.secret_key.encode()
+    path = config.data_dir / SECRET_FILENAME
+    if not path.exists():
+        _create_secret_file(path)
+    secret = path.read_text().strip()
+    if not secret:
+        raise OSError(f"token secret file {path} is empty: delete it to generate a new one")
+    return secret.encode()
+
+
+def _create_secret_file(path: Path) -> None:
+    """Write a new secret atomically; if another process won the race, keep theirs."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48) + "\n")
+        try:
+            os.link(tmp, path)
+        except FileExistsError:
+            pass
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    try:
+        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+    except ValueError:
+        raise InvalidToken("malformed session token") from None

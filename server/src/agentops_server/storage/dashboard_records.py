@@ -1,0 +1,105 @@
+"""Records of the dashboard's reads and of dashboard accounts. No SQL, no I/O.
+
+They cross the Store boundary like storage/records.py; kept apart so the dashboard's additions
+stay in one place.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+from enum import StrEnum
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A dashboard account. `password_hash` is an scrypt string (auth/passwords.py)."""
+
+    id: str
+    email: str
+    password_hash: str
+    created_at: datetime
+
+
+class SessionSort(StrEnum):
+    """Orders of the dashboard's session list; each is keyset-paginated with an index."""
+
+    NEWEST = "newest"
+    OLDEST = "oldest"
+    COST = "cost"  # most expensive first
+    DURATION = "duration"  # longest first
+
+
+@dataclass(frozen=True, slots=True)
+class OverviewTotals:
+    sessions: int
+    success: int
+    fail: int
+    indeterminate: int
+    events: int
+    llms: int
+    tools: int
+    actions: int
+    errors: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_nanos: int
+    unknown_cost_events: int
+
+
+@dataclass(frozen=True, slots=True)
+class DayPoint:
+    """One day of the overview charts (UTC days)."""
+
+    day: date
+    success: int
+    fail: int
+    indeterminate: int
+    cost_nanos: int
+    prompt_tokens: int
+    completion_tokens: int
+
+
+@dataclass(frozen=True, slots=True)
+class ModelCost:
+    model: str | None
+    calls: int
+    prompt_tokens: int
+    completion_tokens: int
+    cost_nanos: int
+    unknown_cost_calls: int
+
+
+@dataclass(frozen=True, slots=True)
+class Overview:
+    totals: OverviewTotals
+    days: list[DayPoint]
+    models: list[ModelCost]
+
+
+@dataclass(frozen=True, slots=True)
+class LaneBucket:
+    """How many events of one type start within one slice of a session's timeline."""
+
+    index: int
+    event_type: str
+    count: int
+    errors: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class EventBrief:
+    """An event without its payload: what the waterfall draws."""
+
+    id: str
+    event_type: str
+    init_timestamp: datetime
+    end_timestamp: datetime | None
+    name: str | None
+    model: str | None
+    agent_id: str | None
+    prompt_tokens: int | None
+    completion_tokens: int | None
+    cost_nanos: int | None
+    cost_source: str
+    seq: int
