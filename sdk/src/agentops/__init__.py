@@ -1,5 +1,261 @@
-"""agentops: observability for AI agents (the AgentOps Session API). Work in progress."""
+"""agentops: observability for AI agents, the AgentOps Session API (compatible with 0.3.x).
+
+    import agentops
+    agentops.init(api_key=..., endpoint="http://127.0.0.1:8000")   # starts a session
+    ...
+    cost = agentops.end_session("Success")                         # Decimal, in USD
+
+Module functions act on the default client (a do-nothing one until init() succeeds) and on
+the current session (contextvars), else the only active one. See docs/sdk.md.
+"""
 
 from __future__ import annotations
 
 __version__ = "0.1.0"
+
+import uuid
+from decimal import Decimal
+from typing import Any
+
+from agentops import _config, _recording
+from agentops._client import (
+    Client,
+    NoopClient,
+    get_client,
+    set_client,
+    teardown_integrations,
+)
+from agentops._config import Configuration
+from agentops._decorators import record_action, record_function, record_tool, track_agent
+from agentops._errors import logger, setup_logging, warn_once
+from agentops._events import ActionEvent, ErrorEvent, Event, LLMEvent, ToolEvent
+from agentops._session import Session
+from agentops._transport import Transport
+from agentops.wire import EndState, EventType
+
+__all__ = [
+    "ActionEvent",
+    "Client",
+    "Configuration",
+    "EndState",
+    "ErrorEvent",
+    "Event",
+    "EventType",
+    "LLMEvent",
+    "Session",
+    "ToolEvent",
+    "add_tags",
+    "configure",
+    "create_agent",
+    "end_all_sessions",
+    "end_session",
+    "flush",
+    "get_api_key",
+    "get_client",
+    "get_session",
+    "init",
+    "record",
+    "record_action",
+    "record_function",
+    "record_tool",
+    "set_api_key",
+    "set_parent_key",
+    "set_tags",
+    "start_session",
+    "stop_instrumenting",
+    "track_agent",
+]
+
+# Values given to configure() before init(), applied by the next init().
+_configured: dict[str, Any] = {}
+
+
+def init(
+    api_key: str | None = None,
+    parent_key: str | None = None,
+    endpoint: str | None = None,
+    max_wait_time: int | None = None,
+    max_queue_size: int | None = None,
+    tags: list[str] | None = None,
+    default_tags: list[str] | None = None,
+    instrument_llm_calls: bool | None = None,
+    auto_start_session: bool | None = None,
+    inherited_session_id: str | uuid.UUID | None = None,
+    skip_auto_end_session: bool | None = None,
+    env_data_opt_out: bool | None = None,
+    *,
+    transport: Transport | None = None,
+) -> Session | None:
+    """Set up the SDK and (by default) start a session, which is returned.
+
+    Without a valid API key it warns once and the SDK does nothing. Calling it again (a
+    notebook cell re-run) keeps the running session. `transport` is for tests
+    (agentops.testing.InMemoryTransport).
+    """
+    if tags is not None:
+        logger.warning("The 'tags' parameter is deprecated. Use 'default_tags' instead")
+        default_tags = default_tags if default_tags is not None else tags
+    explicit = {
+        "api_key": api_key,
+        "parent_key": parent_key,
+        "endpoint": endpoint,
+        "max_wait_time": max_wait_time,
+        "max_queue_size": max_queue_size,
+        "default_tags": tuple(default_tags) if default_tags is not None else None,
+        "instrument_llm_calls": instrument_llm_calls,
+        "auto_start_session": auto_start_session,
+        "skip_auto_end_session": skip_auto_end_session,
+        "env_data_opt_out": env_data_opt_out,
+    }
+    config = _config.build(
+        **{**_configured, **{k: v for k, v in explicit.items() if v is not None}}
+    )
+    setup_logging(config.log_level, config.log_to_file)
+    if config.api_key is None:
+        warn_once(
+            "no-api-key",
+            "Could not initialize AgentOps client - API Key is missing. Pass api_key= or set "
+            "AGENTOPS_API_KEY; the SDK does nothing until then",
+        )
+        set_client(NoopClient(config))
+        return None
+    current = get_client()
+    if (
+        isinstance(current, Client)
+        and current.config == config
+        and transport in (None, current.transport)
+    ):
+        client = current
+        running = client.sessions
+        if inherited_session_id is None and config.auto_start_session and running:
+            logger.info("AgentOps has already been initialized: continuing its running session")
+            _recording.set_current(running[-1])
+            return running[-1]
+    else:
+        client = Client(config, transport=transport)
+        set_client(client)
+    client.initialize()
+    if inherited_session_id is not None:
+        if auto_start_session is False:
+            logger.warning("inherited_session_id is ignored because auto_start_session=False")
+            return None
+        return client.start_session(inherited_session_id=inherited_session_id)
+    return client.start_session() if config.auto_start_session else None
+
+
+def configure(
+    api_key: str | None = None,
+    parent_key: str | None = None,
+    endpoint: str | None = None,
+    max_wait_time: int | None = None,
+    max_queue_size: int | None = None,
+    default_tags: list[str] | None = None,
+    instrument_llm_calls: bool | None = None,
+    auto_start_session: bool | None = None,
+    skip_auto_end_session: bool | None = None,
+    env_data_opt_out: bool | None = None,
+) -> None:
+    """Change settings for the sessions started from now on (locked while sessions run)."""
+    running = _recording.active_sessions()
+    if running:
+        logger.warning(
+            "%d session(s) in progress. Configuration is locked until there are no more "
+            "sessions running",
+            len(running),
+        )
+        return
+    changes = {
+        k: v
+        for k, v in {
+            "api_key": api_key,
+            "parent_key": parent_key,
+            "endpoint": endpoint,
+            "max_wait_time": max_wait_time,
+            "max_queue_size": max_queue_size,
+            "default_tags": tuple(default_tags) if default_tags is not None else None,
+            "instrument_llm_calls": instrument_llm_calls,
+            "auto_start_session": auto_start_session,
+            "skip_auto_end_session": skip_auto_end_session,
+            "env_data_opt_out": env_data_opt_out,
+        }.items()
+        if v is not None
+    }
+    client = get_client()
+    client.config = client.config.replace(**changes)
+    _configured.update(changes)
+
+
+def start_session(
+    tags: list[str] | None = None,
+    inherited_session_id: str | uuid.UUID | None = None,
+    config: Configuration | None = None,
+) -> Session | None:
+    """Start a session (it becomes the current one in this context) and return it."""
+    client = get_client()
+    if not isinstance(client, Client):
+        warn_once(
+            "start-before-init",
+            "AgentOps has not been initialized yet. Call agentops.init() before "
+            "agentops.start_session()",
+        )
+        return None
+    return client.start_session(tags, inherited_session_id, config)
+
+
+def end_session(
+    end_state: str | EndState,
+    end_state_reason: str | None = None,
+    video: str | None = None,
+    is_auto_end: bool = False,
+) -> Decimal | None:
+    """End the current session; returns its total cost in USD (None if the server didn't say)."""
+    return get_client().end_session(end_state, end_state_reason, video, is_auto_end)
+
+
+def record(event: Event) -> None:
+    """Record an event to the current session."""
+    get_client().record(event)
+
+
+def add_tags(tags: list[str] | str) -> None:
+    get_client().add_tags(tags)
+
+
+def set_tags(tags: list[str] | str) -> None:
+    get_client().set_tags(tags)
+
+
+def create_agent(name: str | None, agent_id: str | None = None) -> str | None:
+    """Declare an agent in the current session (or the next one to start); returns its id."""
+    return get_client().create_agent(name, agent_id)
+
+
+def get_session(session_id: str | uuid.UUID) -> Session | None:
+    """A running session by id (str or UUID)."""
+    return get_client().get_session(session_id)
+
+
+def end_all_sessions() -> None:
+    get_client().end_all_sessions()
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Send every queued event now; False if the server didn't take them within `timeout` s."""
+    return get_client().flush(timeout)
+
+
+def get_api_key() -> str | None:
+    return get_client().config.api_key
+
+
+def set_api_key(api_key: str) -> None:
+    configure(api_key=api_key)
+
+
+def set_parent_key(parent_key: str) -> None:
+    configure(parent_key=parent_key)
+
+
+def stop_instrumenting() -> None:
+    """Undo the LLM libraries' instrumentation."""
+    teardown_integrations()

@@ -1,0 +1,273 @@
+"""BaseClient (no-op methods), NoopClient (no API key: nothing happens) and Client.
+
+The module functions of `agentops` call the default client, a NoopClient until init()
+succeeds, so no caller ever branches on "enabled". A Client starts no thread until its first
+session; the worker thread is shared by every client of the process.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from decimal import Decimal
+
+from agentops import _host, _lifecycle, _recording
+from agentops._config import Configuration, tags_tuple
+from agentops._errors import capture_internal_errors, logger, report_internal_error, warn_once
+from agentops._events import Event
+from agentops._session import Session
+from agentops._transport import HttpTransport, Transport
+from agentops._worker import get_worker
+
+
+def setup_integrations(config: Configuration) -> None:
+    """Patch the LLM libraries (agentops.integrations, owned by the integrations module)."""
+    try:
+        from agentops.integrations import setup_integrations as setup
+    except ImportError:
+        return
+    with capture_internal_errors("setup_integrations"):
+        setup(config)
+
+
+def teardown_integrations() -> None:
+    """Restore the LLM libraries' original methods."""
+    try:
+        from agentops.integrations import teardown_integrations as teardown
+    except ImportError:
+        return
+    with capture_internal_errors("teardown_integrations"):
+        teardown()
+
+
+class BaseClient:
+    """The full client API doing nothing: what the SDK is when it is disabled."""
+
+    def __init__(self, config: Configuration | None = None) -> None:
+        self.config = config if config is not None else Configuration()
+
+    is_initialized = False
+
+    def initialize(self) -> None:
+        return None
+
+    def start_session(
+        self,
+        tags: list[str] | None = None,
+        inherited_session_id: str | uuid.UUID | None = None,
+        config: Configuration | None = None,
+    ) -> Session | None:
+        return None
+
+    def end_session(
+        self,
+        end_state: str = "Indeterminate",
+        end_state_reason: str | None = None,
+        video: str | None = None,
+        is_auto_end: bool = False,
+    ) -> Decimal | None:
+        return None
+
+    def record(self, event: Event) -> None:
+        return None
+
+    def add_tags(self, tags: list[str] | str) -> None:
+        return None
+
+    def set_tags(self, tags: list[str] | str) -> None:
+        return None
+
+    def create_agent(
+        self, name: str | None, agent_id: str | None = None, session: Session | None = None
+    ) -> str | None:
+        return None
+
+    def end_all_sessions(self) -> None:
+        return None
+
+    def flush(self, timeout: float | None = None) -> bool:
+        return True
+
+    @property
+    def sessions(self) -> list[Session]:
+        return [s for s in _recording.active_sessions() if s._client_id == id(self)]
+
+    def get_session(self, session_id: str | uuid.UUID) -> Session | None:
+        try:
+            key = session_id if isinstance(session_id, uuid.UUID) else uuid.UUID(str(session_id))
+        except ValueError:
+            return None
+        return _recording.find(key)
+
+    @property
+    def has_sessions(self) -> bool:
+        return bool(self.sessions)
+
+    @property
+    def is_multi_session(self) -> bool:
+        return len(self.sessions) > 1
+
+    @property
+    def session_count(self) -> int:
+        return len(self.sessions)
+
+    @property
+    def current_session_ids(self) -> list[str]:
+        return [str(s.session_id) for s in self.sessions]
+
+    @property
+    def api_key(self) -> str | None:
+        return self.config.api_key
+
+    @property
+    def parent_key(self) -> str | None:
+        return self.config.parent_key
+
+    @property
+    def dropped_events(self) -> int:
+        """Events dropped in this process (queue full, or refused by the server)."""
+        return get_worker().dropped
+
+    def get_default_tags(self) -> list[str]:
+        return list(self.config.default_tags)
+
+    def add_default_tags(self, tags: list[str]) -> None:
+        self.config = self.config.replace(default_tags=(*self.config.default_tags, *tags))
+
+
+class NoopClient(BaseClient):
+    """Installed when there is no valid API key: warns once at init, then does nothing."""
+
+
+class Client(BaseClient):
+    """Starts sessions and routes events to them."""
+
+    def __init__(
+        self, config: Configuration | None = None, *, transport: Transport | None = None
+    ) -> None:
+        super().__init__(config)
+        from agentops import __version__
+
+        self.transport: Transport = transport or HttpTransport(
+            user_agent=f"agentops-python/{__version__}"
+        )
+        self.is_initialized = False
+        self._pending_agents: list[tuple[str, str | None]] = []
+        self._lock = threading.Lock()
+
+    def initialize(self) -> None:
+        """Install exit hooks, start host collection and the integrations (once)."""
+        if self.is_initialized:
+            return
+        self.is_initialized = True
+        _lifecycle.install(self.config.shutdown_timeout)
+        _host.start(self.config.env_data_opt_out)
+        if self.config.instrument_llm_calls:
+            setup_integrations(self.config)
+
+    def start_session(
+        self,
+        tags: list[str] | None = None,
+        inherited_session_id: str | uuid.UUID | None = None,
+        config: Configuration | None = None,
+    ) -> Session | None:
+        """Start (or, with inherited_session_id, re-attach to) a session; it becomes current."""
+        config = config if config is not None else self.config
+        if config.api_key is None:
+            config = config.replace(api_key=self.config.api_key)
+        if inherited_session_id is not None:
+            try:
+                session_id = uuid.UUID(str(inherited_session_id))
+            except ValueError:
+                logger.error("Invalid session id: %s", inherited_session_id)
+                return None
+        else:
+            session_id = uuid.uuid4()
+        get_worker().configure(config.max_queue_size, config.batch_size, config.max_wait_time)
+        session = Session(
+            session_id,
+            config,
+            tags=[*config.default_tags, *tags_tuple(tags)],
+            transport=self.transport,
+        )
+        session._client_id = id(self)
+        session._start()
+        _recording.set_current(session)
+        with self._lock:
+            pending, self._pending_agents = self._pending_agents, []
+        for agent_id, name in pending:
+            session.create_agent(name, agent_id)
+        return session
+
+    def end_session(
+        self,
+        end_state: str = "Indeterminate",
+        end_state_reason: str | None = None,
+        video: str | None = None,
+        is_auto_end: bool = False,
+    ) -> Decimal | None:
+        if is_auto_end and self.config.skip_auto_end_session:
+            return None
+        session = _recording.resolve("end session")
+        if session is None:
+            return None
+        return session.end_session(end_state, end_state_reason, video)
+
+    def record(self, event: Event) -> None:
+        session = _recording.resolve("record event")
+        if session is not None:
+            session.record(event)
+
+    def add_tags(self, tags: list[str] | str) -> None:
+        session = _recording.resolve("add tags")
+        if session is not None:
+            session.add_tags(tags)
+
+    def set_tags(self, tags: list[str] | str) -> None:
+        session = _recording.resolve("set tags")
+        if session is not None:
+            session.set_tags(tags)
+
+    def create_agent(
+        self, name: str | None, agent_id: str | None = None, session: Session | None = None
+    ) -> str | None:
+        """Declare an agent; before any session exists it is sent when the next one starts."""
+        agent_id = agent_id or str(uuid.uuid4())
+        target = session or _recording.current_session()
+        if target is not None:
+            return target.create_agent(name, agent_id)
+        if _recording.active_sessions():
+            warn_once(
+                "multi:create_agent", "Could not create agent - %s", _recording.MULTI_SESSION_HELP
+            )
+            return agent_id
+        with self._lock:
+            self._pending_agents.append((agent_id, name))
+        return agent_id
+
+    def end_all_sessions(self) -> None:
+        """End every running session as Indeterminate (each one, unlike 0.3.26)."""
+        commands = [s._finish("Indeterminate", None, None) for s in _recording.active_sessions()]
+        if any(commands):
+            get_worker().flush(self.config.flush_timeout)
+
+    def flush(self, timeout: float | None = None) -> bool:
+        """Send every queued event now; False if `timeout` (default flush_timeout) ran out."""
+        try:
+            return get_worker().flush(self.config.flush_timeout if timeout is None else timeout)
+        except Exception as exc:
+            report_internal_error(exc, "flush")
+            return False
+
+
+_default: BaseClient = NoopClient()
+
+
+def get_client() -> BaseClient:
+    """The process's default client: a NoopClient until init() succeeds."""
+    return _default
+
+
+def set_client(client: BaseClient) -> None:
+    global _default
+    _default = client

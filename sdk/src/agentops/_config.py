@@ -1,0 +1,172 @@
+"""Configuration: one frozen dataclass, built once at the edge (init/configure/start_session).
+
+Precedence is explicit argument, then the AGENTOPS_* environment variable, then the default.
+The rest of the SDK (and `agentops.integrations.setup_integrations(config)`) receives a
+`Configuration` and never reads the environment itself. Fields:
+
+    api_key, parent_key     project keys (UUID strings), None when unset or invalid
+    endpoint                server base URL without trailing slash ("http://127.0.0.1:8000")
+    max_wait_time           ms an event may wait in the queue before it is sent (batch interval)
+    max_queue_size          events held in memory at most; beyond it events are dropped, counted
+    default_tags            tags added to every session (ordered, no duplicates)
+    instrument_llm_calls    set up the LLM integrations at init()
+    auto_start_session      init() starts a session
+    skip_auto_end_session   end_session(..., is_auto_end=True) is ignored
+    env_data_opt_out        send only the SDK/OS/cwd/venv sections of the host environment
+    flush_timeout           seconds end_session()/flush() wait for the server at most
+    shutdown_timeout        seconds the exit hooks wait for the server at most
+    log_level, log_to_file  the `agentops` logger's level and the ./agentops.log file
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import uuid
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any, Final
+
+from agentops._errors import ConfigurationError, logger
+
+# Environment variables (documented in docs/sdk.md).
+ENV_API_KEY: Final = "AGENTOPS_API_KEY"
+ENV_PARENT_KEY: Final = "AGENTOPS_PARENT_KEY"
+ENV_ENDPOINT: Final = "AGENTOPS_API_ENDPOINT"
+ENV_ENV_DATA_OPT_OUT: Final = "AGENTOPS_ENV_DATA_OPT_OUT"
+ENV_LOGGING_LEVEL: Final = "AGENTOPS_LOGGING_LEVEL"
+ENV_LOGGING_TO_FILE: Final = "AGENTOPS_LOGGING_TO_FILE"
+ENV_MAX_WAIT_TIME: Final = "AGENTOPS_MAX_WAIT_TIME"
+ENV_MAX_QUEUE_SIZE: Final = "AGENTOPS_MAX_QUEUE_SIZE"
+ENV_INSTRUMENT_LLM_CALLS: Final = "AGENTOPS_INSTRUMENT_LLM_CALLS"
+ENV_VARS: Final = (
+    ENV_API_KEY,
+    ENV_PARENT_KEY,
+    ENV_ENDPOINT,
+    ENV_ENV_DATA_OPT_OUT,
+    ENV_LOGGING_LEVEL,
+    ENV_LOGGING_TO_FILE,
+    ENV_MAX_WAIT_TIME,
+    ENV_MAX_QUEUE_SIZE,
+    ENV_INSTRUMENT_LLM_CALLS,
+)
+
+DEFAULT_ENDPOINT: Final = "http://127.0.0.1:8000"
+MAX_BATCH_SIZE: Final = 500
+_LEVELS: Final = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
+
+
+@dataclass(frozen=True)
+class Configuration:
+    """SDK settings. Immutable: derive a changed copy with `replace(**changes)`."""
+
+    api_key: str | None = None
+    parent_key: str | None = None
+    endpoint: str = DEFAULT_ENDPOINT
+    max_wait_time: int = 2000
+    max_queue_size: int = 100_000
+    default_tags: tuple[str, ...] = ()
+    instrument_llm_calls: bool = True
+    auto_start_session: bool = True
+    skip_auto_end_session: bool = False
+    env_data_opt_out: bool = False
+    flush_timeout: float = 5.0
+    shutdown_timeout: float = 2.0
+    log_level: str = "INFO"
+    log_to_file: bool = False
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        set_(self, "api_key", _uuid_or_none(self.api_key, "API Key"))
+        set_(self, "parent_key", _uuid_or_none(self.parent_key, "Parent Key"))
+        if not isinstance(self.endpoint, str) or not self.endpoint.startswith(
+            ("http://", "https://")
+        ):
+            raise ConfigurationError(f"endpoint must be an http(s) URL, got {self.endpoint!r}")
+        set_(self, "endpoint", self.endpoint.rstrip("/"))
+        set_(self, "default_tags", tags_tuple(self.default_tags))
+        for name in ("max_wait_time", "max_queue_size"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+                raise ConfigurationError(f"{name} must be a positive int, got {value!r}")
+        for name in ("flush_timeout", "shutdown_timeout"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+                raise ConfigurationError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        level = str(self.log_level).upper()
+        if level not in _LEVELS:
+            raise ConfigurationError(f"log_level must be one of {', '.join(_LEVELS)}")
+        set_(self, "log_level", level)
+
+    @property
+    def batch_size(self) -> int:
+        """Events per create_events request at most."""
+        return min(MAX_BATCH_SIZE, self.max_queue_size)
+
+    @property
+    def dashboard_url(self) -> str:
+        return self.endpoint
+
+    def replace(self, **changes: Any) -> Configuration:
+        """A copy with `changes` applied; None values are ignored (0.3's configure() rule)."""
+        kept = {k: v for k, v in changes.items() if v is not None}
+        return dataclasses.replace(self, **kept) if kept else self
+
+
+def tags_tuple(tags: Iterable[str] | str | None) -> tuple[str, ...]:
+    """Tags as an ordered tuple without duplicates; a bare str is one tag."""
+    if tags is None:
+        return ()
+    if isinstance(tags, str):
+        tags = [tags]
+    return tuple(dict.fromkeys(str(t) for t in tags))
+
+
+def _uuid_or_none(value: object, what: str) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        uuid.UUID(str(value))
+    except ValueError:
+        logger.error("%s is invalid: %s (it must be a UUID); it is ignored", what, value)
+        return None
+    return str(value)
+
+
+def _env_bool(environ: Mapping[str, str], name: str) -> bool | None:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    return raw.strip().lower() in ("1", "true", "yes", "on")
+
+
+def _env_int(environ: Mapping[str, str], name: str) -> int | None:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return int(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """The settings given by AGENTOPS_* variables, as keyword arguments for Configuration."""
+    env = os.environ if environ is None else environ
+    values: dict[str, Any] = {
+        "api_key": env.get(ENV_API_KEY) or None,
+        "parent_key": env.get(ENV_PARENT_KEY) or None,
+        "endpoint": env.get(ENV_ENDPOINT) or None,
+        "env_data_opt_out": _env_bool(env, ENV_ENV_DATA_OPT_OUT),
+        "log_level": (env.get(ENV_LOGGING_LEVEL) or "").strip().upper() or None,
+        "log_to_file": _env_bool(env, ENV_LOGGING_TO_FILE),
+        "max_wait_time": _env_int(env, ENV_MAX_WAIT_TIME),
+        "max_queue_size": _env_int(env, ENV_MAX_QUEUE_SIZE),
+        "instrument_llm_calls": _env_bool(env, ENV_INSTRUMENT_LLM_CALLS),
+    }
+    return {k: v for k, v in values.items() if v is not None}
+
+
+def build(**explicit: Any) -> Configuration:
+    """Explicit arguments (None = not given) over AGENTOPS_* variables over the defaults."""
+    return Configuration().replace(**from_env()).replace(**explicit)

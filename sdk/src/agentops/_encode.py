@@ -1,0 +1,116 @@
+"""Events to wire JSON (reference §3.4), on the exporter's thread.
+
+Non-JSON values become readable strings (0.3.26 sent ""), pydantic models and dataclasses
+become objects, NaN and infinities become null. The fast path is one json.dumps of the whole
+batch; only a batch that fails it (NaN, odd keys, cycles) is walked value by value.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import enum
+import json
+import math
+import uuid
+from datetime import date, datetime, time
+from decimal import Decimal
+from typing import Any
+
+from agentops._events import ErrorEvent, Event
+from agentops.wire import TRIGGER_EVENT_ID, TRIGGER_EVENT_TYPE, EventType
+
+MAX_REPR: int = 10_000
+_MAX_DEPTH: int = 64
+
+
+def event_to_wire(event: Event, session_id: str) -> dict[str, Any]:
+    """The wire envelope of one event: every dataclass field, ids as strings, type extras."""
+    body = {k: v for k, v in event.__dict__.items() if not k.startswith("_")}
+    etype = body.get("event_type")
+    if isinstance(etype, EventType):
+        etype = etype.value
+    body["event_type"] = etype
+    body["id"] = str(event.id)
+    body["session_id"] = session_id
+    if etype == "actions":
+        name = body.get("action_type") or body.get("name")
+        body["action_type"] = body["name"] = name
+    elif etype == "tools":
+        name = body.get("name") or body.get("tool_name")
+        body["name"] = body["tool_name"] = name
+    elif isinstance(event, ErrorEvent):
+        body.pop("exception", None)
+        body["trigger_event"] = None
+        body[TRIGGER_EVENT_ID] = event.trigger_event_id
+        body[TRIGGER_EVENT_TYPE] = event.trigger_event_type
+    return body
+
+
+def dumps(value: Any) -> bytes:
+    """Strict JSON bytes for `value`, whatever it contains."""
+    try:
+        text = json.dumps(value, default=to_jsonable, allow_nan=False, separators=(",", ":"))
+    except (ValueError, TypeError, RecursionError):
+        text = json.dumps(sanitize(value), allow_nan=False, separators=(",", ":"))
+    return text.encode("utf-8")
+
+
+def to_jsonable(obj: Any) -> Any:
+    """json.dumps' `default`: a JSON-friendly stand-in for an object json can't encode."""
+    if isinstance(obj, uuid.UUID):
+        return str(obj)
+    if isinstance(obj, datetime | date | time):
+        return obj.isoformat()
+    if isinstance(obj, Decimal):
+        return float(obj) if obj.is_finite() else None
+    if isinstance(obj, enum.Enum):
+        return obj.value
+    if isinstance(obj, set | frozenset | tuple):
+        return list(obj)
+    if isinstance(obj, bytes | bytearray):
+        return bytes(obj).decode("utf-8", errors="replace")[:MAX_REPR]
+    if isinstance(obj, BaseException):
+        return f"{type(obj).__name__}: {obj}"
+    model_dump = getattr(obj, "model_dump", None)
+    if callable(model_dump) and not isinstance(obj, type):
+        try:
+            dumped = model_dump()
+        except Exception:
+            dumped = None
+        if isinstance(dumped, dict):
+            return dumped
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        return {f.name: getattr(obj, f.name, None) for f in dataclasses.fields(obj)}
+    return _repr(obj)
+
+
+def _repr(obj: Any) -> str:
+    try:
+        text = repr(obj)
+    except Exception:
+        text = f"<{type(obj).__name__} (unrepresentable)>"
+    return text if len(text) <= MAX_REPR else text[:MAX_REPR] + "..."
+
+
+def sanitize(value: Any, depth: int = 0, path: frozenset[int] = frozenset()) -> Any:
+    """`value` made only of JSON types: the slow path for what the fast path refused."""
+    if value is None or isinstance(value, str | bool | int):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if depth >= _MAX_DEPTH or id(value) in path:
+        return _repr(value) if depth < _MAX_DEPTH else "<too deep>"
+    inner = path | {id(value)}
+    if isinstance(value, dict):
+        return {_key(k): sanitize(v, depth + 1, inner) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [sanitize(v, depth + 1, inner) for v in value]
+    return sanitize(to_jsonable(value), depth + 1, inner)
+
+
+def _key(key: Any) -> str:
+    if isinstance(key, str):
+        return key
+    if isinstance(key, bool | int | float) or key is None:
+        return json.dumps(key, allow_nan=True)
+    return _repr(key)

@@ -1,0 +1,134 @@
+"""Event dataclasses, field-compatible with agentops 0.3.26 (plus the wire.py extensions).
+
+Creating an event is cheap on purpose: the agent id comes from a context variable set by
+@track_agent (0.3.26 walked inspect.stack() for it, ~0.8 ms per event), timestamps from a
+per-second cached prefix. Serialization happens later, on the exporter's thread.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+import traceback
+import uuid
+from collections.abc import Sequence
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from agentops.wire import EventType
+
+_current_agent: ContextVar[str | None] = ContextVar("agentops_current_agent", default=None)
+_second_prefix: tuple[int, str] = (-1, "")
+
+
+def get_ISO_time() -> str:
+    """Now as ISO-8601 UTC with microseconds, e.g. 2025-01-24T12:36:31.832889+00:00."""
+    global _second_prefix
+    now = time.time()
+    second = int(now)
+    cached_second, prefix = _second_prefix
+    if second != cached_second:
+        prefix = datetime.fromtimestamp(second, UTC).strftime("%Y-%m-%dT%H:%M:%S")
+        _second_prefix = (second, prefix)
+    return f"{prefix}.{int((now - second) * 1_000_000):06d}+00:00"
+
+
+def current_agent_id() -> str | None:
+    """The id of the @track_agent agent whose method is running in this context, if any."""
+    return _current_agent.get()
+
+
+@dataclass
+class Event:
+    """Base of every event. `id` is the idempotency key: the server stores each id once."""
+
+    event_type: str
+    params: dict[str, Any] | None = None
+    returns: Any = None
+    init_timestamp: str = field(default_factory=get_ISO_time)
+    end_timestamp: str | None = None
+    agent_id: uuid.UUID | str | None = field(default_factory=current_agent_id)
+    id: uuid.UUID = field(default_factory=uuid.uuid4)
+    session_id: uuid.UUID | None = None
+
+
+@dataclass
+class ActionEvent(Event):
+    """Something the agent did: `action_type` is its name (sent as both action_type and name)."""
+
+    event_type: str = EventType.ACTION.value
+    action_type: str | None = None
+    logs: str | Sequence[Any] | None = None
+    screenshot: str | None = None
+
+
+@dataclass
+class LLMEvent(Event):
+    """One LLM call. prompt_tokens include cached tokens; completion_tokens include reasoning."""
+
+    event_type: str = EventType.LLM.value
+    thread_id: uuid.UUID | None = None
+    prompt: str | list[Any] | None = None
+    prompt_tokens: int | None = None
+    completion: str | dict[str, Any] | None = None
+    completion_tokens: int | None = None
+    cost: float | None = None
+    model: str | None = None
+    cache_read_tokens: int | None = None
+    cache_write_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    provider: str | None = None
+
+
+@dataclass
+class ToolEvent(Event):
+    """A tool call: `name` is the tool (sent as both name and tool_name)."""
+
+    event_type: str = EventType.TOOL.value
+    name: str | None = None
+    logs: str | dict[str, Any] | None = None
+
+
+@dataclass
+class ErrorEvent(Event):
+    """An error, optionally linked to the event that failed (sent as trigger_event_id/_type).
+
+    With `exception` set, error_type, details and logs (the traceback) are filled from it.
+    """
+
+    event_type: str = EventType.ERROR.value
+    trigger_event: Event | None = None
+    exception: BaseException | None = None
+    error_type: str | None = None
+    code: str | None = None
+    details: str | dict[str, Any] | None = None
+    logs: str | None = None
+
+    def __post_init__(self) -> None:
+        exc = self.exception
+        if exc is not None:
+            self.error_type = self.error_type or type(exc).__name__
+            self.details = self.details or str(exc)
+            if self.logs is None:
+                self.logs = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+            self.exception = None
+        elif self.logs is None and sys.exc_info()[1] is not None:
+            self.logs = traceback.format_exc()
+        self.end_timestamp = self.end_timestamp or get_ISO_time()
+
+    @property
+    def timestamp(self) -> str:
+        """0.3's alias of init_timestamp."""
+        return self.init_timestamp
+
+    @property
+    def trigger_event_id(self) -> str | None:
+        return str(self.trigger_event.id) if self.trigger_event is not None else None
+
+    @property
+    def trigger_event_type(self) -> str | None:
+        if self.trigger_event is None:
+            return None
+        return str(getattr(self.trigger_event.event_type, "value", self.trigger_event.event_type))

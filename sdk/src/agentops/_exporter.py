@@ -1,0 +1,181 @@
+"""Exporter: the v2 protocol calls (reference §3.2), made on the worker thread only.
+
+Connection errors, 429 and 5xx are retried with exponential backoff and jitter (Retry-After
+honoured); that is safe because the server stores each event id once. A 401 on a token-authed
+call re-creates the session (the server re-attaches by id) for a fresh token, once. A 413
+splits the batch. Whatever is given up is counted as dropped and logged.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from decimal import Decimal, InvalidOperation
+from typing import TYPE_CHECKING, Any
+
+from agentops import wire
+from agentops._encode import dumps, event_to_wire
+from agentops._errors import logger
+from agentops._transport import Request, Response, TransportError
+
+if TYPE_CHECKING:
+    from agentops._events import Event
+    from agentops._session import Session
+
+RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+
+
+def _ok(res: Response | None) -> bool:
+    return res is not None and 200 <= res.status < 300
+
+
+def parse_cost(value: Any) -> Decimal:
+    """token_cost as the server sends it (string or number; missing or "unknown" is 0)."""
+    if value is None or isinstance(value, bool):
+        return Decimal(0)
+    try:
+        cost = Decimal(str(value))
+    except InvalidOperation:
+        return Decimal(0)
+    return cost if cost.is_finite() else Decimal(0)
+
+
+class Exporter:
+    """Stateless apart from retry pacing; session tokens live on the Session."""
+
+    def __init__(self, max_retry_seconds: float = 300.0, max_backoff: float = 10.0) -> None:
+        self.max_retry_seconds = max_retry_seconds
+        self.max_backoff = max_backoff
+        self._outage = False
+        self._sleeper = threading.Event()  # never set: an interruptible sleep
+
+    # --- protocol calls -----------------------------------------------------------------
+    def create_session(self, session: Session) -> bool:
+        body = dumps({"session": session.wire_snapshot(host_env_wait=1.0)})
+        res = self.post(session, wire.CREATE_SESSION, body, with_token=False)
+        token = None
+        if _ok(res):
+            assert res is not None
+            payload = res.json()
+            if isinstance(payload, dict) and isinstance(payload.get("jwt"), str):
+                token = payload["jwt"] or None
+        if token is None:
+            session._rejected = True
+            logger.error("Could not start session %s - %s", session.session_id, _describe(res))
+            return False
+        session._jwt = token
+        return True
+
+    def send_events(self, session: Session, events: list[Event]) -> None:
+        if not self._ready(session):
+            self._drop(len(events), f"session {session.session_id} was not created")
+            return
+        sid = str(session.session_id)
+        self._send_wire(session, [event_to_wire(e, sid) for e in events])
+
+    def _send_wire(self, session: Session, events: list[dict[str, Any]]) -> None:
+        res = self.post(session, wire.CREATE_EVENTS, dumps({"events": events}))
+        if _ok(res):
+            return
+        if res is not None and res.status == 413 and len(events) > 1:
+            half = len(events) // 2
+            self._send_wire(session, events[:half])
+            self._send_wire(session, events[half:])
+            return
+        self._drop(len(events), f"create_events failed: {_describe(res)}")
+
+    def update_session(self, session: Session, snapshot: dict[str, Any]) -> Decimal | None:
+        """POST a session snapshot; the server's cumulative token_cost, or None on failure."""
+        if not self._ready(session):
+            return None
+        snapshot = {**snapshot, "host_env": session.host_env or snapshot.get("host_env")}
+        res = self.post(session, wire.UPDATE_SESSION, dumps({"session": snapshot}))
+        if not _ok(res):
+            logger.warning("Could not update session %s - %s", session.session_id, _describe(res))
+            return None
+        assert res is not None
+        payload = res.json()
+        return parse_cost(payload.get("token_cost") if isinstance(payload, dict) else None)
+
+    def create_agent(self, session: Session, agent_id: str, name: str | None) -> None:
+        if not self._ready(session):
+            return
+        body: dict[str, Any] = {"id": agent_id}
+        if name is not None:
+            body["name"] = name
+        res = self.post(session, wire.CREATE_AGENT, dumps(body))
+        if not _ok(res):
+            logger.warning("Could not create agent %s - %s", name, _describe(res))
+
+    def _ready(self, session: Session) -> bool:
+        if session._rejected:
+            return False
+        return session._jwt is not None or self.create_session(session)
+
+    def _drop(self, n: int, why: str) -> None:
+        from agentops._worker import get_worker
+
+        get_worker().count_dropped(n)
+        logger.warning("%d event(s) dropped: %s", n, why)
+
+    # --- one request with retries -------------------------------------------------------
+    def post(
+        self, session: Session, path: str, body: bytes, *, with_token: bool = True
+    ) -> Response | None:
+        """Send until answered with a non-retryable status; None if no answer in time."""
+        config = session.config
+        started = time.monotonic()
+        attempt = 0
+        reauthorized = False
+        while True:
+            headers = {wire.API_KEY_HEADER: config.api_key or ""}
+            if config.parent_key and path == wire.CREATE_SESSION:
+                headers[wire.PARENT_KEY_HEADER] = config.parent_key
+            if with_token and session._jwt:
+                headers[wire.AUTHORIZATION_HEADER] = f"Bearer {session._jwt}"
+            request = Request(url=config.endpoint + path, path=path, body=body, headers=headers)
+            delay: float | None = None
+            res: Response | None = None
+            try:
+                answer = session.transport.send(request)
+            except TransportError as exc:
+                self._note_outage(config.endpoint, str(exc))
+            else:
+                res = answer
+                self._note_recovery(config.endpoint)
+                if answer.status == 401 and with_token and not reauthorized:
+                    reauthorized = True
+                    session._jwt = None
+                    if self.create_session(session):
+                        continue
+                    return answer
+                if answer.status not in RETRY_STATUSES:
+                    return answer
+                delay = answer.retry_after
+            attempt += 1
+            backoff = min(self.max_backoff, 0.2 * 2 ** min(attempt, 16))
+            wait = min(60.0, delay) if delay is not None else backoff * random.uniform(0.5, 1.0)
+            if time.monotonic() + wait - started > self.max_retry_seconds:
+                return res
+            self._sleeper.wait(wait)
+
+    def _note_outage(self, endpoint: str, error: str) -> None:
+        if not self._outage:
+            self._outage = True
+            logger.warning("Could not reach the server at %s (%s); retrying", endpoint, error)
+
+    def _note_recovery(self, endpoint: str) -> None:
+        if self._outage:
+            self._outage = False
+            logger.info("Reached the server at %s again", endpoint)
+
+
+def _describe(res: Response | None) -> str:
+    if res is None:
+        return "no answer from the server"
+    payload = res.json()
+    message = payload.get("message") if isinstance(payload, dict) else None
+    if message is None and isinstance(payload, dict) and isinstance(payload.get("error"), dict):
+        message = payload["error"].get("message")
+    return f"HTTP {res.status}" + (f": {message}" if message else "")

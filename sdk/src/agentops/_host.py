@@ -1,0 +1,209 @@
+"""Host environment (reference §6: same sections and keys as 0.3.26), collected once per
+process on a background thread, each probe with a timeout. No psutil: /proc, os, shutil,
+platform and importlib.metadata.
+"""
+
+from __future__ import annotations
+
+import importlib.metadata as metadata
+import os
+import platform
+import shutil
+import socket
+import sys
+import threading
+from collections.abc import Callable
+from concurrent.futures import Future
+from typing import Any
+
+PROBE_TIMEOUT = 2.0
+HostEnv = dict[str, Any]
+
+
+def _gb(n: float) -> str:
+    return f"{n / 1024**3:.2f} GB"
+
+
+def _percent(part: float, whole: float) -> str:
+    return f"{(100.0 * part / whole) if whole else 0.0:.1f}%"
+
+
+def sdk_section() -> dict[str, Any]:
+    from agentops import __version__
+
+    return {
+        "AgentOps SDK Version": __version__,
+        "Python Version": platform.python_version(),
+        "System Packages": _imported_packages(),
+    }
+
+
+def _imported_packages() -> dict[str, str]:
+    by_module = metadata.packages_distributions()
+    found: dict[str, str] = {}
+    for name in list(sys.modules):
+        if "." in name or name.startswith("_"):
+            continue
+        for dist in by_module.get(name, ())[:1]:
+            try:
+                found[name] = metadata.version(dist)
+            except metadata.PackageNotFoundError:
+                pass
+    return dict(sorted(found.items()))
+
+
+def os_section() -> dict[str, Any]:
+    return {
+        "Hostname": socket.gethostname(),
+        "OS": platform.system(),
+        "OS Version": platform.version(),
+        "OS Release": platform.release(),
+    }
+
+
+def cpu_section() -> dict[str, Any]:
+    total = os.cpu_count() or 1
+    physical: set[tuple[str, str]] = set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            ids: dict[str, str] = {}
+            for line in f:
+                key, _, value = line.partition(":")
+                ids[key.strip()] = value.strip()
+                if not line.strip():
+                    if "core id" in ids:
+                        physical.add((ids.get("physical id", "0"), ids["core id"]))
+                    ids = {}
+    except OSError:
+        pass
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
+    return {
+        "Physical cores": len(physical) or total,
+        "Total cores": total,
+        "CPU Usage": f"{min(100.0, 100.0 * load / total):.1f}%",
+    }
+
+
+def ram_section() -> dict[str, Any]:
+    info: dict[str, int] = {}
+    with open("/proc/meminfo", encoding="utf-8") as f:
+        for line in f:
+            key, _, value = line.partition(":")
+            parts = value.split()
+            if parts and parts[0].isdigit():
+                info[key] = int(parts[0]) * 1024
+    total = info.get("MemTotal", 0)
+    available = info.get("MemAvailable", info.get("MemFree", 0))
+    used = total - available
+    return {
+        "Total": _gb(total),
+        "Available": _gb(available),
+        "Used": _gb(used),
+        "Percentage": _percent(used, total),
+    }
+
+
+def disk_section() -> dict[str, Any]:
+    disks: dict[str, Any] = {}
+    with open("/proc/mounts", encoding="utf-8") as f:
+        mounts = [line.split()[:2] for line in f if line.startswith("/dev/")]
+    for device, mountpoint in mounts:
+        if device in disks:
+            continue
+        try:
+            usage = shutil.disk_usage(mountpoint)
+        except OSError:
+            continue
+        disks[device] = {
+            "Mountpoint": mountpoint,
+            "Total": _gb(usage.total),
+            "Used": _gb(usage.used),
+            "Free": _gb(usage.free),
+            "Percentage": _percent(usage.used, usage.total),
+        }
+    return disks
+
+
+def installed_packages() -> dict[str, Any]:
+    found: dict[str, str] = {}
+    for dist in metadata.distributions():
+        name = dist.metadata["Name"]
+        if name:
+            found[name] = dist.version
+    return {"Installed Packages": dict(sorted(found.items(), key=lambda kv: kv[0].lower()))}
+
+
+def _run_probe(probe: Callable[[], dict[str, Any]], timeout: float) -> dict[str, Any]:
+    """The probe's result, or {} if it failed or took longer than `timeout`."""
+    box: list[dict[str, Any]] = []
+
+    def target() -> None:
+        try:
+            box.append(probe())
+        except Exception:
+            pass
+
+    thread = threading.Thread(target=target, name="agentops-host-probe", daemon=True)
+    thread.start()
+    thread.join(timeout)
+    return box[0] if box else {}
+
+
+def collect(opt_out: bool, timeout: float = PROBE_TIMEOUT) -> HostEnv:
+    """The host_env object; with `opt_out` only SDK, OS, working directory and venv."""
+    env: HostEnv = {"SDK": _run_probe(sdk_section, timeout), "OS": _run_probe(os_section, timeout)}
+    if not opt_out:
+        env["CPU"] = _run_probe(cpu_section, timeout)
+        env["RAM"] = _run_probe(ram_section, timeout)
+        env["Disk"] = _run_probe(disk_section, timeout)
+        env["Installed Packages"] = _run_probe(installed_packages, timeout)
+    env["Project Working Directory"] = {"Project Working Directory": _cwd()}
+    env["Virtual Environment"] = {"Virtual Environment": os.environ.get("VIRTUAL_ENV")}
+    return env
+
+
+def _cwd() -> str | None:
+    try:
+        return os.getcwd()
+    except OSError:
+        return None
+
+
+_futures: dict[bool, Future[HostEnv]] = {}
+_lock = threading.Lock()
+
+
+def start(opt_out: bool) -> Future[HostEnv]:
+    """Begin collecting in the background (once per process and opt-out flag)."""
+    with _lock:
+        future = _futures.get(opt_out)
+        if future is None:
+            future = _futures[opt_out] = Future()
+
+            def target() -> None:
+                try:
+                    future.set_result(collect(opt_out))
+                except Exception as exc:  # collect() swallows probe errors; this is a guard
+                    future.set_exception(exc)
+
+            threading.Thread(target=target, name="agentops-host-env", daemon=True).start()
+        return future
+
+
+def get(opt_out: bool, timeout: float) -> HostEnv | None:
+    """The collected host_env, or None if not ready within `timeout` seconds."""
+    future = start(opt_out)
+    try:
+        return future.result(timeout=timeout)
+    except Exception:
+        return None
+
+
+def _after_fork_in_child() -> None:
+    # A collection in flight at fork time has no thread in the child: start again if needed.
+    for key, future in list(_futures.items()):
+        if not future.done():
+            del _futures[key]
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -1,0 +1,105 @@
+"""Process exit, uncaught exceptions and SIGINT/SIGTERM: end every session, flush with a
+deadline, then behave exactly as the process would without the SDK.
+
+- atexit: unended sessions end as Indeterminate (wire.REASON_NO_END); if the server does not
+  take everything in time, the number of unsent events is printed to stderr.
+- sys.excepthook: every session ends as Fail with the traceback, then the previous hook runs.
+- SIGINT/SIGTERM: every session ends as Fail ("Signal SIGINT detected"), then the previous
+  handler runs (KeyboardInterrupt for SIGINT; for SIG_DFL the signal is re-raised, so the
+  exit status is the usual one). A second signal while flushing skips the flush.
+Installed once, from the main thread only; only sessions started by this process are ended.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import signal
+import sys
+import threading
+import traceback
+from collections.abc import Callable
+from types import FrameType, TracebackType
+from typing import Any
+
+from agentops import _recording, _worker
+from agentops._errors import capture_internal_errors, logger
+from agentops.wire import REASON_NO_END, EndState
+
+Handler = Callable[[int, FrameType | None], Any] | int | None
+
+_installed = False
+_shutdown_timeout = 2.0
+_previous_excepthook: Callable[..., Any] | None = None
+_previous_handlers: dict[int, Handler] = {}
+_handling: set[int] = set()
+
+
+def install(shutdown_timeout: float) -> None:
+    """Install the hooks (idempotent; a no-op off the main thread)."""
+    global _installed, _shutdown_timeout, _previous_excepthook
+    _shutdown_timeout = shutdown_timeout
+    if _installed or threading.current_thread() is not threading.main_thread():
+        return
+    _installed = True
+    atexit.register(_at_exit)
+    _previous_excepthook = sys.excepthook
+    sys.excepthook = _excepthook
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        previous = signal.getsignal(signum)
+        if previous is signal.SIG_IGN or previous is None:
+            continue  # ignored by the program (or set from C): leave it alone
+        _previous_handlers[signum] = previous
+        signal.signal(signum, _on_signal)
+
+
+def end_all(state: EndState, reason: str | None, timeout: float) -> None:
+    """End this process's running sessions and wait up to `timeout` s for the server."""
+    with capture_internal_errors("end_all"):
+        pid = os.getpid()
+        for session in _recording.active_sessions():
+            if session._pid == pid:
+                session._finish(state, reason, None)
+        worker = _worker._worker
+        if worker is None or worker._thread is None:
+            return
+        if not worker.flush(timeout):
+            _worker.report_pending(worker, timeout)
+
+
+def _at_exit() -> None:
+    end_all(EndState.INDETERMINATE, REASON_NO_END, _shutdown_timeout)
+
+
+def _excepthook(
+    exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
+) -> None:
+    text = "".join(traceback.format_exception(exc_type, exc, tb))
+    end_all(EndState.FAIL, f"{exc}: {text}", _shutdown_timeout)
+    previous = _previous_excepthook or sys.__excepthook__
+    previous(exc_type, exc, tb)
+
+
+def _on_signal(signum: int, frame: FrameType | None) -> None:
+    name = signal.Signals(signum).name
+    if signum not in _handling:
+        _handling.add(signum)
+        try:
+            logger.info("%s detected. Ending sessions...", name)
+            end_all(EndState.FAIL, f"Signal {name} detected", _shutdown_timeout)
+        finally:
+            _handling.discard(signum)
+    _chain(signum, frame)
+
+
+def _chain(signum: int, frame: FrameType | None) -> None:
+    """Do what the handler in place before ours would have done."""
+    previous = _previous_handlers.get(signum, signal.SIG_DFL)
+    if callable(previous):
+        previous(signum, frame)
+        return
+    if previous == signal.SIG_DFL:
+        if signum == signal.SIGINT:
+            raise KeyboardInterrupt
+        signal.signal(signum, signal.SIG_DFL)
+        os.kill(os.getpid(), signum)

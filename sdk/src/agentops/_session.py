@@ -1,0 +1,314 @@
+"""Session: one run of an agent. record() only queues; the worker talks to the server.
+
+A Session is a context manager (an exception inside ends it as Fail with the traceback,
+else Success). end_session() sends the queued events, then the end update, and returns the
+session's cost as the server priced it, waiting at most `config.flush_timeout` seconds.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable
+from contextvars import Token
+from decimal import ROUND_HALF_UP, Decimal
+from types import TracebackType
+from typing import Any, TypeVar
+
+from agentops import _host, _recording
+from agentops._config import Configuration, tags_tuple
+from agentops._errors import capture_internal_errors, logger, report_internal_error
+from agentops._events import Event, get_ISO_time
+from agentops._transport import Transport
+from agentops._worker import Command, get_worker
+from agentops.wire import EndState
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CreateSession(Command):
+    def run(self, exporter: Any) -> None:
+        assert self.session is not None
+        if self.session._jwt is None and not self.session._rejected:
+            exporter.create_session(self.session)
+
+
+class UpdateSession(Command):
+    def __init__(self, session: Session, snapshot: dict[str, Any]) -> None:
+        super().__init__(session)
+        self.snapshot = snapshot
+
+    def run(self, exporter: Any) -> None:
+        self.result = exporter.update_session(self.session, self.snapshot)
+
+
+class CreateAgent(Command):
+    def __init__(self, session: Session, agent_id: str, name: str | None) -> None:
+        super().__init__(session)
+        self.agent_id, self.name = agent_id, name
+
+    def run(self, exporter: Any) -> None:
+        exporter.create_agent(self.session, self.agent_id, self.name)
+
+
+def format_duration(seconds: float) -> str:
+    """0.3's Duration format: "1.7s", "2m 3.0s", "1h 0m 5.2s"."""
+    hours, rest = divmod(max(0.0, seconds), 3600)
+    minutes, secs = divmod(rest, 60)
+    text = f"{secs:.1f}s"
+    if hours:
+        return f"{int(hours)}h {int(minutes)}m {text}"
+    return f"{int(minutes)}m {text}" if minutes else text
+
+
+def format_cost(cost: Decimal) -> str:
+    if cost == 0:
+        return "0.00"
+    return str(cost.quantize(Decimal("0.000001"), rounding=ROUND_HALF_UP))
+
+
+class Session:
+    """A session's state. Create sessions with agentops.start_session() or init()."""
+
+    def __init__(
+        self,
+        session_id: uuid.UUID,
+        config: Configuration,
+        tags: list[str] | tuple[str, ...] | None = None,
+        host_env: dict[str, Any] | None = None,
+        *,
+        transport: Transport,
+    ) -> None:
+        self.session_id = session_id
+        self.config = config
+        self.init_timestamp = get_ISO_time()
+        self.end_timestamp: str | None = None
+        self.end_state: str = EndState.INDETERMINATE.value
+        self.end_state_reason: str | None = None
+        self.tags: list[str] = list(tags_tuple(tags))
+        self.video: str | None = None
+        self.host_env = host_env
+        self.token_cost = Decimal(0)
+        self.event_counts = {"llms": 0, "tools": 0, "actions": 0, "errors": 0, "apis": 0}
+        self.is_running = False
+        self.transport = transport
+        self._jwt: str | None = None
+        self._rejected = False
+        self._worker = get_worker()
+        self._lock = threading.Lock()
+        self._pid = os.getpid()
+        self._started = time.time()
+        self._ended: float | None = None
+        self._tokens: list[Token[Session | None]] = []
+        self._client_id = 0
+
+    def __repr__(self) -> str:
+        state = "running" if self.is_running else self.end_state
+        return f"<Session {self.session_id} {state}>"
+
+    @property
+    def jwt(self) -> str | None:
+        """The server's token for this session (None until the worker created it)."""
+        return self._jwt
+
+    @property
+    def session_url(self) -> str:
+        """This session's page on the configured server's dashboard."""
+        return f"{self.config.endpoint}/sessions/{self.session_id}"
+
+    # --- lifecycle ----------------------------------------------------------------------
+    def _start(self) -> None:
+        self.is_running = True
+        _recording.register(self)
+        self._worker.put(CreateSession(self))
+        _host.start(self.config.env_data_opt_out)
+        logger.info("Session Replay: %s", self.session_url)
+
+    def end_session(
+        self,
+        end_state: str | EndState = EndState.INDETERMINATE,
+        end_state_reason: str | None = None,
+        video: str | None = None,
+    ) -> Decimal | None:
+        """End the session; its total cost in USD as priced by the server (None if unknown)."""
+        command = self._finish(end_state, end_state_reason, video)
+        if command is None:
+            return None
+        delivered = command.wait(self.config.flush_timeout)
+        cost: Decimal | None = command.result if delivered else None
+        if cost is not None:
+            self.token_cost = cost
+        elif not delivered:
+            logger.warning(
+                "Session %s: the server did not confirm the end within %.1fs; "
+                "the worker keeps trying in the background",
+                self.session_id,
+                self.config.flush_timeout,
+            )
+        self._log_stats()
+        logger.info("Session Replay: %s", self.session_url)
+        return cost
+
+    end = end_session
+
+    def _finish(
+        self, end_state: str | EndState, reason: str | None, video: str | None
+    ) -> Command | None:
+        """Mark the session ended and queue its final update (no waiting)."""
+        try:
+            state = EndState(end_state)
+        except ValueError:
+            logger.warning(
+                "Invalid end_state %r. Please use one of the EndState values: %s",
+                end_state,
+                ", ".join(s.value for s in EndState),
+            )
+            return None
+        with self._lock:
+            if not self.is_running:
+                return None
+            self.is_running = False
+        self._ended = time.time()
+        self.end_timestamp = get_ISO_time()
+        self.end_state = state.value
+        self.end_state_reason = reason
+        if video is not None:
+            self.video = video
+        _recording.unregister(self)
+        return self._worker.put(UpdateSession(self, self._snapshot()))
+
+    def __enter__(self) -> Session:
+        self._tokens.append(_recording.set_current(self))
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        if self._tokens:
+            _recording.reset_current(self._tokens.pop())
+        if not self.is_running:
+            return
+        if exc is None:
+            self.end_session(EndState.SUCCESS)
+        else:
+            self.end_session(EndState.FAIL, failure_reason(exc))
+
+    # --- recording ----------------------------------------------------------------------
+    def record(self, event: Event, flush_now: bool = False) -> None:
+        """Queue `event` for this session (O(1); never raises)."""
+        if not self.is_running:
+            return
+        try:
+            if event.end_timestamp is None:
+                event.end_timestamp = get_ISO_time()
+            etype = event.event_type
+            counts = self.event_counts
+            key = etype if etype.__class__ is str else getattr(etype, "value", etype)
+            if key in counts:
+                counts[key] += 1
+            self._worker.put_event(self, event)
+        except AttributeError:
+            logger.warning("record() expects an agentops Event, got %s", type(event).__name__)
+            return
+        except Exception as exc:
+            report_internal_error(exc, "record")
+            return
+        if flush_now:
+            self._worker.flush(self.config.flush_timeout)
+
+    def add_tags(self, tags: list[str] | str) -> None:
+        """Append tags not already present and send them."""
+        with capture_internal_errors("add_tags"):
+            for tag in tags_tuple(tags):
+                if tag not in self.tags:
+                    self.tags.append(tag)
+            self._send_update()
+
+    def set_tags(self, tags: list[str] | str) -> None:
+        """Replace the tags and send them."""
+        with capture_internal_errors("set_tags"):
+            self.tags = list(tags_tuple(tags))
+            self._send_update()
+
+    def set_video(self, video: str) -> None:
+        self.video = video
+
+    def create_agent(self, name: str | None, agent_id: str | None = None) -> str:
+        """Declare an agent in this session; returns its id."""
+        agent_id = agent_id or str(uuid.uuid4())
+        if self.is_running:
+            self._worker.put(CreateAgent(self, agent_id, name))
+        return agent_id
+
+    def patch(self, func: F) -> F:
+        """Wrap `func` so it receives session=self (0.3's helper for LLM calls)."""
+
+        @functools.wraps(func)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            kwargs["session"] = self
+            return func(*args, **kwargs)
+
+        return wrapper  # type: ignore[return-value]
+
+    def get_analytics(self) -> dict[str, int | str]:
+        """Counts, duration and cost so far, in 0.3's keys and formats. No side effects."""
+        end = self._ended if self._ended is not None else time.time()
+        return {
+            "LLM calls": self.event_counts["llms"],
+            "Tool calls": self.event_counts["tools"],
+            "Actions": self.event_counts["actions"],
+            "Errors": self.event_counts["errors"],
+            "Duration": format_duration(end - self._started),
+            "Cost": format_cost(self.token_cost),
+        }
+
+    # --- wire ---------------------------------------------------------------------------
+    def _send_update(self) -> None:
+        if self.is_running:
+            self._worker.put(UpdateSession(self, self._snapshot()))
+
+    def _snapshot(self) -> dict[str, Any]:
+        return {
+            "session_id": str(self.session_id),
+            "init_timestamp": self.init_timestamp,
+            "end_timestamp": self.end_timestamp,
+            "end_state": self.end_state,
+            "end_state_reason": self.end_state_reason,
+            "tags": list(self.tags),
+            "video": self.video,
+            "host_env": self.host_env,
+            "event_counts": dict(self.event_counts),
+            "is_running": self.is_running,
+        }
+
+    def wire_snapshot(self, host_env_wait: float = 0.0) -> dict[str, Any]:
+        """The session object for create_session, host_env included once collected."""
+        if self.host_env is None:
+            self.host_env = _host.get(self.config.env_data_opt_out, timeout=host_env_wait)
+        return self._snapshot()
+
+    def _log_stats(self) -> None:
+        a = self.get_analytics()
+        logger.info(
+            "Session Stats - Duration: %s | Cost: $%s | LLMs: %s | Tools: %s | Actions: %s | "
+            "Errors: %s",
+            a["Duration"],
+            a["Cost"],
+            a["LLM calls"],
+            a["Tool calls"],
+            a["Actions"],
+            a["Errors"],
+        )
+
+
+def failure_reason(exc: BaseException) -> str:
+    """0.3's end_state_reason for an exception: "<message>: <traceback>"."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return f"{exc}: {text}"

@@ -1,0 +1,102 @@
+"""Transport: the one-method interface the exporter sends requests through, and HttpTransport.
+
+A transport only moves bytes: it returns the server's status, headers and body, or raises
+TransportError when no answer came (connection refused, timeout). Retries are the exporter's.
+"""
+
+from __future__ import annotations
+
+import gzip
+import json
+from dataclasses import dataclass, field
+from typing import Any, Protocol, runtime_checkable
+
+import httpx
+
+GZIP_MIN_BYTES = 1024
+
+
+class TransportError(Exception):
+    """No response: the server could not be reached or did not answer in time."""
+
+
+@dataclass(frozen=True)
+class Request:
+    """A POST of a JSON body to `url` (the full URL)."""
+
+    url: str
+    path: str
+    body: bytes
+    headers: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Response:
+    status: int
+    body: bytes = b""
+    headers: dict[str, str] = field(default_factory=dict)
+
+    def json(self) -> Any:
+        """The body as JSON, or None when it is empty or not JSON."""
+        try:
+            return json.loads(self.body) if self.body else None
+        except ValueError:
+            return None
+
+    @property
+    def retry_after(self) -> float | None:
+        """Seconds from a numeric Retry-After header, if any."""
+        raw = self.headers.get("retry-after")
+        try:
+            return max(0.0, float(raw)) if raw is not None else None
+        except ValueError:
+            return None
+
+
+@runtime_checkable
+class Transport(Protocol):
+    """Anything that can send a Request and return its Response."""
+
+    def send(self, request: Request) -> Response: ...
+
+
+class HttpTransport:
+    """httpx over keep-alive connections; bodies of 1 KiB and more are gzipped."""
+
+    def __init__(self, timeout: float = 20.0, user_agent: str = "agentops-python") -> None:
+        self._timeout = timeout
+        self._user_agent = user_agent
+        self._client: httpx.Client | None = None
+
+    def _http(self) -> httpx.Client:
+        if self._client is None:
+            self._client = httpx.Client(
+                timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0)),
+                headers={"User-Agent": self._user_agent},
+            )
+        return self._client
+
+    def send(self, request: Request) -> Response:
+        headers = {"Content-Type": "application/json; charset=UTF-8", **request.headers}
+        body = request.body
+        if len(body) >= GZIP_MIN_BYTES:
+            body = gzip.compress(body, compresslevel=1)
+            headers["Content-Encoding"] = "gzip"
+        try:
+            res = self._http().post(request.url, content=body, headers=headers)
+        except httpx.HTTPError as exc:
+            raise TransportError(f"{type(exc).__name__}: {exc}") from exc
+        return Response(
+            status=res.status_code,
+            body=res.content,
+            headers={k.lower(): v for k, v in res.headers.items()},
+        )
+
+    def reset(self) -> None:
+        """Forget pooled connections (after a fork they belong to the parent)."""
+        self._client = None
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._client.close()
+            self._client = None

@@ -1,0 +1,200 @@
+"""BatchWorker: one daemon thread for every session of the process (Sentry's worker, OTel's
+BatchProcessor).
+
+record() appends (session, event) to a bounded deque: O(1), no lock, no I/O. Commands
+(create/update session, create agent, flush barriers) go through the same deque, so the order
+"create_session, events, end update" holds. The thread wakes when a batch is full, a command
+arrives or the interval passes, and sends everything queued. A full queue drops and counts.
+After a fork the child gets a fresh queue and starts its own thread on first use.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import threading
+from collections import deque
+from typing import TYPE_CHECKING, Any
+
+from agentops._errors import capture_internal_errors, logger
+
+if TYPE_CHECKING:
+    from agentops._events import Event
+    from agentops._exporter import Exporter
+    from agentops._session import Session
+
+
+class Command:
+    """A unit of work for the worker thread; `done` is set once it ran (or was given up)."""
+
+    def __init__(self, session: Session | None = None) -> None:
+        self.session = session
+        self.done = threading.Event()
+        self.result: Any = None
+
+    def run(self, exporter: Exporter) -> None:
+        """Barrier by default: reaching it means everything before it was sent."""
+
+    def wait(self, timeout: float | None) -> bool:
+        return self.done.wait(timeout)
+
+
+class BatchWorker:
+    """The queue, its thread and the drop counter."""
+
+    def __init__(self, exporter: Exporter) -> None:
+        self.exporter = exporter
+        self.capacity = 100_000
+        self.batch_size = 500
+        self.interval = 2.0
+        self.dropped = 0
+        self._reported_drops = 0
+        self._queue: deque[tuple[Session, Event] | Command] = deque()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread: threading.Thread | None = None
+        self._busy = False
+
+    def configure(self, capacity: int, batch_size: int, interval_ms: int) -> None:
+        self.capacity = capacity
+        self.batch_size = max(1, batch_size)
+        self.interval = max(0.001, interval_ms / 1000)
+
+    # --- caller side (any thread) -------------------------------------------------------
+    def put_event(self, session: Session, event: Event) -> bool:
+        """Queue one event; False (and counted) when the queue is full."""
+        queue = self._queue
+        if len(queue) >= self.capacity:
+            self.count_dropped(1)
+            return False
+        queue.append((session, event))
+        if self._thread is None:
+            self._start()
+        elif len(queue) >= self.batch_size and not self._wake.is_set():
+            self._wake.set()
+        return True
+
+    def put(self, command: Command) -> Command:
+        """Queue a command (never dropped: commands are few) and wake the thread."""
+        self._queue.append(command)
+        if self._thread is None:
+            self._start()
+        self._wake.set()
+        return command
+
+    def flush(self, timeout: float | None) -> bool:
+        """Send everything queued so far; False if `timeout` seconds passed first."""
+        return self.put(Command()).wait(timeout)
+
+    def pending(self) -> int:
+        """Events queued or being sent."""
+        return sum(1 for item in list(self._queue) if isinstance(item, tuple)) + (
+            1 if self._busy else 0
+        )
+
+    def count_dropped(self, n: int) -> None:
+        with self._lock:
+            self.dropped += n
+
+    def _start(self) -> None:
+        with self._lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, name="agentops-worker", daemon=True)
+                thread.start()
+                self._thread = thread
+
+    def after_fork(self) -> None:
+        """In a forked child: the parent's queue and thread are not ours."""
+        self._queue = deque()
+        self._wake = threading.Event()
+        self._lock = threading.Lock()
+        self._thread = None
+        self._busy = False
+
+    # --- worker thread ------------------------------------------------------------------
+    def _run(self) -> None:
+        while True:
+            self._wake.wait(self.interval)
+            self._wake.clear()
+            with capture_internal_errors("worker"):
+                self._drain()
+            self._report_drops()
+
+    def _drain(self) -> None:
+        queue = self._queue
+        batch: dict[Session, list[Event]] = {}
+        count = 0
+        while True:
+            try:
+                item = queue.popleft()
+            except IndexError:
+                break
+            self._busy = True
+            if isinstance(item, tuple):
+                session, event = item
+                batch.setdefault(session, []).append(event)
+                count += 1
+                if count >= self.batch_size:
+                    self._send(batch)
+                    batch, count = {}, 0
+                continue
+            if batch:
+                self._send(batch)
+                batch, count = {}, 0
+            try:
+                with capture_internal_errors("worker command"):
+                    item.run(self.exporter)
+            finally:
+                item.done.set()
+        if batch:
+            self._send(batch)
+        self._busy = False
+
+    def _send(self, batch: dict[Session, list[Event]]) -> None:
+        for session, events in batch.items():
+            with capture_internal_errors("send events"):
+                self.exporter.send_events(session, events)
+
+    def _report_drops(self) -> None:
+        dropped = self.dropped
+        if dropped != self._reported_drops:
+            logger.warning(
+                "%d event(s) dropped so far (queue full or rejected by the server); "
+                "raise max_queue_size or check the server",
+                dropped,
+            )
+            self._reported_drops = dropped
+
+
+def report_pending(worker: BatchWorker, waited: float) -> None:
+    """What the exit hooks print when they give up waiting for the server."""
+    pending = worker.pending()
+    if pending:
+        print(
+            f"agentops: {pending} event(s) not sent after waiting {waited:.1f}s for the server",
+            file=sys.stderr,
+        )
+
+
+_worker: BatchWorker | None = None
+_worker_lock = threading.Lock()
+
+
+def get_worker() -> BatchWorker:
+    """The process's worker, created on first use."""
+    global _worker
+    if _worker is None:
+        with _worker_lock:
+            if _worker is None:
+                from agentops._exporter import Exporter
+
+                _worker = BatchWorker(Exporter())
+    return _worker
+
+
+def _after_fork_in_child() -> None:
+    if _worker is not None:
+        _worker.after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
