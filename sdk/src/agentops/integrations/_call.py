@@ -1,0 +1,164 @@
+"""One instrumented LLM call: its start, its outcome, and the events it records.
+
+Provider modules build an `LLMCall` when a patched method is entered and call `finish()` or
+`fail()` exactly once (streams: when the stream ends, fails or is closed). Recording never
+raises into the caller: failures are swallowed by capture_internal_errors().
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from typing import Any
+
+from agentops import _recording
+from agentops._errors import capture_internal_errors, report_internal_error
+from agentops._events import ErrorEvent, LLMEvent, get_ISO_time
+
+# Set while a wrapper library (litellm) runs, so the provider call it makes underneath is
+# not recorded a second time. Context variables follow threads started with copy_context()
+# and asyncio tasks, which is how litellm runs its provider calls.
+_suppressed: ContextVar[bool] = ContextVar("agentops_llm_suppressed", default=False)
+
+# Whether integrations are set up (init() with instrument_llm_calls); a wrapper still in place
+# after teardown (e.g. bound earlier by a caller) then passes calls straight through.
+_state = {"enabled": False}
+
+
+def set_enabled(enabled: bool) -> None:
+    _state["enabled"] = enabled
+
+
+def recording() -> bool:
+    """True when a patched call should record: set up, and not inside a wrapper library."""
+    return _state["enabled"] and not _suppressed.get()
+
+
+def should_record(session: Any) -> bool:
+    """recording(), and there is a session for the event (given, or an active one)."""
+    if not _state["enabled"] or _suppressed.get():
+        return False
+    return session is not None or bool(_recording.active_sessions())
+
+
+@contextmanager
+def suppressed() -> Iterator[None]:
+    """Don't record provider calls made inside this block (they belong to an outer call)."""
+    token = _suppressed.set(True)
+    try:
+        yield
+    finally:
+        _suppressed.reset(token)
+
+
+def _record(event: LLMEvent | ErrorEvent, session: Any) -> None:
+    _recording.record_event(event, session=session)
+
+
+class LLMCall:
+    """A call in flight. `params` are the request kwargs minus the prompt ones."""
+
+    __slots__ = ("done", "event", "session")
+
+    def __init__(self, provider: str, prompt: Any, params: dict[str, Any], session: Any) -> None:
+        self.session = session
+        self.done = False
+        self.event = LLMEvent(
+            params=params,
+            prompt=prompt,
+            model=params.get("model"),
+            provider=provider,
+            init_timestamp=get_ISO_time(),
+        )
+
+    def finish(
+        self,
+        *,
+        model: str | None = None,
+        completion: Any = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        cache_read_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+        provider: str | None = None,
+    ) -> None:
+        """Record the LLM event. Token counts the provider did not report stay None."""
+        if self.done:
+            return
+        self.done = True
+        with capture_internal_errors("integrations.finish"):
+            self._fill(
+                model,
+                completion,
+                prompt_tokens,
+                completion_tokens,
+                cache_read_tokens,
+                cache_write_tokens,
+                reasoning_tokens,
+                provider,
+            )
+            _record(self.event, self.session)
+
+    def fail(self, exc: BaseException, **gathered: Any) -> None:
+        """Record the failed call and an ErrorEvent linked to it (trigger_event).
+
+        Without `gathered` (the request itself failed) the provider billed nothing: tokens 0.
+        A stream that broke midway passes what it gathered (finish()'s keywords) instead.
+        """
+        if self.done:
+            return
+        self.done = True
+        with capture_internal_errors("integrations.fail"):
+            if gathered:
+                self._fill(**gathered)
+            else:
+                self._fill(prompt_tokens=0, completion_tokens=0)
+            _record(self.event, self.session)
+            _record(ErrorEvent(trigger_event=self.event, exception=exc), self.session)
+
+    def _fill(
+        self,
+        model: str | None = None,
+        completion: Any = None,
+        prompt_tokens: int | None = None,
+        completion_tokens: int | None = None,
+        cache_read_tokens: int | None = None,
+        cache_write_tokens: int | None = None,
+        reasoning_tokens: int | None = None,
+        provider: str | None = None,
+    ) -> None:
+        event = self.event
+        event.end_timestamp = get_ISO_time()
+        if model:
+            event.model = model
+        if provider:
+            event.provider = provider
+        event.completion = completion
+        event.prompt_tokens = prompt_tokens
+        event.completion_tokens = completion_tokens
+        event.cache_read_tokens = cache_read_tokens
+        event.cache_write_tokens = cache_write_tokens
+        event.reasoning_tokens = reasoning_tokens
+
+
+def start_call(
+    provider: str,
+    kwargs: dict[str, Any],
+    session: Any,
+    prompt_keys: tuple[str, ...],
+    build_prompt: Callable[[dict[str, Any]], Any],
+) -> LLMCall | None:
+    """An LLMCall for these request kwargs, or None if building it failed."""
+    try:
+        params = {k: v for k, v in kwargs.items() if k not in prompt_keys}
+        return LLMCall(provider, build_prompt(kwargs), params, session)
+    except Exception as exc:
+        report_internal_error(exc, "integrations.start")
+        return None
+
+
+def copy_list(value: Any) -> Any:
+    """A shallow copy of a message list, so later appends by the caller don't leak in."""
+    return list(value) if isinstance(value, list | tuple) else value

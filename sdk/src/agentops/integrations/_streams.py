@@ -1,0 +1,86 @@
+"""Stream instrumentation: observe every item of a provider stream, record once at its end.
+
+The provider's own stream object is kept (isinstance checks and helpers such as
+`messages.stream()` keep working); only the iterator it draws items from is wrapped.
+A stream consumed to the end, or closed early, records the call with what it gathered; a stream
+that raises records the call plus an ErrorEvent and re-raises the provider's exception.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Iterator
+from typing import Any, Protocol
+
+from agentops._errors import report_internal_error
+from agentops.integrations._call import LLMCall
+
+
+class Accumulator(Protocol):
+    def add(self, item: Any) -> None: ...
+
+    def gathered(self) -> dict[str, Any]:
+        """LLMCall.finish() keywords from what was seen so far."""
+        ...
+
+
+def _gathered(acc: Accumulator) -> dict[str, Any]:
+    try:
+        return acc.gathered()
+    except Exception as exc:
+        report_internal_error(exc, "integrations.stream")
+        return {}
+
+
+def observe(call: LLMCall, items: Iterator[Any], acc: Accumulator) -> Iterator[Any]:
+    """Yield the items of `items`, feeding each to `acc`; finish or fail `call` at the end."""
+    try:
+        for item in items:
+            try:
+                acc.add(item)
+            except Exception as exc:
+                report_internal_error(exc, "integrations.stream")
+            yield item
+    except GeneratorExit:
+        call.finish(**_gathered(acc))
+        close = getattr(items, "close", None)
+        if close is not None:
+            close()
+        raise
+    except Exception as exc:
+        call.fail(exc, **_gathered(acc))
+        raise
+    call.finish(**_gathered(acc))
+
+
+async def aobserve(
+    call: LLMCall, items: AsyncIterator[Any], acc: Accumulator
+) -> AsyncIterator[Any]:
+    """The async twin of observe()."""
+    try:
+        async for item in items:
+            try:
+                acc.add(item)
+            except Exception as exc:
+                report_internal_error(exc, "integrations.stream")
+            yield item
+    except GeneratorExit:
+        call.finish(**_gathered(acc))
+        aclose = getattr(items, "aclose", None)
+        if aclose is not None:
+            await aclose()
+        raise
+    except Exception as exc:
+        call.fail(exc, **_gathered(acc))
+        raise
+    call.finish(**_gathered(acc))
+
+
+def instrument_stream(call: LLMCall, stream: Any, acc: Accumulator, *, is_async: bool) -> Any:
+    """Swap the provider stream's item iterator (`_iterator`, the Stainless clients' attribute)
+    for an observing one. If the stream has none, record the call now with tokens unknown."""
+    inner = getattr(stream, "_iterator", None)
+    if inner is None:
+        call.finish()
+        return stream
+    stream._iterator = aobserve(call, inner, acc) if is_async else observe(call, inner, acc)
+    return stream
