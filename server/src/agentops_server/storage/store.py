@@ -11,6 +11,13 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
+from agentops_server.storage.dashboard_records import (
+    EventDensity,
+    EventWindow,
+    Overview,
+    SessionSort,
+    User,
+)
 from agentops_server.storage.records import (
     Agent,
     ApiKey,
@@ -37,6 +44,10 @@ class NotFound(StoreError):
 
 class Conflict(StoreError):
     """The write contradicts stored data (e.g. a session id owned by another project)."""
+
+
+class InvalidCursor(StoreError, ValueError):
+    """A pagination cursor that this store did not issue (or that was altered)."""
 
 
 class Store(Protocol):
@@ -102,6 +113,40 @@ class Store(Protocol):
         ...
 
     def count_llm_events(self, project_id: str | None) -> int: ...
+
+    # --- dashboard: accounts, overview, sorted lists, event windows (dashboard_sql.py) --------
+    def create_user(self, email: str, password_hash: str) -> User: ...  # raises Conflict
+    def find_user(self, email: str) -> User | None: ...
+    def get_user(self, user_id: str) -> User: ...  # raises NotFound
+    def count_users(self) -> int: ...
+    def set_user_password(self, user_id: str, password_hash: str) -> None: ...  # NotFound
+    def find_session_project(self, session_id: str) -> str | None: ...
+    def list_sessions_sorted(
+        self,
+        project_id: str,
+        filters: SessionFilter,
+        sort: SessionSort,
+        cursor: str | None,
+        limit: int,
+    ) -> SessionPage:
+        """Sessions in `sort` order (newest, oldest, cost, duration), keyset-paginated through
+        an index for each order; a cursor is only valid for the order that issued it."""
+        ...
+
+    def overview(self, project_id: str, start: datetime | None, end: datetime | None) -> Overview:
+        """Totals, per-UTC-day series and cost per model of sessions started in [start, end)."""
+        ...
+
+    def event_density(
+        self, session_id: str, start: datetime, end: datetime, buckets: int
+    ) -> EventDensity: ...
+    def list_event_window(
+        self, session_id: str, start: datetime, end: datetime, cursor: str | None, limit: int
+    ) -> EventWindow:
+        """Events starting in [start, end), time order, without payloads, keyset-paginated."""
+        ...
+
+    def get_event(self, session_id: str, event_id: str) -> Event: ...  # raises NotFound
 
     # --- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None: ...

@@ -1,0 +1,116 @@
+"""WriteBatcher: one background thread that coalesces concurrent append_events submissions
+into bounded transactions. A submission's future resolves only after its COMMIT, so the API
+acknowledges only stored events; close() drains everything already submitted.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from concurrent.futures import Future
+from dataclasses import dataclass
+from typing import Protocol
+
+from agentops_server.storage.records import AppendResult, EventWrite
+
+logger = logging.getLogger(__name__)
+
+MAX_ROWS_PER_TRANSACTION = 5000
+
+
+class BatchAppender(Protocol):
+    def append_event_batches(
+        self, batches: Sequence[Sequence[EventWrite]]
+    ) -> list[AppendResult]: ...
+
+
+@dataclass(slots=True)
+class _Submission:
+    events: Sequence[EventWrite]
+    future: Future[AppendResult]
+
+
+class WriterClosed(RuntimeError):
+    """submit() after close(): the server is shutting down."""
+
+
+class WriteBatcher:
+    def __init__(self, store: BatchAppender, max_rows: int = MAX_ROWS_PER_TRANSACTION) -> None:
+        self._store = store
+        self._max_rows = max_rows
+        self._queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
+        self._closed = False
+        self._close_lock = threading.Lock()
+        self._thread = threading.Thread(target=self._run, name="agentops-writer", daemon=True)
+        self._thread.start()
+
+    def submit(self, events: Sequence[EventWrite]) -> Future[AppendResult]:
+        """Queue events; the future gives their AppendResult once committed (or the error)."""
+        future: Future[AppendResult] = Future()
+        with self._close_lock:
+            if self._closed:
+                raise WriterClosed("the writer is closed")
+            self._queue.put(_Submission(list(events), future))
+        return future
+
+    def close(self, timeout: float | None = None) -> bool:
+        """Stop accepting, commit everything already submitted; False if the deadline hit."""
+        with self._close_lock:
+            if not self._closed:
+                self._closed = True
+                self._queue.put(None)
+        self._thread.join(timeout)
+        return not self._thread.is_alive()
+
+    # --- the writer thread -------------------------------------------------------------------
+    def _run(self) -> None:
+        carry: _Submission | None = None
+        stopping = False
+        while True:
+            first = carry if carry is not None else self._queue.get()
+            carry = None
+            if first is None:
+                return
+            group = [first]
+            rows = len(first.events)
+            while rows < self._max_rows:
+                try:
+                    nxt = self._queue.get_nowait()
+                except queue.Empty:
+                    break
+                if nxt is None:
+                    stopping = True
+                    break
+                if rows + len(nxt.events) > self._max_rows:
+                    carry = nxt
+                    break
+                group.append(nxt)
+                rows += len(nxt.events)
+            self._commit(group)
+            if stopping and carry is None:
+                return
+            if stopping:
+                self._queue.put(None)
+                stopping = False
+
+    def _commit(self, group: list[_Submission]) -> None:
+        live = [s for s in group if s.future.set_running_or_notify_cancel()]
+        if not live:
+            return
+        try:
+            results = self._store.append_event_batches([s.events for s in live])
+        except Exception:
+            logger.debug("combined append failed; retrying each submission alone", exc_info=True)
+            # one bad submission must fail only itself (and a transient error gets a retry)
+            for submission in live:
+                try:
+                    result = self._store.append_event_batches([submission.events])[0]
+                except Exception as exc:
+                    submission.future.set_exception(exc)
+                else:
+                    submission.future.set_result(result)
+            return
+        for submission, result in zip(live, results, strict=True):
+            submission.future.set_result(result)

@@ -1,0 +1,49 @@
+"""Schema migrations, run programmatically (the server at start, `agentops db upgrade`)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+
+from agentops_server.storage.engine import create_admin_engine
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent / "migrations"
+
+
+def alembic_config() -> Config:
+    """An Alembic config pointing at our migrations; no alembic.ini needed anywhere."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def upgrade(database_url: str, revision: str = "head") -> None:
+    """Bring the database schema up to `revision` (default: the newest)."""
+    engine = create_admin_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            config = alembic_config()
+            config.attributes["connection"] = connection
+            command.upgrade(config, revision)
+            connection.commit()
+    finally:
+        engine.dispose()
+
+
+def current_revision(database_url: str) -> str | None:
+    """The revision the database is at, or None for an empty (unmigrated) database."""
+    engine = create_admin_engine(database_url)
+    try:
+        with engine.connect() as connection:
+            return MigrationContext.configure(connection).get_current_revision()
+    finally:
+        engine.dispose()
+
+
+def head_revision() -> str | None:
+    """The newest revision this version of the server knows."""
+    return ScriptDirectory.from_config(alembic_config()).get_current_head()

@@ -1,0 +1,113 @@
+"""Row-to-record conversion, shared by the SQL store modules."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import RowMapping, Select, select
+
+from agentops_server.storage.records import (
+    ApiKey,
+    Event,
+    PriceOverride,
+    Project,
+    Session,
+    SessionStats,
+)
+from agentops_server.storage.schema import (
+    STAT_COUNTERS,
+    events,
+    session_stats,
+    sessions,
+)
+
+STATS_COLUMNS = [session_stats.c[name] for name in STAT_COUNTERS] + [
+    session_stats.c.first_event_at,
+    session_stats.c.last_event_at,
+]
+
+
+def session_select() -> Select[Any]:
+    """Sessions joined with their stats, in the shape `to_session` reads."""
+    return select(sessions, *STATS_COLUMNS).join_from(
+        sessions, session_stats, session_stats.c.session_id == sessions.c.id
+    )
+
+
+def to_stats(session_id: str, row: RowMapping) -> SessionStats:
+    return SessionStats(
+        session_id=session_id,
+        first_event_at=row["first_event_at"],
+        last_event_at=row["last_event_at"],
+        **{name: int(row[name]) for name in STAT_COUNTERS},
+    )
+
+
+def to_session(row: RowMapping) -> Session:
+    return Session(
+        id=row["id"],
+        project_id=row["project_id"],
+        init_timestamp=row["init_timestamp"],
+        end_timestamp=row["end_timestamp"],
+        end_state=row["end_state"],
+        end_state_reason=row["end_state_reason"],
+        tags=list(row["tags"] or []),
+        host_env=row["host_env"],
+        video=row["video"],
+        parent_project_id=row["parent_project_id"],
+        created_at=row["created_at"],
+        auto_ended=bool(row["auto_ended"]),
+        stats=to_stats(row["id"], row),
+    )
+
+
+EVENT_COLUMNS = [c for c in events.c]
+
+
+def to_event(row: RowMapping) -> Event:
+    return Event(
+        id=row["id"],
+        session_id=row["session_id"],
+        event_type=row["event_type"],
+        init_timestamp=row["init_timestamp"],
+        end_timestamp=row["end_timestamp"],
+        agent_id=row["agent_id"],
+        name=row["name"],
+        model=row["model"],
+        provider=row["provider"],
+        prompt_tokens=row["prompt_tokens"],
+        completion_tokens=row["completion_tokens"],
+        cache_read_tokens=row["cache_read_tokens"],
+        cache_write_tokens=row["cache_write_tokens"],
+        reasoning_tokens=row["reasoning_tokens"],
+        cost_nanos=row["cost_nanos"],
+        cost_source=row["cost_source"],
+        payload=row["payload"],
+        seq=int(row["seq"]),
+    )
+
+
+def to_project(row: RowMapping) -> Project:
+    return Project(id=row["id"], name=row["name"], created_at=row["created_at"])
+
+
+def to_api_key(row: RowMapping) -> ApiKey:
+    return ApiKey(
+        id=row["id"],
+        project_id=row["project_id"],
+        label=row["label"],
+        prefix=row["prefix"],
+        created_at=row["created_at"],
+        revoked_at=row["revoked_at"],
+    )
+
+
+def to_price_override(row: RowMapping) -> PriceOverride:
+    return PriceOverride(
+        project_id=row["project_id"],
+        model=row["model"],
+        input_per_mtok=row["input_per_mtok"],
+        output_per_mtok=row["output_per_mtok"],
+        cache_read_per_mtok=row["cache_read_per_mtok"],
+        cache_write_per_mtok=row["cache_write_per_mtok"],
+    )

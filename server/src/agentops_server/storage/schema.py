@@ -1,0 +1,202 @@
+"""The database schema: SQLAlchemy Core tables, one definition for SQLite and PostgreSQL.
+
+Migrations (storage/migrations) create exactly these tables; a test compares the two.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    Column,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
+
+from agentops_server.storage.types import DecimalText, JsonDoc, UTCDateTime
+
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+# BIGINT on PostgreSQL; INTEGER on SQLite so that the key is the rowid.
+SeqInt = BigInteger().with_variant(Integer(), "sqlite")
+
+projects = Table(
+    "projects",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("name", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+
+api_keys = Table(
+    "api_keys",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("project_id", Text, ForeignKey("projects.id"), nullable=False, index=True),
+    Column("key_hash", Text, nullable=False, unique=True),
+    Column("prefix", Text, nullable=False),
+    Column("label", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime, nullable=True),
+)
+
+sessions = Table(
+    "sessions",
+    metadata,
+    Column("id", Text, primary_key=True),  # chosen by the client
+    Column("project_id", Text, ForeignKey("projects.id"), nullable=False),
+    Column("parent_project_id", Text, nullable=True),
+    Column("init_timestamp", UTCDateTime, nullable=False),
+    Column("end_timestamp", UTCDateTime, nullable=True),
+    Column("end_state", Text, nullable=False, server_default="Indeterminate"),
+    Column("end_state_reason", Text, nullable=True),
+    Column("tags", JsonDoc, nullable=False),  # list, in the order the client gave
+    Column("host_env", JsonDoc, nullable=True),
+    Column("video", Text, nullable=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("last_activity_at", UTCDateTime, nullable=False),
+    Column("auto_ended", Boolean, nullable=False, server_default=false()),
+    # newest first per project, and keyset pagination on (init_timestamp, id)
+    Index("ix_sessions_project_init", "project_id", "init_timestamp", "id"),
+    Index("ix_sessions_project_state_init", "project_id", "end_state", "init_timestamp", "id"),
+    # the inactivity sweep only looks at sessions without an end
+    Index(
+        "ix_sessions_open_activity",
+        "last_activity_at",
+        sqlite_where=text("end_timestamp IS NULL"),
+        postgresql_where=text("end_timestamp IS NULL"),
+    ),
+)
+
+# One row per (session, tag), with the session's project and start copied in so that a tag
+# filter walks one index in list order.
+session_tags = Table(
+    "session_tags",
+    metadata,
+    Column("session_id", Text, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("tag", Text, nullable=False),
+    Column("project_id", Text, nullable=False),
+    Column("init_timestamp", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("session_id", "tag"),
+    Index("ix_session_tags_project_tag_init", "project_id", "tag", "init_timestamp", "session_id"),
+)
+
+session_stats = Table(
+    "session_stats",
+    metadata,
+    Column("session_id", Text, ForeignKey("sessions.id", ondelete="CASCADE"), primary_key=True),
+    Column("events", BigInteger, nullable=False, server_default="0"),
+    Column("llms", BigInteger, nullable=False, server_default="0"),
+    Column("tools", BigInteger, nullable=False, server_default="0"),
+    Column("actions", BigInteger, nullable=False, server_default="0"),
+    Column("errors", BigInteger, nullable=False, server_default="0"),
+    Column("prompt_tokens", BigInteger, nullable=False, server_default="0"),
+    Column("completion_tokens", BigInteger, nullable=False, server_default="0"),
+    Column("cache_read_tokens", BigInteger, nullable=False, server_default="0"),
+    Column("cache_write_tokens", BigInteger, nullable=False, server_default="0"),
+    Column("reasoning_tokens", BigInteger, nullable=False, server_default="0"),
+    Column("cost_nanos", BigInteger, nullable=False, server_default="0"),
+    Column("unknown_cost_events", BigInteger, nullable=False, server_default="0"),
+    Column("first_event_at", UTCDateTime, nullable=True),
+    Column("last_event_at", UTCDateTime, nullable=True),
+)
+
+events = Table(
+    "events",
+    metadata,
+    Column("seq", SeqInt, primary_key=True, autoincrement=True),
+    Column("session_id", Text, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("id", Text, nullable=False),  # chosen by the client, unique within its session
+    Column("event_type", Text, nullable=False),
+    Column("init_timestamp", UTCDateTime, nullable=False),
+    Column("end_timestamp", UTCDateTime, nullable=True),
+    Column("agent_id", Text, nullable=True),
+    Column("name", Text, nullable=True),
+    Column("model", Text, nullable=True),
+    Column("provider", Text, nullable=True),
+    Column("prompt_tokens", BigInteger, nullable=True),
+    Column("completion_tokens", BigInteger, nullable=True),
+    Column("cache_read_tokens", BigInteger, nullable=True),
+    Column("cache_write_tokens", BigInteger, nullable=True),
+    Column("reasoning_tokens", BigInteger, nullable=True),
+    Column("cost_nanos", BigInteger, nullable=True),
+    Column("cost_source", Text, nullable=False),
+    Column("payload", JsonDoc, nullable=False),
+    UniqueConstraint("session_id", "id"),
+    Index("ix_events_session_time", "session_id", "init_timestamp", "seq"),
+    Index("ix_events_session_type_time", "session_id", "event_type", "init_timestamp", "seq"),
+)
+
+agents = Table(
+    "agents",
+    metadata,
+    Column("session_id", Text, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("id", Text, nullable=False),
+    Column("name", Text, nullable=True),
+    PrimaryKeyConstraint("session_id", "id"),
+)
+
+price_overrides = Table(
+    "price_overrides",
+    metadata,
+    Column("project_id", Text, ForeignKey("projects.id"), nullable=False),
+    Column("model", Text, nullable=False),
+    Column("input_per_mtok", DecimalText, nullable=False),
+    Column("output_per_mtok", DecimalText, nullable=False),
+    Column("cache_read_per_mtok", DecimalText, nullable=True),
+    Column("cache_write_per_mtok", DecimalText, nullable=True),
+    PrimaryKeyConstraint("project_id", "model"),
+)
+
+STAT_COUNTERS = (
+    "events",
+    "llms",
+    "tools",
+    "actions",
+    "errors",
+    "prompt_tokens",
+    "completion_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_nanos",
+    "unknown_cost_events",
+)
+
+# --- dashboard (migration 0002) ------------------------------------------------------------
+# Dashboard accounts, and two trigger-maintained columns that let the session list sort by
+# duration and by cost within a project through an index (storage/dashboard_queries.py).
+users = Table(
+    "users",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("email", Text, nullable=False, unique=True),  # the login, lower-cased
+    Column("password_hash", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+)
+# end minus start in ms, NULL while running; written by a database trigger, never by code
+sessions.append_column(Column("duration_ms", BigInteger, nullable=True))
+Index("ix_sessions_project_duration", sessions.c.project_id, sessions.c.duration_ms, sessions.c.id)
+# the session's project, copied by a database trigger when the stats row is inserted
+session_stats.append_column(Column("project_id", Text, nullable=True))
+Index(
+    "ix_session_stats_project_cost",
+    session_stats.c.project_id,
+    session_stats.c.cost_nanos,
+    session_stats.c.session_id,
+)

@@ -1,0 +1,91 @@
+"""Listing sessions: newest first, filtered, keyset-paginated with an opaque cursor."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, or_, tuple_
+
+from agentops_server.storage.records import SessionFilter, SessionPage
+from agentops_server.storage.rows import session_select, to_session
+from agentops_server.storage.schema import session_tags, sessions
+from agentops_server.storage.store import InvalidCursor
+from agentops_server.storage.types import UTCDateTime
+
+MAX_LIMIT = 1000
+
+
+def encode_cursor(init_timestamp: datetime, session_id: str) -> str:
+    raw = json.dumps([init_timestamp.isoformat(), session_id], separators=(",", ":"))
+    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+
+
+def decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
+        stamp, session_id = json.loads(raw)
+        when = datetime.fromisoformat(stamp)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}") from None
+    if when.tzinfo is None or not isinstance(session_id, str):
+        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}")
+    return when, session_id
+
+
+def _like_escape(text: str) -> str:
+    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+
+
+def _text_match(text: str) -> ColumnElement[bool]:
+    pattern = f"%{_like_escape(text)}%"
+    tagged = exists().where(session_tags.c.session_id == sessions.c.id, session_tags.c.tag == text)
+    return or_(
+        sessions.c.id.ilike(pattern, escape="\\"),
+        sessions.c.end_state_reason.ilike(pattern, escape="\\"),
+        tagged,
+    )
+
+
+def list_sessions(
+    conn: Connection, project_id: str, filters: SessionFilter, cursor: str | None, limit: int
+) -> SessionPage:
+    limit = max(1, min(limit, MAX_LIMIT))
+    query = session_select()
+    if filters.tag is not None:
+        # walk the tag index, which holds the project and start time, in list order
+        query = query.join(
+            session_tags,
+            and_(session_tags.c.session_id == sessions.c.id, session_tags.c.tag == filters.tag),
+        ).where(session_tags.c.project_id == project_id)
+        order_ts: Any = session_tags.c.init_timestamp
+        order_id: Any = session_tags.c.session_id
+    else:
+        query = query.where(sessions.c.project_id == project_id)
+        order_ts, order_id = sessions.c.init_timestamp, sessions.c.id
+    if filters.end_state is not None:
+        query = query.where(sessions.c.end_state == filters.end_state)
+    if filters.started_after is not None:
+        query = query.where(order_ts >= filters.started_after)
+    if filters.started_before is not None:
+        query = query.where(order_ts < filters.started_before)
+    if filters.text:
+        query = query.where(_text_match(filters.text))
+    if cursor:
+        after_ts, after_id = decode_cursor(cursor)
+        # the plain `<=` lets every planner bound the index range; the row value is exact
+        after = tuple_(
+            bindparam("cursor_ts", after_ts, type_=UTCDateTime), bindparam("cursor_id", after_id)
+        )
+        query = query.where(order_ts <= after_ts, tuple_(order_ts, order_id) < after)
+    query = query.order_by(order_ts.desc(), order_id.desc()).limit(limit + 1)
+    rows = conn.execute(query).mappings().all()
+    page = [to_session(row) for row in rows[:limit]]
+    next_cursor = None
+    if len(rows) > limit and page:
+        last = page[-1]
+        next_cursor = encode_cursor(last.init_timestamp, last.id)
+    return SessionPage(sessions=page, next_cursor=next_cursor)

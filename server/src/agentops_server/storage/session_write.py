@@ -1,0 +1,148 @@
+"""Creating, re-attaching and updating sessions, in the caller's write transaction."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import Connection, RowMapping, delete, insert, select, update
+
+from agentops_server.storage.ingest import insert_ignore
+from agentops_server.storage.records import SessionWrite
+from agentops_server.storage.schema import session_stats, session_tags, sessions
+from agentops_server.storage.store import Conflict, NotFound
+
+INDETERMINATE = "Indeterminate"
+
+
+def unique_tags(tags: list[str]) -> list[str]:
+    """Tags without repeats, first occurrence order kept."""
+    return list(dict.fromkeys(tags))
+
+
+def _locked_row(conn: Connection, session_id: str) -> RowMapping | None:
+    query = select(sessions).where(sessions.c.id == session_id).with_for_update(key_share=True)
+    return conn.execute(query).mappings().first()
+
+
+def _add_tag_rows(
+    conn: Connection, session_id: str, project_id: str, init: datetime, tags: list[str]
+) -> None:
+    if tags:
+        conn.execute(
+            insert(session_tags),
+            [
+                {
+                    "session_id": session_id,
+                    "tag": t,
+                    "project_id": project_id,
+                    "init_timestamp": init,
+                }
+                for t in tags
+            ],
+        )
+
+
+def _end_fields(write: SessionWrite, row: RowMapping | None, now: datetime) -> dict[str, Any]:
+    """The end columns a write sets. An explicit end (time or final state) clears auto_ended."""
+    values: dict[str, Any] = {}
+    if write.end_state is not None:
+        values["end_state"] = write.end_state
+    if write.end_state_reason is not None:
+        values["end_state_reason"] = write.end_state_reason
+    if write.end_timestamp is not None:
+        values["end_timestamp"] = write.end_timestamp
+    elif write.end_state not in (None, INDETERMINATE):
+        already = row is not None and row["end_timestamp"] is not None and not row["auto_ended"]
+        if not already:
+            values["end_timestamp"] = now
+    if "end_timestamp" in values:
+        values["auto_ended"] = False
+    return values
+
+
+def create_session(conn: Connection, dialect: str, write: SessionWrite, now: datetime) -> None:
+    """Insert the session, or re-attach to it: never wipes what is stored."""
+    init = write.init_timestamp or now
+    tags = unique_tags(write.tags or [])
+    ends = _end_fields(write, None, now)
+    inserted = conn.execute(
+        insert_ignore(dialect, sessions)
+        .values(
+            id=write.id,
+            project_id=write.project_id,
+            parent_project_id=write.parent_project_id,
+            init_timestamp=init,
+            end_timestamp=ends.get("end_timestamp"),
+            end_state=write.end_state or INDETERMINATE,
+            end_state_reason=write.end_state_reason,
+            tags=tags,
+            host_env=write.host_env,
+            video=write.video,
+            created_at=now,
+            last_activity_at=now,
+            auto_ended=False,
+        )
+        .on_conflict_do_nothing(index_elements=["id"])
+        .returning(sessions.c.id)
+    ).first()
+    if inserted is not None:
+        conn.execute(insert(session_stats).values(session_id=write.id))
+        _add_tag_rows(conn, write.id, write.project_id, init, tags)
+        return
+    row = _locked_row(conn, write.id)
+    if row is None:  # pragma: no cover - rows are never deleted
+        raise NotFound(f"session {write.id} vanished during re-attach")
+    if row["project_id"] != write.project_id:
+        raise Conflict(f"session {write.id} belongs to another project")
+    values: dict[str, Any] = {"last_activity_at": now}
+    stored_init: datetime = row["init_timestamp"]
+    if write.init_timestamp is not None and write.init_timestamp < stored_init:
+        values["init_timestamp"] = write.init_timestamp
+    merged = unique_tags([*row["tags"], *tags])
+    if merged != list(row["tags"]):
+        values["tags"] = merged
+    for name in ("host_env", "video", "parent_project_id"):
+        if getattr(write, name) is not None:
+            values[name] = getattr(write, name)
+    values.update(_end_fields(write, row, now))
+    if row["auto_ended"] and "end_timestamp" not in values:
+        # someone re-attached: the session is alive after all
+        values.update(end_timestamp=None, end_state_reason=None, auto_ended=False)
+    conn.execute(update(sessions).where(sessions.c.id == write.id).values(values))
+    new_init = values.get("init_timestamp", stored_init)
+    if "init_timestamp" in values:
+        conn.execute(
+            update(session_tags)
+            .where(session_tags.c.session_id == write.id)
+            .values(init_timestamp=new_init)
+        )
+    added = [t for t in merged if t not in set(row["tags"])]
+    _add_tag_rows(conn, write.id, write.project_id, new_init, added)
+
+
+def update_session(conn: Connection, write: SessionWrite, now: datetime) -> None:
+    """Update the fields that were sent; tags replace; raise NotFound if absent or foreign."""
+    row = _locked_row(conn, write.id)
+    if row is None or row["project_id"] != write.project_id:
+        raise NotFound(f"session {write.id} not found")
+    values: dict[str, Any] = {"last_activity_at": now}
+    for name in ("init_timestamp", "host_env", "video", "parent_project_id"):
+        if getattr(write, name) is not None:
+            values[name] = getattr(write, name)
+    values.update(_end_fields(write, row, now))
+    if row["auto_ended"] and "end_timestamp" not in values:
+        values.update(end_timestamp=None, end_state_reason=None, auto_ended=False)
+    init = values.get("init_timestamp", row["init_timestamp"])
+    if write.tags is not None:
+        values["tags"] = unique_tags(write.tags)
+    conn.execute(update(sessions).where(sessions.c.id == write.id).values(values))
+    if write.tags is not None:
+        conn.execute(delete(session_tags).where(session_tags.c.session_id == write.id))
+        _add_tag_rows(conn, write.id, row["project_id"], init, values["tags"])
+    elif "init_timestamp" in values:
+        conn.execute(
+            update(session_tags)
+            .where(session_tags.c.session_id == write.id)
+            .values(init_timestamp=init)
+        )

@@ -1,0 +1,52 @@
+"""WriteBatcher: results per submission after commit, isolation of bad submissions, drain."""
+
+from __future__ import annotations
+
+from concurrent.futures import Future
+
+import pytest
+
+from agentops_server.storage.batcher import WriteBatcher, WriterClosed
+from agentops_server.storage.records import AppendResult
+from agentops_server.storage.store import NotFound
+from tests.storage.builders import Seed, event
+
+
+def test_many_submissions_each_get_their_own_result(seed: Seed) -> None:
+    seed.session("s1")
+    batcher = WriteBatcher(seed.store, max_rows=50)
+    futures: list[Future[AppendResult]] = []
+    for n in range(40):
+        # every id is sent twice, in consecutive submissions: counted once, first one wins
+        futures.append(batcher.submit([event("s1", f"e{n}"), event("s1", f"e{n + 1}")]))
+    results = [f.result(timeout=30) for f in futures]
+    assert batcher.close(timeout=30)
+    assert sum(r.inserted for r in results) == 41
+    assert results[0] == AppendResult(inserted=2, duplicates=0, session_ids=["s1"])
+    assert all(r.inserted + r.duplicates == 2 for r in results)
+    assert seed.store.get_stats(seed.project_id, "s1").events == 41
+
+
+def test_a_bad_submission_fails_alone(seed: Seed) -> None:
+    seed.session("s1")
+    batcher = WriteBatcher(seed.store)
+    good1 = batcher.submit([event("s1", "a")])
+    bad = batcher.submit([event("ghost", "b")])
+    good2 = batcher.submit([event("s1", "c")])
+    assert batcher.close(timeout=30)
+    assert good1.result().inserted == 1 and good2.result().inserted == 1
+    with pytest.raises(NotFound):
+        bad.result()
+    assert seed.store.get_stats(seed.project_id, "s1").events == 2
+
+
+def test_close_drains_everything_submitted_and_then_refuses(seed: Seed) -> None:
+    seed.session("s1")
+    batcher = WriteBatcher(seed.store, max_rows=500)
+    futures = [batcher.submit([event("s1", f"e{i}-{j}") for j in range(100)]) for i in range(30)]
+    assert batcher.close(timeout=60)
+    assert all(f.done() for f in futures)
+    assert sum(f.result().inserted for f in futures) == 3000
+    assert seed.store.get_stats(seed.project_id, "s1").events == 3000
+    with pytest.raises(WriterClosed):
+        batcher.submit([event("s1", "late")])

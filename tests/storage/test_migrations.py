@@ -1,0 +1,29 @@
+"""Migrations build the schema from nothing, on both engines, and match the table definitions."""
+
+from __future__ import annotations
+
+from alembic.autogenerate import compare_metadata
+from alembic.runtime.migration import MigrationContext
+
+from agentops_server.storage.engine import create_admin_engine
+from agentops_server.storage.migrate import current_revision, head_revision, upgrade
+from agentops_server.storage.schema import metadata
+
+
+def test_upgrade_empty_database_to_head_and_again(database_url: str) -> None:
+    assert current_revision(database_url) is None
+    upgrade(database_url)
+    assert current_revision(database_url) == head_revision()
+    upgrade(database_url)  # a second start finds nothing to do
+    assert current_revision(database_url) == head_revision()
+
+
+def test_migrated_schema_matches_table_definitions(database_url: str) -> None:
+    upgrade(database_url)
+    engine = create_admin_engine(database_url)
+    try:
+        with engine.connect() as conn:
+            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+    finally:
+        engine.dispose()
+    assert diff == []

@@ -1,0 +1,144 @@
+"""Sessions: create, re-attach (never wipes), update, end, auto-end and reopen."""
+
+from __future__ import annotations
+
+import pytest
+
+from agentops_server.storage.records import SessionWrite
+from agentops_server.storage.sql_store import SqlStore
+from agentops_server.storage.store import Conflict, NotFound
+from tests.storage.builders import Seed, at, event
+
+
+def test_create_stores_every_field(seed: Seed) -> None:
+    s = seed.session(
+        "s1", start=5, tags=["a", "b", "a"], host_env={"OS": {"OS": "Linux"}}, video="v.mp4"
+    )
+    assert s.id == "s1" and s.project_id == seed.project_id
+    assert s.init_timestamp == at(5)
+    assert s.tags == ["a", "b"]
+    assert s.host_env == {"OS": {"OS": "Linux"}}
+    assert s.end_state == "Indeterminate" and s.end_timestamp is None and not s.auto_ended
+    assert s.stats.events == 0
+    assert seed.store.get_session(seed.project_id, "s1") == s
+
+
+def test_reattach_keeps_data_merges_tags_and_earliest_start(seed: Seed) -> None:
+    store = seed.store
+    seed.session("s1", start=10, tags=["parent", "shared"], host_env={"h": 1})
+    store.append_events([event("s1", "e1"), event("s1", "e2", event_type="tools")])
+    # a second process inherits the session: own later start, only its own tags, no host env
+    again = seed.session("s1", start=20, tags=["child", "shared"], host_env=None)
+    assert again.init_timestamp == at(10)
+    assert again.tags == ["parent", "shared", "child"]
+    assert again.host_env == {"h": 1}
+    assert again.stats.events == 2 and again.stats.tools == 1
+    # an earlier start from a re-attach wins, and the tag filter follows it
+    earlier = seed.session("s1", start=1, tags=None)
+    assert earlier.init_timestamp == at(1)
+    assert earlier.tags == ["parent", "shared", "child"]
+
+
+def test_session_of_another_project_is_a_conflict_and_invisible(store: SqlStore) -> None:
+    mine, theirs = Seed.create(store, "mine"), Seed.create(store, "theirs")
+    mine.session("s1", tags=["x"])
+    with pytest.raises(Conflict):
+        theirs.session("s1")
+    with pytest.raises(NotFound):
+        store.get_session(theirs.project_id, "s1")
+    with pytest.raises(NotFound):
+        store.get_stats(theirs.project_id, "s1")
+    with pytest.raises(NotFound):
+        store.write_session(SessionWrite(id="s1", project_id=theirs.project_id), create=False)
+    assert store.get_session(mine.project_id, "s1").tags == ["x"]
+
+
+def test_update_sets_sent_fields_replaces_tags_and_ends(seed: Seed) -> None:
+    store = seed.store
+    seed.session("s1", tags=["a", "b"], video="old")
+    updated = store.write_session(
+        SessionWrite(id="s1", project_id=seed.project_id, tags=["c"]), create=False
+    )
+    assert updated.tags == ["c"] and updated.video == "old"
+    ended = store.write_session(
+        SessionWrite(
+            id="s1",
+            project_id=seed.project_id,
+            end_timestamp=at(60),
+            end_state="Success",
+            end_state_reason="done",
+        ),
+        create=False,
+    )
+    assert (ended.end_state, ended.end_timestamp, ended.end_state_reason) == (
+        "Success",
+        at(60),
+        "done",
+    )
+    with pytest.raises(NotFound):
+        store.write_session(SessionWrite(id="nope", project_id=seed.project_id), create=False)
+
+
+def test_final_state_without_time_gets_an_end_time(seed: Seed) -> None:
+    seed.session("s1")
+    ended = seed.store.write_session(
+        SessionWrite(id="s1", project_id=seed.project_id, end_state="Fail"), create=False
+    )
+    assert ended.end_state == "Fail" and ended.end_timestamp is not None
+
+
+def test_inactive_sessions_are_auto_ended_at_their_last_event(seed: Seed) -> None:
+    store = seed.store
+    seed.session("busy", start=0)
+    seed.session("empty", start=3)
+    seed.session("ended", start=0)
+    store.append_events([event("busy", "e1", start=2, duration=5)])
+    store.write_session(
+        SessionWrite(
+            id="ended", project_id=seed.project_id, end_timestamp=at(9), end_state="Success"
+        ),
+        create=False,
+    )
+    future = at(10**9)  # everything is idle as seen from far in the future
+    assert store.close_inactive_sessions(future, "no end received") == 2
+    busy = store.get_session(seed.project_id, "busy")
+    assert busy.auto_ended and busy.end_timestamp == at(7)
+    assert busy.end_state == "Indeterminate" and busy.end_state_reason == "no end received"
+    assert store.get_session(seed.project_id, "empty").end_timestamp == at(3)
+    assert not store.get_session(seed.project_id, "ended").auto_ended
+    assert store.close_inactive_sessions(future, "again") == 0
+
+
+def test_nothing_recent_is_auto_ended(seed: Seed) -> None:
+    seed.session("s1")
+    assert seed.store.close_inactive_sessions(at(-(10**6)), "idle") == 0
+    assert seed.store.get_session(seed.project_id, "s1").end_timestamp is None
+
+
+def test_auto_ended_session_reopens_on_new_events_and_on_reattach(seed: Seed) -> None:
+    store = seed.store
+    seed.session("s1")
+    store.close_inactive_sessions(at(10**9), "idle")
+    store.append_events([event("s1", "late")])
+    alive = store.get_session(seed.project_id, "s1")
+    assert alive.end_timestamp is None and not alive.auto_ended
+    assert alive.end_state_reason is None and alive.stats.events == 1
+
+    store.close_inactive_sessions(at(10**9), "idle")
+    again = seed.session("s1")
+    assert again.end_timestamp is None and not again.auto_ended
+
+
+def test_agents_upsert(seed: Seed) -> None:
+    store = seed.store
+    seed.session("s1")
+    store.upsert_agent("s1", "a1", "planner")
+    store.upsert_agent("s1", "a1", None)  # a nameless repeat keeps the name
+    store.upsert_agent("s1", "a2", "coder")
+    store.upsert_agent("s1", "a2", "reviewer")
+    assert [(a.id, a.name) for a in store.list_agents("s1")] == [
+        ("a1", "planner"),
+        ("a2", "reviewer"),
+    ]
+    with pytest.raises(NotFound):
+        store.upsert_agent("missing", "a1", "x")
