@@ -1,10 +1,25 @@
-"""The `agentops` command."""
+"""The `agentops` command: serve, projects, keys and sessions."""
 
 from __future__ import annotations
 
 import click
 
+from agentops_server import __version__
+from agentops_server.cli.keys import keys
+from agentops_server.cli.projects import projects
+from agentops_server.cli.serve import serve
+from agentops_server.cli.sessions import sessions
+
 
 @click.group()
+@click.version_option(__version__, prog_name="agentops")
 def main() -> None:
     """Self-hosted AgentOps: server, projects, keys and data."""
+
+
+main.add_command(serve)
+main.add_command(projects)
+main.add_command(keys)
+main.add_command(sessions)
+
+__all__ = ["main"]

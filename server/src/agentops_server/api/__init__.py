@@ -1,0 +1,1 @@
+"""HTTP API: one router per resource (ingest, sessions, health), errors and request parsing."""

@@ -1,0 +1,102 @@
+"""Reading request bodies: size limit (before and after gzip), decompression, JSON parsing.
+
+Bodies are parsed with stdlib json. The agentops 0.3 client writes NaN and Infinity as bare
+tokens; they become None here (PostgreSQL JSONB rejects them), as do numbers too large for a
+float. NUL characters and lone surrogates, which no database stores, are replaced.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import zlib
+from typing import Any
+
+from fastapi import Request
+
+from agentops_server.api.errors import ApiError, bad_request
+
+
+def too_large(limit: int) -> ApiError:
+    message = f"request body is larger than the limit of {limit} bytes"
+    return ApiError(413, "body_too_large", message)
+
+
+async def read_body(request: Request, limit: int) -> bytes:
+    """The request body, decompressed, at most `limit` bytes both on the wire and decompressed."""
+    declared = request.headers.get("content-length")
+    if declared and declared.isdigit() and int(declared) > limit:
+        raise too_large(limit)
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_large(limit)
+        chunks.append(chunk)
+    raw = b"".join(chunks)
+    encoding = request.headers.get("content-encoding", "identity").strip().lower()
+    if encoding in ("", "identity"):
+        return raw
+    if encoding in ("gzip", "x-gzip", "deflate"):
+        return _inflate(raw, limit, gzip=encoding != "deflate")
+    raise ApiError(
+        415, "unsupported_encoding", f"Content-Encoding {encoding!r} is not supported (use gzip)"
+    )
+
+
+def _inflate(raw: bytes, limit: int, *, gzip: bool) -> bytes:
+    inflater = zlib.decompressobj(wbits=47 if gzip else 15)  # 47: gzip or zlib header
+    try:
+        data = inflater.decompress(raw, limit + 1)
+    except zlib.error as exc:
+        kind = "gzip" if gzip else "deflate"
+        raise bad_request(f"request body is not valid {kind}: {exc}") from None
+    if len(data) > limit or inflater.unconsumed_tail:
+        raise too_large(limit)
+    if not inflater.eof:
+        raise bad_request("request body is truncated compressed data")
+    return data
+
+
+async def read_json(request: Request, limit: int) -> Any:
+    return parse_json(await read_body(request, limit))
+
+
+def parse_json(raw: bytes) -> Any:
+    if not raw.strip():
+        raise bad_request("request body is empty: expected a JSON object")
+    try:
+        value = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+    except UnicodeDecodeError:
+        raise bad_request("request body is not UTF-8 encoded JSON") from None
+    except ValueError as exc:
+        raise bad_request(f"request body is not valid JSON: {exc}") from None
+    if b"\\u0000" in raw or b"\\ud" in raw or b"\\uD" in raw:
+        value = _clean_strings(value)
+    return value
+
+
+def _no_constant(token: str) -> None:
+    return None  # NaN, Infinity, -Infinity
+
+
+def _finite_float(text: str) -> float | None:
+    number = float(text)
+    return number if math.isfinite(number) else None
+
+
+def _clean_strings(value: Any) -> Any:
+    if isinstance(value, str):
+        if "\x00" in value:
+            value = value.replace("\x00", "")
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            value = value.encode("utf-8", "replace").decode("utf-8")
+        return value
+    if isinstance(value, list):
+        return [_clean_strings(item) for item in value]
+    if isinstance(value, dict):
+        return {_clean_strings(k): _clean_strings(v) for k, v in value.items()}
+    return value

@@ -1,0 +1,75 @@
+"""What routes share: the services hung on app.state, and authentication of requests."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from fastapi import Request
+from starlette.concurrency import run_in_threadpool
+
+from agentops import wire
+from agentops_server.api.errors import ApiError, unauthorized
+from agentops_server.auth.keys import is_key_format, lookup_key
+from agentops_server.auth.tokens import InvalidToken, TokenClaims, TokenSigner
+from agentops_server.config import ServerConfig
+from agentops_server.pricing import Pricer
+from agentops_server.storage.records import ApiKey
+from agentops_server.storage.store import Store
+
+if TYPE_CHECKING:
+    from agentops_server.ingest_writer import IngestWriter
+
+
+@dataclass(frozen=True, slots=True)
+class Services:
+    """Everything a request handler needs, built once by create_app."""
+
+    config: ServerConfig
+    store: Store
+    signer: TokenSigner
+    pricer: Pricer
+    writer: IngestWriter
+
+
+def services(request: Request) -> Services:
+    found: Services = request.app.state.services
+    return found
+
+
+async def require_api_key(request: Request, header: str = wire.API_KEY_HEADER) -> ApiKey:
+    """The valid, unrevoked key in `header`, else 401."""
+    key = request.headers.get(header)
+    if not key:
+        raise unauthorized(f"missing API key: send it in the {header} header", "missing_api_key")
+    return await check_api_key(request, key)
+
+
+async def check_api_key(request: Request, key: str) -> ApiKey:
+    if not is_key_format(key):
+        raise unauthorized("invalid API key format: API keys are UUIDs", "invalid_api_key")
+    found = await run_in_threadpool(lookup_key, services(request).store, key)
+    if found is None:
+        raise unauthorized("invalid API key: unknown or revoked", "invalid_api_key")
+    return found
+
+
+async def require_session_token(request: Request) -> TokenClaims:
+    """Claims of the Bearer session token; an API key sent alongside must be valid too."""
+    header = request.headers.get(wire.AUTHORIZATION_HEADER, "")
+    scheme, _, token = header.strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise unauthorized(
+            "missing session token: send Authorization: Bearer <jwt from create_session>",
+            "missing_token",
+        )
+    try:
+        claims = services(request).signer.verify(token)
+    except InvalidToken as exc:
+        raise unauthorized(f"invalid session token: {exc}", "invalid_token") from None
+    key = request.headers.get(wire.API_KEY_HEADER)
+    if key:
+        found = await check_api_key(request, key)
+        if found.project_id != claims.project_id:
+            raise ApiError(401, "invalid_api_key", "the API key belongs to another project")
+    return claims

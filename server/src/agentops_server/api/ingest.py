@@ -1,0 +1,217 @@
+"""AgentOps v2 ingestion, exactly as the agentops 0.3.26 client speaks it (and our SDK).
+
+Success is HTTP 200 with a JSON object. Identity comes from the Bearer session token (or the
+API key for create_session), never from the body.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+from datetime import UTC, datetime
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
+
+from agentops import wire
+from agentops_server.api.body import read_json
+from agentops_server.api.deps import (
+    Services,
+    check_api_key,
+    require_api_key,
+    require_session_token,
+    services,
+)
+from agentops_server.api.errors import ApiError, invalid, not_found
+from agentops_server.api.schemas import doc_body, doc_ok
+from agentops_server.auth.tokens import TokenClaims
+from agentops_server.normalize import (
+    Invalid,
+    agent_fields,
+    event_list,
+    event_writes,
+    session_body,
+    session_id_of,
+    session_write,
+)
+from agentops_server.queries import format_usd, session_url
+from agentops_server.storage.records import Session, SessionWrite
+from agentops_server.storage.store import Conflict, NotFound
+
+logger = logging.getLogger("agentops_server.ingest")
+router = APIRouter(tags=["ingest (AgentOps v2)"])
+
+
+@router.post(
+    wire.CREATE_SESSION,
+    summary="Start a session, or re-attach to an existing one (inherited sessions)",
+    openapi_extra=doc_body("CreateSessionBody"),
+    responses=doc_ok("CreateSessionResponse"),
+)
+async def create_session(request: Request) -> dict[str, Any]:
+    svc = services(request)
+    key = await require_api_key(request)
+    parent_key = request.headers.get(wire.PARENT_KEY_HEADER)
+    parent = (await check_api_key(request, parent_key)).project_id if parent_key else None
+    body = await read_json(request, svc.config.max_body_bytes)
+    try:
+        snapshot = session_body(body)
+        session_id = session_id_of(snapshot)
+        write = session_write(
+            snapshot,
+            session_id=session_id,
+            project_id=key.project_id,
+            creating=True,
+            parent_project_id=parent,
+        )
+    except Invalid as exc:
+        raise invalid(str(exc)) from None
+    try:
+        stored = await run_in_threadpool(svc.store.write_session, write, create=True)
+    except Conflict:
+        raise ApiError(
+            409, "conflict", f"session id {session_id} is already used by another project"
+        ) from None
+    attached = stored.init_timestamp != write.init_timestamp
+    token = svc.signer.issue(TokenClaims(key.project_id, session_id, attached))
+    return {
+        "status": "success",
+        "jwt": token,
+        "session_url": session_url(svc.config, session_id),
+        "session_id": session_id,
+    }
+
+
+@router.post(
+    wire.UPDATE_SESSION,
+    summary="Update a session (tags, end state); answers its cumulative cost",
+    openapi_extra=doc_body("UpdateSessionBody"),
+    responses=doc_ok("UpdateSessionResponse"),
+)
+async def update_session(request: Request) -> dict[str, Any]:
+    svc = services(request)
+    claims = await require_session_token(request)
+    body = await read_json(request, svc.config.max_body_bytes)
+    try:
+        write = session_write(
+            session_body(body),
+            session_id=claims.session_id,
+            project_id=claims.project_id,
+            creating=False,
+        )
+    except Invalid as exc:
+        raise invalid(str(exc)) from None
+    stored = await run_in_threadpool(_update, svc, write, claims.attached)
+    stats = stored.stats
+    return {
+        "status": "success",
+        "token_cost": format_usd(stats.cost_nanos),
+        "cost_complete": stats.unknown_cost_events == 0,
+        "session_url": session_url(svc.config, claims.session_id),
+    }
+
+
+def _update(svc: Services, write: SessionWrite, attached: bool) -> Session:
+    """A process that re-attached to a session adds its tags instead of replacing the owner's."""
+    try:
+        if attached and write.tags is not None:
+            current = svc.store.get_session(write.project_id, write.id)
+            merged = list(current.tags) + [t for t in write.tags if t not in current.tags]
+            write = replace(write, tags=merged)
+        return svc.store.write_session(write, create=False)
+    except NotFound:
+        raise not_found(f"session {write.id} not found") from None
+
+
+@router.post(
+    wire.CREATE_EVENTS,
+    summary="Append a batch of events (idempotent by event id)",
+    openapi_extra=doc_body("CreateEventsBody"),
+    responses=doc_ok("CreateEventsResponse"),
+)
+async def create_events(request: Request) -> dict[str, Any]:
+    svc = services(request)
+    claims = await require_session_token(request)
+    body = await read_json(request, svc.config.max_body_bytes)
+    try:
+        writes = event_writes(
+            event_list(body),
+            session_id=claims.session_id,
+            project_id=claims.project_id,
+            pricer=svc.pricer,
+            now=datetime.now(UTC),
+        )
+    except Invalid as exc:
+        raise invalid(str(exc)) from None
+    if not writes:
+        return {"status": "success", "inserted": 0, "duplicates": 0}
+    try:
+        result = await svc.writer.append(writes)
+    except NotFound:
+        raise not_found(f"session {claims.session_id} not found") from None
+    return {"status": "success", "inserted": result.inserted, "duplicates": result.duplicates}
+
+
+@router.post(
+    wire.CREATE_AGENT,
+    summary="Register an agent of the session (an upsert)",
+    openapi_extra=doc_body("CreateAgentBody"),
+    responses=doc_ok("StatusResponse"),
+)
+async def create_agent(request: Request) -> dict[str, Any]:
+    svc = services(request)
+    claims = await require_session_token(request)
+    body = await read_json(request, svc.config.max_body_bytes)
+    try:
+        agent_id, name = agent_fields(body)
+    except Invalid as exc:
+        raise invalid(str(exc)) from None
+    try:
+        await run_in_threadpool(svc.store.upsert_agent, claims.session_id, agent_id, name)
+    except NotFound:
+        raise not_found(f"session {claims.session_id} not found") from None
+    return {"status": "success"}
+
+
+@router.post(
+    wire.REAUTHORIZE_JWT,
+    summary="Issue a new session token for a session of the key's project",
+    openapi_extra=doc_body("ReauthorizeBody"),
+    responses=doc_ok("ReauthorizeResponse"),
+)
+async def reauthorize_jwt(request: Request) -> dict[str, Any]:
+    svc = services(request)
+    key = await require_api_key(request)
+    body = await read_json(request, svc.config.max_body_bytes)
+    session_id = body.get("session_id") if isinstance(body, dict) else None
+    if not isinstance(session_id, str) or not session_id:
+        raise invalid("session_id is required and must be a string")
+    try:
+        await run_in_threadpool(svc.store.get_session, key.project_id, session_id)
+    except NotFound:
+        raise not_found(f"session {session_id} not found") from None
+    token = svc.signer.issue(TokenClaims(key.project_id, session_id, attached=False))
+    return {"status": "success", "jwt": token}
+
+
+@router.post(
+    wire.DEVELOPER_ERRORS,
+    summary="Receive an SDK's report of its own internal error (logged)",
+    openapi_extra=doc_body("DeveloperErrorBody"),
+    responses=doc_ok("StatusResponse"),
+)
+async def developer_errors(request: Request) -> dict[str, Any]:
+    svc = services(request)
+    key = await require_api_key(request)
+    body = await read_json(request, svc.config.max_body_bytes)
+    report = body if isinstance(body, dict) else {"message": body}
+    logger.warning(
+        "SDK error reported (project %s, sdk %s, session %s): %s: %.2000s",
+        key.project_id,
+        report.get("sdk_version"),
+        report.get("session_id"),
+        report.get("type"),
+        report.get("message"),
+    )
+    return {"status": "success"}

@@ -1,0 +1,147 @@
+"""Per-project price overrides: GET/PUT/DELETE /v2/prices[/{model}].
+
+Authenticated with the project's API key (X-Agentops-Api-Key). An override is the project's
+price for a model name in USD per million tokens; it wins over the genai-prices table for new
+events at once (`agentops reprice` re-prices stored ones). Model names may contain "/".
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Request
+from pydantic import BaseModel, Field
+from starlette.concurrency import run_in_threadpool
+
+from agentops_server.api.deps import require_api_key, services
+from agentops_server.api.errors import invalid, not_found
+from agentops_server.pricing import ModelPrices
+from agentops_server.storage.records import PriceOverride
+from agentops_server.storage.store import NotFound
+
+router = APIRouter(prefix="/v2/prices", tags=["prices"])
+
+Price = Annotated[Decimal, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+MAX_MODEL_LENGTH = 200
+
+
+class PriceIn(BaseModel):
+    """USD per million tokens. Unset cache prices bill cache tokens at the input price."""
+
+    input_per_mtok: Price
+    output_per_mtok: Price
+    cache_read_per_mtok: Price | None = None
+    cache_write_per_mtok: Price | None = None
+
+
+class PriceOut(BaseModel):
+    model: str
+    source: str = Field(description="override, computed (genai-prices) or unknown_model")
+    provider: str | None = None
+    matched_model: str | None = None
+    input_per_mtok: str | None = None
+    output_per_mtok: str | None = None
+    cache_read_per_mtok: str | None = None
+    cache_write_per_mtok: str | None = None
+
+
+class PriceOutOne(BaseModel):
+    data: PriceOut
+
+
+class PriceOutList(BaseModel):
+    data: list[PriceOut]
+
+
+def _money(value: Decimal | None) -> str | None:
+    return None if value is None else str(value)
+
+
+def override_json(override: PriceOverride) -> dict[str, Any]:
+    return {
+        "model": override.model,
+        "source": "override",
+        "provider": None,
+        "matched_model": override.model,
+        "input_per_mtok": _money(override.input_per_mtok),
+        "output_per_mtok": _money(override.output_per_mtok),
+        "cache_read_per_mtok": _money(override.cache_read_per_mtok),
+        "cache_write_per_mtok": _money(override.cache_write_per_mtok),
+    }
+
+
+def prices_json(prices: ModelPrices) -> dict[str, Any]:
+    return {
+        "model": prices.model,
+        "source": prices.source.value,
+        "provider": prices.provider,
+        "matched_model": prices.matched_model,
+        "input_per_mtok": _money(prices.input_per_mtok),
+        "output_per_mtok": _money(prices.output_per_mtok),
+        "cache_read_per_mtok": _money(prices.cache_read_per_mtok),
+        "cache_write_per_mtok": _money(prices.cache_write_per_mtok),
+    }
+
+
+def _check_model(model: str) -> str:
+    cleaned = model.strip()
+    if not cleaned or len(cleaned) > MAX_MODEL_LENGTH:
+        raise invalid(f"model must be 1 to {MAX_MODEL_LENGTH} characters")
+    return cleaned
+
+
+@router.get("", summary="The project's price overrides", response_model=PriceOutList)
+async def list_prices(request: Request) -> dict[str, Any]:
+    key = await require_api_key(request)
+    pricer = services(request).pricer
+    overrides = await run_in_threadpool(pricer.list_overrides, key.project_id)
+    return {"data": [override_json(o) for o in overrides]}
+
+
+@router.get(
+    "/{model:path}",
+    summary="The prices used for a model: the project's override, else genai-prices",
+    response_model=PriceOutOne,
+)
+async def get_price(request: Request, model: str, provider: str | None = None) -> dict[str, Any]:
+    key = await require_api_key(request)
+    pricer = services(request).pricer
+    found = await run_in_threadpool(pricer.describe, key.project_id, _check_model(model), provider)
+    return {"data": prices_json(found)}
+
+
+@router.put(
+    "/{model:path}",
+    summary="Set the project's price for a model (insert or replace)",
+    response_model=PriceOutOne,
+)
+async def put_price(request: Request, model: str, body: PriceIn) -> dict[str, Any]:
+    key = await require_api_key(request)
+    override = PriceOverride(
+        project_id=key.project_id,
+        model=_check_model(model),
+        input_per_mtok=body.input_per_mtok,
+        output_per_mtok=body.output_per_mtok,
+        cache_read_per_mtok=body.cache_read_per_mtok,
+        cache_write_per_mtok=body.cache_write_per_mtok,
+    )
+    stored = await run_in_threadpool(services(request).pricer.set_override, override)
+    return {"data": override_json(stored)}
+
+
+@router.delete(
+    "/{model:path}",
+    summary="Remove the project's price for a model",
+    response_model=PriceOutOne,
+)
+async def delete_price(request: Request, model: str) -> dict[str, Any]:
+    key = await require_api_key(request)
+    pricer = services(request).pricer
+    name = _check_model(model)
+    try:
+        await run_in_threadpool(pricer.delete_override, key.project_id, name)
+    except NotFound:
+        raise not_found(f"no price override for model {name!r}") from None
+    found = await run_in_threadpool(pricer.describe, key.project_id, name)
+    return {"data": prices_json(found)}

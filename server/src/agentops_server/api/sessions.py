@@ -1,0 +1,108 @@
+"""The export API: a project's sessions, one session's stats, and its full export.
+
+Authenticated with the project's API key in X-Agentops-Api-Key, as AgentOps' v2 export is.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.concurrency import run_in_threadpool
+
+from agentops.wire import EndState
+from agentops_server import queries
+from agentops_server.api.deps import require_api_key, services
+from agentops_server.api.errors import ApiError, invalid, not_found
+from agentops_server.api.schemas import doc_ok
+from agentops_server.storage.records import SessionFilter
+from agentops_server.storage.store import NotFound, StoreError
+
+router = APIRouter(prefix="/v2/sessions", tags=["export"])
+
+
+@router.get(
+    "",
+    summary="List the project's sessions, newest first (keyset-paginated)",
+    responses=doc_ok("SessionList"),
+)
+async def list_sessions(
+    request: Request,
+    tag: Annotated[str | None, Query(description="only sessions with this tag")] = None,
+    end_state: Annotated[
+        str | None, Query(description="Success, Fail (or Failure) or Indeterminate")
+    ] = None,
+    started_after: Annotated[
+        datetime | None, Query(description="ISO 8601; sessions started at or after")
+    ] = None,
+    started_before: Annotated[
+        datetime | None, Query(description="ISO 8601; sessions started before")
+    ] = None,
+    text: Annotated[
+        str | None, Query(description="substring of the id, a tag or the end reason")
+    ] = None,
+    limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
+    cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
+) -> dict[str, Any]:
+    svc = services(request)
+    key = await require_api_key(request)
+    state = None
+    if end_state:
+        try:
+            state = EndState(end_state).value
+        except ValueError:
+            raise invalid(
+                f"end_state must be Success, Fail or Indeterminate, got {end_state!r}"
+            ) from None
+    filters = SessionFilter(
+        tag=tag or None,
+        end_state=state,
+        started_after=_aware(started_after),
+        started_before=_aware(started_before),
+        text=text or None,
+    )
+    try:
+        return await run_in_threadpool(
+            queries.list_sessions, svc.store, key.project_id, filters, cursor, limit
+        )
+    except StoreError as exc:  # e.g. a cursor that is not one of ours
+        raise ApiError(400, "bad_request", f"invalid cursor: {exc}") from None
+
+
+@router.get(
+    "/{session_id}/stats",
+    summary="A session's statistics: cost, tokens, counts per type, duration, end state",
+    responses=doc_ok("SessionStats"),
+)
+async def session_stats(request: Request, session_id: str) -> dict[str, Any]:
+    svc = services(request)
+    key = await require_api_key(request)
+    try:
+        return await run_in_threadpool(queries.get_stats, svc.store, key.project_id, session_id)
+    except NotFound:
+        raise not_found(f"session {session_id} not found in this project") from None
+
+
+@router.get(
+    "/{session_id}/export",
+    summary="Everything about a session: itself, stats, agents and every event (streamed)",
+    responses=doc_ok("SessionExport"),
+)
+async def session_export(request: Request, session_id: str) -> StreamingResponse:
+    svc = services(request)
+    key = await require_api_key(request)
+    try:
+        chunks = await run_in_threadpool(
+            queries.export_session, svc.store, key.project_id, session_id
+        )
+    except NotFound:
+        raise not_found(f"session {session_id} not found in this project") from None
+    return StreamingResponse(chunks, media_type="application/json")
+
+
+def _aware(value: datetime | None) -> datetime | None:
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=UTC)

@@ -1,0 +1,113 @@
+"""The ASGI application, built by one factory from one config and one store. Nothing global."""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+from starlette.types import ASGIApp, Receive, Scope, Send
+
+from agentops_server import __version__
+from agentops_server.api import health, ingest, sessions
+from agentops_server.api.deps import Services
+from agentops_server.api.errors import install_error_handlers
+from agentops_server.api.schemas import install_schemas
+from agentops_server.auth.tokens import TokenSigner, load_secret
+from agentops_server.config import ServerConfig
+from agentops_server.dashboard import dashboard_router
+from agentops_server.ingest_writer import IngestWriter
+from agentops_server.pricing import Pricer
+from agentops_server.storage.store import Store
+from agentops_server.sweeper import Sweeper
+
+CONFIG_ENV = "AGENTOPS_SERVE_CONFIG"
+"""How `agentops serve` hands its config to `app_from_env` (uvicorn's factory, e.g. workers)."""
+
+
+def create_app(config: ServerConfig, store: Store, *, close_store: bool = False) -> FastAPI:
+    """The server app. Its lifespan starts the write batcher and the inactivity sweeper and, on
+    shutdown, drains them: an acknowledged event is committed before the process exits."""
+    writer = IngestWriter(store)
+    sweeper = Sweeper(store, config.session_inactivity_seconds)
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        await writer.start()
+        sweeper.start()
+        try:
+            yield
+        finally:
+            await sweeper.stop()
+            await writer.close()
+            if close_store:
+                store.close()
+
+    app = FastAPI(
+        title="agentops server",
+        version=__version__,
+        description="Self-hosted AgentOps: v2 ingestion (agentops 0.3.x compatible) and export.",
+        lifespan=lifespan,
+        docs_url="/docs",
+        redoc_url=None,
+    )
+    app.state.services = Services(
+        config=config,
+        store=store,
+        signer=TokenSigner(load_secret(config)),
+        pricer=Pricer(store),
+        writer=writer,
+    )
+    app.state.config = config
+    app.state.store = store
+    install_error_handlers(app)
+    install_schemas(app)
+    app.include_router(health.router)
+    app.include_router(ingest.router)
+    app.include_router(sessions.router)
+    app.include_router(dashboard_router(config, store))
+    app.add_middleware(CollapseSlashes)
+    return app
+
+
+class CollapseSlashes:
+    """`//v2/create_session` (agentops 0.3 with a trailing slash in its endpoint) == `/v2/...`."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith("//"):
+            path = "/" + scope["path"].lstrip("/")
+            scope = {**scope, "path": path, "raw_path": path.encode()}
+        await self.app(scope, receive, send)
+
+
+def config_to_env(config: ServerConfig) -> str:
+    return json.dumps(
+        {
+            "database_url": config.database_url,
+            "data_dir": str(config.data_dir),
+            "host": config.host,
+            "port": config.port,
+            "max_body_bytes": config.max_body_bytes,
+            "session_inactivity_seconds": config.session_inactivity_seconds,
+            "secret_key": config.secret_key,
+            "public_url": config.public_url,
+        }
+    )
+
+
+def app_from_env() -> FastAPI:
+    """uvicorn factory (`agentops_server.app:app_from_env`): the config `serve` put in the
+    environment, a store of this process's own, and the app."""
+    from pathlib import Path
+
+    from agentops_server.storage.sql_store import open_store
+
+    raw = json.loads(os.environ[CONFIG_ENV])
+    raw["data_dir"] = Path(raw["data_dir"])
+    config = ServerConfig(**raw)
+    return create_app(config, open_store(config.database_url), close_store=True)

@@ -1,0 +1,101 @@
+"""What every `agentops` subcommand shares: the database options and opening the store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from agentops_server.config import ConfigError, ServerConfig
+from agentops_server.storage.records import Project
+from agentops_server.storage.store import Store
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def database_options(command: F) -> F:
+    """--database-url and --data-dir (env AGENTOPS_DATABASE_URL / AGENTOPS_DATA_DIR)."""
+    command = click.option(
+        "--data-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        help="Directory for the SQLite file and the token secret "
+        "[env AGENTOPS_DATA_DIR; default ./agentops-data].",
+    )(command)
+    command = click.option(
+        "--database-url",
+        help="sqlite:///PATH or postgresql://USER@HOST/DB "
+        "[env AGENTOPS_DATABASE_URL; default: SQLite in the data dir].",
+    )(command)
+    return command
+
+
+def build_config(**values: Any) -> ServerConfig:
+    try:
+        return ServerConfig.build(**values)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+
+
+@contextmanager
+def opened_store(config: ServerConfig) -> Iterator[Store]:
+    """Migrate the schema if needed and open the store; a clear message if that fails."""
+    from agentops_server.storage.migrate import upgrade
+    from agentops_server.storage.sql_store import open_store
+
+    try:
+        if config.is_sqlite:
+            config.data_dir.mkdir(parents=True, exist_ok=True)
+        upgrade(config.database_url)
+        store = open_store(config.database_url)
+    except Exception as exc:  # any failure here is the user's database, not a bug of ours
+        raise click.ClickException(
+            f"cannot open the database {redact(config.database_url)}: {first_line(exc)}"
+        ) from None
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def redact(url: str) -> str:
+    """The URL without its password."""
+    scheme, sep, rest = url.partition("://")
+    credentials, at, host = rest.rpartition("@")
+    if not at or ":" not in credentials:
+        return url
+    return f"{scheme}{sep}{credentials.split(':', 1)[0]}:***@{host}"
+
+
+def first_line(exc: BaseException) -> str:
+    text = str(exc).strip() or type(exc).__name__
+    return text.splitlines()[0]
+
+
+def resolve_project(store: Store, wanted: str | None) -> Project:
+    """The project named or identified by `wanted`; the only project if there is one."""
+    projects = store.list_projects()
+    if wanted:
+        for project in projects:
+            if wanted in (project.id, project.name):
+                return project
+        raise click.ClickException(f"no project with id or name {wanted!r}")
+    if len(projects) == 1:
+        return projects[0]
+    if not projects:
+        raise click.ClickException("no project yet: create one with `agentops projects create`")
+    names = ", ".join(repr(p.name) for p in projects)
+    raise click.ClickException(f"several projects exist ({names}): choose one with --project")
+
+
+def project_option(command: F) -> F:
+    return click.option(
+        "--project", "project", help="Project id or name (default: the only project)."
+    )(command)
+
+
+def echo_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, default=str))

@@ -1,0 +1,53 @@
+"""`agentops projects`: create and list projects."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from agentops_server.auth.keys import issue_key
+from agentops_server.cli.options import build_config, database_options, echo_json, opened_store
+
+
+@click.group()
+def projects() -> None:
+    """Create and list projects (each has its own API keys and sessions)."""
+
+
+@projects.command("create")
+@click.argument("name")
+@click.option("--json", "as_json", is_flag=True, help='Print {"project_id","name","api_key"}.')
+@database_options
+def create(name: str, as_json: bool, database_url: str | None, data_dir: Path | None) -> None:
+    """Create project NAME with a first API key; the key is the last line of output."""
+    if not name.strip():
+        raise click.BadParameter("must not be empty", param_hint="NAME")
+    config = build_config(database_url=database_url, data_dir=data_dir)
+    with opened_store(config) as store:
+        project = store.create_project(name.strip())
+        key = issue_key(store, project.id, label="created with the project")
+    if as_json:
+        echo_json({"project_id": project.id, "name": project.name, "api_key": key.secret})
+        return
+    click.echo(f'Created project "{project.name}" (id {project.id}).')
+    click.echo("Its API key (shown only once; keep it secret):")
+    click.echo(key.secret)
+
+
+@projects.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@database_options
+def list_(as_json: bool, database_url: str | None, data_dir: Path | None) -> None:
+    """List projects."""
+    config = build_config(database_url=database_url, data_dir=data_dir)
+    with opened_store(config) as store:
+        found = store.list_projects()
+    if as_json:
+        echo_json([{"id": p.id, "name": p.name, "created_at": p.created_at} for p in found])
+        return
+    if not found:
+        click.echo("No projects yet: create one with `agentops projects create NAME`.")
+        return
+    for p in found:
+        click.echo(f"{p.id}  {p.created_at:%Y-%m-%d %H:%M}  {p.name}")

@@ -1,0 +1,119 @@
+"""`agentops users`: dashboard accounts (create, set a password, list)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from agentops_server.auth.accounts import AccountError, create_account, set_password
+from agentops_server.auth.passwords import PasswordError, check_password_rules, generate_password
+from agentops_server.config import ConfigError, ServerConfig
+from agentops_server.storage.migrate import upgrade
+from agentops_server.storage.sql_store import SqlStore, open_store
+from agentops_server.storage.store import Conflict
+
+_db_options = [
+    click.option("--data-dir", default=None, help="data directory (default ./agentops-data)"),
+    click.option("--database-url", default=None, help="database URL (default: SQLite file)"),
+]
+
+
+def db_options(func: click.decorators.FC) -> click.decorators.FC:
+    for option in reversed(_db_options):
+        func = option(func)
+    return func
+
+
+@contextmanager
+def opened_store(data_dir: str | None, database_url: str | None) -> Iterator[SqlStore]:
+    try:
+        config = ServerConfig.build(data_dir=data_dir, database_url=database_url)
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    upgrade(config.database_url)
+    store = open_store(config.database_url)
+    try:
+        yield store
+    finally:
+        store.close()
+
+
+def _password(given: str | None, generate: bool) -> tuple[str, bool]:
+    if given is not None and generate:
+        raise click.UsageError("use --password or --generate-password, not both")
+    if generate:
+        return generate_password(), True
+    password = given
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    try:
+        check_password_rules(password)
+    except PasswordError as exc:
+        raise click.UsageError(str(exc)) from None
+    return password, False
+
+
+@click.group()
+def users() -> None:
+    """Dashboard accounts."""
+
+
+@users.command("create")
+@click.argument("email")
+@click.option("--password", default=None, help="the password (default: prompt for it)")
+@click.option("--generate-password", is_flag=True, help="generate a password and print it")
+@click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
+@db_options
+def create(
+    email: str,
+    password: str | None,
+    generate_password: bool,
+    as_json: bool,
+    data_dir: str | None,
+    database_url: str | None,
+) -> None:
+    """Create a dashboard account that signs in with EMAIL."""
+    secret, generated = _password(password, generate_password)
+    with opened_store(data_dir, database_url) as store:
+        try:
+            user = create_account(store, email, secret)
+        except (AccountError, PasswordError) as exc:
+            raise click.UsageError(str(exc)) from None
+        except Conflict as exc:
+            raise click.ClickException(str(exc)) from None
+    if as_json:
+        shown = {"id": user.id, "email": user.email}
+        if generated:
+            shown["password"] = secret
+        click.echo(json.dumps(shown))
+        return
+    click.echo(f"Created account {user.email}")
+    if generated:
+        click.echo(f"Password: {secret}")
+
+
+@users.command("set-password")
+@click.argument("email")
+@click.option("--password", default=None, help="the new password (default: prompt for it)")
+@click.option("--generate-password", is_flag=True, help="generate a password and print it")
+@db_options
+def set_password_command(
+    email: str,
+    password: str | None,
+    generate_password: bool,
+    data_dir: str | None,
+    database_url: str | None,
+) -> None:
+    """Give the account EMAIL a new password."""
+    secret, generated = _password(password, generate_password)
+    with opened_store(data_dir, database_url) as store:
+        try:
+            user = set_password(store, email, secret)
+        except (AccountError, PasswordError) as exc:
+            raise click.UsageError(str(exc)) from None
+    click.echo(f"New password set for {user.email}")
+    if generated:
+        click.echo(f"Password: {secret}")

@@ -1,0 +1,289 @@
+"""Wire JSON -> store records: the 0.3 client's quirks accepted, wrong types rejected by name.
+
+Kept small per event: ingestion normalizes tens of thousands of events a second.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+from agentops import wire
+from agentops.wire import EndState
+from agentops_server.pricing import Pricer, TokenUsage
+from agentops_server.storage.records import CostSource, EventWrite, SessionWrite
+from agentops_server.timestamps import parse_timestamp
+
+MAX_ID_LENGTH = 200
+MAX_TOKENS = 2**62
+_KNOWN_TYPES = frozenset({"llms", "actions", "tools", "errors"})
+_NAME_KEYS = {
+    "llms": ("model",),
+    "actions": ("action_type", "name"),
+    "tools": ("name", "tool_name"),
+    "errors": ("error_type",),
+}
+# Wire fields lifted into columns; every other field stays in the payload.
+_LIFTED = frozenset(
+    {
+        "id", "event_type", "init_timestamp", "end_timestamp", "agent_id", "session_id",
+        "model", wire.PROVIDER, "prompt_tokens", "completion_tokens", wire.CACHE_READ_TOKENS,
+        wire.CACHE_WRITE_TOKENS, wire.REASONING_TOKENS, "cost",
+    }
+)  # fmt: skip
+
+
+class Invalid(ValueError):
+    """A field has a wrong type or value; the message names the field."""
+
+
+# --- sessions --------------------------------------------------------------------------------
+def session_body(body: Any) -> dict[str, Any]:
+    """The "session" object of a create_session / update_session body."""
+    if not isinstance(body, dict):
+        raise Invalid('the body must be a JSON object with a "session" object')
+    session = body.get("session")
+    if not isinstance(session, dict):
+        raise Invalid("session is required and must be an object")
+    return session
+
+
+def session_id_of(session: dict[str, Any]) -> str:
+    value = session.get("session_id", session.get("id"))
+    if value is None or value == "":
+        raise Invalid("session.session_id is required")
+    return _id("session.session_id", value)
+
+
+def session_write(
+    session: dict[str, Any],
+    *,
+    session_id: str,
+    project_id: str,
+    creating: bool,
+    parent_project_id: str | None = None,
+    now: datetime | None = None,
+) -> SessionWrite:
+    """A SessionWrite from a snapshot. End fields count only once the session has ended:
+    0.3.26 also sends an end_timestamp with "Indeterminate" while still running (get_analytics)."""
+    end_state = _end_state(session.get("end_state"))
+    end_ts = _timestamp("session.end_timestamp", session.get("end_timestamp"))
+    running = session.get("is_running")
+    if running is None:
+        ended = end_ts is not None or end_state in (EndState.SUCCESS.value, EndState.FAIL.value)
+    else:
+        ended = running is False
+    init_ts = None
+    if creating:
+        init_ts = _timestamp("session.init_timestamp", session.get("init_timestamp"))
+        init_ts = init_ts or now or datetime.now(UTC)
+    return SessionWrite(
+        id=session_id,
+        project_id=project_id,
+        init_timestamp=init_ts,
+        end_timestamp=(end_ts or now or datetime.now(UTC)) if ended else None,
+        end_state=(end_state or EndState.INDETERMINATE.value) if ended else None,
+        end_state_reason=_text("session.end_state_reason", session.get("end_state_reason"))
+        if ended
+        else None,
+        tags=_tags(session.get("tags")),
+        host_env=_object("session.host_env", session.get("host_env")),
+        video=_text("session.video", session.get("video")),
+        parent_project_id=parent_project_id,
+    )
+
+
+def agent_fields(body: Any) -> tuple[str, str | None]:
+    """(agent id, name) from a create_agent body."""
+    if not isinstance(body, dict):
+        raise Invalid('the body must be a JSON object with "id" and "name"')
+    value = body.get("id")
+    if value is None or value == "":
+        raise Invalid("id is required")
+    return _id("id", value), _text("name", body.get("name"))
+
+
+# --- events ----------------------------------------------------------------------------------
+def event_list(body: Any) -> list[Any]:
+    if not isinstance(body, dict):
+        raise Invalid('the body must be a JSON object with an "events" list')
+    events = body.get("events")
+    if not isinstance(events, list):
+        raise Invalid("events is required and must be a list")
+    return events
+
+
+def event_writes(
+    events: list[Any], *, session_id: str, project_id: str, pricer: Pricer, now: datetime
+) -> list[EventWrite]:
+    """Normalize a whole batch; any invalid event rejects the batch (nothing is stored)."""
+    out = []
+    for index, raw in enumerate(events):
+        if not isinstance(raw, dict):
+            raise Invalid(f"events[{index}] must be an object")
+        try:
+            out.append(_event(raw, session_id, project_id, pricer, now))
+        except Invalid as exc:
+            raise Invalid(f"events[{index}].{exc}") from None
+    return out
+
+
+def _event(
+    raw: dict[str, Any], session_id: str, project_id: str, pricer: Pricer, now: datetime
+) -> EventWrite:
+    wire_type = raw.get("event_type")
+    if not isinstance(wire_type, str) or not wire_type:
+        raise Invalid("event_type is required and must be a string")
+    event_id = raw.get("id")
+    if event_id is None or event_id == "":
+        raise Invalid("id is required")
+    event_id = _id("id", event_id)
+    kind = wire_type if wire_type in _KNOWN_TYPES else "actions"
+    init_ts = _timestamp("init_timestamp", raw.get("init_timestamp", raw.get("timestamp")))
+    end_ts = _timestamp("end_timestamp", raw.get("end_timestamp"))
+    payload = {k: v for k, v in raw.items() if k not in _LIFTED}
+    if kind != wire_type:
+        payload["event_type"] = wire_type
+    name = None
+    for key in _NAME_KEYS[kind]:
+        value = raw.get(key)
+        if value is not None and value != "":
+            name = _text(key, value)
+            break
+    if kind == "errors":
+        _trigger_link(raw, payload)
+    model = provider = None
+    prompt = completion = cache_read = cache_write = reasoning = None
+    cost_nanos: int | None = None
+    cost_source = CostSource.NONE
+    if kind == "llms":
+        model = name
+        provider = _text(wire.PROVIDER, raw.get(wire.PROVIDER))
+        prompt = _tokens("prompt_tokens", raw.get("prompt_tokens"))
+        completion = _tokens("completion_tokens", raw.get("completion_tokens"))
+        cache_read = _tokens(wire.CACHE_READ_TOKENS, raw.get(wire.CACHE_READ_TOKENS))
+        cache_write = _tokens(wire.CACHE_WRITE_TOKENS, raw.get(wire.CACHE_WRITE_TOKENS))
+        reasoning = _tokens(wire.REASONING_TOKENS, raw.get(wire.REASONING_TOKENS))
+        usage = TokenUsage(prompt, completion, cache_read, cache_write, reasoning)
+        price = pricer.price(project_id, model, provider, usage, _cost(raw.get("cost")))
+        cost_nanos, cost_source = price.cost_nanos, price.source
+    agent_id = raw.get("agent_id")
+    return EventWrite(
+        id=event_id,
+        session_id=session_id,
+        event_type=kind,
+        init_timestamp=init_ts or end_ts or now,
+        end_timestamp=end_ts,
+        agent_id=None if agent_id is None or agent_id == "" else _id("agent_id", agent_id),
+        name=name,
+        model=model,
+        provider=provider,
+        prompt_tokens=prompt,
+        completion_tokens=completion,
+        cache_read_tokens=cache_read,
+        cache_write_tokens=cache_write,
+        reasoning_tokens=reasoning,
+        cost_nanos=cost_nanos,
+        cost_source=cost_source,
+        payload=payload,
+    )
+
+
+def _trigger_link(raw: dict[str, Any], payload: dict[str, Any]) -> None:
+    """Keep trigger_event_id/type when sent; lift them out of a trigger_event object too."""
+    trigger = raw.get("trigger_event")
+    if isinstance(trigger, dict):
+        payload.setdefault(wire.TRIGGER_EVENT_ID, trigger.get("id"))
+        payload.setdefault(wire.TRIGGER_EVENT_TYPE, trigger.get("event_type"))
+
+
+# --- field coercion --------------------------------------------------------------------------
+def _id(field: str, value: object) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        value = str(value)
+    if not isinstance(value, str):
+        raise Invalid(f"{field} must be a string, got {type(value).__name__}")
+    value = value.strip()
+    if not value or len(value) > MAX_ID_LENGTH:
+        raise Invalid(f"{field} must be 1 to {MAX_ID_LENGTH} characters")
+    return value
+
+
+def _text(field: str, value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    raise Invalid(f"{field} must be a string, got {type(value).__name__}")
+
+
+def _object(field: str, value: object) -> dict[str, Any] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, dict):
+        return value
+    raise Invalid(f"{field} must be an object, got {type(value).__name__}")
+
+
+def _tags(value: object) -> list[str] | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):  # AgentOps stores tags as comma-separated text
+        value = value.split(",")
+    if not isinstance(value, list):
+        raise Invalid(f"session.tags must be a list of strings, got {type(value).__name__}")
+    tags: list[str] = []
+    for item in value:
+        if not isinstance(item, str | int | float) or isinstance(item, bool):
+            raise Invalid("session.tags must be a list of strings")
+        tag = str(item).strip()
+        if tag and tag not in tags:
+            tags.append(tag)
+    return tags
+
+
+def _end_state(value: object) -> str | None:
+    if value is None or value == "":
+        return None
+    try:
+        return EndState(value).value
+    except ValueError:
+        raise Invalid(
+            f"session.end_state must be one of Success, Fail, Indeterminate, got {value!r}"
+        ) from None
+
+
+def _timestamp(field: str, value: object) -> datetime | None:
+    try:
+        return parse_timestamp(value)
+    except ValueError as exc:
+        raise Invalid(f"{field} is not a valid timestamp ({exc})") from None
+
+
+def _tokens(field: str, value: object) -> int | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise Invalid(f"{field} must be a whole number, got {value!r}")
+    if not 0 <= value <= MAX_TOKENS:
+        raise Invalid(f"{field} must be between 0 and {MAX_TOKENS}, got {value}")
+    return value
+
+
+def _cost(value: object) -> Decimal | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise Invalid(f"cost must be a number, got {type(value).__name__}")
+    try:
+        cost = Decimal(str(value))
+    except InvalidOperation:
+        raise Invalid(f"cost must be a number, got {value!r}") from None
+    if not cost.is_finite() or cost < 0 or cost > 10**9:
+        raise Invalid(f"cost must be a non-negative amount of USD, got {value!r}")
+    return cost

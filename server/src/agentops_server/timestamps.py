@@ -1,0 +1,33 @@
+"""Parsing the timestamps clients send into aware UTC datetimes."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+
+def parse_timestamp(value: object) -> datetime | None:
+    """ISO 8601 in every variant the agentops clients write (`+00:00` with microseconds, `Z` with
+    milliseconds, no fraction, naive = UTC) or epoch seconds/milliseconds. None and "" give None;
+    anything else unparsable raises ValueError."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        parsed = datetime.fromisoformat(value.strip())
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = value / 1000 if abs(value) > 1e11 else value
+        try:
+            return datetime.fromtimestamp(seconds, UTC)
+        except (OverflowError, OSError) as exc:
+            raise ValueError(f"timestamp {value!r} is out of range") from exc
+    else:
+        raise ValueError(f"expected an ISO 8601 string, got {type(value).__name__}")
+    if parsed.tzinfo is None:
+        return parsed.replace(tzinfo=UTC)
+    if parsed.utcoffset():
+        return parsed.astimezone(UTC)
+    return parsed if parsed.tzinfo is UTC else parsed.replace(tzinfo=UTC)
+
+
+def iso(value: datetime | None) -> str | None:
+    """The ISO 8601 form used in every API response (UTC, `+00:00`)."""
+    return None if value is None else value.isoformat()
