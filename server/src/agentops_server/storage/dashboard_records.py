@@ -84,7 +84,6 @@ class LaneBucket:
     index: int
     event_type: str
     count: int
-    errors: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,3 +102,22 @@ class EventBrief:
     cost_nanos: int | None
     cost_source: str
     seq: int
+
+
+@dataclass(frozen=True, slots=True)
+class EventDensity:
+    """Events of a session per lane and time slice, for a zoomed-out waterfall."""
+
+    start_ms: int
+    end_ms: int
+    bucket_ms: float
+    total: int
+    buckets: list[LaneBucket]
+
+
+@dataclass(frozen=True, slots=True)
+class EventWindow:
+    """One keyset page of a session's events (without payloads) inside a time window."""
+
+    events: list[EventBrief]
+    next_cursor: str | None

@@ -180,7 +180,7 @@ STAT_COUNTERS = (
 
 # --- dashboard (migration 0002) ------------------------------------------------------------
 # Dashboard accounts, and two trigger-maintained columns that let the session list sort by
-# duration and by cost within a project through an index (storage/dashboard_queries.py).
+# duration and by cost within a project through an index (storage/dashboard_sql.py).
 users = Table(
     "users",
     metadata,

@@ -27,7 +27,7 @@
   async function getJSON(url) {
     const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
     if (!r.ok) throw new Error(`${r.status} ${url}`);
-    return (await r.json()).data;
+    return await r.json();
   }
   function q(params) { return new URLSearchParams(params).toString(); }
 
@@ -105,14 +105,14 @@
     const range = document.getElementById("waterfall-range");
     range.textContent = `+${fmtMs(view.start - full.start)} → +${fmtMs(view.end - full.start)}`;
     const params = { start_ms: Math.floor(view.start), end_ms: Math.ceil(view.end) };
-    const density = await getJSON(`${base}/timeline?${q({ ...params, buckets: BUCKETS })}`);
+    const density = (await getJSON(`${base}/timeline?${q({ ...params, buckets: BUCKETS })}`)).data;
     if (token !== drawToken) return;
     const svg = frame();
     const note = document.getElementById("waterfall-note");
     if (density.total <= DETAIL_LIMIT) {
       const page = await getJSON(`${base}/events?${q({ ...params, limit: DETAIL_LIMIT })}`);
       if (token !== drawToken) return;
-      drawEvents(svg, page.events);
+      drawEvents(svg, page.data);
       note.textContent = `${density.total} events in view`;
     } else {
       drawBuckets(svg, density);
@@ -168,7 +168,7 @@
     const params = { start_ms: Math.floor(view.start), end_ms: Math.ceil(view.end), limit: PAGE };
     if (listCursor) params.cursor = listCursor;
     const page = await getJSON(`${base}/events?${q(params)}`);
-    for (const ev of page.events) {
+    for (const ev of page.data) {
       const tr = document.createElement("tr");
       tr.dataset.eventId = ev.id;
       if (ev.id === selectedId) tr.classList.add("selected");
@@ -244,9 +244,9 @@
     document.querySelectorAll(`[data-event-id="${CSS.escape(id)}"]`).forEach((n) => n.classList.add("selected"));
     const box = document.getElementById("inspector");
     box.textContent = "Loading…";
-    const ev = await getJSON(`${base}/events/${encodeURIComponent(id)}`);
+    const ev = (await getJSON(`${base}/events/${encodeURIComponent(id)}`)).data;
     box.textContent = "";
-    const p = ev.payload || {};
+    const p = ev;
     box.appendChild(h("h3", `${ev.event_type}: ${ev.name || ev.model || ev.id}`));
     const cost = ev.cost_nanos === null ? `unknown (${ev.cost_source})` : `${fmtCost(ev.cost_nanos)} (${ev.cost_source})`;
     kv(box, [

@@ -1,0 +1,37 @@
+"""The dashboard: server-rendered pages with JSON twins, signed cookie sessions, no build step.
+
+`dashboard_router(config, store)` is mounted by create_app at `/`.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import Response
+
+from agentops_server.auth.cookies import CookieSigner
+from agentops_server.auth.tokens import load_secret
+from agentops_server.config import ServerConfig
+from agentops_server.dashboard.admin import add_admin_routes
+from agentops_server.dashboard.context import Dashboard
+from agentops_server.dashboard.pages import add_page_routes
+from agentops_server.dashboard.signin import add_signin_routes
+from agentops_server.dashboard.visits import Visits
+from agentops_server.dashboard_queries import DashboardStore
+
+__all__ = ["dashboard_router"]
+
+
+def dashboard_router(config: ServerConfig, store: DashboardStore) -> APIRouter:
+    signer = CookieSigner(load_secret(config))
+    secure = (config.public_url or "").startswith("https://")
+    dash = Dashboard(config=config, store=store, visits=Visits(signer, secure=secure))
+    router = APIRouter(include_in_schema=False)
+
+    @router.get("/static/{name}")
+    def static(name: str, request: Request) -> Response:
+        return dash.static.response(name)
+
+    add_signin_routes(router, dash)
+    add_admin_routes(router, dash)
+    add_page_routes(router, dash)
+    return router

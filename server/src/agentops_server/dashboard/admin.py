@@ -1,0 +1,118 @@
+"""Projects and API keys: list, create a project (with its first key), create and revoke keys.
+Every write checks the CSRF token of the signed-in visit."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from agentops_server import dashboard_queries as dq
+from agentops_server.auth.cookies import CSRF_FIELD
+from agentops_server.auth.keys import issue_key
+from agentops_server.dashboard.context import Dashboard
+from agentops_server.dashboard.visits import Visit
+from agentops_server.storage.store import NotFound
+
+MAX_NAME = 200
+
+
+def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
+    @router.get("/projects")
+    def projects(request: Request) -> Response:
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit)
+        payload = dq.list_projects(dash.store)
+        return dash.page(request, visit, "projects.html", payload, nav="projects")
+
+    @router.post("/projects")
+    async def create_project(request: Request) -> Response:
+        visit, form, refused = await _checked_post(dash, request)
+        if refused is not None:
+            return refused
+        name = str(form.get("name") or "").strip()
+        if not name or len(name) > MAX_NAME:
+            message = f"a project needs a name of 1 to {MAX_NAME} characters"
+            return dash.error(request, visit, 400, message)
+        project = await run_in_threadpool(dash.store.create_project, name)
+        issued = await run_in_threadpool(issue_key, dash.store, project.id, "default")
+        payload = await run_in_threadpool(dq.list_api_keys, dash.store, project)
+        new_key = {"key": issued.secret, "label": issued.record.label, "id": issued.record.id}
+        payload["data"]["new_key"] = new_key
+        return dash.page(
+            request,
+            visit,
+            "keys.html",
+            payload,
+            project=project,
+            nav="keys",
+            status=201,
+            new_key=new_key,
+        )
+
+    @router.get("/projects/{project_id}/keys")
+    def keys(request: Request, project_id: str) -> Response:
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit)
+        try:
+            project = dash.project(project_id)
+        except NotFound as exc:
+            return dash.error(request, visit, 404, str(exc))
+        payload = dq.list_api_keys(dash.store, project)
+        return dash.page(request, visit, "keys.html", payload, project=project, nav="keys")
+
+    @router.post("/projects/{project_id}/keys")
+    async def create_key(request: Request, project_id: str) -> Response:
+        visit, form, refused = await _checked_post(dash, request)
+        if refused is not None:
+            return refused
+        label = str(form.get("label") or "").strip()
+        if len(label) > MAX_NAME:
+            return dash.error(request, visit, 400, f"a label has at most {MAX_NAME} characters")
+        try:
+            project = await run_in_threadpool(dash.project, project_id)
+        except NotFound as exc:
+            return dash.error(request, visit, 404, str(exc))
+        issued = await run_in_threadpool(issue_key, dash.store, project.id, label)
+        payload = await run_in_threadpool(dq.list_api_keys, dash.store, project)
+        new_key = {"key": issued.secret, "label": issued.record.label, "id": issued.record.id}
+        payload["data"]["new_key"] = new_key
+        return dash.page(
+            request,
+            visit,
+            "keys.html",
+            payload,
+            project=project,
+            nav="keys",
+            status=201,
+            new_key=new_key,
+        )
+
+    @router.post("/projects/{project_id}/keys/{key_id}/revoke")
+    async def revoke_key(request: Request, project_id: str, key_id: str) -> Response:
+        visit, _form, refused = await _checked_post(dash, request)
+        if refused is not None:
+            return refused
+        owned = await run_in_threadpool(dash.store.list_api_keys, project_id)
+        if not any(k.id == key_id for k in owned):
+            return dash.error(request, visit, 404, f"API key {key_id} not found in this project")
+        await run_in_threadpool(dash.store.revoke_api_key, key_id)
+        target = f"/projects/{project_id}/keys"
+        return dash.visits.finish(RedirectResponse(target, status_code=303), visit)
+
+
+async def _checked_post(
+    dash: Dashboard, request: Request
+) -> tuple[Visit, dict[str, str], Response | None]:
+    """The visit and form of a write, or the response refusing it (not signed in, bad CSRF)."""
+    visit = await run_in_threadpool(dash.visit, request)
+    raw = await request.form()
+    form = {k: v for k, v in raw.items() if isinstance(v, str)}
+    if visit.user is None:
+        return visit, form, dash.unauthenticated(request, visit)
+    if not dash.visits.csrf_ok(visit, form.get(CSRF_FIELD), request):
+        message = "the form is stale or was not sent by this dashboard (CSRF check): reload it"
+        return visit, form, dash.error(request, visit, 403, message)
+    return visit, form, None

@@ -1,0 +1,144 @@
+"""What every dashboard route shares, built once per app by `dashboard_router`."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import Response
+
+from agentops_server.config import ServerConfig
+from agentops_server.dashboard.render import (
+    Renderer,
+    StaticFiles,
+    json_error,
+    json_response,
+    json_url,
+    wants_json,
+)
+from agentops_server.dashboard.visits import Visit, Visits
+from agentops_server.dashboard_queries import DashboardStore, project_json
+from agentops_server.storage.records import Project
+from agentops_server.storage.store import NotFound
+
+
+class BadInput(ValueError):
+    """A query parameter or form field that cannot be used; the message says which and why."""
+
+
+@dataclass
+class Dashboard:
+    config: ServerConfig
+    store: DashboardStore
+    visits: Visits
+    static: StaticFiles = field(default_factory=StaticFiles)
+    renderer: Renderer = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.renderer = Renderer(self.static)
+
+    def visit(self, request: Request) -> Visit:
+        return self.visits.open(request, self.store.get_user)
+
+    def page(
+        self,
+        request: Request,
+        visit: Visit,
+        template: str,
+        payload: dict[str, Any],
+        *,
+        project: Project | None = None,
+        nav: str = "",
+        status: int = 200,
+        **extra: Any,
+    ) -> Response:
+        """The page, or its JSON twin (the same payload) when asked with ?format=json."""
+        if wants_json(request):
+            return self.visits.finish(json_response(payload, status), visit)
+        context = {
+            **payload,
+            **extra,
+            "user": visit.user,
+            "csrf_token": visit.csrf_token,
+            "project": None if project is None else project_json(project),
+            "nav": nav,
+            "json_url": json_url(request),
+            "flashes": extra.get("flashes", []),
+            "base_url": self.config.base_url,
+        }
+        response = self.renderer.page(template, context, status)
+        return self.visits.finish(response, visit)
+
+    def error(self, request: Request, visit: Visit, status: int, message: str) -> Response:
+        titles = {400: "Bad request", 403: "Forbidden", 404: "Not found", 401: "Sign in first"}
+        title = titles.get(status, "Error")
+        if wants_json(request) or request.url.path.endswith(("/timeline", "/events")):
+            code = title.lower().replace(" ", "_")
+            return self.visits.finish(json_error(status, code, message), visit)
+        context = {
+            "status": status,
+            "title": title,
+            "message": message,
+            "user": visit.user,
+            "csrf_token": visit.csrf_token,
+            "project": None,
+            "nav": "",
+            "json_url": None,
+            "flashes": [],
+        }
+        return self.visits.finish(self.renderer.page("error.html", context, status), visit)
+
+    def project(self, project_id: str) -> Project:
+        return self.store.get_project(project_id)
+
+    def unauthenticated(self, request: Request, visit: Visit, *, api: bool = False) -> Response:
+        """Pages redirect to the sign-in page; JSON twins and endpoints answer 401."""
+        if api or wants_json(request):
+            response = json_error(401, "unauthorized", "sign in to the dashboard first")
+            return self.visits.finish(response, visit)
+        return self.visits.login_redirect(request, visit)
+
+
+def parse_day(value: str | None, name: str) -> date | None:
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadInput(f"{name} must be a date like 2026-11-21, got {value[:40]!r}") from None
+
+
+def day_range(
+    params: dict[str, str], *, default_days: int | None
+) -> tuple[datetime | None, datetime | None, dict[str, str]]:
+    """[start, end) in UTC from `from`/`to` (days, both included) or `days` (the last N days),
+    plus the form values to show back."""
+    first, last = parse_day(params.get("from"), "from"), parse_day(params.get("to"), "to")
+    days_raw = params.get("days")
+    days: int
+    if days_raw and not (first or last):
+        try:
+            days = int(days_raw)
+        except ValueError:
+            raise BadInput(f"days must be a whole number, got {days_raw[:20]!r}") from None
+        if not 1 <= days <= 3660:
+            raise BadInput("days must be between 1 and 3660")
+    else:
+        days = (default_days or 0) if not (first or last) else 0
+    if days:
+        last = datetime.now(UTC).date()
+        first = last - timedelta(days=days - 1)
+    if first and last and first > last:
+        raise BadInput("the range ends before it starts: swap from and to")
+    start = None if first is None else datetime(first.year, first.month, first.day, tzinfo=UTC)
+    end = None
+    if last is not None:
+        end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
+    form = {"from": first.isoformat() if first else "", "to": last.isoformat() if last else ""}
+    return start, end, form
+
+
+def not_found(dash: Dashboard, request: Request, visit: Visit, exc: NotFound) -> Response:
+    return dash.error(request, visit, 404, str(exc))

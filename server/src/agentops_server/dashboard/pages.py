@@ -1,0 +1,251 @@
+"""Read pages: overview, sessions list, session page, and the session's JSON endpoints
+(timeline density, event windows, one event, stats and export) that the waterfall uses."""
+
+from __future__ import annotations
+
+from typing import Annotated
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Query, Request
+from fastapi.responses import RedirectResponse, Response, StreamingResponse
+
+from agentops.wire import EndState
+from agentops_server import dashboard_queries as dq
+from agentops_server import queries
+from agentops_server.dashboard.context import BadInput, Dashboard, day_range
+from agentops_server.dashboard.render import SECURITY_HEADERS, json_response
+from agentops_server.storage.dashboard_records import SessionSort
+from agentops_server.storage.records import SessionFilter
+from agentops_server.storage.store import InvalidCursor, NotFound
+
+PAGE_SIZE = 50
+MAX_WINDOW_EVENTS = 2000
+
+
+def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
+    @router.get("/")
+    def home(request: Request) -> Response:
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit)
+        projects = dash.store.list_projects()
+        target = f"/projects/{projects[0].id}" if projects else "/projects"
+        return dash.visits.finish(RedirectResponse(target, status_code=303), visit)
+
+    @router.get("/projects/{project_id}")
+    def overview(request: Request, project_id: str) -> Response:
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit)
+        try:
+            project = dash.project(project_id)
+            start, end, form = day_range(dict(request.query_params), default_days=30)
+            payload = dq.overview(dash.store, project, start, end)
+        except NotFound as exc:
+            return dash.error(request, visit, 404, str(exc))
+        except BadInput as exc:
+            return dash.error(request, visit, 400, str(exc))
+        return dash.page(
+            request, visit, "overview.html", payload, project=project, nav="overview", form=form
+        )
+
+    @router.get("/projects/{project_id}/sessions")
+    def sessions(request: Request, project_id: str) -> Response:
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit)
+        params = dict(request.query_params)
+        try:
+            project = dash.project(project_id)
+            start, end, dates = day_range(params, default_days=None)
+            filters = SessionFilter(
+                tag=params.get("tag") or None,
+                end_state=_end_state(params.get("end_state")),
+                started_after=start,
+                started_before=end,
+                text=(params.get("q") or "").strip() or None,
+            )
+            sort = _sort(params.get("sort"))
+            cursor = params.get("cursor") or None
+            limit = _int(params.get("limit"), "limit", PAGE_SIZE, 1, 500)
+            payload = dq.list_sessions(dash.store, project.id, filters, sort, cursor, limit)
+        except NotFound as exc:
+            return dash.error(request, visit, 404, str(exc))
+        except (BadInput, InvalidCursor) as exc:
+            return dash.error(request, visit, 400, str(exc))
+        keep = {k: v for k, v in params.items() if k not in ("cursor", "format") and v}
+        next_url = None
+        if payload["next_cursor"]:
+            next_url = _with_query(request.url.path, {**keep, "cursor": payload["next_cursor"]})
+        form = {
+            **dates,
+            "q": params.get("q", ""),
+            "tag": params.get("tag", ""),
+            "end_state": filters.end_state or "",
+            "sort": sort.value,
+            "cursor": cursor or "",
+        }
+        return dash.page(
+            request,
+            visit,
+            "sessions.html",
+            payload,
+            project=project,
+            nav="sessions",
+            form=form,
+            next_url=next_url,
+            first_url=_with_query(request.url.path, keep),
+        )
+
+    @router.get("/sessions/{session_id}")
+    def session_link(request: Request, session_id: str) -> Response:
+        """The session_url the ingest API hands to clients: find the session's project."""
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit)
+        project_id = dash.store.find_session_project(session_id)
+        if project_id is None:
+            return dash.error(request, visit, 404, f"session {session_id} not found")
+        target = f"/projects/{project_id}/sessions/{session_id}"
+        return dash.visits.finish(RedirectResponse(target, status_code=303), visit)
+
+    @router.get("/projects/{project_id}/sessions/{session_id}")
+    def session_page(request: Request, project_id: str, session_id: str) -> Response:
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit)
+        try:
+            project = dash.project(project_id)
+            payload = dq.session_detail(dash.store, project.id, session_id)
+        except NotFound as exc:
+            return dash.error(request, visit, 404, str(exc))
+        return dash.page(request, visit, "session.html", payload, project=project, nav="sessions")
+
+    @router.get("/projects/{project_id}/sessions/{session_id}/timeline")
+    def timeline(
+        request: Request,
+        project_id: str,
+        session_id: str,
+        start_ms: Annotated[int, Query()],
+        end_ms: Annotated[int, Query()],
+        buckets: Annotated[int, Query(ge=1, le=2000)] = 200,
+    ) -> Response:
+        """Events per lane and time slice of [start_ms, end_ms): the zoomed-out waterfall."""
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit, api=True)
+        try:
+            dash.store.get_session(project_id, session_id)
+            _check_window(start_ms, end_ms)
+            payload = dq.event_density(dash.store, session_id, start_ms, end_ms, buckets)
+        except NotFound as exc:
+            return dash.error(request, visit, 404, str(exc))
+        except BadInput as exc:
+            return dash.error(request, visit, 400, str(exc))
+        return dash.visits.finish(json_response(payload), visit)
+
+    @router.get("/projects/{project_id}/sessions/{session_id}/events")
+    def events(
+        request: Request,
+        project_id: str,
+        session_id: str,
+        start_ms: Annotated[int, Query()],
+        end_ms: Annotated[int, Query()],
+        cursor: Annotated[str | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_WINDOW_EVENTS)] = 200,
+    ) -> Response:
+        """Events starting in [start_ms, end_ms), time order, keyset pages, no payloads."""
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit, api=True)
+        try:
+            dash.store.get_session(project_id, session_id)
+            _check_window(start_ms, end_ms)
+            payload = dq.event_window(dash.store, session_id, start_ms, end_ms, cursor, limit)
+        except NotFound as exc:
+            return dash.error(request, visit, 404, str(exc))
+        except (BadInput, InvalidCursor) as exc:
+            return dash.error(request, visit, 400, str(exc))
+        window = payload["data"]
+        payload = {"data": window["events"], "next_cursor": window["next_cursor"]}
+        return dash.visits.finish(json_response(payload), visit)
+
+    @router.get("/projects/{project_id}/sessions/{session_id}/events/{event_id}")
+    def event(request: Request, project_id: str, session_id: str, event_id: str) -> Response:
+        """One event with its payload, for the inspector."""
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit, api=True)
+        try:
+            dash.store.get_session(project_id, session_id)
+            payload = dq.event_detail(dash.store, session_id, event_id)
+        except NotFound as exc:
+            return dash.error(request, visit, 404, str(exc))
+        return dash.visits.finish(json_response(payload), visit)
+
+    @router.get("/projects/{project_id}/sessions/{session_id}/stats")
+    def stats(request: Request, project_id: str, session_id: str) -> Response:
+        """The same JSON as GET /v2/sessions/{id}/stats, for a signed-in browser."""
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit, api=True)
+        try:
+            payload = queries.get_stats(dash.store, project_id, session_id)
+        except NotFound as exc:
+            return dash.error(request, visit, 404, str(exc))
+        return dash.visits.finish(json_response(payload), visit)
+
+    @router.get("/projects/{project_id}/sessions/{session_id}/export")
+    def export(request: Request, project_id: str, session_id: str) -> Response:
+        """The same JSON as GET /v2/sessions/{id}/export, streamed, for a signed-in browser."""
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit, api=True)
+        try:
+            chunks = queries.export_session(dash.store, project_id, session_id)
+        except NotFound as exc:
+            return dash.error(request, visit, 404, str(exc))
+        response = StreamingResponse(
+            chunks, media_type="application/json", headers=SECURITY_HEADERS
+        )
+        return dash.visits.finish(response, visit)
+
+
+def _end_state(value: str | None) -> str | None:
+    if not value:
+        return None
+    try:
+        return EndState(value).value
+    except ValueError:
+        raise BadInput(f"end state must be Success, Fail or Indeterminate, not {value!r}") from None
+
+
+def _sort(value: str | None) -> SessionSort:
+    if not value:
+        return SessionSort.NEWEST
+    try:
+        return SessionSort(value)
+    except ValueError:
+        options = ", ".join(s.value for s in SessionSort)
+        raise BadInput(f"sort must be one of {options}, not {value[:40]!r}") from None
+
+
+def _int(value: str | None, name: str, default: int, low: int, high: int) -> int:
+    if not value:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise BadInput(f"{name} must be a whole number, not {value[:40]!r}") from None
+    if not low <= number <= high:
+        raise BadInput(f"{name} must be between {low} and {high}")
+    return number
+
+
+def _check_window(start_ms: int, end_ms: int) -> None:
+    if not 0 <= start_ms < end_ms <= 253_402_300_799_000:  # 9999-12-31
+        raise BadInput("the window needs 0 <= start_ms < end_ms (epoch milliseconds)")
+
+
+def _with_query(path: str, params: dict[str, str]) -> str:
+    return f"{path}?{urlencode(params)}" if params else path

@@ -1,0 +1,149 @@
+"""Turning the dashboard's query results into responses: HTML pages, their JSON twins, static
+files, and the security headers every dashboard response carries.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Mapping
+from datetime import datetime
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import Any, Final
+from urllib.parse import urlencode
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse, JSONResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+HERE = Path(__file__).resolve().parent
+STATIC_TYPES: Final = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+# No inline script or style anywhere: all code comes from /static, data from JSON elements.
+CSP: Final = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS: Final = {
+    "Content-Security-Policy": CSP,
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Cache-Control": "no-store",
+}
+
+
+def wants_json(request: Request) -> bool:
+    """`?format=json` asks any page for its JSON twin."""
+    return request.query_params.get("format") == "json"
+
+
+def json_url(request: Request) -> str:
+    """This page's JSON twin: the same URL and query with format=json."""
+    params = [(k, v) for k, v in request.query_params.multi_items() if k != "format"]
+    params.append(("format", "json"))
+    return f"{request.url.path}?{urlencode(params)}"
+
+
+class StaticFiles:
+    """The files of dashboard/static, read once, served with a content hash in their URL."""
+
+    def __init__(self, folder: Path = HERE / "static") -> None:
+        self.files: dict[str, tuple[bytes, str]] = {}
+        self.versions: dict[str, str] = {}
+        for path in sorted(folder.iterdir()):
+            if path.suffix in STATIC_TYPES:
+                body = path.read_bytes()
+                self.files[path.name] = (body, STATIC_TYPES[path.suffix])
+                self.versions[path.name] = hashlib.sha256(body).hexdigest()[:12]
+
+    def url(self, name: str) -> str:
+        return f"/static/{name}?v={self.versions[name]}"
+
+    def response(self, name: str) -> Response:
+        found = self.files.get(name)
+        if found is None:
+            return Response("not found", status_code=404, media_type="text/plain")
+        body, media_type = found
+        headers = {**SECURITY_HEADERS, "Cache-Control": "public, max-age=86400"}
+        return Response(body, media_type=media_type, headers=headers)
+
+
+class Renderer:
+    """Jinja2 with autoescaping on for every template, and the dashboard's display filters."""
+
+    def __init__(self, static: StaticFiles) -> None:
+        self.env = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(["html"], default=True),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+        self.env.globals["static_url"] = static.url
+        self.env.filters.update(
+            num=format_count,
+            usd=format_usd,
+            duration=format_duration,
+            dt=format_datetime,
+            percent=format_percent,
+        )
+
+    def page(self, template: str, context: Mapping[str, Any], status: int = 200) -> HTMLResponse:
+        html = self.env.get_template(template).render(**context)
+        return HTMLResponse(html, status_code=status, headers=SECURITY_HEADERS)
+
+
+def json_response(payload: Any, status: int = 200) -> JSONResponse:
+    return JSONResponse(payload, status_code=status, headers=SECURITY_HEADERS)
+
+
+def json_error(status: int, code: str, message: str) -> JSONResponse:
+    return json_response({"error": {"code": code, "message": message}}, status)
+
+
+def format_count(value: int | float | None) -> str:
+    if value is None:
+        return "–"
+    return f"{value:,}" if isinstance(value, int) else f"{value:,.0f}"
+
+
+def format_usd(value: str | None) -> str:
+    """Exact decimal USD strings as money; None means the cost could not be priced."""
+    if value is None:
+        return "unknown"
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        return str(value)
+    if amount == 0:
+        return "$0.00"
+    if abs(amount) >= 1:
+        return f"${amount:,.2f}"
+    if abs(amount) >= Decimal("0.01"):
+        return f"${amount:.4f}"
+    text = f"{amount:.9f}".rstrip("0")
+    return "$" + text
+
+
+def format_duration(seconds: float | None) -> str:
+    if seconds is None:
+        return "–"
+    if seconds < 1:
+        return f"{seconds * 1000:.0f} ms"
+    if seconds < 60:
+        return f"{seconds:.1f} s"
+    minutes, secs = divmod(int(seconds), 60)
+    if minutes < 60:
+        return f"{minutes}m {secs}s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours}h {minutes}m"
+
+
+def format_datetime(value: str | datetime | None) -> str:
+    if value is None or value == "":
+        return "–"
+    when = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+def format_percent(value: float | None) -> str:
+    return "–" if value is None else f"{value * 100:.1f}%"

@@ -1,0 +1,73 @@
+"""Sign-in and sign-out. Both are CSRF-checked POSTs; signing in starts a new session id."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from agentops_server.auth.accounts import authenticate
+from agentops_server.auth.cookies import CSRF_FIELD
+from agentops_server.dashboard.context import Dashboard
+from agentops_server.dashboard.visits import Visit, safe_next
+
+
+def add_signin_routes(router: APIRouter, dash: Dashboard) -> None:
+    @router.get("/login")
+    def login_form(request: Request) -> Response:
+        visit = dash.visit(request)
+        target = safe_next(request.query_params.get("next"))
+        if visit.user is not None:
+            return dash.visits.finish(RedirectResponse(target, status_code=303), visit)
+        return _form(dash, request, visit, target, "", None)
+
+    @router.post("/login")
+    async def login(request: Request) -> Response:
+        visit = await run_in_threadpool(dash.visit, request)
+        raw = await request.form()
+        form = {k: v for k, v in raw.items() if isinstance(v, str)}
+        target = safe_next(form.get("next"))
+        email = form.get("email", "")
+        if not dash.visits.csrf_ok(visit, form.get(CSRF_FIELD), request):
+            message = "The sign-in form expired or did not come from this server: try again."
+            fresh = dash.visits.sign_out()
+            return _form(dash, request, fresh, target, email, message, status=403)
+        user = await run_in_threadpool(authenticate, dash.store, email, form.get("password", ""))
+        if user is None:
+            return _form(dash, request, visit, target, email, "Wrong email or password.", 401)
+        signed_in = dash.visits.sign_in(user)
+        return dash.visits.finish(RedirectResponse(target, status_code=303), signed_in)
+
+    @router.post("/logout")
+    async def logout(request: Request) -> Response:
+        visit = await run_in_threadpool(dash.visit, request)
+        raw = await request.form()
+        token = raw.get(CSRF_FIELD)
+        if not dash.visits.csrf_ok(visit, token if isinstance(token, str) else None, request):
+            message = "the sign-out form is stale (CSRF check): reload the page and try again"
+            return dash.error(request, visit, 403, message)
+        response = RedirectResponse("/login", status_code=303)
+        return dash.visits.finish(response, dash.visits.sign_out())
+
+
+def _form(
+    dash: Dashboard,
+    request: Request,
+    visit: Visit,
+    target: str,
+    email: str,
+    error: str | None,
+    status: int = 200,
+) -> Response:
+    context: dict[str, object] = {
+        "user": None,
+        "csrf_token": visit.csrf_token,
+        "project": None,
+        "nav": "",
+        "json_url": None,
+        "flashes": [],
+        "next_url": target,
+        "email": email,
+        "error": error,
+    }
+    return dash.visits.finish(dash.renderer.page("login.html", context, status), visit)

@@ -1,0 +1,269 @@
+"""Read functions of the dashboard pages: each page renders the dict returned here, and its
+JSON twin returns the same dict. They extend queries.py (whose session, stats and event JSON
+they reuse) with the overview, sorted session lists and the windowed event timeline.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agentops_server import queries
+from agentops_server.storage.dashboard_records import (
+    DayPoint,
+    EventBrief,
+    EventWindow,
+    Overview,
+    SessionSort,
+)
+from agentops_server.storage.records import (
+    ApiKey,
+    Project,
+    Session,
+    SessionFilter,
+)
+from agentops_server.storage.store import Store
+from agentops_server.timestamps import iso
+
+FIRST_EVENTS = 200  # events listed with the session page; the rest load by window
+
+
+DashboardStore = Store
+"""The Store, whose dashboard group (storage/dashboard_sql.py) these functions use."""
+
+
+# --- projects and keys -----------------------------------------------------------------------
+def project_json(project: Project) -> dict[str, Any]:
+    return {"id": project.id, "name": project.name, "created_at": iso(project.created_at)}
+
+
+def list_projects(store: Store) -> dict[str, Any]:
+    return {"data": [project_json(p) for p in store.list_projects()]}
+
+
+def api_key_json(key: ApiKey) -> dict[str, Any]:
+    return {
+        "id": key.id,
+        "label": key.label,
+        "prefix": key.prefix,
+        "created_at": iso(key.created_at),
+        "revoked_at": iso(key.revoked_at),
+    }
+
+
+def list_api_keys(store: Store, project: Project) -> dict[str, Any]:
+    keys = [api_key_json(k) for k in store.list_api_keys(project.id)]
+    return {"data": {"project": project_json(project), "keys": keys}}
+
+
+# --- overview ----------------------------------------------------------------------------------
+def overview(
+    store: DashboardStore, project: Project, start: datetime | None, end: datetime | None
+) -> dict[str, Any]:
+    """Totals, per-day series (UTC days) and cost by model of sessions started in [start, end)."""
+    found = store.overview(project.id, start, end)
+    t = found.totals
+    totals = {
+        "sessions": t.sessions,
+        "success": t.success,
+        "fail": t.fail,
+        "indeterminate": t.indeterminate,
+        "fail_rate": (t.fail / t.sessions) if t.sessions else None,
+        "events": t.events,
+        "llms": t.llms,
+        "tools": t.tools,
+        "actions": t.actions,
+        "errors": t.errors,
+        "prompt_tokens": t.prompt_tokens,
+        "completion_tokens": t.completion_tokens,
+        "cost": queries.format_usd(t.cost_nanos),
+        "cost_nanos": t.cost_nanos,
+        "unknown_cost_events": t.unknown_cost_events,
+    }
+    days = [
+        {
+            "day": d.day.isoformat(),
+            "success": d.success,
+            "fail": d.fail,
+            "indeterminate": d.indeterminate,
+            "cost": queries.format_usd(d.cost_nanos),
+            "cost_nanos": d.cost_nanos,
+            "prompt_tokens": d.prompt_tokens,
+            "completion_tokens": d.completion_tokens,
+        }
+        for d in _fill_days(found, start, end)
+    ]
+    models = [
+        {
+            "model": m.model,
+            "calls": m.calls,
+            "prompt_tokens": m.prompt_tokens,
+            "completion_tokens": m.completion_tokens,
+            "cost": queries.format_usd(m.cost_nanos),
+            "cost_nanos": m.cost_nanos,
+            "unknown_cost_calls": m.unknown_cost_calls,
+        }
+        for m in found.models
+    ]
+    return {
+        "data": {
+            "project": project_json(project),
+            "range": {"start": iso(start), "end": iso(end)},
+            "totals": totals,
+            "days": days,
+            "models": models,
+        }
+    }
+
+
+def _fill_days(found: Overview, start: datetime | None, end: datetime | None) -> list[Any]:
+    """Days without sessions appear as zeros, so charts keep a true time axis (≤ 400 days)."""
+    if not found.days and (start is None or end is None):
+        return []
+    first = start.date() if start else found.days[0].day
+    last = (end - timedelta(microseconds=1)).date() if end else found.days[-1].day
+    if found.days:
+        first, last = min(first, found.days[0].day), max(last, found.days[-1].day)
+    if (last - first).days > 400:
+        return list(found.days)
+    by_day = {d.day: d for d in found.days}
+    out = []
+    day = first
+    while day <= last:
+        out.append(by_day.get(day) or DayPoint(day, 0, 0, 0, 0, 0, 0))
+        day += timedelta(days=1)
+    return out
+
+
+# --- sessions ----------------------------------------------------------------------------------
+def session_row(session: Session) -> dict[str, Any]:
+    """A session as the dashboard lists it: its fields, duration and stats."""
+    return {
+        **queries.session_json(session, host_env=False),
+        "duration_seconds": queries.duration_seconds(session),
+        "stats": queries.stats_json(session),
+    }
+
+
+def list_sessions(
+    store: DashboardStore,
+    project_id: str,
+    filters: SessionFilter,
+    sort: SessionSort,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    page = store.list_sessions_sorted(project_id, filters, sort, cursor, limit)
+    return {"data": [session_row(s) for s in page.sessions], "next_cursor": page.next_cursor}
+
+
+def timeline_bounds(session: Session) -> tuple[int, int]:
+    """The span the waterfall shows, in epoch ms: session start to its last known moment."""
+    start = session.init_timestamp
+    if session.stats.first_event_at is not None:
+        start = min(start, session.stats.first_event_at)
+    ends = [session.init_timestamp, session.end_timestamp, session.stats.last_event_at]
+    end = max(e for e in ends if e is not None)
+    start_ms, end_ms = _ms(start), _ms(end) + 1
+    return start_ms, max(end_ms, start_ms + 1)
+
+
+def session_detail(store: DashboardStore, project_id: str, session_id: str) -> dict[str, Any]:
+    """Summary, agents and the first events: never all events (a session may hold millions)."""
+    session = store.get_session(project_id, session_id)
+    start_ms, end_ms = timeline_bounds(session)
+    first = store.list_event_window(session_id, _dt(start_ms), _dt(end_ms), None, FIRST_EVENTS)
+    return {
+        "data": {
+            "session": {
+                **queries.session_json(session),
+                "duration_seconds": queries.duration_seconds(session),
+            },
+            "stats": queries.stats_json(session),
+            "agents": [{"id": a.id, "name": a.name} for a in store.list_agents(session_id)],
+            "timeline": {"start_ms": start_ms, "end_ms": end_ms},
+            "events": _window_json(first),
+        }
+    }
+
+
+# --- events ------------------------------------------------------------------------------------
+def event_density(
+    store: DashboardStore, session_id: str, start_ms: int, end_ms: int, buckets: int
+) -> dict[str, Any]:
+    found = store.event_density(session_id, _dt(start_ms), _dt(end_ms), buckets)
+    return {
+        "data": {
+            "start_ms": found.start_ms,
+            "end_ms": found.end_ms,
+            "bucket_ms": found.bucket_ms,
+            "total": found.total,
+            "buckets": [
+                {"index": b.index, "event_type": b.event_type, "count": b.count}
+                for b in found.buckets
+            ],
+        }
+    }
+
+
+def event_window(
+    store: DashboardStore,
+    session_id: str,
+    start_ms: int,
+    end_ms: int,
+    cursor: str | None,
+    limit: int,
+) -> dict[str, Any]:
+    found = store.list_event_window(session_id, _dt(start_ms), _dt(end_ms), cursor, limit)
+    return {"data": _window_json(found)}
+
+
+def event_detail(store: DashboardStore, session_id: str, event_id: str) -> dict[str, Any]:
+    """One event in the export's shape, plus what the inspector shows beside it."""
+    event = store.get_event(session_id, event_id)
+    end = event.end_timestamp
+    return {
+        "data": {
+            **queries.event_json(event),
+            "event_type": event.event_type,
+            "name": event.name,
+            "model": event.model,
+            "provider": event.provider,
+            "duration_ms": None
+            if end is None
+            else (end - event.init_timestamp) / timedelta(milliseconds=1),
+            "prompt_tokens": event.prompt_tokens,
+            "completion_tokens": event.completion_tokens,
+            "cost": queries.format_usd(event.cost_nanos),
+            "cost_nanos": event.cost_nanos,
+            "cost_source": event.cost_source,
+        }
+    }
+
+
+def _brief_json(event: EventBrief) -> dict[str, Any]:
+    return {
+        "id": event.id,
+        "event_type": event.event_type,
+        "start_ms": _ms(event.init_timestamp),
+        "end_ms": None if event.end_timestamp is None else _ms(event.end_timestamp),
+        "name": event.name,
+        "model": event.model,
+        "agent_id": event.agent_id,
+        "prompt_tokens": event.prompt_tokens,
+        "completion_tokens": event.completion_tokens,
+        "cost_nanos": event.cost_nanos,
+        "cost_source": event.cost_source,
+    }
+
+
+def _window_json(window: EventWindow) -> dict[str, Any]:
+    return {"events": [_brief_json(e) for e in window.events], "next_cursor": window.next_cursor}
+
+
+def _ms(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def _dt(ms: int) -> datetime:
+    return datetime.fromtimestamp(ms / 1000, UTC)

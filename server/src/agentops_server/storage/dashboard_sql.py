@@ -1,0 +1,443 @@
+"""The dashboard's SQL: accounts, the overview, sorted session lists and event windows.
+
+`DashboardSql` is mixed into SqlStore; its methods are the "dashboard" group of the Store.
+Sorted lists walk an index for every order: (project, init) for time, the trigger-kept
+(project, duration_ms) and (project, cost) indexes of migration 0002 for duration and cost.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import uuid
+from collections.abc import Callable
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Integer,
+    Select,
+    bindparam,
+    case,
+    cast,
+    exists,
+    func,
+    insert,
+    select,
+    tuple_,
+    update,
+)
+from sqlalchemy.exc import IntegrityError
+
+from agentops_server.storage import session_query
+from agentops_server.storage.dashboard_records import (
+    DayPoint,
+    EventBrief,
+    EventDensity,
+    EventWindow,
+    LaneBucket,
+    ModelCost,
+    Overview,
+    OverviewTotals,
+    SessionSort,
+    User,
+)
+from agentops_server.storage.records import Event, SessionFilter, SessionPage
+from agentops_server.storage.rows import session_select, to_event, to_session
+from agentops_server.storage.schema import events, session_stats, session_tags, sessions, users
+from agentops_server.storage.store import Conflict, InvalidCursor, NotFound
+from agentops_server.storage.types import UTCDateTime
+
+T = TypeVar("T")
+MAX_LIMIT = 1000
+MAX_BUCKETS = 2000
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+class DashboardSql:
+    """The dashboard methods of SqlStore (which provides `_read`, `_transact`, `dialect`)."""
+
+    dialect: str
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _transact(self, work: Callable[[Connection], T]) -> T:
+        raise NotImplementedError
+
+    # --- accounts ----------------------------------------------------------------------------
+    def create_user(self, email: str, password_hash: str) -> User:
+        user = User(str(uuid.uuid4()), email, password_hash, datetime.now(UTC))
+
+        def work(conn: Connection) -> None:
+            conn.execute(
+                insert(users).values(
+                    id=user.id, email=email, password_hash=password_hash, created_at=user.created_at
+                )
+            )
+
+        try:
+            self._transact(work)
+        except IntegrityError:
+            raise Conflict(f"an account {email!r} already exists") from None
+        return user
+
+    def find_user(self, email: str) -> User | None:
+        with self._read() as conn:
+            row = conn.execute(select(users).where(users.c.email == email)).mappings().first()
+        return None if row is None else _to_user(row)
+
+    def get_user(self, user_id: str) -> User:
+        with self._read() as conn:
+            row = conn.execute(select(users).where(users.c.id == user_id)).mappings().first()
+        if row is None:
+            raise NotFound(f"account {user_id} not found")
+        return _to_user(row)
+
+    def count_users(self) -> int:
+        with self._read() as conn:
+            return int(conn.execute(select(func.count()).select_from(users)).scalar_one())
+
+    def set_user_password(self, user_id: str, password_hash: str) -> None:
+        def work(conn: Connection) -> None:
+            done = conn.execute(
+                update(users).where(users.c.id == user_id).values(password_hash=password_hash)
+            )
+            if done.rowcount == 0:
+                raise NotFound(f"account {user_id} not found")
+
+        self._transact(work)
+
+    # --- sessions ----------------------------------------------------------------------------
+    def find_session_project(self, session_id: str) -> str | None:
+        with self._read() as conn:
+            query = select(sessions.c.project_id).where(sessions.c.id == session_id)
+            value = conn.execute(query).scalar()
+        return None if value is None else str(value)
+
+    def list_sessions_sorted(
+        self,
+        project_id: str,
+        filters: SessionFilter,
+        sort: SessionSort,
+        cursor: str | None,
+        limit: int,
+    ) -> SessionPage:
+        """Sessions in `sort` order, keyset-paginated; cursors are only valid for their sort."""
+        limit = max(1, min(limit, MAX_LIMIT))
+        with self._read() as conn:
+            if sort is SessionSort.NEWEST:
+                return session_query.list_sessions(conn, project_id, filters, cursor, limit)
+            return _sorted_page(conn, project_id, filters, sort, cursor, limit)
+
+    def overview(self, project_id: str, start: datetime | None, end: datetime | None) -> Overview:
+        """Totals, per-day series and cost per model of the sessions started in [start, end)."""
+        scope = [sessions.c.project_id == project_id]
+        if start is not None:
+            scope.append(sessions.c.init_timestamp >= start)
+        if end is not None:
+            scope.append(sessions.c.init_timestamp < end)
+        with self._read() as conn:
+            totals = _totals(conn, scope)
+            days = _days(conn, self.dialect, scope)
+            models = _models(conn, scope)
+        return Overview(totals=totals, days=days, models=models)
+
+    # --- events ------------------------------------------------------------------------------
+    def event_density(
+        self, session_id: str, start: datetime, end: datetime, buckets: int
+    ) -> EventDensity:
+        """How many events of each type start in each of `buckets` slices of [start, end)."""
+        buckets = max(1, min(buckets, MAX_BUCKETS))
+        start_ms, end_ms = _ms(start), max(_ms(end), _ms(start) + 1)
+        width = (end_ms - start_ms) / buckets
+        index = _offset_ms(self.dialect, events.c.init_timestamp, start) / width
+        floored = func.floor(index) if self.dialect == "postgresql" else index
+        bucket = cast(floored, Integer).label("bucket")
+        query = (
+            select(bucket, events.c.event_type, func.count().label("n"))
+            .where(
+                events.c.session_id == session_id,
+                events.c.init_timestamp >= start,
+                events.c.init_timestamp < end,
+            )
+            .group_by(bucket, events.c.event_type)
+        )
+        with self._read() as conn:
+            rows = conn.execute(query).all()
+        lanes = [
+            LaneBucket(index=min(int(b), buckets - 1), event_type=str(t), count=int(n))
+            for b, t, n in rows
+        ]
+        return EventDensity(start_ms, end_ms, width, sum(x.count for x in lanes), lanes)
+
+    def list_event_window(
+        self, session_id: str, start: datetime, end: datetime, cursor: str | None, limit: int
+    ) -> EventWindow:
+        """Events starting in [start, end) in time order, without payloads."""
+        limit = max(1, min(limit, 5000))
+        query = select(*[c for c in events.c if c.name != "payload"]).where(
+            events.c.session_id == session_id,
+            events.c.init_timestamp >= start,
+            events.c.init_timestamp < end,
+        )
+        if cursor:
+            after_ts, after_seq = _decode_event_cursor(cursor)
+            query = query.where(
+                events.c.init_timestamp >= after_ts,
+                tuple_(events.c.init_timestamp, events.c.seq)
+                > tuple_(bindparam("after_ts", after_ts, type_=UTCDateTime), after_seq),
+            )
+        query = query.order_by(events.c.init_timestamp, events.c.seq).limit(limit + 1)
+        with self._read() as conn:
+            rows = conn.execute(query).mappings().all()
+        briefs = [_to_brief(r) for r in rows[:limit]]
+        next_cursor = None
+        if len(rows) > limit and briefs:
+            next_cursor = _encode(["e", briefs[-1].init_timestamp.isoformat(), briefs[-1].seq])
+        return EventWindow(events=briefs, next_cursor=next_cursor)
+
+    def get_event(self, session_id: str, event_id: str) -> Event:
+        query = select(events).where(events.c.session_id == session_id, events.c.id == event_id)
+        with self._read() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFound(f"event {event_id} not found")
+        return to_event(row)
+
+
+# --- sorted session pages ------------------------------------------------------------------------
+def _filtered(
+    query: Select[Any], filters: SessionFilter, *, tag_exists: bool = True
+) -> Select[Any]:
+    if filters.end_state is not None:
+        query = query.where(sessions.c.end_state == filters.end_state)
+    if filters.started_after is not None:
+        query = query.where(sessions.c.init_timestamp >= filters.started_after)
+    if filters.started_before is not None:
+        query = query.where(sessions.c.init_timestamp < filters.started_before)
+    if filters.tag is not None and tag_exists:
+        query = query.where(
+            exists().where(
+                session_tags.c.session_id == sessions.c.id, session_tags.c.tag == filters.tag
+            )
+        )
+    if filters.text:
+        query = query.where(session_query._text_match(filters.text))
+    return query
+
+
+def _sorted_page(
+    conn: Connection,
+    project_id: str,
+    filters: SessionFilter,
+    sort: SessionSort,
+    cursor: str | None,
+    limit: int,
+) -> SessionPage:
+    after = _decode(cursor, sort.value) if cursor else None
+    base = _filtered(session_select(), filters)
+    if sort is SessionSort.OLDEST:
+        key: Any = sessions.c.init_timestamp
+        query = base.where(sessions.c.project_id == project_id)
+        if after is not None:
+            stamp = datetime.fromisoformat(after[0])
+            position = tuple_(bindparam("after_ts", stamp, type_=UTCDateTime), after[1])
+            query = query.where(key >= stamp, tuple_(key, sessions.c.id) > position)
+        rows = conn.execute(query.order_by(key, sessions.c.id).limit(limit + 1)).mappings().all()
+        return _page(rows, limit, lambda s: [sort.value, s["init_timestamp"].isoformat(), s["id"]])
+    if sort is SessionSort.COST:
+        value, ident = session_stats.c.cost_nanos, session_stats.c.session_id
+        query = base.where(session_stats.c.project_id == project_id)
+        if after is not None:
+            position = tuple_(after[0], after[1])
+            query = query.where(value <= after[0], tuple_(value, ident) < position)
+        query = query.order_by(value.desc(), ident.desc()).limit(limit + 1)
+        rows = conn.execute(query).mappings().all()
+        return _page(rows, limit, lambda s: [sort.value, s["cost_nanos"], s["id"]])
+    return _duration_page(conn, base, project_id, after, limit)
+
+
+def _duration_page(
+    conn: Connection, base: Select[Any], project_id: str, after: list[Any] | None, limit: int
+) -> SessionPage:
+    """Longest first; running sessions (no duration yet) come after all ended ones."""
+    value, ident = sessions.c.duration_ms, sessions.c.id
+    rows: list[Any] = []
+    if after is None or after[0] is not None:
+        query = base.where(sessions.c.project_id == project_id, value.is_not(None))
+        if after is not None:
+            position = tuple_(after[0], after[1])
+            query = query.where(value <= after[0], tuple_(value, ident) < position)
+        query = query.order_by(value.desc(), ident.desc()).limit(limit + 1)
+        rows = list(conn.execute(query).mappings().all())
+    if len(rows) <= limit:
+        query = base.where(sessions.c.project_id == project_id, value.is_(None))
+        if after is not None and after[0] is None:
+            query = query.where(ident < after[1])
+        query = query.order_by(ident.desc()).limit(limit + 1 - len(rows))
+        rows += list(conn.execute(query).mappings().all())
+    return _page(rows, limit, lambda s: ["duration", s["duration_ms"], s["id"]])
+
+
+def _page(rows: Any, limit: int, key: Callable[[Any], list[Any]]) -> SessionPage:
+    page = [to_session(r) for r in rows[:limit]]
+    next_cursor = _encode(key(rows[limit - 1])) if len(rows) > limit else None
+    return SessionPage(sessions=page, next_cursor=next_cursor)
+
+
+def _encode(parts: list[Any]) -> str:
+    raw = json.dumps(parts, separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, kind: str) -> list[Any]:
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}") from None
+    if not isinstance(parts, list) or len(parts) != 3 or parts[0] != kind:
+        raise InvalidCursor(f"invalid cursor {cursor[:40]!r} for this order")
+    value, ident = parts[1], parts[2]
+    if not isinstance(ident, str):
+        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}")
+    if kind == "oldest":
+        try:
+            stamp = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise InvalidCursor(f"invalid cursor {cursor[:40]!r}") from None
+        if stamp.tzinfo is None:
+            raise InvalidCursor(f"invalid cursor {cursor[:40]!r}")
+    elif value is not None and (not isinstance(value, int) or isinstance(value, bool)):
+        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}")
+    return [value, ident]
+
+
+def _decode_event_cursor(cursor: str) -> tuple[datetime, int]:
+    try:
+        kind, stamp, seq = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+        when = datetime.fromisoformat(stamp)
+    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
+        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}") from None
+    if kind != "e" or when.tzinfo is None or not isinstance(seq, int):
+        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}")
+    return when, seq
+
+
+# --- overview --------------------------------------------------------------------------------
+def _sum(column: Any) -> Any:
+    return func.coalesce(func.sum(column), 0)
+
+
+def _state_count(state: str) -> Any:
+    return _sum(case((sessions.c.end_state == state, 1), else_=0))
+
+
+def _totals(conn: Connection, scope: list[ColumnElement[bool]]) -> OverviewTotals:
+    names = ["events", "llms", "tools", "actions", "errors", "prompt_tokens"]
+    names += ["completion_tokens", "cost_nanos", "unknown_cost_events"]
+    query = select(
+        func.count().label("sessions"),
+        _state_count("Success").label("success"),
+        _state_count("Fail").label("fail"),
+        _state_count("Indeterminate").label("indeterminate"),
+        *[_sum(session_stats.c[n]).label(n) for n in names],
+    ).join_from(sessions, session_stats, session_stats.c.session_id == sessions.c.id)
+    row = conn.execute(query.where(*scope)).mappings().one()
+    return OverviewTotals(**{k: int(v) for k, v in row.items()})
+
+
+def _days(conn: Connection, dialect: str, scope: list[ColumnElement[bool]]) -> list[DayPoint]:
+    if dialect == "postgresql":
+        day: Any = func.to_char(
+            func.timezone("UTC", sessions.c.init_timestamp), "YYYY-MM-DD"
+        ).label("day")
+    else:
+        day = func.substr(sessions.c.init_timestamp, 1, 10).label("day")
+    query = (
+        select(
+            day,
+            _state_count("Success").label("success"),
+            _state_count("Fail").label("fail"),
+            _state_count("Indeterminate").label("indeterminate"),
+            _sum(session_stats.c.cost_nanos).label("cost_nanos"),
+            _sum(session_stats.c.prompt_tokens).label("prompt_tokens"),
+            _sum(session_stats.c.completion_tokens).label("completion_tokens"),
+        )
+        .join_from(sessions, session_stats, session_stats.c.session_id == sessions.c.id)
+        .where(*scope)
+        .group_by(day)
+        .order_by(day)
+    )
+    return [
+        DayPoint(
+            day=datetime.strptime(str(r["day"]), "%Y-%m-%d").date(),
+            **{k: int(v) for k, v in r.items() if k != "day"},
+        )
+        for r in conn.execute(query).mappings()
+    ]
+
+
+def _models(conn: Connection, scope: list[ColumnElement[bool]]) -> list[ModelCost]:
+    query = (
+        select(
+            events.c.model,
+            func.count().label("calls"),
+            _sum(events.c.prompt_tokens).label("prompt_tokens"),
+            _sum(events.c.completion_tokens).label("completion_tokens"),
+            _sum(events.c.cost_nanos).label("cost_nanos"),
+            _sum(case((events.c.cost_nanos.is_(None), 1), else_=0)).label("unknown_cost_calls"),
+        )
+        .join_from(events, sessions, sessions.c.id == events.c.session_id)
+        .where(*scope, events.c.event_type == "llms")
+        .group_by(events.c.model)
+    )
+    rows = conn.execute(query).mappings().all()
+    found = [
+        ModelCost(model=r["model"], **{k: int(v) for k, v in r.items() if k != "model"})
+        for r in rows
+    ]
+    return sorted(found, key=lambda m: (-m.cost_nanos, -m.calls, m.model or ""))
+
+
+# --- helpers ---------------------------------------------------------------------------------
+def _ms(when: datetime) -> int:
+    return (when - EPOCH) // timedelta(milliseconds=1)
+
+
+def _offset_ms(dialect: str, column: Any, since: datetime) -> Any:
+    """Milliseconds from `since` to `column`, exact on either engine (no float julian days:
+    an event on a bucket's edge must land in that bucket)."""
+    if dialect == "postgresql":
+        start = bindparam("window_start", since, type_=UTCDateTime)
+        return func.extract("epoch", column - start) * 1000
+    # SQLite keeps "YYYY-MM-DD HH:MM:SS.ffffff": whole seconds, then the microseconds
+    seconds = cast(func.strftime("%s", column), Integer)
+    micros = cast(func.substr(column, 21, 6), Integer)
+    since_us = (since - EPOCH) // timedelta(microseconds=1)
+    return (seconds * 1_000_000 + micros - since_us) / 1000.0
+
+
+def _to_user(row: Any) -> User:
+    return User(row["id"], row["email"], row["password_hash"], row["created_at"])
+
+
+def _to_brief(row: Any) -> EventBrief:
+    return EventBrief(
+        id=row["id"],
+        event_type=row["event_type"],
+        init_timestamp=row["init_timestamp"],
+        end_timestamp=row["end_timestamp"],
+        name=row["name"],
+        model=row["model"],
+        agent_id=row["agent_id"],
+        prompt_tokens=row["prompt_tokens"],
+        completion_tokens=row["completion_tokens"],
+        cost_nanos=row["cost_nanos"],
+        cost_source=row["cost_source"],
+        seq=int(row["seq"]),
+    )

@@ -1,0 +1,160 @@
+"""The Store's dashboard group on both engines: accounts, sorted session lists (time, cost,
+duration) with keyset pages, the overview, and windows of a session's events."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from agentops_server.storage.dashboard_records import SessionSort
+from agentops_server.storage.records import SessionFilter, SessionWrite
+from agentops_server.storage.sql_store import SqlStore
+from agentops_server.storage.store import Conflict, InvalidCursor, NotFound
+from tests.storage.builders import T0, Seed, at, event
+
+
+def test_accounts_are_unique_by_login(store: SqlStore) -> None:
+    assert store.count_users() == 0
+    user = store.create_user("ada@example.com", "scrypt$hash")
+    assert store.find_user("ada@example.com") == user
+    assert store.get_user(user.id) == user
+    assert store.find_user("bob@example.com") is None
+    with pytest.raises(Conflict):
+        store.create_user("ada@example.com", "scrypt$other")
+    store.set_user_password(user.id, "scrypt$new")
+    assert store.get_user(user.id).password_hash == "scrypt$new"
+    with pytest.raises(NotFound):
+        store.get_user("nobody")
+    assert store.count_users() == 1
+
+
+def _ended(seed: Seed, session_id: str, start: float, seconds: float | None, cost: int) -> None:
+    seed.session(session_id, start=start, tags=["t"])
+    seed.store.append_events([event(session_id, start=start, cost_nanos=cost)])
+    if seconds is not None:
+        write = SessionWrite(
+            id=session_id,
+            project_id=seed.project_id,
+            end_timestamp=at(start + seconds),
+            end_state="Success",
+        )
+        seed.store.write_session(write, create=False)
+
+
+def _walk(store: SqlStore, seed: Seed, sort: SessionSort, limit: int) -> list[str]:
+    seen: list[str] = []
+    cursor = None
+    for _ in range(50):
+        page = store.list_sessions_sorted(seed.project_id, SessionFilter(), sort, cursor, limit)
+        seen += [s.id for s in page.sessions]
+        cursor = page.next_cursor
+        if cursor is None:
+            return seen
+    raise AssertionError("pagination did not end")
+
+
+def test_sorted_lists_walk_every_session_once_in_order(store: SqlStore, seed: Seed) -> None:
+    # (id, start, duration or None while running, cost)
+    rows = [
+        ("a", 0, 5.0, 300),
+        ("b", 10, 50.0, 100),
+        ("c", 20, None, 900),
+        ("d", 30, 0.5, 100),
+        ("e", 40, 50.0, 0),
+        ("f", 50, None, 20),
+    ]
+    for sid, start, seconds, cost in rows:
+        _ended(seed, sid, start, seconds, cost)
+    other = Seed.create(store, "Other")
+    _ended(other, "z", 5, 500.0, 10**9)  # another project's session never shows up
+
+    assert _walk(store, seed, SessionSort.NEWEST, 4) == ["f", "e", "d", "c", "b", "a"]
+    assert _walk(store, seed, SessionSort.OLDEST, 4) == ["a", "b", "c", "d", "e", "f"]
+    for limit in (1, 2, 4, 10):
+        assert _walk(store, seed, SessionSort.COST, limit) == ["c", "a", "d", "b", "f", "e"]
+        # longest first; ties by id descending; running sessions last
+        assert _walk(store, seed, SessionSort.DURATION, limit) == ["e", "b", "a", "d", "f", "c"]
+    longest = store.list_sessions_sorted(
+        seed.project_id, SessionFilter(), SessionSort.DURATION, None, 1
+    ).sessions[0]
+    assert longest.end_timestamp is not None
+    assert longest.end_timestamp - longest.init_timestamp == timedelta(seconds=50)
+
+
+def test_sorted_lists_apply_filters_and_refuse_foreign_cursors(store: SqlStore, seed: Seed) -> None:
+    _ended(seed, "cheap-1", 0, 1.0, 5)
+    _ended(seed, "dear-1", 1, 2.0, 500)
+    seed.session("untagged", start=2)
+    page = store.list_sessions_sorted(
+        seed.project_id, SessionFilter(tag="t", text="dear"), SessionSort.COST, None, 10
+    )
+    assert [s.id for s in page.sessions] == ["dear-1"]
+    first = store.list_sessions_sorted(seed.project_id, SessionFilter(), SessionSort.COST, None, 1)
+    assert first.next_cursor is not None
+    with pytest.raises(InvalidCursor):
+        store.list_sessions_sorted(
+            seed.project_id, SessionFilter(), SessionSort.DURATION, first.next_cursor, 1
+        )
+    with pytest.raises(InvalidCursor):
+        store.list_sessions_sorted(seed.project_id, SessionFilter(), SessionSort.OLDEST, "x!", 1)
+
+
+def test_overview_totals_days_and_models(store: SqlStore, seed: Seed) -> None:
+    _ended(seed, "one", 0, 1.0, 1_000)
+    seed.session("two", start=86_400 + 5)  # the next UTC day
+    store.append_events(
+        [
+            event("two", start=86_400 + 6, cost_nanos=None),
+            event("two", event_type="errors", start=86_400 + 7),
+        ]
+    )
+    store.write_session(
+        SessionWrite(id="two", project_id=seed.project_id, end_state="Fail"), create=False
+    )
+    found = store.overview(seed.project_id, T0 - timedelta(days=1), T0 + timedelta(days=5))
+    t = found.totals
+    assert (t.sessions, t.success, t.fail, t.events, t.errors) == (2, 1, 1, 3, 1)
+    assert (t.cost_nanos, t.unknown_cost_events) == (1_000, 1)
+    assert [(d.day, d.success, d.fail) for d in found.days] == [
+        (T0.date(), 1, 0),
+        ((T0 + timedelta(days=1)).date(), 0, 1),
+    ]
+    [model] = found.models
+    assert (model.model, model.calls, model.cost_nanos, model.unknown_cost_calls) == (
+        "gpt-4o",
+        2,
+        1_000,
+        1,
+    )
+    empty = store.overview(seed.project_id, T0 + timedelta(days=3), T0 + timedelta(days=4))
+    assert empty.totals.sessions == 0 and empty.days == [] and empty.models == []
+
+
+def test_event_windows_and_density(store: SqlStore, seed: Seed) -> None:
+    seed.session("big", start=0)
+    kinds = ["llms", "tools", "actions", "errors"]
+    store.append_events(
+        [event("big", f"e{i:03}", event_type=kinds[i % 4], start=i) for i in range(100)]
+    )
+    density = store.event_density("big", at(0), at(100), 10)
+    assert density.total == 100
+    assert sum(b.count for b in density.buckets if b.index == 0) == 10
+    assert {b.event_type for b in density.buckets} == set(kinds)
+    assert max(b.index for b in density.buckets) == 9
+
+    ids: list[str] = []
+    cursor = None
+    for _ in range(20):
+        window = store.list_event_window("big", at(10), at(50), cursor, 7)
+        ids += [e.id for e in window.events]
+        cursor = window.next_cursor
+        if cursor is None:
+            break
+    assert ids == [f"e{i:03}" for i in range(10, 50)]
+    full = store.get_event("big", "e015")
+    assert full.payload["note"] == "héllo" and full.event_type == "errors"
+    with pytest.raises(NotFound):
+        store.get_event("big", "missing")
+    assert store.find_session_project("big") == seed.project_id
+    assert store.find_session_project("missing") is None
