@@ -9,6 +9,7 @@ from pathlib import Path
 import click
 
 from agentops_server.app import CONFIG_ENV, config_to_env
+from agentops_server.auth.accounts import FIRST_ADMIN_LOGIN, ensure_first_admin
 from agentops_server.auth.keys import issue_key
 from agentops_server.auth.tokens import load_secret
 from agentops_server.cli.options import build_config, database_options, opened_store, redact
@@ -85,6 +86,7 @@ def _prepare(config: ServerConfig) -> None:
         if not projects:
             project = store.create_project("Default")
             issued = issue_key(store, project.id, label="created by the first `agentops serve`")
+        admin_password = ensure_first_admin(store)
     echo = click.echo
     echo(f"agentops server: {config.base_url}  (API docs {config.base_url}/docs)")
     echo(f"database: {redact(config.database_url)}")
@@ -98,6 +100,12 @@ def _prepare(config: ServerConfig) -> None:
     else:
         where = f" --data-dir {config.data_dir}" if config.is_sqlite else " --database-url ..."
         echo(f"To make an API key: agentops keys create{where}")
+    if admin_password is not None:
+        echo(f"Dashboard: {config.base_url}/  sign in as {FIRST_ADMIN_LOGIN!r} with the password")
+        echo("(shown only once; change it with `agentops users set-password admin`):")
+        echo("")
+        echo(f"    {admin_password}")
+        echo("")
 
 
 def _with_free_port(config: ServerConfig) -> ServerConfig:

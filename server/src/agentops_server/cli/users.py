@@ -1,44 +1,15 @@
-"""`agentops users`: dashboard accounts (create, set a password, list)."""
+"""`agentops users`: dashboard accounts (create one, set a password)."""
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
+from pathlib import Path
 
 import click
 
 from agentops_server.auth.accounts import AccountError, create_account, set_password
 from agentops_server.auth.passwords import PasswordError, check_password_rules, generate_password
-from agentops_server.config import ConfigError, ServerConfig
-from agentops_server.storage.migrate import upgrade
-from agentops_server.storage.sql_store import SqlStore, open_store
+from agentops_server.cli.options import build_config, database_options, echo_json, opened_store
 from agentops_server.storage.store import Conflict
-
-_db_options = [
-    click.option("--data-dir", default=None, help="data directory (default ./agentops-data)"),
-    click.option("--database-url", default=None, help="database URL (default: SQLite file)"),
-]
-
-
-def db_options(func: click.decorators.FC) -> click.decorators.FC:
-    for option in reversed(_db_options):
-        func = option(func)
-    return func
-
-
-@contextmanager
-def opened_store(data_dir: str | None, database_url: str | None) -> Iterator[SqlStore]:
-    try:
-        config = ServerConfig.build(data_dir=data_dir, database_url=database_url)
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
-    upgrade(config.database_url)
-    store = open_store(config.database_url)
-    try:
-        yield store
-    finally:
-        store.close()
 
 
 def _password(given: str | None, generate: bool) -> tuple[str, bool]:
@@ -66,18 +37,19 @@ def users() -> None:
 @click.option("--password", default=None, help="the password (default: prompt for it)")
 @click.option("--generate-password", is_flag=True, help="generate a password and print it")
 @click.option("--json", "as_json", is_flag=True, help="print the result as JSON")
-@db_options
+@database_options
 def create(
     email: str,
     password: str | None,
     generate_password: bool,
     as_json: bool,
-    data_dir: str | None,
     database_url: str | None,
+    data_dir: Path | None,
 ) -> None:
     """Create a dashboard account that signs in with EMAIL."""
     secret, generated = _password(password, generate_password)
-    with opened_store(data_dir, database_url) as store:
+    config = build_config(database_url=database_url, data_dir=data_dir)
+    with opened_store(config) as store:
         try:
             user = create_account(store, email, secret)
         except (AccountError, PasswordError) as exc:
@@ -88,7 +60,7 @@ def create(
         shown = {"id": user.id, "email": user.email}
         if generated:
             shown["password"] = secret
-        click.echo(json.dumps(shown))
+        echo_json(shown)
         return
     click.echo(f"Created account {user.email}")
     if generated:
@@ -99,17 +71,18 @@ def create(
 @click.argument("email")
 @click.option("--password", default=None, help="the new password (default: prompt for it)")
 @click.option("--generate-password", is_flag=True, help="generate a password and print it")
-@db_options
+@database_options
 def set_password_command(
     email: str,
     password: str | None,
     generate_password: bool,
-    data_dir: str | None,
     database_url: str | None,
+    data_dir: Path | None,
 ) -> None:
     """Give the account EMAIL a new password."""
     secret, generated = _password(password, generate_password)
-    with opened_store(data_dir, database_url) as store:
+    config = build_config(database_url=database_url, data_dir=data_dir)
+    with opened_store(config) as store:
         try:
             user = set_password(store, email, secret)
         except (AccountError, PasswordError) as exc:
