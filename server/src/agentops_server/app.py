@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentops_server import __version__
-from agentops_server.api import health, ingest, sessions
+from agentops_server.api import health, ingest, prices, sessions
 from agentops_server.api.deps import Services
 from agentops_server.api.errors import install_error_handlers
 from agentops_server.api.schemas import install_schemas
@@ -67,6 +67,7 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     app.include_router(health.router)
     app.include_router(ingest.router)
     app.include_router(sessions.router)
+    app.include_router(prices.router)
     app.include_router(dashboard_router(config, store))
     app.add_middleware(CollapseSlashes)
     return app

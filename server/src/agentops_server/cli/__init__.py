@@ -6,9 +6,12 @@ import click
 
 from agentops_server import __version__
 from agentops_server.cli.keys import keys
+from agentops_server.cli.prices import prices
 from agentops_server.cli.projects import projects
+from agentops_server.cli.reprice import reprice
 from agentops_server.cli.serve import serve
 from agentops_server.cli.sessions import sessions
+from agentops_server.cli.users import users
 
 
 @click.group()
@@ -21,5 +24,8 @@ main.add_command(serve)
 main.add_command(projects)
 main.add_command(keys)
 main.add_command(sessions)
+main.add_command(users)
+main.add_command(prices)
+main.add_command(reprice)
 
 __all__ = ["main"]

@@ -6,63 +6,23 @@ lifetime), or at once when they are made through the REST API (PUT /v2/prices/{m
 
 from __future__ import annotations
 
-import json
-from collections.abc import Iterator
-from contextlib import contextmanager
 from decimal import Decimal, InvalidOperation
+from pathlib import Path
 from typing import Any
 
 import click
 
-from agentops_server.config import ConfigError, ServerConfig
+from agentops_server.cli.options import (
+    build_config,
+    database_options,
+    echo_json,
+    opened_store,
+    project_option,
+    resolve_project,
+)
 from agentops_server.pricing import Pricer
 from agentops_server.storage.records import PriceOverride
-from agentops_server.storage.store import NotFound, Store
-
-database_options = [
-    click.option("--data-dir", default=None, help="data directory (default ./agentops-data)"),
-    click.option("--database-url", default=None, help="SQLAlchemy database URL"),
-]
-
-
-def with_database(func: Any) -> Any:
-    for option in reversed(database_options):
-        func = option(func)
-    return func
-
-
-@contextmanager
-def opened_store(data_dir: str | None, database_url: str | None) -> Iterator[Store]:
-    """The store of the configured database, migrated to the current schema."""
-    from agentops_server.storage.migrate import upgrade
-    from agentops_server.storage.sql_store import open_store
-
-    try:
-        config = ServerConfig.build(database_url=database_url, data_dir=data_dir)
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from None
-    if config.is_sqlite:
-        config.data_dir.mkdir(parents=True, exist_ok=True)
-    upgrade(config.database_url)
-    store = open_store(config.database_url)
-    try:
-        yield store
-    finally:
-        store.close()
-
-
-def resolve_project(store: Store, project: str | None) -> str:
-    """--project, or the only project there is."""
-    if project:
-        try:
-            return store.get_project(project).id
-        except NotFound:
-            raise click.UsageError(f"no project with id {project!r}") from None
-    projects = store.list_projects()
-    if len(projects) != 1:
-        ids = ", ".join(p.id for p in projects) or "none"
-        raise click.UsageError(f"--project is required ({len(projects)} projects: {ids})")
-    return projects[0].id
+from agentops_server.storage.store import NotFound
 
 
 class Money(click.ParamType[Decimal, Any]):
@@ -102,18 +62,19 @@ def prices() -> None:
 
 
 @prices.command("list")
-@click.option("--project", default=None, help="project id (default: the only project)")
-@click.option("--json", "as_json", is_flag=True, help="print JSON")
-@with_database
+@click.option("--json", "as_json", is_flag=True, help="Print JSON.")
+@project_option
+@database_options
 def list_cmd(
-    project: str | None, as_json: bool, data_dir: str | None, database_url: str | None
+    as_json: bool, project: str | None, database_url: str | None, data_dir: Path | None
 ) -> None:
     """List the project's price overrides."""
-    with opened_store(data_dir, database_url) as store:
-        project_id = resolve_project(store, project)
+    config = build_config(database_url=database_url, data_dir=data_dir)
+    with opened_store(config) as store:
+        project_id = resolve_project(store, project).id
         rows = [_row(o) for o in Pricer(store).list_overrides(project_id)]
     if as_json:
-        click.echo(json.dumps({"project_id": project_id, "data": rows}, indent=2))
+        echo_json({"project_id": project_id, "data": rows})
         return
     if not rows:
         click.echo("no price overrides: genai-prices' table prices every model")
@@ -130,8 +91,8 @@ def list_cmd(
 @click.option("--output", "output_price", type=MONEY, required=True, help="USD per 1M output")
 @click.option("--cache-read", type=MONEY, default=None, help="USD per 1M cache-read tokens")
 @click.option("--cache-write", type=MONEY, default=None, help="USD per 1M cache-write tokens")
-@click.option("--project", default=None, help="project id (default: the only project)")
-@with_database
+@project_option
+@database_options
 def set_cmd(
     model: str,
     input_price: Decimal,
@@ -139,14 +100,15 @@ def set_cmd(
     cache_read: Decimal | None,
     cache_write: Decimal | None,
     project: str | None,
-    data_dir: str | None,
     database_url: str | None,
+    data_dir: Path | None,
 ) -> None:
     """Set (or replace) the project's price for MODEL."""
     if not model.strip():
-        raise click.UsageError("MODEL must not be empty")
-    with opened_store(data_dir, database_url) as store:
-        project_id = resolve_project(store, project)
+        raise click.BadParameter("must not be empty", param_hint="MODEL")
+    config = build_config(database_url=database_url, data_dir=data_dir)
+    with opened_store(config) as store:
+        project_id = resolve_project(store, project).id
         override = PriceOverride(
             project_id, model, input_price, output_price, cache_read, cache_write
         )
@@ -159,14 +121,15 @@ def set_cmd(
 
 @prices.command("delete")
 @click.argument("model")
-@click.option("--project", default=None, help="project id (default: the only project)")
-@with_database
+@project_option
+@database_options
 def delete_cmd(
-    model: str, project: str | None, data_dir: str | None, database_url: str | None
+    model: str, project: str | None, database_url: str | None, data_dir: Path | None
 ) -> None:
     """Remove the project's price override for MODEL."""
-    with opened_store(data_dir, database_url) as store:
-        project_id = resolve_project(store, project)
+    config = build_config(database_url=database_url, data_dir=data_dir)
+    with opened_store(config) as store:
+        project_id = resolve_project(store, project).id
         try:
             Pricer(store).delete_override(project_id, model)
         except NotFound:

@@ -8,10 +8,17 @@ difference in the same transaction.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 
 import click
 
-from agentops_server.cli.prices import opened_store, resolve_project, with_database
+from agentops_server.cli.options import (
+    build_config,
+    database_options,
+    opened_store,
+    project_option,
+    resolve_project,
+)
 from agentops_server.pricing import Pricer, TokenUsage
 from agentops_server.storage.records import CostSource
 from agentops_server.storage.store import Store
@@ -44,13 +51,16 @@ def _repriced(
 
 
 @click.command("reprice")
-@click.option("--project", default=None, help="only this project id (default: every project)")
-@with_database
-def reprice(project: str | None, data_dir: str | None, database_url: str | None) -> None:
-    """Recompute the cost of every stored LLM event (after a price or override change)."""
-    with opened_store(data_dir, database_url) as store:
+@project_option
+@database_options
+def reprice(project: str | None, database_url: str | None, data_dir: Path | None) -> None:
+    """Recompute the cost of every stored LLM event (after a price or override change).
+
+    Without --project, every project is re-priced."""
+    config = build_config(database_url=database_url, data_dir=data_dir)
+    with opened_store(config) as store:
         if project:
-            project_ids = [resolve_project(store, project)]
+            project_ids = [resolve_project(store, project).id]
         else:
             project_ids = [p.id for p in store.list_projects()]
         total = sum(store.count_llm_events(pid) for pid in project_ids)
