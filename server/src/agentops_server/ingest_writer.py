@@ -1,24 +1,56 @@
-"""Hands normalized events to storage and answers when they are committed."""
+"""Hands normalized events to the storage WriteBatcher and answers once they are committed.
+
+The batcher coalesces concurrent requests into bounded transactions on one writer thread; a
+request is acknowledged only after its COMMIT, and close() drains what was submitted.
+"""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
+from typing import cast
 
 from starlette.concurrency import run_in_threadpool
 
+from agentops_server.api.errors import ApiError
+from agentops_server.storage.batcher import BatchAppender, WriteBatcher, WriterClosed
 from agentops_server.storage.records import AppendResult, EventWrite
 from agentops_server.storage.store import Store
+
+DRAIN_TIMEOUT_SECONDS = 60.0
+
+
+class _OneByOne:
+    """A store without batch appends: each submission in its own transaction."""
+
+    def __init__(self, store: Store) -> None:
+        self._store = store
+
+    def append_event_batches(self, batches: Sequence[Sequence[EventWrite]]) -> list[AppendResult]:
+        return [self._store.append_events(batch) for batch in batches]
 
 
 class IngestWriter:
     def __init__(self, store: Store) -> None:
-        self._store = store
+        if hasattr(store, "append_event_batches"):
+            self._appender = cast(BatchAppender, store)
+        else:
+            self._appender = _OneByOne(store)
+        self._batcher: WriteBatcher | None = None
 
     async def start(self) -> None:
-        return None
+        self._batcher = WriteBatcher(self._appender)
 
     async def append(self, events: Sequence[EventWrite]) -> AppendResult:
-        return await run_in_threadpool(self._store.append_events, events)
+        if self._batcher is None:
+            raise ApiError(503, "unavailable", "the server is not accepting events (starting)")
+        try:
+            future = self._batcher.submit(events)
+        except WriterClosed:
+            raise ApiError(503, "unavailable", "the server is shutting down; retry") from None
+        return await asyncio.wrap_future(future)
 
     async def close(self) -> None:
-        return None
+        """Commit everything already submitted (bounded by a deadline)."""
+        if self._batcher is not None:
+            await run_in_threadpool(self._batcher.close, DRAIN_TIMEOUT_SECONDS)

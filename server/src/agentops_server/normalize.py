@@ -157,6 +157,7 @@ def _event(
     prompt = completion = cache_read = cache_write = reasoning = None
     cost_nanos: int | None = None
     cost_source = CostSource.NONE
+    init_ts = init_ts or end_ts or now
     if kind == "llms":
         model = name
         provider = _text(wire.PROVIDER, raw.get(wire.PROVIDER))
@@ -166,14 +167,15 @@ def _event(
         cache_write = _tokens(wire.CACHE_WRITE_TOKENS, raw.get(wire.CACHE_WRITE_TOKENS))
         reasoning = _tokens(wire.REASONING_TOKENS, raw.get(wire.REASONING_TOKENS))
         usage = TokenUsage(prompt, completion, cache_read, cache_write, reasoning)
-        price = pricer.price(project_id, model, provider, usage, _cost(raw.get("cost")))
+        reported = _cost(raw.get("cost"))
+        price = pricer.price(project_id, model, provider, usage, reported, at=init_ts)
         cost_nanos, cost_source = price.cost_nanos, price.source
     agent_id = raw.get("agent_id")
     return EventWrite(
         id=event_id,
         session_id=session_id,
         event_type=kind,
-        init_timestamp=init_ts or end_ts or now,
+        init_timestamp=init_ts,
         end_timestamp=end_ts,
         agent_id=None if agent_id is None or agent_id == "" else _id("agent_id", agent_id),
         name=name,

@@ -9,6 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -135,12 +136,17 @@ async def create_events(request: Request) -> dict[str, Any]:
     claims = await require_session_token(request)
     body = await read_json(request, svc.config.max_body_bytes)
     try:
-        writes = event_writes(
-            event_list(body),
-            session_id=claims.session_id,
-            project_id=claims.project_id,
-            pricer=svc.pricer,
-            now=datetime.now(UTC),
+        events = event_list(body)
+        # in a worker thread: pricing may load a project's price overrides from the store
+        writes = await run_in_threadpool(
+            partial(
+                event_writes,
+                events,
+                session_id=claims.session_id,
+                project_id=claims.project_id,
+                pricer=svc.pricer,
+                now=datetime.now(UTC),
+            )
         )
     except Invalid as exc:
         raise invalid(str(exc)) from None

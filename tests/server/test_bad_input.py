@@ -1,0 +1,284 @@
+"""Bad input gets a JSON error with a clear message and the right status, never a 500, and
+nothing already stored is harmed."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from agentops_server.auth.keys import hash_key
+from tests.server.conftest import LiveServer, action, llm
+
+
+def assert_error(res: httpx.Response, status: int, *words: str) -> dict[str, Any]:
+    assert res.status_code == status, res.text
+    body: dict[str, Any] = res.json()
+    assert set(body) == {"error", "message"}
+    assert body["message"] == body["error"]["message"]
+    assert isinstance(body["error"]["code"], str) and body["error"]["code"]
+    for word in words:
+        assert word in body["message"], body["message"]
+    return body
+
+
+@pytest.fixture
+def seeded(live: LiveServer) -> tuple[LiveServer, str, str]:
+    """A session with two stored events; every test checks they are untouched."""
+    session_id, jwt = live.start_session()
+    assert live.send_events(jwt, [llm(), action()]).status_code == 200
+    return live, session_id, jwt
+
+
+def unharmed(live: LiveServer, session_id: str) -> None:
+    stats = live.stats(session_id)
+    assert stats["events"] == 2 and stats["prompt_tokens"] == 100
+    assert stats["end_state"] == "Indeterminate"
+
+
+BAD_EVENT_BODIES: list[tuple[str, bytes, int, str]] = [
+    ("malformed JSON", b'{"events": [', 400, "not valid JSON"),
+    ("empty body", b"", 400, "empty"),
+    ("not UTF-8", b'{"events": ["\xff"]}', 400, "UTF-8"),
+    ("a list, not an object", b"[]", 422, "events"),
+    ("events missing", b"{}", 422, "events is required"),
+    ("events not a list", b'{"events": {"id": 1}}', 422, "must be a list"),
+    ("event not an object", b'{"events": [7]}', 422, "events[0] must be an object"),
+]
+
+
+@pytest.mark.parametrize(("name", "raw", "status", "words"), BAD_EVENT_BODIES)
+def test_bad_event_bodies(
+    seeded: tuple[LiveServer, str, str], name: str, raw: bytes, status: int, words: str
+) -> None:
+    live, session_id, jwt = seeded
+    res = live.post(
+        "/v2/create_events",
+        content=raw,
+        headers={**live.auth(jwt), "Content-Type": "application/json"},
+    )
+    assert_error(res, status, words)
+    unharmed(live, session_id)
+
+
+BAD_EVENTS: list[tuple[dict[str, Any], str]] = [
+    ({"event_type": None}, "events[1].event_type is required"),
+    ({"id": None}, "events[1].id is required"),
+    ({"id": {"a": 1}}, "events[1].id must be a string"),
+    ({"init_timestamp": "yesterday"}, "events[1].init_timestamp is not a valid timestamp"),
+    ({"init_timestamp": [2026]}, "events[1].init_timestamp"),
+    ({"prompt_tokens": "many"}, "events[1].prompt_tokens must be a whole number"),
+    ({"prompt_tokens": -3}, "events[1].prompt_tokens must be between"),
+    ({"completion_tokens": 2.5}, "events[1].completion_tokens"),
+    ({"cost": "cheap"}, "events[1].cost must be a number"),
+    ({"cost": -1}, "events[1].cost must be a non-negative"),
+    ({"model": ["gpt"]}, "events[1].model must be a string"),
+    ({"agent_id": 3.5}, "events[1].agent_id must be a string"),
+]
+
+
+@pytest.mark.parametrize(("fields", "message"), BAD_EVENTS)
+def test_a_wrong_field_rejects_the_batch_naming_the_field(
+    seeded: tuple[LiveServer, str, str], fields: dict[str, Any], message: str
+) -> None:
+    live, session_id, jwt = seeded
+    good = action()
+    res = live.send_events(jwt, [good, llm(**fields)])
+    assert_error(res, 422, message)
+    unharmed(live, session_id)  # the valid event of the batch was not stored either
+
+
+BAD_SESSIONS: list[tuple[Any, str]] = [
+    ({}, "session is required"),
+    ({"session": "x"}, "session is required and must be an object"),
+    ({"session": {}}, "session.session_id is required"),
+    ({"session": {"session_id": ["x"]}}, "session.session_id must be a string"),
+    ({"session": {"session_id": "s", "end_state": "Great"}}, "session.end_state must be one"),
+    ({"session": {"session_id": "s", "tags": 5}}, "session.tags must be a list"),
+    ({"session": {"session_id": "s", "host_env": [1]}}, "session.host_env must be an object"),
+    ({"session": {"session_id": "s", "init_timestamp": "soon"}}, "session.init_timestamp"),
+]
+
+
+@pytest.mark.parametrize(("body", "message"), BAD_SESSIONS)
+def test_bad_create_session_bodies(live: LiveServer, body: Any, message: str) -> None:
+    res = live.post("/v2/create_session", body, headers=live.key_headers())
+    assert_error(res, 422, message)
+
+
+def test_bad_update_session_leaves_the_session_alone(seeded: tuple[LiveServer, str, str]) -> None:
+    live, session_id, jwt = seeded
+    bad = {"session": {"end_state": "Exploded", "is_running": False}}
+    assert_error(live.post("/v2/update_session", bad, headers=live.auth(jwt)), 422, "end_state")
+    assert_error(live.post("/v2/update_session", [], headers=live.auth(jwt)), 422, "session")
+    unharmed(live, session_id)
+
+
+def test_unknown_keys_and_placeholders_are_ignored(seeded: tuple[LiveServer, str, str]) -> None:
+    live, session_id, jwt = seeded
+    weird = action(_lock="", brand_new_field={"x": 1}, agent_id="", end_timestamp="")
+    res = live.send_events(jwt, [weird])
+    assert res.status_code == 200
+    assert live.stats(session_id)["events"] == 3
+
+
+def test_body_over_the_limit_is_413(seeded: tuple[LiveServer, str, str]) -> None:
+    live, session_id, jwt = seeded
+    limit = live.config.max_body_bytes
+    huge = json.dumps({"events": [action(logs="x" * limit)]}).encode()
+    res = live.post(
+        "/v2/create_events", content=huge, headers={**live.auth(jwt), "Content-Type": "json"}
+    )
+    assert_error(res, 413, str(limit))
+    unharmed(live, session_id)
+
+
+def test_gzip_that_inflates_over_the_limit_is_413(seeded: tuple[LiveServer, str, str]) -> None:
+    live, session_id, jwt = seeded
+    bomb = json.dumps({"events": [action(logs=" " * (live.config.max_body_bytes + 10))]})
+    packed = gzip.compress(bomb.encode())
+    assert len(packed) < live.config.max_body_bytes // 100
+    res = live.post(
+        "/v2/create_events",
+        content=packed,
+        headers={**live.auth(jwt), "Content-Encoding": "gzip"},
+    )
+    assert_error(res, 413, "limit")
+    unharmed(live, session_id)
+
+
+def test_corrupt_gzip_is_400_and_unknown_encodings_415(seeded: tuple[LiveServer, str, str]) -> None:
+    live, session_id, jwt = seeded
+    headers = {**live.auth(jwt), "Content-Encoding": "gzip"}
+    assert_error(live.post("/v2/create_events", content=b"not gzip", headers=headers), 400, "gzip")
+    headers["Content-Encoding"] = "br"
+    assert_error(live.post("/v2/create_events", content=b"{}", headers=headers), 415, "br")
+    unharmed(live, session_id)
+
+
+def test_nan_infinity_and_huge_numbers_are_stored_as_null(
+    seeded: tuple[LiveServer, str, str],
+) -> None:
+    live, session_id, jwt = seeded
+    raw = (
+        '{"events": [{"id": "nan-1", "event_type": "llms", "model": "gpt-4o-mini",'
+        ' "prompt_tokens": NaN, "completion_tokens": Infinity, "params": {"t": -Infinity,'
+        ' "big": 1e999}, "init_timestamp": "2026-11-21T12:36:31Z",'
+        ' "prompt": "caf\\u00e9 \\u0000"}]}'
+    )
+    res = live.post(
+        "/v2/create_events",
+        content=raw.encode(),
+        headers={**live.auth(jwt), "Content-Type": "application/json"},
+    )
+    assert res.status_code == 200, res.text
+    event = live.store.get_event(session_id, "nan-1")
+    assert event.prompt_tokens is None and event.completion_tokens is None
+    assert event.payload["params"] == {"t": None, "big": None}
+    assert event.payload["prompt"] == "café "
+    assert event.cost_nanos is None  # unknown tokens: unknown cost, not 0
+
+
+@pytest.mark.parametrize(
+    ("headers", "status", "words"),
+    [
+        ({}, 401, "missing API key"),
+        ({"X-Agentops-Api-Key": "not-a-uuid"}, 401, "format"),
+        ({"X-Agentops-Api-Key": str(uuid.uuid4())}, 401, "invalid API key"),
+    ],
+)
+def test_create_session_needs_a_valid_key(
+    live: LiveServer, headers: dict[str, str], status: int, words: str
+) -> None:
+    res = live.post("/v2/create_session", {"session": {"session_id": "s1"}}, headers=headers)
+    assert_error(res, status, words)
+
+
+def test_revoked_keys_are_refused_everywhere(seeded: tuple[LiveServer, str, str]) -> None:
+    live, session_id, jwt = seeded
+    key = live.new_key()
+    assert (
+        live.post(
+            "/v2/create_session", {"session": {"session_id": "r1"}}, headers=live.key_headers(key)
+        ).status_code
+        == 200
+    )
+    record = live.store.find_api_key(hash_key(key))
+    assert record is not None
+    live.store.revoke_api_key(record.id)
+    res = live.post(
+        "/v2/create_session", {"session": {"session_id": "r2"}}, headers=live.key_headers(key)
+    )
+    assert_error(res, 401, "revoked")
+    res = live.get(f"/v2/sessions/{session_id}/stats", headers={"X-Agentops-Api-Key": key})
+    assert_error(res, 401, "invalid API key")
+    auth = {"Authorization": f"Bearer {jwt}", "X-Agentops-Api-Key": key}
+    assert_error(live.post("/v2/create_events", {"events": [action()]}, headers=auth), 401)
+    unharmed(live, session_id)
+
+
+@pytest.mark.parametrize(
+    "authorization",
+    ["", "Bearer", "Basic abc", "Bearer aos1.xxx.yyy", "Bearer garbage", "Bearer aos1..sig"],
+)
+def test_bad_session_tokens_are_401(
+    seeded: tuple[LiveServer, str, str], authorization: str
+) -> None:
+    live, session_id, _ = seeded
+    headers = {"Authorization": authorization} if authorization else {}
+    for path, body in [
+        ("/v2/create_events", {"events": [action()]}),
+        ("/v2/update_session", {"session": {"end_state": "Fail", "is_running": False}}),
+        ("/v2/create_agent", {"id": "a", "name": "b"}),
+    ]:
+        assert_error(live.post(path, body, headers=headers), 401, "token")
+    unharmed(live, session_id)
+
+
+def test_a_tampered_token_is_401(seeded: tuple[LiveServer, str, str]) -> None:
+    live, session_id, jwt = seeded
+    version, claims, signature = jwt.split(".")
+    forged = f"{version}.{claims[:-2]}AA.{signature}"
+    res = live.post(
+        "/v2/create_events", {"events": [action()]}, headers={"Authorization": f"Bearer {forged}"}
+    )
+    assert_error(res, 401, "signature")
+    unharmed(live, session_id)
+
+
+def test_a_token_with_another_projects_key_is_401(seeded: tuple[LiveServer, str, str]) -> None:
+    live, session_id, jwt = seeded
+    other = live.store.create_project("Other")
+    other_key = live.new_key(other.id)
+    headers = {"Authorization": f"Bearer {jwt}", "X-Agentops-Api-Key": other_key}
+    assert_error(live.post("/v2/create_events", {"events": [action()]}, headers=headers), 401)
+    unharmed(live, session_id)
+
+
+def test_another_projects_session_is_404(seeded: tuple[LiveServer, str, str]) -> None:
+    live, session_id, _ = seeded
+    other = live.store.create_project("Other")
+    other_key = live.new_key(other.id)
+    headers = {"X-Agentops-Api-Key": other_key}
+    for path in (f"/v2/sessions/{session_id}/stats", f"/v2/sessions/{session_id}/export"):
+        assert_error(live.get(path, headers=headers), 404, "not found")
+    res = live.post("/v2/reauthorize_jwt", {"session_id": session_id}, headers=headers)
+    assert_error(res, 404, "not found")
+    # reusing its id from another project does not touch it either
+    res = live.post("/v2/create_session", {"session": {"session_id": session_id}}, headers=headers)
+    assert_error(res, 409, "another project")
+    assert live.get("/v2/sessions", headers=headers).json()["data"] == []
+    unharmed(live, session_id)
+
+
+def test_unknown_sessions_routes_and_parameters(live: LiveServer) -> None:
+    assert_error(live.get(f"/v2/sessions/{uuid.uuid4()}/stats"), 404, "not found")
+    assert_error(live.get("/v2/nothing-here"), 404)
+    assert_error(live.get("/v2/sessions", params={"limit": "lots"}), 422, "limit")
+    assert_error(live.get("/v2/sessions", params={"end_state": "Maybe"}), 422, "end_state")
+    assert_error(live.get("/v2/sessions", params={"cursor": "forged!"}), 400, "cursor")
+    assert_error(live.get("/v2/sessions", params={"started_after": "noon"}), 422)
