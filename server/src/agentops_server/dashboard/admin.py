@@ -49,6 +49,7 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
             nav="keys",
             status=201,
             new_key=new_key,
+            twin=f"/projects/{project.id}/keys?format=json",
         )
 
     @router.get("/projects/{project_id}/keys")
@@ -88,6 +89,7 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
             nav="keys",
             status=201,
             new_key=new_key,
+            twin=f"/projects/{project.id}/keys?format=json",
         )
 
     @router.post("/projects/{project_id}/keys/{key_id}/revoke")

@@ -52,6 +52,7 @@ class Dashboard:
         project: Project | None = None,
         nav: str = "",
         status: int = 200,
+        twin: str | None = None,
         **extra: Any,
     ) -> Response:
         """The page, or its JSON twin (the same payload) when asked with ?format=json."""
@@ -64,7 +65,7 @@ class Dashboard:
             "csrf_token": visit.csrf_token,
             "project": None if project is None else project_json(project),
             "nav": nav,
-            "json_url": json_url(request),
+            "json_url": twin or json_url(request),
             "flashes": extra.get("flashes", []),
             "base_url": self.config.base_url,
         }

@@ -40,10 +40,15 @@
     if (m < 60) return `${m}m ${(s - m * 60).toFixed(0)}s`;
     return `${Math.floor(m / 60)}h ${m % 60}m`;
   }
+  // Exact USD from integer nano-dollars (no float rounding): 360000 -> "$0.00036".
+  function usdFromNanos(nanos) {
+    const digits = String(Math.abs(nanos)).padStart(10, "0");
+    const whole = digits.slice(0, -9), frac = digits.slice(-9).replace(/0+$/, "");
+    return (nanos < 0 ? "-$" : "$") + whole + (frac ? "." + (frac.length < 2 ? frac + "0" : frac) : ".00");
+  }
   function fmtCost(nanos, source) {
     if (nanos === null || nanos === undefined) return source && source !== "none" ? "unknown" : "–";
-    const usd = nanos / 1e9;
-    return "$" + (usd === 0 ? "0" : usd < 0.01 ? usd.toPrecision(3) : usd.toFixed(4));
+    return usdFromNanos(nanos);
   }
   function x(ms) { return LABEL + ((ms - view.start) / (view.end - view.start)) * (W - LABEL - 4); }
   function msAt(px) { return view.start + ((px - LABEL) / (W - LABEL - 4)) * (view.end - view.start); }
@@ -248,7 +253,8 @@
     box.textContent = "";
     const p = ev;
     box.appendChild(h("h3", `${ev.event_type}: ${ev.name || ev.model || ev.id}`));
-    const cost = ev.cost_nanos === null ? `unknown (${ev.cost_source})` : `${fmtCost(ev.cost_nanos)} (${ev.cost_source})`;
+    const cost = ev.cost_nanos === null ? `unknown (${ev.cost_source})`
+      : `${usdFromNanos(ev.cost_nanos)} (${ev.cost_source})`;
     kv(box, [
       ["Event id", ev.id], ["Started", ev.init_timestamp], ["Duration", fmtMs(ev.duration_ms)],
       ["Agent", ev.agent_id], ["Model", ev.model], ["Provider", ev.provider],

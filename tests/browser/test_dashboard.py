@@ -1,0 +1,118 @@
+"""The dashboard in a real browser: sign in, find a session by tag, inspect an LLM call, follow
+the export link; agent text is inert; projects and API keys."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.browser.conftest import Seeded, shot, sign_in
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+def test_find_session_by_tag_inspect_llm_call_and_export(seeded: Seeded, browser_page: Any) -> None:
+    page = browser_page
+    dialogs: list[str] = []
+
+    def on_dialog(dialog: Any) -> None:
+        dialogs.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", on_dialog)
+
+    page.goto(seeded.server.url + "/projects")
+    page.wait_for_url("**/login**")  # the dashboard is private
+    shot(page, "01-login")
+    sign_in(page, seeded)
+    page.wait_for_selector("#chart-states svg")
+    assert page.inner_text("#card-sessions") == "3"
+    shot(page, "02-overview")
+
+    page.click("header nav >> text=Sessions")
+    page.fill("input[name=tag]", seeded.tag)
+    page.click("#session-filters button[type=submit]")
+    page.wait_for_url(f"**tag={seeded.tag}**")
+    rows = page.locator("#sessions tbody tr")
+    assert rows.count() == 1
+    assert "<b>bold</b>" in rows.first.inner_text()  # a tag holding HTML is shown as text
+    state = rows.first.locator(".state")
+    assert state.inner_text() == "Fail"
+    assert state.get_attribute("title") == "tool <i>exploded</i>"  # the reason, on hover
+    shot(page, "03-sessions")
+
+    rows.first.locator("a").first.click()
+    page.wait_for_url(f"**/sessions/{seeded.session_ids[0]}")
+    page.wait_for_selector("#waterfall .bar")
+    page.wait_for_selector("#event-list tbody tr")
+    assert page.inner_text("#end-reason") == "tool <i>exploded</i>"
+
+    page.locator("#event-list tbody tr", has_text="llms").first.click()
+    page.wait_for_selector("#inspector .msg.user")
+    inspector = page.inner_text("#inspector")
+    assert "What is 2+2?" in inspector
+    assert "<script>window.__pwned = 'script'" in inspector  # shown as text, not run
+    assert "You are terse." in inspector and "answer 0" in inspector
+    # gpt-4o-mini: 1200 x $0.15/M + 300 x $0.60/M, priced on the server
+    assert "$0.00036 (computed)" in page.inner_text("#inspector-facts")
+    assert page.locator("#waterfall .bar.selected").count() == 1
+    shot(page, "04-session-llm-inspector")
+
+    page.locator("#event-list tbody tr", has_text="errors").first.click()
+    page.wait_for_selector("#inspector >> text=Traceback / logs")
+    assert "ValueError" in page.inner_text("#inspector")
+
+    before = page.inner_text("#waterfall-range")
+    page.click("#zoom-in")
+    page.wait_for_function(
+        "prev => document.getElementById('waterfall-range').textContent !== prev", arg=before
+    )
+    shot(page, "05-session-zoomed")
+
+    assert page.evaluate("typeof window.__pwned") == "undefined"
+    assert dialogs == []
+
+    page.click("#export-link")
+    page.wait_for_url(f"**/sessions/{seeded.session_ids[0]}/export")
+    exported = json.loads(page.inner_text("body"))
+    assert exported["session"]["id"] == seeded.session_ids[0]
+    assert exported["llms"][0]["prompt"]["messages"][1]["content"].startswith("<script>")
+    shot(page, "06-export-json")
+
+
+def test_pages_refuse_inline_script_by_policy(seeded: Seeded) -> None:
+    """Defence in depth: every dashboard page forbids inline script through its CSP."""
+    response = httpx.get(seeded.server.url + "/login", timeout=10)
+    policy = response.headers["content-security-policy"]
+    assert "script-src 'self'" in policy and "unsafe-inline" not in policy
+    assert not re.search(r"<script>(?!</script>)", response.text)
+
+
+def test_create_project_copy_key_and_revoke_it(seeded: Seeded, browser_page: Any) -> None:
+    page = browser_page
+    page.on("dialog", lambda d: d.accept())  # the revoke confirmation
+    sign_in(page, seeded)
+    page.click("header nav >> text=Projects")
+    page.fill("input[name=name]", "Browser project")
+    page.click("text=Create project")
+    page.wait_for_selector("#new-key")
+    key = page.inner_text("#new-key").strip()
+    assert re.fullmatch(r"[0-9a-f-]{36}", key)
+    page.click("button[data-copy-target=new-key]")
+    page.wait_for_selector("button[data-copy-target=new-key] >> text=/Copied|Selected/")
+    shot(page, "07-keys-new")
+
+    # the key works against the export API, until it is revoked
+    url = seeded.server.url + "/v2/sessions"
+    assert httpx.get(url, headers={"X-Agentops-Api-Key": key}, timeout=10).status_code == 200
+    page.click("header nav >> text=API keys")
+    row = page.locator("#keys tbody tr", has_text=key[:8])
+    assert "active" in row.inner_text()
+    row.locator("text=Revoke").click()
+    page.wait_for_selector("#keys >> text=revoked")
+    shot(page, "08-keys-revoked")
+    assert httpx.get(url, headers={"X-Agentops-Api-Key": key}, timeout=10).status_code == 401
