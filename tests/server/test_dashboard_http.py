@@ -1,0 +1,196 @@
+"""The dashboard over real HTTP: sign-in required, CSRF on every write, JSON twins that carry
+the same data as the pages, and security headers."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+
+import httpx
+import pytest
+
+from agentops_server.auth.accounts import create_account
+from tests.server.conftest import LiveServer, error, llm, tool
+from tests.support.dashboard import csrf_token
+
+EMAIL, PASSWORD = "ops@example.com", "correct horse battery"
+
+
+@pytest.fixture
+def browser(live: LiveServer) -> Iterator[httpx.Client]:
+    """An HTTP client that behaves like a browser: keeps cookies, does not follow redirects."""
+    create_account(live.store, EMAIL, PASSWORD)
+    with httpx.Client(base_url=live.url, timeout=30) as client:
+        yield client
+
+
+def sign_in(client: httpx.Client, email: str = EMAIL, password: str = PASSWORD) -> httpx.Response:
+    token = csrf_token(client.get("/login").text)
+    return client.post(
+        "/login", data={"csrf_token": token, "email": email, "password": password, "next": "/"}
+    )
+
+
+def seeded_session(live: LiveServer) -> str:
+    session_id, jwt = live.start_session(tags=["alpha", "<b>t</b>"])
+    response = live.send_events(jwt, [llm(), tool(), error(error_type="KeyError")])
+    assert response.status_code == 200, response.text
+    return session_id
+
+
+def test_pages_redirect_to_sign_in_and_json_answers_401(
+    live: LiveServer, browser: httpx.Client
+) -> None:
+    session_id = seeded_session(live)
+    base = f"/projects/{live.project_id}"
+    for path in ["/", "/projects", base, f"{base}/sessions", f"{base}/sessions/{session_id}"]:
+        response = browser.get(path)
+        assert response.status_code == 303, path
+        assert response.headers["location"].startswith("/login?next=")
+    for path in [
+        f"{base}?format=json",
+        f"{base}/sessions?format=json",
+        f"{base}/sessions/{session_id}/events?start_ms=0&end_ms=99999999999999",
+        f"{base}/sessions/{session_id}/export",
+    ]:
+        response = browser.get(path)
+        assert response.status_code == 401, path
+        assert response.json()["error"]["code"] == "unauthorized"
+    # an API key is not a dashboard session
+    assert browser.get(f"{base}?format=json", headers=live.key_headers()).status_code == 401
+
+
+def test_sign_in_sets_a_protected_cookie_and_returns_to_the_page(
+    live: LiveServer, browser: httpx.Client
+) -> None:
+    assert sign_in(browser, password="wrong password").status_code == 401
+    assert browser.get("/projects").status_code == 303  # still signed out
+    response = sign_in(browser, email="  OPS@example.com ")
+    assert response.status_code == 303 and response.headers["location"] == "/"
+    cookie = response.headers["set-cookie"]
+    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower()
+    assert browser.get("/projects").status_code == 200
+    # `next` only ever points into this site
+    token = csrf_token(browser.get("/projects").text)
+    browser.post("/logout", data={"csrf_token": token})
+    token = csrf_token(browser.get("/login").text)
+    response = browser.post(
+        "/login",
+        data={
+            "csrf_token": token,
+            "email": EMAIL,
+            "password": PASSWORD,
+            "next": "//evil.example/x",
+        },
+    )
+    assert response.headers["location"] == "/"
+
+
+def test_every_write_needs_the_csrf_token(live: LiveServer, browser: httpx.Client) -> None:
+    token = csrf_token(browser.get("/login").text)
+    refused = browser.post("/login", data={"email": EMAIL, "password": PASSWORD})
+    assert refused.status_code == 403
+    forged = browser.post(
+        "/login", data={"csrf_token": token + "x", "email": EMAIL, "password": PASSWORD}
+    )
+    assert forged.status_code == 403
+    assert sign_in(browser).status_code == 303
+    before = len(live.store.list_projects())
+    assert browser.post("/projects", data={"name": "No token"}).status_code == 403
+    assert browser.post("/projects", data={"name": "Old", "csrf_token": token}).status_code == 403
+    assert browser.post("/logout").status_code == 403
+    assert len(live.store.list_projects()) == before
+    keys = live.store.list_api_keys(live.project_id)
+    revoke = f"/projects/{live.project_id}/keys/{keys[0].id}/revoke"
+    assert browser.post(revoke, data={}).status_code == 403
+    assert live.store.list_api_keys(live.project_id)[0].revoked_at is None
+
+    token = csrf_token(browser.get("/projects").text)
+    created = browser.post("/projects", data={"name": "Made here", "csrf_token": token})
+    assert created.status_code == 201
+    key = re.search(r'id="new-key" class="key-new">([0-9a-f-]{36})<', created.text)
+    assert key is not None
+    assert live.get("/v2/sessions", headers=live.key_headers(key.group(1))).status_code == 200
+    assert browser.post(revoke, data={"csrf_token": token}).status_code == 303
+    assert live.store.list_api_keys(live.project_id)[0].revoked_at is not None
+    assert browser.post("/logout", data={"csrf_token": token}).status_code == 303
+    assert browser.get("/projects").status_code == 303
+
+
+def test_json_twins_carry_what_the_pages_show(live: LiveServer, browser: httpx.Client) -> None:
+    session_id = seeded_session(live)
+    assert sign_in(browser).status_code == 303
+    base = f"/projects/{live.project_id}"
+
+    page = browser.get(f"{base}/sessions?tag=alpha")
+    assert page.status_code == 200
+    assert f'href="{base}/sessions?tag=alpha&amp;format=json"' in page.text
+    assert "&lt;b&gt;t&lt;/b&gt;" in page.text and "<b>t</b>" not in page.text
+    twin = browser.get(f"{base}/sessions?tag=alpha&format=json").json()
+    [row] = twin["data"]
+    assert twin["next_cursor"] is None
+    assert row["id"] == session_id and row["tags"] == ["alpha", "<b>t</b>"]
+    assert row["stats"]["event_counts"] == {"llms": 1, "tools": 1, "actions": 0, "errors": 1}
+    assert row["stats"]["cost"] == "0.000045"  # gpt-4o-mini, 100 in / 50 out
+    assert session_id in page.text
+
+    detail = browser.get(f"{base}/sessions/{session_id}?format=json").json()["data"]
+    assert detail["session"]["id"] == session_id
+    assert [e["event_type"] for e in detail["events"]["events"]] == ["llms", "tools", "errors"]
+    timeline = detail["timeline"]
+    window = f"start_ms={timeline['start_ms']}&end_ms={timeline['end_ms']}"
+    density = browser.get(f"{base}/sessions/{session_id}/timeline?{window}&buckets=4").json()
+    assert density["data"]["total"] == 3
+    llm_id = detail["events"]["events"][0]["id"]
+    event = browser.get(f"{base}/sessions/{session_id}/events/{llm_id}").json()["data"]
+    assert event["prompt"]["messages"][0]["content"] == "hi"
+    assert (event["cost"], event["cost_source"]) == ("0.000045", "computed")
+
+    overview = browser.get(f"{base}?format=json&days=3650").json()["data"]
+    assert overview["totals"]["sessions"] == 1 and overview["totals"]["errors"] == 1
+    assert overview["models"][0]["model"] == "gpt-4o-mini"
+    exported = browser.get(f"{base}/sessions/{session_id}/export").json()
+    assert exported == live.get(f"/v2/sessions/{session_id}/export").json()
+    stats = browser.get(f"{base}/sessions/{session_id}/stats").json()
+    assert stats == live.stats(session_id)
+
+
+def test_bad_input_gets_a_clear_answer(live: LiveServer, browser: httpx.Client) -> None:
+    session_id = seeded_session(live)
+    assert sign_in(browser).status_code == 303
+    base = f"/projects/{live.project_id}"
+    cases = {
+        f"{base}/sessions?sort=random&format=json": "sort must be one of",
+        f"{base}/sessions?cursor=bogus&format=json": "invalid cursor",
+        f"{base}/sessions?from=yesterday&format=json": "from must be a date",
+        f"{base}/sessions?end_state=Maybe&format=json": "end state must be",
+        f"{base}/sessions/{session_id}/events?start_ms=5&end_ms=1": "start_ms < end_ms",
+    }
+    for path, message in cases.items():
+        response = browser.get(path)
+        assert response.status_code == 400, path
+        assert message in response.json()["error"]["message"], path
+    assert browser.get(f"{base}/sessions/nope").status_code == 404
+    assert browser.get("/projects/nope/sessions").status_code == 404
+    other = live.store.create_project("Other")
+    # a session is only reachable under its own project
+    assert browser.get(f"/projects/{other.id}/sessions/{session_id}").status_code == 404
+    assert browser.get(f"/sessions/{session_id}").headers["location"] == (
+        f"{base}/sessions/{session_id}"
+    )
+
+
+def test_security_headers_on_pages_and_static_files(
+    live: LiveServer, browser: httpx.Client
+) -> None:
+    page = browser.get("/login")
+    assert "script-src 'self'" in page.headers["content-security-policy"]
+    assert page.headers["x-frame-options"] == "DENY"
+    assert page.headers["x-content-type-options"] == "nosniff"
+    script = re.search(r'src="(/static/[^"]+)"', browser.get("/login").text)
+    assert script is None  # the sign-in page needs no script at all
+    css = re.search(r'href="(/static/app\.css\?v=[0-9a-f]+)"', page.text)
+    assert css is not None
+    static = browser.get(css.group(1))
+    assert static.status_code == 200 and static.headers["content-type"].startswith("text/css")
+    assert browser.get("/static/../app.py").status_code == 404
