@@ -6,6 +6,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -105,14 +106,15 @@ def live_config(tmp_path: Path) -> ServerConfig:
     return ServerConfig.build(data_dir=tmp_path / "data", port=free_port(), environ={})
 
 
-@pytest.fixture
-def live(live_config: ServerConfig) -> Iterator[LiveServer]:
-    server, thread, store = start_live(live_config)
+@contextmanager
+def running(config: ServerConfig) -> Iterator[LiveServer]:
+    """A live server for `config`, with a project "Test" and its key; stopped afterwards."""
+    server, thread, store = start_live(config)
     project = store.create_project("Test")
     key = issue_key(store, project.id).secret
     live = LiveServer(
-        url=f"http://127.0.0.1:{live_config.port}",
-        config=live_config,
+        url=f"http://127.0.0.1:{config.port}",
+        config=config,
         store=store,
         api_key=key,
         project_id=project.id,
@@ -124,6 +126,12 @@ def live(live_config: ServerConfig) -> Iterator[LiveServer]:
         server.should_exit = True
         thread.join(30)
         store.close()
+
+
+@pytest.fixture
+def live(live_config: ServerConfig) -> Iterator[LiveServer]:
+    with running(live_config) as server:
+        yield server
 
 
 def action(**fields: Any) -> dict[str, Any]:

@@ -1,0 +1,147 @@
+"""The `agentops` CLI in-process (click's CliRunner), plus the real entry point once."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+import uuid
+from pathlib import Path
+
+import httpx
+from click.testing import CliRunner, Result
+
+from agentops_server.auth.keys import hash_key, is_key_format
+from agentops_server.cli import main
+from agentops_server.config import ServerConfig
+from agentops_server.storage.sql_store import open_store
+from tests.support.server import free_port
+
+
+def run(*args: str) -> Result:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    return result
+
+
+def test_projects_create_prints_the_key_last_and_json(tmp_path: Path) -> None:
+    result = run("projects", "create", "Alpha", "--data-dir", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    key = result.stdout.strip().splitlines()[-1]
+    assert is_key_format(key)
+    result = run("projects", "create", "Beta", "--json", "--data-dir", str(tmp_path))
+    info = json.loads(result.stdout)
+    assert set(info) == {"project_id", "name", "api_key"} and info["name"] == "Beta"
+    listed = run("projects", "list", "--json", "--data-dir", str(tmp_path))
+    assert [p["name"] for p in json.loads(listed.stdout)] == ["Alpha", "Beta"]
+    url = ServerConfig.build(data_dir=tmp_path, environ={}).database_url
+    store = open_store(url)
+    try:  # only the hash is stored
+        found = store.find_api_key(hash_key(key))
+        assert found is not None and key not in repr(found)
+    finally:
+        store.close()
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    db = ["--data-dir", str(tmp_path)]
+    first = run("projects", "create", "Only", *db).stdout.strip().splitlines()[-1]
+    created = json.loads(run("keys", "create", "--label", "ci", "--json", *db).stdout)
+    assert is_key_format(created["api_key"])
+    listed = json.loads(run("keys", "list", "--json", *db).stdout)
+    assert {k["prefix"] for k in listed} == {first[:8], created["api_key"][:8]}
+    assert all(k["revoked_at"] is None for k in listed)
+    # revoke by the key itself, and by id
+    assert run("keys", "revoke", first, *db).exit_code == 0
+    assert run("keys", "revoke", created["key_id"], *db).exit_code == 0
+    listed = json.loads(run("keys", "list", "--json", *db).stdout)
+    assert all(k["revoked_at"] is not None for k in listed)
+    missing = run("keys", "revoke", str(uuid.uuid4()), *db)
+    assert missing.exit_code == 1 and "no API key" in missing.output
+
+
+def test_several_projects_need_project_option(tmp_path: Path) -> None:
+    db = ["--data-dir", str(tmp_path)]
+    run("projects", "create", "One", *db)
+    run("projects", "create", "Two", *db)
+    result = run("keys", "list", *db)
+    assert result.exit_code == 1 and "--project" in result.output
+    assert run("keys", "list", "--project", "Two", *db).exit_code == 0
+
+
+def test_user_mistakes_are_friendly_errors_not_tracebacks(tmp_path: Path) -> None:
+    bad_scheme = run("projects", "list", "--database-url", "mysql://x/y")
+    assert bad_scheme.exit_code == 2 and "unsupported database URL" in bad_scheme.output
+    refused = run("projects", "list", "--database-url", "postgresql://u:secret@127.0.0.1:1/x")
+    assert refused.exit_code == 1 and "cannot open the database" in refused.output
+    assert "secret" not in refused.output and "Traceback" not in refused.output
+    empty = run("sessions", "list", "--data-dir", str(tmp_path))
+    assert empty.exit_code == 1 and "no project yet" in empty.output
+
+
+def test_sessions_list_and_export(tmp_path: Path) -> None:
+    from tests.server.conftest import action, llm, running
+
+    config = ServerConfig.build(data_dir=tmp_path, port=free_port(), environ={})
+    with running(config) as live:
+        session_id, jwt = live.start_session(tags=["cli"])
+        live.send_events(jwt, [llm(), action()])
+        db = ["--data-dir", str(tmp_path)]
+        listed = run("sessions", "list", *db)
+        assert listed.exit_code == 0 and session_id in listed.stdout and "cli" in listed.stdout
+        page = json.loads(run("sessions", "list", "--json", "--tag", "cli", *db).stdout)
+        assert [s["id"] for s in page["data"]] == [session_id]
+        exported = run("sessions", "export", session_id, *db)
+        assert exported.exit_code == 0
+        assert json.loads(exported.stdout) == live.get(f"/v2/sessions/{session_id}/export").json()
+        out = tmp_path / "export.json"
+        assert run("sessions", "export", session_id, "-o", str(out), *db).exit_code == 0
+        assert json.loads(out.read_text())["session"]["id"] == session_id
+        missing = run("sessions", "export", "nope", *db)
+        assert missing.exit_code == 1 and "not found" in missing.output
+
+
+def test_real_entry_point_first_start_creates_default_project(tmp_path: Path) -> None:
+    """`agentops serve` as installed: prints the URL and a working key; SIGTERM shuts it down
+    gracefully (uvicorn then re-raises the signal, so the exit status is -SIGTERM)."""
+    port = free_port()
+    agentops = Path(sys.executable).with_name("agentops")
+    proc = subprocess.Popen(
+        [str(agentops), "serve", "--port", str(port), "--data-dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env={**os.environ, "AGENTOPS_DATABASE_URL": ""},
+    )
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:
+            try:
+                if httpx.get(f"{url}/health", timeout=1).status_code == 200:
+                    break
+            except httpx.TransportError:
+                time.sleep(0.1)
+        proc.terminate()
+        output, _ = proc.communicate(timeout=30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == -signal.SIGTERM, output
+    assert "Application shutdown complete" in output
+    assert url in output and 'created project "Default"' in output
+    keys = [w for w in output.split() if is_key_format(w)]
+    assert keys, output
+    store = open_store(ServerConfig.build(data_dir=tmp_path, environ={}).database_url)
+    try:
+        assert [p.name for p in store.list_projects()] == ["Default"]
+        assert store.find_api_key(hash_key(keys[0])) is not None
+    finally:
+        store.close()
+    again = subprocess.run(
+        [sys.executable, "-m", "agentops_server", "--help"], capture_output=True, text=True
+    )
+    assert again.returncode == 0 and "serve" in again.stdout

@@ -1,0 +1,140 @@
+"""Wire JSON -> records: the 0.3 client's quirks, pricing provenance, and session tokens."""
+
+from __future__ import annotations
+
+import os
+import stat
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from agentops_server.api.body import parse_json
+from agentops_server.api.errors import ApiError
+from agentops_server.auth.tokens import InvalidToken, TokenClaims, TokenSigner, load_secret
+from agentops_server.config import ServerConfig
+from agentops_server.normalize import Invalid, event_writes, session_write
+from agentops_server.pricing import Pricer
+from agentops_server.storage.records import CostSource, EventWrite
+from agentops_server.timestamps import parse_timestamp
+from tests.server.conftest import action, error, llm
+
+NOW = datetime(2026, 11, 21, 13, 0, tzinfo=UTC)
+
+
+def normalize(*events: dict[str, object]) -> list[EventWrite]:
+    return event_writes(list(events), session_id="s", project_id="p", pricer=Pricer(), now=NOW)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-11-21T12:36:31.888890+00:00",
+        "2026-11-21T12:36:31.888890Z",
+        "2026-11-21T12:36:31.888890",
+        "2026-11-21T14:36:31.888890+02:00",
+    ],
+)
+def test_every_timestamp_variant_is_aware_utc(text: str) -> None:
+    assert parse_timestamp(text) == datetime(2026, 11, 21, 12, 36, 31, 888890, tzinfo=UTC)
+
+
+def test_millisecond_and_fractionless_timestamps() -> None:
+    assert parse_timestamp("2026-11-21T12:36:31.888Z") == datetime(
+        2026, 11, 21, 12, 36, 31, 888000, tzinfo=UTC
+    )
+    assert parse_timestamp("2026-11-21T12:36:31") == datetime(2026, 11, 21, 12, 36, 31, tzinfo=UTC)
+    assert parse_timestamp("") is None and parse_timestamp(None) is None
+
+
+def test_nan_and_infinity_tokens_become_null_everywhere() -> None:
+    value = parse_json(b'{"a": NaN, "b": [Infinity, -Infinity, 1.5, 1e400], "c": "\\u0000x"}')
+    assert value == {"a": None, "b": [None, None, 1.5, None], "c": "x"}
+
+
+def test_unparsable_json_is_a_400_api_error() -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_json(b"{'single': 'quotes'}")
+    assert caught.value.status == 400
+
+
+def test_unknown_types_become_actions_keeping_the_original_type() -> None:
+    (event,) = normalize(action(event_type="apis", action_type=None, name="GET /x"))
+    assert event.event_type == "actions" and event.name == "GET /x"
+    assert event.payload["event_type"] == "apis"
+
+
+def test_placeholders_and_missing_timestamps() -> None:
+    (event,) = normalize(action(agent_id="", init_timestamp="", end_timestamp=None))
+    assert event.agent_id is None and event.init_timestamp == NOW and event.end_timestamp is None
+
+
+def test_llm_pricing_provenance() -> None:
+    computed, reported, unknown_model, unknown_tokens = normalize(
+        llm(), llm(cost=0.01), llm(model="no-such-model-zz"), llm(completion_tokens=None)
+    )
+    assert computed.cost_source == CostSource.COMPUTED and computed.cost_nanos
+    assert computed.model == "gpt-4o-mini" and computed.prompt_tokens == 100
+    assert (reported.cost_source, reported.cost_nanos) == (CostSource.REPORTED, 10_000_000)
+    assert unknown_model.cost_source == CostSource.UNKNOWN_MODEL
+    assert unknown_model.cost_nanos is None
+    assert unknown_tokens.cost_source == CostSource.UNKNOWN_TOKENS
+    assert unknown_tokens.cost_nanos is None
+
+
+def test_extension_token_fields_are_lifted() -> None:
+    (event,) = normalize(
+        llm(provider="openai", cache_read_tokens=10, cache_write_tokens=2, reasoning_tokens=7)
+    )
+    assert (event.provider, event.cache_read_tokens, event.cache_write_tokens) == ("openai", 10, 2)
+    assert event.reasoning_tokens == 7 and "cache_read_tokens" not in event.payload
+
+
+def test_error_events_keep_their_trigger_link() -> None:
+    sent, nested = normalize(
+        error(trigger_event_id="t1", trigger_event_type="tools"),
+        error(trigger_event={"id": "t2", "event_type": "llms"}),
+    )
+    assert sent.name == "ValueError"
+    assert (sent.payload["trigger_event_id"], sent.payload["trigger_event_type"]) == ("t1", "tools")
+    assert nested.payload["trigger_event_id"] == "t2"
+
+
+def test_a_bad_event_names_its_index_and_field() -> None:
+    with pytest.raises(Invalid, match=r"events\[1\]\.prompt_tokens"):
+        normalize(llm(), llm(prompt_tokens="lots"))
+
+
+def test_session_end_fields_count_only_at_the_end() -> None:
+    running = {"end_timestamp": "2026-11-21T12:00:00Z", "end_state": "Indeterminate"}
+    write = session_write(
+        {**running, "is_running": True}, session_id="s", project_id="p", creating=False
+    )
+    assert write.end_timestamp is None and write.end_state is None
+    write = session_write(
+        {**running, "is_running": False}, session_id="s", project_id="p", creating=False
+    )
+    assert write.end_state == "Indeterminate" and write.end_timestamp is not None
+    write = session_write({"end_state": "Failure"}, session_id="s", project_id="p", creating=False)
+    assert write.end_state == "Fail"
+
+
+def test_tokens_are_signed_and_tamper_evident() -> None:
+    signer = TokenSigner(b"secret")
+    claims = TokenClaims("project", "session", attached=True)
+    token = signer.issue(claims)
+    assert signer.verify(token) == claims
+    with pytest.raises(InvalidToken):
+        TokenSigner(b"other").verify(token)
+    with pytest.raises(InvalidToken):
+        signer.verify(token.replace("aos1", "aos2"))
+
+
+def test_the_token_secret_is_generated_once_with_mode_0600(tmp_path: Path) -> None:
+    config = ServerConfig.build(data_dir=tmp_path / "d", environ={})
+    first = load_secret(config)
+    assert load_secret(config) == first and len(first) > 40
+    mode = stat.S_IMODE(os.stat(tmp_path / "d" / "secret.key").st_mode)
+    assert mode == 0o600
+    configured = ServerConfig.build(data_dir=tmp_path / "d", environ={"AGENTOPS_SECRET_KEY": "k"})
+    assert load_secret(configured) == b"k"
