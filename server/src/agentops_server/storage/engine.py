@@ -17,6 +17,11 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from agentops_server.config import normalize_database_url
+from agentops_server.storage.checkpointer import (
+    JOURNAL_SIZE_LIMIT_BYTES,
+    WRITER_AUTOCHECKPOINT_PAGES,
+    Checkpointer,
+)
 from agentops_server.storage.types import dumps
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
@@ -31,8 +36,11 @@ class Engines:
     read: Engine
     write: Engine
     dialect: str  # "sqlite" | "postgresql"
+    checkpointer: Checkpointer | None = None
 
     def dispose(self) -> None:
+        if self.checkpointer is not None:
+            self.checkpointer.close()
         self.read.dispose()
         if self.write is not self.read:
             self.write.dispose()
@@ -47,7 +55,8 @@ def create_engines(database_url: str) -> Engines:
         Path(database).parent.mkdir(parents=True, exist_ok=True)
         write = _sqlite_engine(url.render_as_string(hide_password=False), writer=True)
         read = _sqlite_engine(url.render_as_string(hide_password=False), writer=False)
-        return Engines(read=read, write=write, dialect="sqlite")
+        checkpointer = Checkpointer(database, SQLITE_BUSY_TIMEOUT_MS)
+        return Engines(read=read, write=write, dialect="sqlite", checkpointer=checkpointer)
     engine = create_engine(
         url,
         pool_size=POSTGRES_POOL_SIZE,
@@ -87,6 +96,9 @@ def _sqlite_engine(url: str, *, writer: bool) -> Engine:
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.execute("PRAGMA temp_store=MEMORY")
         cursor.execute("PRAGMA cache_size=-65536")  # 64 MiB page cache per connection
+        if writer:
+            cursor.execute(f"PRAGMA wal_autocheckpoint={WRITER_AUTOCHECKPOINT_PAGES}")
+            cursor.execute(f"PRAGMA journal_size_limit={JOURNAL_SIZE_LIMIT_BYTES}")
         cursor.close()
 
     @event.listens_for(engine, "begin")

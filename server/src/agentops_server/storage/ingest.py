@@ -7,9 +7,10 @@ locks in one order; the session rows are locked first, which also proves they ex
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Connection, bindparam, case, false, or_, update
@@ -18,16 +19,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from agentops_server.storage.records import AppendResult, EventWrite
 from agentops_server.storage.schema import STAT_COUNTERS, events, session_stats, sessions
 from agentops_server.storage.store import NotFound
-from agentops_server.storage.types import UTCDateTime
-
-COUNTED_TYPES = frozenset({"llms", "tools", "actions", "errors"})
-TOKEN_FIELDS = (
-    "prompt_tokens",
-    "completion_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-)
+from agentops_server.storage.types import UTCDateTime, dumps
 
 
 @dataclass(slots=True)
@@ -43,22 +35,50 @@ class StatDelta:
             self.counters[name] = self.counters.get(name, 0) + amount
 
     def add_event(self, event: EventWrite) -> None:
-        self.add("events", 1)
-        self.add(event.event_type if event.event_type in COUNTED_TYPES else "actions", 1)
-        for name in TOKEN_FIELDS:
-            value = getattr(event, name)
-            if value:
-                self.add(name, value)
-        if event.cost_nanos is not None:
-            self.add("cost_nanos", event.cost_nanos)
-        elif event.event_type == "llms":
-            self.add("unknown_cost_events", 1)
-        start = event.init_timestamp
-        end = event.end_timestamp or start
-        if self.first_event_at is None or start < self.first_event_at:
-            self.first_event_at = start
-        if self.last_event_at is None or end > self.last_event_at:
-            self.last_event_at = end
+        self.add_events([event])
+
+    def add_events(self, batch: Iterable[EventWrite]) -> None:
+        """Fold events of this session into the delta (one pass, plain locals: a hot path)."""
+        c = self.counters
+        n = llms = tools = errors = actions = unknown = 0
+        prompt = completion = cache_read = cache_write = reasoning = cost = 0
+        first, last = self.first_event_at, self.last_event_at
+        for e in batch:
+            n += 1
+            kind = e.event_type
+            if kind == "llms":
+                llms += 1
+                if e.cost_nanos is None:
+                    unknown += 1
+            elif kind == "tools":
+                tools += 1
+            elif kind == "errors":
+                errors += 1
+            else:
+                actions += 1
+            if e.cost_nanos is not None:
+                cost += e.cost_nanos
+            prompt += e.prompt_tokens or 0
+            completion += e.completion_tokens or 0
+            cache_read += e.cache_read_tokens or 0
+            cache_write += e.cache_write_tokens or 0
+            reasoning += e.reasoning_tokens or 0
+            start = e.init_timestamp
+            end = e.end_timestamp or start
+            if first is None or start < first:
+                first = start
+            if last is None or end > last:
+                last = end
+        for name, amount in (
+            ("events", n), ("llms", llms), ("tools", tools), ("actions", actions),
+            ("errors", errors), ("prompt_tokens", prompt), ("completion_tokens", completion),
+            ("cache_read_tokens", cache_read), ("cache_write_tokens", cache_write),
+            ("reasoning_tokens", reasoning), ("cost_nanos", cost),
+            ("unknown_cost_events", unknown),
+        ):  # fmt: skip
+            if amount:
+                c[name] = c.get(name, 0) + amount
+        self.first_event_at, self.last_event_at = first, last
 
 
 def insert_ignore(dialect: str, table: Any) -> Any:
@@ -132,6 +152,68 @@ def touch_sessions(conn: Connection, session_ids: Iterable[str], now: datetime) 
         raise NotFound(f"session {missing[0]} does not exist")
 
 
+EVENT_INSERT_COLUMNS = (
+    "session_id",
+    "id",
+    "event_type",
+    "init_timestamp",
+    "end_timestamp",
+    "agent_id",
+    "name",
+    "model",
+    "provider",
+    "prompt_tokens",
+    "completion_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_nanos",
+    "cost_source",
+    "payload",
+)
+SQLITE_ROWS_PER_STATEMENT = 1000  # 17 parameters a row, under SQLite's 32766 limit
+
+
+@functools.lru_cache(maxsize=64)
+def _sqlite_insert_sql(rows: int) -> str:
+    marks = "(" + ",".join("?" * len(EVENT_INSERT_COLUMNS)) + ")"
+    return (
+        f"INSERT INTO events ({','.join(EVENT_INSERT_COLUMNS)}) VALUES "
+        + ",".join([marks] * rows)
+        + " ON CONFLICT (session_id, id) DO NOTHING RETURNING session_id, id"
+    )
+
+
+def _sqlite_time(value: datetime | None) -> str | None:
+    """The text UTCDateTime stores on SQLite (same format as SQLAlchemy's DATETIME)."""
+    if value is None:
+        return None
+    if value.tzinfo is not UTC:
+        if value.tzinfo is None:
+            raise ValueError(f"naive datetime {value!r}: storage needs aware UTC timestamps")
+        value = value.astimezone(UTC)
+    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+
+
+def _insert_sqlite(conn: Connection, ordered: list[EventWrite]) -> list[tuple[str, str]]:
+    """The hot path on SQLite: multi-row INSERT ... RETURNING with plain parameters, skipping
+    per-value type processing (the formats match UTCDateTime and JsonDoc exactly)."""
+    inserted: list[tuple[str, str]] = []
+    for start in range(0, len(ordered), SQLITE_ROWS_PER_STATEMENT):
+        chunk = ordered[start : start + SQLITE_ROWS_PER_STATEMENT]
+        params: list[Any] = []
+        for e in chunk:
+            params += (
+                e.session_id, e.id, e.event_type, _sqlite_time(e.init_timestamp),
+                _sqlite_time(e.end_timestamp), e.agent_id, e.name, e.model, e.provider,
+                e.prompt_tokens, e.completion_tokens, e.cache_read_tokens, e.cache_write_tokens,
+                e.reasoning_tokens, e.cost_nanos, e.cost_source.value, dumps(e.payload),
+            )  # fmt: skip
+        result = conn.exec_driver_sql(_sqlite_insert_sql(len(chunk)), tuple(params))
+        inserted += [(r[0], r[1]) for r in result]
+    return inserted
+
+
 def _event_row(event: EventWrite) -> dict[str, Any]:
     return {
         "session_id": event.session_id,
@@ -177,19 +259,26 @@ def append_batches(
     touch_sessions(conn, (s for batch_sessions in session_order for s in batch_sessions), now)
     inserted_keys: list[tuple[str, str]] = []
     if unique:
-        stmt = (
-            insert_ignore(dialect, events)
-            .on_conflict_do_nothing(index_elements=["session_id", "id"])
-            .returning(events.c.session_id, events.c.id)
-        )
-        rows = [_event_row(unique[key]) for key in sorted(unique)]
-        inserted_keys = [(r[0], r[1]) for r in conn.execute(stmt, rows)]
-    deltas: dict[str, StatDelta] = {}
+        ordered = [unique[key] for key in sorted(unique)]
+        if dialect == "sqlite":
+            inserted_keys = _insert_sqlite(conn, ordered)
+        else:
+            stmt = (
+                insert_ignore(dialect, events)
+                .on_conflict_do_nothing(index_elements=["session_id", "id"])
+                .returning(events.c.session_id, events.c.id)
+            )
+            result = conn.execute(stmt, [_event_row(e) for e in ordered])
+            inserted_keys = [(r[0], r[1]) for r in result]
+    by_session: dict[str, list[EventWrite]] = {}
     inserted_per_batch = [0] * len(batches)
     for key in inserted_keys:
-        event = unique[key]
-        deltas.setdefault(event.session_id, StatDelta()).add_event(event)
+        by_session.setdefault(key[0], []).append(unique[key])
         inserted_per_batch[owner[key]] += 1
+    deltas: dict[str, StatDelta] = {}
+    for session_id, inserted in by_session.items():
+        deltas[session_id] = StatDelta()
+        deltas[session_id].add_events(inserted)
     apply_stat_deltas(conn, deltas)
     return [
         AppendResult(

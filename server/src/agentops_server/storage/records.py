@@ -27,7 +27,7 @@ def usd_to_nanos(usd: Decimal) -> int:
     return int((usd * NANOS_PER_USD).to_integral_value())
 
 
-class CostSource(str, Enum):
+class CostSource(str, Enum):  # noqa: UP042 (StrEnum would change str())
     """Where an event's cost came from."""
 
     REPORTED = "reported"  # the client sent a cost

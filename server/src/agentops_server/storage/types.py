@@ -46,9 +46,12 @@ def dumps(value: Any) -> str:
     """Compact, standard JSON (both engines, transfer files). NaN and infinities, which JSON
     and JSONB reject but the 0.3 client sends, become null."""
     try:
-        return json.dumps(value, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+        return _STRICT.encode(value)
     except ValueError:
-        return json.dumps(_finite(value), separators=(",", ":"), ensure_ascii=False)
+        return _STRICT.encode(_finite(value))
+
+
+_STRICT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
 def _finite(value: Any) -> Any:
