@@ -1,8 +1,9 @@
 """Fake OpenAI and Anthropic HTTP APIs on 127.0.0.1, for the real client libraries.
 
 Deterministic answers with fixed token usage (the constants below), as JSON or server-sent
-events. A model named "fail-<status>" gets that HTTP error in the provider's error format;
-"fail-stream" streams two chunks and then an error. Every request body is kept in `requests`.
+events. A request tagged "fail-<status>" (OpenAI's `user`, Anthropic's `metadata.user_id`) gets that
+HTTP error in the provider's error format; "fail-stream" streams the text and then an error.
+Every request body is kept in `requests`.
 """
 
 from __future__ import annotations
@@ -27,6 +28,12 @@ RESPONSE_MODELS = {
     "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
     "claude-3-5-sonnet-latest": "claude-3-5-sonnet-20241022",
 }
+
+
+def tag(body: dict[str, Any]) -> str:
+    """The scenario tag of a request: OpenAI's `user`, Anthropic's `metadata.user_id`."""
+    metadata = body.get("metadata") or {}
+    return str(body.get("user") or metadata.get("user_id") or "")
 
 
 def _reasoning(model: str) -> int:
@@ -105,7 +112,7 @@ def chat_sse(body: dict[str, Any]) -> Iterator[bytes]:
     else:
         for part in TEXT_PARTS:
             yield chunk({"content": part})
-    if body["model"] == "fail-stream":
+    if tag(body) == "fail-stream":
         yield _sse({"error": {"message": "stream broke", "type": "server_error"}})
         return
     yield chunk({}, finish="stop")
@@ -213,7 +220,7 @@ def message_sse(body: dict[str, Any]) -> Iterator[bytes]:
     for part in TEXT_PARTS:
         delta = {"type": "content_block_delta", "index": 0}
         yield _sse({**delta, "delta": {"type": "text_delta", "text": part}}, "content_block_delta")
-    if body["model"] == "fail-stream":
+    if tag(body) == "fail-stream":
         yield _sse(_anthropic_error(500), "error")
         return
     yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
@@ -256,9 +263,9 @@ class _Handler(BaseHTTPRequestHandler):
         if route is None:
             return self._json(404, {"error": {"message": f"no route {path}"}})
         flavor, as_json, as_sse = route
-        model = str(body.get("model", ""))
-        if model.startswith("fail-") and model[5:].isdigit():
-            status = int(model[5:])
+        scenario = tag(body)
+        if scenario.startswith("fail-") and scenario[5:].isdigit():
+            status = int(scenario[5:])
             error = _openai_error(status) if flavor == "openai" else _anthropic_error(status)
             return self._json(status, error)
         if body.get("stream") and as_sse is not None:

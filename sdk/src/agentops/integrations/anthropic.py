@@ -78,12 +78,13 @@ def completion(content: Any) -> dict[str, Any]:
 class MessageStream:
     """Accumulates raw message stream events into one message."""
 
-    __slots__ = ("blocks", "model", "usage")
+    __slots__ = ("blocks", "ended", "model", "usage")
 
     def __init__(self) -> None:
         self.model: str | None = None
         self.usage: dict[str, Any] = {}
         self.blocks: dict[int, dict[str, Any]] = {}
+        self.ended = False  # message_delta seen: output_tokens is final
 
     def _merge_usage(self, usage: Any) -> None:
         for name in (
@@ -124,6 +125,7 @@ class MessageStream:
             self._merge_usage(event.message.usage)
         elif kind == "message_delta":
             self._merge_usage(event.usage)
+            self.ended = True
 
     def gathered(self) -> dict[str, Any]:
         text: list[str] = []
@@ -144,8 +146,10 @@ class MessageStream:
         if thinking:
             out["reasoning"] = "".join(thinking)
         fields: dict[str, Any] = {"model": self.model, "completion": out}
-        if "input_tokens" in self.usage and "output_tokens" in self.usage:
+        if "input_tokens" in self.usage:
             fields.update(usage_fields(_Usage(self.usage)))
+            if not self.ended:  # message_start's output count is not the final one
+                fields["completion_tokens"] = None
         return fields
 
 

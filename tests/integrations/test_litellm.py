@@ -1,0 +1,113 @@
+"""litellm (the real library) -> fake providers; each call is ONE event, although litellm calls
+the openai library underneath, and importing litellm leaves the other integrations working
+(agentops 0.3.26 bug #655)."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tests.integrations.conftest import (
+    assert_totals_match,
+    by_tag,
+    expected_cost,
+    export,
+    run_agent,
+)
+from tests.support import fake_providers as fp
+from tests.support.fake_providers import FakeProviders
+from tests.support.server import ServerProcess
+
+BEFORE_INIT = """
+import litellm  # imported before agentops.init(), then openai used directly too
+import openai
+"""
+
+CALLS = """
+msgs = [{"role": "user", "content": "Say hi"}]
+OPENAI = dict(api_base=FAKE + "/v1", api_key="sk-fake", max_retries=0, num_retries=0)
+r = litellm.completion(model="openai/gpt-4o-mini", messages=msgs, user="completion", **OPENAI)
+out["text"] = r.choices[0].message.content
+stream = litellm.completion(model="openai/gpt-4o-mini", messages=msgs, user="stream",
+                            stream=True, stream_options={"include_usage": True}, **OPENAI)
+out["stream_type"] = type(stream).__name__
+out["stream_text"] = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+
+async def main():
+    await litellm.acompletion(model="openai/gpt-4o-mini", messages=msgs, user="acompletion",
+                              **OPENAI)
+    stream = await litellm.acompletion(model="openai/gpt-4o-mini", messages=msgs,
+                                       user="astream", stream=True,
+                                       stream_options={"include_usage": True}, **OPENAI)
+    async for _ in stream:
+        pass
+asyncio.run(main())
+
+r = litellm.completion(model="anthropic/claude-3-5-sonnet-latest", messages=msgs,
+                       metadata={"user_id": "anthropic"}, api_base=FAKE, api_key="sk-ant",
+                       max_tokens=64)
+try:
+    litellm.completion(model="openai/gpt-4o-mini", messages=msgs, user="fail-429", **OPENAI)
+except Exception as exc:
+    out["caught"] = [type(exc).__module__.split(".")[0], type(exc).__name__]
+
+client = openai.OpenAI(base_url=FAKE + "/v1", api_key="sk-fake", max_retries=0)
+client.chat.completions.create(model="gpt-4o-mini", messages=msgs, user="direct-openai")
+"""
+
+
+def test_litellm_calls_are_recorded_once_and_openai_stays_instrumented(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    result = run_agent(server, fake, CALLS, before_init=BEFORE_INIT)
+    assert result["text"] == result["stream_text"] == fp.TEXT
+    assert result["stream_type"] == "CustomStreamWrapper"
+    assert result["caught"] == ["litellm", "RateLimitError"]
+    data = export(server, result["session_id"])
+    tags = [
+        (e.get("params") or {}).get("user") or (e.get("params") or {}).get("metadata", {})
+        for e in data["llms"]
+    ]
+    assert len(data["llms"]) == 7, tags  # one event per call: no double counting
+    events = {
+        k: v for k, v in by_tag([e for e in data["llms"] if "user" in (e["params"] or {})]).items()
+    }
+    assert sorted(events) == sorted(
+        ["completion", "stream", "acompletion", "astream", "fail-429", "direct-openai"]
+    )
+    cost = expected_cost(
+        "gpt-4o-mini-2024-07-18",
+        "openai",
+        fp.CHAT_PROMPT,
+        fp.CHAT_COMPLETION,
+        fp.CHAT_CACHED,
+        None,
+        0,
+    )
+    for name in ("completion", "stream", "acompletion", "astream", "direct-openai"):
+        event = events[name]
+        assert event["provider"] == "openai", name
+        assert (event["prompt_tokens"], event["completion_tokens"]) == (
+            fp.CHAT_PROMPT,
+            fp.CHAT_COMPLETION,
+        ), name
+        assert event["cache_read_tokens"] == fp.CHAT_CACHED, name
+        assert Decimal(event["cost"]) == cost, name
+        assert event["completion"]["messages"]["content"] == fp.TEXT, name
+    (anthropic,) = [e for e in data["llms"] if "metadata" in (e["params"] or {})]
+    total_input = fp.ANTH_INPUT + fp.ANTH_CACHE_READ + fp.ANTH_CACHE_WRITE
+    assert anthropic["provider"] == "anthropic"
+    assert anthropic["prompt_tokens"] == total_input
+    assert anthropic["cache_read_tokens"] == fp.ANTH_CACHE_READ
+    assert anthropic["cache_write_tokens"] == fp.ANTH_CACHE_WRITE
+    assert Decimal(anthropic["cost"]) == expected_cost(
+        anthropic["model"],
+        "anthropic",
+        total_input,
+        fp.ANTH_OUTPUT,
+        fp.ANTH_CACHE_READ,
+        fp.ANTH_CACHE_WRITE,
+    )
+    (error,) = data["errors"]
+    assert error["trigger_event_id"] == events["fail-429"]["id"]
+    assert error["error_type"] == "RateLimitError"
+    assert_totals_match(data, result)

@@ -1,0 +1,223 @@
+"""openai (the real library) -> fake OpenAI on loopback; agentops -> a real server."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from tests.integrations.conftest import (
+    assert_totals_match,
+    by_tag,
+    expected_cost,
+    export,
+    run_agent,
+)
+from tests.support import fake_providers as fp
+from tests.support.fake_providers import FakeProviders
+from tests.support.server import ServerProcess
+
+CLIENTS = """
+import openai
+client = openai.OpenAI(base_url=FAKE + "/v1", api_key="sk-fake", max_retries=0)
+aclient = openai.AsyncOpenAI(base_url=FAKE + "/v1", api_key="sk-fake", max_retries=0)
+msgs = [{"role": "user", "content": "Say hi"}]
+TOOLS = [{"type": "function", "function": {"name": "get_weather", "parameters": {}}}]
+"""
+
+CHAT = (
+    CLIENTS
+    + """
+r = client.chat.completions.create(model="gpt-4o-mini", messages=msgs, user="sync",
+                                   temperature=0.2)
+out["sync_text"] = r.choices[0].message.content
+out["sync_type"] = type(r).__name__
+
+async def main():
+    r = await aclient.chat.completions.create(model="gpt-4o-mini", messages=msgs, user="async")
+    stream = await aclient.chat.completions.create(
+        model="gpt-4o-mini", messages=msgs, user="async-stream", stream=True,
+        stream_options={"include_usage": True})
+    parts = [c.choices[0].delta.content async for c in stream if c.choices]
+    out["async_stream_text"] = "".join(p or "" for p in parts)
+asyncio.run(main())
+
+stream = client.chat.completions.create(model="gpt-4o-mini", messages=msgs, user="stream-usage",
+                                        stream=True, stream_options={"include_usage": True})
+out["stream_type"] = type(stream).__name__
+out["stream_text"] = "".join(c.choices[0].delta.content or "" for c in stream if c.choices)
+for c in client.chat.completions.create(model="gpt-4o-mini", messages=msgs,
+                                        user="stream-no-usage", stream=True):
+    pass
+for c in client.chat.completions.create(model="gpt-4o-mini", messages=msgs, user="tools",
+                                        tools=TOOLS, stream=True,
+                                        stream_options={"include_usage": True}):
+    pass
+with client.chat.completions.stream(model="o3-mini", messages=msgs, user="helper",
+                                    stream_options={"include_usage": True}) as s:
+    out["helper_text"] = s.get_final_completion().choices[0].message.content
+raw = client.chat.completions.with_raw_response.create(model="gpt-4o-mini", messages=msgs,
+                                                        user="raw")
+out["raw_text"] = raw.parse().choices[0].message.content
+"""
+)
+
+
+def test_chat_completions_sync_async_streams_tools_and_raw(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    result = run_agent(server, fake, CHAT)
+    # the caller gets the library's own objects and text, untouched
+    assert result["sync_type"] == "ChatCompletion" and result["stream_type"] == "Stream"
+    for key in ("sync_text", "async_stream_text", "stream_text", "helper_text", "raw_text"):
+        assert result[key] == fp.TEXT
+    data = export(server, result["session_id"])
+    events = by_tag(data["llms"])
+    assert sorted(events) == sorted(
+        [
+            "sync",
+            "async",
+            "async-stream",
+            "stream-usage",
+            "stream-no-usage",
+            "tools",
+            "helper",
+            "raw",
+        ]
+    )
+    cost_4o_mini = expected_cost(
+        "gpt-4o-mini-2024-07-18",
+        "openai",
+        fp.CHAT_PROMPT,
+        fp.CHAT_COMPLETION,
+        fp.CHAT_CACHED,
+        None,
+        0,
+    )
+    for tag in ("sync", "async", "async-stream", "stream-usage", "tools", "raw"):
+        event = events[tag]
+        assert event["model"] == "gpt-4o-mini-2024-07-18", tag  # the response's model
+        assert event["provider"] == "openai"
+        assert (event["prompt_tokens"], event["completion_tokens"]) == (
+            fp.CHAT_PROMPT,
+            fp.CHAT_COMPLETION,
+        )
+        assert event["cache_read_tokens"] == fp.CHAT_CACHED
+        assert Decimal(event["cost"]) == cost_4o_mini, tag
+        assert event["cost_source"] == "computed"
+    sync = events["sync"]
+    assert sync["prompt"] == {"type": "chatml", "messages": [{"role": "user", "content": "Say hi"}]}
+    assert sync["completion"]["messages"]["content"] == fp.TEXT
+    assert sync["params"] == {"model": "gpt-4o-mini", "user": "sync", "temperature": 0.2}
+    assert sync["init_timestamp"] <= sync["end_timestamp"]
+    # streamed without usage: tokens and cost unknown, never $0
+    no_usage = events["stream-no-usage"]
+    assert no_usage["prompt_tokens"] is None and no_usage["completion_tokens"] is None
+    assert no_usage["cost"] is None and no_usage["cost_source"] == "unknown_tokens"
+    assert no_usage["completion"]["messages"]["content"] == fp.TEXT
+    # tool calls are part of the completion
+    (call,) = events["tools"]["completion"]["messages"]["tool_calls"]
+    assert call["function"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    # reasoning tokens (o-series) are recorded and priced
+    helper = events["helper"]
+    assert helper["reasoning_tokens"] == fp.REASONING
+    assert Decimal(helper["cost"]) == expected_cost(
+        "o3-mini", "openai", fp.CHAT_PROMPT, fp.CHAT_COMPLETION, fp.CHAT_CACHED, None, fp.REASONING
+    )
+    assert data["stats"]["event_counts"]["llms"] == 8
+    assert_totals_match(data, result)
+
+
+RESPONSES = (
+    CLIENTS
+    + """
+r = client.responses.create(model="gpt-4o-mini", input="hello", instructions="Be brief.",
+                            user="responses")
+out["text"] = r.output_text
+for event in client.responses.create(model="o3-mini", input="hello", stream=True,
+                                     user="responses-stream"):
+    pass
+async def main():
+    await aclient.responses.create(model="gpt-4o-mini", input=msgs, user="responses-async")
+    e = await aclient.embeddings.create(model="text-embedding-3-small", input=["a", "b", "c"],
+                                        user="embeddings")
+    out["vectors"] = len(e.data)
+asyncio.run(main())
+"""
+)
+
+
+def test_responses_api_and_embeddings(server: ServerProcess, fake: FakeProviders) -> None:
+    result = run_agent(server, fake, RESPONSES)
+    assert result["text"] == fp.TEXT and result["vectors"] == 3
+    data = export(server, result["session_id"])
+    events = by_tag(data["llms"])
+    assert sorted(events) == ["embeddings", "responses", "responses-async", "responses-stream"]
+    plain = events["responses"]
+    assert plain["prompt"]["messages"] == [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "hello"},
+    ]
+    assert plain["completion"]["messages"]["content"] == fp.TEXT
+    assert (plain["prompt_tokens"], plain["completion_tokens"], plain["cache_read_tokens"]) == (
+        fp.RESP_INPUT,
+        fp.RESP_OUTPUT,
+        fp.RESP_CACHED,
+    )
+    assert Decimal(plain["cost"]) == expected_cost(
+        "gpt-4o-mini-2024-07-18", "openai", fp.RESP_INPUT, fp.RESP_OUTPUT, fp.RESP_CACHED, None, 0
+    )
+    streamed = events["responses-stream"]
+    assert streamed["reasoning_tokens"] == fp.REASONING
+    assert Decimal(streamed["cost"]) == expected_cost(
+        "o3-mini", "openai", fp.RESP_INPUT, fp.RESP_OUTPUT, fp.RESP_CACHED, None, fp.REASONING
+    )
+    embeddings = events["embeddings"]
+    assert embeddings["prompt_tokens"] == 3 * fp.EMBED_PER_INPUT
+    assert embeddings["completion_tokens"] == 0
+    assert Decimal(embeddings["cost"]) == expected_cost(
+        "text-embedding-3-small", "openai", 3 * fp.EMBED_PER_INPUT, 0
+    )
+    assert_totals_match(data, result)
+
+
+ERRORS = (
+    CLIENTS
+    + """
+for status in (429, 500):
+    try:
+        client.chat.completions.create(model="gpt-4o-mini", messages=msgs, user=f"fail-{status}")
+    except openai.APIStatusError as exc:
+        out[f"caught_{status}"] = [type(exc).__name__, exc.status_code]
+stream = client.chat.completions.create(model="gpt-4o-mini", messages=msgs, user="fail-stream",
+                                        stream=True)
+try:
+    for chunk in stream:
+        pass
+except openai.APIError as exc:
+    out["caught_stream"] = type(exc).__name__
+"""
+)
+
+
+def test_provider_errors_reach_the_caller_unchanged_and_are_recorded(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    result = run_agent(server, fake, ERRORS)
+    assert result["caught_429"] == ["RateLimitError", 429]
+    assert result["caught_500"] == ["InternalServerError", 500]
+    assert result["caught_stream"] == "APIError"
+    data = export(server, result["session_id"])
+    events = by_tag(data["llms"])
+    assert sorted(events) == ["fail-429", "fail-500", "fail-stream"]
+    errors = {e["trigger_event_id"]: e for e in data["errors"]}
+    assert len(errors) == 3
+    for tag, kind in (("fail-429", "RateLimitError"), ("fail-500", "InternalServerError")):
+        llm = events[tag]
+        assert errors[llm["id"]]["error_type"] == kind
+        assert errors[llm["id"]]["trigger_event_type"] == "llms"
+        assert llm["cost"] == "0"  # a rejected request is not billed
+    broken = events["fail-stream"]
+    assert errors[broken["id"]]["error_type"] == "APIError"
+    assert broken["completion"]["messages"]["content"] == fp.TEXT  # what arrived before it broke
+    assert broken["cost"] is None and broken["cost_source"] == "unknown_tokens"
+    assert data["stats"]["errors"] == 3
+    assert_totals_match(data, result)
