@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from agentops_server.auth.accounts import create_account
+from agentops_server.auth.accounts import create_account, set_password
 from tests.server.conftest import LiveServer, error, llm, tool
 from tests.support.dashboard import csrf_token
 
@@ -194,3 +194,12 @@ def test_security_headers_on_pages_and_static_files(
     static = browser.get(css.group(1))
     assert static.status_code == 200 and static.headers["content-type"].startswith("text/css")
     assert browser.get("/static/../app.py").status_code == 404
+
+
+def test_a_new_password_signs_out_every_browser(live: LiveServer, browser: httpx.Client) -> None:
+    assert sign_in(browser).status_code == 303
+    assert browser.get("/projects").status_code == 200
+    set_password(live.store, EMAIL, "a brand new password")
+    assert browser.get("/projects").status_code == 303
+    assert sign_in(browser, password="a brand new password").status_code == 303
+    assert browser.get("/projects").status_code == 200

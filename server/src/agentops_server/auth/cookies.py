@@ -30,6 +30,7 @@ class CookieSession:
     session_id: str
     user_id: str | None
     issued_at: int
+    stamp: str = ""  # fingerprint of the account's password hash: a new password signs out
 
 
 class CookieSigner:
@@ -43,12 +44,22 @@ class CookieSigner:
         self._csrf_key = hmac.new(raw, b"agentops-dashboard-csrf", hashlib.sha256).digest()
         self.max_age = max_age
 
-    def new_session(self, user_id: str | None) -> CookieSession:
-        return CookieSession(secrets.token_urlsafe(18), user_id, int(time.time()))
+    def new_session(self, user_id: str | None, stamp: str = "") -> CookieSession:
+        return CookieSession(secrets.token_urlsafe(18), user_id, int(time.time()), stamp)
+
+    def stamp(self, password_hash: str) -> str:
+        """A short keyed fingerprint of a password hash (the hash itself never leaves)."""
+        digest = hmac.new(self._cookie_key, password_hash.encode(), hashlib.sha256).digest()
+        return _b64(digest)[:16]
 
     def dumps(self, session: CookieSession) -> str:
         body = json.dumps(
-            {"sid": session.session_id, "uid": session.user_id, "iat": session.issued_at},
+            {
+                "sid": session.session_id,
+                "uid": session.user_id,
+                "iat": session.issued_at,
+                "pws": session.stamp,
+            },
             separators=(",", ":"),
         ).encode("utf-8")
         encoded = _b64(body)
@@ -67,15 +78,15 @@ class CookieSigner:
             return None
         if not isinstance(data, dict):
             return None
-        sid, uid, iat = data.get("sid"), data.get("uid"), data.get("iat")
-        if not isinstance(sid, str) or not isinstance(iat, int):
+        sid, uid, iat, stamp = data.get("sid"), data.get("uid"), data.get("iat"), data.get("pws")
+        if not isinstance(sid, str) or not isinstance(iat, int) or not isinstance(stamp, str):
             return None
         if uid is not None and not isinstance(uid, str):
             return None
         current = time.time() if now is None else now
         if iat > current + 60 or current - iat > self.max_age:
             return None
-        return CookieSession(sid, uid, iat)
+        return CookieSession(sid, uid, iat, stamp)
 
     def csrf_token(self, session: CookieSession) -> str:
         return _b64(hmac.new(self._csrf_key, session.session_id.encode(), hashlib.sha256).digest())

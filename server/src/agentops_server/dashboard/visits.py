@@ -49,6 +49,8 @@ class Visits:
                 user = get_user(found.user_id)
             except NotFound:  # the account was removed: sign out
                 return self._new(None)
+            if found.stamp != self.signer.stamp(user.password_hash):  # password changed
+                return self._new(None)
         return Visit(found, user, self.signer.csrf_token(found), fresh=False)
 
     def sign_in(self, user: User) -> Visit:
@@ -84,7 +86,10 @@ class Visits:
         return self.finish(response, visit)
 
     def _new(self, user: User | None) -> Visit:
-        session = self.signer.new_session(None if user is None else user.id)
+        if user is None:
+            session = self.signer.new_session(None)
+        else:
+            session = self.signer.new_session(user.id, self.signer.stamp(user.password_hash))
         return Visit(session, user, self.signer.csrf_token(session), fresh=True)
 
 
