@@ -10,6 +10,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TextIO
 
 import httpx
 
@@ -47,6 +48,7 @@ class ServerProcess:
     project_id: str = ""
     proc: subprocess.Popen[str] | None = None
     log_path: Path | None = None
+    log_file: TextIO | None = None
 
     @property
     def url(self) -> str:
@@ -69,7 +71,7 @@ class ServerProcess:
             self.project_id, self.api_key = self.create_project()
         self.port = self.port or free_port()
         self.log_path = self.data_dir / f"server-{self.port}.log"
-        log = self.log_path.open("w")
+        log = self.log_file = self.log_path.open("w")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "agentops_server", "serve", "--port", str(self.port),
              *self.db_args(), *self.extra_args],
@@ -111,6 +113,9 @@ class ServerProcess:
                 self.proc.wait()
         code = self.proc.returncode
         self.proc = None
+        if self.log_file is not None:
+            self.log_file.close()
+            self.log_file = None
         return code
 
     def export(self, session_id: str) -> httpx.Response:

@@ -18,19 +18,18 @@ from decimal import Decimal
 from typing import Any
 
 from agentops import _config, _recording
-from agentops._client import (
-    Client,
-    NoopClient,
-    get_client,
-    set_client,
-    teardown_integrations,
-)
+from agentops._client import Client, get_client
+from agentops._client import NoopClient as _NoopClient
+from agentops._client import set_client as _set_client
+from agentops._client import teardown_integrations as _teardown_integrations
 from agentops._config import Configuration
 from agentops._decorators import record_action, record_function, record_tool, track_agent
-from agentops._errors import logger, setup_logging, warn_once
+from agentops._errors import logger as _logger
+from agentops._errors import setup_logging as _setup_logging
+from agentops._errors import warn_once as _warn_once
 from agentops._events import ActionEvent, ErrorEvent, Event, LLMEvent, ToolEvent
 from agentops._session import Session
-from agentops._transport import Transport
+from agentops._transport import Transport as _Transport
 from agentops.wire import EndState, EventType
 
 __all__ = [
@@ -84,7 +83,7 @@ def init(
     skip_auto_end_session: bool | None = None,
     env_data_opt_out: bool | None = None,
     *,
-    transport: Transport | None = None,
+    transport: _Transport | None = None,
 ) -> Session | None:
     """Set up the SDK and (by default) start a session, which is returned.
 
@@ -93,7 +92,7 @@ def init(
     (agentops.testing.InMemoryTransport).
     """
     if tags is not None:
-        logger.warning("The 'tags' parameter is deprecated. Use 'default_tags' instead")
+        _logger.warning("The 'tags' parameter is deprecated. Use 'default_tags' instead")
         default_tags = default_tags if default_tags is not None else tags
     explicit = {
         "api_key": api_key,
@@ -110,14 +109,14 @@ def init(
     config = _config.build(
         **{**_configured, **{k: v for k, v in explicit.items() if v is not None}}
     )
-    setup_logging(config.log_level, config.log_to_file)
+    _setup_logging(config.log_level, config.log_to_file)
     if config.api_key is None:
-        warn_once(
+        _warn_once(
             "no-api-key",
             "Could not initialize AgentOps client - API Key is missing. Pass api_key= or set "
             "AGENTOPS_API_KEY; the SDK does nothing until then",
         )
-        set_client(NoopClient(config))
+        _set_client(_NoopClient(config))
         return None
     current = get_client()
     if (
@@ -128,16 +127,16 @@ def init(
         client = current
         running = client.sessions
         if inherited_session_id is None and config.auto_start_session and running:
-            logger.info("AgentOps has already been initialized: continuing its running session")
+            _logger.info("AgentOps has already been initialized: continuing its running session")
             _recording.set_current(running[-1])
             return running[-1]
     else:
         client = Client(config, transport=transport)
-        set_client(client)
+        _set_client(client)
     client.initialize()
     if inherited_session_id is not None:
         if auto_start_session is False:
-            logger.warning("inherited_session_id is ignored because auto_start_session=False")
+            _logger.warning("inherited_session_id is ignored because auto_start_session=False")
             return None
         return client.start_session(inherited_session_id=inherited_session_id)
     return client.start_session() if config.auto_start_session else None
@@ -158,7 +157,7 @@ def configure(
     """Change settings for the sessions started from now on (locked while sessions run)."""
     running = _recording.active_sessions()
     if running:
-        logger.warning(
+        _logger.warning(
             "%d session(s) in progress. Configuration is locked until there are no more "
             "sessions running",
             len(running),
@@ -193,7 +192,7 @@ def start_session(
     """Start a session (it becomes the current one in this context) and return it."""
     client = get_client()
     if not isinstance(client, Client):
-        warn_once(
+        _warn_once(
             "start-before-init",
             "AgentOps has not been initialized yet. Call agentops.init() before "
             "agentops.start_session()",
@@ -258,4 +257,4 @@ def set_parent_key(parent_key: str) -> None:
 
 def stop_instrumenting() -> None:
     """Undo the LLM libraries' instrumentation."""
-    teardown_integrations()
+    _teardown_integrations()

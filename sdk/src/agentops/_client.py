@@ -16,7 +16,7 @@ from agentops._config import Configuration, tags_tuple
 from agentops._errors import capture_internal_errors, logger, report_internal_error, warn_once
 from agentops._events import Event
 from agentops._session import Session
-from agentops._transport import HttpTransport, Transport
+from agentops._transport import Transport, default_transport
 from agentops._worker import get_worker
 
 
@@ -146,11 +146,7 @@ class Client(BaseClient):
         self, config: Configuration | None = None, *, transport: Transport | None = None
     ) -> None:
         super().__init__(config)
-        from agentops import __version__
-
-        self.transport: Transport = transport or HttpTransport(
-            user_agent=f"agentops-python/{__version__}"
-        )
+        self.transport: Transport = transport or default_transport()
         self.is_initialized = False
         self._pending_agents: list[tuple[str, str | None]] = []
         self._lock = threading.Lock()

@@ -48,7 +48,9 @@ class Exporter:
         self.max_retry_seconds = max_retry_seconds
         self.max_backoff = max_backoff
         self._outage = False
-        self._sleeper = threading.Event()  # never set: an interruptible sleep
+        # Set when a command arrives (end_session, flush): a retry waiting out its backoff
+        # tries again at once instead of sleeping through the caller's deadline.
+        self.nudge = threading.Event()
 
     # --- protocol calls -----------------------------------------------------------------
     def create_session(self, session: Session) -> bool:
@@ -158,7 +160,8 @@ class Exporter:
             wait = min(60.0, delay) if delay is not None else backoff * random.uniform(0.5, 1.0)
             if time.monotonic() + wait - started > self.max_retry_seconds:
                 return res
-            self._sleeper.wait(wait)
+            self.nudge.wait(wait)
+            self.nudge.clear()
 
     def _note_outage(self, endpoint: str, error: str) -> None:
         if not self._outage:

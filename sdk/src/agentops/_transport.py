@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
@@ -67,8 +68,11 @@ class HttpTransport:
         self._timeout = timeout
         self._user_agent = user_agent
         self._client: httpx.Client | None = None
+        self._pid = os.getpid()
 
     def _http(self) -> httpx.Client:
+        if self._pid != os.getpid():  # forked: the pooled connections are the parent's
+            self._client, self._pid = None, os.getpid()
         if self._client is None:
             self._client = httpx.Client(
                 timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0)),
@@ -92,11 +96,20 @@ class HttpTransport:
             headers={k.lower(): v for k, v in res.headers.items()},
         )
 
-    def reset(self) -> None:
-        """Forget pooled connections (after a fork they belong to the parent)."""
-        self._client = None
-
     def close(self) -> None:
         if self._client is not None:
             self._client.close()
             self._client = None
+
+
+_default: HttpTransport | None = None
+
+
+def default_transport() -> HttpTransport:
+    """The process's HttpTransport, shared by every client (one connection pool)."""
+    global _default
+    if _default is None:
+        from agentops import __version__
+
+        _default = HttpTransport(user_agent=f"agentops-python/{__version__}")
+    return _default

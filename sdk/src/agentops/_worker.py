@@ -80,6 +80,7 @@ class BatchWorker:
         if self._thread is None:
             self._start()
         self._wake.set()
+        self.exporter.nudge.set()
         return command
 
     def flush(self, timeout: float | None) -> bool:

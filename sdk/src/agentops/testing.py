@@ -54,7 +54,8 @@ class InMemoryTransport:
                 status = self._failures.pop(0)
                 if status == 0:
                     raise TransportError("InMemoryTransport: simulated connection failure")
-                return _json(status, {"message": "simulated failure"})
+                headers = {"retry-after": "0"} if status in (429, 503) else {}
+                return _json(status, {"message": "simulated failure"}, headers)
             body = json.loads(request.body)
             self.requests.append((request.path, body))
             return self._answer(request, body)
@@ -88,5 +89,5 @@ class InMemoryTransport:
         return _json(404, {"message": f"unknown path {request.path}"})
 
 
-def _json(status: int, payload: Any) -> Response:
-    return Response(status=status, body=json.dumps(payload).encode(), headers={})
+def _json(status: int, payload: Any, headers: dict[str, str] | None = None) -> Response:
+    return Response(status=status, body=json.dumps(payload).encode(), headers=headers or {})

@@ -1,0 +1,133 @@
+"""SDK test fixtures: every test starts from a pristine SDK, and any internal error the SDK
+swallowed fails the test that caused it (Sentry's conftest pattern)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+import agentops
+from agentops import _client, _recording, _worker
+from agentops._errors import set_internal_error_hook
+from tests.support.server import ServerProcess
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def internal_errors_fail_the_test() -> Iterator[list[BaseException]]:
+    errors: list[BaseException] = []
+    previous = set_internal_error_hook(errors.append)
+    try:
+        yield errors
+    finally:
+        set_internal_error_hook(previous)
+    if errors:
+        raise AssertionError(f"the SDK swallowed {len(errors)} internal error(s)") from errors[0]
+
+
+@pytest.fixture(autouse=True)
+def pristine_sdk() -> Iterator[None]:
+    """No client, no session, no configure() leftovers before and after each test."""
+    _reset()
+    yield
+    _reset()
+
+
+@pytest.fixture(scope="module")
+def shared_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[ServerProcess]:
+    """One real `agentops serve` per test module (each test uses its own sessions)."""
+    proc = ServerProcess(data_dir=tmp_path_factory.mktemp("server-data")).start()
+    try:
+        yield proc
+    finally:
+        proc.stop()
+
+
+@pytest.fixture
+def server(shared_server: ServerProcess) -> Iterator[ServerProcess]:
+    """The module's server, with this test's sessions ended and sent before the next test."""
+    if shared_server.proc is None:
+        shared_server.start()
+    yield shared_server
+    if shared_server.proc is None:  # the test stopped it
+        shared_server.start()
+    _reset()
+    _worker.get_worker().flush(10)
+
+
+def _reset() -> None:
+    for session in _recording.active_sessions():
+        session._finish("Indeterminate", "test teardown", None)
+    _client.set_client(_client.NoopClient())
+    agentops._configured.clear()
+    _recording.set_current(None)
+
+
+def init_only(server: ServerProcess, **kwargs: Any) -> None:
+    """init() against `server` without starting a session."""
+    kwargs.setdefault("instrument_llm_calls", False)
+    kwargs.setdefault("auto_start_session", False)
+    assert agentops.init(api_key=server.api_key, endpoint=server.url, **kwargs) is None
+
+
+def start(server: ServerProcess, **kwargs: Any) -> agentops.Session:
+    """init() against `server`; the session it started."""
+    kwargs.setdefault("instrument_llm_calls", False)
+    session = agentops.init(api_key=server.api_key, endpoint=server.url, **kwargs)
+    assert session is not None
+    return session
+
+
+def export(server: ServerProcess, session_id: object) -> dict[str, Any]:
+    res = server.export(str(session_id))
+    assert res.status_code == 200, res.text
+    data: dict[str, Any] = res.json()
+    return data
+
+
+def stats(server: ServerProcess, session_id: object) -> dict[str, Any]:
+    res = server.stats(str(session_id))
+    assert res.status_code == 200, res.text
+    data: dict[str, Any] = res.json()
+    return data
+
+
+def script_env(server: ServerProcess | None = None, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOPS_")}
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    env["PYTHONUNBUFFERED"] = "1"
+    if server is not None:
+        env["AGENTOPS_API_KEY"] = server.api_key
+        env["AGENTOPS_API_ENDPOINT"] = server.url
+    env["AGENTOPS_INSTRUMENT_LLM_CALLS"] = "false"
+    env.update(extra)
+    return env
+
+
+def write_script(tmp_path: Path, source: str, name: str = "agent.py") -> Path:
+    path = tmp_path / name
+    path.write_text(textwrap.dedent(source))
+    return path
+
+
+def run_script(
+    tmp_path: Path, source: str, env: dict[str, str], timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run `source` as a user's script in a fresh interpreter."""
+    path = write_script(tmp_path, source)
+    return subprocess.run(
+        [sys.executable, str(path)],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=timeout,
+        cwd=tmp_path,
+    )

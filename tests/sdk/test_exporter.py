@@ -1,0 +1,193 @@
+"""The exporter: batching, retries, outages, drops counted, the transport seam."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import threading
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import agentops
+from agentops import _worker
+from agentops._transport import HttpTransport, Request, TransportError
+from agentops.testing import InMemoryTransport
+from tests.sdk.conftest import export, start, stats
+from tests.support.server import ServerProcess, free_port
+
+
+def test_ten_thousand_events_arrive_exactly_once(server: ServerProcess) -> None:
+    session = start(server)
+    for i in range(10_000):
+        session.record(agentops.ActionEvent(action_type="step", params={"i": i}))
+    session.end_session("Success")
+    assert stats(server, session.session_id)["event_counts"]["actions"] == 10_000
+
+
+def test_server_down_then_back_loses_nothing(server: ServerProcess) -> None:
+    session = start(server)
+    session.record(agentops.ActionEvent(action_type="before"))
+    assert agentops.flush()
+    server.stop()
+    for i in range(50):
+        session.record(agentops.ActionEvent(action_type="during", params={"i": i}))
+    assert agentops.flush(timeout=1.5) is False  # nobody to send to
+    server.start()  # same port, same data directory
+    cost = session.end_session("Success")
+    assert cost is not None
+    data = export(server, session.session_id)
+    assert len(data["actions"]) == 51
+    assert data["session"]["end_state"] == "Success"
+
+
+def test_session_started_while_server_is_down_does_not_block(server: ServerProcess) -> None:
+    port = server.port
+    server.stop()
+    session = agentops.init(
+        api_key=server.api_key,
+        endpoint=f"http://127.0.0.1:{port}",
+        instrument_llm_calls=False,
+    )
+    assert session is not None and session.jwt is None  # returned at once, no token yet
+    session.record(agentops.ActionEvent(action_type="held"))
+    server.start()
+    assert session.end_session("Success") is not None
+    assert [a["action_type"] for a in export(server, session.session_id)["actions"]] == ["held"]
+
+
+def test_full_queue_drops_and_counts() -> None:
+    transport = InMemoryTransport()
+    transport.fail_next(*[0] * 3)  # the first requests find no server
+    session = agentops.init(
+        api_key=str(uuid.uuid4()),
+        transport=transport,
+        max_queue_size=10,
+        instrument_llm_calls=False,
+    )
+    assert session is not None
+    before = agentops.get_client().dropped_events
+    for _ in range(200):
+        session.record(agentops.ActionEvent(action_type="burst"))
+    session.end_session("Success")
+    dropped = agentops.get_client().dropped_events - before
+    delivered = len(transport.events_of(session.session_id))
+    assert dropped > 0
+    assert delivered + dropped == 200
+    assert session.get_analytics()["Actions"] == 200  # recorded, as 0.3 counts them
+
+
+def test_retries_429_with_retry_after_and_5xx() -> None:
+    transport = InMemoryTransport()
+    session = agentops.init(api_key=str(uuid.uuid4()), transport=transport)
+    assert session is not None
+    assert agentops.flush()
+    transport.fail_next(503, 429, 500, 0)
+    session.record(agentops.ActionEvent(action_type="retried"))
+    assert session.end_session("Success") is not None
+    assert [e["action_type"] for e in transport.events] == ["retried"]
+    assert transport.sessions[str(session.session_id)]["end_state"] == "Success"
+
+
+def test_too_large_batches_are_split() -> None:
+    transport = InMemoryTransport()
+    session = agentops.init(api_key=str(uuid.uuid4()), transport=transport)
+    assert session is not None
+    assert agentops.flush()
+    transport.fail_next(413)
+    for i in range(10):
+        session.record(agentops.ActionEvent(action_type=f"a{i}"))
+    session.end_session("Success")
+    assert len(transport.events) == 10
+    sizes = [len(body["events"]) for path, body in transport.requests if path.endswith("events")]
+    assert sizes == [5, 5]
+
+
+def test_rejected_requests_are_dropped_counted_and_do_not_block() -> None:
+    transport = InMemoryTransport()
+    session = agentops.init(api_key=str(uuid.uuid4()), transport=transport)
+    assert session is not None
+    assert agentops.flush()
+    before = agentops.get_client().dropped_events
+    transport.fail_next(400)
+    session.record(agentops.ActionEvent(action_type="refused"))
+    assert agentops.flush()
+    session.record(agentops.ActionEvent(action_type="accepted"))
+    session.end_session("Success")
+    assert [e["action_type"] for e in transport.events] == ["accepted"]
+    assert agentops.get_client().dropped_events - before == 1
+
+
+def test_expired_token_is_renewed_by_recreating_the_session() -> None:
+    transport = InMemoryTransport()
+    session = agentops.init(api_key=str(uuid.uuid4()), transport=transport)
+    assert session is not None
+    assert agentops.flush()
+    transport.fail_next(401)
+    session.record(agentops.ActionEvent(action_type="after-401"))
+    session.end_session("Success")
+    assert [e["action_type"] for e in transport.events] == ["after-401"]
+    creates = [p for p, _ in transport.requests if p.endswith("create_session")]
+    assert len(creates) == 2
+
+
+def test_invalid_api_key_on_the_server_is_reported_not_raised(server: ServerProcess) -> None:
+    session = agentops.init(
+        api_key=str(uuid.uuid4()), endpoint=server.url, instrument_llm_calls=False
+    )
+    assert session is not None
+    session.record(agentops.ActionEvent(action_type="nowhere"))
+    assert session.end_session("Success") is None
+
+
+class Recorder(BaseHTTPRequestHandler):
+    seen: list[tuple[dict[str, str], bytes]] = []
+
+    def do_POST(self) -> None:
+        body = self.rfile.read(int(self.headers["Content-Length"]))
+        Recorder.seen.append(({k.lower(): v for k, v in self.headers.items()}, body))
+        payload = b'{"status":"success","jwt":"t"}'
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: Any) -> None:
+        pass
+
+
+def test_http_transport_gzips_large_bodies_and_reports_no_answer() -> None:
+    httpd = ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+    thread = threading.Thread(target=httpd.serve_forever, daemon=True)
+    thread.start()
+    try:
+        url = f"http://127.0.0.1:{httpd.server_address[1]}/v2/create_events"
+        transport = HttpTransport(timeout=5)
+        big = json.dumps({"events": ["x" * 5000]}).encode()
+        res = transport.send(Request(url=url, path="/v2/create_events", body=big))
+        assert res.status == 200 and res.json() == {"status": "success", "jwt": "t"}
+        transport.send(Request(url=url, path="/v2/create_events", body=b"{}"))
+        (h1, b1), (h2, b2) = Recorder.seen[-2:]
+        assert h1["content-encoding"] == "gzip" and gzip.decompress(b1) == big
+        assert "content-encoding" not in h2 and b2 == b"{}"
+        transport.close()
+    finally:
+        httpd.shutdown()
+        httpd.server_close()
+    dead = f"http://127.0.0.1:{free_port()}/v2/create_events"
+    try:
+        HttpTransport(timeout=2).send(Request(url=dead, path="/v2/create_events", body=b"{}"))
+    except TransportError:
+        pass
+    else:
+        raise AssertionError("no TransportError for a closed port")
+
+
+def test_one_worker_thread_for_all_sessions(server: ServerProcess) -> None:
+    start(server)
+    for _ in range(5):
+        agentops.start_session()
+    names = [t.name for t in threading.enumerate() if t.name == "agentops-worker"]
+    assert names == ["agentops-worker"]
+    assert _worker.get_worker().pending() >= 0

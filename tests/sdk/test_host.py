@@ -1,0 +1,64 @@
+"""Host environment: 0.3.26's sections and keys, collected off the caller's thread; opt-out."""
+
+from __future__ import annotations
+
+import os
+
+from agentops import _host
+from tests.sdk.conftest import export, start
+from tests.support.server import ServerProcess
+
+FULL = {
+    "SDK",
+    "OS",
+    "CPU",
+    "RAM",
+    "Disk",
+    "Installed Packages",
+    "Project Working Directory",
+    "Virtual Environment",
+}
+
+
+def test_full_host_env_has_agentops_keys() -> None:
+    env = _host.collect(opt_out=False)
+    assert set(env) == FULL
+    assert set(env["SDK"]) == {"AgentOps SDK Version", "Python Version", "System Packages"}
+    assert env["SDK"]["System Packages"]["httpx"]
+    assert set(env["OS"]) == {"Hostname", "OS", "OS Version", "OS Release"}
+    assert set(env["CPU"]) == {"Physical cores", "Total cores", "CPU Usage"}
+    assert env["CPU"]["Total cores"] == os.cpu_count()
+    assert set(env["RAM"]) == {"Total", "Available", "Used", "Percentage"}
+    assert env["RAM"]["Total"].endswith(" GB") and env["RAM"]["Percentage"].endswith("%")
+    for disk in env["Disk"].values():
+        assert set(disk) == {"Mountpoint", "Total", "Used", "Free", "Percentage"}
+    assert "httpx" in env["Installed Packages"]["Installed Packages"]
+    assert env["Project Working Directory"] == {"Project Working Directory": os.getcwd()}
+    assert env["Virtual Environment"] == {"Virtual Environment": os.environ.get("VIRTUAL_ENV")}
+
+
+def test_opt_out_keeps_only_sdk_os_cwd_and_venv() -> None:
+    env = _host.collect(opt_out=True)
+    assert set(env) == {"SDK", "OS", "Project Working Directory", "Virtual Environment"}
+
+
+def test_a_probe_that_hangs_or_fails_is_skipped() -> None:
+    def hangs() -> dict[str, str]:
+        import time
+
+        time.sleep(5)
+        return {"late": "yes"}
+
+    def fails() -> dict[str, str]:
+        raise OSError("no /proc here")
+
+    assert _host._run_probe(hangs, timeout=0.1) == {}
+    assert _host._run_probe(fails, timeout=1) == {}
+
+
+def test_session_carries_the_host_env_to_the_server(server: ServerProcess) -> None:
+    session = start(server, env_data_opt_out=True)
+    session.end_session("Success")
+    stored = export(server, session.session_id)["session"]["host_env"]
+    assert set(stored) == {"SDK", "OS", "Project Working Directory", "Virtual Environment"}
+    assert stored["SDK"]["Python Version"]

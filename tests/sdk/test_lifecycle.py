@@ -1,0 +1,232 @@
+"""Process lifecycle, as a user's script lives it: exit, crash, Ctrl+C, SIGTERM, fork."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from agentops.wire import REASON_NO_END
+from tests.sdk.conftest import export, run_script, script_env, write_script
+from tests.support.server import ServerProcess, free_port
+
+WAITING_AGENT = """
+    import sys, time
+    {maybe_sdk}
+    print("ready", flush=True)
+    time.sleep(60)
+"""
+SDK_LINES = """import agentops
+    s = agentops.init()
+    agentops.record(agentops.ActionEvent(action_type="before-signal"))
+    print(s.session_id, flush=True)"""
+
+
+def session_id_from(stdout: str) -> str:
+    return stdout.split()[0]
+
+
+def test_exit_without_end_session_ends_indeterminate(server: ServerProcess, tmp_path: Path) -> None:
+    done = run_script(
+        tmp_path,
+        """
+        import agentops
+        s = agentops.init()
+        for i in range(3):
+            agentops.record(agentops.ActionEvent(action_type="work", params={"i": i}))
+        print(s.session_id)
+        """,
+        env=script_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    data = export(server, session_id_from(done.stdout))
+    assert data["session"]["end_state"] == "Indeterminate"
+    assert data["session"]["end_state_reason"] == REASON_NO_END
+    assert data["session"]["end_timestamp"] is not None
+    assert len(data["actions"]) == 3
+
+
+def test_uncaught_exception_fails_every_session_and_chains_the_hook(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    done = run_script(
+        tmp_path,
+        """
+        import sys
+        import agentops
+        def my_hook(t, v, tb):
+            print("MY HOOK", t.__name__, file=sys.stderr)
+        sys.excepthook = my_hook
+        a = agentops.init()
+        b = agentops.start_session()
+        c = agentops.start_session()
+        print(a.session_id, b.session_id, c.session_id, flush=True)
+        raise RuntimeError("kaboom")
+        """,
+        env=script_env(server),
+    )
+    assert done.returncode == 1
+    assert "MY HOOK RuntimeError" in done.stderr
+    for sid in done.stdout.split():  # all three (0.3.26 skipped every other one)
+        session = export(server, sid)["session"]
+        assert session["end_state"] == "Fail"
+        assert session["end_state_reason"].startswith("kaboom: Traceback")
+        assert "RuntimeError: kaboom" in session["end_state_reason"]
+
+
+def start_waiting(tmp_path: Path, env: dict[str, str], with_sdk: bool) -> subprocess.Popen[str]:
+    source = WAITING_AGENT.format(maybe_sdk=SDK_LINES if with_sdk else "")
+    path = write_script(tmp_path, source, "waiting_sdk.py" if with_sdk else "waiting.py")
+    proc = subprocess.Popen(
+        [sys.executable, str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    return proc
+
+
+def wait_ready(proc: subprocess.Popen[str]) -> list[str]:
+    assert proc.stdout is not None
+    lines: list[str] = []
+    while True:
+        line = proc.stdout.readline()
+        assert line, "script ended before it was ready"
+        if line.strip() == "ready":
+            return lines
+        lines.append(line.strip())
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_signal_fails_the_session_then_behaves_as_without_sdk(
+    server: ServerProcess, tmp_path: Path, signum: signal.Signals
+) -> None:
+    env = script_env(server)
+    codes = {}
+    for with_sdk in (False, True):
+        proc = start_waiting(tmp_path, env, with_sdk)
+        lines = wait_ready(proc)
+        proc.send_signal(signum)
+        _, stderr = proc.communicate(timeout=30)
+        codes[with_sdk] = proc.returncode
+        if with_sdk:
+            sid = lines[0]
+            if signum == signal.SIGINT:
+                assert "KeyboardInterrupt" in stderr
+    assert codes[True] == codes[False]  # KeyboardInterrupt / killed by SIGTERM, as usual
+    data = export(server, sid)
+    assert data["session"]["end_state"] == "Fail"
+    assert data["session"]["end_state_reason"] == f"Signal {signum.name} detected"
+    assert [a["action_type"] for a in data["actions"]] == ["before-signal"]
+
+
+def test_previous_signal_handler_is_chained(server: ServerProcess, tmp_path: Path) -> None:
+    path = write_script(
+        tmp_path,
+        """
+        import signal, sys, time
+        def mine(signum, frame):
+            print("MY HANDLER", flush=True)
+            sys.exit(3)
+        signal.signal(signal.SIGTERM, mine)
+        import agentops
+        s = agentops.init()
+        print(s.session_id, flush=True)
+        print("ready", flush=True)
+        time.sleep(60)
+        """,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(path)],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=script_env(server),
+    )
+    sid = wait_ready(proc)[0]
+    proc.send_signal(signal.SIGTERM)
+    stdout, _ = proc.communicate(timeout=30)
+    assert proc.returncode == 3
+    assert "MY HANDLER" in stdout
+    assert export(server, sid)["session"]["end_state"] == "Fail"
+
+
+def test_second_ctrl_c_never_hangs(tmp_path: Path) -> None:
+    # A server that accepts connections and never answers: the exit flush would wait.
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(100)
+    try:
+        env = script_env(
+            AGENTOPS_API_KEY="00000000-0000-4000-8000-000000000000",
+            AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{silent.getsockname()[1]}",
+        )
+        proc = start_waiting(tmp_path, env, with_sdk=True)
+        wait_ready(proc)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=15)  # would time out if it hung
+        assert "KeyboardInterrupt" in stderr
+        assert proc.returncode != 0
+    finally:
+        silent.close()
+
+
+def test_exit_with_server_down_gives_up_after_the_deadline(tmp_path: Path) -> None:
+    env = script_env(
+        AGENTOPS_API_KEY="00000000-0000-4000-8000-000000000000",
+        AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{free_port()}",
+    )
+    started = time.monotonic()
+    done = run_script(
+        tmp_path,
+        """
+        import agentops
+        agentops.init()
+        for i in range(5):
+            agentops.record(agentops.ActionEvent(action_type="lost"))
+        """,
+        env=env,
+    )
+    assert time.monotonic() - started < 20  # the 2 s deadline, plus interpreter start
+    assert done.returncode == 0
+    assert "event(s) not sent" in done.stderr
+
+
+def test_fork_child_records_through_its_own_worker(server: ServerProcess, tmp_path: Path) -> None:
+    done = run_script(
+        tmp_path,
+        """
+        import os, sys
+        import agentops
+        s = agentops.init()
+        agentops.record(agentops.ActionEvent(action_type="parent-before"))
+        agentops.flush()
+        pid = os.fork()
+        if pid == 0:
+            agentops.record(agentops.ActionEvent(action_type="child"))
+            sys.exit(0)  # the child's exit flushes; it doesn't end the parent's session
+        _, status = os.waitpid(pid, 0)
+        agentops.record(agentops.ActionEvent(action_type="parent-after"))
+        print(s.session_id, os.waitstatus_to_exitcode(status))
+        agentops.end_session("Success")
+        """,
+        env=script_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    sid, child_status = done.stdout.split()
+    assert child_status == "0"
+    data = export(server, sid)
+    assert sorted(a["action_type"] for a in data["actions"]) == [
+        "child",
+        "parent-after",
+        "parent-before",
+    ]
+    assert data["session"]["end_state"] == "Success"

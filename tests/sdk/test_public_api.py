@@ -1,0 +1,151 @@
+"""The public surface: __all__, what importing agentops costs, and the disabled (no key) SDK."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import threading
+import uuid
+from pathlib import Path
+
+import pytest
+
+import agentops
+from agentops import _worker
+from tests.sdk.conftest import script_env
+
+PUBLIC = {
+    "ActionEvent",
+    "Client",
+    "Configuration",
+    "EndState",
+    "ErrorEvent",
+    "Event",
+    "EventType",
+    "LLMEvent",
+    "Session",
+    "ToolEvent",
+    "add_tags",
+    "configure",
+    "create_agent",
+    "end_all_sessions",
+    "end_session",
+    "flush",
+    "get_api_key",
+    "get_client",
+    "get_session",
+    "init",
+    "record",
+    "record_action",
+    "record_function",
+    "record_tool",
+    "set_api_key",
+    "set_parent_key",
+    "set_tags",
+    "start_session",
+    "stop_instrumenting",
+    "track_agent",
+}
+
+
+def test_all_is_exactly_the_public_names() -> None:
+    assert set(agentops.__all__) == PUBLIC
+    assert len(agentops.__all__) == len(PUBLIC)
+    public_attrs = {
+        name
+        for name in vars(agentops)
+        if not name.startswith("_") and not isinstance(getattr(agentops, name), type(agentops))
+    }
+    # everything public in the module is in __all__ (modules like agentops.wire aside)
+    assert public_attrs - PUBLIC <= {"annotations", "Any", "Decimal", "uuid"}
+
+
+def test_importing_agentops_loads_no_server_framework_or_database(tmp_path: Path) -> None:
+    code = "import json, sys, agentops, agentops.testing\nprint(json.dumps(sorted(sys.modules)))\n"
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=script_env(),
+        timeout=60,
+        check=True,
+    ).stdout
+    modules = set(json.loads(out))
+    forbidden = {"agentops_server", "fastapi", "starlette", "sqlalchemy", "sqlite3", "psycopg"}
+    loaded = {m for m in modules if m.split(".")[0] in forbidden or m == "_sqlite3"}
+    assert loaded == set()
+    assert "httpx" in modules  # the one dependency
+
+
+def test_without_api_key_init_warns_once_and_nothing_starts(
+    monkeypatch: pytest.MonkeyPatch, caplog: pytest.LogCaptureFixture
+) -> None:
+    monkeypatch.delenv("AGENTOPS_API_KEY", raising=False)
+    threads_before = {t.name for t in threading.enumerate()}
+    agentops._errors.logger.propagate = True  # let caplog see the warning
+    try:
+        assert agentops.init() is None
+        assert agentops.init() is None
+    finally:
+        agentops._errors.logger.propagate = False
+    warnings = [r for r in caplog.records if "API Key is missing" in r.getMessage()]
+    assert len(warnings) <= 1  # once per process (an earlier test may have used it up)
+    assert isinstance(agentops.get_client(), agentops._client.NoopClient)
+    # Every call is a harmless no-op.
+    assert agentops.start_session() is None
+    agentops.record(agentops.ActionEvent(action_type="x"))
+    agentops.add_tags(["a"])
+    assert agentops.end_session("Success") is None
+    assert agentops.create_agent("a") is None
+    assert agentops.flush() is True
+    new_threads = {t.name for t in threading.enumerate()} - threads_before
+    assert not any(name.startswith("agentops") for name in new_threads)
+
+
+def test_invalid_api_key_disables_instead_of_raising() -> None:
+    assert agentops.init(api_key="not-a-uuid") is None
+    assert isinstance(agentops.get_client(), agentops._client.NoopClient)
+
+
+def test_programmer_errors_raise_at_init() -> None:
+    with pytest.raises(ValueError, match="endpoint"):
+        agentops.init(api_key=str(uuid.uuid4()), endpoint="127.0.0.1:8000")
+    with pytest.raises(ValueError, match="max_queue_size"):
+        agentops.init(api_key=str(uuid.uuid4()), max_queue_size=0)
+    with pytest.raises(TypeError):
+        agentops.init(api_key=str(uuid.uuid4()), no_such_option=True)  # type: ignore[call-arg]
+
+
+def test_configuration_precedence_argument_env_default(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTOPS_API_ENDPOINT", "http://127.0.0.1:9/")
+    monkeypatch.setenv("AGENTOPS_MAX_QUEUE_SIZE", "77")
+    monkeypatch.setenv("AGENTOPS_ENV_DATA_OPT_OUT", "true")
+    config = agentops._config.build(max_queue_size=5)
+    assert config.endpoint == "http://127.0.0.1:9"  # trailing slash removed (0.3 sent //v2)
+    assert config.max_queue_size == 5
+    assert config.env_data_opt_out is True
+    assert config.batch_size == 5
+    monkeypatch.delenv("AGENTOPS_API_ENDPOINT")
+    assert agentops._config.build().endpoint == "http://127.0.0.1:8000"
+    monkeypatch.setenv("AGENTOPS_MAX_QUEUE_SIZE", "lots")
+    with pytest.raises(ValueError, match="AGENTOPS_MAX_QUEUE_SIZE"):
+        agentops._config.build()
+
+
+def test_configuration_is_frozen_and_dedupes_tags_in_order() -> None:
+    config = agentops.Configuration(default_tags=("b", "a", "b"))
+    assert config.default_tags == ("b", "a")
+    with pytest.raises(AttributeError):
+        config.endpoint = "http://x"  # type: ignore[misc]
+    assert config.replace(endpoint=None) is config
+
+
+def test_end_states_accept_failure_spelling() -> None:
+    assert agentops.EndState("Failure") is agentops.EndState.FAIL
+    assert agentops.EndState("Success").value == "Success"
+    assert agentops.EventType.ACTION.value == "actions"
+
+
+def test_worker_is_one_per_process() -> None:
+    assert _worker.get_worker() is _worker.get_worker()

@@ -1,0 +1,215 @@
+"""Sessions against a real `agentops serve`: what the server stored is what the user recorded."""
+
+from __future__ import annotations
+
+import uuid
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+import agentops
+from tests.sdk.conftest import export, init_only, run_script, script_env, start, stats
+from tests.support.server import ServerProcess
+
+
+def test_init_record_end_round_trip(server: ServerProcess) -> None:
+    session = start(server, default_tags=["t-default"], tags=None)
+    agentops.record(agentops.ActionEvent(action_type="agent-think", params={"q": "hello"}))
+    agentops.record(agentops.ToolEvent(name="web-search", params={"k": 3}, returns=["r1", "r2"]))
+    agentops.record(
+        agentops.LLMEvent(
+            model="gpt-4o-mini",
+            prompt=[{"role": "user", "content": "hi"}],
+            completion={"role": "assistant", "content": "hello"},
+            prompt_tokens=5,
+            completion_tokens=7,
+        )
+    )
+    cost = agentops.end_session("Success", end_state_reason="all good")
+    assert isinstance(cost, Decimal)
+    data = export(server, session.session_id)
+    assert data["session"]["end_state"] == "Success"
+    assert data["session"]["end_state_reason"] == "all good"
+    assert data["session"]["tags"] == ["t-default"]
+    assert [a["action_type"] for a in data["actions"]] == ["agent-think"]
+    assert data["actions"][0]["params"] == {"q": "hello"}
+    assert data["tools"][0]["name"] == "web-search"
+    assert data["tools"][0]["returns"] == ["r1", "r2"]
+    llm = data["llms"][0]
+    assert (llm["model"], llm["prompt_tokens"], llm["completion_tokens"]) == ("gpt-4o-mini", 5, 7)
+    assert llm["completion"]["messages"] == {"role": "assistant", "content": "hello"} or llm[
+        "completion"
+    ]["messages"] == [{"role": "assistant", "content": "hello"}]
+    assert stats(server, session.session_id)["event_counts"] == {
+        "llms": 1,
+        "tools": 1,
+        "actions": 1,
+        "errors": 0,
+    }
+    # The returned cost is the server's priced total for the session.
+    server_cost = stats(server, session.session_id)["cost"]
+    assert cost == Decimal(server_cost or "0")
+    assert cost > 0
+
+
+def test_session_end_returns_cost_and_second_end_is_none(server: ServerProcess) -> None:
+    session = start(server)
+    assert isinstance(session.end_session("Fail", "broke"), Decimal)
+    assert session.end_session("Success") is None
+    assert export(server, session.session_id)["session"]["end_state"] == "Fail"
+
+
+def test_invalid_end_state_keeps_the_session_running(server: ServerProcess) -> None:
+    session = start(server)
+    assert session.end_session("Done") is None
+    assert session.is_running
+    assert session.end_session("Failure") is not None  # the docs' spelling
+    assert export(server, session.session_id)["session"]["end_state"] == "Fail"
+
+
+def test_get_analytics_has_agentops_keys_and_no_side_effects(server: ServerProcess) -> None:
+    session = start(server)
+    session.record(agentops.ActionEvent(action_type="a"))
+    session.record(agentops.ErrorEvent(error_type="E"))
+    assert agentops.flush()
+    before = export(server, session.session_id)["session"]
+    analytics = session.get_analytics()
+    assert set(analytics) == {"LLM calls", "Tool calls", "Actions", "Errors", "Duration", "Cost"}
+    assert analytics["Actions"] == 1 and analytics["Errors"] == 1
+    assert str(analytics["Duration"]).endswith("s") and analytics["Cost"] == "0.00"
+    assert session.end_timestamp is None  # not frozen (0.3.26 froze it)
+    assert export(server, session.session_id)["session"] == before  # nothing was sent
+
+
+def test_tags_add_and_set_keep_order(server: ServerProcess) -> None:
+    session = start(server, default_tags=["b", "a"])
+    agentops.add_tags(["c", "a"])
+    assert session.tags == ["b", "a", "c"]
+    agentops.end_session("Success")
+    assert export(server, session.session_id)["session"]["tags"] == ["b", "a", "c"]
+    second = agentops.start_session(tags=["x"])
+    assert second is not None
+    agentops.set_tags(["z", "y"])
+    second.end_session("Success")
+    assert export(server, second.session_id)["session"]["tags"] == ["z", "y"]
+
+
+def test_get_session_by_str_or_uuid_and_end_all(server: ServerProcess) -> None:
+    first = start(server)
+    second = agentops.start_session()
+    third = agentops.start_session()
+    assert second is not None and third is not None
+    assert agentops.get_session(str(first.session_id)) is first
+    assert agentops.get_session(second.session_id) is second
+    assert agentops.get_session("not-an-id") is None
+    agentops.end_all_sessions()
+    for s in (first, second, third):  # every one (0.3.26 skipped every other one)
+        assert not s.is_running
+        assert export(server, s.session_id)["session"]["end_state"] == "Indeterminate"
+
+
+def test_create_agent_before_and_during_a_session(server: ServerProcess) -> None:
+    early = agentops.create_agent("queued")  # NoopClient before init: nothing to queue into
+    assert early is None
+    agentops.init(
+        api_key=server.api_key,
+        endpoint=server.url,
+        auto_start_session=False,
+        instrument_llm_calls=False,
+    )
+    pending = agentops.create_agent("planner")
+    started = agentops.start_session()
+    assert started is not None
+    during = started.create_agent("critic")
+    started.record(agentops.ActionEvent(action_type="plan", agent_id=pending))
+    started.end_session("Success")
+    data = export(server, started.session_id)
+    assert {(a["id"], a["name"]) for a in data["agents"]} == {
+        (pending, "planner"),
+        (during, "critic"),
+    }
+    assert data["actions"][0]["agent_id"] == pending
+
+
+def test_start_session_with_its_own_configuration(server: ServerProcess, tmp_path: Path) -> None:
+    other = ServerProcess(data_dir=tmp_path / "other").start()
+    try:
+        start(server)
+        config = agentops.Configuration(api_key=other.api_key, endpoint=other.url)
+        mine = agentops.start_session(config=config, tags=["elsewhere"])
+        assert mine is not None
+        mine.record(agentops.ActionEvent(action_type="there"))
+        mine.end_session("Success")
+        assert export(other, mine.session_id)["actions"][0]["action_type"] == "there"
+        assert server.export(str(mine.session_id)).status_code == 404
+    finally:
+        other.stop()
+
+
+def test_inherited_session_from_another_process(server: ServerProcess, tmp_path: Path) -> None:
+    parent = start(server)
+    parent.record(agentops.ActionEvent(action_type="parent-step"))
+    assert agentops.flush()
+    child = run_script(
+        tmp_path,
+        f"""
+        import agentops
+        s = agentops.init(inherited_session_id="{parent.session_id}")
+        assert s is not None and str(s.session_id) == "{parent.session_id}"
+        agentops.record(agentops.ActionEvent(action_type="child-step"))
+        agentops.flush()
+        """,
+        env=script_env(server),
+    )
+    assert child.returncode == 0, child.stderr
+    parent.end_session("Success")
+    data = export(server, parent.session_id)
+    assert sorted(a["action_type"] for a in data["actions"]) == ["child-step", "parent-step"]
+    assert data["session"]["end_state"] == "Success"
+
+
+def test_inherited_session_id_must_be_a_uuid(server: ServerProcess) -> None:
+    init_only(server)
+    assert agentops.start_session(inherited_session_id="nope") is None
+    same = agentops.start_session(inherited_session_id=uuid.uuid4())
+    assert same is not None
+
+
+def test_init_again_keeps_the_running_session(server: ServerProcess) -> None:
+    first = start(server)
+    again = start(server)
+    assert again is first
+    first.end_session("Success")
+    fresh = start(server)
+    assert fresh is not first and fresh.is_running
+
+
+def test_session_url_points_at_the_configured_server(server: ServerProcess) -> None:
+    session = start(server)
+    assert session.session_url == f"{server.url}/sessions/{session.session_id}"
+
+
+def test_record_rejects_non_events_without_raising(server: ServerProcess) -> None:
+    session = start(server)
+    session.record("not an event")  # type: ignore[arg-type]
+    agentops.record(42)  # type: ignore[arg-type]
+    assert sum(session.event_counts.values()) == 0
+
+
+def test_configure_is_locked_while_sessions_run(server: ServerProcess) -> None:
+    start(server)
+    agentops.configure(max_wait_time=1)
+    assert agentops.get_client().config.max_wait_time != 1
+    agentops.end_session("Success")
+    agentops.configure(max_wait_time=1)
+    assert agentops.get_client().config.max_wait_time == 1
+    agentops.set_parent_key(str(uuid.uuid4()))
+    assert agentops.get_api_key() == server.api_key
+
+
+@pytest.mark.parametrize("skip", [True, False])
+def test_skip_auto_end_session(server: ServerProcess, skip: bool) -> None:
+    session = start(server, skip_auto_end_session=skip)
+    agentops.end_session("Success", is_auto_end=True)
+    assert session.is_running is skip
