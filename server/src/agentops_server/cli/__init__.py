@@ -5,12 +5,14 @@ from __future__ import annotations
 import click
 
 from agentops_server import __version__
+from agentops_server.cli.db import db
 from agentops_server.cli.keys import keys
 from agentops_server.cli.prices import prices
 from agentops_server.cli.projects import projects
 from agentops_server.cli.reprice import reprice
 from agentops_server.cli.serve import serve
 from agentops_server.cli.sessions import sessions
+from agentops_server.cli.transfer import export_, import_
 from agentops_server.cli.users import users
 
 
@@ -27,5 +29,8 @@ main.add_command(sessions)
 main.add_command(users)
 main.add_command(prices)
 main.add_command(reprice)
+main.add_command(db)
+main.add_command(export_)
+main.add_command(import_)
 
 __all__ = ["main"]

@@ -1,0 +1,211 @@
+"""Moving all data between databases (e.g. SQLite to PostgreSQL) as JSON Lines.
+
+The first line is a header (format, version, schema revision, row counts); every other line
+is one row: {"table": NAME, "row": {column: value}}. Tables come parent-first, each in primary
+key order, read in keyset chunks so memory stays flat. Import inserts with ON CONFLICT DO
+NOTHING, so running it twice (or resuming after an interruption) changes nothing. Event `seq`
+numbers are not carried: the target numbers events in the order they arrive, which is the
+source's order.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from typing import IO, Any
+
+from sqlalchemy import Connection, Engine, Table, func, select, tuple_
+
+from agentops_server.storage.engine import create_engines
+from agentops_server.storage.ingest import insert_ignore
+from agentops_server.storage.migrate import current_revision
+from agentops_server.storage.schema import metadata
+from agentops_server.storage.types import DecimalText, UTCDateTime, dumps
+
+FORMAT = "agentops-export"
+VERSION = 1
+CHUNK_ROWS = 2000
+SKIPPED_COLUMNS = {"events": frozenset({"seq"})}
+
+Progress = Callable[[int], None]
+
+
+class TransferError(ValueError):
+    """The input is not an export file this version can read."""
+
+
+def transfer_tables() -> list[Table]:
+    """Every table, parents before children."""
+    return list(metadata.sorted_tables)
+
+
+def _columns(table: Table) -> list[str]:
+    skipped = SKIPPED_COLUMNS.get(table.name, frozenset())
+    return [c.name for c in table.columns if c.name not in skipped]
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return str(value)
+    return value
+
+
+def _iter_table(conn: Connection, table: Table, chunk_rows: int) -> Iterator[dict[str, Any]]:
+    key = list(table.primary_key.columns)
+    names = _columns(table)
+    query = select(*table.columns).order_by(*key).limit(chunk_rows)
+    after: tuple[Any, ...] | None = None
+    while True:
+        chunk_query = query
+        if after is not None:
+            chunk_query = query.where(tuple_(*key) > tuple_(*after))
+        rows = conn.execute(chunk_query).mappings().all()
+        for row in rows:
+            yield {name: _plain(row[name]) for name in names}
+        if len(rows) < chunk_rows:
+            return
+        after = tuple(rows[-1][c.name] for c in key)
+
+
+def count_rows(source: Engine | Connection) -> dict[str, int]:
+    if isinstance(source, Engine):
+        with source.connect() as conn:
+            return count_rows(conn)
+    return {
+        t.name: int(source.execute(select(func.count()).select_from(t)).scalar_one())
+        for t in transfer_tables()
+    }
+
+
+def export_database(
+    database_url: str, out: IO[str], progress: Progress | None = None, *,
+    chunk_rows: int = CHUNK_ROWS,
+) -> dict[str, int]:  # fmt: skip
+    """Write every row of the database to `out`; returns the row count per table.
+
+    One read transaction (REPEATABLE READ on PostgreSQL, a WAL snapshot on SQLite) makes the
+    file a consistent snapshot even while a server keeps writing.
+    """
+    engines = create_engines(database_url)
+    try:
+        with engines.read.connect() as conn:
+            if engines.dialect == "postgresql":
+                conn.execution_options(isolation_level="REPEATABLE READ")
+            return _export(conn, database_url, out, progress, chunk_rows)
+    finally:
+        engines.dispose()
+
+
+def _export(
+    conn: Connection, database_url: str, out: IO[str], progress: Progress | None, chunk_rows: int
+) -> dict[str, int]:
+    header = {
+        "format": FORMAT,
+        "version": VERSION,
+        "schema_revision": current_revision(database_url),
+        "counts": count_rows(conn),
+    }
+    out.write(dumps(header) + "\n")
+    written: dict[str, int] = {}
+    for table in transfer_tables():
+        n = 0
+        for row in _iter_table(conn, table, chunk_rows):
+            out.write(dumps({"table": table.name, "row": row}) + "\n")
+            n += 1
+            if progress is not None and n % 500 == 0:
+                progress(500)
+        if progress is not None:
+            progress(n % 500)
+        written[table.name] = n
+    return written
+
+
+def read_header(first_line: str) -> dict[str, Any]:
+    try:
+        header = json.loads(first_line)
+    except ValueError:
+        header = None
+    if not isinstance(header, dict) or header.get("format") != FORMAT:
+        raise TransferError("not an agentops export file (no agentops-export header line)")
+    if header.get("version") != VERSION:
+        raise TransferError(f"export format version {header.get('version')!r} is not supported")
+    return header
+
+
+@dataclass
+class ImportResult:
+    read: dict[str, int] = field(default_factory=dict)  # rows in the file, per table
+    inserted: dict[str, int] = field(default_factory=dict)  # new rows, per table
+
+
+class _Loader:
+    """Parses rows for one table (restoring timestamps and decimals) and inserts them."""
+
+    def __init__(self, table: Table) -> None:
+        self.table = table
+        self.names = set(_columns(table))
+        self.times = {c.name for c in table.columns if isinstance(c.type, UTCDateTime)}
+        self.decimals = {c.name for c in table.columns if isinstance(c.type, DecimalText)}
+
+    def parse(self, raw: dict[str, Any]) -> dict[str, Any]:
+        row = {k: v for k, v in raw.items() if k in self.names}
+        for name in self.times:
+            if row.get(name) is not None:
+                row[name] = datetime.fromisoformat(row[name])
+        for name in self.decimals:
+            if row.get(name) is not None:
+                row[name] = Decimal(row[name])
+        return row
+
+
+def import_database(
+    database_url: str, lines: Iterable[str], progress: Progress | None = None, *,
+    chunk_rows: int = CHUNK_ROWS,
+) -> ImportResult:  # fmt: skip
+    """Insert every row of an export into a migrated database; existing rows are kept."""
+    iterator = iter(lines)
+    header = read_header(next(iterator, ""))
+    del header
+    loaders = {t.name: _Loader(t) for t in transfer_tables()}
+    result = ImportResult()
+    engines = create_engines(database_url)
+    pending: list[dict[str, Any]] = []
+    pending_table: str | None = None
+
+    def flush() -> None:
+        if not pending or pending_table is None:
+            return
+        table = loaders[pending_table].table
+        stmt = insert_ignore(engines.dialect, table).on_conflict_do_nothing()
+        with engines.write.begin() as conn:
+            inserted = conn.execute(stmt, pending).rowcount
+        result.inserted[table.name] = result.inserted.get(table.name, 0) + max(inserted, 0)
+        if progress is not None:
+            progress(len(pending))
+        pending.clear()
+
+    try:
+        for number, line in enumerate(iterator, start=2):
+            if not line.strip():
+                continue
+            try:
+                record = json.loads(line)
+                name, raw = record["table"], record["row"]
+                loader = loaders[name]
+                row = loader.parse(raw)
+            except (ValueError, KeyError, TypeError) as exc:
+                raise TransferError(f"line {number}: not a valid row ({exc})") from None
+            if name != pending_table or len(pending) >= chunk_rows:
+                flush()
+                pending_table = name
+            pending.append(row)
+            result.read[name] = result.read.get(name, 0) + 1
+        flush()
+    finally:
+        engines.dispose()
+    return result

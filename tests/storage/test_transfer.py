@@ -1,0 +1,156 @@
+"""`agentops export` / `agentops import`: all data moves from SQLite to PostgreSQL, and both
+servers then answer the export API identically."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import pytest
+from click.testing import CliRunner
+
+from agentops_server.cli import main
+from agentops_server.storage.migrate import upgrade
+from agentops_server.storage.records import PriceOverride, SessionFilter, SessionWrite
+from agentops_server.storage.sql_store import SqlStore, open_store
+from tests.conftest import require
+from tests.storage.builders import Seed, at, event
+from tests.support.postgres import fresh_database
+from tests.support.server import ServerProcess
+
+
+def fill(store: SqlStore, project_id: str) -> list[str]:
+    """Every kind of row: sessions with tags and ends, all event types, agents, prices."""
+    seed = Seed(store, project_id)
+    other = Seed.create(store, "Other project")
+    store.create_api_key(project_id, "hash-of-a-second-key", "abcd1234", "ci")
+    store.revoke_api_key(store.create_api_key(project_id, "hash-revoked", "dead0000", "old").id)
+    store.set_price_override(
+        PriceOverride(project_id, "my-model", Decimal("0.15"), Decimal("0.6"), Decimal("0.075"))
+    )
+    ids = []
+    for n in range(5):
+        sid = f"00000000-0000-4000-8000-00000000000{n}"
+        ids.append(sid)
+        seed.session(sid, start=n, tags=[f"t{n}", "all"], host_env={"OS": {"OS": "Linux"}})
+        store.upsert_agent(sid, f"agent-{n}", "planner")
+        store.append_events(
+            [
+                event(sid, f"{sid}-{i}", event_type=kind, start=n + i / 10)
+                for i, kind in enumerate(["llms", "tools", "actions", "errors", "llms"] * 30)
+            ]
+        )
+    store.append_events([event(ids[0], "unpriced", cost_nanos=None)])
+    store.write_session(
+        SessionWrite(id=ids[1], project_id=project_id, end_timestamp=at(99), end_state="Success",
+                     end_state_reason="done"),
+        create=False,
+    )  # fmt: skip
+    store.close_inactive_sessions(at(10**9), "no end received")  # auto-ends the others
+    other.session("other-project-session", tags=["x"])
+    return ids
+
+
+def snapshot(store: SqlStore, project_id: str) -> dict[str, object]:
+    """Everything a user can read back through the Store."""
+    page = store.list_sessions(project_id, SessionFilter(), None, 100).sessions
+    return {
+        "projects": store.list_projects(),
+        "keys": {p.id: store.list_api_keys(p.id) for p in store.list_projects()},
+        "prices": store.list_price_overrides(),
+        "sessions": page,
+        "events": {
+            s.id: [(e.id, e.event_type, e.init_timestamp, e.payload, e.cost_nanos)
+                   for e in store.iter_events(s.id)]
+            for s in page
+        },  # fmt: skip
+        "agents": {s.id: store.list_agents(s.id) for s in page},
+        "tagged": [s.id for s in store.list_sessions(project_id, SessionFilter(tag="t2"), None, 9)
+                   .sessions],
+    }  # fmt: skip
+
+
+def run_cli(*args: str) -> str:
+    result = CliRunner().invoke(main, list(args), catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    return result.output
+
+
+@pytest.mark.slow
+def test_sqlite_to_postgres_keeps_everything(tmp_path: Path, postgres_ok: bool) -> None:
+    require(postgres_ok, "PostgreSQL at 127.0.0.1:5432")
+    source = ServerProcess(data_dir=tmp_path / "source").start()
+    sqlite_url = f"sqlite:///{tmp_path / 'source' / 'agentops.sqlite3'}"
+    try:
+        with _opened(sqlite_url) as store:
+            ids = fill(store, source.project_id)
+            before = snapshot(store, source.project_id)
+        dump = tmp_path / "all.jsonl.gz"
+        out = run_cli("export", "--output", str(dump), "--data-dir", str(tmp_path / "source"))
+        assert "exported" in out
+        with gzip.open(dump, "rt") as handle:
+            header = json.loads(handle.readline())
+        assert header["counts"]["events"] == 5 * 150 + 1
+
+        with fresh_database() as pg_url:
+            run_cli("import", str(dump), "--database-url", pg_url)
+            again = run_cli("import", str(dump), "--database-url", pg_url)  # idempotent
+            assert ", 0 new" in again
+            with _opened(pg_url) as store:
+                assert snapshot(store, source.project_id) == before
+            target = ServerProcess(
+                data_dir=tmp_path / "target", database_url=pg_url,
+                api_key=source.api_key, project_id=source.project_id,
+            ).start()  # fmt: skip
+            try:
+                for sid in ids:
+                    assert target.export(sid).json() == source.export(sid).json()
+                    assert target.stats(sid).json() == source.stats(sid).json()
+                listing = [
+                    httpx.get(f"{s.url}/v2/sessions", params={"limit": 3, "tag": "all"},
+                              headers={"X-Agentops-Api-Key": s.api_key}, timeout=30).json()
+                    for s in (source, target)
+                ]  # fmt: skip
+                assert listing[0] == listing[1] and len(listing[0]["data"]) == 3
+            finally:
+                target.stop()
+    finally:
+        source.stop()
+
+
+class _opened:
+    """open_store as a context manager (migrating first)."""
+
+    def __init__(self, url: str) -> None:
+        upgrade(url)
+        self.store = open_store(url)
+
+    def __enter__(self) -> SqlStore:
+        return self.store
+
+    def __exit__(self, *exc: object) -> None:
+        self.store.close()
+
+
+def test_export_file_round_trip_on_each_engine(database_url: str, tmp_path: Path) -> None:
+    """Export then import into a second database of the same engine, plain JSON Lines."""
+    from agentops_server.storage.transfer import export_database, import_database
+
+    with _opened(database_url) as store:
+        project = store.create_project("P")
+        fill(store, project.id)
+        before = snapshot(store, project.id)
+    dump = tmp_path / "all.jsonl"
+    with dump.open("w") as out:
+        counts = export_database(database_url, out, chunk_rows=7)
+    assert counts["events"] == 751 and counts["sessions"] == 6
+    target = f"sqlite:///{tmp_path / 'copy.sqlite3'}"
+    upgrade(target)
+    with dump.open() as lines:
+        result = import_database(target, lines, chunk_rows=50)
+    assert result.read == {k: v for k, v in counts.items() if v}
+    with _opened(target) as store:
+        assert snapshot(store, project.id) == before
