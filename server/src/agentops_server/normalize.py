@@ -202,6 +202,8 @@ def _trigger_link(raw: dict[str, Any], payload: dict[str, Any]) -> None:
 
 # --- field coercion --------------------------------------------------------------------------
 def _id(field: str, value: object) -> str:
+    if type(value) is str and 0 < len(value) <= MAX_ID_LENGTH and value.strip() is value:
+        return value
     if isinstance(value, int) and not isinstance(value, bool):
         value = str(value)
     if not isinstance(value, str):
@@ -213,7 +215,9 @@ def _id(field: str, value: object) -> str:
 
 
 def _text(field: str, value: object) -> str | None:
-    if value is None or value == "":
+    if type(value) is str:
+        return value or None
+    if value is None:
         return None
     if isinstance(value, str):
         return value
@@ -259,6 +263,8 @@ def _end_state(value: object) -> str | None:
 
 
 def _timestamp(field: str, value: object) -> datetime | None:
+    if value is None:
+        return None
     try:
         return parse_timestamp(value)
     except ValueError as exc:
@@ -266,6 +272,8 @@ def _timestamp(field: str, value: object) -> datetime | None:
 
 
 def _tokens(field: str, value: object) -> int | None:
+    if type(value) is int and 0 <= value <= MAX_TOKENS:
+        return value
     if value is None or value == "":
         return None
     if isinstance(value, float) and value.is_integer():

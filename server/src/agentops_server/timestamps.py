@@ -9,23 +9,26 @@ def parse_timestamp(value: object) -> datetime | None:
     """ISO 8601 in every variant the agentops clients write (`+00:00` with microseconds, `Z` with
     milliseconds, no fraction, naive = UTC) or epoch seconds/milliseconds. None and "" give None;
     anything else unparsable raises ValueError."""
+    if type(value) is str and value:
+        try:
+            parsed = datetime.fromisoformat(value)
+        except ValueError:
+            parsed = datetime.fromisoformat(value.strip())
+        tz = parsed.tzinfo
+        if tz is UTC:
+            return parsed
+        if tz is None:
+            return parsed.replace(tzinfo=UTC)
+        return parsed.astimezone(UTC)
     if value is None or value == "":
         return None
-    if isinstance(value, str):
-        parsed = datetime.fromisoformat(value.strip())
-    elif isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = value / 1000 if abs(value) > 1e11 else value
         try:
             return datetime.fromtimestamp(seconds, UTC)
-        except (OverflowError, OSError) as exc:
+        except (OverflowError, OSError, ValueError) as exc:
             raise ValueError(f"timestamp {value!r} is out of range") from exc
-    else:
-        raise ValueError(f"expected an ISO 8601 string, got {type(value).__name__}")
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    if parsed.utcoffset():
-        return parsed.astimezone(UTC)
-    return parsed if parsed.tzinfo is UTC else parsed.replace(tzinfo=UTC)
+    raise ValueError(f"expected an ISO 8601 string, got {type(value).__name__}")
 
 
 def iso(value: datetime | None) -> str | None:
