@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import statistics
 import sys
 import tempfile
@@ -78,6 +79,12 @@ def rss_kib(pid: int, field: str) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU time the process has used so far."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def open_sessions(server: ServerProcess, count: int) -> list[tuple[str, str]]:
     sessions = []
     for _ in range(count):
@@ -121,6 +128,8 @@ def run(server: ServerProcess, total: int, batch: int, n_sessions: int, clients:
                 with lock:
                     latencies.append(time.perf_counter() - t)
 
+    assert server.proc is not None
+    cpu0 = cpu_seconds(server.proc.pid)
     t0 = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for t in threads:
@@ -131,14 +140,15 @@ def run(server: ServerProcess, total: int, batch: int, n_sessions: int, clients:
     while seen < total:  # persisted = visible through the stats endpoint
         seen = sum(server.stats(sid).json()["events"] for sid, _ in sessions)
     elapsed = time.perf_counter() - t0
-    assert server.proc is not None
+    cpu = cpu_seconds(server.proc.pid) - cpu0
     latencies.sort()
     print(
         f"batches of {batch:>3}: {total:,} events in {elapsed:.2f} s = {total / elapsed:,.0f} "
         f"events/s persisted ({len(bodies)} requests, {clients} clients; latency p50 "
         f"{statistics.median(latencies) * 1000:.1f} ms, p90 "
         f"{latencies[int(len(latencies) * 0.9)] * 1000:.1f} ms); server peak RSS "
-        f"{rss_kib(server.proc.pid, 'VmHWM') / 1024:.0f} MiB",
+        f"{rss_kib(server.proc.pid, 'VmHWM') / 1024:.0f} MiB; server CPU "
+        f"{cpu / total * 1e6:.0f} us/event",
         flush=True,
     )
 

@@ -20,6 +20,8 @@ from agentops_server.auth.keys import issue_key
 from agentops_server.config import ServerConfig
 from agentops_server.storage.migrate import upgrade
 from agentops_server.storage.sql_store import SqlStore, open_store
+from tests.conftest import require
+from tests.support.postgres import fresh_database
 from tests.support.server import free_port
 
 
@@ -132,6 +134,18 @@ def running(config: ServerConfig) -> Iterator[LiveServer]:
 def live(live_config: ServerConfig) -> Iterator[LiveServer]:
     with running(live_config) as server:
         yield server
+
+
+@pytest.fixture
+def pg_live(tmp_path: Path, postgres_ok: bool) -> Iterator[LiveServer]:
+    """The same live server on a fresh PostgreSQL database."""
+    require(postgres_ok, "PostgreSQL at 127.0.0.1:5432")
+    with fresh_database() as url:
+        config = ServerConfig.build(
+            data_dir=tmp_path / "data", database_url=url, port=free_port(), environ={}
+        )
+        with running(config) as server:
+            yield server
 
 
 def action(**fields: Any) -> dict[str, Any]:

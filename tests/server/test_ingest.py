@@ -227,3 +227,17 @@ def test_every_llm_event_of_unknown_price_makes_the_cost_null(live: LiveServer) 
     live.send_events(jwt, [llm(model="my-private-model-x", prompt_tokens=None)])
     stats = live.stats(session_id)
     assert stats["cost"] is None and stats["unknown_cost_events"] == 1
+
+
+def test_a_parent_key_links_the_session_to_a_second_project(live: LiveServer) -> None:
+    parent = live.store.create_project("Parent")
+    parent_key = live.new_key(parent.id)
+    session_id = str(uuid.uuid4())
+    headers = {**live.key_headers(), "X-Agentops-Parent-Key": parent_key}
+    res = live.post("/v2/create_session", {"session": {"session_id": session_id}}, headers=headers)
+    assert res.status_code == 200
+    body = live.get(f"/v2/sessions/{session_id}/export").json()
+    assert body["session"]["project_id_secondary"] == parent.id
+    headers["X-Agentops-Parent-Key"] = str(uuid.uuid4())
+    res = live.post("/v2/create_session", {"session": {"session_id": "x2"}}, headers=headers)
+    assert res.status_code == 401
