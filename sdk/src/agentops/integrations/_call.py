@@ -88,7 +88,7 @@ class LLMCall:
         if self.done:
             return
         self.done = True
-        with capture_internal_errors("integrations.finish"):
+        try:
             self._fill(
                 model,
                 completion,
@@ -100,6 +100,8 @@ class LLMCall:
                 provider,
             )
             _record(self.event, self.session)
+        except Exception as exc:
+            report_internal_error(exc, "integrations.finish")
 
     def fail(self, exc: BaseException, **gathered: Any) -> None:
         """Record the failed call and an ErrorEvent linked to it (trigger_event).

@@ -161,18 +161,24 @@ class _Usage:
         return None
 
 
-def _result(call: LLMCall, result: Any) -> Any:
-    from anthropic import AsyncStream, Stream
-    from anthropic._response import APIResponse, BaseAPIResponse
+class _Types:
+    """The library's response classes, looked up once by setup_once()."""
 
-    if isinstance(result, Stream):
+    stream: Any = type(None)
+    async_stream: Any = type(None)
+    raw: Any = type(None)
+    any_raw: Any = type(None)
+
+
+def _result(call: LLMCall, result: Any) -> Any:
+    if isinstance(result, _Types.stream):
         return instrument_stream(call, result, MessageStream(), is_async=False)
-    if isinstance(result, AsyncStream):
+    if isinstance(result, _Types.async_stream):
         return instrument_stream(call, result, MessageStream(), is_async=True)
-    if isinstance(result, APIResponse):  # with_raw_response (parse() is cached)
+    if isinstance(result, _Types.raw):  # with_raw_response (parse() is cached)
         _result(call, result.parse())
         return result
-    if isinstance(result, BaseAPIResponse):  # async raw response: body not read here
+    if isinstance(result, _Types.any_raw):  # async raw response: body not read here
         call.finish()
         return result
     call.finish(
@@ -240,10 +246,14 @@ class AnthropicIntegration(Integration):
 
     def setup_once(self) -> None:
         try:
+            from anthropic import AsyncStream, Stream
+            from anthropic._response import APIResponse, BaseAPIResponse
             from anthropic.lib.streaming import _messages as helpers
             from anthropic.resources import messages
         except ImportError as exc:
             raise DidNotEnable(f"anthropic is not installed or too old: {exc}") from exc
+        _Types.stream, _Types.async_stream = Stream, AsyncStream
+        _Types.raw, _Types.any_raw = APIResponse, BaseAPIResponse
         args = (PROVIDER, PROMPT_KEYS, prompt, _result)
         make_sync: Callable[[Original], Original] = lambda f: sync_wrapper(f, *args)  # noqa: E731
         make_async: Callable[[Original], Original] = lambda f: async_wrapper(f, *args)  # noqa: E731

@@ -17,6 +17,21 @@ from agentops.integrations._streams import instrument_stream
 PROVIDER = "openai"
 
 
+class _Types:
+    """The library's response classes, looked up once by setup_once() (not on every call)."""
+
+    stream: Any = type(None)
+    async_stream: Any = type(None)
+    raw: Any = type(None)
+
+
+def _load_types() -> None:
+    from openai import AsyncStream, Stream
+    from openai._legacy_response import LegacyAPIResponse
+
+    _Types.stream, _Types.async_stream, _Types.raw = Stream, AsyncStream, LegacyAPIResponse
+
+
 def _int(value: Any) -> int | None:
     return value if isinstance(value, int) else None
 
@@ -114,11 +129,9 @@ class ChatStream:
 
 
 def _chat_result(call: LLMCall, result: Any) -> Any:
-    from openai import AsyncStream, Stream
-
-    if isinstance(result, Stream):
+    if isinstance(result, _Types.stream):
         return instrument_stream(call, result, ChatStream(), is_async=False)
-    if isinstance(result, AsyncStream):
+    if isinstance(result, _Types.async_stream):
         return instrument_stream(call, result, ChatStream(), is_async=True)
     parsed = _parsed(result)
     if parsed is not result:
@@ -135,9 +148,7 @@ def _chat_result(call: LLMCall, result: Any) -> Any:
 
 def _parsed(result: Any) -> Any:
     """The parsed body of a `with_raw_response` result (cached by openai), else the result."""
-    from openai._legacy_response import LegacyAPIResponse
-
-    return result.parse() if isinstance(result, LegacyAPIResponse) else result
+    return result.parse() if isinstance(result, _Types.raw) else result
 
 
 # --- responses API ------------------------------------------------------------------------
@@ -204,11 +215,9 @@ class ResponsesStream:
 
 
 def _responses_result(call: LLMCall, result: Any) -> Any:
-    from openai import AsyncStream, Stream
-
-    if isinstance(result, Stream):
+    if isinstance(result, _Types.stream):
         return instrument_stream(call, result, ResponsesStream(), is_async=False)
-    if isinstance(result, AsyncStream):
+    if isinstance(result, _Types.async_stream):
         return instrument_stream(call, result, ResponsesStream(), is_async=True)
     parsed = _parsed(result)
     if parsed is not result:
@@ -253,6 +262,10 @@ class OpenAIIntegration(Integration):
             raise DidNotEnable(f"openai is not installed or too old: {exc}") from exc
         if int(openai.__version__.split(".")[0]) < 1:
             raise DidNotEnable(f"openai {openai.__version__} < 1.0 is not supported")
+        try:
+            _load_types()
+        except ImportError as exc:
+            raise DidNotEnable(f"unsupported openai {openai.__version__}: {exc}") from exc
         p = self.patches
         chat = (PROVIDER, ("messages",), chat_prompt, _chat_result)
         resp = (PROVIDER, ("input", "instructions"), responses_prompt, _responses_result)

@@ -1,0 +1,213 @@
+"""Time the SDK adds to one LLM call, against a zero-latency fake provider.
+
+    .venv/bin/python benchmarks/llm_overhead.py [--calls 2000] [--rounds 7]
+
+The real openai and anthropic clients talk to an in-process httpx.MockTransport that answers
+with the fake providers' bodies (tests/support/fake_providers.py) at once, so the call time is
+the clients' own work plus ours. Each round times `--calls` calls with the integrations set up
+(agentops.init with an in-memory server transport) and the same calls with them torn down
+(stop_instrumenting); the overhead is the difference of the medians, per call. The SDK's
+exporter thread runs during the instrumented rounds (it shares the GIL), so its cost counts.
+Also prints the pricing cost per event (Pricer.price vs genai-prices' calc_price).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import statistics
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import anthropic
+import httpx
+import httpx2
+import openai
+from genai_prices import Usage, calc_price
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+import agentops
+from agentops._transport import Request, Response
+from agentops.integrations import setup_integrations
+from agentops.integrations._call import start_call
+from agentops.integrations.openai import _chat_result, chat_prompt
+from agentops_server.pricing import Pricer, TokenUsage
+from tests.support import fake_providers as fp
+
+MESSAGES = [{"role": "user", "content": "Say hi"}]
+
+
+class NullServer:
+    """A zero-latency AgentOps server that accepts everything without reading it, so the
+    figures hold only the SDK's work (batching, serialization), not a server's."""
+
+    def __init__(self) -> None:
+        self.batches = 0
+
+    def send(self, request: Request) -> Response:
+        if request.path.endswith("create_session"):
+            return Response(200, b'{"status":"success","jwt":"t"}')
+        if request.path.endswith("update_session"):
+            return Response(200, b'{"status":"success","token_cost":"0"}')
+        self.batches += 1
+        return Response(200, b'{"status":"success"}')
+
+
+def answer(path: str, content: bytes) -> tuple[bytes, str]:
+    body = json.loads(content)
+    _, as_json, as_sse = fp.ROUTES[path]
+    if body.get("stream") and as_sse is not None:
+        return b"".join(as_sse(body)), "text/event-stream"
+    return json.dumps(as_json(body)).encode(), "application/json"
+
+
+def respond(request: httpx.Request) -> httpx.Response:
+    data, kind = answer(request.url.path, request.content)
+    return httpx.Response(200, content=data, headers={"content-type": kind})
+
+
+def respond2(request: httpx2.Request) -> httpx2.Response:  # anthropic 2.x uses httpx2
+    data, kind = answer(request.url.path, request.content)
+    return httpx2.Response(200, content=data, headers={"content-type": kind})
+
+
+def clients() -> dict[str, Callable[[], Any]]:
+    transport = httpx.MockTransport(respond)
+    atransport = httpx.MockTransport(respond)
+    oc = openai.OpenAI(
+        base_url="http://fake/v1", api_key="k", http_client=httpx.Client(transport=transport)
+    )
+    ac = anthropic.Anthropic(
+        base_url="http://fake",
+        api_key="k",
+        http_client=httpx2.Client(transport=httpx2.MockTransport(respond2)),
+    )
+    aoc = openai.AsyncOpenAI(
+        base_url="http://fake/v1",
+        api_key="k",
+        http_client=httpx.AsyncClient(transport=atransport),
+    )
+    loop = asyncio.new_event_loop()
+
+    def chat() -> Any:
+        return oc.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+
+    def chat_stream() -> Any:
+        stream = oc.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=MESSAGES,  # type: ignore[arg-type]
+            stream=True,
+            stream_options={"include_usage": True},
+        )
+        for _ in stream:
+            pass
+
+    def chat_async() -> Any:
+        return loop.run_until_complete(
+            aoc.chat.completions.create(model="gpt-4o-mini", messages=MESSAGES)  # type: ignore[arg-type]
+        )
+
+    def messages() -> Any:
+        return ac.messages.create(
+            model="claude-3-5-sonnet-latest",
+            max_tokens=64,
+            messages=MESSAGES,  # type: ignore[arg-type]
+        )
+
+    def messages_stream() -> Any:
+        for _ in ac.messages.create(
+            model="claude-3-5-sonnet-latest",
+            max_tokens=64,
+            messages=MESSAGES,  # type: ignore[arg-type]
+            stream=True,
+        ):
+            pass
+
+    return {
+        "openai chat": chat,
+        "openai chat, stream (6 chunks)": chat_stream,
+        "openai chat, async": chat_async,
+        "anthropic messages": messages,
+        "anthropic messages, stream (9 events)": messages_stream,
+    }
+
+
+def per_call(fn: Callable[[], Any], calls: int) -> float:
+    start = time.perf_counter()
+    for _ in range(calls):
+        fn()
+    return (time.perf_counter() - start) / calls
+
+
+def recording_path(calls: int) -> float:
+    """Our part of an instrumented chat call, without the HTTP round trip: what the wrapper does
+    before and after calling the library (median of 5 runs, µs per call)."""
+    completion = openai.types.chat.ChatCompletion.model_validate(
+        fp.chat_json({"model": "gpt-4o-mini"})
+    )
+    kwargs = {"model": "gpt-4o-mini", "messages": MESSAGES, "temperature": 0.2}
+
+    def one() -> None:
+        call = start_call("openai", dict(kwargs), None, ("messages",), chat_prompt)
+        assert call is not None
+        _chat_result(call, completion)
+
+    return statistics.median(per_call(one, calls) for _ in range(5)) * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--calls", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=7)
+    args = parser.parse_args()
+
+    transport = NullServer()
+    agentops.init(api_key=str(uuid.uuid4()), transport=transport, max_queue_size=1_000_000)
+    cases = clients()
+    on: dict[str, list[float]] = {name: [] for name in cases}
+    off: dict[str, list[float]] = {name: [] for name in cases}
+    for fn in cases.values():  # warm up
+        per_call(fn, 50)
+    for _ in range(args.rounds):
+        setup_integrations()
+        for name, fn in cases.items():
+            on[name].append(per_call(fn, args.calls))
+        agentops.stop_instrumenting()
+        for name, fn in cases.items():
+            off[name].append(per_call(fn, args.calls))
+    setup_integrations()
+    recording = recording_path(args.calls * 5)
+    agentops.end_session("Success")
+
+    print(f"{args.rounds} rounds x {args.calls} calls per case ({transport.batches} batches sent)")
+    print(f"{'case':42} {'plain µs':>9} {'instrumented µs':>16} {'overhead µs':>12}")
+    for name in cases:
+        plain = statistics.median(off[name]) * 1e6
+        instrumented = statistics.median(on[name]) * 1e6
+        print(f"{name:42} {plain:9.1f} {instrumented:16.1f} {instrumented - plain:12.1f}")
+
+    print(
+        f"recording path alone (build the LLMEvent from a ChatCompletion, queue it): "
+        f"{recording:.1f} µs per call"
+    )
+
+    pricer = Pricer()
+    usage = TokenUsage(2600, 321, 2000, 500)
+    gp_usage = Usage(
+        input_tokens=2600, output_tokens=321, cache_read_tokens=2000, cache_write_tokens=500
+    )
+    model = "claude-3-5-sonnet-20241022"
+    n = 20_000
+    fast = per_call(lambda: pricer.price("p", model, None, usage), n) * 1e6
+    slow = per_call(lambda: calc_price(gp_usage, model), n // 10) * 1e6
+    print(f"pricing one event: Pricer.price {fast:.1f} µs, genai_prices.calc_price {slow:.1f} µs")
+
+
+if __name__ == "__main__":
+    main()
