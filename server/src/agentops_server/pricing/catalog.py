@@ -35,6 +35,9 @@ OUTPUT = "output_tokens"
 CACHE_READ = "cache_read_tokens"
 CACHE_WRITE = "cache_write_tokens"
 REASONING = "output_reasoning_tokens"
+# Distinct (provider, model) names remembered at most; clients choose model names, so the
+# cache is bounded (cleared when full; refilling costs one table search per name).
+MAX_REMEMBERED_NAMES = 20_000
 
 
 class InvalidUsage(ValueError):
@@ -139,6 +142,8 @@ class Catalog:
         except KeyError:
             pass
         found = self._search(snapshot, key[1], key[0])
+        if len(self._matches) >= MAX_REMEMBERED_NAMES:
+            self._matches = {}
         self._matches[key] = found
         return found
 
