@@ -144,6 +144,10 @@ class Catalog:
         found = self._search(snapshot, key[1], key[0])
         if len(self._matches) >= MAX_REMEMBERED_NAMES:
             self._matches = {}
+            for name in ("_provider_cache", "_provider_misses"):  # genai-prices' own, per name
+                cache = getattr(snapshot, name, None)
+                if cache is not None:
+                    cache.clear()
         self._matches[key] = found
         return found
 
