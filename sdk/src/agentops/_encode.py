@@ -17,7 +17,7 @@ from decimal import Decimal
 from typing import Any
 
 from agentops._events import ErrorEvent, Event
-from agentops.wire import TRIGGER_EVENT_ID, TRIGGER_EVENT_TYPE, EventType
+from agentops.wire import TRIGGER_EVENT_ID, TRIGGER_EVENT_TYPE
 
 MAX_REPR: int = 10_000
 _MAX_DEPTH: int = 64
@@ -25,11 +25,10 @@ _MAX_DEPTH: int = 64
 
 def event_to_wire(event: Event, session_id: str) -> dict[str, Any]:
     """The wire envelope of one event: every dataclass field, ids as strings, type extras."""
-    body = {k: v for k, v in event.__dict__.items() if not k.startswith("_")}
-    etype = body.get("event_type")
-    if isinstance(etype, EventType):
-        etype = etype.value
-    body["event_type"] = etype
+    body = event.__dict__.copy()
+    etype = body["event_type"]
+    if etype.__class__ is not str:
+        etype = body["event_type"] = getattr(etype, "value", etype)
     body["id"] = str(event.id)
     body["session_id"] = session_id
     if etype == "actions":

@@ -1,0 +1,139 @@
+"""What the SDK costs the agent: our SDK against agentops==0.3.26, same local server, same run.
+
+    .venv/bin/python benchmarks/sdk_overhead.py [--events 10000] [--legacy-events 2000]
+
+Starts one `agentops serve` (SQLite, temporary directory) and runs each SDK in its own
+interpreter (0.3.26 from .venv-agentops026). Each measures, after a warm-up (see MEASURE):
+  1. the caller's cost of creating and recording one ActionEvent (the call itself);
+  2. the same in a tight loop, where background sending competes for the GIL;
+  3. end_session() of a 10,000-event session recorded at an agent's pace;
+  4. end_session() right after a 10,000-event burst: everything is still to be sent, so this
+     is bounded by how fast the server ingests.
+Targets (issue 3): <= 5 us per event, end_session < 100 ms for a 10,000-event session.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+from tests.support.server import ServerProcess  # noqa: E402
+
+LEGACY_PYTHON = REPO / ".venv-agentops026" / "bin" / "python"
+
+MEASURE = textwrap.dedent(
+    """
+    import json, sys, time
+    import agentops
+    n, rounds = int(sys.argv[1]), int(sys.argv[2])
+    agentops.init(api_key=sys.argv[3], endpoint=sys.argv[4], instrument_llm_calls=False)
+    A = agentops.ActionEvent
+    record = agentops.record
+    flush = getattr(agentops, "flush", lambda: None)  # 0.3.26 has none
+    for _ in range(min(n, 1000)):  # warm-up
+        record(A(action_type="warm-up"))
+    flush()
+
+    # 1. The call itself: bursts of 400 events (below our batch size, so the worker stays
+    #    asleep while they are timed), the flush between bursts not timed.
+    timed, count = 0.0, 0
+    while count < n:
+        started = time.perf_counter()
+        for _ in range(400):
+            record(A(action_type="burst"))
+        timed += time.perf_counter() - started
+        count += 400
+        flush()
+    call_us = timed / count * 1e6
+
+    # 2. A tight loop of n events, background sending included (it shares the GIL).
+    loop_us = []
+    for _ in range(rounds):
+        started = time.perf_counter()
+        for _ in range(n):
+            record(A(action_type="step"))
+        loop_us.append((time.perf_counter() - started) / n * 1e6)
+    agentops.end_session("Success")
+
+    def session_of(n, pause):
+        s = agentops.start_session()
+        for i in range(n):
+            s.record(A(action_type="step"))
+            if pause and i % 500 == 499:
+                time.sleep(pause)
+        started = time.perf_counter()
+        s.end_session("Success")
+        return (time.perf_counter() - started) * 1e3
+
+    # 3. end_session of an n-event session recorded at an agent's pace (500 events, 50 ms).
+    paced_ms = session_of(n, 0.05)
+    # 4. end_session right after recording n events in a tight loop (nothing sent yet).
+    burst_ms = session_of(n, 0)
+    print(json.dumps({"call_us": call_us, "loop_us": loop_us, "paced_ms": paced_ms,
+                      "burst_ms": burst_ms, "events": n}))
+    """
+)
+
+
+def run(python: Path | str, events: int, rounds: int, server: ServerProcess) -> dict[str, Any]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOPS_")}
+    env["AGENTOPS_LOGGING_LEVEL"] = "WARNING"
+    done = subprocess.run(
+        [str(python), "-c", MEASURE, str(events), str(rounds), server.api_key, server.url],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=900,
+    )
+    if done.returncode != 0:
+        raise SystemExit(f"{python} failed:\n{done.stderr[-3000:]}")
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--events", type=int, default=10_000)
+    parser.add_argument("--rounds", type=int, default=5)
+    parser.add_argument("--legacy-events", type=int, default=2_000)
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        server = ServerProcess(data_dir=Path(tmp) / "data").start()
+        try:
+            ours = run(sys.executable, args.events, args.rounds, server)
+            legacy = None
+            if LEGACY_PYTHON.exists():
+                legacy = run(LEGACY_PYTHON, args.legacy_events, 1, server)
+        finally:
+            server.stop()
+    report("agentops (this repo)", ours)
+    if legacy is None:
+        print(f"agentops 0.3.26: not measured ({LEGACY_PYTHON} is missing)")
+    else:
+        report("agentops 0.3.26", legacy)
+
+
+def report(name: str, r: dict[str, Any]) -> None:
+    loop = sorted(r["loop_us"])
+    print(f"{name}")
+    print(f"  create+record one ActionEvent, the call itself:      {r['call_us']:8.1f} us")
+    print(
+        f"  create+record in a tight loop, sending included:      {loop[len(loop) // 2]:8.1f} us"
+        f" (median of {len(loop)} x {r['events']}; best {loop[0]:.1f})"
+    )
+    print(f"  end_session, {r['events']}-event session, agent pace:  {r['paced_ms']:8.1f} ms")
+    print(f"  end_session right after a {r['events']}-event burst:   {r['burst_ms']:8.1f} ms")
+
+
+if __name__ == "__main__":
+    main()
