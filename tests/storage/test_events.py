@@ -90,6 +90,13 @@ def test_non_finite_numbers_in_payloads_are_stored_as_null(seed: Seed) -> None:
     assert got.payload == {"x": None, "ok": 1}
 
 
+def test_nul_characters_in_payloads_do_not_break_storage(seed: Seed) -> None:
+    seed.session("s1")
+    seed.store.append_events([event("s1", "e1", payload={"text": "a\x00b"})])
+    (got,) = seed.store.iter_events("s1")
+    assert got.payload == {"text": "a\ufffdb"}  # PostgreSQL JSONB cannot hold NUL
+
+
 def test_iter_events_in_time_order_across_chunks_and_by_type(seed: Seed) -> None:
     store = seed.store
     seed.session("s1")

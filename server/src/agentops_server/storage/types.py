@@ -46,9 +46,12 @@ def dumps(value: Any) -> str:
     """Compact, standard JSON (both engines, transfer files). NaN and infinities, which JSON
     and JSONB reject but the 0.3 client sends, become null."""
     try:
-        return _STRICT.encode(value)
+        text = _STRICT.encode(value)
     except ValueError:
-        return _STRICT.encode(_finite(value))
+        text = _STRICT.encode(_finite(value))
+    if "\\u0000" in text:  # PostgreSQL cannot store NUL in JSONB text: make it U+FFFD
+        text = text.replace("\\u0000", "\\ufffd")
+    return text
 
 
 _STRICT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
