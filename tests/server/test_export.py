@@ -149,3 +149,30 @@ def test_export_of_a_session_without_events(live: LiveServer) -> None:
     body = live.get(f"/v2/sessions/{session_id}/export").json()
     assert body["actions"] == body["llms"] == body["tools"] == body["errors"] == []
     assert body["stats"]["cost"] == "0" and body["stats"]["events"] == 0
+
+
+def test_export_memory_does_not_grow_with_the_number_of_events(live: LiveServer) -> None:
+    """The export is produced chunk by chunk: its peak Python memory is the same for 2,000
+    and for 12,000 events (a 100,000-event export is measured by benchmarks/ingest.py)."""
+    import tracemalloc
+
+    from agentops_server import queries
+
+    def peak_for(count: int) -> tuple[int, int]:
+        session_id, jwt = live.start_session()
+        for start in range(0, count, 1000):
+            batch = [action(id=f"m{n}", logs="x" * 200) for n in range(start, start + 1000)]
+            assert live.send_events(jwt, batch).status_code == 200
+        tracemalloc.start()
+        try:
+            size = sum(
+                len(c) for c in queries.export_session(live.store, live.project_id, session_id)
+            )
+            return size, tracemalloc.get_traced_memory()[1]
+        finally:
+            tracemalloc.stop()
+
+    small_size, small_peak = peak_for(2000)
+    big_size, big_peak = peak_for(12000)
+    assert big_size > 5 * small_size
+    assert big_peak < small_peak * 1.5 + 1_000_000
