@@ -24,14 +24,6 @@ _NAME_KEYS = {
     "tools": ("name", "tool_name"),
     "errors": ("error_type",),
 }
-# Wire fields lifted into columns; every other field stays in the payload.
-_LIFTED = frozenset(
-    {
-        "id", "event_type", "init_timestamp", "end_timestamp", "agent_id", "session_id",
-        "model", wire.PROVIDER, "prompt_tokens", "completion_tokens", wire.CACHE_READ_TOKENS,
-        wire.CACHE_WRITE_TOKENS, wire.REASONING_TOKENS, "cost",
-    }
-)  # fmt: skip
 
 
 class Invalid(ValueError):
@@ -117,7 +109,9 @@ def event_list(body: Any) -> list[Any]:
 def event_writes(
     events: list[Any], *, session_id: str, project_id: str, pricer: Pricer, now: datetime
 ) -> list[EventWrite]:
-    """Normalize a whole batch; any invalid event rejects the batch (nothing is stored)."""
+    """Normalize a whole batch; any invalid event rejects the batch (nothing is stored).
+
+    The event dicts become the payloads (their lifted fields removed): pass fresh ones."""
     out = []
     for index, raw in enumerate(events):
         if not isinstance(raw, dict):
@@ -132,27 +126,33 @@ def event_writes(
 def _event(
     raw: dict[str, Any], session_id: str, project_id: str, pricer: Pricer, now: datetime
 ) -> EventWrite:
-    wire_type = raw.get("event_type")
+    """`raw` was just parsed and is ours: lifted fields are popped, the rest is the payload."""
+    pop = raw.pop
+    wire_type = pop("event_type", None)
     if not isinstance(wire_type, str) or not wire_type:
         raise Invalid("event_type is required and must be a string")
-    event_id = raw.get("id")
+    event_id = pop("id", None)
     if event_id is None or event_id == "":
         raise Invalid("id is required")
     event_id = _id("id", event_id)
     kind = wire_type if wire_type in _KNOWN_TYPES else "actions"
-    init_ts = _timestamp("init_timestamp", raw.get("init_timestamp", raw.get("timestamp")))
-    end_ts = _timestamp("end_timestamp", raw.get("end_timestamp"))
-    payload = {k: v for k, v in raw.items() if k not in _LIFTED}
-    if kind != wire_type:
-        payload["event_type"] = wire_type
+    init_value = pop("init_timestamp", None)
+    if init_value is None:
+        init_value = raw.get("timestamp")  # 0.3.0-era ErrorEvents
+    init_ts = _timestamp("init_timestamp", init_value)
+    end_ts = _timestamp("end_timestamp", pop("end_timestamp", None))
+    agent_id = pop("agent_id", None)
+    pop("session_id", None)  # identity comes from the token
     name = None
     for key in _NAME_KEYS[kind]:
         value = raw.get(key)
         if value is not None and value != "":
             name = _text(key, value)
             break
-    if kind == "errors":
-        _trigger_link(raw, payload)
+    if kind != wire_type:
+        raw["event_type"] = wire_type
+    elif kind == "errors":
+        _trigger_link(raw)
     model = provider = None
     prompt = completion = cache_read = cache_write = reasoning = None
     cost_nanos: int | None = None
@@ -160,17 +160,17 @@ def _event(
     init_ts = init_ts or end_ts or now
     if kind == "llms":
         model = name
-        provider = _text(wire.PROVIDER, raw.get(wire.PROVIDER))
-        prompt = _tokens("prompt_tokens", raw.get("prompt_tokens"))
-        completion = _tokens("completion_tokens", raw.get("completion_tokens"))
-        cache_read = _tokens(wire.CACHE_READ_TOKENS, raw.get(wire.CACHE_READ_TOKENS))
-        cache_write = _tokens(wire.CACHE_WRITE_TOKENS, raw.get(wire.CACHE_WRITE_TOKENS))
-        reasoning = _tokens(wire.REASONING_TOKENS, raw.get(wire.REASONING_TOKENS))
+        pop("model", None)
+        provider = _text(wire.PROVIDER, pop(wire.PROVIDER, None))
+        prompt = _tokens("prompt_tokens", pop("prompt_tokens", None))
+        completion = _tokens("completion_tokens", pop("completion_tokens", None))
+        cache_read = _tokens(wire.CACHE_READ_TOKENS, pop(wire.CACHE_READ_TOKENS, None))
+        cache_write = _tokens(wire.CACHE_WRITE_TOKENS, pop(wire.CACHE_WRITE_TOKENS, None))
+        reasoning = _tokens(wire.REASONING_TOKENS, pop(wire.REASONING_TOKENS, None))
         usage = TokenUsage(prompt, completion, cache_read, cache_write, reasoning)
-        reported = _cost(raw.get("cost"))
+        reported = _cost(pop("cost", None))
         price = pricer.price(project_id, model, provider, usage, reported, at=init_ts)
         cost_nanos, cost_source = price.cost_nanos, price.source
-    agent_id = raw.get("agent_id")
     return EventWrite(
         id=event_id,
         session_id=session_id,
@@ -188,16 +188,16 @@ def _event(
         reasoning_tokens=reasoning,
         cost_nanos=cost_nanos,
         cost_source=cost_source,
-        payload=payload,
+        payload=raw,
     )
 
 
-def _trigger_link(raw: dict[str, Any], payload: dict[str, Any]) -> None:
+def _trigger_link(raw: dict[str, Any]) -> None:
     """Keep trigger_event_id/type when sent; lift them out of a trigger_event object too."""
     trigger = raw.get("trigger_event")
     if isinstance(trigger, dict):
-        payload.setdefault(wire.TRIGGER_EVENT_ID, trigger.get("id"))
-        payload.setdefault(wire.TRIGGER_EVENT_TYPE, trigger.get("event_type"))
+        raw.setdefault(wire.TRIGGER_EVENT_ID, trigger.get("id"))
+        raw.setdefault(wire.TRIGGER_EVENT_TYPE, trigger.get("event_type"))
 
 
 # --- field coercion --------------------------------------------------------------------------
