@@ -8,12 +8,14 @@ one pool for reads and writes (row locks keep statistics exact).
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from agentops_server.config import normalize_database_url
@@ -27,6 +29,8 @@ from agentops_server.storage.types import dumps
 SQLITE_BUSY_TIMEOUT_MS = 30_000
 SQLITE_READERS = 8
 POSTGRES_POOL_SIZE = 10
+POSTGRES_POOL_RECYCLE_SECONDS = 1800
+POSTGRES_IDLE_PING_SECONDS = 10.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +46,7 @@ class Engines:
         if self.checkpointer is not None:
             self.checkpointer.close()
         self.read.dispose()
-        if self.write is not self.read:
-            self.write.dispose()
+        self.write.dispose()
 
 
 def create_engines(database_url: str) -> Engines:
@@ -61,11 +64,15 @@ def create_engines(database_url: str) -> Engines:
         url,
         pool_size=POSTGRES_POOL_SIZE,
         max_overflow=POSTGRES_POOL_SIZE,
-        pool_pre_ping=True,
+        # no pre-ping on every checkout (a round trip each time): see _ping_after_idle
+        pool_recycle=POSTGRES_POOL_RECYCLE_SECONDS,
         json_serializer=dumps,
         connect_args={"options": "-c timezone=UTC"},
     )
-    return Engines(read=engine, write=engine, dialect="postgresql")
+    _ping_after_idle(engine)
+    # single-statement reads need no BEGIN/ROLLBACK round trips; same pool as the writes
+    read = engine.execution_options(isolation_level="AUTOCOMMIT")
+    return Engines(read=read, write=engine, dialect="postgresql")
 
 
 def create_admin_engine(database_url: str) -> Engine:
@@ -75,6 +82,27 @@ def create_admin_engine(database_url: str) -> Engine:
         Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
         return _sqlite_engine(url.render_as_string(hide_password=False), writer=True)
     return create_engine(url, json_serializer=dumps, connect_args={"options": "-c timezone=UTC"})
+
+
+def _ping_after_idle(engine: Engine) -> None:
+    """Check a pooled connection before use only if it sat idle for a while (it may have been
+    dropped by a server restart or a firewall). A connection lost while busy fails one
+    statement and invalidates the pool; writes are then retried (sql_store)."""
+
+    @event.listens_for(engine, "checkin")
+    def _on_checkin(dbapi_conn: Any, record: ConnectionPoolEntry) -> None:
+        record.info["idle_since"] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _on_checkout(dbapi_conn: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+        idle_since = record.info.get("idle_since")
+        if idle_since is None or time.monotonic() - idle_since < POSTGRES_IDLE_PING_SECONDS:
+            return
+        try:
+            dbapi_conn.execute("SELECT 1")
+            dbapi_conn.rollback()
+        except Exception as exc:
+            raise DisconnectionError(f"pooled connection is gone: {exc}") from exc
 
 
 def _sqlite_engine(url: str, *, writer: bool) -> Engine:

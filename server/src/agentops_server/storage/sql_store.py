@@ -80,14 +80,17 @@ class SqlStore(DashboardSql):
 
     # --- plumbing ----------------------------------------------------------------------------
     def _transact(self, work: Callable[[Connection], T]) -> T:
-        """Run `work` in one write transaction; retry it on a PostgreSQL deadlock."""
+        """Run `work` in one write transaction; retry it on a deadlock or a lost connection."""
         for attempt in range(MAX_ATTEMPTS):
             try:
                 with self._lock, self._engines.write.begin() as conn:
                     return work(conn)
             except DBAPIError as exc:
+                # a deadlock, or a connection lost (e.g. PostgreSQL restarted): every write
+                # here is safe to repeat (appends skip stored ids and count only new rows)
                 state = getattr(exc.orig, "sqlstate", None)
-                if state not in RETRYABLE_SQLSTATES or attempt == MAX_ATTEMPTS - 1:
+                retry = state in RETRYABLE_SQLSTATES or exc.connection_invalidated
+                if not retry or attempt == MAX_ATTEMPTS - 1:
                     raise
                 time.sleep(0.005 * 2**attempt)
         raise AssertionError("unreachable")  # pragma: no cover
