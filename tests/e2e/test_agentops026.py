@@ -43,9 +43,11 @@ def python026() -> Path:
     return PYTHON_026
 
 
+@pytest.mark.parametrize("engine", ["server", "pg_server"])
 def test_agentops_026_full_session_priced_exported_field_by_field(
-    server: ServerProcess, python026: Path
+    engine: str, request: pytest.FixtureRequest, python026: Path
 ) -> None:
+    server: ServerProcess = request.getfixturevalue(engine)  # SQLite, then PostgreSQL
     endpoint = server.url + "/"  # a trailing slash makes 0.3.26 send //v2/... paths
     parent = subprocess.Popen(
         [str(python026), str(SCRIPT), "parent", endpoint, server.api_key],
