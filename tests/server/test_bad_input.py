@@ -282,3 +282,35 @@ def test_unknown_sessions_routes_and_parameters(live: LiveServer) -> None:
     assert_error(live.get("/v2/sessions", params={"end_state": "Maybe"}), 422, "end_state")
     assert_error(live.get("/v2/sessions", params={"cursor": "forged!"}), 400, "cursor")
     assert_error(live.get("/v2/sessions", params={"started_after": "noon"}), 422)
+
+
+def test_absurd_timestamps_and_deep_nesting_are_client_errors(
+    seeded: tuple[LiveServer, str, str],
+) -> None:
+    live, session_id, jwt = seeded
+    res = live.send_events(jwt, [action(init_timestamp="0001-01-01T00:00:00+01:00")])
+    assert_error(res, 422, "out of range")
+    res = live.send_events(jwt, [action(init_timestamp=1e300)])
+    assert_error(res, 422, "init_timestamp")
+    deep = b'{"events": [{"params": ' + b"[" * 100_000 + b"]" * 100_000 + b"}]}"
+    res = live.post("/v2/create_events", content=deep, headers=live.auth(jwt))
+    assert_error(res, 400, "nested too deeply")
+    unharmed(live, session_id)
+
+
+def test_deep_nesting_under_the_parser_limit_is_stored_and_exported(
+    seeded: tuple[LiveServer, str, str],
+) -> None:
+    live, session_id, jwt = seeded
+    for depth in (200, 500, 800):
+        body = (
+            b'{"events": [{"id": "deep-%d", "event_type": "actions", "params": ' % depth
+            + b"[" * depth
+            + b"]" * depth
+            + b"}]}"
+        )
+        res = live.post("/v2/create_events", content=body, headers=live.auth(jwt))
+        assert res.status_code == 200, res.text
+    assert live.stats(session_id)["events"] == 2 + 3
+    export = live.get(f"/v2/sessions/{session_id}/export")
+    assert export.status_code == 200 and len(export.json()["actions"]) == 1 + 3

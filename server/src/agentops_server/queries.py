@@ -204,13 +204,23 @@ def export_session(store: Store, project_id: str, session_id: str) -> Iterator[b
     return _export_chunks(store, session_id, _encode(head)[:-1])
 
 
+def _encode_event(event: Event) -> str:
+    """One export row; a payload too deeply nested to encode is replaced by a note."""
+    row = event_json(event)
+    try:
+        return _encode(row)
+    except RecursionError:
+        note = "<not exported: nested too deeply>"
+        return _encode({k: (v if not isinstance(v, dict | list) else note) for k, v in row.items()})
+
+
 def _export_chunks(store: Store, session_id: str, head: str) -> Iterator[bytes]:
     yield head.encode()
     for kind in EVENT_TYPES:
         parts = [f',"{kind}":[']
         first = True
         for event in store.iter_events(session_id, kind):
-            parts.append(_encode(event_json(event)) if first else "," + _encode(event_json(event)))
+            parts.append(_encode_event(event) if first else "," + _encode_event(event))
             first = False
             if len(parts) >= EXPORT_CHUNK_EVENTS:
                 yield "".join(parts).encode()

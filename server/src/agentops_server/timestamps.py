@@ -19,7 +19,10 @@ def parse_timestamp(value: object) -> datetime | None:
             return parsed
         if tz is None:
             return parsed.replace(tzinfo=UTC)
-        return parsed.astimezone(UTC)
+        try:
+            return parsed.astimezone(UTC)
+        except OverflowError as exc:
+            raise ValueError(f"timestamp {value!r} is out of range") from exc
     if value is None or value == "":
         return None
     if isinstance(value, int | float) and not isinstance(value, bool):

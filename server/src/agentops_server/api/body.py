@@ -72,8 +72,13 @@ def parse_json(raw: bytes) -> Any:
         raise bad_request("request body is not UTF-8 encoded JSON") from None
     except ValueError as exc:
         raise bad_request(f"request body is not valid JSON: {exc}") from None
+    except RecursionError:
+        raise bad_request("request body is nested too deeply") from None
     if b"\\u0000" in raw or b"\\ud" in raw or b"\\uD" in raw:
-        value = _clean_strings(value)
+        try:
+            value = _clean_strings(value)
+        except RecursionError:
+            raise bad_request("request body is nested too deeply") from None
     return value
 
 
