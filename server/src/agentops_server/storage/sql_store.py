@@ -343,6 +343,10 @@ class SqlStore(DashboardSql):
         with self._read() as conn:
             return pricing_sql.count_llm_events(conn, project_id)
 
+    def analyze(self) -> None:
+        """Refresh the query planner's statistics, e.g. after a bulk import."""
+        self._transact(lambda conn: conn.exec_driver_sql("ANALYZE"))
+
     # --- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
         self._engines.dispose()

@@ -206,6 +206,8 @@ def import_database(
             pending.append(row)
             result.read[name] = result.read.get(name, 0) + 1
         flush()
+        with engines.write.begin() as conn:  # fresh planner statistics after a bulk load
+            conn.exec_driver_sql("ANALYZE")
     finally:
         engines.dispose()
     return result
