@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import signal
 import subprocess
 import time
 from decimal import Decimal
@@ -174,3 +175,31 @@ def test_agentops_026_process_exit_without_end_is_closed_by_inactivity(
         assert stats["end_state_reason"].startswith("No end received")
     finally:
         server.stop()
+
+
+def test_agentops_026_sigterm_ends_the_session_as_fail(
+    server: ServerProcess, python026: Path
+) -> None:
+    proc = subprocess.Popen(
+        [str(python026), str(SCRIPT), "wait", server.url, server.api_key],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=client_env(),
+    )
+    try:
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        assert line.startswith("{"), line
+        session_id = json.loads(line)["session_id"]
+        proc.send_signal(signal.SIGTERM)
+        proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    assert proc.returncode == 0  # 0.3.26's handler exits with 0 (reference §4.4)
+    stats = server.stats(session_id).json()
+    assert stats["end_state"] == "Fail"
+    assert stats["end_state_reason"] == "Signal SIGTERM detected"
+    assert stats["events"] == 1 and stats["end_timestamp"] is not None

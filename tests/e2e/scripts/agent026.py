@@ -10,6 +10,7 @@ agent026.py no-end ENDPOINT API_KEY   records an action and exits without end_se
 
 import json
 import sys
+import time
 
 import agentops
 from agentops import ActionEvent, ErrorEvent, LLMEvent, ToolEvent
@@ -59,9 +60,19 @@ def no_end(endpoint: str, api_key: str) -> None:
     say(session_id=str(session.session_id))  # then exit without end_session
 
 
+def wait(endpoint: str, api_key: str) -> None:
+    session = agentops.init(api_key=api_key, endpoint=endpoint)
+    assert session is not None, "agentops.init did not start a session"
+    session.record(ActionEvent(action_type="long-task"))
+    say(session_id=str(session.session_id))
+    time.sleep(120)  # until the test sends SIGTERM
+
+
 if __name__ == "__main__":
     if sys.argv[1] == "parent":
         parent(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "wait":
+        wait(sys.argv[2], sys.argv[3])
     elif sys.argv[1] == "no-end":
         no_end(sys.argv[2], sys.argv[3])
     else:
