@@ -66,7 +66,8 @@ def test_importing_agentops_loads_no_server_framework_or_database(tmp_path: Path
         [sys.executable, "-c", code],
         capture_output=True,
         text=True,
-        env=script_env(),
+        # without coverage's own subprocess hook, which imports sqlite3
+        env={k: v for k, v in script_env().items() if not k.startswith("COVERAGE_")},
         timeout=60,
         check=True,
     ).stdout

@@ -201,6 +201,8 @@ def get(opt_out: bool, timeout: float) -> HostEnv | None:
 
 def _after_fork_in_child() -> None:
     # A collection in flight at fork time has no thread in the child: start again if needed.
+    global _lock
+    _lock = threading.Lock()
     for key, future in list(_futures.items()):
         if not future.done():
             del _futures[key]

@@ -10,6 +10,7 @@ Integrations call `record_event(event, session=None)`; it never raises.
 
 from __future__ import annotations
 
+import os
 import threading
 import uuid
 from contextvars import ContextVar, Token
@@ -23,11 +24,19 @@ if TYPE_CHECKING:
 
 _current: ContextVar[Session | None] = ContextVar("agentops_current_session", default=None)
 _active: dict[uuid.UUID, Session] = {}
-_lock = threading.Lock()
+_lock = threading.RLock()  # RLock: the signal handler reads the registry from any point
 MULTI_SESSION_HELP = (
     "several sessions are active and none is current here: use session.record(...), "
     "pass session=..., or run the code inside `with session:`"
 )
+
+
+def _after_fork_in_child() -> None:
+    global _lock
+    _lock = threading.RLock()  # another thread may have held it at fork time
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
 
 
 def register(session: Session) -> None:

@@ -99,7 +99,7 @@ class Session:
         self._jwt: str | None = None
         self._rejected = False
         self._worker = get_worker()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # the signal handler may re-enter _finish()
         self._pid = os.getpid()
         self._started = time.time()
         self._ended: float | None = None

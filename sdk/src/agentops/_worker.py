@@ -51,7 +51,7 @@ class BatchWorker:
         self._reported_drops = 0
         self._queue: deque[tuple[Session, Event] | Command] = deque()
         self._wake = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()  # RLock: a signal handler may flush from inside
         self._thread: threading.Thread | None = None
         self._busy = False
 
@@ -108,7 +108,7 @@ class BatchWorker:
         """In a forked child: the parent's queue and thread are not ours."""
         self._queue = deque()
         self._wake = threading.Event()
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._thread = None
         self._busy = False
 
