@@ -93,6 +93,8 @@ def test_sessions_list_and_export(tmp_path: Path) -> None:
         assert listed.exit_code == 0 and session_id in listed.stdout and "cli" in listed.stdout
         page = json.loads(run("sessions", "list", "--json", "--tag", "cli", *db).stdout)
         assert [s["id"] for s in page["data"]] == [session_id]
+        found = json.loads(run("sessions", "list", "--json", "--text", session_id[:8], *db).stdout)
+        assert [s["id"] for s in found["data"]] == [session_id]
         exported = run("sessions", "export", session_id, *db)
         assert exported.exit_code == 0
         assert json.loads(exported.stdout) == live.get(f"/v2/sessions/{session_id}/export").json()

@@ -31,6 +31,7 @@ def sessions() -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
 @click.option("--tag", help="Only sessions with this tag.")
 @click.option("--end-state", help="Success, Fail or Indeterminate.")
+@click.option("--text", help="Substring of the id, a tag or the end reason.")
 @click.option("--cursor", help="next_cursor printed by the previous page.")
 @click.option("--json", "as_json", is_flag=True, help="Print the export API's JSON page.")
 @database_options
@@ -39,6 +40,7 @@ def list_(
     limit: int,
     tag: str | None,
     end_state: str | None,
+    text: str | None,
     cursor: str | None,
     as_json: bool,
     database_url: str | None,
@@ -57,7 +59,7 @@ def list_(
     with opened_store(config) as store:
         chosen = resolve_project(store, project)
         page = queries.list_sessions(
-            store, chosen.id, SessionFilter(tag=tag, end_state=state), cursor, limit
+            store, chosen.id, SessionFilter(tag=tag, end_state=state, text=text), cursor, limit
         )
     if as_json:
         echo_json(page)
