@@ -184,6 +184,17 @@ def _sqlite_insert_sql(rows: int) -> str:
     )
 
 
+def _raw_fetchall(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[str, str]]:
+    """Run on the driver's cursor, inside the caller's transaction: no per-row result
+    processing (the two returned columns are plain text)."""
+    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
+    try:
+        cursor.execute(sql, params)
+        return [(row[0], row[1]) for row in cursor.fetchall()]
+    finally:
+        cursor.close()
+
+
 def _sqlite_time(value: datetime | None) -> str | None:
     """The text UTCDateTime stores on SQLite (same format as SQLAlchemy's DATETIME)."""
     if value is None:
@@ -209,8 +220,7 @@ def _insert_sqlite(conn: Connection, ordered: list[EventWrite]) -> list[tuple[st
                 e.prompt_tokens, e.completion_tokens, e.cache_read_tokens, e.cache_write_tokens,
                 e.reasoning_tokens, e.cost_nanos, e.cost_source.value, dumps(e.payload),
             )  # fmt: skip
-        result = conn.exec_driver_sql(_sqlite_insert_sql(len(chunk)), tuple(params))
-        inserted += [(r[0], r[1]) for r in result]
+        inserted += _raw_fetchall(conn, _sqlite_insert_sql(len(chunk)), tuple(params))
     return inserted
 
 
@@ -244,8 +254,7 @@ def _insert_postgres(conn: Connection, ordered: list[EventWrite]) -> list[tuple[
         }
         for e in ordered
     ]  # fmt: skip
-    result = conn.exec_driver_sql(POSTGRES_INSERT_SQL, (dumps(rows),))
-    return [(r[0], r[1]) for r in result]
+    return _raw_fetchall(conn, POSTGRES_INSERT_SQL, (dumps(rows),))
 
 
 def append_batches(
