@@ -138,6 +138,10 @@ def test_event_windows_and_density(store: SqlStore, seed: Seed) -> None:
         [event("big", f"e{i:03}", event_type=kinds[i % 4], start=i) for i in range(100)]
     )
     density = store.event_density("big", at(0), at(100), 10)
+    store.density_edges_above = 0  # the other way of counting gives the same answer
+    again = store.event_density("big", at(0), at(100), 10)
+    key = sorted((b.index, b.event_type, b.count) for b in density.buckets)
+    assert sorted((b.index, b.event_type, b.count) for b in again.buckets) == key
     assert density.total == 100
     assert sum(b.count for b in density.buckets if b.index == 0) == 10
     assert {b.event_type for b in density.buckets} == set(kinds)
@@ -158,3 +162,40 @@ def test_event_windows_and_density(store: SqlStore, seed: Seed) -> None:
         store.get_event("big", "missing")
     assert store.find_session_project("big") == seed.project_id
     assert store.find_session_project("missing") is None
+
+
+@pytest.mark.parametrize("sort", list(SessionSort))
+def test_searches_read_a_bounded_number_of_sessions_per_page(
+    store: SqlStore, seed: Seed, sort: SessionSort
+) -> None:
+    for i in range(12):
+        seconds = None if i in (4, 9) else float(i + 1)
+        _ended(seed, f"s{i:02}", i, seconds, cost=(i + 1) * 10)
+        if i in (1, 7, 10):
+            store.write_session(
+                SessionWrite(
+                    id=f"s{i:02}",
+                    project_id=seed.project_id,
+                    end_state_reason="needle in the reason",
+                ),
+                create=False,
+            )
+    store.session_scan_limit = 3
+    found: list[str] = []
+    cursor = None
+    pages = 0
+    while pages < 30:
+        pages += 1
+        page = store.list_sessions_sorted(
+            seed.project_id, SessionFilter(text="needle"), sort, cursor, 2
+        )
+        assert len(page.sessions) <= 2
+        found += [s.id for s in page.sessions]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert sorted(found) == ["s01", "s07", "s10"] and len(found) == 3
+    assert pages >= 4  # 12 sessions, 3 read per page: the search went on in steps
+    store.session_scan_limit = 10_000
+    whole = store.list_sessions_sorted(seed.project_id, SessionFilter(text="needle"), sort, None, 5)
+    assert [s.id for s in whole.sessions] == found  # the same sessions, in the same order

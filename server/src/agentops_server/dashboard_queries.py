@@ -153,8 +153,14 @@ def list_sessions(
     cursor: str | None,
     limit: int,
 ) -> dict[str, Any]:
+    """{"data", "next_cursor", "partial"}: `partial` means a search stopped at its reading
+    budget before filling the page; the next cursor continues it (storage/session_sort.py)."""
     page = store.list_sessions_sorted(project_id, filters, sort, cursor, limit)
-    return {"data": [session_row(s) for s in page.sessions], "next_cursor": page.next_cursor}
+    return {
+        "data": [session_row(s) for s in page.sessions],
+        "next_cursor": page.next_cursor,
+        "partial": page.next_cursor is not None and len(page.sessions) < limit,
+    }
 
 
 def timeline_bounds(session: Session) -> tuple[int, int]:

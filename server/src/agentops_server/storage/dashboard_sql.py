@@ -20,11 +20,9 @@ from sqlalchemy import (
     ColumnElement,
     Connection,
     Integer,
-    Select,
     bindparam,
     case,
     cast,
-    exists,
     func,
     insert,
     select,
@@ -33,7 +31,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from agentops_server.storage import session_query
+from agentops_server.storage import session_sort
 from agentops_server.storage.dashboard_records import (
     DayPoint,
     EventBrief,
@@ -47,8 +45,8 @@ from agentops_server.storage.dashboard_records import (
     User,
 )
 from agentops_server.storage.records import Event, SessionFilter, SessionPage
-from agentops_server.storage.rows import session_select, to_event, to_session
-from agentops_server.storage.schema import events, session_stats, session_tags, sessions, users
+from agentops_server.storage.rows import to_event
+from agentops_server.storage.schema import events, session_stats, sessions, users
 from agentops_server.storage.store import Conflict, InvalidCursor, NotFound
 from agentops_server.storage.types import UTCDateTime
 
@@ -62,6 +60,10 @@ class DashboardSql:
     """The dashboard methods of SqlStore (which provides `_read`, `_transact`, `dialect`)."""
 
     dialect: str
+    # sessions one page of a search may read (storage/session_sort.py); public for tuning
+    session_scan_limit: int = session_sort.SCAN_LIMIT
+    # events in a window above which SQLite counts the waterfall's slices by index ranges
+    density_edges_above: int = 10_000
 
     def _read(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
@@ -130,9 +132,9 @@ class DashboardSql:
         """Sessions in `sort` order, keyset-paginated; cursors are only valid for their sort."""
         limit = max(1, min(limit, MAX_LIMIT))
         with self._read() as conn:
-            if sort is SessionSort.NEWEST:
-                return session_query.list_sessions(conn, project_id, filters, cursor, limit)
-            return _sorted_page(conn, project_id, filters, sort, cursor, limit)
+            return session_sort.list_page(
+                conn, project_id, filters, sort, cursor, limit, self.session_scan_limit
+            )
 
     def overview(self, project_id: str, start: datetime | None, end: datetime | None) -> Overview:
         """Totals, per-day series and cost per model of the sessions started in [start, end)."""
@@ -142,8 +144,7 @@ class DashboardSql:
         if end is not None:
             scope.append(sessions.c.init_timestamp < end)
         with self._read() as conn:
-            totals = _totals(conn, scope)
-            days = _days(conn, self.dialect, scope)
+            totals, days = _days(conn, self.dialect, scope)
             models = _models(conn, scope)
         return Overview(totals=totals, days=days, models=models)
 
@@ -155,24 +156,28 @@ class DashboardSql:
         buckets = max(1, min(buckets, MAX_BUCKETS))
         start_ms, end_ms = _ms(start), max(_ms(end), _ms(start) + 1)
         width = (end_ms - start_ms) / buckets
-        index = _offset_ms(self.dialect, events.c.init_timestamp, start) / width
-        floored = func.floor(index) if self.dialect == "postgresql" else index
-        bucket = cast(floored, Integer).label("bucket")
-        query = (
-            select(bucket, events.c.event_type, func.count().label("n"))
-            .where(
-                events.c.session_id == session_id,
-                events.c.init_timestamp >= start,
-                events.c.init_timestamp < end,
-            )
-            .group_by(bucket, events.c.event_type)
-        )
-        with self._read() as conn:
-            rows = conn.execute(query).all()
-        lanes = [
-            LaneBucket(index=min(int(b), buckets - 1), event_type=str(t), count=int(n))
-            for b, t, n in rows
+        in_window = [
+            events.c.session_id == session_id,
+            events.c.init_timestamp >= start,
+            events.c.init_timestamp < end,
         ]
+        with self._read() as conn:
+            total = conn.execute(select(func.count()).where(*in_window)).scalar_one()
+            if self.dialect == "sqlite" and total > self.density_edges_above:
+                lanes = _density_by_edges(conn, session_id, start, width, buckets, end)
+            else:
+                index = _offset_ms(self.dialect, events.c.init_timestamp, start) / width
+                floored = func.floor(index) if self.dialect == "postgresql" else index
+                bucket = cast(floored, Integer).label("bucket")
+                query = (
+                    select(bucket, events.c.event_type, func.count().label("n"))
+                    .where(*in_window)
+                    .group_by(bucket, events.c.event_type)
+                )
+                lanes = [
+                    LaneBucket(index=min(int(b), buckets - 1), event_type=str(t), count=int(n))
+                    for b, t, n in conn.execute(query).all()
+                ]
         return EventDensity(start_ms, end_ms, width, sum(x.count for x in lanes), lanes)
 
     def list_event_window(
@@ -210,111 +215,36 @@ class DashboardSql:
         return to_event(row)
 
 
-# --- sorted session pages ------------------------------------------------------------------------
-def _filtered(
-    query: Select[Any], filters: SessionFilter, *, tag_exists: bool = True
-) -> Select[Any]:
-    if filters.end_state is not None:
-        query = query.where(sessions.c.end_state == filters.end_state)
-    if filters.started_after is not None:
-        query = query.where(sessions.c.init_timestamp >= filters.started_after)
-    if filters.started_before is not None:
-        query = query.where(sessions.c.init_timestamp < filters.started_before)
-    if filters.tag is not None and tag_exists:
-        query = query.where(
-            exists().where(
-                session_tags.c.session_id == sessions.c.id, session_tags.c.tag == filters.tag
-            )
-        )
-    if filters.text:
-        query = query.where(session_query._text_match(filters.text))
-    return query
+def _density_by_edges(
+    conn: Connection, session_id: str, start: datetime, width: float, buckets: int, end: datetime
+) -> list[LaneBucket]:
+    """Per (type, slice) counts as index range counts: on SQLite, hundreds of tiny counts over
+    the (session, type, time) index beat one pass that computes a slice for every event."""
+    kinds = conn.execute(
+        select(events.c.event_type).where(events.c.session_id == session_id).distinct()
+    ).scalars()
+    edges = [start + timedelta(microseconds=round(i * width * 1000)) for i in range(buckets)]
+    edges.append(end)
+    count = select(func.count()).where(
+        events.c.session_id == session_id,
+        events.c.event_type == bindparam("kind"),
+        events.c.init_timestamp >= bindparam("lo", type_=UTCDateTime),
+        events.c.init_timestamp < bindparam("hi", type_=UTCDateTime),
+    )
+    lanes = []
+    for kind in list(kinds):
+        for i in range(buckets):
+            bounds = {"kind": kind, "lo": edges[i], "hi": edges[i + 1]}
+            n = conn.execute(count, bounds).scalar_one()
+            if n:
+                lanes.append(LaneBucket(index=i, event_type=str(kind), count=int(n)))
+    return lanes
 
 
-def _sorted_page(
-    conn: Connection,
-    project_id: str,
-    filters: SessionFilter,
-    sort: SessionSort,
-    cursor: str | None,
-    limit: int,
-) -> SessionPage:
-    after = _decode(cursor, sort.value) if cursor else None
-    base = _filtered(session_select(), filters)
-    if sort is SessionSort.OLDEST:
-        key: Any = sessions.c.init_timestamp
-        query = base.where(sessions.c.project_id == project_id)
-        if after is not None:
-            stamp = datetime.fromisoformat(after[0])
-            position = tuple_(bindparam("after_ts", stamp, type_=UTCDateTime), after[1])
-            query = query.where(key >= stamp, tuple_(key, sessions.c.id) > position)
-        rows = conn.execute(query.order_by(key, sessions.c.id).limit(limit + 1)).mappings().all()
-        return _page(rows, limit, lambda s: [sort.value, s["init_timestamp"].isoformat(), s["id"]])
-    if sort is SessionSort.COST:
-        value, ident = session_stats.c.cost_nanos, session_stats.c.session_id
-        query = base.where(session_stats.c.project_id == project_id)
-        if after is not None:
-            position = tuple_(after[0], after[1])
-            query = query.where(value <= after[0], tuple_(value, ident) < position)
-        query = query.order_by(value.desc(), ident.desc()).limit(limit + 1)
-        rows = conn.execute(query).mappings().all()
-        return _page(rows, limit, lambda s: [sort.value, s["cost_nanos"], s["id"]])
-    return _duration_page(conn, base, project_id, after, limit)
-
-
-def _duration_page(
-    conn: Connection, base: Select[Any], project_id: str, after: list[Any] | None, limit: int
-) -> SessionPage:
-    """Longest first; running sessions (no duration yet) come after all ended ones."""
-    value, ident = sessions.c.duration_ms, sessions.c.id
-    rows: list[Any] = []
-    if after is None or after[0] is not None:
-        query = base.where(sessions.c.project_id == project_id, value.is_not(None))
-        if after is not None:
-            position = tuple_(after[0], after[1])
-            query = query.where(value <= after[0], tuple_(value, ident) < position)
-        query = query.order_by(value.desc(), ident.desc()).limit(limit + 1)
-        rows = list(conn.execute(query).mappings().all())
-    if len(rows) <= limit:
-        query = base.where(sessions.c.project_id == project_id, value.is_(None))
-        if after is not None and after[0] is None:
-            query = query.where(ident < after[1])
-        query = query.order_by(ident.desc()).limit(limit + 1 - len(rows))
-        rows += list(conn.execute(query).mappings().all())
-    return _page(rows, limit, lambda s: ["duration", s["duration_ms"], s["id"]])
-
-
-def _page(rows: Any, limit: int, key: Callable[[Any], list[Any]]) -> SessionPage:
-    page = [to_session(r) for r in rows[:limit]]
-    next_cursor = _encode(key(rows[limit - 1])) if len(rows) > limit else None
-    return SessionPage(sessions=page, next_cursor=next_cursor)
-
-
+# --- event cursors -------------------------------------------------------------------------
 def _encode(parts: list[Any]) -> str:
     raw = json.dumps(parts, separators=(",", ":")).encode()
     return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode(cursor: str, kind: str) -> list[Any]:
-    try:
-        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}") from None
-    if not isinstance(parts, list) or len(parts) != 3 or parts[0] != kind:
-        raise InvalidCursor(f"invalid cursor {cursor[:40]!r} for this order")
-    value, ident = parts[1], parts[2]
-    if not isinstance(ident, str):
-        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}")
-    if kind == "oldest":
-        try:
-            stamp = datetime.fromisoformat(value)
-        except (TypeError, ValueError):
-            raise InvalidCursor(f"invalid cursor {cursor[:40]!r}") from None
-        if stamp.tzinfo is None:
-            raise InvalidCursor(f"invalid cursor {cursor[:40]!r}")
-    elif value is not None and (not isinstance(value, int) or isinstance(value, bool)):
-        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}")
-    return [value, ident]
 
 
 def _decode_event_cursor(cursor: str) -> tuple[datetime, int]:
@@ -337,21 +267,16 @@ def _state_count(state: str) -> Any:
     return _sum(case((sessions.c.end_state == state, 1), else_=0))
 
 
-def _totals(conn: Connection, scope: list[ColumnElement[bool]]) -> OverviewTotals:
-    names = ["events", "llms", "tools", "actions", "errors", "prompt_tokens"]
-    names += ["completion_tokens", "cost_nanos", "unknown_cost_events"]
-    query = select(
-        func.count().label("sessions"),
-        _state_count("Success").label("success"),
-        _state_count("Fail").label("fail"),
-        _state_count("Indeterminate").label("indeterminate"),
-        *[_sum(session_stats.c[n]).label(n) for n in names],
-    ).join_from(sessions, session_stats, session_stats.c.session_id == sessions.c.id)
-    row = conn.execute(query.where(*scope)).mappings().one()
-    return OverviewTotals(**{k: int(v) for k, v in row.items()})
+COUNTERS = ["events", "llms", "tools", "actions", "errors", "prompt_tokens"]
+COUNTERS += ["completion_tokens", "cost_nanos", "unknown_cost_events"]
+DAY_FIELDS = ["success", "fail", "indeterminate", "cost_nanos", "prompt_tokens"]
+DAY_FIELDS += ["completion_tokens"]
 
 
-def _days(conn: Connection, dialect: str, scope: list[ColumnElement[bool]]) -> list[DayPoint]:
+def _days(
+    conn: Connection, dialect: str, scope: list[ColumnElement[bool]]
+) -> tuple[OverviewTotals, list[DayPoint]]:
+    """One pass over the range: per-day sums, whose sum is the totals."""
     if dialect == "postgresql":
         day: Any = func.to_char(
             func.timezone("UTC", sessions.c.init_timestamp), "YYYY-MM-DD"
@@ -361,25 +286,29 @@ def _days(conn: Connection, dialect: str, scope: list[ColumnElement[bool]]) -> l
     query = (
         select(
             day,
+            func.count().label("sessions"),
             _state_count("Success").label("success"),
             _state_count("Fail").label("fail"),
             _state_count("Indeterminate").label("indeterminate"),
-            _sum(session_stats.c.cost_nanos).label("cost_nanos"),
-            _sum(session_stats.c.prompt_tokens).label("prompt_tokens"),
-            _sum(session_stats.c.completion_tokens).label("completion_tokens"),
+            *[_sum(session_stats.c[n]).label(n) for n in COUNTERS],
         )
         .join_from(sessions, session_stats, session_stats.c.session_id == sessions.c.id)
         .where(*scope)
         .group_by(day)
         .order_by(day)
     )
-    return [
+    found = conn.execute(query).mappings().all()
+    rows = [{k: int(v) for k, v in r.items() if k != "day"} for r in found]
+    names = ["sessions", "success", "fail", "indeterminate", *COUNTERS]
+    totals = OverviewTotals(**{n: sum(r[n] for r in rows) for n in names})
+    days = [
         DayPoint(
             day=datetime.strptime(str(r["day"]), "%Y-%m-%d").date(),
-            **{k: int(v) for k, v in r.items() if k != "day"},
+            **{k: sums[k] for k in DAY_FIELDS},
         )
-        for r in conn.execute(query).mappings()
+        for r, sums in zip(found, rows, strict=True)
     ]
+    return totals, days
 
 
 def _models(conn: Connection, scope: list[ColumnElement[bool]]) -> list[ModelCost]:

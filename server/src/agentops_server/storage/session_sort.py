@@ -1,0 +1,216 @@
+"""The dashboard's session pages in any order, and bounded searches over them.
+
+Each order walks one index: (project, init_timestamp, id) for time, the trigger-kept
+(project, duration_ms, id) and (project, cost_nanos, session_id) of migration 0002 for
+duration and cost. "Longest first" has two phases: ended sessions, then running ones.
+
+A filter the walked index cannot answer (text, or a tag or end state under a cost or duration
+order) could make a page read the whole project. Such pages read at most SCAN_LIMIT sessions
+of the walk; when that budget runs out first, the page holds the matches found so far and a
+cursor that continues the walk where it stopped, so every request stays bounded.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Connection, bindparam, func, select, tuple_
+
+from agentops_server.storage import session_query
+from agentops_server.storage.dashboard_records import SessionSort
+from agentops_server.storage.records import SessionFilter, SessionPage
+from agentops_server.storage.rows import session_select, to_session
+from agentops_server.storage.schema import session_stats, session_tags, sessions
+from agentops_server.storage.store import InvalidCursor
+from agentops_server.storage.types import UTCDateTime
+
+SCAN_LIMIT = 10_000
+
+
+@dataclass(frozen=True, slots=True)
+class Phase:
+    """One index walk: the rows in `scope`, ordered by (value, ident)."""
+
+    name: str
+    scope: list[ColumnElement[bool]]
+    value: Any  # a column, or None when the walk is by ident alone
+    ident: Any
+    descending: bool
+    timestamp: bool = False
+
+    def order(self) -> list[Any]:
+        cols = [c for c in (self.value, self.ident) if c is not None]
+        return [c.desc() for c in cols] if self.descending else cols
+
+    def reverse_order(self) -> list[Any]:
+        cols = [c for c in (self.value, self.ident) if c is not None]
+        return cols if self.descending else [c.desc() for c in cols]
+
+    def after(self, value: Any, ident: str) -> list[ColumnElement[bool]]:
+        """Rows strictly after (value, ident) in this walk's order."""
+        if self.value is None:
+            return [self.ident < ident] if self.descending else [self.ident > ident]
+        bound = bindparam(None, value, type_=UTCDateTime) if self.timestamp else value
+        position = tuple_(bound, ident)
+        if self.descending:  # the plain bound lets every planner cut the index range
+            return [self.value <= value, tuple_(self.value, self.ident) < position]
+        return [self.value >= value, tuple_(self.value, self.ident) > position]
+
+    def key(self, row: Any) -> list[Any]:
+        if self.value is None:
+            return [None, row[1]]
+        value = row[0]
+        return [value.isoformat() if self.timestamp else value, row[1]]
+
+
+def list_page(
+    conn: Connection,
+    project_id: str,
+    filters: SessionFilter,
+    sort: SessionSort,
+    cursor: str | None,
+    limit: int,
+    scan_limit: int = SCAN_LIMIT,
+) -> SessionPage:
+    if sort is SessionSort.NEWEST and not filters.text:
+        return session_query.list_sessions(conn, project_id, filters, cursor, limit)
+    plan = _plan(sort, project_id, filters)
+    first, after = _decode(cursor, plan) if cursor else (0, None)
+    bounded = _needs_bound(sort, filters)
+    found: list[tuple[Phase, Any]] = []
+    for index in range(first, len(plan)):
+        phase = plan[index]
+        scope = [*phase.scope, *(phase.after(*after) if after and index == first else [])]
+        want = limit + 1 - len(found)
+        query = _filtered(session_select(), filters, phase)
+        if bounded:
+            walk = (
+                select(phase.value if phase.value is not None else phase.ident, phase.ident)
+                .where(*scope)
+                .order_by(*phase.order())
+                .limit(scan_limit)
+                .subquery()
+            )
+            query = query.where(sessions.c.id.in_(select(walk.c[1])))
+        else:
+            query = query.where(*scope)
+        rows = conn.execute(query.order_by(*phase.order()).limit(want)).mappings().all()
+        found += [(phase, r) for r in rows]
+        if len(found) > limit:
+            break
+        if bounded:
+            read = conn.execute(select(func.count()).select_from(walk)).scalar_one()
+            if read >= scan_limit:  # budget spent: continue from the last session read
+                last = conn.execute(
+                    select(walk.c[0], walk.c[1]).order_by(*_reverse(walk, phase)).limit(1)
+                ).one()
+                return _page(found, limit, _encode(phase, phase.key(last)))
+    next_cursor = None
+    if len(found) > limit:
+        phase, row = found[limit - 1]
+        value = row[phase.value.name] if phase.value is not None else None
+        next_cursor = _encode(phase, phase.key((value, row["id"])))
+    return _page(found, limit, next_cursor)
+
+
+def _plan(sort: SessionSort, project_id: str, filters: SessionFilter) -> list[Phase]:
+    mine = sessions.c.project_id == project_id
+    if sort in (SessionSort.NEWEST, SessionSort.OLDEST):
+        scope = [mine]  # a time range is a range of this very index
+        if filters.started_after is not None:
+            scope.append(sessions.c.init_timestamp >= filters.started_after)
+        if filters.started_before is not None:
+            scope.append(sessions.c.init_timestamp < filters.started_before)
+        return [
+            Phase(
+                sort.value,
+                scope,
+                sessions.c.init_timestamp,
+                sessions.c.id,
+                descending=sort is SessionSort.NEWEST,
+                timestamp=True,
+            )
+        ]
+    if sort is SessionSort.COST:
+        cost = session_stats.c.cost_nanos
+        scope = [session_stats.c.project_id == project_id]
+        return [Phase("cost", scope, cost, session_stats.c.session_id, descending=True)]
+    duration = sessions.c.duration_ms
+    return [
+        Phase("duration", [mine, duration.is_not(None)], duration, sessions.c.id, True),
+        Phase("running", [mine, duration.is_(None)], None, sessions.c.id, True),
+    ]
+
+
+def _needs_bound(sort: SessionSort, filters: SessionFilter) -> bool:
+    if filters.text:
+        return True
+    if sort is SessionSort.OLDEST:
+        return filters.tag is not None or filters.end_state is not None
+    ranged = filters.started_after is not None or filters.started_before is not None
+    return filters.tag is not None or filters.end_state is not None or ranged
+
+
+def _filtered(query: Any, filters: SessionFilter, phase: Phase) -> Any:
+    """The filters the walked index does not answer itself."""
+    if filters.end_state is not None:
+        query = query.where(sessions.c.end_state == filters.end_state)
+    if not phase.timestamp:
+        if filters.started_after is not None:
+            query = query.where(sessions.c.init_timestamp >= filters.started_after)
+        if filters.started_before is not None:
+            query = query.where(sessions.c.init_timestamp < filters.started_before)
+    if filters.tag is not None:
+        tagged = select(session_tags.c.session_id).where(
+            session_tags.c.session_id == sessions.c.id, session_tags.c.tag == filters.tag
+        )
+        query = query.where(tagged.exists())
+    if filters.text:
+        query = query.where(session_query._text_match(filters.text))
+    return query
+
+
+def _reverse(walk: Any, phase: Phase) -> list[Any]:
+    cols = [walk.c[0], walk.c[1]] if phase.value is not None else [walk.c[1]]
+    return cols if phase.descending else [c.desc() for c in cols]
+
+
+def _page(found: list[tuple[Phase, Any]], limit: int, cursor: str | None) -> SessionPage:
+    return SessionPage(sessions=[to_session(r) for _, r in found[:limit]], next_cursor=cursor)
+
+
+def _encode(phase: Phase, key: list[Any]) -> str:
+    raw = json.dumps([phase.name, *key], separators=(",", ":")).encode()
+    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+
+
+def _decode(cursor: str, plan: list[Phase]) -> tuple[int, tuple[Any, str]]:
+    invalid = InvalidCursor(f"invalid cursor {cursor[:40]!r} for this order")
+    try:
+        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
+    except (binascii.Error, ValueError, UnicodeDecodeError):
+        raise invalid from None
+    if not isinstance(parts, list) or len(parts) != 3 or not isinstance(parts[2], str):
+        raise invalid
+    names = [p.name for p in plan]
+    if parts[0] not in names:
+        raise invalid
+    index = names.index(parts[0])
+    phase, value = plan[index], parts[1]
+    if phase.value is None:
+        value = None
+    elif phase.timestamp:
+        try:
+            value = datetime.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise invalid from None
+        if value.tzinfo is None:
+            raise invalid
+    elif not isinstance(value, int) or isinstance(value, bool):
+        raise invalid
+    return index, (value, parts[2])
