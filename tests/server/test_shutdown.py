@@ -61,3 +61,19 @@ def test_sigterm_drains_every_acknowledged_event(server: ServerProcess) -> None:
         assert stats.events == len(stored)
     finally:
         store.close()
+
+
+def test_session_tokens_survive_a_server_restart(server: ServerProcess) -> None:
+    """The secret lives in the data dir: a running agent keeps working across a restart."""
+    res = httpx.post(
+        f"{server.url}/v2/create_session",
+        json={"session": {"session_id": str(uuid.uuid4())}},
+        headers={"X-Agentops-Api-Key": server.api_key},
+    )
+    session_id, jwt = res.json()["session_id"], res.json()["jwt"]
+    server.stop()
+    server.start()
+    headers = {"Authorization": f"Bearer {jwt}", "X-Agentops-Api-Key": server.api_key}
+    res = httpx.post(f"{server.url}/v2/create_events", json={"events": [action()]}, headers=headers)
+    assert res.status_code == 200
+    assert server.stats(session_id).json()["events"] == 1
