@@ -166,13 +166,14 @@ def test_second_ctrl_c_never_hangs(tmp_path: Path) -> None:
         env = script_env(
             AGENTOPS_API_KEY="00000000-0000-4000-8000-000000000000",
             AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{silent.getsockname()[1]}",
+            AGENTOPS_SHUTDOWN_TIMEOUT="60",  # the first Ctrl+C would wait a minute
         )
         proc = start_waiting(tmp_path, env, with_sdk=True)
         wait_ready(proc)
         proc.send_signal(signal.SIGINT)
         time.sleep(0.5)
         proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=15)  # would time out if it hung
+        _, stderr = proc.communicate(timeout=20)  # the second one skips the wait
         assert "KeyboardInterrupt" in stderr
         assert proc.returncode != 0
     finally:

@@ -39,6 +39,8 @@ ENV_LOGGING_TO_FILE: Final = "AGENTOPS_LOGGING_TO_FILE"
 ENV_MAX_WAIT_TIME: Final = "AGENTOPS_MAX_WAIT_TIME"
 ENV_MAX_QUEUE_SIZE: Final = "AGENTOPS_MAX_QUEUE_SIZE"
 ENV_INSTRUMENT_LLM_CALLS: Final = "AGENTOPS_INSTRUMENT_LLM_CALLS"
+ENV_FLUSH_TIMEOUT: Final = "AGENTOPS_FLUSH_TIMEOUT"
+ENV_SHUTDOWN_TIMEOUT: Final = "AGENTOPS_SHUTDOWN_TIMEOUT"
 ENV_VARS: Final = (
     ENV_API_KEY,
     ENV_PARENT_KEY,
@@ -49,6 +51,8 @@ ENV_VARS: Final = (
     ENV_MAX_WAIT_TIME,
     ENV_MAX_QUEUE_SIZE,
     ENV_INSTRUMENT_LLM_CALLS,
+    ENV_FLUSH_TIMEOUT,
+    ENV_SHUTDOWN_TIMEOUT,
 )
 
 DEFAULT_ENDPOINT: Final = "http://127.0.0.1:8000"
@@ -150,6 +154,16 @@ def _env_int(environ: Mapping[str, str], name: str) -> int | None:
         raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
 
 
+def _env_float(environ: Mapping[str, str], name: str) -> float | None:
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from None
+
+
 def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     """The settings given by AGENTOPS_* variables, as keyword arguments for Configuration."""
     env = os.environ if environ is None else environ
@@ -163,6 +177,8 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "max_wait_time": _env_int(env, ENV_MAX_WAIT_TIME),
         "max_queue_size": _env_int(env, ENV_MAX_QUEUE_SIZE),
         "instrument_llm_calls": _env_bool(env, ENV_INSTRUMENT_LLM_CALLS),
+        "flush_timeout": _env_float(env, ENV_FLUSH_TIMEOUT),
+        "shutdown_timeout": _env_float(env, ENV_SHUTDOWN_TIMEOUT),
     }
     return {k: v for k, v in values.items() if v is not None}
 

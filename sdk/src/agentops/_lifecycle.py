@@ -33,6 +33,9 @@ _shutdown_timeout = 2.0
 _previous_excepthook: Callable[..., Any] | None = None
 _previous_handlers: dict[int, Handler] = {}
 _handling: set[int] = set()
+# Set once an exit-path wait was cut short (deadline, or a second Ctrl+C): later hooks of the
+# same exit (excepthook after KeyboardInterrupt, atexit) then don't wait for the server again.
+_gave_up = False
 
 
 def install(shutdown_timeout: float) -> None:
@@ -55,15 +58,22 @@ def install(shutdown_timeout: float) -> None:
 
 def end_all(state: EndState, reason: str | None, timeout: float) -> None:
     """End this process's running sessions and wait up to `timeout` s for the server."""
+    global _gave_up
     with capture_internal_errors("end_all"):
         pid = os.getpid()
         for session in _recording.active_sessions():
             if session._pid == pid:
                 session._finish(state, reason, None)
         worker = _worker._worker
-        if worker is None or worker._thread is None:
+        if worker is None or worker._thread is None or _gave_up:
             return
-        if not worker.flush(timeout):
+        try:
+            done = worker.flush(timeout)
+        except BaseException:  # KeyboardInterrupt from a second Ctrl+C
+            _gave_up = True
+            raise
+        if not done:
+            _gave_up = True
             _worker.report_pending(worker, timeout)
 
 
