@@ -203,3 +203,20 @@ def test_a_new_password_signs_out_every_browser(live: LiveServer, browser: httpx
     assert browser.get("/projects").status_code == 303
     assert sign_in(browser, password="a brand new password").status_code == 303
     assert browser.get("/projects").status_code == 200
+
+
+def test_an_unpriced_cost_is_shown_as_unknown_never_as_zero(
+    live: LiveServer, browser: httpx.Client
+) -> None:
+    session_id, jwt = live.start_session(tags=["unpriced"])
+    sent = live.send_events(jwt, [llm(model="no-such-model-xyz")])
+    assert sent.status_code == 200, sent.text
+    assert sign_in(browser).status_code == 303
+    base = f"/projects/{live.project_id}/sessions"
+    [row] = browser.get(f"{base}?tag=unpriced&format=json").json()["data"]
+    assert row["stats"]["cost"] is None and row["stats"]["unknown_cost_events"] == 1
+    page = browser.get(f"{base}?tag=unpriced").text
+    assert re.search(r'<td class="num">unknown', page)
+    assert "$0.00" not in page
+    detail = browser.get(f"{base}/{session_id}").text
+    assert re.search(r'id="session-cost">unknown', detail)
