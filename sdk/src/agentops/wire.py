@@ -24,7 +24,7 @@ PARENT_KEY_HEADER: Final = "X-Agentops-Parent-Key"
 AUTHORIZATION_HEADER: Final = "Authorization"
 
 
-class EventType(str, Enum):
+class EventType(str, Enum):  # noqa: UP042 (str mixin kept: str() and format() unchanged)
     """Event types as they travel on the wire ("event_type")."""
 
     LLM = "llms"
@@ -34,7 +34,7 @@ class EventType(str, Enum):
     ERROR = "errors"
 
 
-class EndState(str, Enum):
+class EndState(str, Enum):  # noqa: UP042 (str mixin kept: str() and format() unchanged)
     """How a session ended. "Failure" (the docs' spelling) is accepted as FAIL."""
 
     SUCCESS = "Success"
