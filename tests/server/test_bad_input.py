@@ -314,3 +314,10 @@ def test_deep_nesting_under_the_parser_limit_is_stored_and_exported(
     assert live.stats(session_id)["events"] == 2 + 3
     export = live.get(f"/v2/sessions/{session_id}/export")
     assert export.status_code == 200 and len(export.json()["actions"]) == 1 + 3
+
+
+def test_too_many_events_in_one_request_is_413(seeded: tuple[LiveServer, str, str]) -> None:
+    live, session_id, jwt = seeded
+    events = [{"id": f"x{n}", "event_type": "actions"} for n in range(10_001)]
+    assert_error(live.send_events(jwt, events), 413, "at most 10000")
+    unharmed(live, session_id)

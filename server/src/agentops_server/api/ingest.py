@@ -41,6 +41,8 @@ from agentops_server.storage.records import Session, SessionWrite
 from agentops_server.storage.store import Conflict, NotFound
 
 logger = logging.getLogger("agentops_server.ingest")
+MAX_EVENTS_PER_REQUEST = 10_000
+"""Bigger batches get 413 (our SDK then splits them): bounded latency and memory per request."""
 router = APIRouter(tags=["ingest (AgentOps v2)"])
 
 
@@ -137,6 +139,13 @@ async def create_events(request: Request) -> dict[str, Any]:
     body = await read_json(request, svc.config.max_body_bytes)
     try:
         events = event_list(body)
+        if len(events) > MAX_EVENTS_PER_REQUEST:
+            raise ApiError(
+                413,
+                "too_many_events",
+                f"{len(events)} events in one request; send at most "
+                f"{MAX_EVENTS_PER_REQUEST} per request",
+            )
         # in a worker thread: pricing may load a project's price overrides from the store
         writes = await run_in_threadpool(
             partial(
