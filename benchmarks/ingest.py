@@ -34,7 +34,7 @@ from tests.support.server import ServerProcess
 def events_for(n: int, start: int) -> list[dict[str, Any]]:
     out = []
     for i in range(start, start + n):
-        base = {
+        base: dict[str, Any] = {
             "id": str(uuid.uuid4()),
             "init_timestamp": f"2026-11-21T12:{(i // 60) % 60:02d}:{i % 60:02d}.123456+00:00",
             "end_timestamp": f"2026-11-21T12:{(i // 60) % 60:02d}:{i % 60:02d}.523456+00:00",
