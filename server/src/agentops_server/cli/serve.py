@@ -90,6 +90,8 @@ def _prepare(config: ServerConfig) -> None:
     echo = click.echo
     echo(f"agentops server: {config.base_url}  (API docs {config.base_url}/docs)")
     echo(f"database: {redact(config.database_url)}")
+    if config.host in ("0.0.0.0", "::") and not config.public_url:
+        echo("Listening on all interfaces: set AGENTOPS_PUBLIC_URL to the URL users reach.")
     if issued is not None:
         echo('First start: created project "Default". Its API key (shown only once):')
         echo("")
