@@ -171,6 +171,8 @@ def test_bad_input_gets_a_clear_answer(live: LiveServer, browser: httpx.Client) 
         assert response.status_code == 400, path
         assert message in response.json()["error"]["message"], path
     assert browser.get(f"{base}/sessions/nope").status_code == 404
+    missing = browser.get(f"{base}/sessions/{session_id}/events/nope")
+    assert missing.status_code == 404 and "nope" in missing.json()["error"]["message"]
     assert browser.get("/projects/nope/sessions").status_code == 404
     other = live.store.create_project("Other")
     # a session is only reachable under its own project

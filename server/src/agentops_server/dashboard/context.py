@@ -72,10 +72,13 @@ class Dashboard:
         response = self.renderer.page(template, context, status)
         return self.visits.finish(response, visit)
 
-    def error(self, request: Request, visit: Visit, status: int, message: str) -> Response:
+    def error(
+        self, request: Request, visit: Visit, status: int, message: str, *, api: bool = False
+    ) -> Response:
+        """An error page, or `{"error": {code, message}}` for JSON twins and endpoints."""
         titles = {400: "Bad request", 403: "Forbidden", 404: "Not found", 401: "Sign in first"}
         title = titles.get(status, "Error")
-        if wants_json(request) or request.url.path.endswith(("/timeline", "/events")):
+        if api or wants_json(request):
             code = title.lower().replace(" ", "_")
             return self.visits.finish(json_error(status, code, message), visit)
         context = {

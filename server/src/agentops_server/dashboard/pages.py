@@ -139,9 +139,9 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
             _check_window(start_ms, end_ms)
             payload = dq.event_density(dash.store, session_id, start_ms, end_ms, buckets)
         except NotFound as exc:
-            return dash.error(request, visit, 404, str(exc))
+            return dash.error(request, visit, 404, str(exc), api=True)
         except BadInput as exc:
-            return dash.error(request, visit, 400, str(exc))
+            return dash.error(request, visit, 400, str(exc), api=True)
         return dash.visits.finish(json_response(payload), visit)
 
     @router.get("/projects/{project_id}/sessions/{session_id}/events")
@@ -163,9 +163,9 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
             _check_window(start_ms, end_ms)
             payload = dq.event_window(dash.store, session_id, start_ms, end_ms, cursor, limit)
         except NotFound as exc:
-            return dash.error(request, visit, 404, str(exc))
+            return dash.error(request, visit, 404, str(exc), api=True)
         except (BadInput, InvalidCursor) as exc:
-            return dash.error(request, visit, 400, str(exc))
+            return dash.error(request, visit, 400, str(exc), api=True)
         window = payload["data"]
         payload = {"data": window["events"], "next_cursor": window["next_cursor"]}
         return dash.visits.finish(json_response(payload), visit)
@@ -180,7 +180,7 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
             dash.store.get_session(project_id, session_id)
             payload = dq.event_detail(dash.store, session_id, event_id)
         except NotFound as exc:
-            return dash.error(request, visit, 404, str(exc))
+            return dash.error(request, visit, 404, str(exc), api=True)
         return dash.visits.finish(json_response(payload), visit)
 
     @router.get("/projects/{project_id}/sessions/{session_id}/stats")
@@ -192,7 +192,7 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         try:
             payload = queries.get_stats(dash.store, project_id, session_id)
         except NotFound as exc:
-            return dash.error(request, visit, 404, str(exc))
+            return dash.error(request, visit, 404, str(exc), api=True)
         return dash.visits.finish(json_response(payload), visit)
 
     @router.get("/projects/{project_id}/sessions/{session_id}/export")
@@ -204,7 +204,7 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         try:
             chunks = queries.export_session(dash.store, project_id, session_id)
         except NotFound as exc:
-            return dash.error(request, visit, 404, str(exc))
+            return dash.error(request, visit, 404, str(exc), api=True)
         response = StreamingResponse(
             chunks, media_type="application/json", headers=SECURITY_HEADERS
         )

@@ -37,7 +37,7 @@
     const s = ms / 1000;
     if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
     const m = Math.floor(s / 60);
-    if (m < 60) return `${m}m ${(s - m * 60).toFixed(0)}s`;
+    if (m < 60) return `${m}m ${(s - m * 60).toFixed(m < 10 ? 1 : 0)}s`;
     return `${Math.floor(m / 60)}h ${m % 60}m`;
   }
   // Exact USD from integer nano-dollars (no float rounding): 360000 -> "$0.00036".
@@ -118,10 +118,10 @@
       const page = await getJSON(`${base}/events?${q({ ...params, limit: DETAIL_LIMIT })}`);
       if (token !== drawToken) return;
       drawEvents(svg, page.data);
-      note.textContent = `${density.total} events in view`;
+      note.textContent = `${density.total.toLocaleString()} events in view`;
     } else {
       drawBuckets(svg, density);
-      note.textContent = `${density.total} events in view: density shown, zoom in for single events`;
+      note.textContent = `${density.total.toLocaleString()} events in view: density shown, zoom in for single events`;
     }
     attachBrush(svg);
     await loadList(true);
