@@ -91,7 +91,8 @@ class Exporter:
         """POST a session snapshot; the server's cumulative token_cost, or None on failure."""
         if not self._ready(session):
             return None
-        snapshot = {**snapshot, "host_env": session.host_env or snapshot.get("host_env")}
+        host_env = session.wire_snapshot(host_env_wait=1.0)["host_env"]  # if not sent yet
+        snapshot = {**snapshot, "host_env": host_env}
         res = self.post(session, wire.UPDATE_SESSION, dumps({"session": snapshot}))
         if not _ok(res):
             logger.warning("Could not update session %s - %s", session.session_id, _describe(res))
