@@ -42,6 +42,9 @@ out["stream_types"] = sorted({e.type for e in stream})
 with client.messages.stream(model=M, max_tokens=64, messages=msgs, tools=TOOLS,
                             metadata=tag("helper")) as s:
     out["helper_text"] = s.get_final_text()
+raw = client.messages.with_raw_response.create(model=M, max_tokens=64, messages=msgs,
+                                               metadata=tag("raw"))
+out["raw_text"] = raw.parse().content[0].text
 
 async def main():
     m = await aclient.messages.create(model=M, max_tokens=64, messages=msgs, tools=TOOLS,
@@ -76,6 +79,7 @@ def test_messages_create_streams_helpers_and_errors(
     result = run_agent(server, fake, MESSAGES)
     assert result["sync_type"] == "Message"
     assert result["sync_text"] == result["helper_text"] == result["async_helper_text"] == fp.TEXT
+    assert result["raw_text"] == fp.TEXT
     assert "message_stop" in result["stream_types"]
     assert result["caught_429"] == ["RateLimitError", 429]
     assert result["caught_500"] == ["InternalServerError", 500]
@@ -83,7 +87,7 @@ def test_messages_create_streams_helpers_and_errors(
 
     data = export(server, result["session_id"])
     events = by_tag(data["llms"], key="metadata")
-    ok = ["sync", "stream", "helper", "async", "async-stream", "async-helper"]
+    ok = ["sync", "stream", "helper", "raw", "async", "async-stream", "async-helper"]
     assert sorted(events) == sorted([*ok, "fail-429", "fail-500", "fail-stream"])
     total_input = fp.ANTH_INPUT + fp.ANTH_CACHE_READ + fp.ANTH_CACHE_WRITE
     cost = expected_cost(

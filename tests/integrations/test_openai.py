@@ -137,6 +137,9 @@ for event in client.responses.create(model="o3-mini", input="hello", stream=True
     pass
 async def main():
     await aclient.responses.create(model="gpt-4o-mini", input=msgs, user="responses-async")
+    async for _ in await aclient.responses.create(model="gpt-4o-mini", input="hi", stream=True,
+                                                  user="responses-async-stream"):
+        pass
     e = await aclient.embeddings.create(model="text-embedding-3-small", input=["a", "b", "c"],
                                         user="embeddings")
     out["vectors"] = len(e.data)
@@ -150,7 +153,16 @@ def test_responses_api_and_embeddings(server: ServerProcess, fake: FakeProviders
     assert result["text"] == fp.TEXT and result["vectors"] == 3
     data = export(server, result["session_id"])
     events = by_tag(data["llms"])
-    assert sorted(events) == ["embeddings", "responses", "responses-async", "responses-stream"]
+    assert sorted(events) == [
+        "embeddings",
+        "responses",
+        "responses-async",
+        "responses-async-stream",
+        "responses-stream",
+    ]
+    for name in ("responses-async", "responses-async-stream"):
+        assert events[name]["prompt_tokens"] == fp.RESP_INPUT, name
+        assert events[name]["completion"]["messages"]["content"] == fp.TEXT, name
     plain = events["responses"]
     assert plain["prompt"]["messages"] == [
         {"role": "system", "content": "Be brief."},
