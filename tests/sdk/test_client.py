@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import enum
 import uuid
 from decimal import Decimal
@@ -9,12 +11,15 @@ from pathlib import Path
 from typing import Any
 
 import pydantic
+import pytest
 
 import agentops
 from agentops._client import NoopClient
 from agentops._encode import dumps
 from agentops._exporter import parse_cost
 from agentops._recording import record_event
+from agentops._session import format_duration
+from agentops._transport import Request, Response
 from agentops.testing import InMemoryTransport
 from tests.sdk.conftest import run_script, script_env
 
@@ -169,3 +174,100 @@ def test_logging_to_file_when_asked(tmp_path: Path) -> None:
     assert done.returncode == 0
     log = (tmp_path / "agentops.log").read_text()
     assert "WARNING - Could not initialize AgentOps client - API Key is missing" in log
+
+
+def test_configuration_rejects_bad_values() -> None:
+    with pytest.raises(ValueError, match="flush_timeout"):
+        agentops.Configuration(flush_timeout=-1)
+    with pytest.raises(ValueError, match="log_level"):
+        agentops.Configuration(log_level="LOUD")
+    assert agentops.Configuration(log_level="debug").log_level == "DEBUG"
+
+
+def test_durations_read_like_agentops() -> None:
+    assert format_duration(1.74) == "1.7s"
+    assert format_duration(123.0) == "2m 3.0s"
+    assert format_duration(3605.2) == "1h 0m 5.2s"
+
+
+def test_response_helpers_tolerate_odd_answers() -> None:
+    assert Response(200, b"not json").json() is None
+    assert Response(200).json() is None
+    assert Response(429, headers={"retry-after": "Wed, 21 Oct 2015"}).retry_after is None
+    assert Response(429, headers={"retry-after": "2"}).retry_after == 2.0
+
+
+def test_end_session_gives_up_after_flush_timeout(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AGENTOPS_FLUSH_TIMEOUT", "0.3")
+    transport = InMemoryTransport()
+    session = agentops.init(api_key=str(uuid.uuid4()), transport=transport)
+    assert session is not None
+    assert agentops.flush()
+    transport.fail_next(*[0] * 1000)  # the server is gone
+    assert session.end_session("Success") is None  # didn't hang; the worker keeps trying
+    transport.clear_failures()
+    assert agentops.flush(timeout=15)
+    assert transport.sessions[str(session.session_id)]["end_state"] == "Success"
+
+
+def test_in_memory_transport_checks_credentials() -> None:
+    transport = InMemoryTransport()
+    base = "http://127.0.0.1:1"
+    assert transport.send(Request(base, "/v2/create_events", b"{}")).status == 401
+    headers = {"X-Agentops-Api-Key": "k", "Authorization": "Bearer nope"}
+    assert transport.send(Request(base, "/v2/create_events", b"{}", headers)).status == 401
+    session = b'{"session": {"session_id": "s"}}'
+    token = transport.send(
+        Request(base, "/v2/create_session", session, {"X-Agentops-Api-Key": "k"})
+    )
+    headers["Authorization"] = f"Bearer {token.json()['jwt']}"
+    assert transport.send(Request(base, "/v2/nothing", b"{}", headers)).status == 404
+
+
+def test_session_exited_in_another_context_does_not_break() -> None:
+    session, transport = in_memory()
+
+    async def enter() -> None:
+        session.__enter__()
+
+    async def leave() -> None:
+        session.__exit__(None, None, None)
+
+    async def main() -> None:
+        await asyncio.create_task(enter())
+        await asyncio.create_task(leave())
+
+    asyncio.run(main())
+    assert not session.is_running
+    assert transport.sessions[str(session.session_id)]["end_state"] == "Success"
+
+
+def test_decorators_on_odd_callables(caplog: pytest.LogCaptureFixture) -> None:
+    session, transport = in_memory()
+    biggest = agentops.record_action("max")(max)  # a builtin without a signature
+    assert biggest(3, 7, key=None) == 7
+
+    @agentops.record_tool()
+    def strict(a: int) -> int:
+        return a
+
+    with pytest.raises(TypeError):
+        strict(1, 2)  # type: ignore[call-arg]
+    assert agentops.track_agent()(42) == 42  # not a class or function: unchanged
+
+    @agentops.track_agent("gen")
+    class WithGenerator:
+        def numbers(self) -> Any:
+            yield 1
+
+    assert list(WithGenerator().numbers()) == [1]
+    other = agentops.start_session()
+    assert other is not None
+    ctx = contextvars.Context()  # no current session there, two running
+    assert ctx.run(agentops.create_agent, "ambiguous")  # warned, not sent
+    session.end_session("Success")
+    other.end_session("Success")
+    events = transport.events_of(session.session_id)
+    assert events[0]["params"] == {"args": [3, 7], "key": None} and events[0]["returns"] == 7
+    assert events[1]["params"] == {"args": [1, 2]} and events[2]["error_type"] == "TypeError"
+    assert [a["name"] for a in transport.agents] == ["gen"]

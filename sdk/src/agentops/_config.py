@@ -107,10 +107,6 @@ class Configuration:
         """Events per create_events request at most."""
         return min(MAX_BATCH_SIZE, self.max_queue_size)
 
-    @property
-    def dashboard_url(self) -> str:
-        return self.endpoint
-
     def replace(self, **changes: Any) -> Configuration:
         """A copy with `changes` applied; None values are ignored (0.3's configure() rule)."""
         kept = {k: v for k, v in changes.items() if v is not None}

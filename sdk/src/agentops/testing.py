@@ -44,6 +44,11 @@ class InMemoryTransport:
         with self._lock:
             self._failures.extend(statuses)
 
+    def clear_failures(self) -> None:
+        """Forget the failures still planned by fail_next()."""
+        with self._lock:
+            self._failures.clear()
+
     def events_of(self, session_id: str | uuid.UUID) -> list[dict[str, Any]]:
         with self._lock:
             return [e for e in self.events if e.get("session_id") == str(session_id)]
