@@ -195,7 +195,7 @@ def _raw_fetchall(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[t
         cursor.close()
 
 
-def _sqlite_time(value: datetime | None) -> str | None:
+def sqlite_time(value: datetime | None) -> str | None:
     """The text UTCDateTime stores on SQLite (same format as SQLAlchemy's DATETIME)."""
     if value is None:
         return None
@@ -215,8 +215,8 @@ def _insert_sqlite(conn: Connection, ordered: list[EventWrite]) -> list[tuple[st
         params: list[Any] = []
         for e in chunk:
             params += (
-                e.session_id, e.id, e.event_type, _sqlite_time(e.init_timestamp),
-                _sqlite_time(e.end_timestamp), e.agent_id, e.name, e.model, e.provider,
+                e.session_id, e.id, e.event_type, sqlite_time(e.init_timestamp),
+                sqlite_time(e.end_timestamp), e.agent_id, e.name, e.model, e.provider,
                 e.prompt_tokens, e.completion_tokens, e.cache_read_tokens, e.cache_write_tokens,
                 e.reasoning_tokens, e.cost_nanos, e.cost_source.value, dumps(e.payload),
             )  # fmt: skip

@@ -14,12 +14,13 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import Connection, bindparam, func, insert, select, tuple_, update
+from sqlalchemy import Connection, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from agentops_server.storage import pricing_sql, session_query
 from agentops_server.storage.dashboard_sql import DashboardSql
 from agentops_server.storage.engine import Engines, create_engines
+from agentops_server.storage.event_reads import read_chunk
 from agentops_server.storage.ingest import append_batches, insert_ignore
 from agentops_server.storage.records import (
     Agent,
@@ -54,7 +55,6 @@ from agentops_server.storage.schema import (
 )
 from agentops_server.storage.session_write import create_session, update_session
 from agentops_server.storage.store import Conflict, NotFound
-from agentops_server.storage.types import UTCDateTime
 
 T = TypeVar("T")
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
@@ -281,24 +281,10 @@ class SqlStore(DashboardSql):
     def iter_events(
         self, session_id: str, event_type: str | None = None, chunk_size: int = 1000
     ) -> Iterator[Event]:
-        base = select(events).where(events.c.session_id == session_id)
-        if event_type is not None:
-            base = base.where(events.c.event_type == event_type)
-        base = base.order_by(events.c.init_timestamp, events.c.seq).limit(chunk_size)
         after: tuple[datetime, int] | None = None
         while True:
-            query = base
-            if after is not None:
-                position = tuple_(
-                    bindparam("after_ts", after[0], type_=UTCDateTime),
-                    bindparam("after_seq", after[1]),
-                )
-                query = query.where(
-                    events.c.init_timestamp >= after[0],
-                    tuple_(events.c.init_timestamp, events.c.seq) > position,
-                )
             with self._read() as conn:
-                chunk = [to_event(r) for r in conn.execute(query).mappings()]
+                chunk = read_chunk(conn, self.dialect, session_id, event_type, after, chunk_size)
             yield from chunk
             if len(chunk) < chunk_size:
                 return
