@@ -15,6 +15,8 @@ from agentops_server.auth.tokens import load_secret
 from agentops_server.cli.options import build_config, database_options, opened_store, redact
 from agentops_server.config import ServerConfig
 
+KEEP_ALIVE_SECONDS = 75
+
 
 @click.command()
 @click.option("--host", help="Interface to listen on [env AGENTOPS_HOST; default 127.0.0.1].")
@@ -75,6 +77,9 @@ def serve(
         port=config.port,
         log_level=log_level,
         timeout_graceful_shutdown=30,
+        # Longer than clients keep idle connections (0.3.26: 10 s, sending every 5 s), so the
+        # server never closes one just as a client reuses it (a POST is not retried then).
+        timeout_keep_alive=KEEP_ALIVE_SECONDS,
     )
 
 
