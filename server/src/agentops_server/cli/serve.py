@@ -42,6 +42,7 @@ KEEP_ALIVE_SECONDS = 75
     show_default=True,
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
+@click.option("--access-log", is_flag=True, help="Log every HTTP request (off: agents send many).")
 def serve(
     host: str | None,
     port: int | None,
@@ -50,6 +51,7 @@ def serve(
     max_body_bytes: int | None,
     session_inactivity: int | None,
     log_level: str,
+    access_log: bool,
 ) -> None:
     """Run the server: AgentOps v2 ingestion, export API, dashboard and /docs."""
     config = build_config(
@@ -76,6 +78,7 @@ def serve(
         host=config.host,
         port=config.port,
         log_level=log_level,
+        access_log=access_log,
         timeout_graceful_shutdown=30,
         # Longer than clients keep idle connections (0.3.26: 10 s, sending every 5 s), so the
         # server never closes one just as a client reuses it (a POST is not retried then).
