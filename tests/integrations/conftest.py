@@ -25,7 +25,11 @@ from tests.support.server import ServerProcess
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 PRELUDE = """
-import asyncio, json, os, sys
+import asyncio, json, os, sys, traceback
+from agentops._errors import set_internal_error_hook
+internal_errors = []  # whatever the SDK swallowed fails the test
+set_internal_error_hook(lambda exc: internal_errors.append(
+    "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))))
 out = {}
 """
 
@@ -40,6 +44,7 @@ FINISH = """
 cost = agentops.end_session("Success")
 out["session_id"] = str(session.session_id)
 out["end_session_cost"] = None if cost is None else str(cost)
+out["internal_errors"] = internal_errors
 print("RESULT " + json.dumps(out))
 """
 
@@ -83,6 +88,7 @@ def run_agent(
     if done.returncode != 0 or not lines:
         raise AssertionError(f"agent failed ({done.returncode}):\n{done.stdout}\n{done.stderr}")
     result: dict[str, Any] = json.loads(lines[-1][len("RESULT ") :])
+    assert result.pop("internal_errors") == [], "the SDK swallowed internal errors"
     result["stderr"] = done.stderr
     return result
 
