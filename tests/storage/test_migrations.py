@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import multiprocessing
+
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
@@ -27,3 +29,22 @@ def test_migrated_schema_matches_table_definitions(database_url: str) -> None:
     finally:
         engine.dispose()
     assert diff == []
+
+
+def _upgrade_in_process(database_url: str, start: object) -> None:
+    start.wait(30)  # type: ignore[attr-defined]
+    upgrade(database_url)
+
+
+def test_servers_starting_together_migrate_once(database_url: str) -> None:
+    """Several processes (replicas, --workers) run upgrade() on an empty database at once."""
+    ctx = multiprocessing.get_context("spawn")
+    start = ctx.Event()
+    procs = [ctx.Process(target=_upgrade_in_process, args=(database_url, start)) for _ in range(4)]
+    for p in procs:
+        p.start()
+    start.set()
+    for p in procs:
+        p.join(timeout=120)
+    assert [p.exitcode for p in procs] == [0] * 4
+    assert current_revision(database_url) == head_revision()
