@@ -1,4 +1,5 @@
-"""`agentops prices` and `agentops reprice` on a real SQLite database (click's CliRunner)."""
+"""`agentops prices` and `agentops reprice` on real databases, SQLite and PostgreSQL (click's
+CliRunner, in process)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,6 @@ import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
@@ -22,8 +22,8 @@ WHEN = datetime(2026, 11, 20, 12, 0, tzinfo=UTC)
 
 
 @pytest.fixture
-def db(tmp_path: Path) -> Iterator[tuple[str, SqlStore]]:
-    url = f"sqlite:///{tmp_path / 'agentops.sqlite3'}"
+def db(database_url: str) -> Iterator[tuple[str, SqlStore]]:
+    url = database_url
     upgrade(url)
     store = open_store(url)
     try:
