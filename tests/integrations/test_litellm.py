@@ -85,6 +85,7 @@ def test_litellm_calls_are_recorded_once_and_openai_stays_instrumented(
     )
     for name in ("completion", "stream", "acompletion", "astream", "direct-openai"):
         event = events[name]
+        assert "api_key" not in event["params"], name  # credentials are never recorded
         assert event["provider"] == "openai", name
         assert (event["prompt_tokens"], event["completion_tokens"]) == (
             fp.CHAT_PROMPT,

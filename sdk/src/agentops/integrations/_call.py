@@ -145,6 +145,24 @@ class LLMCall:
         event.reasoning_tokens = reasoning_tokens
 
 
+# Request keywords never recorded: credentials (litellm takes api_key and cloud keys as call
+# arguments) and headers, which may carry them.
+SECRET_PARAMS = frozenset(
+    {
+        "api_key",
+        "azure_ad_token",
+        "azure_ad_token_provider",
+        "aws_access_key_id",
+        "aws_secret_access_key",
+        "aws_session_token",
+        "vertex_credentials",
+        "client_secret",
+        "extra_headers",
+        "headers",
+    }
+)
+
+
 def start_call(
     provider: str,
     kwargs: dict[str, Any],
@@ -154,7 +172,9 @@ def start_call(
 ) -> LLMCall | None:
     """An LLMCall for these request kwargs, or None if building it failed."""
     try:
-        params = {k: v for k, v in kwargs.items() if k not in prompt_keys}
+        params = {
+            k: v for k, v in kwargs.items() if k not in prompt_keys and k not in SECRET_PARAMS
+        }
         return LLMCall(provider, build_prompt(kwargs), params, session)
     except Exception as exc:
         report_internal_error(exc, "integrations.start")
