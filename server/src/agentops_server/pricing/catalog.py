@@ -61,7 +61,7 @@ class _Plan:
     """Everything about one ModelPrice that does not depend on the usage."""
 
     model_price: ModelPrice
-    resolved: tuple[tuple[UnitDef, Decimal | TieredPrices], ...]
+    terms: tuple[tuple[str, Decimal | TieredPrices, int, bool], ...]  # key, price, per, tiered
     leaf_order: tuple[tuple[UnitDef, tuple[str, ...]], ...]  # unit, priced descendants' keys
     priced_keys: frozenset[str]
     has_requests: bool
@@ -92,7 +92,10 @@ def _compile(model_price: ModelPrice) -> _Plan:
     )
     return _Plan(
         model_price=model_price,
-        resolved=resolved,
+        terms=tuple(
+            (unit.usage_key, price, unit.per, isinstance(price, TieredPrices))
+            for unit, price in resolved
+        ),
         leaf_order=leaf_order,
         priced_keys=frozenset(by_key),
         has_requests=any(unit.usage_key == "requests" for unit, _ in resolved),
@@ -204,7 +207,9 @@ class Catalog:
             _inference_error(plan, positive, values)
         leaves: dict[str, int] = {}
         for unit, descendants in plan.leaf_order:
-            leaf = values.get(unit.usage_key, 0) - sum(leaves[key] for key in descendants)
+            leaf = values.get(unit.usage_key, 0)
+            for key in descendants:
+                leaf -= leaves[key]
             if leaf < 0:
                 raise InvalidUsage(f"more specific token counts exceed {unit.usage_key}")
             leaves[unit.usage_key] = leaf
@@ -212,8 +217,11 @@ class Catalog:
             leaves["requests"] = 1
         total_input = input_tokens if plan.tiered else 0
         total = Decimal(0)
-        for unit, price in plan.resolved:
-            total += calc_unit_price(price, leaves[unit.usage_key], total_input, unit.per)
+        for key, price, per, tiered in plan.terms:
+            if tiered:
+                total += calc_unit_price(price, leaves[key], total_input, per)
+            else:  # calc_unit_price's arithmetic for a flat price, inlined
+                total += price * Decimal(leaves[key]) / per  # type: ignore[operator]
         return total
 
     @staticmethod
