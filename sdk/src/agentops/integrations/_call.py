@@ -2,7 +2,7 @@
 
 Provider modules build an `LLMCall` when a patched method is entered and call `finish()` or
 `fail()` exactly once (streams: when the stream ends, fails or is closed). Recording never
-raises into the caller: failures are swallowed by capture_internal_errors().
+raises into the caller: our failures are logged and swallowed (agentops._errors).
 """
 
 from __future__ import annotations
@@ -30,13 +30,9 @@ def set_enabled(enabled: bool) -> None:
     _state["enabled"] = enabled
 
 
-def recording() -> bool:
-    """True when a patched call should record: set up, and not inside a wrapper library."""
-    return _state["enabled"] and not _suppressed.get()
-
-
 def should_record(session: Any) -> bool:
-    """recording(), and there is a session for the event (given, or an active one)."""
+    """Whether a patched call records: integrations set up, not inside a wrapper library
+    (litellm), and a session to record to (given with session=, or a running one)."""
     if not _state["enabled"] or _suppressed.get():
         return False
     return session is not None or bool(_recording.active_sessions())
