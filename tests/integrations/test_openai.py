@@ -233,3 +233,13 @@ def test_provider_errors_reach_the_caller_unchanged_and_are_recorded(
     assert broken["cost"] is None and broken["cost_source"] == "unknown_tokens"
     assert data["stats"]["errors"] == 3
     assert_totals_match(data, result)
+
+
+def test_costs_and_session_totals_on_postgresql(
+    pg_server: ServerProcess, fake: FakeProviders
+) -> None:
+    result = run_agent(pg_server, fake, RESPONSES)
+    data = export(pg_server, result["session_id"])
+    assert len(data["llms"]) == 5
+    assert all(e["cost_source"] == "computed" for e in data["llms"])
+    assert_totals_match(data, result)
