@@ -199,6 +199,11 @@ for status in (429, 500):
         client.chat.completions.create(model="gpt-4o-mini", messages=msgs, user=f"fail-{status}")
     except openai.APIStatusError as exc:
         out[f"caught_{status}"] = [type(exc).__name__, exc.status_code]
+nowhere = openai.OpenAI(base_url="http://127.0.0.1:9/v1", api_key="k", max_retries=0)
+try:
+    nowhere.chat.completions.create(model="gpt-4o-mini", messages=msgs, user="unreachable")
+except openai.APIConnectionError as exc:
+    out["caught_connection"] = type(exc).__name__
 stream = client.chat.completions.create(model="gpt-4o-mini", messages=msgs, user="fail-stream",
                                         stream=True)
 try:
@@ -217,11 +222,12 @@ def test_provider_errors_reach_the_caller_unchanged_and_are_recorded(
     assert result["caught_429"] == ["RateLimitError", 429]
     assert result["caught_500"] == ["InternalServerError", 500]
     assert result["caught_stream"] == "APIError"
+    assert result["caught_connection"] == "APIConnectionError"
     data = export(server, result["session_id"])
     events = by_tag(data["llms"])
-    assert sorted(events) == ["fail-429", "fail-500", "fail-stream"]
+    assert sorted(events) == ["fail-429", "fail-500", "fail-stream", "unreachable"]
     errors = {e["trigger_event_id"]: e for e in data["errors"]}
-    assert len(errors) == 3
+    assert len(errors) == 4
     for tag, kind in (("fail-429", "RateLimitError"), ("fail-500", "InternalServerError")):
         llm = events[tag]
         assert errors[llm["id"]]["error_type"] == kind
@@ -231,7 +237,11 @@ def test_provider_errors_reach_the_caller_unchanged_and_are_recorded(
     assert errors[broken["id"]]["error_type"] == "APIError"
     assert broken["completion"]["messages"]["content"] == fp.TEXT  # what arrived before it broke
     assert broken["cost"] is None and broken["cost_source"] == "unknown_tokens"
-    assert data["stats"]["errors"] == 3
+    # no answer at all (connection refused, timeout): whether it was billed is unknown
+    unreachable = events["unreachable"]
+    assert errors[unreachable["id"]]["error_type"] == "APIConnectionError"
+    assert unreachable["cost"] is None and unreachable["cost_source"] == "unknown_tokens"
+    assert data["stats"]["errors"] == 4
     assert_totals_match(data, result)
 
 

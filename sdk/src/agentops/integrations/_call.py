@@ -102,8 +102,10 @@ class LLMCall:
     def fail(self, exc: BaseException, **gathered: Any) -> None:
         """Record the failed call and an ErrorEvent linked to it (trigger_event).
 
-        Without `gathered` (the request itself failed) the provider billed nothing: tokens 0.
-        A stream that broke midway passes what it gathered (finish()'s keywords) instead.
+        A stream that broke midway passes what it gathered (finish()'s keywords). Otherwise the
+        request failed: answered with an error status (the exception has a status_code), the
+        provider billed nothing and the tokens are 0; without an answer (timeout, connection
+        error) they are unknown.
         """
         if self.done:
             return
@@ -111,8 +113,10 @@ class LLMCall:
         with capture_internal_errors("integrations.fail"):
             if gathered:
                 self._fill(**gathered)
-            else:
+            elif isinstance(getattr(exc, "status_code", None), int):
                 self._fill(prompt_tokens=0, completion_tokens=0)
+            else:
+                self._fill()
             _record(self.event, self.session)
             _record(ErrorEvent(trigger_event=self.event, exception=exc), self.session)
 
