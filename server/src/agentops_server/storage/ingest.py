@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, false, or_, update
+from sqlalchemy import Connection, bindparam, case, or_, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from agentops_server.storage.records import AppendResult, EventWrite
@@ -130,26 +130,30 @@ def apply_stat_deltas(conn: Connection, deltas: dict[str, StatDelta]) -> None:
 
 
 def touch_sessions(conn: Connection, session_ids: Iterable[str], now: datetime) -> None:
-    """Mark sessions active (and reopen auto-ended ones); raise NotFound if any is missing."""
+    """Mark sessions active (and reopen auto-ended ones); raise NotFound if any is missing.
+
+    The usual case writes last_activity_at only, so no trigger on the end columns fires.
+    """
     wanted = sorted(set(session_ids))
     if not wanted:
         return
-    auto = sessions.c.auto_ended
     stmt = (
         update(sessions)
         .where(sessions.c.id.in_(wanted))
-        .values(
-            last_activity_at=now,
-            end_timestamp=case((auto, None), else_=sessions.c.end_timestamp),
-            end_state_reason=case((auto, None), else_=sessions.c.end_state_reason),
-            auto_ended=false(),
-        )
-        .returning(sessions.c.id)
+        .values(last_activity_at=now)
+        .returning(sessions.c.id, sessions.c.auto_ended)
     )
-    found = {row[0] for row in conn.execute(stmt)}
+    found = {row[0]: bool(row[1]) for row in conn.execute(stmt)}
     missing = [s for s in wanted if s not in found]
     if missing:
         raise NotFound(f"session {missing[0]} does not exist")
+    reopen = [s for s in wanted if found[s]]
+    if reopen:  # events arrived after an auto-end: the session is alive after all
+        conn.execute(
+            update(sessions)
+            .where(sessions.c.id.in_(reopen))
+            .values(end_timestamp=None, end_state_reason=None, auto_ended=False)
+        )
 
 
 EVENT_INSERT_COLUMNS = (
