@@ -77,6 +77,7 @@ def test_requested_integrations_that_cannot_work_raise_did_not_enable() -> None:
 def test_auto_setup_patches_installed_libraries_and_teardown_restores_them() -> None:
     from openai.resources.chat.completions import Completions
 
+    teardown_integrations()  # whatever an earlier test in this process set up
     original = Completions.create
     try:
         enabled = setup_integrations()
