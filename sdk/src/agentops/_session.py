@@ -23,7 +23,7 @@ from agentops import _host, _recording
 from agentops._config import Configuration, tags_tuple
 from agentops._errors import capture_internal_errors, logger, report_internal_error
 from agentops._events import Event, get_ISO_time
-from agentops._transport import Transport
+from agentops._transport import Transport, default_transport
 from agentops._worker import Command, get_worker
 from agentops.wire import EndState
 
@@ -81,7 +81,7 @@ class Session:
         tags: list[str] | tuple[str, ...] | None = None,
         host_env: dict[str, Any] | None = None,
         *,
-        transport: Transport,
+        transport: Transport | None = None,
     ) -> None:
         self.session_id = session_id
         self.config = config
@@ -95,7 +95,7 @@ class Session:
         self.token_cost = Decimal(0)
         self.event_counts = {"llms": 0, "tools": 0, "actions": 0, "errors": 0, "apis": 0}
         self.is_running = False
-        self.transport = transport
+        self.transport: Transport = transport if transport is not None else default_transport()
         self._jwt: str | None = None
         self._rejected = False
         self._worker = get_worker()
