@@ -271,3 +271,23 @@ def test_decorators_on_odd_callables(caplog: pytest.LogCaptureFixture) -> None:
     assert events[0]["params"] == {"args": [3, 7], "key": None} and events[0]["returns"] == 7
     assert events[1]["params"] == {"args": [1, 2]} and events[2]["error_type"] == "TypeError"
     assert [a["name"] for a in transport.agents] == ["gen"]
+
+
+class Touchy:
+    def __getattr__(self, name: str) -> Any:
+        raise RuntimeError(f"no {name} here")
+
+    def __repr__(self) -> str:
+        return "<Touchy>"
+
+
+def test_decorated_result_with_a_raising_getattr() -> None:
+    session, transport = in_memory()
+
+    @agentops.record_action("touchy")
+    def make() -> Touchy:
+        return Touchy()
+
+    assert isinstance(make(), Touchy)
+    session.end_session("Success")
+    assert transport.events_of(session.session_id)[0]["returns"] == "<Touchy>"

@@ -16,7 +16,7 @@ from typing import Any, TypeVar
 
 from agentops import _recording
 from agentops._client import get_client
-from agentops._errors import capture_internal_errors, logger
+from agentops._errors import capture_internal_errors, logger, report_internal_error
 from agentops._events import ActionEvent, ErrorEvent, Event, ToolEvent, _current_agent, get_ISO_time
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -34,15 +34,33 @@ def _params(sig: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[s
         return {"args": list(args), **kwargs}
 
 
-def _finish(event: Event, result: Any) -> None:
-    event.returns = list(result) if isinstance(result, tuple) else result
-    screenshot = getattr(result, "screenshot", None)
-    if screenshot is not None and isinstance(event, ActionEvent):
-        event.screenshot = screenshot
-    event.end_timestamp = get_ISO_time()
+def _start(new_event: Callable[..., Event], params: Callable[[], Any]) -> Event | None:
+    """The event for one call, or None if building it failed (the call runs regardless)."""
+    try:
+        return new_event(params=params())
+    except Exception as exc:
+        report_internal_error(exc, "decorator")
+        return None
 
 
-def _fail(event: Event, exc: BaseException, session: Any) -> None:
+def _succeed(event: Event | None, result: Any, session: Any) -> None:
+    if event is None:
+        return
+    with capture_internal_errors("decorator result"):
+        event.returns = list(result) if isinstance(result, tuple) else result
+        try:
+            screenshot = getattr(result, "screenshot", None)
+        except Exception:  # a result whose __getattr__ raises: no screenshot
+            screenshot = None
+        if screenshot is not None and isinstance(event, ActionEvent):
+            event.screenshot = screenshot
+        event.end_timestamp = get_ISO_time()
+        _recording.record_event(event, session)
+
+
+def _fail(event: Event | None, exc: BaseException, session: Any) -> None:
+    if event is None:
+        return
     with capture_internal_errors("record failure"):
         event.end_timestamp = get_ISO_time()
         target = session if session is not None else _recording.current_session()
@@ -66,14 +84,13 @@ def _recorder(make: Callable[[Callable[..., Any], str | None], Callable[..., Eve
                 @functools.wraps(func)
                 async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
                     session = kwargs.pop("session", None)
-                    event = new_event(params=_params(sig, args, kwargs))
+                    event = _start(new_event, lambda: _params(sig, args, kwargs))
                     try:
                         result = await func(*args, **kwargs)
                     except BaseException as exc:
                         _fail(event, exc, session)
                         raise
-                    _finish(event, result)
-                    _recording.record_event(event, session)
+                    _succeed(event, result, session)
                     return result
 
                 return async_wrapper  # type: ignore[return-value]
@@ -81,14 +98,13 @@ def _recorder(make: Callable[[Callable[..., Any], str | None], Callable[..., Eve
             @functools.wraps(func)
             def wrapper(*args: Any, **kwargs: Any) -> Any:
                 session = kwargs.pop("session", None)
-                event = new_event(params=_params(sig, args, kwargs))
+                event = _start(new_event, lambda: _params(sig, args, kwargs))
                 try:
                     result = func(*args, **kwargs)
                 except BaseException as exc:
                     _fail(event, exc, session)
                     raise
-                _finish(event, result)
-                _recording.record_event(event, session)
+                _succeed(event, result, session)
                 return result
 
             return wrapper  # type: ignore[return-value]

@@ -56,6 +56,13 @@ def dumps(value: Any) -> bytes:
 
 def to_jsonable(obj: Any) -> Any:
     """json.dumps' `default`: a JSON-friendly stand-in for an object json can't encode."""
+    try:
+        return _jsonable(obj)
+    except Exception:  # e.g. an object whose __getattr__ raises: its repr will do
+        return _repr(obj)
+
+
+def _jsonable(obj: Any) -> Any:
     if isinstance(obj, uuid.UUID):
         return str(obj)
     if isinstance(obj, datetime | date | time):
