@@ -231,3 +231,46 @@ def test_fork_child_records_through_its_own_worker(server: ServerProcess, tmp_pa
         "parent-before",
     ]
     assert data["session"]["end_state"] == "Success"
+
+
+def test_server_down_for_a_few_seconds_then_back(server: ServerProcess, tmp_path: Path) -> None:
+    path = write_script(
+        tmp_path,
+        """
+        import sys
+        import agentops
+        s = agentops.init()
+        agentops.record(agentops.ActionEvent(action_type="before"))
+        agentops.flush()
+        print(s.session_id, flush=True)
+        print("ready", flush=True)
+        sys.stdin.readline()  # the server is down now
+        for i in range(20):
+            agentops.record(agentops.ActionEvent(action_type="during", params={"i": i}))
+        print("recorded", flush=True)
+        print(agentops.end_session("Success"), flush=True)
+        """,
+        "outage.py",
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(path)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=script_env(server, AGENTOPS_FLUSH_TIMEOUT="60"),
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    sid = wait_ready(proc)[0]
+    server.stop()
+    proc.stdin.write("go\n")
+    proc.stdin.flush()
+    assert proc.stdout.readline().strip() == "recorded"
+    time.sleep(3)  # the agent goes on while the server is away
+    server.start()
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert stdout.strip() != "None"  # end_session got the server's cost
+    data = export(server, sid)
+    assert len(data["actions"]) == 21
+    assert data["session"]["end_state"] == "Success"
