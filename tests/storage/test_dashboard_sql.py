@@ -11,6 +11,7 @@ from agentops_server.storage.dashboard_records import SessionSort
 from agentops_server.storage.records import SessionFilter, SessionWrite
 from agentops_server.storage.sql_store import SqlStore
 from agentops_server.storage.store import Conflict, InvalidCursor, NotFound
+from agentops_server.storage.synthetic import SyntheticSpec, seed_sessions
 from tests.storage.builders import T0, Seed, at, event
 
 
@@ -199,3 +200,27 @@ def test_searches_read_a_bounded_number_of_sessions_per_page(
     store.session_scan_limit = 10_000
     whole = store.list_sessions_sorted(seed.project_id, SessionFilter(text="needle"), sort, None, 5)
     assert [s.id for s in whole.sessions] == found  # the same sessions, in the same order
+
+
+@pytest.mark.parametrize("sort", [SessionSort.COST, SessionSort.DURATION, SessionSort.OLDEST])
+def test_bounded_walks_grow_in_chunks_and_keep_the_order(
+    store: SqlStore, seed: Seed, sort: SessionSort
+) -> None:
+    spec = SyntheticSpec(count=600, start=T0, days=10, rare_tag_every=150)
+    for _ in seed_sessions(store, seed.project_id, spec):
+        pass
+    everything = _walk(store, seed, sort, 1000)
+    tagged = store.list_sessions(seed.project_id, SessionFilter(tag="rare"), None, 50)
+    rare = {s.id for s in tagged.sessions}
+    assert len(rare) == 4
+    found: list[str] = []
+    cursor = None
+    for _ in range(10):
+        page = store.list_sessions_sorted(
+            seed.project_id, SessionFilter(tag="rare"), sort, cursor, 3
+        )
+        found += [s.id for s in page.sessions]
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    assert found == [sid for sid in everything if sid in rare]

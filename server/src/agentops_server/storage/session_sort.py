@@ -83,39 +83,54 @@ def list_page(
     first, after = _decode(cursor, plan) if cursor else (0, None)
     bounded = _needs_bound(sort, filters)
     found: list[tuple[Phase, Any]] = []
+    budget = scan_limit
     for index in range(first, len(plan)):
         phase = plan[index]
-        scope = [*phase.scope, *(phase.after(*after) if after and index == first else [])]
-        want = limit + 1 - len(found)
-        query = _filtered(session_select(), filters, phase)
-        if bounded:
+        position = after if index == first else None
+        if not bounded:
+            scope = [*phase.scope, *(phase.after(*position) if position else [])]
+            query = _filtered(session_select(), filters, phase).where(*scope)
+            query = query.order_by(*phase.order()).limit(limit + 1 - len(found))
+            found += [(phase, r) for r in conn.execute(query).mappings().all()]
+            if len(found) > limit:
+                break
+            continue
+        # bounded: walk the index in growing chunks, so a common match stops early
+        chunk = min(budget, max(4 * limit, 200))
+        while True:
+            scope = [*phase.scope, *(phase.after(*position) if position else [])]
             walk = (
                 select(phase.value if phase.value is not None else phase.ident, phase.ident)
                 .where(*scope)
                 .order_by(*phase.order())
-                .limit(scan_limit)
+                .limit(chunk)
                 .subquery()
             )
+            query = _filtered(session_select(), filters, phase)
             query = query.where(sessions.c.id.in_(select(walk.c[1])))
-        else:
-            query = query.where(*scope)
-        rows = conn.execute(query.order_by(*phase.order()).limit(want)).mappings().all()
-        found += [(phase, r) for r in rows]
-        if len(found) > limit:
-            break
-        if bounded:
+            query = query.order_by(*phase.order()).limit(limit + 1 - len(found))
+            found += [(phase, r) for r in conn.execute(query).mappings().all()]
+            if len(found) > limit:
+                return _page(found, limit, _cursor_at(found[limit - 1]))
             read = conn.execute(select(func.count()).select_from(walk)).scalar_one()
-            if read >= scan_limit:  # budget spent: continue from the last session read
-                last = conn.execute(
-                    select(walk.c[0], walk.c[1]).order_by(*_reverse(walk, phase)).limit(1)
-                ).one()
+            budget -= read
+            if read < chunk:
+                break  # this walk is done: on to the next phase
+            last = conn.execute(
+                select(walk.c[0], walk.c[1]).order_by(*_reverse(walk, phase)).limit(1)
+            ).one()
+            position = (last[0], last[1])
+            if budget <= 0:  # budget spent: the cursor continues after the last one read
                 return _page(found, limit, _encode(phase, phase.key(last)))
-    next_cursor = None
-    if len(found) > limit:
-        phase, row = found[limit - 1]
-        value = row[phase.value.name] if phase.value is not None else None
-        next_cursor = _encode(phase, phase.key((value, row["id"])))
+            chunk = min(budget, chunk * 4)
+    next_cursor = _cursor_at(found[limit - 1]) if len(found) > limit else None
     return _page(found, limit, next_cursor)
+
+
+def _cursor_at(item: tuple[Phase, Any]) -> str:
+    phase, row = item
+    value = row[phase.value.name] if phase.value is not None else None
+    return _encode(phase, phase.key((value, row["id"])))
 
 
 def _plan(sort: SessionSort, project_id: str, filters: SessionFilter) -> list[Phase]:
