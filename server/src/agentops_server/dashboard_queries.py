@@ -28,10 +28,6 @@ from agentops_server.timestamps import iso
 FIRST_EVENTS = 200  # events listed with the session page; the rest load by window
 
 
-DashboardStore = Store
-"""The Store, whose dashboard group (storage/dashboard_sql.py) these functions use."""
-
-
 # --- projects and keys -----------------------------------------------------------------------
 def project_json(project: Project) -> dict[str, Any]:
     return {"id": project.id, "name": project.name, "created_at": iso(project.created_at)}
@@ -58,7 +54,7 @@ def list_api_keys(store: Store, project: Project) -> dict[str, Any]:
 
 # --- overview ----------------------------------------------------------------------------------
 def overview(
-    store: DashboardStore, project: Project, start: datetime | None, end: datetime | None
+    store: Store, project: Project, start: datetime | None, end: datetime | None
 ) -> dict[str, Any]:
     """Totals, per-day series (UTC days) and cost by model of sessions started in [start, end)."""
     found = store.overview(project.id, start, end)
@@ -146,7 +142,7 @@ def session_row(session: Session) -> dict[str, Any]:
 
 
 def list_sessions(
-    store: DashboardStore,
+    store: Store,
     project_id: str,
     filters: SessionFilter,
     sort: SessionSort,
@@ -174,7 +170,7 @@ def timeline_bounds(session: Session) -> tuple[int, int]:
     return start_ms, max(end_ms, start_ms + 1)
 
 
-def session_detail(store: DashboardStore, project_id: str, session_id: str) -> dict[str, Any]:
+def session_detail(store: Store, project_id: str, session_id: str) -> dict[str, Any]:
     """Summary, agents and the first events: never all events (a session may hold millions)."""
     session = store.get_session(project_id, session_id)
     start_ms, end_ms = timeline_bounds(session)
@@ -195,7 +191,7 @@ def session_detail(store: DashboardStore, project_id: str, session_id: str) -> d
 
 # --- events ------------------------------------------------------------------------------------
 def event_density(
-    store: DashboardStore, session_id: str, start_ms: int, end_ms: int, buckets: int
+    store: Store, session_id: str, start_ms: int, end_ms: int, buckets: int
 ) -> dict[str, Any]:
     found = store.event_density(session_id, _dt(start_ms), _dt(end_ms), buckets)
     return {
@@ -213,7 +209,7 @@ def event_density(
 
 
 def event_window(
-    store: DashboardStore,
+    store: Store,
     session_id: str,
     start_ms: int,
     end_ms: int,
@@ -224,7 +220,7 @@ def event_window(
     return {"data": _window_json(found)}
 
 
-def event_detail(store: DashboardStore, session_id: str, event_id: str) -> dict[str, Any]:
+def event_detail(store: Store, session_id: str, event_id: str) -> dict[str, Any]:
     """One event in the export's shape, plus what the inspector shows beside it."""
     event = store.get_event(session_id, event_id)
     end = event.end_timestamp

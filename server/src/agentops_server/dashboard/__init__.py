@@ -16,12 +16,12 @@ from agentops_server.dashboard.context import Dashboard
 from agentops_server.dashboard.pages import add_page_routes
 from agentops_server.dashboard.signin import add_signin_routes
 from agentops_server.dashboard.visits import Visits
-from agentops_server.dashboard_queries import DashboardStore
+from agentops_server.storage.store import Store
 
 __all__ = ["dashboard_router"]
 
 
-def dashboard_router(config: ServerConfig, store: DashboardStore) -> APIRouter:
+def dashboard_router(config: ServerConfig, store: Store) -> APIRouter:
     signer = CookieSigner(load_secret(config))
     secure = (config.public_url or "").startswith("https://")
     dash = Dashboard(config=config, store=store, visits=Visits(signer, secure=secure))

@@ -19,9 +19,9 @@ from agentops_server.dashboard.render import (
     wants_json,
 )
 from agentops_server.dashboard.visits import Visit, Visits
-from agentops_server.dashboard_queries import DashboardStore, project_json
+from agentops_server.dashboard_queries import project_json
 from agentops_server.storage.records import Project
-from agentops_server.storage.store import NotFound
+from agentops_server.storage.store import Store
 
 
 class BadInput(ValueError):
@@ -31,7 +31,7 @@ class BadInput(ValueError):
 @dataclass
 class Dashboard:
     config: ServerConfig
-    store: DashboardStore
+    store: Store
     visits: Visits
     static: StaticFiles = field(default_factory=StaticFiles)
     renderer: Renderer = field(init=False)
@@ -142,7 +142,3 @@ def day_range(
         end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
     form = {"from": first.isoformat() if first else "", "to": last.isoformat() if last else ""}
     return start, end, form
-
-
-def not_found(dash: Dashboard, request: Request, visit: Visit, exc: NotFound) -> Response:
-    return dash.error(request, visit, 404, str(exc))
