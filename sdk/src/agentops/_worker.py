@@ -53,7 +53,7 @@ class BatchWorker:
         self._wake = threading.Event()
         self._lock = threading.RLock()  # RLock: a signal handler may flush from inside
         self._thread: threading.Thread | None = None
-        self._busy = False
+        self._in_flight = 0
 
     def configure(self, capacity: int, batch_size: int, interval_ms: int) -> None:
         self.capacity = capacity
@@ -89,9 +89,8 @@ class BatchWorker:
 
     def pending(self) -> int:
         """Events queued or being sent."""
-        return sum(1 for item in list(self._queue) if isinstance(item, tuple)) + (
-            1 if self._busy else 0
-        )
+        queued = sum(1 for item in list(self._queue) if isinstance(item, tuple))
+        return queued + self._in_flight
 
     def count_dropped(self, n: int) -> None:
         with self._lock:
@@ -110,7 +109,7 @@ class BatchWorker:
         self._wake = threading.Event()
         self._lock = threading.RLock()
         self._thread = None
-        self._busy = False
+        self._in_flight = 0
 
     # --- worker thread ------------------------------------------------------------------
     def _run(self) -> None:
@@ -130,7 +129,6 @@ class BatchWorker:
                 item = queue.popleft()
             except IndexError:
                 break
-            self._busy = True
             if isinstance(item, tuple):
                 session, event = item
                 batch.setdefault(session, []).append(event)
@@ -149,12 +147,14 @@ class BatchWorker:
                 item.done.set()
         if batch:
             self._send(batch)
-        self._busy = False
 
     def _send(self, batch: dict[Session, list[Event]]) -> None:
+        self._in_flight = sum(len(events) for events in batch.values())
         for session, events in batch.items():
             with capture_internal_errors("send events"):
                 self.exporter.send_events(session, events)
+            self._in_flight -= len(events)
+        self._in_flight = 0
 
     def _report_drops(self) -> None:
         dropped = self.dropped
