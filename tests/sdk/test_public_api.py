@@ -157,3 +157,11 @@ def test_end_states_accept_failure_spelling() -> None:
 
 def test_worker_is_one_per_process() -> None:
     assert _worker.get_worker() is _worker.get_worker()
+
+
+def test_every_env_var_and_public_name_is_documented() -> None:
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "sdk.md").read_text()
+    for name in agentops._config.ENV_VARS:
+        assert f"`{name}`" in docs, name
+    for name in PUBLIC:
+        assert name in docs, name
