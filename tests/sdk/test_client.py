@@ -291,3 +291,15 @@ def test_decorated_result_with_a_raising_getattr() -> None:
     assert isinstance(make(), Touchy)
     session.end_session("Success")
     assert transport.events_of(session.session_id)[0]["returns"] == "<Touchy>"
+
+
+def test_client_configure_and_host_env() -> None:
+    client = agentops.Client()
+    client.configure(env_data_opt_out=True, max_wait_time=None)
+    assert client.config.env_data_opt_out is True
+    assert client.host_env is not None and "CPU" not in client.host_env
+    session, _ = in_memory()
+    default = agentops.get_client()
+    default.configure(max_wait_time=7)  # locked: a session is running
+    assert default.config.max_wait_time != 7
+    session.end_session("Success")

@@ -128,6 +128,22 @@ class BaseClient:
         """Events dropped in this process (queue full, or refused by the server)."""
         return get_worker().dropped
 
+    def configure(self, **changes: object) -> None:
+        """Change this client's settings (None values ignored; locked while sessions run)."""
+        if self.sessions:
+            logger.warning(
+                "%d session(s) in progress. Configuration is locked until there are no more "
+                "sessions running",
+                len(self.sessions),
+            )
+            return
+        self.config = self.config.replace(**changes)
+
+    @property
+    def host_env(self) -> dict[str, object] | None:
+        """The host environment sent with sessions (waits up to 2 s for its collection)."""
+        return _host.get(self.config.env_data_opt_out, timeout=2.0)
+
     def get_default_tags(self) -> list[str]:
         return list(self.config.default_tags)
 
