@@ -150,7 +150,6 @@ class Session:
                 self.config.flush_timeout,
             )
         self._log_stats()
-        logger.info("Session Replay: %s", self.session_url)
         return cost
 
     end = end_session
