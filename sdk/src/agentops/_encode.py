@@ -47,8 +47,10 @@ def event_to_wire(event: Event, session_id: str) -> dict[str, Any]:
 
 def dumps(value: Any) -> bytes:
     """Strict JSON bytes for `value`, whatever it contains."""
-    try:
-        text = json.dumps(value, default=to_jsonable, allow_nan=False, separators=(",", ":"))
+    try:  # a cycle is a RecursionError here (check_circular=False is faster)
+        text = json.dumps(
+            value, default=to_jsonable, allow_nan=False, check_circular=False, separators=(",", ":")
+        )
     except (ValueError, TypeError, RecursionError):
         text = json.dumps(sanitize(value), allow_nan=False, separators=(",", ":"))
     return text.encode("utf-8")
