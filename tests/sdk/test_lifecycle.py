@@ -274,3 +274,27 @@ def test_server_down_for_a_few_seconds_then_back(server: ServerProcess, tmp_path
     data = export(server, sid)
     assert len(data["actions"]) == 21
     assert data["session"]["end_state"] == "Success"
+
+
+def test_hooks_are_installed_from_the_main_thread_only(tmp_path: Path) -> None:
+    done = run_script(
+        tmp_path,
+        """
+        import signal, sys, threading
+        import agentops
+        t = threading.Thread(target=agentops.init, kwargs={"auto_start_session": False})
+        t.start()
+        t.join()
+        print(sys.excepthook is sys.__excepthook__,
+              signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+        agentops.init(auto_start_session=False)
+        print(sys.excepthook is sys.__excepthook__,
+              signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+        """,
+        env=script_env(
+            AGENTOPS_API_KEY="00000000-0000-4000-8000-000000000000",
+            AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{free_port()}",
+        ),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split("\n")[:2] == ["True True", "False False"]

@@ -169,10 +169,10 @@ class Client(BaseClient):
 
     def initialize(self) -> None:
         """Install exit hooks, start host collection and the integrations (once)."""
+        _lifecycle.install(self.config.shutdown_timeout)  # retried: a no-op off the main thread
         if self.is_initialized:
             return
         self.is_initialized = True
-        _lifecycle.install(self.config.shutdown_timeout)
         _host.start(self.config.env_data_opt_out)
         if self.config.instrument_llm_calls:
             setup_integrations(self.config)
