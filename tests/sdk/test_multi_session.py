@@ -9,7 +9,7 @@ import threading
 import pytest
 
 import agentops
-from tests.sdk.conftest import export, init_only
+from tests.sdk.conftest import export, init_only, start
 from tests.support.server import ServerProcess
 
 
@@ -128,3 +128,20 @@ def test_session_context_manager_records_failure_with_traceback(server: ServerPr
     assert data["end_state"] == "Fail"
     assert data["end_state_reason"].startswith("kaboom: Traceback (most recent call last)")
     assert "RuntimeError: kaboom" in data["end_state_reason"]
+
+
+def test_many_threads_recording_into_one_session_lose_nothing(server: ServerProcess) -> None:
+    session = start(server)
+
+    def work(n: int) -> None:
+        for i in range(1000):
+            session.record(agentops.ActionEvent(action_type=f"t{n}", params={"i": i}))
+
+    threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    session.end_session("Success")
+    counts = export(server, session.session_id)["stats"]["event_counts"]
+    assert counts["actions"] == 8000
