@@ -182,6 +182,38 @@ def stream_path(calls: int) -> float:
     return statistics.median(per_call(one, calls) for _ in range(5)) * 1e6
 
 
+def anthropic_paths(calls: int) -> tuple[float, float]:
+    """Our part of an Anthropic message call, and of a streamed one (8 events)."""
+    from anthropic.types import Message, RawMessageStreamEvent
+    from pydantic import TypeAdapter
+
+    from agentops.integrations import anthropic as ours
+
+    request = {"model": "claude-3-5-sonnet-latest"}
+    adapter: TypeAdapter[Any] = TypeAdapter(RawMessageStreamEvent)
+    events = [
+        adapter.validate_python(json.loads(raw.split(b"data: ", 1)[1]))
+        for raw in fp.message_sse(request)
+    ]
+    message = Message.model_validate(fp.message_json(request))
+    kwargs = {"model": "claude-3-5-sonnet-latest", "messages": MESSAGES, "max_tokens": 64}
+
+    def one() -> None:
+        call = start_call("anthropic", dict(kwargs), None, ours.PROMPT_KEYS, ours.prompt)
+        assert call is not None
+        ours._result(call, message)
+
+    def one_stream() -> None:
+        call = start_call("anthropic", dict(kwargs), None, ours.PROMPT_KEYS, ours.prompt)
+        assert call is not None
+        for _ in observe(call, iter(events), ours.MessageStream()):
+            pass
+
+    plain = statistics.median(per_call(one, calls) for _ in range(5)) * 1e6
+    streamed = statistics.median(per_call(one_stream, calls) for _ in range(5)) * 1e6
+    return plain, streamed
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--calls", type=int, default=2000)
@@ -205,6 +237,7 @@ def main() -> None:
     setup_integrations()
     recording = recording_path(args.calls * 5)
     streaming = stream_path(args.calls * 5)
+    anthropic_plain, anthropic_streamed = anthropic_paths(args.calls * 5)
     agentops.end_session("Success")
 
     print(f"{args.rounds} rounds x {args.calls} calls per case ({transport.batches} batches sent)")
@@ -221,6 +254,10 @@ def main() -> None:
     print("our code alone, CPU µs per call on the caller's thread (median of 5 runs):")
     print(f"  chat completion: build the event from the response, queue it   {recording:6.1f}")
     print(f"  streamed chat (7 chunks): observe each chunk, record at the end {streaming:6.1f}")
+    print(f"  anthropic message                                             {anthropic_plain:6.1f}")
+    print(
+        f"  anthropic stream (8 events)                                   {anthropic_streamed:6.1f}"
+    )
 
     pricer = Pricer()
     usage = TokenUsage(2600, 321, 2000, 500)
