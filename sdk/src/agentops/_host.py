@@ -5,7 +5,6 @@ platform and importlib.metadata.
 
 from __future__ import annotations
 
-import importlib.metadata as metadata
 import os
 import platform
 import shutil
@@ -39,6 +38,8 @@ def sdk_section() -> dict[str, Any]:
 
 
 def _imported_packages() -> dict[str, str]:
+    import importlib.metadata as metadata
+
     by_module = metadata.packages_distributions()
     found: dict[str, str] = {}
     for name in list(sys.modules):
@@ -125,6 +126,8 @@ def disk_section() -> dict[str, Any]:
 
 
 def installed_packages() -> dict[str, Any]:
+    import importlib.metadata as metadata
+
     found: dict[str, str] = {}
     for dist in metadata.distributions():
         name = dist.metadata["Name"]

@@ -10,9 +10,10 @@ import gzip
 import json
 import os
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
-import httpx
+if TYPE_CHECKING:
+    import httpx
 
 GZIP_MIN_BYTES = 1024
 
@@ -62,9 +63,16 @@ class Transport(Protocol):
 
 
 class HttpTransport:
-    """httpx over keep-alive connections; bodies of 1 KiB and more are gzipped."""
+    """httpx over keep-alive connections; bodies of 1 KiB and more are gzipped.
+
+    httpx is imported here, on the thread that builds the transport (init()), not by
+    `import agentops`: importing the SDK stays cheap.
+    """
 
     def __init__(self, timeout: float = 20.0, user_agent: str = "agentops-python") -> None:
+        import httpx
+
+        self._httpx = httpx
         self._timeout = timeout
         self._user_agent = user_agent
         self._client: httpx.Client | None = None
@@ -74,6 +82,7 @@ class HttpTransport:
         if self._pid != os.getpid():  # forked: the pooled connections are the parent's
             self._client, self._pid = None, os.getpid()
         if self._client is None:
+            httpx = self._httpx
             self._client = httpx.Client(
                 timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0)),
                 headers={"User-Agent": self._user_agent},
@@ -88,7 +97,7 @@ class HttpTransport:
             headers["Content-Encoding"] = "gzip"
         try:
             res = self._http().post(request.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
+        except self._httpx.HTTPError as exc:
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
         return Response(
             status=res.status_code,
