@@ -113,13 +113,15 @@ class MessageStream:
                 block["text"].append(delta.thinking)
         elif kind == "content_block_start":
             cb = event.content_block
-            initial = getattr(cb, "text", None) or getattr(cb, "thinking", None) or ""
-            self.blocks[event.index] = {
-                "type": cb.type,
-                "id": getattr(cb, "id", None),
-                "name": getattr(cb, "name", None),
-                "text": [initial] if initial else [],
-            }
+            btype = cb.type
+            started: dict[str, Any] = {"type": btype, "id": None, "name": None, "text": []}
+            if btype == "text" and cb.text:
+                started["text"].append(cb.text)
+            elif btype == "thinking" and cb.thinking:
+                started["text"].append(cb.thinking)
+            elif btype == "tool_use":
+                started["id"], started["name"] = cb.id, cb.name
+            self.blocks[event.index] = started
         elif kind == "message_start":
             self.model = event.message.model
             self._merge_usage(event.message.usage)
