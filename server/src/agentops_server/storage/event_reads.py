@@ -1,7 +1,7 @@
 """Reading a session's events in time order, fast: the export path of 100,000-event sessions.
 
-Runs hand-written SQL on the driver cursor and builds Event records from plain tuples, which
-skips SQLAlchemy's per-value result processing (the slow part at this volume). Keyset
+Runs hand-written SQL (exec_driver_sql) and builds Event records from plain rows, which skips
+SQLAlchemy's per-value result processing (the slow part at this volume). Keyset
 pagination on (init_timestamp, seq) keeps every chunk an index range scan.
 """
 
@@ -66,12 +66,8 @@ def read_chunk(
         stamp: Any = sqlite_time(after[0]) if sqlite else after[0]
         params += [stamp, stamp, after[1]]
     params.append(limit)
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(chunk_sql(dialect, event_type is not None, after is not None), params)
-        rows = cursor.fetchall()
-    finally:
-        cursor.close()
+    sql = chunk_sql(dialect, event_type is not None, after is not None)
+    rows = conn.exec_driver_sql(sql, tuple(params)).fetchall()
     stamp_of: Callable[[Any], datetime] = _sqlite_stamp if sqlite else _pg_stamp
     loads = json.loads if sqlite else None
     return [

@@ -188,15 +188,10 @@ def _sqlite_insert_sql(rows: int) -> str:
     )
 
 
-def _raw_fetchall(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[str, str]]:
-    """Run on the driver's cursor, inside the caller's transaction: no per-row result
-    processing (the two returned columns are plain text)."""
-    cursor = conn.connection.dbapi_connection.cursor()  # type: ignore[union-attr]
-    try:
-        cursor.execute(sql, params)
-        return [(row[0], row[1]) for row in cursor.fetchall()]
-    finally:
-        cursor.close()
+def _inserted_keys(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[str, str]]:
+    """Plain SQL, no type processing (the two returned columns are text); errors still go
+    through SQLAlchemy, which wraps them and invalidates a broken connection."""
+    return [(row[0], row[1]) for row in conn.exec_driver_sql(sql, params)]
 
 
 def sqlite_time(value: datetime | None) -> str | None:
@@ -224,7 +219,7 @@ def _insert_sqlite(conn: Connection, ordered: list[EventWrite]) -> list[tuple[st
                 e.prompt_tokens, e.completion_tokens, e.cache_read_tokens, e.cache_write_tokens,
                 e.reasoning_tokens, e.cost_nanos, e.cost_source.value, dumps(e.payload),
             )  # fmt: skip
-        inserted += _raw_fetchall(conn, _sqlite_insert_sql(len(chunk)), tuple(params))
+        inserted += _inserted_keys(conn, _sqlite_insert_sql(len(chunk)), tuple(params))
     return inserted
 
 
@@ -258,7 +253,7 @@ def _insert_postgres(conn: Connection, ordered: list[EventWrite]) -> list[tuple[
         }
         for e in ordered
     ]  # fmt: skip
-    return _raw_fetchall(conn, POSTGRES_INSERT_SQL, (dumps(rows),))
+    return _inserted_keys(conn, POSTGRES_INSERT_SQL, (dumps(rows),))
 
 
 def append_batches(
