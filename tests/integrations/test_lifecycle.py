@@ -107,3 +107,29 @@ chat("somebody")
     assert result["text"] == "Hello world"
     data = export(server, result["session_id"])
     assert list(by_tag(data["llms"])) == ["somebody"]
+
+
+def test_a_stream_abandoned_midway_is_recorded_once_with_what_was_read(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    body = OPENAI + """
+import gc
+stream = chat("abandoned", stream=True)
+first = next(iter(stream))
+second = next(iter(stream))
+out["read"] = (second.choices[0].delta.content or "")
+stream.close()
+del stream, first, second
+gc.collect()
+with chat("closed-by-with", stream=True) as s:
+    for chunk in s:
+        break
+"""
+    result = run_agent(server, fake, body)
+    data = export(server, result["session_id"])
+    events = by_tag(data["llms"])
+    assert sorted(events) == ["abandoned", "closed-by-with"]
+    abandoned = events["abandoned"]
+    assert abandoned["completion"]["messages"]["content"] == result["read"] == "Hel"
+    assert abandoned["prompt_tokens"] is None and abandoned["cost"] is None
+    assert data["errors"] == []

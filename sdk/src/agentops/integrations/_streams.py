@@ -13,6 +13,7 @@ from typing import Any, Protocol
 
 from agentops._errors import report_internal_error
 from agentops.integrations._call import LLMCall
+from agentops.integrations._patch import Original, Patches
 
 
 class Accumulator(Protocol):
@@ -84,3 +85,38 @@ def instrument_stream(call: LLMCall, stream: Any, acc: Accumulator, *, is_async:
         return stream
     stream._iterator = aobserve(call, inner, acc) if is_async else observe(call, inner, acc)
     return stream
+
+
+def _close_method(original_close: Original) -> Original:
+    """Stream.close(): close our observer first, so a stream left early (`break` inside
+    `with stream:`) is recorded now, not when it is garbage-collected."""
+
+    def close(self: Any) -> Any:
+        observer = self.__dict__.get("_iterator")
+        if getattr(observer, "gi_code", None) is observe.__code__:
+            try:
+                observer.close()
+            except Exception as exc:
+                report_internal_error(exc, "integrations.stream.close")
+        return original_close(self)
+
+    return close
+
+
+def _aclose_method(original_close: Original) -> Original:
+    async def close(self: Any) -> Any:
+        observer = self.__dict__.get("_iterator")
+        if getattr(observer, "ag_code", None) is aobserve.__code__:
+            try:
+                await observer.aclose()
+            except Exception as exc:
+                report_internal_error(exc, "integrations.stream.close")
+        return await original_close(self)
+
+    return close
+
+
+def patch_close(patches: Patches, stream_cls: type, async_stream_cls: type) -> None:
+    """Make the library's Stream.close / AsyncStream.close finish an observed stream."""
+    patches.apply(stream_cls, "close", _close_method)
+    patches.apply(async_stream_cls, "close", _aclose_method)

@@ -15,7 +15,7 @@ from typing import Any
 from agentops.integrations import DidNotEnable, Integration
 from agentops.integrations._call import LLMCall, should_record, start_call
 from agentops.integrations._patch import Original, Patches, async_wrapper, sync_wrapper
-from agentops.integrations._streams import instrument_stream
+from agentops.integrations._streams import instrument_stream, patch_close
 
 PROVIDER = "anthropic"
 PROMPT_KEYS = ("messages", "system")
@@ -266,6 +266,7 @@ class AnthropicIntegration(Integration):
         p.apply(messages.AsyncMessages, "stream", _stream_method)
         p.apply(helpers.MessageStreamManager, "__enter__", _enter)
         p.apply(helpers.AsyncMessageStreamManager, "__aenter__", _aenter)
+        patch_close(p, Stream, AsyncStream)
 
     def teardown(self) -> None:
         self.patches.restore()

@@ -12,7 +12,7 @@ from typing import Any
 from agentops.integrations import DidNotEnable, Integration
 from agentops.integrations._call import LLMCall, copy_list
 from agentops.integrations._patch import Patches, async_wrapper, sync_wrapper
-from agentops.integrations._streams import instrument_stream
+from agentops.integrations._streams import instrument_stream, patch_close
 
 PROVIDER = "openai"
 
@@ -277,6 +277,7 @@ class OpenAIIntegration(Integration):
             p.apply(responses.AsyncResponses, name, lambda f: async_wrapper(f, *resp))
         p.apply(embeddings.Embeddings, "create", lambda f: sync_wrapper(f, *emb))
         p.apply(embeddings.AsyncEmbeddings, "create", lambda f: async_wrapper(f, *emb))
+        patch_close(p, _Types.stream, _Types.async_stream)
 
     def teardown(self) -> None:
         self.patches.restore()
