@@ -112,7 +112,9 @@ chat("somebody")
 def test_a_stream_abandoned_midway_is_recorded_once_with_what_was_read(
     server: ServerProcess, fake: FakeProviders
 ) -> None:
-    body = OPENAI + """
+    body = (
+        OPENAI
+        + """
 import gc
 stream = chat("abandoned", stream=True)
 first = next(iter(stream))
@@ -125,6 +127,7 @@ with chat("closed-by-with", stream=True) as s:
     for chunk in s:
         break
 """
+    )
     result = run_agent(server, fake, body)
     data = export(server, result["session_id"])
     events = by_tag(data["llms"])
