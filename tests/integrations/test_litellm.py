@@ -112,3 +112,20 @@ def test_litellm_calls_are_recorded_once_and_openai_stays_instrumented(
     assert error["trigger_event_id"] == events["fail-429"]["id"]
     assert error["error_type"] == "RateLimitError"
     assert_totals_match(data, result)
+
+
+def test_litellm_imported_after_init_is_instrumented_too(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    body = """
+import litellm  # after agentops.init(): patched by the import hook, openai with it
+import openai
+msgs = [{"role": "user", "content": "hi"}]
+litellm.completion(model="openai/gpt-4o-mini", messages=msgs, user="via-litellm",
+                   api_base=FAKE + "/v1", api_key="k", max_retries=0)
+openai.OpenAI(base_url=FAKE + "/v1", api_key="k", max_retries=0).chat.completions.create(
+    model="gpt-4o-mini", messages=msgs, user="direct")
+"""
+    result = run_agent(server, fake, body)
+    data = export(server, result["session_id"])
+    assert sorted(by_tag(data["llms"])) == ["direct", "via-litellm"]
