@@ -1,13 +1,14 @@
 """Time the SDK adds to one LLM call, against a zero-latency fake provider.
 
-    .venv/bin/python benchmarks/llm_overhead.py [--calls 2000] [--rounds 7]
+    .venv/bin/python benchmarks/llm_overhead.py [--calls 300] [--rounds 20]
 
 The real openai and anthropic clients talk to an in-process httpx.MockTransport that answers
 with the fake providers' bodies (tests/support/fake_providers.py) at once, so the call time is
 the clients' own work plus ours. Each round times `--calls` calls with the integrations set up
-(agentops.init with an in-memory server transport) and the same calls with them torn down
-(stop_instrumenting); the overhead is the difference, per call, in CPU time of the calling
-thread. The exporter thread's serialization and sending (off the caller's path) is not in it.
+(agentops.init against a zero-latency in-process server) and the same calls with them torn down
+(stop_instrumenting), in alternating order; the overhead is the median of the per-round
+differences in CPU time of the calling thread (paired rounds cancel the drift of a busy
+machine). The exporter thread's serialization and sending (off the caller's path) is not in it.
 Also prints the pricing cost per event (Pricer.price vs genai-prices' calc_price).
 """
 
@@ -216,8 +217,8 @@ def anthropic_paths(calls: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--calls", type=int, default=2000)
-    parser.add_argument("--rounds", type=int, default=7)
+    parser.add_argument("--calls", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=20)
     args = parser.parse_args()
 
     transport = NullServer()
@@ -227,13 +228,15 @@ def main() -> None:
     off: dict[str, list[float]] = {name: [] for name in cases}
     for fn in cases.values():  # warm up
         per_call(fn, 50)
-    for _ in range(args.rounds):
-        setup_integrations()
-        for name, fn in cases.items():
-            on[name].append(per_call(fn, args.calls))
-        agentops.stop_instrumenting()
-        for name, fn in cases.items():
-            off[name].append(per_call(fn, args.calls))
+    for name, fn in cases.items():
+        for round_ in range(args.rounds):  # alternate which goes first, pair the two
+            for instrumented in (round_ % 2 == 0, round_ % 2 == 1):
+                if instrumented:
+                    setup_integrations()
+                    on[name].append(per_call(fn, args.calls))
+                else:
+                    agentops.stop_instrumenting()
+                    off[name].append(per_call(fn, args.calls))
     setup_integrations()
     recording = recording_path(args.calls * 5)
     streaming = stream_path(args.calls * 5)
@@ -241,23 +244,22 @@ def main() -> None:
     agentops.end_session("Success")
 
     print(f"{args.rounds} rounds x {args.calls} calls per case ({transport.batches} batches sent)")
-    print("per call, median of the rounds [best round in brackets]; overhead = difference")
-    print(f"{'case':40} {'plain µs':>16} {'instrumented µs':>16} {'overhead µs':>16}")
+    print("CPU µs per call on the caller's thread, medians over the rounds; overhead = median of")
+    print("the per-round differences [interquartile range]")
+    print(f"{'case':40} {'plain':>8} {'instrumented':>13} {'overhead':>9} {'IQR':>17}")
     for name in cases:
-        plain, plain_best = statistics.median(off[name]) * 1e6, min(off[name]) * 1e6
-        inst, inst_best = statistics.median(on[name]) * 1e6, min(on[name]) * 1e6
-        print(
-            f"{name:40} {plain:7.1f} [{plain_best:6.1f}] {inst:7.1f} [{inst_best:6.1f}]"
-            f" {inst - plain:7.1f} [{inst_best - plain_best:6.1f}]"
-        )
+        diffs = sorted((a - b) * 1e6 for a, b in zip(on[name], off[name], strict=True))
+        q1, _, q3 = statistics.quantiles(diffs, n=4)
+        plain = statistics.median(off[name]) * 1e6
+        inst = statistics.median(on[name]) * 1e6
+        overhead = statistics.median(diffs)
+        print(f"{name:40} {plain:8.1f} {inst:13.1f} {overhead:9.1f} [{q1:7.1f}, {q3:7.1f}]")
 
     print("our code alone, CPU µs per call on the caller's thread (median of 5 runs):")
     print(f"  chat completion: build the event from the response, queue it   {recording:6.1f}")
     print(f"  streamed chat (7 chunks): observe each chunk, record at the end {streaming:6.1f}")
-    print(f"  anthropic message                                             {anthropic_plain:6.1f}")
-    print(
-        f"  anthropic stream (8 events)                                   {anthropic_streamed:6.1f}"
-    )
+    print(f"  anthropic message: the same{'':36} {anthropic_plain:6.1f}")
+    print(f"  anthropic stream (8 events): the same{'':26} {anthropic_streamed:6.1f}")
 
     pricer = Pricer()
     usage = TokenUsage(2600, 321, 2000, 500)
