@@ -136,3 +136,33 @@ with chat("closed-by-with", stream=True) as s:
     assert abandoned["completion"]["messages"]["content"] == result["read"] == "Hel"
     assert abandoned["prompt_tokens"] is None and abandoned["cost"] is None
     assert data["errors"] == []
+
+
+def test_concurrent_calls_from_threads_and_tasks_are_each_recorded_once(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    body = (
+        OPENAI
+        + """
+from concurrent.futures import ThreadPoolExecutor
+with ThreadPoolExecutor(max_workers=8) as pool:
+    list(pool.map(lambda i: chat(f"thread-{i}"), range(24)))
+aclient = openai.AsyncOpenAI(base_url=FAKE + "/v1", api_key="sk-fake", max_retries=0)
+async def main():
+    async def one(i):
+        stream = await aclient.chat.completions.create(
+            model="gpt-4o-mini", messages=msgs, user=f"task-{i}", stream=True,
+            stream_options={"include_usage": True})
+        async for _ in stream:
+            pass
+    await asyncio.gather(*(one(i) for i in range(16)))
+asyncio.run(main())
+"""
+    )
+    result = run_agent(server, fake, body)
+    data = export(server, result["session_id"])
+    events = by_tag(data["llms"])
+    expected = {f"thread-{i}" for i in range(24)} | {f"task-{i}" for i in range(16)}
+    assert set(events) == expected
+    assert all(e["prompt_tokens"] == 1200 for e in events.values())
+    assert data["stats"]["event_counts"]["llms"] == 40
