@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import json
 import os
 from collections.abc import AsyncIterator
@@ -111,4 +112,15 @@ def app_from_env() -> FastAPI:
     raw = json.loads(os.environ[CONFIG_ENV])
     raw["data_dir"] = Path(raw["data_dir"])
     config = ServerConfig(**raw)
-    return create_app(config, open_store(config.database_url), close_store=True)
+    app = create_app(config, open_store(config.database_url), close_store=True)
+    tune_gc()
+    return app
+
+
+def tune_gc() -> None:
+    """For a server process: ingestion allocates a few containers per event, which made the
+    cyclic collector run constantly and rescan everything imported at start (measured ~10 us
+    per event). Freeze what is loaded now and collect the young generation less often."""
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(10_000, 20, 100)
