@@ -67,6 +67,7 @@ def _reset() -> None:
     for session in _recording.active_sessions():
         session._finish("Indeterminate", "test teardown", None)
     _client.set_client(_client.NoopClient())
+    _client.teardown_integrations()  # init() may have set them up: leave no import hooks behind
     agentops._configured.clear()
     _recording.set_current(None)
 
