@@ -33,7 +33,9 @@ def postgres_ok() -> bool:
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def database_url(request: pytest.FixtureRequest, tmp_path: Path, postgres_ok: bool) -> Iterator[str]:
+def database_url(
+    request: pytest.FixtureRequest, tmp_path: Path, postgres_ok: bool
+) -> Iterator[str]:
     """A real, empty database of each engine: a SQLite file, or a fresh PostgreSQL database."""
     if request.param == "sqlite":
         yield f"sqlite:///{tmp_path / 'agentops.sqlite3'}"

@@ -73,8 +73,16 @@ class ServerProcess:
         self.log_path = self.data_dir / f"server-{self.port}.log"
         log = self.log_file = self.log_path.open("w")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "agentops_server", "serve", "--port", str(self.port),
-             *self.db_args(), *self.extra_args],
+            [
+                sys.executable,
+                "-m",
+                "agentops_server",
+                "serve",
+                "--port",
+                str(self.port),
+                *self.db_args(),
+                *self.extra_args,
+            ],
             stdout=log,
             stderr=subprocess.STDOUT,
             text=True,

@@ -14,10 +14,12 @@ from typing import Final
 
 ENV_VARS: Final[dict[str, str]] = {
     "AGENTOPS_DATABASE_URL": "SQLAlchemy URL of the database; default: SQLite file in the data dir",
-    "AGENTOPS_DATA_DIR": "directory for the SQLite file and the token secret; default ./agentops-data",
+    "AGENTOPS_DATA_DIR": "directory of the SQLite file and the token secret; "
+    "default ./agentops-data",
     "AGENTOPS_HOST": "interface to listen on; default 127.0.0.1",
     "AGENTOPS_PORT": "port to listen on; default 8000",
-    "AGENTOPS_MAX_BODY_BYTES": "largest accepted request body (after decompression); default 50 MiB",
+    "AGENTOPS_MAX_BODY_BYTES": "largest accepted request body (after decompression); "
+    "default 50 MiB",
     "AGENTOPS_SESSION_INACTIVITY_SECONDS": "idle time after which an unended session gets an end; "
     "default 3600",
     "AGENTOPS_SECRET_KEY": "secret that signs session tokens; default: generated in the data dir",
@@ -77,12 +79,18 @@ class ServerConfig:
             host=host or env.get("AGENTOPS_HOST") or "127.0.0.1",
             port=_int("port", port, env.get("AGENTOPS_PORT"), 8000, minimum=0),
             max_body_bytes=_int(
-                "max body bytes", max_body_bytes, env.get("AGENTOPS_MAX_BODY_BYTES"),
-                50 * 1024 * 1024, minimum=1024,
+                "max body bytes",
+                max_body_bytes,
+                env.get("AGENTOPS_MAX_BODY_BYTES"),
+                50 * 1024 * 1024,
+                minimum=1024,
             ),
             session_inactivity_seconds=_int(
-                "session inactivity seconds", session_inactivity_seconds,
-                env.get("AGENTOPS_SESSION_INACTIVITY_SECONDS"), 3600, minimum=1,
+                "session inactivity seconds",
+                session_inactivity_seconds,
+                env.get("AGENTOPS_SESSION_INACTIVITY_SECONDS"),
+                3600,
+                minimum=1,
             ),
             secret_key=env.get("AGENTOPS_SECRET_KEY") or None,
             public_url=(env.get("AGENTOPS_PUBLIC_URL") or None),
