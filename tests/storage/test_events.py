@@ -126,3 +126,12 @@ def test_large_session_reads_back_completely(store: SqlStore) -> None:
     ids = [e.id for e in store.iter_events("big", chunk_size=700)]
     assert ids == [f"e{i:05}" for i in range(3000)]
     assert store.get_stats(seed.project_id, "big").events == 3000
+
+
+def test_one_append_may_span_thousands_of_sessions(seed: Seed) -> None:
+    ids = [f"s{n:05}" for n in range(1200)]  # more than one IN list (IDS_PER_STATEMENT)
+    for sid in ids:
+        seed.session(sid)
+    result = seed.store.append_events([event(sid, "e1") for sid in ids])
+    assert result.inserted == 1200 and len(result.session_ids) == 1200
+    assert seed.store.get_stats(seed.project_id, ids[-1]).events == 1

@@ -21,6 +21,8 @@ from agentops_server.storage.schema import STAT_COUNTERS, session_stats, session
 from agentops_server.storage.store import NotFound
 from agentops_server.storage.types import UTCDateTime, dumps
 
+IDS_PER_STATEMENT = 1000  # bound parameters per IN list (SQLite allows 32766 per statement)
+
 
 @dataclass(slots=True)
 class StatDelta:
@@ -137,21 +139,24 @@ def touch_sessions(conn: Connection, session_ids: Iterable[str], now: datetime) 
     wanted = sorted(set(session_ids))
     if not wanted:
         return
-    stmt = (
-        update(sessions)
-        .where(sessions.c.id.in_(wanted))
-        .values(last_activity_at=now)
-        .returning(sessions.c.id, sessions.c.auto_ended)
-    )
-    found = {row[0]: bool(row[1]) for row in conn.execute(stmt)}
+    found: dict[str, bool] = {}
+    for start in range(0, len(wanted), IDS_PER_STATEMENT):
+        stmt = (
+            update(sessions)
+            .where(sessions.c.id.in_(wanted[start : start + IDS_PER_STATEMENT]))
+            .values(last_activity_at=now)
+            .returning(sessions.c.id, sessions.c.auto_ended)
+        )
+        found.update((row[0], bool(row[1])) for row in conn.execute(stmt))
     missing = [s for s in wanted if s not in found]
     if missing:
         raise NotFound(f"session {missing[0]} does not exist")
     reopen = [s for s in wanted if found[s]]
-    if reopen:  # events arrived after an auto-end: the session is alive after all
+    for start in range(0, len(reopen), IDS_PER_STATEMENT):
+        # events arrived after an auto-end: the session is alive after all
         conn.execute(
             update(sessions)
-            .where(sessions.c.id.in_(reopen))
+            .where(sessions.c.id.in_(reopen[start : start + IDS_PER_STATEMENT]))
             .values(end_timestamp=None, end_state_reason=None, auto_ended=False)
         )
 
