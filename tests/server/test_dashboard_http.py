@@ -11,7 +11,8 @@ import pytest
 
 from agentops_server.auth.accounts import create_account, set_password
 from tests.server.conftest import LiveServer, error, llm, tool
-from tests.support.dashboard import csrf_token
+from tests.support.dashboard import csrf_token, printed_admin_password, signed_in_client
+from tests.support.server import ServerProcess
 
 EMAIL, PASSWORD = "ops@example.com", "correct horse battery"
 
@@ -222,3 +223,68 @@ def test_an_unpriced_cost_is_shown_as_unknown_never_as_zero(
     assert "$0.00" not in page
     detail = browser.get(f"{base}/{session_id}").text
     assert re.search(r'id="session-cost">unknown', detail)
+
+
+@pytest.mark.postgres
+@pytest.mark.slow
+def test_dashboard_on_postgresql_through_agentops_serve(pg_server: ServerProcess) -> None:
+    """The real `agentops serve` on PostgreSQL: the printed admin signs in, and every order of
+    the session list, the session page and its timeline answer."""
+    headers = {"X-Agentops-Api-Key": pg_server.api_key}
+    ids = []
+    for i in range(3):
+        session_id = f"00000000-0000-4000-8000-00000000000{i}"
+        body = {
+            "session": {
+                "session_id": session_id,
+                "tags": ["pg"],
+                "end_state": "Indeterminate",
+                "init_timestamp": f"2026-11-21T10:00:0{i}+00:00",
+            }
+        }
+        created = httpx.post(f"{pg_server.url}/v2/create_session", json=body, headers=headers)
+        assert created.status_code == 200, created.text
+        jwt = created.json()["jwt"]
+        events = {
+            "events": [
+                llm(
+                    init_timestamp=f"2026-11-21T10:00:0{i}.5+00:00",
+                    end_timestamp=f"2026-11-21T10:00:0{i + 1}+00:00",
+                    prompt_tokens=100 * (i + 1),
+                )
+            ]
+        }
+        auth = {"Authorization": f"Bearer {jwt}", **headers}
+        sent = httpx.post(f"{pg_server.url}/v2/create_events", json=events, headers=auth)
+        assert sent.status_code == 200, sent.text
+        ended = {
+            "session": {
+                **body["session"],
+                "end_state": "Success",
+                "end_timestamp": f"2026-11-21T10:0{i + 1}:00+00:00",
+            }
+        }
+        done = httpx.post(f"{pg_server.url}/v2/update_session", json=ended, headers=auth)
+        assert done.status_code == 200, done.text
+        ids.append(session_id)
+    client = signed_in_client(pg_server, printed_admin_password(pg_server))
+    try:
+        base = f"/projects/{pg_server.project_id}/sessions"
+        orders = {
+            "newest": ids[::-1],
+            "oldest": ids,
+            "cost": ids[::-1],
+            "duration": ids[::-1],
+        }
+        for sort, expected in orders.items():
+            page = client.get(f"{base}?sort={sort}&format=json&limit=2").json()
+            rest = client.get(f"{base}?sort={sort}&format=json&cursor={page['next_cursor']}")
+            assert [s["id"] for s in page["data"] + rest.json()["data"]] == expected, sort
+        detail = client.get(f"{base}/{ids[0]}?format=json").json()["data"]
+        window = f"start_ms={detail['timeline']['start_ms']}&end_ms={detail['timeline']['end_ms']}"
+        density = client.get(f"{base}/{ids[0]}/timeline?{window}&buckets=10").json()["data"]
+        assert density["total"] == 1
+        found = client.get(f"{base}?q=8000-000000000002&format=json").json()["data"]
+        assert [s["id"] for s in found] == [ids[2]]
+    finally:
+        client.close()
