@@ -71,6 +71,9 @@ def test_find_session_by_tag_inspect_llm_call_and_export(seeded: Seeded, browser
     page.wait_for_function(
         "prev => document.getElementById('waterfall-range').textContent !== prev", arg=before
     )
+    # the first LLM call started before the zoomed window and ends inside it: still drawn
+    page.wait_for_function("() => document.querySelectorAll('#waterfall .bar.lane-llms').length")
+    assert page.locator("#waterfall .bar.lane-llms").count() == 2
     shot(page, "05-session-zoomed")
 
     assert page.evaluate("typeof window.__pwned") == "undefined"

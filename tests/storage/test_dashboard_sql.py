@@ -157,6 +157,10 @@ def test_event_windows_and_density(store: SqlStore, seed: Seed) -> None:
         if cursor is None:
             break
     assert ids == [f"e{i:03}" for i in range(10, 50)]
+    # e009 runs 9 s -> 10 s: it is still running at 9.5 s, e008 has ended
+    running = store.list_running_events("big", at(9.5))
+    assert [e.id for e in running] == ["e009"]
+    assert store.list_running_events("big", at(9.5), lookback=0) == []
     full = store.get_event("big", "e015")
     assert full.payload["note"] == "héllo" and full.event_type == "errors"
     with pytest.raises(NotFound):

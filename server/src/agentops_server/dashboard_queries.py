@@ -215,9 +215,16 @@ def event_window(
     end_ms: int,
     cursor: str | None,
     limit: int,
+    running: bool = False,
 ) -> dict[str, Any]:
+    """Events starting in the window; with `running`, the first page also starts with the
+    events already running when the window opens (the waterfall's bars)."""
     found = store.list_event_window(session_id, _dt(start_ms), _dt(end_ms), cursor, limit)
-    return {"data": _window_json(found)}
+    window = _window_json(found)
+    if running and cursor is None:
+        earlier = store.list_running_events(session_id, _dt(start_ms))
+        window["events"] = [_brief_json(e) for e in earlier] + window["events"]
+    return {"data": window}
 
 
 def event_detail(store: Store, session_id: str, event_id: str) -> dict[str, Any]:

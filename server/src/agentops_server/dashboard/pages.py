@@ -153,15 +153,19 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         end_ms: Annotated[int, Query()],
         cursor: Annotated[str | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_WINDOW_EVENTS)] = 200,
+        running: Annotated[bool, Query()] = False,
     ) -> Response:
-        """Events starting in [start_ms, end_ms), time order, keyset pages, no payloads."""
+        """Events starting in [start_ms, end_ms), time order, keyset pages, no payloads;
+        `running=true` also gives, first, those still running when the window opens."""
         visit = dash.visit(request)
         if visit.user is None:
             return dash.unauthenticated(request, visit, api=True)
         try:
             dash.store.get_session(project_id, session_id)
             _check_window(start_ms, end_ms)
-            payload = dq.event_window(dash.store, session_id, start_ms, end_ms, cursor, limit)
+            payload = dq.event_window(
+                dash.store, session_id, start_ms, end_ms, cursor, limit, running
+            )
         except NotFound as exc:
             return dash.error(request, visit, 404, str(exc), api=True)
         except (BadInput, InvalidCursor) as exc:

@@ -206,6 +206,27 @@ class DashboardSql:
             next_cursor = _encode(["e", briefs[-1].init_timestamp.isoformat(), briefs[-1].seq])
         return EventWindow(events=briefs, next_cursor=next_cursor)
 
+    def list_running_events(
+        self, session_id: str, at: datetime, lookback: int = 2000
+    ) -> list[EventBrief]:
+        """Events that started before `at` and end after it, in time order: what a zoomed
+        waterfall shows entering from its left edge. Only the `lookback` events that started
+        last before `at` are considered, so the cost stays bounded."""
+        recent = (
+            select(events.c.seq)
+            .where(events.c.session_id == session_id, events.c.init_timestamp < at)
+            .order_by(events.c.init_timestamp.desc(), events.c.seq.desc())
+            .limit(lookback)
+            .subquery()
+        )
+        query = (
+            select(*[c for c in events.c if c.name != "payload"])
+            .where(events.c.seq.in_(select(recent.c.seq)), events.c.end_timestamp > at)
+            .order_by(events.c.init_timestamp, events.c.seq)
+        )
+        with self._read() as conn:
+            return [_to_brief(r) for r in conn.execute(query).mappings()]
+
     def get_event(self, session_id: str, event_id: str) -> Event:
         query = select(events).where(events.c.session_id == session_id, events.c.id == event_id)
         with self._read() as conn:

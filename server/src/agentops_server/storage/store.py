@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import Protocol
 
 from agentops_server.storage.dashboard_records import (
+    EventBrief,
     EventDensity,
     EventWindow,
     Overview,
@@ -144,6 +145,12 @@ class Store(Protocol):
         self, session_id: str, start: datetime, end: datetime, cursor: str | None, limit: int
     ) -> EventWindow:
         """Events starting in [start, end), time order, without payloads, keyset-paginated."""
+        ...
+
+    def list_running_events(
+        self, session_id: str, at: datetime, lookback: int = 2000
+    ) -> list[EventBrief]:
+        """Events started before `at` (among the last `lookback`) that end after it."""
         ...
 
     def get_event(self, session_id: str, event_id: str) -> Event: ...  # raises NotFound

@@ -95,8 +95,9 @@
   function drawEvents(svg, events) {
     for (const ev of events) {
       const s = ev.start_ms, e = ev.end_ms === null ? s : Math.max(ev.end_ms, s);
+      const left = Math.max(LABEL, x(s)), right = Math.min(W, x(e));  // clip to the view
       const r = el("rect", {
-        x: x(s), y: laneY(ev.event_type) + 6, width: Math.max(3, x(e) - x(s)), height: LANE_H - 12,
+        x: left, y: laneY(ev.event_type) + 6, width: Math.max(3, right - left), height: LANE_H - 12,
         rx: 2, class: `bar lane-${ev.event_type}` + (ev.id === selectedId ? " selected" : ""),
         "data-event-id": ev.id,
       }, svg);
@@ -115,7 +116,7 @@
     const svg = frame();
     const note = document.getElementById("waterfall-note");
     if (density.total <= DETAIL_LIMIT) {
-      const page = await getJSON(`${base}/events?${q({ ...params, limit: DETAIL_LIMIT })}`);
+      const page = await getJSON(`${base}/events?${q({ ...params, limit: DETAIL_LIMIT, running: true })}`);
       if (token !== drawToken) return;
       drawEvents(svg, page.data);
       note.textContent = `${density.total.toLocaleString()} events in view`;
