@@ -145,3 +145,4 @@ def test_many_threads_recording_into_one_session_lose_nothing(server: ServerProc
     session.end_session("Success")
     counts = export(server, session.session_id)["stats"]["event_counts"]
     assert counts["actions"] == 8000
+    assert session.get_analytics()["Actions"] == 8000
