@@ -47,8 +47,8 @@ def test_find_session_by_tag_inspect_llm_call_and_export(seeded: Seeded, browser
 
     rows.first.locator("a").first.click()
     page.wait_for_url(f"**/sessions/{seeded.session_ids[0]}")
-    page.wait_for_selector("#waterfall .bar")
-    page.wait_for_selector("#event-list tbody tr")
+    page.wait_for_selector("#waterfall[data-state=ready]")
+    assert page.locator("#waterfall .bar").count() == 6
     assert page.inner_text("#end-reason") == "tool <i>exploded</i>"
 
     page.locator("#event-list tbody tr", has_text="llms").first.click()
@@ -71,10 +71,21 @@ def test_find_session_by_tag_inspect_llm_call_and_export(seeded: Seeded, browser
     page.wait_for_function(
         "prev => document.getElementById('waterfall-range').textContent !== prev", arg=before
     )
+    page.wait_for_selector("#waterfall[data-state=ready]")
     # the first LLM call started before the zoomed window and ends inside it: still drawn
-    page.wait_for_function("() => document.querySelectorAll('#waterfall .bar.lane-llms').length")
     assert page.locator("#waterfall .bar.lane-llms").count() == 2
     shot(page, "05-session-zoomed")
+    zoomed = page.inner_text("#waterfall-range")
+    box = page.locator("#waterfall-svg svg").bounding_box()
+    assert box is not None
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
+    page.keyboard.down("Control")
+    page.mouse.wheel(0, 200)  # Ctrl + wheel down: zoom out around the pointer
+    page.keyboard.up("Control")
+    page.wait_for_function(
+        "prev => document.getElementById('waterfall-range').textContent !== prev", arg=zoomed
+    )
+    page.wait_for_selector("#waterfall[data-state=ready]")
 
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert dialogs == []

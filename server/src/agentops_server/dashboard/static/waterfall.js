@@ -108,6 +108,8 @@
 
   async function draw() {
     const token = ++drawToken;
+    const host = document.getElementById("waterfall");
+    host.dataset.state = "loading";  // "ready" once bars and list are drawn (tests wait on it)
     const range = document.getElementById("waterfall-range");
     range.textContent = `+${fmtMs(view.start - full.start)} → +${fmtMs(view.end - full.start)}`;
     const params = { start_ms: Math.floor(view.start), end_ms: Math.ceil(view.end) };
@@ -126,6 +128,7 @@
     }
     attachBrush(svg);
     await loadList(true);
+    if (token === drawToken) host.dataset.state = "ready";
   }
 
   // Drag across the waterfall to zoom into that span.
@@ -146,6 +149,14 @@
       box.setAttribute("x", String(Math.min(from, to)));
       box.setAttribute("width", String(Math.abs(to - from)));
     });
+    // Ctrl (or Cmd) + wheel zooms around the pointer; a plain wheel still scrolls the page.
+    svg.addEventListener("wheel", (ev) => {
+      if (!(ev.ctrlKey || ev.metaKey)) return;
+      ev.preventDefault();
+      const at = msAt(Math.max(LABEL, toSvgX(ev)));
+      const factor = ev.deltaY > 0 ? 1.5 : 1 / 1.5;
+      zoomTo(at - (at - view.start) * factor, at + (view.end - at) * factor);
+    }, { passive: false });
     svg.addEventListener("mouseup", (ev) => {
       if (from === null) return;
       const to = toSvgX(ev), a = Math.max(LABEL, Math.min(from, to)), b = Math.max(from, to);
