@@ -91,3 +91,24 @@ def test_bad_cursor_is_an_error_not_a_crash(seed: Seed) -> None:
     for bad in ("garbage", "bm90IGpzb24", "WzEsMl0"):
         with pytest.raises(InvalidCursor):
             seed.store.list_sessions(seed.project_id, SessionFilter(), bad, 5)
+
+
+def test_text_search_scans_a_bounded_window_per_call(seed: Seed) -> None:
+    """A rare match must not scan every session at once: each call looks at a bounded window
+    and hands back a cursor to go on from, even when its page is short or empty."""
+    store = seed.store
+    for n in range(9):
+        seed.session(f"{'hit' if n in (1, 7) else 'miss'}-{n}", start=n)
+    store.text_scan_limit = 3
+    pages, cursor = [], None
+    for _ in range(10):
+        page = store.list_sessions(seed.project_id, SessionFilter(text="hit"), cursor, 10)
+        pages.append([s.id for s in page.sessions])
+        cursor = page.next_cursor
+        if cursor is None:
+            break
+    # windows of 3, newest first: (8 7 6) (5 4 3) (2 1 0) and then nothing left
+    assert pages == [["hit-7"], [], ["hit-1"], []]
+    assert all_pages(store, seed.project_id, SessionFilter(text="hit"), 10) == ["hit-7", "hit-1"]
+    assert all_pages(store, seed.project_id, SessionFilter(text="hit"), 1) == ["hit-7", "hit-1"]
+    assert all_pages(store, seed.project_id, SessionFilter(text="nothing"), 10) == []

@@ -8,7 +8,18 @@ import json
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, bindparam, exists, or_, tuple_
+from sqlalchemy import (
+    ColumnElement,
+    Connection,
+    Select,
+    and_,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    tuple_,
+)
 
 from agentops_server.storage.records import SessionFilter, SessionPage
 from agentops_server.storage.rows import session_select, to_session
@@ -17,6 +28,7 @@ from agentops_server.storage.store import InvalidCursor
 from agentops_server.storage.types import UTCDateTime
 
 MAX_LIMIT = 1000
+TEXT_SCAN_LIMIT = 20_000  # sessions one text-search call looks at, at most
 
 
 def encode_cursor(init_timestamp: datetime, session_id: str) -> str:
@@ -50,11 +62,10 @@ def _text_match(text: str) -> ColumnElement[bool]:
     )
 
 
-def list_sessions(
-    conn: Connection, project_id: str, filters: SessionFilter, cursor: str | None, limit: int
-) -> SessionPage:
-    limit = max(1, min(limit, MAX_LIMIT))
-    query = session_select()
+def _filtered(
+    query: Select[Any], project_id: str, filters: SessionFilter, cursor: str | None
+) -> tuple[Select[Any], Any, Any]:
+    """Apply every filter but `text`, and the cursor; returns (query, order_ts, order_id)."""
     if filters.tag is not None:
         # walk the tag index, which holds the project and start time, in list order
         query = query.join(
@@ -72,8 +83,6 @@ def list_sessions(
         query = query.where(order_ts >= filters.started_after)
     if filters.started_before is not None:
         query = query.where(order_ts < filters.started_before)
-    if filters.text:
-        query = query.where(_text_match(filters.text))
     if cursor:
         after_ts, after_id = decode_cursor(cursor)
         # the plain `<=` lets every planner bound the index range; the row value is exact
@@ -81,11 +90,63 @@ def list_sessions(
             bindparam("cursor_ts", after_ts, type_=UTCDateTime), bindparam("cursor_id", after_id)
         )
         query = query.where(order_ts <= after_ts, tuple_(order_ts, order_id) < after)
+    return query, order_ts, order_id
+
+
+def list_sessions(
+    conn: Connection,
+    project_id: str,
+    filters: SessionFilter,
+    cursor: str | None,
+    limit: int,
+    text_scan_limit: int = TEXT_SCAN_LIMIT,
+) -> SessionPage:
+    limit = max(1, min(limit, MAX_LIMIT))
+    if filters.text:
+        return _search(conn, project_id, filters, cursor, limit, text_scan_limit)
+    query, order_ts, order_id = _filtered(session_select(), project_id, filters, cursor)
     query = query.order_by(order_ts.desc(), order_id.desc()).limit(limit + 1)
     rows = conn.execute(query).mappings().all()
     page = [to_session(row) for row in rows[:limit]]
     next_cursor = None
     if len(rows) > limit and page:
-        last = page[-1]
-        next_cursor = encode_cursor(last.init_timestamp, last.id)
+        next_cursor = encode_cursor(page[-1].init_timestamp, page[-1].id)
     return SessionPage(sessions=page, next_cursor=next_cursor)
+
+
+def _search(
+    conn: Connection,
+    project_id: str,
+    filters: SessionFilter,
+    cursor: str | None,
+    limit: int,
+    scan_limit: int,
+) -> SessionPage:
+    """Text search looks at most `scan_limit` sessions (newest first) per call, so a rare match
+    never scans a million rows at once. A page may then hold fewer than `limit` sessions (even
+    none) and still have a next_cursor: the position where the scan stopped."""
+    keys, order_ts, order_id = _filtered(
+        select(sessions.c.id.label("wid")), project_id, filters, cursor
+    )
+    window = keys.order_by(order_ts.desc(), order_id.desc()).limit(scan_limit).subquery()
+    query = (
+        session_select()
+        .join(window, window.c.wid == sessions.c.id)
+        .where(_text_match(filters.text or ""))
+        .order_by(sessions.c.init_timestamp.desc(), sessions.c.id.desc())
+        .limit(limit + 1)
+    )
+    rows = conn.execute(query).mappings().all()
+    page = [to_session(row) for row in rows[:limit]]
+    if len(rows) > limit:
+        return SessionPage(page, encode_cursor(page[-1].init_timestamp, page[-1].id))
+    scanned = conn.execute(select(func.count()).select_from(window)).scalar_one()
+    if scanned < scan_limit:
+        return SessionPage(page, None)
+    oldest = conn.execute(
+        select(sessions.c.init_timestamp, sessions.c.id)
+        .join(window, window.c.wid == sessions.c.id)
+        .order_by(sessions.c.init_timestamp, sessions.c.id)
+        .limit(1)
+    ).one()
+    return SessionPage(page, encode_cursor(oldest[0], oldest[1]))

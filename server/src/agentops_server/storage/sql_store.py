@@ -74,6 +74,8 @@ class SqlStore(DashboardSql):
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         self.dialect = engines.dialect
+        # sessions one text search looks at per call (list_sessions with filters.text)
+        self.text_scan_limit = session_query.TEXT_SCAN_LIMIT
         self._lock: AbstractContextManager[object] = (
             threading.Lock() if engines.dialect == "sqlite" else nullcontext()
         )
@@ -276,7 +278,9 @@ class SqlStore(DashboardSql):
         self, project_id: str, filters: SessionFilter, cursor: str | None, limit: int
     ) -> SessionPage:
         with self._read() as conn:
-            return session_query.list_sessions(conn, project_id, filters, cursor, limit)
+            return session_query.list_sessions(
+                conn, project_id, filters, cursor, limit, self.text_scan_limit
+            )
 
     def iter_events(
         self, session_id: str, event_type: str | None = None, chunk_size: int = 1000
