@@ -43,6 +43,14 @@ KEEP_ALIVE_SECONDS = 75
     type=click.Choice(["critical", "error", "warning", "info", "debug"]),
 )
 @click.option("--access-log", is_flag=True, help="Log every HTTP request (off: agents send many).")
+@click.option(
+    "--workers",
+    type=click.IntRange(min=1),
+    envvar="AGENTOPS_WORKERS",
+    default=1,
+    show_default=True,
+    help="Server processes sharing the port and the database [env AGENTOPS_WORKERS].",
+)
 def serve(
     host: str | None,
     port: int | None,
@@ -52,6 +60,7 @@ def serve(
     session_inactivity: int | None,
     log_level: str,
     access_log: bool,
+    workers: int,
 ) -> None:
     """Run the server: AgentOps v2 ingestion, export API, dashboard and /docs."""
     config = build_config(
@@ -79,6 +88,7 @@ def serve(
         port=config.port,
         log_level=log_level,
         access_log=access_log,
+        workers=workers,
         timeout_graceful_shutdown=30,
         # Longer than clients keep idle connections (0.3.26: 10 s, sending every 5 s), so the
         # server never closes one just as a client reuses it (a POST is not retried then).
