@@ -8,6 +8,7 @@ import threading
 import uuid
 from decimal import Decimal
 
+import httpx
 from genai_prices import Usage, calc_price
 
 from tests.server.conftest import LiveServer, action, error, llm, tool
@@ -241,3 +242,32 @@ def test_a_parent_key_links_the_session_to_a_second_project(live: LiveServer) ->
     headers["X-Agentops-Parent-Key"] = str(uuid.uuid4())
     res = live.post("/v2/create_session", {"session": {"session_id": "x2"}}, headers=headers)
     assert res.status_code == 401
+
+
+def test_a_session_with_100000_tags_is_stored_and_never_freezes_the_server(
+    live: LiveServer,
+) -> None:
+    """Tags are deduplicated in O(n): one create_session with 100,000 tags (about 800 KB)
+    used to block the event loop, and so every other request, for over a minute."""
+    session_id = str(uuid.uuid4())
+    tags = [f"t{i}" for i in range(100_000)] + ["t0", "t1"]
+    answers: list[int] = []
+
+    def send() -> None:
+        with httpx.Client(timeout=120) as client:
+            res = client.post(
+                f"{live.url}/v2/create_session",
+                headers=live.key_headers(),
+                json={"session": {"session_id": session_id, "tags": tags}},
+            )
+            answers.append(res.status_code)
+
+    sender = threading.Thread(target=send)
+    sender.start()
+    sender.join(1.0)  # the request is being handled now (or already done)
+    # a hang check, not a speed check: /health normally answers in milliseconds
+    assert httpx.get(f"{live.url}/health", timeout=15).status_code == 200
+    sender.join(120)
+    assert answers == [200]
+    stored = live.store.get_session(live.project_id, session_id)
+    assert len(stored.tags) == 100_000 and stored.tags[:2] == ["t0", "t1"]

@@ -241,14 +241,14 @@ def _tags(value: object) -> list[str] | None:
         value = value.split(",")
     if not isinstance(value, list):
         raise Invalid(f"session.tags must be a list of strings, got {type(value).__name__}")
-    tags: list[str] = []
+    tags: dict[str, None] = {}  # ordered and O(1) per tag: a request may carry 100,000
     for item in value:
         if not isinstance(item, str | int | float) or isinstance(item, bool):
             raise Invalid("session.tags must be a list of strings")
         tag = str(item).strip()
-        if tag and tag not in tags:
-            tags.append(tag)
-    return tags
+        if tag:
+            tags[tag] = None
+    return list(tags)
 
 
 def _end_state(value: object) -> str | None:

@@ -120,7 +120,7 @@ def _update(svc: Services, write: SessionWrite, attached: bool) -> Session:
     try:
         if attached and write.tags is not None:
             current = svc.store.get_session(write.project_id, write.id)
-            merged = list(current.tags) + [t for t in write.tags if t not in current.tags]
+            merged = list(dict.fromkeys([*current.tags, *write.tags]))
             write = replace(write, tags=merged)
         return svc.store.write_session(write, create=False)
     except NotFound:

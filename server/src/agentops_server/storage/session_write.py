@@ -117,7 +117,8 @@ def create_session(conn: Connection, dialect: str, write: SessionWrite, now: dat
             .where(session_tags.c.session_id == write.id)
             .values(init_timestamp=new_init)
         )
-    added = [t for t in merged if t not in set(row["tags"])]
+    stored_tags = set(row["tags"])
+    added = [t for t in merged if t not in stored_tags]
     _add_tag_rows(conn, write.id, write.project_id, new_init, added)
 
 
