@@ -3,6 +3,11 @@
 Non-JSON values become readable strings (0.3.26 sent ""), pydantic models and dataclasses
 become objects, NaN and infinities become null. The fast path is one json.dumps of the whole
 batch; only a batch that fails it (NaN, odd keys, cycles) is walked value by value.
+
+Fields the server validates are made valid here, so one careless event can't get its batch
+refused: token counts and cost are coerced where the meaning is clear ("12" and 12.0 are 12),
+timestamps must parse as ISO 8601 (a datetime is converted); anything else is left out of the
+event (None) with a debug log.
 """
 
 from __future__ import annotations
@@ -12,15 +17,31 @@ import enum
 import json
 import math
 import uuid
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal
 from typing import Any
 
+from agentops._errors import logger
 from agentops._events import ErrorEvent, Event
-from agentops.wire import TRIGGER_EVENT_ID, TRIGGER_EVENT_TYPE
+from agentops.wire import (
+    CACHE_READ_TOKENS,
+    CACHE_WRITE_TOKENS,
+    REASONING_TOKENS,
+    TRIGGER_EVENT_ID,
+    TRIGGER_EVENT_TYPE,
+)
 
 MAX_REPR: int = 10_000
 _MAX_DEPTH: int = 64
+MAX_TOKENS: int = 2**62  # the server's bounds
+MAX_COST: int = 10**9
+_TOKEN_FIELDS = (
+    "prompt_tokens",
+    "completion_tokens",
+    CACHE_READ_TOKENS,
+    CACHE_WRITE_TOKENS,
+    REASONING_TOKENS,
+)
 
 
 def event_to_wire(event: Event, session_id: str) -> dict[str, Any]:
@@ -31,6 +52,10 @@ def event_to_wire(event: Event, session_id: str) -> dict[str, Any]:
         etype = body["event_type"] = getattr(etype, "value", etype)
     body["id"] = str(event.id)
     body["session_id"] = session_id
+    for key in ("init_timestamp", "end_timestamp"):
+        stamp = body.get(key)
+        if stamp.__class__ is not str or not _is_iso(stamp):
+            body[key] = _timestamp(key, stamp)
     if etype == "actions":
         name = body.get("action_type") or body.get("name")
         body["action_type"] = body["name"] = name
@@ -42,7 +67,88 @@ def event_to_wire(event: Event, session_id: str) -> dict[str, Any]:
         body["trigger_event"] = None
         body[TRIGGER_EVENT_ID] = event.trigger_event_id
         body[TRIGGER_EVENT_TYPE] = event.trigger_event_type
+    elif etype == "llms":
+        for key in _TOKEN_FIELDS:
+            count = body.get(key)
+            if count is not None and count.__class__ is not int:
+                body[key] = _tokens(key, count)
+            elif count is not None and not 0 <= count <= MAX_TOKENS:
+                _left_out(key, count)
+                body[key] = None
+        if body.get("cost") is not None:
+            body["cost"] = _cost(body["cost"])
     return body
+
+
+def _left_out(name: str, value: Any) -> None:
+    """Log at debug level that a field was left out of an event."""
+    logger.debug("event field %s=%s left out: not a valid value", name, _repr(value)[:200])
+
+
+def _tokens(name: str, value: Any) -> int | None:
+    """A token count from an int-like value ("12", 12.0, numpy ints), else None."""
+    number: Any = value
+    if isinstance(value, str):
+        try:
+            number = int(value.strip())
+        except ValueError:
+            _left_out(name, value)
+            return None
+    elif isinstance(value, float):
+        number = int(value) if value.is_integer() else None
+    elif not isinstance(value, bool) and hasattr(value, "__index__"):
+        try:
+            number = value.__index__()
+        except Exception:
+            number = None
+    if number.__class__ is not int or not 0 <= number <= MAX_TOKENS:
+        _left_out(name, value)
+        return None
+    return int(number)
+
+
+def _cost(value: Any) -> float | str | None:
+    """The reported cost in USD as a finite amount from 0 to 10**9, else None."""
+    if isinstance(value, bool):
+        _left_out("cost", value)
+        return None
+    text = value.strip() if isinstance(value, str) else None
+    try:
+        number = Decimal(text) if text is not None else Decimal(float(value))
+    except (ValueError, TypeError, ArithmeticError):
+        _left_out("cost", value)
+        return None
+    if not number.is_finite() or not 0 <= number <= MAX_COST:
+        _left_out("cost", value)
+        return None
+    return text if text is not None else float(value)
+
+
+def _is_iso(value: str) -> bool:
+    try:
+        datetime.fromisoformat(value)
+    except ValueError:
+        return False
+    return True
+
+
+def _timestamp(name: str, value: Any) -> str | None:
+    """A timestamp as ISO 8601 text: datetimes converted, unparsable values left out."""
+    if value is None:
+        return None
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, int | float) and not isinstance(value, bool):  # epoch s or ms
+        try:
+            seconds = value / 1000 if abs(value) > 1e11 else value
+            return datetime.fromtimestamp(seconds, UTC).isoformat()
+        except (OverflowError, OSError, ValueError):
+            _left_out(name, value)
+            return None
+    if isinstance(value, str) and _is_iso(value.strip()):
+        return value.strip()
+    _left_out(name, value)
+    return None
 
 
 def dumps(value: Any) -> bytes:

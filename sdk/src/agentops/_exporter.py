@@ -2,8 +2,10 @@
 
 Connection errors, 429 and 5xx are retried with exponential backoff and jitter (Retry-After
 honoured); that is safe because the server stores each event id once. A 401 on a token-authed
-call re-creates the session (the server re-attaches by id) for a fresh token, once. A 413
-splits the batch. Whatever is given up is counted as dropped and logged.
+call re-creates the session (the server re-attaches by id) for a fresh token, once. A batch
+answered 413 (too large), 400 or 422 (some event in it refused) is split in halves until the
+refused events are alone, so one bad event never costs the others. Whatever is given up is
+counted as dropped and logged.
 """
 
 from __future__ import annotations
@@ -24,6 +26,7 @@ if TYPE_CHECKING:
     from agentops._session import Session
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+SPLIT_STATUSES = frozenset({400, 413, 422})
 
 
 def _ok(res: Response | None) -> bool:
@@ -80,7 +83,7 @@ class Exporter:
         res = self.post(session, wire.CREATE_EVENTS, dumps({"events": events}))
         if _ok(res):
             return
-        if res is not None and res.status == 413 and len(events) > 1:
+        if res is not None and res.status in SPLIT_STATUSES and len(events) > 1:
             half = len(events) // 2
             self._send_wire(session, events[:half])
             self._send_wire(session, events[half:])

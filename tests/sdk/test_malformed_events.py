@@ -1,0 +1,63 @@
+"""Careless events against a real server: a wrong value is repaired or left out, the event's
+batch-mates always arrive, and what cannot be sent is dropped alone and counted."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+import pytest
+
+import agentops
+from tests.sdk.conftest import export, start
+from tests.support.server import ServerProcess
+
+
+@pytest.mark.parametrize(
+    ("kind", "fields", "kept"),
+    [
+        ("LLMEvent", {"model": "gpt-4o-mini", "prompt_tokens": "12", "completion_tokens": 3}, 3),
+        ("LLMEvent", {"model": "gpt-4o-mini", "prompt_tokens": 12.5, "completion_tokens": 3}, 3),
+        ("ActionEvent", {"action_type": "x", "init_timestamp": "yesterday"}, 3),
+        # refused by the server for a reason the SDK does not check: alone, and counted
+        ("ActionEvent", {"action_type": {"not": "a name"}}, 2),
+    ],
+    ids=["str-tokens", "fractional-tokens", "bad-timestamp", "refused-by-server"],
+)
+def test_one_malformed_event_does_not_lose_the_good_ones(
+    server: ServerProcess, kind: str, fields: dict[str, Any], kept: int
+) -> None:
+    bad = getattr(agentops, kind)(**fields)
+    session = start(server)
+    dropped = agentops.get_client().dropped_events
+    session.record(agentops.ActionEvent(action_type="good-before"))
+    session.record(bad)
+    session.record(agentops.ActionEvent(action_type="good-after"))
+    session.end_session("Success")
+    stored = export(server, session.session_id)
+    names = [e["action_type"] for e in stored["actions"]]
+    assert "good-before" in names and "good-after" in names
+    assert len(stored["actions"]) + len(stored["llms"]) == kept
+    assert agentops.get_client().dropped_events - dropped == 3 - kept
+
+
+def test_token_counts_and_cost_are_coerced_when_the_meaning_is_clear(
+    server: ServerProcess,
+) -> None:
+    session = start(server)
+    session.record(
+        agentops.LLMEvent(
+            model="gpt-4o-mini",
+            prompt_tokens="12",  # type: ignore[arg-type]
+            completion_tokens=3.0,  # type: ignore[arg-type]
+            reasoning_tokens=1.5,  # type: ignore[arg-type]
+            cost="0.25",  # type: ignore[arg-type]
+            init_timestamp=dt.datetime(2025, 1, 2, 3, 4, 5, tzinfo=dt.UTC),  # type: ignore[arg-type]
+        )
+    )
+    session.end_session("Success")
+    llm = export(server, session.session_id)["llms"][0]
+    assert (llm["prompt_tokens"], llm["completion_tokens"]) == (12, 3)
+    assert llm["reasoning_tokens"] is None  # 1.5 tokens means nothing: left out
+    assert (llm["cost"], llm["cost_source"]) == ("0.25", "reported")
+    assert llm["init_timestamp"] == "2025-01-02T03:04:05+00:00"
