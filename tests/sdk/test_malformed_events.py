@@ -61,3 +61,37 @@ def test_token_counts_and_cost_are_coerced_when_the_meaning_is_clear(
     assert llm["reasoning_tokens"] is None  # 1.5 tokens means nothing: left out
     assert (llm["cost"], llm["cost_source"]) == ("0.25", "reported")
     assert llm["init_timestamp"] == "2025-01-02T03:04:05+00:00"
+
+
+class NoText:
+    def __str__(self) -> str:
+        raise RuntimeError("no text")
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        agentops.ErrorEvent(trigger_event="the call that failed"),  # type: ignore[arg-type]
+        agentops.ActionEvent,  # the class: a forgotten "()"
+        agentops.ActionEvent(id=NoText()),  # type: ignore[arg-type]  # fails to encode
+    ],
+    ids=["trigger-not-an-event", "class-not-instance", "unencodable"],
+)
+def test_an_event_that_cannot_be_encoded_does_not_lose_the_batch(
+    server: ServerProcess, bad: Any
+) -> None:
+    session = start(server)
+    dropped = agentops.get_client().dropped_events
+    session.record(agentops.ActionEvent(action_type="good-before"))
+    session.record(bad)
+    session.record(agentops.ActionEvent(action_type="good-after"))
+    session.end_session("Success")
+    stored = export(server, session.session_id)
+    names = [e["action_type"] for e in stored["actions"]]
+    assert sorted(names) == ["good-after", "good-before"]
+    if isinstance(bad, agentops.ErrorEvent):  # kept, without a link to a trigger event
+        (error,) = stored["errors"]
+        assert error["trigger_event_id"] is None
+    if isinstance(bad, agentops.ActionEvent):  # dropped alone, and counted
+        assert agentops.get_client().dropped_events - dropped == 1
+    assert agentops.ActionEvent.end_timestamp is None  # record(the class) did not change it

@@ -64,7 +64,8 @@ def event_to_wire(event: Event, session_id: str) -> dict[str, Any]:
         body["name"] = body["tool_name"] = name
     elif isinstance(event, ErrorEvent):
         body.pop("exception", None)
-        body["trigger_event"] = None
+        if isinstance(event.trigger_event, Event):  # sent as its id and type, below
+            body["trigger_event"] = None
         body[TRIGGER_EVENT_ID] = event.trigger_event_id
         body[TRIGGER_EVENT_TYPE] = event.trigger_event_type
     elif etype == "llms":

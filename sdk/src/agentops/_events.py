@@ -147,10 +147,13 @@ class ErrorEvent(Event):
 
     @property
     def trigger_event_id(self) -> str | None:
-        return str(self.trigger_event.id) if self.trigger_event is not None else None
+        """The id of `trigger_event` (None unless it is an Event)."""
+        trigger = self.trigger_event
+        return str(trigger.id) if isinstance(trigger, Event) else None
 
     @property
     def trigger_event_type(self) -> str | None:
-        if self.trigger_event is None:
+        trigger = self.trigger_event
+        if not isinstance(trigger, Event):
             return None
-        return str(getattr(self.trigger_event.event_type, "value", self.trigger_event.event_type))
+        return str(getattr(trigger.event_type, "value", trigger.event_type))

@@ -77,7 +77,20 @@ class Exporter:
             self._drop(len(events), f"session {session.session_id} was not created")
             return
         sid = str(session.session_id)
-        self._send_wire(session, [event_to_wire(e, sid) for e in events])
+        try:
+            wire_events = [event_to_wire(e, sid) for e in events]
+        except Exception:  # find the culprits: each one is dropped and counted alone
+            wire_events = [w for w in (self._encode_one(e, sid) for e in events) if w is not None]
+        if wire_events:
+            self._send_wire(session, wire_events)
+
+    def _encode_one(self, event: Event, session_id: str) -> dict[str, Any] | None:
+        try:
+            return event_to_wire(event, session_id)
+        except Exception as exc:
+            logger.debug("could not encode %s", type(event).__name__, exc_info=exc)
+            self._drop(1, f"{type(event).__name__} could not be encoded ({exc!r})")
+            return None
 
     def _send_wire(self, session: Session, events: list[dict[str, Any]]) -> None:
         res = self.post(session, wire.CREATE_EVENTS, dumps({"events": events}))

@@ -204,6 +204,10 @@ class Session:
         """Queue `event` for this session (O(1); never raises)."""
         if not self.is_running:
             return
+        given: object = event
+        if not isinstance(given, Event):  # e.g. the class itself: record(ActionEvent)
+            logger.warning("record() expects an agentops Event, got %s", _describe(given))
+            return
         try:
             if event.end_timestamp is None:
                 event.end_timestamp = get_ISO_time()
@@ -213,9 +217,6 @@ class Session:
             if key in counts:
                 counts[key] += 1
             self._worker.put_event(self, event)
-        except AttributeError:
-            logger.warning("record() expects an agentops Event, got %s", type(event).__name__)
-            return
         except Exception as exc:
             report_internal_error(exc, "record")
             return
@@ -305,6 +306,12 @@ class Session:
             a["Actions"],
             a["Errors"],
         )
+
+
+def _describe(value: object) -> str:
+    if isinstance(value, type):
+        return f"the class {value.__name__} (an instance is needed: {value.__name__}(...))"
+    return type(value).__name__
 
 
 def failure_reason(exc: BaseException) -> str:
