@@ -92,15 +92,22 @@ def test_a_wrong_field_rejects_the_batch_naming_the_field(
     unharmed(live, session_id)  # the valid event of the batch was not stored either
 
 
+SID = "5d3c7a9e-1f2b-4c6d-8e0a-9b8c7d6e5f4a"
 BAD_SESSIONS: list[tuple[Any, str]] = [
     ({}, "session is required"),
     ({"session": "x"}, "session is required and must be an object"),
     ({"session": {}}, "session.session_id is required"),
-    ({"session": {"session_id": ["x"]}}, "session.session_id must be a string"),
-    ({"session": {"session_id": "s", "end_state": "Great"}}, "session.end_state must be one"),
-    ({"session": {"session_id": "s", "tags": 5}}, "session.tags must be a list"),
-    ({"session": {"session_id": "s", "host_env": [1]}}, "session.host_env must be an object"),
-    ({"session": {"session_id": "s", "init_timestamp": "soon"}}, "session.init_timestamp"),
+    ({"session": {"session_id": ["x"]}}, "session.session_id must be a UUID string, got list"),
+    ({"session": {"session_id": 5}}, "session.session_id must be a UUID string, got int"),
+    ({"session": {"session_id": "not-a-uuid"}}, "session.session_id must be a UUID like"),
+    ({"session": {"session_id": "{" + SID + "}"}}, "session.session_id must be a UUID"),
+    ({"session": {"session_id": "urn:uuid:" + SID}}, "session.session_id must be a UUID"),
+    ({"session": {"session_id": SID.replace("-", "")}}, "session.session_id must be a UUID"),
+    ({"session": {"session_id": " " + SID}}, "session.session_id must be a UUID"),
+    ({"session": {"session_id": SID, "end_state": "Great"}}, "session.end_state must be one"),
+    ({"session": {"session_id": SID, "tags": 5}}, "session.tags must be a list"),
+    ({"session": {"session_id": SID, "host_env": [1]}}, "session.host_env must be an object"),
+    ({"session": {"session_id": SID, "init_timestamp": "soon"}}, "session.init_timestamp"),
 ]
 
 
@@ -194,7 +201,9 @@ def test_nan_infinity_and_huge_numbers_are_stored_as_null(
 def test_create_session_needs_a_valid_key(
     live: LiveServer, headers: dict[str, str], status: int, words: str
 ) -> None:
-    res = live.post("/v2/create_session", {"session": {"session_id": "s1"}}, headers=headers)
+    res = live.post(
+        "/v2/create_session", {"session": {"session_id": str(uuid.uuid4())}}, headers=headers
+    )
     assert_error(res, status, words)
 
 
@@ -203,7 +212,9 @@ def test_revoked_keys_are_refused_everywhere(seeded: tuple[LiveServer, str, str]
     key = live.new_key()
     assert (
         live.post(
-            "/v2/create_session", {"session": {"session_id": "r1"}}, headers=live.key_headers(key)
+            "/v2/create_session",
+            {"session": {"session_id": str(uuid.uuid4())}},
+            headers=live.key_headers(key),
         ).status_code
         == 200
     )
@@ -211,7 +222,9 @@ def test_revoked_keys_are_refused_everywhere(seeded: tuple[LiveServer, str, str]
     assert record is not None
     live.store.revoke_api_key(record.id)
     res = live.post(
-        "/v2/create_session", {"session": {"session_id": "r2"}}, headers=live.key_headers(key)
+        "/v2/create_session",
+        {"session": {"session_id": str(uuid.uuid4())}},
+        headers=live.key_headers(key),
     )
     assert_error(res, 401, "revoked")
     res = live.get(f"/v2/sessions/{session_id}/stats", headers={"X-Agentops-Api-Key": key})

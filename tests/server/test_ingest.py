@@ -240,7 +240,9 @@ def test_a_parent_key_links_the_session_to_a_second_project(live: LiveServer) ->
     body = live.get(f"/v2/sessions/{session_id}/export").json()
     assert body["session"]["project_id_secondary"] == parent.id
     headers["X-Agentops-Parent-Key"] = str(uuid.uuid4())
-    res = live.post("/v2/create_session", {"session": {"session_id": "x2"}}, headers=headers)
+    res = live.post(
+        "/v2/create_session", {"session": {"session_id": str(uuid.uuid4())}}, headers=headers
+    )
     assert res.status_code == 401
 
 
@@ -271,3 +273,24 @@ def test_a_session_with_100000_tags_is_stored_and_never_freezes_the_server(
     assert answers == [200]
     stored = live.store.get_session(live.project_id, session_id)
     assert len(stored.tags) == 100_000 and stored.tags[:2] == ["t0", "t1"]
+
+
+def test_session_ids_are_uuids_and_their_case_does_not_make_a_second_session(
+    live: LiveServer,
+) -> None:
+    """0.3.26 sends str(uuid4()); an upper-case spelling of the same UUID is the same session."""
+    session_id = str(uuid.uuid4())
+    upper_id, jwt = live.start_session(session_id.upper())
+    res = live.post(
+        "/v2/create_session", {"session": {"session_id": upper_id}}, headers=live.key_headers()
+    )
+    assert res.status_code == 200 and res.json()["session_id"] == session_id
+    assert live.send_events(jwt, [action()]).status_code == 200
+    _, again = live.start_session(session_id)  # the lower-case id re-attaches
+    assert live.send_events(again, [tool()]).status_code == 200
+    assert live.stats(session_id)["events"] == 2
+    assert live.stats(upper_id)["events"] == 2  # the export API accepts either spelling
+    res = live.post("/v2/reauthorize_jwt", {"session_id": upper_id}, headers=live.key_headers())
+    assert res.status_code == 200
+    res = live.post("/v2/reauthorize_jwt", {"session_id": "nope"}, headers=live.key_headers())
+    assert res.status_code == 422 and "session_id must be a UUID" in res.json()["message"]

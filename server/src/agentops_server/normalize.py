@@ -5,6 +5,7 @@ Kept small per event: ingestion normalizes tens of thousands of events a second.
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -16,6 +17,8 @@ from agentops_server.storage.records import CostSource, EventWrite, SessionWrite
 from agentops_server.timestamps import parse_timestamp
 
 MAX_ID_LENGTH = 200
+_UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
+_EXAMPLE_UUID = "3f0b6a52-9c1e-4d7a-8f36-2b5e0c9d4a17"
 MAX_TOKENS = 2**62
 _KNOWN_TYPES = frozenset({"llms", "actions", "tools", "errors"})
 _NAME_KEYS = {
@@ -45,7 +48,24 @@ def session_id_of(session: dict[str, Any]) -> str:
     value = session.get("session_id", session.get("id"))
     if value is None or value == "":
         raise Invalid("session.session_id is required")
-    return _id("session.session_id", value)
+    return session_uuid("session.session_id", value)
+
+
+def session_uuid(field: str, value: object) -> str:
+    """A session id as the protocol has it: a hyphenated UUID, answered in lower case (the 0.3
+    client sends str(uuid4()); any other case would otherwise be a second session)."""
+    if type(value) is str and _UUID.fullmatch(value):
+        return value.lower()
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:60] + "..."
+        raise Invalid(f"{field} must be a UUID like {_EXAMPLE_UUID}, got {shown!r}")
+    raise Invalid(f"{field} must be a UUID string, got {type(value).__name__}")
+
+
+def canonical_session_id(value: str) -> str:
+    """A session id from a URL or query: UUIDs in lower case, anything else as given (it then
+    simply matches no session)."""
+    return value.lower() if _UUID.fullmatch(value) else value
 
 
 def session_write(

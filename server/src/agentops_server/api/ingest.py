@@ -34,6 +34,7 @@ from agentops_server.normalize import (
     event_writes,
     session_body,
     session_id_of,
+    session_uuid,
     session_write,
 )
 from agentops_server.queries import format_usd, session_url
@@ -199,9 +200,13 @@ async def reauthorize_jwt(request: Request) -> dict[str, Any]:
     svc = services(request)
     key = await require_api_key(request)
     body = await read_json(request, svc.config.max_body_bytes)
-    session_id = body.get("session_id") if isinstance(body, dict) else None
-    if not isinstance(session_id, str) or not session_id:
-        raise invalid("session_id is required and must be a string")
+    value = body.get("session_id") if isinstance(body, dict) else None
+    if value is None or value == "":
+        raise invalid("session_id is required")
+    try:
+        session_id = session_uuid("session_id", value)
+    except Invalid as exc:
+        raise invalid(str(exc)) from None
     try:
         await run_in_threadpool(svc.store.get_session, key.project_id, session_id)
     except NotFound:

@@ -17,6 +17,7 @@ from agentops_server import queries
 from agentops_server.api.deps import require_api_key, services
 from agentops_server.api.errors import ApiError, invalid, not_found
 from agentops_server.api.schemas import doc_ok
+from agentops_server.normalize import canonical_session_id
 from agentops_server.storage.records import SessionFilter
 from agentops_server.storage.store import NotFound, StoreError
 
@@ -80,7 +81,9 @@ async def session_stats(request: Request, session_id: str) -> dict[str, Any]:
     svc = services(request)
     key = await require_api_key(request)
     try:
-        return await run_in_threadpool(queries.get_stats, svc.store, key.project_id, session_id)
+        return await run_in_threadpool(
+            queries.get_stats, svc.store, key.project_id, canonical_session_id(session_id)
+        )
     except NotFound:
         raise not_found(f"session {session_id} not found in this project") from None
 
@@ -95,7 +98,7 @@ async def session_export(request: Request, session_id: str) -> StreamingResponse
     key = await require_api_key(request)
     try:
         chunks = await run_in_threadpool(
-            queries.export_session, svc.store, key.project_id, session_id
+            queries.export_session, svc.store, key.project_id, canonical_session_id(session_id)
         )
     except NotFound:
         raise not_found(f"session {session_id} not found in this project") from None
