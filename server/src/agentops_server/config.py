@@ -23,8 +23,7 @@ ENV_VARS: Final[dict[str, str]] = {
     "AGENTOPS_SESSION_INACTIVITY_SECONDS": "idle time after which an unended session gets an end; "
     "default 3600",
     "AGENTOPS_SECRET_KEY": "secret that signs session tokens; default: generated in the data dir",
-    "AGENTOPS_WORKERS": "server processes of `agentops serve`, each with its own writer; "
-    "default 1",
+    "AGENTOPS_WORKERS": "server processes of `agentops serve`, each with its own writer; default 1",
     "AGENTOPS_PUBLIC_URL": "URL users reach the server at, for links; default http://HOST:PORT",
 }
 
