@@ -126,6 +126,32 @@ def test_signal_fails_the_session_then_behaves_as_without_sdk(
     assert [a["action_type"] for a in data["actions"]] == ["before-signal"]
 
 
+def test_sigterm_behind_a_backlog_still_ends_the_session_as_fail(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """200,000 queued events can't be sent within the 2 s exit deadline: the session's end
+    jumps the queue, so the server still learns it failed and why."""
+    done = run_script(
+        tmp_path,
+        """
+        import os, signal
+        import agentops
+        s = agentops.init(max_queue_size=1_000_000)
+        print(s.session_id, flush=True)
+        for _ in range(200_000):
+            agentops.record(agentops.ActionEvent(action_type="busy"))
+        os.kill(os.getpid(), signal.SIGTERM)
+        """,
+        script_env(server),
+        timeout=120,
+    )
+    assert done.returncode == -signal.SIGTERM, done.stderr  # dies of SIGTERM, as without SDK
+    assert "not sent after waiting" in done.stderr  # the backlog left behind is reported
+    session = server.stats(session_id_from(done.stdout)).json()
+    assert session["end_state"] == "Fail"
+    assert session["end_state_reason"] == "Signal SIGTERM detected"
+
+
 def test_previous_signal_handler_is_chained(server: ServerProcess, tmp_path: Path) -> None:
     path = write_script(
         tmp_path,

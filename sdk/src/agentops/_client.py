@@ -259,9 +259,10 @@ class Client(BaseClient):
 
     def end_all_sessions(self) -> None:
         """End every running session as Indeterminate (each one, unlike 0.3.26)."""
-        commands = [s._finish("Indeterminate", None, None) for s in _recording.active_sessions()]
-        if any(commands):
-            get_worker().flush(self.config.flush_timeout)
+        ends = [s._finish("Indeterminate", None, None) for s in _recording.active_sessions()]
+        commands = [c for c in ends if c is not None]
+        if commands:
+            get_worker().deliver(commands, self.config.flush_timeout)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send every queued event now; False if `timeout` (default flush_timeout) ran out."""

@@ -17,6 +17,7 @@ import os
 import signal
 import sys
 import threading
+import time
 import traceback
 from collections.abc import Callable
 from types import FrameType, TracebackType
@@ -61,14 +62,19 @@ def end_all(state: EndState, reason: str | None, timeout: float) -> None:
     global _gave_up
     with capture_internal_errors("end_all"):
         pid = os.getpid()
-        for session in _recording.active_sessions():
-            if session._pid == pid:
-                session._finish(state, reason, None)
+        ends = [
+            session._finish(state, reason, None)
+            for session in _recording.active_sessions()
+            if session._pid == pid
+        ]
         worker = _worker._worker
         if worker is None or worker._thread is None or _gave_up:
             return
-        try:
-            done = worker.flush(timeout)
+        deadline = time.monotonic() + timeout
+        try:  # the ends go ahead of a backlog that can't be sent in time, then the rest
+            commands = [c for c in ends if c is not None] or [worker.put(_worker.Command())]
+            done = worker.deliver(commands, timeout)
+            done = worker.flush(max(0.0, deadline - time.monotonic())) and done
         except BaseException:  # KeyboardInterrupt from a second Ctrl+C
             _gave_up = True
             raise

@@ -138,7 +138,7 @@ class Session:
         command = self._finish(end_state, end_state_reason, video)
         if command is None:
             return None
-        delivered = command.wait(self.config.flush_timeout)
+        delivered = self._worker.deliver([command], self.config.flush_timeout)
         cost: Decimal | None = command.result if delivered else None
         if cost is not None:
             self.token_cost = cost

@@ -5,6 +5,10 @@ record() appends (session, event) to a bounded deque: O(1), no lock, no I/O. Com
 (create/update session, create agent, flush barriers) go through the same deque, so the order
 "create_session, events, end update" holds. The thread wakes when a batch is full, a command
 arrives or the interval passes, and sends everything queued. A full queue drops and counts.
+
+deliver() waits for commands with a deadline: the events queued before them get the first
+part of it; if they are not all sent by then, the commands jump the queue (run next, once),
+so a session's end reaches the server even behind a backlog that can't drain in time.
 After a fork the child gets a fresh queue and starts its own thread on first use.
 """
 
@@ -13,10 +17,16 @@ from __future__ import annotations
 import os
 import sys
 import threading
+import time
 from collections import deque
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from agentops._errors import capture_internal_errors, logger
+
+# deliver(): the part of a deadline kept for commands that had to jump the queue.
+EXPEDITE_RESERVE = 1.0
+EXPEDITE_SHARE = 0.4
 
 if TYPE_CHECKING:
     from agentops._events import Event
@@ -31,6 +41,7 @@ class Command:
         self.session = session
         self.done = threading.Event()
         self.result: Any = None
+        self.claimed = False  # set by the worker thread when it starts running it
 
     def run(self, exporter: Exporter) -> None:
         """Barrier by default: reaching it means everything before it was sent."""
@@ -87,6 +98,25 @@ class BatchWorker:
         """Send everything queued so far; False if `timeout` seconds passed first."""
         return self.put(Command()).wait(timeout)
 
+    def deliver(self, commands: Sequence[Command], timeout: float | None) -> bool:
+        """Wait until `commands` (queued already) ran; False if `timeout` s passed first.
+
+        The events queued before them may use the deadline minus a reserve; then the
+        commands still waiting are run next, ahead of the rest of the queue.
+        """
+        if timeout is None:
+            return all(c.wait(None) for c in commands)
+        deadline = time.monotonic() + timeout
+        reserve = min(EXPEDITE_RESERVE, timeout * EXPEDITE_SHARE)
+        if all(c.wait(max(0.0, deadline - reserve - time.monotonic())) for c in commands):
+            return True
+        for command in reversed(commands):
+            if not command.claimed:
+                self._queue.appendleft(command)  # a second entry; it runs once
+        self._wake.set()
+        self.exporter.nudge.set()
+        return all(c.wait(max(0.0, deadline - time.monotonic())) for c in commands)
+
     def pending(self) -> int:
         """Events queued or being sent."""
         queued = sum(1 for item in list(self._queue) if isinstance(item, tuple))
@@ -137,9 +167,12 @@ class BatchWorker:
                     self._send(batch)
                     batch, count = {}, 0
                 continue
+            if item.claimed:  # jumped the queue earlier: this is its second entry
+                continue
             if batch:
                 self._send(batch)
                 batch, count = {}, 0
+            item.claimed = True
             try:
                 with capture_internal_errors("worker command"):
                     item.run(self.exporter)
