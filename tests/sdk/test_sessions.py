@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -183,6 +184,26 @@ def test_init_again_keeps_the_running_session(server: ServerProcess) -> None:
     first.end_session("Success")
     fresh = start(server)
     assert fresh is not first and fresh.is_running
+
+
+def test_init_again_with_other_settings_keeps_the_running_session(
+    server: ServerProcess, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A notebook cell re-run with edited arguments: the running session goes on (docs/sdk.md),
+    nothing is orphaned, and the user is told the new settings wait for the session's end."""
+    first = start(server, default_tags=["a"])
+    with caplog.at_level(logging.WARNING, logger="agentops"):
+        again = start(server, default_tags=["b"])
+    assert again is first
+    assert agentops.get_client().sessions == [first]
+    assert "called again with other settings" in caplog.text
+    first.record(agentops.ActionEvent(action_type="after-re-init"))
+    assert agentops.end_session("Success") is not None
+    stored = export(server, first.session_id)
+    assert stored["session"]["end_state"] == "Success"
+    assert stored["session"]["tags"] == ["a"]
+    fresh = start(server, default_tags=["b"])  # once it ended, the new settings apply
+    assert fresh is not first and fresh.tags == ["b"]
 
 
 def test_session_url_points_at_the_configured_server(server: ServerProcess) -> None:

@@ -88,7 +88,8 @@ def init(
     """Set up the SDK and (by default) start a session, which is returned.
 
     Without a valid API key it warns once and the SDK does nothing. Calling it again (a
-    notebook cell re-run) keeps the running session. `transport` is for tests
+    notebook cell re-run) while sessions run keeps them and their client: other settings are
+    ignored, with a warning, until they end. `transport` is for tests
     (agentops.testing.InMemoryTransport).
     """
     if tags is not None:
@@ -110,6 +111,9 @@ def init(
         **{**_configured, **{k: v for k, v in explicit.items() if v is not None}}
     )
     _setup_logging(config.log_level, config.log_to_file)
+    current = get_client()
+    if isinstance(current, Client) and current.sessions:
+        return _init_again(current, config, transport, inherited_session_id)
     if config.api_key is None:
         _warn_once(
             "no-api-key",
@@ -118,18 +122,12 @@ def init(
         )
         _set_client(_NoopClient(config))
         return None
-    current = get_client()
     if (
         isinstance(current, Client)
         and current.config == config
         and transport in (None, current.transport)
     ):
         client = current
-        running = client.sessions
-        if inherited_session_id is None and config.auto_start_session and running:
-            _logger.info("AgentOps has already been initialized: continuing its running session")
-            _recording.set_current(running[-1])
-            return running[-1]
     else:
         client = Client(config, transport=transport)
         _set_client(client)
@@ -140,6 +138,35 @@ def init(
             return None
         return client.start_session(inherited_session_id=inherited_session_id)
     return client.start_session() if config.auto_start_session else None
+
+
+def _init_again(
+    client: Client,
+    config: Configuration,
+    transport: _Transport | None,
+    inherited_session_id: str | uuid.UUID | None,
+) -> Session | None:
+    """init() while `client` has running sessions: keep them, their client and its settings."""
+    running = client.sessions
+    if config != client.config or transport not in (None, client.transport):
+        _logger.warning(
+            "agentops.init() was called again with other settings while %d session(s) run: "
+            "they go on with the settings they started with and the new ones are ignored. "
+            "End them first (agentops.end_session) to apply new settings",
+            len(running),
+        )
+    client.initialize()
+    if inherited_session_id is not None:
+        existing = client.get_session(inherited_session_id)
+        if existing is not None:
+            _recording.set_current(existing)
+            return existing
+        return client.start_session(inherited_session_id=inherited_session_id)
+    if not config.auto_start_session:
+        return None
+    _logger.info("AgentOps has already been initialized: continuing its running session")
+    _recording.set_current(running[-1])
+    return running[-1]
 
 
 def configure(
