@@ -15,7 +15,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     exists,
-    func,
     or_,
     select,
     tuple_,
@@ -126,9 +125,13 @@ def _search(
     never scans a million rows at once. A page may then hold fewer than `limit` sessions (even
     none) and still have a next_cursor: the position where the scan stopped."""
     keys, order_ts, order_id = _filtered(
-        select(sessions.c.id.label("wid")), project_id, filters, cursor
+        select(sessions.c.id.label("wid"), sessions.c.init_timestamp.label("wts")),
+        project_id,
+        filters,
+        cursor,
     )
-    window = keys.order_by(order_ts.desc(), order_id.desc()).limit(scan_limit).subquery()
+    keys = keys.order_by(order_ts.desc(), order_id.desc())
+    window = keys.limit(scan_limit).subquery()
     query = (
         session_select()
         .join(window, window.c.wid == sessions.c.id)
@@ -140,13 +143,6 @@ def _search(
     page = [to_session(row) for row in rows[:limit]]
     if len(rows) > limit:
         return SessionPage(page, encode_cursor(page[-1].init_timestamp, page[-1].id))
-    scanned = conn.execute(select(func.count()).select_from(window)).scalar_one()
-    if scanned < scan_limit:
-        return SessionPage(page, None)
-    oldest = conn.execute(
-        select(sessions.c.init_timestamp, sessions.c.id)
-        .join(window, window.c.wid == sessions.c.id)
-        .order_by(sessions.c.init_timestamp, sessions.c.id)
-        .limit(1)
-    ).one()
-    return SessionPage(page, encode_cursor(oldest[0], oldest[1]))
+    # the window's last session, if the window was full: the scan goes on from there
+    last = conn.execute(keys.offset(scan_limit - 1).limit(1)).first()
+    return SessionPage(page, None if last is None else encode_cursor(last.wts, last.wid))
