@@ -118,6 +118,58 @@ def test_rejected_requests_are_dropped_counted_and_do_not_block() -> None:
     assert agentops.get_client().dropped_events - before == 1
 
 
+def test_an_event_the_server_cannot_store_does_not_hold_up_other_sessions() -> None:
+    """The server answers 500 to any request carrying one event: that event alone is dropped
+    (counted) after a few tries; its batch-mates and the other sessions go through."""
+    transport = InMemoryTransport()
+    agentops.init(api_key=str(uuid.uuid4()), transport=transport, auto_start_session=False)
+    poisoned = agentops.start_session(tags=["poisoned"])
+    bystander = agentops.start_session(tags=["bystander"])
+    assert poisoned is not None and bystander is not None
+    assert agentops.flush()
+    transport.refuse_events(lambda event: event.get("action_type") == "unstorable", 500)
+    dropped = agentops.get_client().dropped_events
+    for i in range(7):
+        poisoned.record(agentops.ActionEvent(action_type="unstorable" if i == 3 else f"p{i}"))
+    for i in range(10):
+        bystander.record(agentops.ActionEvent(action_type=f"b{i}"))
+    assert bystander.end_session("Success") is not None
+    assert len(transport.events_of(bystander.session_id)) == 10
+    assert transport.sessions[str(bystander.session_id)]["end_state"] == "Success"
+    assert poisoned.end_session("Success") is not None
+    kept = sorted(e["action_type"] for e in transport.events_of(poisoned.session_id))
+    assert kept == ["p0", "p1", "p2", "p4", "p5", "p6"]
+    assert agentops.get_client().dropped_events - dropped == 1
+
+
+def test_a_lone_event_the_server_cannot_store_is_dropped_alone() -> None:
+    transport = InMemoryTransport()
+    session = agentops.init(api_key=str(uuid.uuid4()), transport=transport)
+    assert session is not None
+    assert agentops.flush()
+    transport.refuse_events(lambda event: event.get("action_type") == "unstorable", 500)
+    session.record(agentops.ActionEvent(action_type="unstorable"))
+    assert agentops.flush()
+    session.record(agentops.ActionEvent(action_type="next"))
+    assert session.end_session("Success") is not None
+    assert [e["action_type"] for e in transport.events] == ["next"]
+
+
+def test_a_server_failing_on_everything_is_retried_not_bisected_away() -> None:
+    """500s that hit every request (not one event) are an outage: nothing is dropped."""
+    transport = InMemoryTransport()
+    session = agentops.init(api_key=str(uuid.uuid4()), transport=transport)
+    assert session is not None
+    assert agentops.flush()
+    dropped = agentops.get_client().dropped_events
+    transport.fail_next(*[500] * 12)
+    for i in range(10):
+        session.record(agentops.ActionEvent(action_type=f"a{i}"))
+    assert session.end_session("Success") is not None
+    assert len(transport.events) == 10
+    assert agentops.get_client().dropped_events == dropped
+
+
 def test_expired_token_is_renewed_by_recreating_the_session() -> None:
     transport = InMemoryTransport()
     session = agentops.init(api_key=str(uuid.uuid4()), transport=transport)

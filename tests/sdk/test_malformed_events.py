@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 import agentops
-from tests.sdk.conftest import export, start
+from tests.sdk.conftest import export, init_only, start
 from tests.support.server import ServerProcess
 
 
@@ -95,3 +95,23 @@ def test_an_event_that_cannot_be_encoded_does_not_lose_the_batch(
     if isinstance(bad, agentops.ActionEvent):  # dropped alone, and counted
         assert agentops.get_client().dropped_events - dropped == 1
     assert agentops.ActionEvent.end_timestamp is None  # record(the class) did not change it
+
+
+def test_an_event_the_server_cannot_take_does_not_hold_up_other_sessions(
+    server: ServerProcess,
+) -> None:
+    """prompt_tokens=2**62 passes the SDK's checks; whether the server refuses it (4xx) or
+    fails on it (500), the other session's events and end arrive, and end_session returns."""
+    init_only(server)
+    poisoned = agentops.start_session(tags=["poisoned"])
+    bystander = agentops.start_session(tags=["bystander"])
+    assert poisoned is not None and bystander is not None
+    poisoned.record(
+        agentops.LLMEvent(model="gpt-4o-mini", prompt_tokens=2**62, completion_tokens=0)
+    )
+    for _ in range(10):
+        bystander.record(agentops.ActionEvent(action_type="unrelated work"))
+    assert bystander.end_session("Success") == 0
+    stored = export(server, bystander.session_id)
+    assert len(stored["actions"]) == 10
+    assert stored["session"]["end_state"] == "Success"

@@ -6,6 +6,13 @@ call re-creates the session (the server re-attaches by id) for a fresh token, on
 answered 413 (too large), 400 or 422 (some event in it refused) is split in halves until the
 refused events are alone, so one bad event never costs the others. Whatever is given up is
 counted as dropped and logged.
+
+HTTP 500 is the server failing on what it was sent, or failing altogether. A batch answered
+500 three times is split and both halves are sent: when one half is stored and the other is
+not, the culprit is in that half, which is split again until the events the server can't
+store are alone; those are dropped (counted), so one of them can't hold up the single worker,
+and every other session, for the whole retry budget. When both halves fail, or a lone event
+fails right after a failed request, the server is failing: that is retried like an outage.
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ if TYPE_CHECKING:
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 SPLIT_STATUSES = frozenset({400, 413, 422})
+ISOLATE_AFTER_500S = 3  # attempts answered 500 before a batch is split to find the culprit
 
 
 def _ok(res: Response | None) -> bool:
@@ -51,6 +59,7 @@ class Exporter:
         self.max_retry_seconds = max_retry_seconds
         self.max_backoff = max_backoff
         self._outage = False
+        self._last_ok = False  # the last answer was a success (the server is working)
         # Set when a command arrives (end_session, flush): a retry waiting out its backoff
         # tries again at once instead of sleeping through the caller's deadline.
         self.nudge = threading.Event()
@@ -92,16 +101,49 @@ class Exporter:
             self._drop(1, f"{type(event).__name__} could not be encoded ({exc!r})")
             return None
 
-    def _send_wire(self, session: Session, events: list[dict[str, Any]]) -> None:
-        res = self.post(session, wire.CREATE_EVENTS, dumps({"events": events}))
+    def _post_events(
+        self, session: Session, events: list[dict[str, Any]], isolate: bool
+    ) -> Response | None:
+        body = dumps({"events": events})
+        return self.post(session, wire.CREATE_EVENTS, body, isolate_500=isolate)
+
+    def _send_wire(
+        self, session: Session, events: list[dict[str, Any]], *, isolate: bool = True
+    ) -> None:
+        server_was_working = self._last_ok
+        res = self._post_events(session, events, isolate)
         if _ok(res):
+            return
+        if isolate and res is not None and res.status == 500:
+            if len(events) > 1:
+                self._isolate(session, events)
+            elif server_was_working:
+                self._drop(1, _UNSTORABLE)
+            else:
+                self._send_wire(session, events, isolate=False)
             return
         if res is not None and res.status in SPLIT_STATUSES and len(events) > 1:
             half = len(events) // 2
-            self._send_wire(session, events[:half])
-            self._send_wire(session, events[half:])
+            self._send_wire(session, events[:half], isolate=isolate)
+            self._send_wire(session, events[half:], isolate=isolate)
             return
         self._drop(len(events), f"create_events failed: {_describe(res)}")
+
+    def _isolate(self, session: Session, events: list[dict[str, Any]]) -> None:
+        """`events` were answered 500: find the ones the server can't store by halving."""
+        half = len(events) // 2
+        parts = (events[:half], events[half:])
+        answers = [self._post_events(session, part, True) for part in parts]
+        failed = [(part, res) for part, res in zip(parts, answers, strict=True) if not _ok(res)]
+        if len(failed) == 1 and failed[0][1] is not None and failed[0][1].status == 500:
+            part = failed[0][0]  # its sibling was stored: the server works, this part doesn't
+            if len(part) == 1:
+                self._drop(1, _UNSTORABLE)
+            else:
+                self._isolate(session, part)
+            return
+        for part, _ in failed:  # both 500: the server is failing, retry as in an outage
+            self._send_wire(session, part, isolate=len(failed) == 1)
 
     def update_session(self, session: Session, snapshot: dict[str, Any]) -> Decimal | None:
         """POST a session snapshot; the server's cumulative token_cost, or None on failure."""
@@ -140,12 +182,22 @@ class Exporter:
 
     # --- one request with retries -------------------------------------------------------
     def post(
-        self, session: Session, path: str, body: bytes, *, with_token: bool = True
+        self,
+        session: Session,
+        path: str,
+        body: bytes,
+        *,
+        with_token: bool = True,
+        isolate_500: bool = False,
     ) -> Response | None:
-        """Send until answered with a non-retryable status; None if no answer in time."""
+        """Send until answered with a non-retryable status; None if no answer in time.
+
+        With `isolate_500`, a 500 answered ISOLATE_AFTER_500S times in a row is returned.
+        """
         config = session.config
         started = time.monotonic()
         attempt = 0
+        errors_500 = 0
         reauthorized = False
         while True:
             headers = {wire.API_KEY_HEADER: config.api_key or ""}
@@ -159,9 +211,11 @@ class Exporter:
             try:
                 answer = session.transport.send(request)
             except TransportError as exc:
+                self._last_ok = False
                 self._note_outage(config.endpoint, str(exc))
             else:
                 res = answer
+                self._last_ok = 200 <= answer.status < 300
                 self._note_recovery(config.endpoint)
                 if answer.status == 401 and with_token and not reauthorized:
                     reauthorized = True
@@ -172,6 +226,12 @@ class Exporter:
                 if answer.status not in RETRY_STATUSES:
                     return answer
                 delay = answer.retry_after
+                errors_500 = errors_500 + 1 if answer.status == 500 else 0
+                if isolate_500 and errors_500:
+                    if errors_500 >= ISOLATE_AFTER_500S:
+                        return answer
+                    if delay is None:  # soon: a hiccup passes, a culprit is found
+                        delay = 0.1 * errors_500
             attempt += 1
             backoff = min(self.max_backoff, 0.2 * 2 ** min(attempt, 16))
             wait = min(60.0, delay) if delay is not None else backoff * random.uniform(0.5, 1.0)
@@ -189,6 +249,11 @@ class Exporter:
         if self._outage:
             self._outage = False
             logger.info("Reached the server at %s again", endpoint)
+
+
+_UNSTORABLE = (
+    "the server failed on this event (HTTP 500) while it stored the others; see the server's log"
+)
 
 
 def _describe(res: Response | None) -> str:

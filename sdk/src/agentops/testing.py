@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+from collections.abc import Callable
 from typing import Any
 
 from agentops import wire
@@ -25,7 +26,9 @@ class InMemoryTransport:
 
     `sessions` maps session id to its latest snapshot, `events` and `agents` are in arrival
     order (events deduplicated by id, as the server does), `requests` is every (path, body).
-    `fail_next(503, 0)` makes the next requests answer 503, then fail to connect (0).
+    `fail_next(503, 0)` makes the next requests answer 503, then fail to connect (0);
+    `refuse_events(predicate, 500)` answers 500 to every create_events carrying an event the
+    predicate picks (a server that can't store it), storing nothing of that request.
     """
 
     def __init__(self, token_cost: str = "0.00") -> None:
@@ -37,12 +40,18 @@ class InMemoryTransport:
         self._event_ids: set[str] = set()
         self._tokens: dict[str, str] = {}
         self._failures: list[int] = []
+        self._refusals: list[tuple[Callable[[dict[str, Any]], bool], int]] = []
         self._lock = threading.Lock()
 
     def fail_next(self, *statuses: int) -> None:
         """Answer the next requests with these statuses (0: no answer at all)."""
         with self._lock:
             self._failures.extend(statuses)
+
+    def refuse_events(self, predicate: Callable[[dict[str, Any]], bool], status: int) -> None:
+        """Answer `status` to create_events requests with an event (wire dict) it picks."""
+        with self._lock:
+            self._refusals.append((predicate, status))
 
     def clear_failures(self) -> None:
         """Forget the failures still planned by fail_next()."""
@@ -83,6 +92,9 @@ class InMemoryTransport:
             self.sessions[sid_of_token] = {**self.sessions[sid_of_token], **body["session"]}
             return _json(200, {"status": "success", "token_cost": self.token_cost})
         if request.path == wire.CREATE_EVENTS:
+            for predicate, status in self._refusals:
+                if any(predicate(event) for event in body["events"]):
+                    return _json(status, {"message": "simulated refusal"})
             for event in body["events"]:
                 if event["id"] not in self._event_ids:
                     self._event_ids.add(event["id"])
