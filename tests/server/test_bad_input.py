@@ -334,3 +334,49 @@ def test_too_many_events_in_one_request_is_413(seeded: tuple[LiveServer, str, st
     events = [{"id": f"x{n}", "event_type": "actions"} for n in range(10_001)]
     assert_error(live.send_events(jwt, events), 413, "at most 10000")
     unharmed(live, session_id)
+
+
+def test_token_counts_and_costs_past_the_per_event_limits_are_422(
+    seeded: tuple[LiveServer, str, str],
+) -> None:
+    """Bounds that keep every stored value and every sum inside int64 (2**62 prompt tokens
+    used to price past int64 and answer 500), each refused naming the field."""
+    live, session_id, jwt = seeded
+    too_many = llm(prompt_tokens=2**62, completion_tokens=0)
+    assert_error(live.send_events(jwt, [too_many]), 422, "events[0].prompt_tokens must be between")
+    assert_error(live.send_events(jwt, [llm(cost=10**9)]), 422, "events[0].cost must be at most")
+    priced_too_high = llm(model="gpt-4o", prompt_tokens=10**12, completion_tokens=0)
+    assert_error(
+        live.send_events(jwt, [priced_too_high]), 422, "events[0].prompt_tokens/completion_tokens"
+    )
+    unharmed(live, session_id)
+    at_the_limits = [llm(prompt_tokens=10**12, completion_tokens=0, cost=10**6)]
+    assert live.send_events(jwt, at_the_limits).status_code == 200
+    assert live.stats(session_id)["prompt_tokens"] == 100 + 10**12
+
+
+def million_dollar_calls(count: int) -> list[dict[str, Any]]:
+    """LLM events at the per-event cost limit (small bodies: only what the server needs)."""
+    return [
+        {"id": str(uuid.uuid4()), "event_type": "llms", "model": "gpt-4o-mini", "cost": 10**6}
+        for _ in range(count)
+    ]
+
+
+@pytest.mark.parametrize("engine", ["live", "pg_live"])
+def test_a_session_total_past_the_storage_limit_is_refused_whole(
+    request: pytest.FixtureRequest, engine: str
+) -> None:
+    """A session's cost total stops at 2**62 nano-USD (4.6 billion USD): the batch that would
+    pass it is a 422 and stores nothing; a batch whose own sum passes int64 too (it used to
+    answer 500)."""
+    live: LiveServer = request.getfixturevalue(engine)
+    session_id, jwt = live.start_session()
+    assert live.send_events(jwt, million_dollar_calls(4000)).status_code == 200
+    over = live.send_events(jwt, million_dollar_calls(1000))
+    assert_error(over, 422, f"session {session_id}'s total cost past 4.6 billion USD")
+    assert_error(live.send_events(jwt, million_dollar_calls(10_000)), 422, "total cost past")
+    stats = live.stats(session_id)
+    assert (stats["events"], stats["cost"]) == (4000, "4000000000")
+    assert live.send_events(jwt, [llm()]).status_code == 200  # the session still takes events
+    assert live.stats(session_id)["events"] == 4001

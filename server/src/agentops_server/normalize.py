@@ -19,7 +19,12 @@ from agentops_server.timestamps import parse_timestamp
 MAX_ID_LENGTH = 200
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _EXAMPLE_UUID = "3f0b6a52-9c1e-4d7a-8f36-2b5e0c9d4a17"
-MAX_TOKENS = 2**62
+MAX_TOKENS = 10**12
+"""Per token count of one event: 100,000 times the largest context window, and small enough
+that sums over millions of events stay far inside int64."""
+MAX_COST_USD = 10**6
+"""Per event, reported or computed: a million USD for one LLM call is not a real call."""
+_MAX_COST_NANOS = MAX_COST_USD * 10**9
 _KNOWN_TYPES = frozenset({"llms", "actions", "tools", "errors"})
 _NAME_KEYS = {
     "llms": ("model",),
@@ -191,6 +196,11 @@ def _event(
         reported = _cost(pop("cost", None))
         price = pricer.price(project_id, model, provider, usage, reported, at=init_ts)
         cost_nanos, cost_source = price.cost_nanos, price.source
+        if cost_nanos is not None and cost_nanos > _MAX_COST_NANOS:
+            raise Invalid(
+                f"prompt_tokens/completion_tokens price to {cost_nanos / 10**9:.0f} USD for one "
+                f"call with {model}: over the limit of {MAX_COST_USD} USD per event"
+            )
     return EventWrite(
         id=event_id,
         session_id=session_id,
@@ -314,6 +324,8 @@ def _cost(value: object) -> Decimal | None:
         cost = Decimal(str(value))
     except InvalidOperation:
         raise Invalid(f"cost must be a number, got {value!r}") from None
-    if not cost.is_finite() or cost < 0 or cost > 10**9:
+    if not cost.is_finite() or cost < 0:
         raise Invalid(f"cost must be a non-negative amount of USD, got {value!r}")
+    if cost > MAX_COST_USD:
+        raise Invalid(f"cost must be at most {MAX_COST_USD} USD for one event, got {value!r}")
     return cost

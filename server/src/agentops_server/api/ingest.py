@@ -39,7 +39,7 @@ from agentops_server.normalize import (
 )
 from agentops_server.queries import format_usd, session_url
 from agentops_server.storage.records import Session, SessionWrite
-from agentops_server.storage.store import Conflict, NotFound
+from agentops_server.storage.store import Conflict, LimitExceeded, NotFound
 
 logger = logging.getLogger("agentops_server.ingest")
 MAX_EVENTS_PER_REQUEST = 10_000
@@ -166,6 +166,8 @@ async def create_events(request: Request) -> dict[str, Any]:
         result = await svc.writer.append(writes)
     except NotFound:
         raise not_found(f"session {claims.session_id} not found") from None
+    except LimitExceeded as exc:
+        raise invalid(str(exc)) from None
     return {"status": "success", "inserted": result.inserted, "duplicates": result.duplicates}
 
 

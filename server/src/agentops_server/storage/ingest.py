@@ -13,15 +13,18 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Connection, bindparam, case, or_, update
+from sqlalchemy import Connection, bindparam, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 
 from agentops_server.storage.records import AppendResult, EventWrite
 from agentops_server.storage.schema import STAT_COUNTERS, session_stats, sessions
-from agentops_server.storage.store import NotFound
+from agentops_server.storage.store import LimitExceeded, NotFound
 from agentops_server.storage.types import UTCDateTime, dumps
 
 IDS_PER_STATEMENT = 1000  # bound parameters per IN list (SQLite allows 32766 per statement)
+MAX_STAT_TOTAL = 2**62
+"""A session's token and cost totals stop here (2**62 nano-USD is 4.6 billion USD): an append
+that would pass it is refused whole (LimitExceeded), so `col + delta` stays inside int64."""
 
 
 @dataclass(slots=True)
@@ -121,14 +124,49 @@ def apply_stat_deltas(conn: Connection, deltas: dict[str, StatDelta]) -> None:
         .values(values)
     )
     params = []
+    summed: set[str] = set()  # the counters that can approach MAX_STAT_TOTAL
     for session_id in sorted(deltas):
         delta = deltas[session_id]
+        for name, amount in delta.counters.items():
+            if amount > MAX_STAT_TOTAL:
+                raise _over_limit(session_id, name)
+            if name not in _COUNTS:
+                summed.add(name)
         row: dict[str, Any] = {f"d_{name}": delta.counters.get(name, 0) for name in STAT_COUNTERS}
         row["d_session_id"] = session_id
         row["d_first"] = delta.first_event_at
         row["d_last"] = delta.last_event_at
         params.append(row)
     conn.execute(stmt, params)
+    if summed:
+        _check_totals(conn, sorted(deltas), sorted(summed))
+
+
+_COUNTS = frozenset({"events", "llms", "tools", "actions", "errors", "unknown_cost_events"})
+
+
+def _check_totals(conn: Connection, session_ids: list[str], names: list[str]) -> None:
+    """Raise LimitExceeded (rolling the caller's transaction back) if an update just took a
+    session's total past MAX_STAT_TOTAL. Both terms were at most 2**62: the sum fit int64."""
+    columns = [session_stats.c[name] for name in names]
+    for start in range(0, len(session_ids), IDS_PER_STATEMENT):
+        query = select(session_stats.c.session_id, *columns).where(
+            session_stats.c.session_id.in_(session_ids[start : start + IDS_PER_STATEMENT]),
+            or_(*(column > MAX_STAT_TOTAL for column in columns)),
+        )
+        row = conn.execute(query).first()
+        if row is not None:
+            over = next(
+                n for n, value in zip(names, row[1:], strict=True) if value > MAX_STAT_TOTAL
+            )
+            raise _over_limit(row[0], over)
+
+
+def _over_limit(session_id: str, name: str) -> LimitExceeded:
+    what = "cost past 4.6 billion USD" if name == "cost_nanos" else f"{name} past {MAX_STAT_TOTAL}"
+    return LimitExceeded(
+        f"these events would take session {session_id}'s total {what}; nothing was stored"
+    )
 
 
 def touch_sessions(conn: Connection, session_ids: Iterable[str], now: datetime) -> None:

@@ -47,6 +47,10 @@ class Conflict(StoreError):
     """The write contradicts stored data (e.g. a session id owned by another project)."""
 
 
+class LimitExceeded(StoreError):
+    """A write would take a stored total past what storage and sums over it can hold."""
+
+
 class InvalidCursor(StoreError, ValueError):
     """A pagination cursor that this store did not issue (or that was altered)."""
 
