@@ -18,11 +18,12 @@ from tests.support.server import ServerProcess
     [
         ("LLMEvent", {"model": "gpt-4o-mini", "prompt_tokens": "12", "completion_tokens": 3}, 3),
         ("LLMEvent", {"model": "gpt-4o-mini", "prompt_tokens": 12.5, "completion_tokens": 3}, 3),
+        ("LLMEvent", {"model": "gpt-4o-mini", "prompt_tokens": 2**62, "completion_tokens": 0}, 3),
         ("ActionEvent", {"action_type": "x", "init_timestamp": "yesterday"}, 3),
         # refused by the server for a reason the SDK does not check: alone, and counted
         ("ActionEvent", {"action_type": {"not": "a name"}}, 2),
     ],
-    ids=["str-tokens", "fractional-tokens", "bad-timestamp", "refused-by-server"],
+    ids=["str-tokens", "fractional-tokens", "too-many-tokens", "bad-timestamp", "refused"],
 )
 def test_one_malformed_event_does_not_lose_the_good_ones(
     server: ServerProcess, kind: str, fields: dict[str, Any], kept: int
@@ -100,14 +101,14 @@ def test_an_event_that_cannot_be_encoded_does_not_lose_the_batch(
 def test_an_event_the_server_cannot_take_does_not_hold_up_other_sessions(
     server: ServerProcess,
 ) -> None:
-    """prompt_tokens=2**62 passes the SDK's checks; whether the server refuses it (4xx) or
+    """A call priced at millions of USD: whether the server stores it, refuses it (4xx) or
     fails on it (500), the other session's events and end arrive, and end_session returns."""
     init_only(server)
     poisoned = agentops.start_session(tags=["poisoned"])
     bystander = agentops.start_session(tags=["bystander"])
     assert poisoned is not None and bystander is not None
     poisoned.record(
-        agentops.LLMEvent(model="gpt-4o-mini", prompt_tokens=2**62, completion_tokens=0)
+        agentops.LLMEvent(model="gpt-4", prompt_tokens=10**12, completion_tokens=10**12)
     )
     for _ in range(10):
         bystander.record(agentops.ActionEvent(action_type="unrelated work"))

@@ -26,6 +26,8 @@ from agentops._events import ErrorEvent, Event
 from agentops.wire import (
     CACHE_READ_TOKENS,
     CACHE_WRITE_TOKENS,
+    MAX_EVENT_COST_USD,
+    MAX_EVENT_TOKENS,
     REASONING_TOKENS,
     TRIGGER_EVENT_ID,
     TRIGGER_EVENT_TYPE,
@@ -33,8 +35,8 @@ from agentops.wire import (
 
 MAX_REPR: int = 10_000
 _MAX_DEPTH: int = 64
-MAX_TOKENS: int = 2**62  # the server's bounds
-MAX_COST: int = 10**9
+MAX_TOKENS: int = MAX_EVENT_TOKENS
+MAX_COST: int = MAX_EVENT_COST_USD
 _TOKEN_FIELDS = (
     "prompt_tokens",
     "completion_tokens",

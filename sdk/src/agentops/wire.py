@@ -63,6 +63,10 @@ PROVIDER: Final = "provider"
 # ErrorEvent's link to the event that failed (0.3.26 loses it; our SDK sends both).
 TRIGGER_EVENT_ID: Final = "trigger_event_id"
 TRIGGER_EVENT_TYPE: Final = "trigger_event_type"
+# Bounds of one event's values: the SDK leaves out what exceeds them (the event is kept), the
+# server refuses such an event.
+MAX_EVENT_TOKENS: Final = 10**12
+MAX_EVENT_COST_USD: Final = 10**6
 
 # --- Session end reasons ------------------------------------------------------------------
 REASON_NO_END: Final = "N/A (process exited without calling agentops.end_session(...))"
