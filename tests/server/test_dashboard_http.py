@@ -4,6 +4,7 @@ the same data as the pages, and security headers."""
 from __future__ import annotations
 
 import re
+import uuid
 from collections.abc import Iterator
 
 import httpx
@@ -288,3 +289,22 @@ def test_dashboard_on_postgresql_through_agentops_serve(pg_server: ServerProcess
         assert [s["id"] for s in found] == [ids[2]]
     finally:
         client.close()
+
+
+def test_the_overview_sums_past_int64_exactly(live: LiveServer, browser: httpx.Client) -> None:
+    """Three sessions at 4 billion USD each (events at the per-event limit) add up to more
+    nano-USD than int64 holds: the overview still answers, to the cent (it used to be a 500)."""
+    for _ in range(3):
+        _, jwt = live.start_session()
+        calls = [
+            {"id": str(uuid.uuid4()), "event_type": "llms", "model": "gpt-4o-mini", "cost": 10**6}
+            for _ in range(4000)
+        ]
+        assert live.send_events(jwt, calls).status_code == 200
+    assert sign_in(browser).status_code == 303
+    response = browser.get(f"/projects/{live.project_id}?format=json&days=3650")
+    assert response.status_code == 200, response.text[:300]
+    overview = response.json()["data"]
+    assert overview["totals"]["cost"] == "12000000000"
+    [model] = overview["models"]
+    assert (model["model"], model["calls"], model["cost"]) == ("gpt-4o-mini", 12000, "12000000000")

@@ -284,6 +284,33 @@ def _sum(column: Any) -> Any:
     return func.coalesce(func.sum(column), 0)
 
 
+_HALF = 2**32
+WIDE = frozenset({"prompt_tokens", "completion_tokens", "cost_nanos"})
+
+
+def _wide_sum(column: Any, name: str) -> list[Any]:
+    """SUM of an int64 column that cannot overflow (SQLite's SUM raises past int64): the high
+    and low 32 bits summed apart, joined again by _joined. Exact below 2**31 rows."""
+    return [
+        _sum(column // _HALF).label(f"{name}__hi"),
+        _sum(column % _HALF).label(f"{name}__lo"),
+    ]
+
+
+def _joined(row: Any) -> dict[str, Any]:
+    """A result row with each wide sum's two halves joined into one exact int."""
+    out: dict[str, Any] = {}
+    for key, value in row.items():
+        name, _, half = key.partition("__")
+        if half == "hi":
+            out[name] = out.get(name, 0) + int(value) * _HALF
+        elif half == "lo":
+            out[name] = out.get(name, 0) + int(value)
+        else:
+            out[key] = value
+    return out
+
+
 def _state_count(state: str) -> Any:
     return _sum(case((sessions.c.end_state == state, 1), else_=0))
 
@@ -311,14 +338,22 @@ def _days(
             _state_count("Success").label("success"),
             _state_count("Fail").label("fail"),
             _state_count("Indeterminate").label("indeterminate"),
-            *[_sum(session_stats.c[n]).label(n) for n in COUNTERS],
+            *[
+                part
+                for n in COUNTERS
+                for part in (
+                    _wide_sum(session_stats.c[n], n)
+                    if n in WIDE
+                    else [_sum(session_stats.c[n]).label(n)]
+                )
+            ],
         )
         .join_from(sessions, session_stats, session_stats.c.session_id == sessions.c.id)
         .where(*scope)
         .group_by(day)
         .order_by(day)
     )
-    found = conn.execute(query).mappings().all()
+    found = [_joined(r) for r in conn.execute(query).mappings()]
     rows = [{k: int(v) for k, v in r.items() if k != "day"} for r in found]
     names = ["sessions", "success", "fail", "indeterminate", *COUNTERS]
     totals = OverviewTotals(**{n: sum(r[n] for r in rows) for n in names})
@@ -337,16 +372,16 @@ def _models(conn: Connection, scope: list[ColumnElement[bool]]) -> list[ModelCos
         select(
             events.c.model,
             func.count().label("calls"),
-            _sum(events.c.prompt_tokens).label("prompt_tokens"),
-            _sum(events.c.completion_tokens).label("completion_tokens"),
-            _sum(events.c.cost_nanos).label("cost_nanos"),
+            *_wide_sum(events.c.prompt_tokens, "prompt_tokens"),
+            *_wide_sum(events.c.completion_tokens, "completion_tokens"),
+            *_wide_sum(events.c.cost_nanos, "cost_nanos"),
             _sum(case((events.c.cost_nanos.is_(None), 1), else_=0)).label("unknown_cost_calls"),
         )
         .join_from(events, sessions, sessions.c.id == events.c.session_id)
         .where(*scope, events.c.event_type == "llms")
         .group_by(events.c.model)
     )
-    rows = conn.execute(query).mappings().all()
+    rows = [_joined(r) for r in conn.execute(query).mappings()]
     found = [
         ModelCost(model=r["model"], **{k: int(v) for k, v in r.items() if k != "model"})
         for r in rows
