@@ -136,7 +136,9 @@ def _search(
         session_select()
         .join(window, window.c.wid == sessions.c.id)
         .where(_text_match(filters.text or ""))
-        .order_by(sessions.c.init_timestamp.desc(), sessions.c.id.desc())
+        # ordered by the window's columns: the planner must build the (bounded) window first
+        # rather than walk the sessions index testing each row against it
+        .order_by(window.c.wts.desc(), window.c.wid.desc())
         .limit(limit + 1)
     )
     rows = conn.execute(query).mappings().all()
