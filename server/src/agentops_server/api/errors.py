@@ -14,7 +14,10 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agentops_server.storage.outage import DATABASE_ERRORS, is_outage
+
 logger = logging.getLogger("agentops_server")
+RETRY_AFTER_SECONDS = 5
 
 _HTTP_CODES = {
     400: "bad_request",
@@ -24,6 +27,7 @@ _HTTP_CODES = {
     413: "body_too_large",
     415: "unsupported_media_type",
     422: "invalid_request",
+    503: "unavailable",
 }
 
 
@@ -83,7 +87,23 @@ def install_error_handlers(app: FastAPI) -> None:
         logger.exception("unexpected error on %s %s", request.method, request.url.path)
         return error_response(500, "internal_error", "internal server error (see the server log)")
 
+    async def on_database_error(request: Request, exc: Exception) -> JSONResponse:
+        if not is_outage(exc):
+            return await on_unexpected(request, exc)
+        logger.warning(
+            "database unavailable on %s %s: %s", request.method, request.url.path, exc.args[:1]
+        )
+        response = error_response(
+            503,
+            "database_unavailable",
+            f"the database is unavailable; nothing was stored, retry in {RETRY_AFTER_SECONDS} s",
+        )
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
+    for database_error in DATABASE_ERRORS:
+        app.add_exception_handler(database_error, on_database_error)
     app.add_exception_handler(Exception, on_unexpected)
