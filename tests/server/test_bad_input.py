@@ -380,3 +380,46 @@ def test_a_session_total_past_the_storage_limit_is_refused_whole(
     assert (stats["events"], stats["cost"]) == (4000, "4000000000")
     assert live.send_events(jwt, [llm()]).status_code == 200  # the session still takes events
     assert live.stats(session_id)["events"] == 4001
+
+
+@pytest.mark.parametrize("engine", ["live", "pg_live"])
+def test_a_tag_over_500_characters_is_422_and_one_at_the_limit_is_stored(
+    request: pytest.FixtureRequest, engine: str
+) -> None:
+    """A 20,000-character tag was past PostgreSQL's index entry size: a 500. The limit holds
+    500 four-byte characters, which both engines store and index."""
+    live: LiveServer = request.getfixturevalue(engine)
+    session_id, jwt = live.start_session(tags=["kept"])
+    long_tag = "x" * 501
+    body = {"session": {"session_id": str(uuid.uuid4()), "tags": ["ok", long_tag]}}
+    res = live.post("/v2/create_session", body, headers=live.key_headers())
+    assert_error(res, 422, "session.tags[1] is 501 characters long; the limit is 500")
+    res = live.post("/v2/update_session", {"session": {"tags": [long_tag]}}, headers=live.auth(jwt))
+    assert_error(res, 422, "session.tags[0]")
+    widest = "\U0001f600" * 500  # 2,000 bytes of UTF-8
+    res = live.post("/v2/update_session", {"session": {"tags": [widest]}}, headers=live.auth(jwt))
+    assert res.status_code == 200, res.text
+    exported = live.get(f"/v2/sessions/{session_id}/export").json()
+    assert exported["session"]["tags"] == [widest]
+
+
+@pytest.mark.parametrize(
+    ("method", "path"),
+    [
+        ("GET", "/v2/sessions?tag=%00"),
+        ("GET", "/v2/sessions?text=a%00b"),
+        ("GET", "/v2/sessions/%00/stats"),
+        ("GET", "/v2/sessions/a%00b/export"),
+        ("PUT", "/v2/prices/a%00b"),
+        ("GET", "/projects/p/sessions?format=json&q=%00"),
+    ],
+)
+def test_a_nul_in_a_url_is_400_on_postgresql(pg_live: LiveServer, method: str, path: str) -> None:
+    """PostgreSQL stores no NUL in text: it used to reach SQL and answer 500."""
+    res = pg_live.client.request(
+        method,
+        pg_live.url + path,
+        headers=pg_live.key_headers(),
+        json={"input_per_mtok": 1, "output_per_mtok": 1} if method == "PUT" else None,
+    )
+    assert_error(res, 400, "NUL characters (%00) are not allowed")

@@ -308,3 +308,20 @@ def test_the_overview_sums_past_int64_exactly(live: LiveServer, browser: httpx.C
     assert overview["totals"]["cost"] == "12000000000"
     [model] = overview["models"]
     assert (model["model"], model["calls"], model["cost"]) == ("gpt-4o-mini", 12000, "12000000000")
+
+
+@pytest.mark.postgres
+def test_a_nul_in_a_project_name_or_key_label_is_400_on_postgresql(pg_live: LiveServer) -> None:
+    """PostgreSQL stores no NUL in text: these forms used to answer 500 there."""
+    create_account(pg_live.store, EMAIL, PASSWORD)
+    with httpx.Client(base_url=pg_live.url, timeout=30) as browser:
+        assert sign_in(browser).status_code == 303
+        token = csrf_token(browser.get("/projects").text)
+        before = len(pg_live.store.list_projects())
+        made = browser.post("/projects", data={"name": "a\x00b", "csrf_token": token})
+        assert made.status_code == 400 and "without NUL" in made.text
+        keys = f"/projects/{pg_live.project_id}/keys"
+        labelled = browser.post(keys, data={"label": "a\x00b", "csrf_token": token})
+        assert labelled.status_code == 400 and "without NUL" in labelled.text
+        assert len(pg_live.store.list_projects()) == before
+        assert len(pg_live.store.list_api_keys(pg_live.project_id)) == 1

@@ -14,7 +14,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from agentops_server import __version__
 from agentops_server.api import health, ingest, prices, sessions
 from agentops_server.api.deps import Services
-from agentops_server.api.errors import install_error_handlers
+from agentops_server.api.errors import error_response, install_error_handlers
 from agentops_server.api.schemas import install_schemas
 from agentops_server.auth.tokens import TokenSigner, load_secret
 from agentops_server.config import ServerConfig
@@ -71,7 +71,27 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     app.include_router(prices.router)
     app.include_router(dashboard_router(config, store))
     app.add_middleware(CollapseSlashes)
+    app.add_middleware(RejectNulInUrls)
     return app
+
+
+class RejectNulInUrls:
+    """A NUL (`%00`) in a path or query is a 400: no database stores it in text (PostgreSQL
+    refuses it), so it must not reach a lookup, a filter or a price override's model name."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (
+            "\x00" in scope["path"]
+            or b"%00" in scope["query_string"]
+            or b"\x00" in scope["query_string"]
+        ):
+            message = "NUL characters (%00) are not allowed in a URL's path or query"
+            await error_response(400, "bad_request", message)(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
 
 
 class CollapseSlashes:

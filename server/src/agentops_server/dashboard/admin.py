@@ -32,8 +32,8 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
         if refused is not None:
             return refused
         name = str(form.get("name") or "").strip()
-        if not name or len(name) > MAX_NAME:
-            message = f"a project needs a name of 1 to {MAX_NAME} characters"
+        if not name or len(name) > MAX_NAME or "\x00" in name:  # PostgreSQL stores no NUL
+            message = f"a project needs a name of 1 to {MAX_NAME} characters, without NUL"
             return dash.error(request, visit, 400, message)
         project = await run_in_threadpool(dash.store.create_project, name)
         issued = await run_in_threadpool(issue_key, dash.store, project.id, "default")
@@ -70,8 +70,9 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
         if refused is not None:
             return refused
         label = str(form.get("label") or "").strip()
-        if len(label) > MAX_NAME:
-            return dash.error(request, visit, 400, f"a label has at most {MAX_NAME} characters")
+        if len(label) > MAX_NAME or "\x00" in label:
+            message = f"a label has at most {MAX_NAME} characters, without NUL"
+            return dash.error(request, visit, 400, message)
         try:
             project = await run_in_threadpool(dash.project, project_id)
         except NotFound as exc:
