@@ -423,3 +423,18 @@ def test_a_nul_in_a_url_is_400_on_postgresql(pg_live: LiveServer, method: str, p
         json={"input_per_mtok": 1, "output_per_mtok": 1} if method == "PUT" else None,
     )
     assert_error(res, 400, "NUL characters (%00) are not allowed")
+
+
+@pytest.mark.parametrize("engine", ["live", "pg_live"])
+def test_a_time_bound_past_utcs_range_is_422(request: pytest.FixtureRequest, engine: str) -> None:
+    """A valid ISO 8601 time that leaves year 1..9999 once converted to UTC was a 500."""
+    live: LiveServer = request.getfixturevalue(engine)
+    session_id, _ = live.start_session()
+    for field, value in [
+        ("started_after", "9999-12-31T23:59:59-14:00"),
+        ("started_before", "0001-01-01T00:00:00+14:00"),
+    ]:
+        res = live.get("/v2/sessions", params={field: value})
+        assert_error(res, 422, f"{field} is out of range once converted to UTC")
+    edge = live.get("/v2/sessions", params={"started_after": "0001-01-01T00:00:00"})
+    assert [s["id"] for s in edge.json()["data"]] == [session_id]

@@ -60,8 +60,8 @@ async def list_sessions(
     filters = SessionFilter(
         tag=tag or None,
         end_state=state,
-        started_after=_aware(started_after),
-        started_before=_aware(started_before),
+        started_after=_aware("started_after", started_after),
+        started_before=_aware("started_before", started_before),
         text=text or None,
     )
     try:
@@ -105,7 +105,15 @@ async def session_export(request: Request, session_id: str) -> StreamingResponse
     return StreamingResponse(chunks, media_type="application/json")
 
 
-def _aware(value: datetime | None) -> datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=UTC)
+def _aware(field: str, value: datetime | None) -> datetime | None:
+    """The bound in UTC (naive means UTC); one that UTC cannot represent is a 422."""
+    if value is None:
+        return None
+    if value.tzinfo is None:
+        return value.replace(tzinfo=UTC)
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise invalid(
+            f"{field} is out of range once converted to UTC: {value.isoformat()}"
+        ) from None
