@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import gzip
 import json
+import subprocess
+import sys
 import threading
 import uuid
 from decimal import Decimal
@@ -12,6 +14,7 @@ import httpx
 from genai_prices import Usage, calc_price
 
 from tests.server.conftest import LiveServer, action, error, llm, tool
+from tests.support.server import ServerProcess
 
 
 def gpt4o_mini_cost(prompt: int, completion: int) -> Decimal:
@@ -294,3 +297,34 @@ def test_session_ids_are_uuids_and_their_case_does_not_make_a_second_session(
     assert res.status_code == 200
     res = live.post("/v2/reauthorize_jwt", {"session_id": "nope"}, headers=live.key_headers())
     assert res.status_code == 422 and "session_id must be a UUID" in res.json()["message"]
+
+
+SDK_RUN_WITH_A_LONG_TAG = """
+import sys
+import agentops
+KEY, ENDPOINT = sys.argv[1], sys.argv[2]
+s = agentops.init(api_key=KEY, endpoint=ENDPOINT, default_tags=["run:" + "x" * 600, "nightly"])
+print("SESSION", s.session_id)
+for _ in range(5):
+    agentops.record(agentops.ActionEvent(action_type="work"))
+agentops.end_session("Success")
+"""
+
+
+def test_one_long_tag_does_not_lose_the_sdks_session(server: ServerProcess) -> None:
+    """A tag over 500 characters is cut, not refused: a refused create_session made the SDK
+    drop the session and every event in it."""
+    done = subprocess.run(
+        [sys.executable, "-c", SDK_RUN_WITH_A_LONG_TAG, server.api_key, server.url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    session_id = next(
+        line.split()[1] for line in done.stdout.splitlines() if line.startswith("SESSION ")
+    )
+    stats = server.stats(session_id).json()  # end_session flushed the events
+    assert (stats["events"], stats["end_state"]) == (5, "Success")
+    tags = server.export(session_id).json()["session"]["tags"]
+    assert sorted(tags) == sorted(["run:" + "x" * 496, "nightly"])

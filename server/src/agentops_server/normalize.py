@@ -20,7 +20,8 @@ MAX_ID_LENGTH = 200
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _EXAMPLE_UUID = "3f0b6a52-9c1e-4d7a-8f36-2b5e0c9d4a17"
 MAX_TAG_LENGTH = 500
-"""Characters per tag: at most 2,000 bytes of UTF-8, inside PostgreSQL's index entry limit."""
+"""Characters kept of a tag (longer ones are cut): at most 2,000 bytes of UTF-8, inside
+PostgreSQL's index entry limit."""
 MAX_TOKENS = 10**12
 """Per token count of one event: 100,000 times the largest context window, and small enough
 that sums over millions of events stay far inside int64."""
@@ -274,15 +275,12 @@ def _tags(value: object) -> list[str] | None:
     if not isinstance(value, list):
         raise Invalid(f"session.tags must be a list of strings, got {type(value).__name__}")
     tags: dict[str, None] = {}  # ordered and O(1) per tag: a request may carry 100,000
-    for index, item in enumerate(value):
+    for item in value:
         if not isinstance(item, str | int | float) or isinstance(item, bool):
             raise Invalid("session.tags must be a list of strings")
         tag = str(item).strip()
-        if len(tag) > MAX_TAG_LENGTH:
-            raise Invalid(
-                f"session.tags[{index}] is {len(tag)} characters long; "
-                f"the limit is {MAX_TAG_LENGTH}"
-            )
+        if len(tag) > MAX_TAG_LENGTH:  # cut, not refused: a 422 would lose the whole session
+            tag = tag[:MAX_TAG_LENGTH].rstrip()
         if tag:
             tags[tag] = None
     return list(tags)
