@@ -30,7 +30,7 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
             return dash.unauthenticated(request, visit)
         projects = dash.store.list_projects()
         target = f"/projects/{projects[0].id}" if projects else "/projects"
-        return dash.visits.finish(RedirectResponse(target, status_code=303), visit)
+        return dash.visits.finish(_forward(request, target), visit)
 
     @router.get("/projects/{project_id}")
     def overview(request: Request, project_id: str) -> Response:
@@ -107,7 +107,7 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         if project_id is None:
             return dash.error(request, visit, 404, f"session {session_id} not found")
         target = f"/projects/{project_id}/sessions/{session_id}"
-        return dash.visits.finish(RedirectResponse(target, status_code=303), visit)
+        return dash.visits.finish(_forward(request, target), visit)
 
     @router.get("/projects/{project_id}/sessions/{session_id}")
     def session_page(request: Request, project_id: str, session_id: str) -> Response:
@@ -249,6 +249,12 @@ def _int(value: str | None, name: str, default: int, low: int, high: int) -> int
 def _check_window(start_ms: int, end_ms: int) -> None:
     if not 0 <= start_ms < end_ms <= 253_402_300_799_000:  # 9999-12-31
         raise BadInput("the window needs 0 <= start_ms < end_ms (epoch milliseconds)")
+
+
+def _forward(request: Request, path: str) -> RedirectResponse:
+    """Redirect to one of our own pages, keeping the query (e.g. ?format=json for twins)."""
+    query = request.url.query
+    return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
 
 
 def _with_query(path: str, params: dict[str, str]) -> str:

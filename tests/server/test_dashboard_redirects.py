@@ -1,5 +1,5 @@
-"""Adversarial review of the dashboard's JSON twins (README: "Every page has a JSON twin: add
-`?format=json`"). Each xfail(strict=True) is one confirmed defect."""
+"""The dashboard's redirects keep the query, so a JSON twin (README: "Every page has a JSON
+twin: add `?format=json`") survives `/` and the session_url `/sessions/{id}`."""
 
 from __future__ import annotations
 
@@ -25,13 +25,6 @@ def _signed_in(server: ServerProcess) -> httpx.Client:
     return client
 
 
-@pytest.mark.xfail(
-    strict=True,
-    raises=AssertionError,
-    reason="BUG: the redirects of '/' (to the project overview) and of the session_url "
-    "'/sessions/{id}' drop ?format=json, so a JSON client following them gets HTML "
-    "(dashboard/pages.py index and session_link build the target without the query)",
-)
 @pytest.mark.parametrize("page", ["/", "/sessions/{id}"])
 def test_json_twin_survives_the_dashboards_redirects(server: ServerProcess, page: str) -> None:
     session_id = str(uuid.uuid4())
