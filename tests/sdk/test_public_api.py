@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import subprocess
 import sys
 import uuid
@@ -12,6 +13,7 @@ import pytest
 
 import agentops
 from agentops import _worker
+from agentops.testing import InMemoryTransport
 from tests.sdk.conftest import script_env
 
 PUBLIC = {
@@ -116,12 +118,25 @@ def test_invalid_api_key_disables_instead_of_raising() -> None:
     assert isinstance(agentops.get_client(), agentops._client.NoopClient)
 
 
-def test_programmer_errors_raise_at_init() -> None:
-    with pytest.raises(ValueError, match="endpoint"):
-        agentops.init(api_key=str(uuid.uuid4()), endpoint="127.0.0.1:8000")
-    with pytest.raises(ValueError, match="max_queue_size"):
-        agentops.init(api_key=str(uuid.uuid4()), max_queue_size=0)
-    with pytest.raises(TypeError):
+def test_bad_init_arguments_are_logged_and_ignored_not_raised(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    """Never crash the host over a setting (tests/sdk/test_settings.py has the real server)."""
+    with caplog.at_level(logging.ERROR, logger="agentops"):
+        session = agentops.init(
+            api_key=str(uuid.uuid4()),
+            endpoint="ftp://nowhere",
+            max_queue_size=0,
+            transport=InMemoryTransport(),
+        )
+    assert session is not None
+    assert "endpoint" in caplog.text and "max_queue_size" in caplog.text
+    defaults = agentops.Configuration()
+    assert (session.config.endpoint, session.config.max_queue_size) == (
+        defaults.endpoint,
+        defaults.max_queue_size,
+    )
+    with pytest.raises(TypeError):  # an unknown keyword is Python's own error
         agentops.init(api_key=str(uuid.uuid4()), no_such_option=True)  # type: ignore[call-arg]
 
 
@@ -136,9 +151,8 @@ def test_configuration_precedence_argument_env_default(monkeypatch: pytest.Monke
     assert config.batch_size == 5
     monkeypatch.delenv("AGENTOPS_API_ENDPOINT")
     assert agentops._config.build().endpoint == "http://127.0.0.1:8000"
-    monkeypatch.setenv("AGENTOPS_MAX_QUEUE_SIZE", "lots")
-    with pytest.raises(ValueError, match="AGENTOPS_MAX_QUEUE_SIZE"):
-        agentops._config.build()
+    monkeypatch.setenv("AGENTOPS_MAX_QUEUE_SIZE", "lots")  # logged and ignored
+    assert agentops._config.build().max_queue_size == agentops.Configuration().max_queue_size
 
 
 def test_configuration_is_frozen_and_dedupes_tags_in_order() -> None:

@@ -25,6 +25,7 @@ from agentops._client import teardown_integrations as _teardown_integrations
 from agentops._config import Configuration
 from agentops._decorators import record_action, record_function, record_tool, track_agent
 from agentops._errors import logger as _logger
+from agentops._errors import report_internal_error as _report_internal_error
 from agentops._errors import setup_logging as _setup_logging
 from agentops._errors import warn_once as _warn_once
 from agentops._events import ActionEvent, ErrorEvent, Event, LLMEvent, ToolEvent
@@ -92,52 +93,57 @@ def init(
     ignored, with a warning, until they end. `transport` is for tests
     (agentops.testing.InMemoryTransport).
     """
-    if tags is not None:
-        _logger.warning("The 'tags' parameter is deprecated. Use 'default_tags' instead")
-        default_tags = default_tags if default_tags is not None else tags
-    explicit = {
-        "api_key": api_key,
-        "parent_key": parent_key,
-        "endpoint": endpoint,
-        "max_wait_time": max_wait_time,
-        "max_queue_size": max_queue_size,
-        "default_tags": tuple(default_tags) if default_tags is not None else None,
-        "instrument_llm_calls": instrument_llm_calls,
-        "auto_start_session": auto_start_session,
-        "skip_auto_end_session": skip_auto_end_session,
-        "env_data_opt_out": env_data_opt_out,
-    }
-    config = _config.build(
-        **{**_configured, **{k: v for k, v in explicit.items() if v is not None}}
-    )
-    _setup_logging(config.log_level, config.log_to_file)
-    current = get_client()
-    if isinstance(current, Client) and current.sessions:
-        return _init_again(current, config, transport, inherited_session_id)
-    if config.api_key is None:
-        _warn_once(
-            "no-api-key",
-            "Could not initialize AgentOps client - API Key is missing. Pass api_key= or set "
-            "AGENTOPS_API_KEY; the SDK does nothing until then",
+    try:
+        if tags is not None:
+            _logger.warning("The 'tags' parameter is deprecated. Use 'default_tags' instead")
+            default_tags = default_tags if default_tags is not None else tags
+        explicit = {
+            "api_key": api_key,
+            "parent_key": parent_key,
+            "endpoint": endpoint,
+            "max_wait_time": max_wait_time,
+            "max_queue_size": max_queue_size,
+            "default_tags": _config.tags_tuple(default_tags) if default_tags is not None else None,
+            "instrument_llm_calls": instrument_llm_calls,
+            "auto_start_session": auto_start_session,
+            "skip_auto_end_session": skip_auto_end_session,
+            "env_data_opt_out": env_data_opt_out,
+        }
+        config = _config.build(
+            **{**_configured, **{k: v for k, v in explicit.items() if v is not None}}
         )
-        _set_client(_NoopClient(config))
-        return None
-    if (
-        isinstance(current, Client)
-        and current.config == config
-        and transport in (None, current.transport)
-    ):
-        client = current
-    else:
-        client = Client(config, transport=transport)
-        _set_client(client)
-    client.initialize()
-    if inherited_session_id is not None:
-        if auto_start_session is False:
-            _logger.warning("inherited_session_id is ignored because auto_start_session=False")
+        _setup_logging(config.log_level, config.log_to_file)
+        current = get_client()
+        if isinstance(current, Client) and current.sessions:
+            return _init_again(current, config, transport, inherited_session_id)
+        if config.api_key is None:
+            _warn_once(
+                "no-api-key",
+                "Could not initialize AgentOps client - API Key is missing. Pass api_key= or set "
+                "AGENTOPS_API_KEY; the SDK does nothing until then",
+            )
+            _set_client(_NoopClient(config))
             return None
-        return client.start_session(inherited_session_id=inherited_session_id)
-    return client.start_session() if config.auto_start_session else None
+        if (
+            isinstance(current, Client)
+            and current.config == config
+            and transport in (None, current.transport)
+        ):
+            client = current
+        else:
+            client = Client(config, transport=transport)
+            _set_client(client)
+        client.initialize()
+        if inherited_session_id is not None:
+            if auto_start_session is False:
+                _logger.warning("inherited_session_id is ignored because auto_start_session=False")
+                return None
+            return client.start_session(inherited_session_id=inherited_session_id)
+        return client.start_session() if config.auto_start_session else None
+    except Exception as exc:  # never crash the host over the SDK
+        _logger.error("agentops.init() failed (%r); no session was started", exc)
+        _report_internal_error(exc, "init")
+        return None
 
 
 def _init_again(
@@ -198,7 +204,7 @@ def configure(
             "endpoint": endpoint,
             "max_wait_time": max_wait_time,
             "max_queue_size": max_queue_size,
-            "default_tags": tuple(default_tags) if default_tags is not None else None,
+            "default_tags": _config.tags_tuple(default_tags) if default_tags is not None else None,
             "instrument_llm_calls": instrument_llm_calls,
             "auto_start_session": auto_start_session,
             "skip_auto_end_session": skip_auto_end_session,
@@ -207,7 +213,7 @@ def configure(
         if v is not None
     }
     client = get_client()
-    client.config = client.config.replace(**changes)
+    client.config = _config.apply(client.config, changes)
     _configured.update(changes)
 
 

@@ -12,7 +12,7 @@ import uuid
 from decimal import Decimal
 
 from agentops import _host, _lifecycle, _recording
-from agentops._config import Configuration, tags_tuple
+from agentops._config import Configuration, apply, tags_tuple
 from agentops._errors import capture_internal_errors, logger, report_internal_error, warn_once
 from agentops._events import Event
 from agentops._session import Session
@@ -137,7 +137,7 @@ class BaseClient:
                 len(self.sessions),
             )
             return
-        self.config = self.config.replace(**changes)
+        self.config = apply(self.config, changes)
 
     @property
     def host_env(self) -> dict[str, object] | None:
@@ -148,7 +148,8 @@ class BaseClient:
         return list(self.config.default_tags)
 
     def add_default_tags(self, tags: list[str]) -> None:
-        self.config = self.config.replace(default_tags=(*self.config.default_tags, *tags))
+        added = (*self.config.default_tags, *tags_tuple(tags))
+        self.config = self.config.replace(default_tags=added)
 
 
 class NoopClient(BaseClient):
@@ -184,6 +185,14 @@ class Client(BaseClient):
         config: Configuration | None = None,
     ) -> Session | None:
         """Start (or, with inherited_session_id, re-attach to) a session; it becomes current."""
+        given: object = config
+        if given is not None and not isinstance(given, Configuration):
+            logger.error(
+                "start_session(config=...) expects an agentops.Configuration, got %s; "
+                "the client's configuration is used",
+                type(given).__name__,
+            )
+            config = None
         config = config if config is not None else self.config
         if config.api_key is None:
             config = config.replace(api_key=self.config.api_key)

@@ -83,6 +83,8 @@ class Configuration:
         set_ = object.__setattr__
         set_(self, "api_key", _uuid_or_none(self.api_key, "API Key"))
         set_(self, "parent_key", _uuid_or_none(self.parent_key, "Parent Key"))
+        if isinstance(self.endpoint, str) and "://" not in self.endpoint and self.endpoint:
+            set_(self, "endpoint", f"http://{self.endpoint.strip()}")  # "localhost:8000"
         if not isinstance(self.endpoint, str) or not self.endpoint.startswith(
             ("http://", "https://")
         ):
@@ -117,8 +119,8 @@ def tags_tuple(tags: Iterable[str] | str | None) -> tuple[str, ...]:
     """Tags as an ordered tuple without duplicates; a bare str is one tag."""
     if tags is None:
         return ()
-    if isinstance(tags, str):
-        tags = [tags]
+    if isinstance(tags, str) or not isinstance(tags, Iterable):  # one tag (e.g. 5)
+        tags = [str(tags)]
     return tuple(dict.fromkeys(str(t) for t in tags))
 
 
@@ -147,7 +149,8 @@ def _env_int(environ: Mapping[str, str], name: str) -> int | None:
     try:
         return int(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be an integer, got {raw!r}") from None
+        logger.error("%s must be an integer, got %r; it is ignored", name, raw)
+        return None
 
 
 def _env_float(environ: Mapping[str, str], name: str) -> float | None:
@@ -157,7 +160,8 @@ def _env_float(environ: Mapping[str, str], name: str) -> float | None:
     try:
         return float(raw)
     except ValueError:
-        raise ConfigurationError(f"{name} must be a number of seconds, got {raw!r}") from None
+        logger.error("%s must be a number of seconds, got %r; it is ignored", name, raw)
+        return None
 
 
 def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
@@ -179,6 +183,36 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
     return {k: v for k, v in values.items() if v is not None}
 
 
+_ENV_OF_FIELD: Final = {
+    "api_key": ENV_API_KEY,
+    "parent_key": ENV_PARENT_KEY,
+    "endpoint": ENV_ENDPOINT,
+    "env_data_opt_out": ENV_ENV_DATA_OPT_OUT,
+    "log_level": ENV_LOGGING_LEVEL,
+    "log_to_file": ENV_LOGGING_TO_FILE,
+    "max_wait_time": ENV_MAX_WAIT_TIME,
+    "max_queue_size": ENV_MAX_QUEUE_SIZE,
+    "instrument_llm_calls": ENV_INSTRUMENT_LLM_CALLS,
+    "flush_timeout": ENV_FLUSH_TIMEOUT,
+    "shutdown_timeout": ENV_SHUTDOWN_TIMEOUT,
+}
+
+
+def apply(config: Configuration, changes: Mapping[str, Any], *, env: bool = False) -> Configuration:
+    """`config` with each valid change applied; an invalid one is logged and ignored (never
+    raised: init() and configure() must not crash the host over a setting)."""
+    for name, value in changes.items():
+        if value is None:
+            continue
+        try:
+            config = config.replace(**{name: value})
+        except (ConfigurationError, TypeError, ValueError) as exc:
+            where = _ENV_OF_FIELD.get(name, name) if env else name
+            logger.error("Ignoring the setting %s: %s", where, exc)
+    return config
+
+
 def build(**explicit: Any) -> Configuration:
-    """Explicit arguments (None = not given) over AGENTOPS_* variables over the defaults."""
-    return Configuration().replace(**from_env()).replace(**explicit)
+    """Explicit arguments (None = not given) over AGENTOPS_* variables over the defaults;
+    invalid values are logged and ignored."""
+    return apply(apply(Configuration(), from_env(), env=True), explicit)

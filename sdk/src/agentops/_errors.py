@@ -24,7 +24,7 @@ _PREFIX: Final = "🖇 AgentOps: "
 
 
 class AgentOpsError(Exception):
-    """Base class of the exceptions the SDK raises on purpose (programmer errors at init)."""
+    """Base class of the exceptions the SDK raises on purpose (a Configuration built by hand)."""
 
 
 class ConfigurationError(AgentOpsError, ValueError):
