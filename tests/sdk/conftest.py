@@ -3,6 +3,7 @@ swallowed fails the test that caused it (Sentry's conftest pattern)."""
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
@@ -39,6 +40,36 @@ def pristine_sdk() -> Iterator[None]:
     _reset()
     yield
     _reset()
+
+
+class LogLines(logging.Handler):
+    """What the `agentops` logger said (it does not propagate to pytest's caplog)."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(f"{record.levelname} {record.getMessage()}")
+
+    @property
+    def text(self) -> str:
+        return "\n".join(self.lines)
+
+
+@pytest.fixture
+def agentops_log() -> Iterator[LogLines]:
+    """The `agentops` logger's records at INFO and above during the test."""
+    handler = LogLines()
+    logger = logging.getLogger("agentops")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        yield handler
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
 
 
 @pytest.fixture(scope="module")

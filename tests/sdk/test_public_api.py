@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
 import subprocess
 import sys
 import uuid
@@ -14,7 +13,7 @@ import pytest
 import agentops
 from agentops import _worker
 from agentops.testing import InMemoryTransport
-from tests.sdk.conftest import script_env
+from tests.sdk.conftest import LogLines, script_env
 
 PUBLIC = {
     "ActionEvent",
@@ -119,18 +118,17 @@ def test_invalid_api_key_disables_instead_of_raising() -> None:
 
 
 def test_bad_init_arguments_are_logged_and_ignored_not_raised(
-    caplog: pytest.LogCaptureFixture,
+    agentops_log: LogLines,
 ) -> None:
     """Never crash the host over a setting (tests/sdk/test_settings.py has the real server)."""
-    with caplog.at_level(logging.ERROR, logger="agentops"):
-        session = agentops.init(
-            api_key=str(uuid.uuid4()),
-            endpoint="ftp://nowhere",
-            max_queue_size=0,
-            transport=InMemoryTransport(),
-        )
+    session = agentops.init(
+        api_key=str(uuid.uuid4()),
+        endpoint="ftp://nowhere",
+        max_queue_size=0,
+        transport=InMemoryTransport(),
+    )
     assert session is not None
-    assert "endpoint" in caplog.text and "max_queue_size" in caplog.text
+    assert "endpoint" in agentops_log.text and "max_queue_size" in agentops_log.text
     defaults = agentops.Configuration()
     assert (session.config.endpoint, session.config.max_queue_size) == (
         defaults.endpoint,

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import uuid
 from decimal import Decimal
 from pathlib import Path
@@ -10,7 +9,15 @@ from pathlib import Path
 import pytest
 
 import agentops
-from tests.sdk.conftest import export, init_only, run_script, script_env, start, stats
+from tests.sdk.conftest import (
+    LogLines,
+    export,
+    init_only,
+    run_script,
+    script_env,
+    start,
+    stats,
+)
 from tests.support.server import ServerProcess
 
 
@@ -59,6 +66,26 @@ def test_session_end_returns_cost_and_second_end_is_none(server: ServerProcess) 
     assert isinstance(session.end_session("Fail", "broke"), Decimal)
     assert session.end_session("Success") is None
     assert export(server, session.session_id)["session"]["end_state"] == "Fail"
+
+
+def test_unpriced_calls_are_never_a_silent_zero_cost(
+    server: ServerProcess, agentops_log: LogLines
+) -> None:
+    priced = start(server)
+    priced.record(agentops.LLMEvent(model="gpt-4o-mini", prompt_tokens=1000, completion_tokens=5))
+    cost = priced.end_session("Success")
+    assert cost is not None and cost > 0 and priced.cost_complete is True
+    assert "unpriced" not in agentops_log.text
+    agentops_log.lines.clear()
+    unpriced = start(server)
+    unpriced.record(
+        agentops.LLMEvent(model="my-private-finetune", prompt_tokens=1000, completion_tokens=5)
+    )
+    unpriced.record(agentops.LLMEvent(model="gpt-4o-mini"))  # tokens unknown
+    assert unpriced.end_session("Success") == 0
+    assert unpriced.cost_complete is False
+    assert "some LLM calls could not be priced" in agentops_log.text
+    assert "Cost: $0.00 (some LLM calls unpriced)" in agentops_log.text
 
 
 def test_invalid_end_state_keeps_the_session_running(server: ServerProcess) -> None:
@@ -187,16 +214,15 @@ def test_init_again_keeps_the_running_session(server: ServerProcess) -> None:
 
 
 def test_init_again_with_other_settings_keeps_the_running_session(
-    server: ServerProcess, caplog: pytest.LogCaptureFixture
+    server: ServerProcess, agentops_log: LogLines
 ) -> None:
     """A notebook cell re-run with edited arguments: the running session goes on (docs/sdk.md),
     nothing is orphaned, and the user is told the new settings wait for the session's end."""
     first = start(server, default_tags=["a"])
-    with caplog.at_level(logging.WARNING, logger="agentops"):
-        again = start(server, default_tags=["b"])
+    again = start(server, default_tags=["b"])
     assert again is first
     assert agentops.get_client().sessions == [first]
-    assert "called again with other settings" in caplog.text
+    assert "called again with other settings" in agentops_log.text
     first.record(agentops.ActionEvent(action_type="after-re-init"))
     assert agentops.end_session("Success") is not None
     stored = export(server, first.session_id)

@@ -3,13 +3,12 @@ the agent goes on recording to the server."""
 
 from __future__ import annotations
 
-import logging
 from urllib.parse import urlsplit
 
 import pytest
 
 import agentops
-from tests.sdk.conftest import export, init_only
+from tests.sdk.conftest import LogLines, export, init_only
 from tests.support.server import ServerProcess
 
 
@@ -36,16 +35,13 @@ def test_an_endpoint_without_scheme_means_http(
 def test_a_bad_environment_variable_is_ignored_with_an_error(
     server: ServerProcess,
     monkeypatch: pytest.MonkeyPatch,
-    caplog: pytest.LogCaptureFixture,
+    agentops_log: LogLines,
     variable: str,
     value: str,
 ) -> None:
     monkeypatch.setenv(variable, value)
-    with caplog.at_level(logging.ERROR, logger="agentops"):
-        session = agentops.init(
-            api_key=server.api_key, endpoint=server.url, instrument_llm_calls=False
-        )
-    assert variable in caplog.text
+    session = agentops.init(api_key=server.api_key, endpoint=server.url, instrument_llm_calls=False)
+    assert variable in agentops_log.text
     assert session is not None
     defaults = agentops.Configuration()
     assert (session.config.max_queue_size, session.config.max_wait_time) == (
@@ -58,14 +54,12 @@ def test_a_bad_environment_variable_is_ignored_with_an_error(
 
 
 def test_bad_arguments_are_ignored_or_repaired(
-    server: ServerProcess, caplog: pytest.LogCaptureFixture
+    server: ServerProcess, agentops_log: LogLines
 ) -> None:
-    with caplog.at_level(logging.ERROR, logger="agentops"):
-        init_only(server, default_tags=5, max_queue_size=-1, max_wait_time="often")
-    assert "max_queue_size" in caplog.text and "max_wait_time" in caplog.text
-    with caplog.at_level(logging.ERROR, logger="agentops"):
-        session = agentops.start_session(tags="one", config=5)  # type: ignore[arg-type]
-    assert "expects an agentops.Configuration, got int" in caplog.text
+    init_only(server, default_tags=5, max_queue_size=-1, max_wait_time="often")
+    assert "max_queue_size" in agentops_log.text and "max_wait_time" in agentops_log.text
+    session = agentops.start_session(tags="one", config=5)  # type: ignore[arg-type]
+    assert "expects an agentops.Configuration, got int" in agentops_log.text
     assert session is not None
     assert session.tags == ["5", "one"]  # default_tags=5: one tag
     agentops.configure(max_queue_size="lots")  # type: ignore[arg-type]  # sessions run: locked

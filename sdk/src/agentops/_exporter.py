@@ -157,7 +157,11 @@ class Exporter:
             return None
         assert res is not None
         payload = res.json()
-        return parse_cost(payload.get("token_cost") if isinstance(payload, dict) else None)
+        if not isinstance(payload, dict):
+            return parse_cost(None)
+        if isinstance(payload.get(wire.COST_COMPLETE), bool):
+            session.cost_complete = payload[wire.COST_COMPLETE]
+        return parse_cost(payload.get("token_cost"))
 
     def create_agent(self, session: Session, agent_id: str, name: str | None) -> None:
         if not self._ready(session):

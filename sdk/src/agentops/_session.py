@@ -93,6 +93,8 @@ class Session:
         self.video: str | None = None
         self.host_env = host_env
         self.token_cost = Decimal(0)
+        # False once the server said some LLM call could not be priced (None: not said).
+        self.cost_complete: bool | None = None
         self.event_counts = {"llms": 0, "tools": 0, "actions": 0, "errors": 0, "apis": 0}
         self.is_running = False
         self.transport: Transport = transport if transport is not None else default_transport()
@@ -142,6 +144,13 @@ class Session:
         cost: Decimal | None = command.result if delivered else None
         if cost is not None:
             self.token_cost = cost
+            if self.cost_complete is False:
+                logger.warning(
+                    "Session %s: some LLM calls could not be priced (unknown model or token "
+                    "counts); the cost $%s covers only the priced calls",
+                    self.session_id,
+                    format_cost(cost),
+                )
         elif not delivered:
             logger.warning(
                 "Session %s: the server did not confirm the end within %.1fs; "
@@ -296,11 +305,13 @@ class Session:
 
     def _log_stats(self) -> None:
         a = self.get_analytics()
+        unpriced = " (some LLM calls unpriced)" if self.cost_complete is False else ""
         logger.info(
-            "Session Stats - Duration: %s | Cost: $%s | LLMs: %s | Tools: %s | Actions: %s | "
+            "Session Stats - Duration: %s | Cost: $%s%s | LLMs: %s | Tools: %s | Actions: %s | "
             "Errors: %s",
             a["Duration"],
             a["Cost"],
+            unpriced,
             a["LLM calls"],
             a["Tool calls"],
             a["Actions"],

@@ -68,5 +68,9 @@ TRIGGER_EVENT_TYPE: Final = "trigger_event_type"
 MAX_EVENT_TOKENS: Final = 10**12
 MAX_EVENT_COST_USD: Final = 10**6
 
+# update_session's answer (extension): false when some LLM event of the session could not be
+# priced (unknown model or token counts), so token_cost covers only the priced ones.
+COST_COMPLETE: Final = "cost_complete"
+
 # --- Session end reasons ------------------------------------------------------------------
 REASON_NO_END: Final = "N/A (process exited without calling agentops.end_session(...))"
