@@ -142,8 +142,11 @@ class Exporter:
             else:
                 self._isolate(session, part)
             return
-        for part, _ in failed:  # both 500: the server is failing, retry as in an outage
-            self._send_wire(session, part, isolate=len(failed) == 1)
+        if len(failed) == 2 and all(res is not None and res.status == 500 for _, res in failed):
+            self._send_wire(session, events, isolate=False)  # the server is failing: an outage
+            return
+        for part, _ in failed:  # refused for another reason: the usual handling
+            self._send_wire(session, part)
 
     def update_session(self, session: Session, snapshot: dict[str, Any]) -> Decimal | None:
         """POST a session snapshot; the server's cumulative token_cost, or None on failure."""
