@@ -2,7 +2,7 @@
 until the stats endpoint shows every event, for batches of 25 (the 0.3 client's size) and 500.
 
     .venv/bin/python benchmarks/ingest.py [--events 100000] [--sessions 20] [--clients 4]
-                                          [--batch-sizes 25,500] [--database-url URL]
+                                          [--batch-sizes 25,500] [--database-url URL] [--workers N]
                                           [--export-events 100000]
 
 Bodies are built before the clock starts (typical 0.3.26 events: 1 LLM call, 2 actions,
@@ -192,13 +192,16 @@ def main() -> None:
     parser.add_argument("--batch-sizes", default="25,500")
     parser.add_argument("--database-url")
     parser.add_argument("--export-events", type=int, default=0)
+    parser.add_argument(
+        "--workers", type=int, default=1, help="serve --workers N (RSS and CPU: first process only)"
+    )
     args = parser.parse_args()
+    serve_args = ["--log-level", "warning", "--workers", str(args.workers)]
     for batch in [int(b) for b in args.batch_sizes.split(",")]:
         with tempfile.TemporaryDirectory() as tmp:
             server = ServerProcess(
-                data_dir=Path(tmp), database_url=args.database_url,
-                extra_args=["--log-level", "warning"],
-            ).start()  # fmt: skip
+                data_dir=Path(tmp), database_url=args.database_url, extra_args=serve_args
+            ).start()
             try:
                 total = args.events if batch >= 100 else min(args.events, 25_000)
                 run(server, total, batch, args.sessions, args.clients)
