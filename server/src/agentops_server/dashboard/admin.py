@@ -12,6 +12,7 @@ from agentops_server.auth.cookies import CSRF_FIELD
 from agentops_server.auth.keys import issue_key
 from agentops_server.dashboard.context import Dashboard
 from agentops_server.dashboard.visits import Visit
+from agentops_server.storage.records import Project
 from agentops_server.storage.store import NotFound
 
 MAX_NAME = 200
@@ -36,21 +37,7 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
             message = f"a project needs a name of 1 to {MAX_NAME} characters, without NUL"
             return dash.error(request, visit, 400, message)
         project = await run_in_threadpool(dash.store.create_project, name)
-        issued = await run_in_threadpool(issue_key, dash.store, project.id, "default")
-        payload = await run_in_threadpool(dq.list_api_keys, dash.store, project)
-        new_key = {"key": issued.secret, "label": issued.record.label, "id": issued.record.id}
-        payload["data"]["new_key"] = new_key
-        return dash.page(
-            request,
-            visit,
-            "keys.html",
-            payload,
-            project=project,
-            nav="keys",
-            status=201,
-            new_key=new_key,
-            twin=f"/projects/{project.id}/keys?format=json",
-        )
+        return await _issue_key_page(dash, request, visit, project, "default")
 
     @router.get("/projects/{project_id}/keys")
     def keys(request: Request, project_id: str) -> Response:
@@ -77,21 +64,7 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
             project = await run_in_threadpool(dash.project, project_id)
         except NotFound as exc:
             return dash.error(request, visit, 404, str(exc))
-        issued = await run_in_threadpool(issue_key, dash.store, project.id, label)
-        payload = await run_in_threadpool(dq.list_api_keys, dash.store, project)
-        new_key = {"key": issued.secret, "label": issued.record.label, "id": issued.record.id}
-        payload["data"]["new_key"] = new_key
-        return dash.page(
-            request,
-            visit,
-            "keys.html",
-            payload,
-            project=project,
-            nav="keys",
-            status=201,
-            new_key=new_key,
-            twin=f"/projects/{project.id}/keys?format=json",
-        )
+        return await _issue_key_page(dash, request, visit, project, label)
 
     @router.post("/projects/{project_id}/keys/{key_id}/revoke")
     async def revoke_key(request: Request, project_id: str, key_id: str) -> Response:
@@ -104,6 +77,27 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
         await run_in_threadpool(dash.store.revoke_api_key, key_id)
         target = f"/projects/{project_id}/keys"
         return dash.visits.finish(RedirectResponse(target, status_code=303), visit)
+
+
+async def _issue_key_page(
+    dash: Dashboard, request: Request, visit: Visit, project: Project, label: str
+) -> Response:
+    """Issue a key for `project` and show the keys page with it (its only showing)."""
+    issued = await run_in_threadpool(issue_key, dash.store, project.id, label)
+    payload = await run_in_threadpool(dq.list_api_keys, dash.store, project)
+    new_key = {"key": issued.secret, "label": issued.record.label, "id": issued.record.id}
+    payload["data"]["new_key"] = new_key
+    return dash.page(
+        request,
+        visit,
+        "keys.html",
+        payload,
+        project=project,
+        nav="keys",
+        status=201,
+        new_key=new_key,
+        twin=f"/projects/{project.id}/keys?format=json",
+    )
 
 
 async def _checked_post(
