@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 from datetime import UTC, datetime
@@ -16,6 +17,7 @@ from agentops_server.config import ServerConfig
 from agentops_server.normalize import Invalid, event_writes, session_write
 from agentops_server.pricing import Pricer
 from agentops_server.storage.records import CostSource, EventWrite
+from agentops_server.storage.types import dumps
 from agentops_server.timestamps import parse_timestamp
 from tests.server.conftest import action, error, llm
 
@@ -50,6 +52,37 @@ def test_millisecond_and_fractionless_timestamps() -> None:
 def test_nan_and_infinity_tokens_become_null_everywhere() -> None:
     value = parse_json(b'{"a": NaN, "b": [Infinity, -Infinity, 1.5, 1e400], "c": "\\u0000x"}')
     assert value == {"a": None, "b": [None, None, 1.5, None], "c": "x"}
+
+
+@pytest.mark.parametrize(
+    ("raw", "expected"),
+    [
+        # integers past 64 bits stay exact integers (the limits then refuse them by name)
+        (b'{"n": 123456789012345678901234567890}', {"n": 123456789012345678901234567890}),
+        (b'{"n": -9223372036854775809}', {"n": -9223372036854775809}),
+        (b'{"n": 18446744073709551615, "f": 0.5}', {"n": 18446744073709551615, "f": 0.5}),
+        # a lone surrogate (JSON allows the escape, no database stores it) is replaced
+        (b'{"s": "a\\ud800b"}', {"s": "a?b"}),
+        (
+            b'{"k": [1, 2.5, "\\u00e9", true, null, {"x": {}}]}',
+            {"k": [1, 2.5, "\u00e9", True, None, {"x": {}}]},
+        ),
+        (b'{"a": 1, "a": 2}', {"a": 2}),
+    ],
+)
+def test_bodies_parse_to_the_exact_values_sent(raw: bytes, expected: object) -> None:
+    assert parse_json(raw) == expected
+
+
+def test_storage_json_round_trips_what_the_client_sent() -> None:
+    value = {"big": 2**70, "nan": float("nan"), "nul": "a\x00b", "uni": "\u00e9\u2028", "t": [1, 2]}
+    assert json.loads(dumps(value)) == {
+        "big": 2**70,
+        "nan": None,
+        "nul": "a\ufffdb",
+        "uni": "\u00e9\u2028",
+        "t": [1, 2],
+    }
 
 
 def test_unparsable_json_is_a_400_api_error() -> None:

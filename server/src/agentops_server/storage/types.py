@@ -13,6 +13,7 @@ from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+import orjson
 from sqlalchemy import DateTime, Dialect, Text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.types import TypeDecorator, TypeEngine
@@ -44,16 +45,23 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def dumps(value: Any) -> str:
     """Compact, standard JSON (both engines, transfer files). NaN and infinities, which JSON
-    and JSONB reject but the 0.3 client sends, become null."""
+    and JSONB reject but the 0.3 client sends, become null.
+
+    orjson does the common case (several times faster than the stdlib, same JSON); what it
+    refuses (integers past 64 bits, non-string keys, lone surrogates) goes to the stdlib."""
     try:
-        text = _STRICT.encode(value)
-    except ValueError:
-        text = _STRICT.encode(_finite(value))
+        text = orjson.dumps(value, option=_PASSTHROUGH).decode()
+    except TypeError:  # orjson.JSONEncodeError
+        try:
+            text = _STRICT.encode(value)
+        except ValueError:
+            text = _STRICT.encode(_finite(value))
     if "\\u0000" in text:  # PostgreSQL cannot store NUL in JSONB text: make it U+FFFD
         text = text.replace("\\u0000", "\\ufffd")
     return text
 
 
+_PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
 _STRICT = json.JSONEncoder(separators=(",", ":"), ensure_ascii=False, allow_nan=False)
 
 
