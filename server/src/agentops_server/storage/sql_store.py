@@ -189,6 +189,12 @@ class SqlStore(DashboardSql):
             found = row.mappings().first()
         return None if found is None else to_api_key(found)
 
+    def get_api_key(self, key_id: str) -> ApiKey | None:
+        with self._read() as conn:
+            row = conn.execute(select(api_keys).where(api_keys.c.id == key_id))
+            found = row.mappings().first()
+        return None if found is None else to_api_key(found)
+
     # --- ingestion ---------------------------------------------------------------------------
     def write_session(self, write: SessionWrite, *, create: bool) -> Session:
         def work(conn: Connection) -> Session:

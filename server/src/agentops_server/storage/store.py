@@ -64,6 +64,7 @@ class Store(Protocol):
     def list_api_keys(self, project_id: str) -> list[ApiKey]: ...
     def revoke_api_key(self, key_id: str) -> ApiKey: ...  # raises NotFound
     def find_api_key(self, key_hash: str) -> ApiKey | None: ...  # revoked keys are returned too
+    def get_api_key(self, key_id: str) -> ApiKey | None: ...  # by id; revoked ones too
 
     # --- ingestion ---------------------------------------------------------------------------
     def write_session(self, write: SessionWrite, *, create: bool) -> Session:
