@@ -25,6 +25,8 @@ ENV_VARS: Final[dict[str, str]] = {
     "AGENTOPS_SECRET_KEY": "secret that signs session tokens; default: generated in the data dir",
     "AGENTOPS_WORKERS": "server processes of `agentops serve`, each with its own writer; default 1",
     "AGENTOPS_PUBLIC_URL": "URL users reach the server at, for links; default http://HOST:PORT",
+    "AGENTOPS_KEY_CHECK_SECONDS": "how long a process trusts its answer to 'is the API key of "
+    "this session token still active'; a revocation takes effect within it; default 5",
 }
 
 DEFAULT_DATA_DIR: Final = "./agentops-data"
@@ -46,6 +48,7 @@ class ServerConfig:
     session_inactivity_seconds: int = 3600
     secret_key: str | None = None
     public_url: str | None = None
+    key_check_seconds: int = 5
 
     @property
     def is_sqlite(self) -> bool:
@@ -95,6 +98,9 @@ class ServerConfig:
             ),
             secret_key=env.get("AGENTOPS_SECRET_KEY") or None,
             public_url=(env.get("AGENTOPS_PUBLIC_URL") or None),
+            key_check_seconds=_int(
+                "key check seconds", None, env.get("AGENTOPS_KEY_CHECK_SECONDS"), 5, minimum=0
+            ),
         )
 
 
