@@ -16,6 +16,7 @@ from agentops_server.api import health, ingest, prices, sessions
 from agentops_server.api.deps import Services
 from agentops_server.api.errors import error_response, install_error_handlers
 from agentops_server.api.schemas import install_schemas
+from agentops_server.auth.revocation import KeyStatusCache
 from agentops_server.auth.tokens import TokenSigner, load_secret
 from agentops_server.config import ServerConfig
 from agentops_server.dashboard import dashboard_router
@@ -60,6 +61,7 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
         signer=TokenSigner(load_secret(config)),
         pricer=Pricer(store),
         writer=writer,
+        key_status=KeyStatusCache(store.get_api_key, config.key_check_seconds),
     )
     app.state.config = config
     app.state.store = store
@@ -118,6 +120,7 @@ def config_to_env(config: ServerConfig) -> str:
             "session_inactivity_seconds": config.session_inactivity_seconds,
             "secret_key": config.secret_key,
             "public_url": config.public_url,
+            "key_check_seconds": config.key_check_seconds,
         }
     )
 
