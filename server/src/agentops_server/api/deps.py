@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from agentops import wire
 from agentops_server.api.errors import ApiError, unauthorized
 from agentops_server.auth.keys import is_key_format, lookup_key
+from agentops_server.auth.revocation import KeyStatusCache
 from agentops_server.auth.tokens import InvalidToken, TokenClaims, TokenSigner
 from agentops_server.config import ServerConfig
 from agentops_server.pricing import Pricer
@@ -30,6 +31,7 @@ class Services:
     signer: TokenSigner
     pricer: Pricer
     writer: IngestWriter
+    key_status: KeyStatusCache
 
 
 def services(request: Request) -> Services:
@@ -55,7 +57,8 @@ async def check_api_key(request: Request, key: str) -> ApiKey:
 
 
 async def require_session_token(request: Request) -> TokenClaims:
-    """Claims of the Bearer session token; an API key sent alongside must be valid too."""
+    """Claims of the Bearer session token; an API key sent alongside must be valid too, and
+    the key that minted the token must not be revoked (checked through a short-lived cache)."""
     header = request.headers.get(wire.AUTHORIZATION_HEADER, "")
     scheme, _, token = header.strip().partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -72,4 +75,12 @@ async def require_session_token(request: Request) -> TokenClaims:
         found = await check_api_key(request, key)
         if found.project_id != claims.project_id:
             raise ApiError(401, "invalid_api_key", "the API key belongs to another project")
+    if claims.key_id is not None and not await services(request).key_status.is_active(
+        claims.key_id
+    ):
+        raise unauthorized(
+            "the API key this session token was issued for has been revoked: nothing was "
+            "stored; start a new session with an active API key",
+            "revoked_api_key",
+        )
     return claims

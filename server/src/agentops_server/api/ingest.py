@@ -78,7 +78,7 @@ async def create_session(request: Request) -> dict[str, Any]:
             409, "conflict", f"session id {session_id} is already used by another project"
         ) from None
     attached = stored.init_timestamp != write.init_timestamp
-    token = svc.signer.issue(TokenClaims(key.project_id, session_id, attached))
+    token = svc.signer.issue(TokenClaims(key.project_id, session_id, attached, key.id))
     return {
         "status": "success",
         "jwt": token,
@@ -213,7 +213,7 @@ async def reauthorize_jwt(request: Request) -> dict[str, Any]:
         await run_in_threadpool(svc.store.get_session, key.project_id, session_id)
     except NotFound:
         raise not_found(f"session {session_id} not found") from None
-    token = svc.signer.issue(TokenClaims(key.project_id, session_id, attached=False))
+    token = svc.signer.issue(TokenClaims(key.project_id, session_id, False, key.id))
     return {"status": "success", "jwt": token}
 
 

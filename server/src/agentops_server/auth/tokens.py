@@ -1,8 +1,10 @@
 """Session tokens: the opaque `jwt` create_session hands out, signed with HMAC-SHA256.
 
-A token names the project and the session it was issued for, and whether it re-attached to an
-existing session (an inherited session from another process). It has no expiry: the agentops
-0.3 client never refreshes its token, so a token stays valid as long as its session exists.
+A token names the project and the session it was issued for, whether it re-attached to an
+existing session (an inherited session from another process), and the id of the API key that
+minted it. It has no expiry: the agentops 0.3 client never refreshes its token, so a token stays
+valid as long as its session exists and its key is not revoked (api/deps.py checks that).
+Tokens minted before key ids were added have three fields and no key id (`key_id` None).
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ class TokenClaims:
     project_id: str
     session_id: str
     attached: bool  # issued by re-attaching to a session another process created
+    key_id: str | None = None  # the API key that minted it; None in tokens from before key ids
 
 
 class InvalidToken(Exception):
@@ -36,7 +39,10 @@ class TokenSigner:
         self._secret = secret
 
     def issue(self, claims: TokenClaims) -> str:
-        body = "\n".join((claims.project_id, claims.session_id, "1" if claims.attached else "0"))
+        fields = [claims.project_id, claims.session_id, "1" if claims.attached else "0"]
+        if claims.key_id is not None:
+            fields.append(claims.key_id)
+        body = "\n".join(fields)
         encoded = _b64(body.encode())
         return f"{_VERSION}.{encoded}.{self._sign(encoded)}"
 
@@ -48,10 +54,14 @@ class TokenSigner:
         if not hmac.compare_digest(signature, self._sign(encoded)):
             raise InvalidToken("session token signature does not match")
         try:
-            project_id, session_id, attached = _unb64(encoded).decode().split("\n")
+            fields = _unb64(encoded).decode().split("\n")
         except ValueError:
             raise InvalidToken("malformed session token") from None
-        return TokenClaims(project_id, session_id, attached == "1")
+        if len(fields) == 3:  # minted before tokens carried their key's id
+            return TokenClaims(fields[0], fields[1], fields[2] == "1")
+        if len(fields) == 4 and fields[3]:
+            return TokenClaims(fields[0], fields[1], fields[2] == "1", fields[3])
+        raise InvalidToken("malformed session token")
 
     def _sign(self, encoded: str) -> str:
         return _b64(hmac.new(self._secret, encoded.encode(), hashlib.sha256).digest())
