@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Request
 from fastapi.responses import Response
 
+from agentops_server.auth.signin_limit import SignInLimiter
 from agentops_server.config import ServerConfig
 from agentops_server.dashboard.render import (
     Renderer,
@@ -34,6 +35,7 @@ class Dashboard:
     store: Store
     visits: Visits
     static: StaticFiles = field(default_factory=StaticFiles)
+    signin_limit: SignInLimiter = field(default_factory=SignInLimiter)
     renderer: Renderer = field(init=False)
 
     def __post_init__(self) -> None:

@@ -1,6 +1,12 @@
-"""Sign-in and sign-out. Both are CSRF-checked POSTs; signing in starts a new session id."""
+"""Sign-in and sign-out. Both are CSRF-checked POSTs; signing in starts a new session id.
+
+Failed sign-ins are limited per client address and per login (auth/signin_limit.py): past the
+limit the form answers 429 with Retry-After and does not check the password.
+"""
 
 from __future__ import annotations
+
+import math
 
 from fastapi import APIRouter, Request
 from fastapi.responses import RedirectResponse, Response
@@ -32,9 +38,14 @@ def add_signin_routes(router: APIRouter, dash: Dashboard) -> None:
             message = "The sign-in form expired or did not come from this server: try again."
             fresh = dash.visits.sign_out()
             return _form(dash, request, fresh, target, email, message, status=403)
+        address = request.client.host if request.client else "unknown"
+        wait = dash.signin_limit.attempt(address, email)  # counted as a failure until it succeeds
+        if wait is not None:
+            return _too_many(dash, request, visit, target, email, wait)
         user = await run_in_threadpool(authenticate, dash.store, email, form.get("password", ""))
         if user is None:
             return _form(dash, request, visit, target, email, "Wrong email or password.", 401)
+        dash.signin_limit.succeeded(address, email)
         signed_in = dash.visits.sign_in(user)
         return dash.visits.finish(RedirectResponse(target, status_code=303), signed_in)
 
@@ -48,6 +59,22 @@ def add_signin_routes(router: APIRouter, dash: Dashboard) -> None:
             return dash.error(request, visit, 403, message)
         response = RedirectResponse("/login", status_code=303)
         return dash.visits.finish(response, dash.visits.sign_out())
+
+
+def _too_many(
+    dash: Dashboard, request: Request, visit: Visit, target: str, email: str, wait: int
+) -> Response:
+    """429 without checking the password, so guessing goes no faster than the limit."""
+    limit = dash.signin_limit
+    minutes = max(1, math.ceil(wait / 60))
+    message = (
+        f"Too many failed sign-ins from this address or for this login ({limit.max_failures} "
+        f"within {round(limit.window / 60)} minutes). Try again in {minutes} minute"
+        f"{'s' if minutes != 1 else ''}."
+    )
+    response = _form(dash, request, visit, target, email, message, 429)
+    response.headers["Retry-After"] = str(wait)
+    return response
 
 
 def _form(
