@@ -63,6 +63,11 @@ class TokenSigner:
             return TokenClaims(fields[0], fields[1], fields[2] == "1", fields[3])
         raise InvalidToken("malformed session token")
 
+    def derived_key(self, purpose: str) -> bytes:
+        """A key for another kind of signed id (e.g. time-travel ids), so that no id of one
+        kind is ever accepted as another."""
+        return hmac.new(self._secret, f"agentops-{purpose}".encode(), hashlib.sha256).digest()
+
     def _sign(self, encoded: str) -> str:
         return _b64(hmac.new(self._secret, encoded.encode(), hashlib.sha256).digest())
 
