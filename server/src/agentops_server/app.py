@@ -12,7 +12,7 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentops_server import __version__
-from agentops_server.api import health, ingest, prices, sessions
+from agentops_server.api import health, ingest, prices, sessions, ttd
 from agentops_server.api.deps import Services
 from agentops_server.api.errors import error_response, install_error_handlers
 from agentops_server.api.schemas import install_schemas
@@ -71,6 +71,7 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     app.include_router(ingest.router)
     app.include_router(sessions.router)
     app.include_router(prices.router)
+    app.include_router(ttd.router)
     app.include_router(dashboard_router(config, store))
     app.add_middleware(CollapseSlashes)
     app.add_middleware(RejectNulInUrls)
