@@ -2,13 +2,19 @@
 until the stats endpoint shows every event, for batches of 25 (the 0.3 client's size) and 500.
 
     .venv/bin/python benchmarks/ingest.py [--events 100000] [--sessions 20] [--clients 4]
-                                          [--batch-sizes 25,500] [--database-url URL] [--workers N]
+                                          [--batch-sizes 25,500] [--engines sqlite,postgres]
+                                          [--workers 1,2] [--database-url URL]
                                           [--export-events 100000]
 
 Bodies are built before the clock starts (typical 0.3.26 events: 1 LLM call, 2 actions,
 1 tool call per 4 events, with prompts and completions). Reports events/s, request latency and
 the server's peak RSS (VmHWM). --export-events also streams a session of that many events and
 reports the server's RSS before and after (a streamed export keeps memory flat).
+
+CPU per event is reported for the server (all its processes), for PostgreSQL (the backends
+serving the benchmark's database) and for this load generator: on a machine with C cores the
+events/s cannot pass C / (their sum), whatever the parallelism. PostgreSQL runs in a throwaway
+database on AGENTOPS_BENCH_POSTGRES_URL (as benchmarks/scale.py), unless --database-url is given.
 """
 
 from __future__ import annotations
@@ -22,12 +28,15 @@ import tempfile
 import threading
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.scale import database
 from tests.support.server import ServerProcess
 
 
@@ -80,9 +89,66 @@ def rss_kib(pid: int, field: str) -> int:
 
 
 def cpu_seconds(pid: int) -> float:
-    """User + system CPU time the process has used so far."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    """User + system CPU time the process has used so far (0 once it is gone)."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def process_tree(pid: int) -> list[int]:
+    """The process and its descendants (serve --workers N runs N children)."""
+    children: dict[int, list[int]] = {}
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except (FileNotFoundError, ProcessLookupError):
+            continue
+        children.setdefault(int(fields[1]), []).append(int(stat.parent.name))
+    tree, todo = [], [pid]
+    while todo:
+        current = todo.pop()
+        tree.append(current)
+        todo += children.get(current, [])
+    return tree
+
+
+class CpuMeter:
+    """CPU seconds used by the server's processes and by PostgreSQL's backends for its database
+    (only when PostgreSQL runs on this machine: /proc must show its processes)."""
+
+    def __init__(self, server_pid: int, database_url: str | None) -> None:
+        self._server_pid = server_pid
+        self._database_url = database_url
+        self._start = self._read()
+
+    def _postgres_pids(self) -> list[int]:
+        if not self._database_url or not self._database_url.startswith("postgresql"):
+            return []
+        import psycopg
+
+        with psycopg.connect(self._database_url.replace("+psycopg", "")) as conn:
+            rows = conn.execute(
+                "SELECT pid FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            ).fetchall()
+        return [int(row[0]) for row in rows if Path(f"/proc/{row[0]}").exists()]
+
+    def _read(self) -> dict[str, dict[int, float]]:
+        return {
+            "server": {p: cpu_seconds(p) for p in process_tree(self._server_pid)},
+            "postgres": {p: cpu_seconds(p) for p in self._postgres_pids()},
+            "client": {0: time.process_time()},
+        }
+
+    def used(self) -> dict[str, float]:
+        """CPU seconds per part since the meter started."""
+        end = self._read()
+        return {
+            part: sum(cpu - self._start[part].get(pid, 0.0) for pid, cpu in end[part].items())
+            for part in end
+        }
 
 
 def open_sessions(server: ServerProcess, count: int) -> list[tuple[str, str]]:
@@ -99,7 +165,9 @@ def open_sessions(server: ServerProcess, count: int) -> list[tuple[str, str]]:
     return sessions
 
 
-def run(server: ServerProcess, total: int, batch: int, n_sessions: int, clients: int) -> None:
+def run(
+    server: ServerProcess, total: int, batch: int, n_sessions: int, clients: int, label: str
+) -> float:
     sessions = open_sessions(server, n_sessions)
     bodies: list[tuple[str, bytes]] = []
     for start in range(0, total, batch):
@@ -111,7 +179,7 @@ def run(server: ServerProcess, total: int, batch: int, n_sessions: int, clients:
     cursor = iter(range(len(bodies)))
 
     def client() -> None:
-        with httpx.Client(timeout=60) as http:
+        with httpx.Client(timeout=60, verify=False) as http:  # plain HTTP: no CA bundle to load
             while True:
                 with lock:
                     index = next(cursor, None)
@@ -129,7 +197,7 @@ def run(server: ServerProcess, total: int, batch: int, n_sessions: int, clients:
                     latencies.append(time.perf_counter() - t)
 
     assert server.proc is not None
-    cpu0 = cpu_seconds(server.proc.pid)
+    meter = CpuMeter(server.proc.pid, server.database_url)
     t0 = time.perf_counter()
     threads = [threading.Thread(target=client) for _ in range(clients)]
     for t in threads:
@@ -137,20 +205,29 @@ def run(server: ServerProcess, total: int, batch: int, n_sessions: int, clients:
     for t in threads:
         t.join()
     seen = 0
-    while seen < total:  # persisted = visible through the stats endpoint
-        seen = sum(server.stats(sid).json()["events"] for sid, _ in sessions)
+    with httpx.Client(timeout=60, verify=False) as http:
+        while seen < total:  # persisted = visible through the stats endpoint
+            seen = sum(
+                http.get(
+                    f"{server.url}/v2/sessions/{sid}/stats",
+                    headers={"X-Agentops-Api-Key": server.api_key},
+                ).json()["events"]
+                for sid, _ in sessions
+            )
     elapsed = time.perf_counter() - t0
-    cpu = cpu_seconds(server.proc.pid) - cpu0
+    cpu = {part: seconds / total * 1e6 for part, seconds in meter.used().items()}
     latencies.sort()
     print(
-        f"batches of {batch:>3}: {total:,} events in {elapsed:.2f} s = {total / elapsed:,.0f} "
-        f"events/s persisted ({len(bodies)} requests, {clients} clients; latency p50 "
-        f"{statistics.median(latencies) * 1000:.1f} ms, p90 "
+        f"{label}, batches of {batch:>3}: {total:,} events in {elapsed:.2f} s = "
+        f"{total / elapsed:,.0f} events/s persisted ({len(bodies)} requests, {clients} clients; "
+        f"latency p50 {statistics.median(latencies) * 1000:.1f} ms, p90 "
         f"{latencies[int(len(latencies) * 0.9)] * 1000:.1f} ms); server peak RSS "
-        f"{rss_kib(server.proc.pid, 'VmHWM') / 1024:.0f} MiB; server CPU "
-        f"{cpu / total * 1e6:.0f} us/event",
+        f"{rss_kib(server.proc.pid, 'VmHWM') / 1024:.0f} MiB; CPU per event: server "
+        f"{cpu['server']:.0f} us, PostgreSQL {cpu['postgres']:.0f} us, load generator "
+        f"{cpu['client']:.0f} us",
         flush=True,
     )
+    return total / elapsed
 
 
 def export_memory(server: ServerProcess, count: int) -> None:
@@ -190,33 +267,55 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch-sizes", default="25,500")
-    parser.add_argument("--database-url")
+    parser.add_argument("--engines", default="sqlite", help="sqlite,postgres: throwaway databases")
+    parser.add_argument("--database-url", help="an existing database instead of --engines")
     parser.add_argument("--export-events", type=int, default=0)
-    parser.add_argument(
-        "--workers", type=int, default=1, help="serve --workers N (RSS and CPU: first process only)"
-    )
+    parser.add_argument("--workers", default="1", help="serve --workers N; a list runs each")
     args = parser.parse_args()
-    serve_args = ["--log-level", "warning", "--workers", str(args.workers)]
-    for batch in [int(b) for b in args.batch_sizes.split(",")]:
-        with tempfile.TemporaryDirectory() as tmp:
-            server = ServerProcess(
-                data_dir=Path(tmp), database_url=args.database_url, extra_args=serve_args
-            ).start()
-            try:
-                total = args.events if batch >= 100 else min(args.events, 25_000)
-                run(server, total, batch, args.sessions, args.clients)
-            finally:
-                server.stop()
+    targets = [args.database_url] if args.database_url else args.engines.split(",")
+    summary: list[str] = []
+    for target in targets:
+        for workers in [int(w) for w in args.workers.split(",")]:
+            for batch in [int(b) for b in args.batch_sizes.split(",")]:
+                with tempfile.TemporaryDirectory() as tmp, _database(target) as url:
+                    engine = "sqlite" if url is None else url.split(":")[0].split("+")[0]
+                    label = f"{engine}, {workers} worker{'s' if workers > 1 else ''}"
+                    server = ServerProcess(
+                        data_dir=Path(tmp),
+                        database_url=url,
+                        extra_args=["--log-level", "warning", "--workers", str(workers)],
+                    ).start()
+                    try:
+                        total = args.events if batch >= 100 else min(args.events, 25_000)
+                        rate = run(server, total, batch, args.sessions, args.clients, label)
+                    finally:
+                        server.stop()
+                    summary.append(f"| {label} | {batch} | {rate:,.0f} |")
+    if len(summary) > 1:
+        print("\n| engine, workers | batch size | events/s |\n|---|---|---|")
+        print("\n".join(summary))
     if args.export_events:
-        with tempfile.TemporaryDirectory() as tmp:
+        with tempfile.TemporaryDirectory() as tmp, _database(targets[0]) as url:
             server = ServerProcess(
-                data_dir=Path(tmp), database_url=args.database_url,
-                extra_args=["--log-level", "warning"],
-            ).start()  # fmt: skip
+                data_dir=Path(tmp), database_url=url, extra_args=["--log-level", "warning"]
+            ).start()
             try:
                 export_memory(server, args.export_events)
             finally:
                 server.stop()
+
+
+@contextmanager
+def _database(target: str) -> Iterator[str | None]:
+    """None for the server's default SQLite file, else a database URL (throwaway for
+    "postgres", created and dropped here)."""
+    if target == "sqlite":
+        yield None
+    elif target == "postgres":
+        with database("postgres") as url:
+            yield url
+    else:
+        yield target
 
 
 if __name__ == "__main__":

@@ -1,0 +1,1 @@
+"""Benchmark scripts: run each with .venv/bin/python benchmarks/NAME.py --help."""
