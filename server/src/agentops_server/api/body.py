@@ -1,21 +1,17 @@
 """Reading request bodies: size limit (before and after gzip), decompression, JSON parsing.
 
-Bodies are parsed with orjson, or with the stdlib where orjson would differ (bare NaN or
-Infinity, integers past 64 bits, lone surrogates, a byte-order mark). The agentops 0.3 client
-writes NaN and Infinity as bare tokens; they become None here (PostgreSQL JSONB rejects them),
-as do numbers too large for a float. NUL characters and lone surrogates, which no database
-stores, are replaced.
+Bodies are parsed with stdlib json. The agentops 0.3 client writes NaN and Infinity as bare
+tokens; they become None here (PostgreSQL JSONB rejects them), as do numbers too large for a
+float. NUL characters and lone surrogates, which no database stores, are replaced.
 """
 
 from __future__ import annotations
 
 import json
 import math
-import re
 import zlib
 from typing import Any
 
-import orjson
 from fastapi import Request
 
 from agentops_server.api.errors import ApiError, bad_request
@@ -71,37 +67,19 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise bad_request("request body is empty: expected a JSON object")
     try:
-        value = _fast_loads(raw)
-    except orjson.JSONDecodeError:
-        value = _stdlib_loads(raw)
-    if b"\\u0000" in raw or b"\\ud" in raw or b"\\uD" in raw:
-        try:
-            value = _clean_strings(value)
-        except RecursionError:
-            raise bad_request("request body is nested too deeply") from None
-    return value
-
-
-_LONG_NUMBER = re.compile(rb"[0-9]{19}")
-"""orjson turns integers past 64 bits into floats; a body with such a digit run goes to the
-stdlib, which keeps them exact (the limits then reject them with a clear message)."""
-
-
-def _fast_loads(raw: bytes) -> Any:
-    if _LONG_NUMBER.search(raw) is not None:
-        raise orjson.JSONDecodeError("long number", "", 0)
-    return orjson.loads(raw)
-
-
-def _stdlib_loads(raw: bytes) -> Any:
-    try:
-        return json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+        value = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
     except UnicodeDecodeError:
         raise bad_request("request body is not UTF-8 encoded JSON") from None
     except ValueError as exc:
         raise bad_request(f"request body is not valid JSON: {exc}") from None
     except RecursionError:
         raise bad_request("request body is nested too deeply") from None
+    if b"\\u0000" in raw or b"\\ud" in raw or b"\\uD" in raw:
+        try:
+            value = _clean_strings(value)
+        except RecursionError:
+            raise bad_request("request body is nested too deeply") from None
+    return value
 
 
 def _no_constant(token: str) -> None:
