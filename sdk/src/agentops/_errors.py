@@ -83,13 +83,17 @@ def setup_logging(level: str | int | None, to_file: bool = False) -> None:
         handler = logging.StreamHandler(sys.stderr)
         handler.setFormatter(_Formatter("%(message)s"))
         logger.addHandler(handler)
-        if to_file:
-            file_handler = logging.FileHandler("agentops.log", mode="w", encoding="utf-8")
-            file_handler.setFormatter(
-                logging.Formatter("%(asctime)s - %(levelname)s - %(message)s")
-            )
-            logger.addHandler(file_handler)
         logger.propagate = False
         _handler_installed = True
+        if to_file:
+            try:  # an unwritable ./agentops.log costs the log file, never the session
+                file_handler = logging.FileHandler("agentops.log", mode="w", encoding="utf-8")
+            except OSError as exc:
+                logger.warning("Could not open agentops.log (%s); logging to stderr only", exc)
+            else:
+                file_handler.setFormatter(
+                    logging.Formatter("%(asctime)s - %(levelname)s - %(message)s")
+                )
+                logger.addHandler(file_handler)
     if level is not None:
         logger.setLevel(level)
