@@ -183,6 +183,54 @@ def test_previous_signal_handler_is_chained(server: ServerProcess, tmp_path: Pat
     assert export(server, sid)["session"]["end_state"] == "Fail"
 
 
+def test_default_and_ignored_dispositions_are_kept(server: ServerProcess, tmp_path: Path) -> None:
+    """A program that ignores SIGTERM keeps ignoring it; one that reset SIGINT to the default
+    action dies of it (no KeyboardInterrupt), as it would without the SDK."""
+    done = run_script(
+        tmp_path,
+        """
+        import os, signal
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+        signal.signal(signal.SIGINT, signal.SIG_DFL)
+        import agentops
+        s = agentops.init()
+        print(s.session_id, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+        agentops.record(agentops.ActionEvent(action_type="after-ignored-sigterm"))
+        os.kill(os.getpid(), signal.SIGINT)
+        print("not reached", flush=True)
+        """,
+        script_env(server),
+    )
+    assert done.returncode == -signal.SIGINT, done.stderr
+    assert "KeyboardInterrupt" not in done.stderr and "not reached" not in done.stdout
+    data = export(server, session_id_from(done.stdout))
+    assert data["session"]["end_state_reason"] == "Signal SIGINT detected"
+    assert [a["action_type"] for a in data["actions"]] == ["after-ignored-sigterm"]
+
+
+def test_a_previous_handler_that_returns_lets_the_program_go_on(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    done = run_script(
+        tmp_path,
+        """
+        import os, signal
+        signal.signal(signal.SIGTERM, lambda signum, frame: print("MY HANDLER", flush=True))
+        import agentops
+        s = agentops.init()
+        print(s.session_id, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+        print("still running", flush=True)
+        """,
+        script_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    sid, mine, after = done.stdout.split("\n")[:3]
+    assert (mine, after) == ("MY HANDLER", "still running")
+    assert export(server, sid)["session"]["end_state"] == "Fail"
+
+
 def test_second_ctrl_c_never_hangs(tmp_path: Path) -> None:
     # A server that accepts connections and never answers: the exit flush would wait.
     silent = socket.socket()

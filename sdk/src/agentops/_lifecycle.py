@@ -5,8 +5,9 @@ deadline, then behave exactly as the process would without the SDK.
   take everything in time, the number of unsent events is printed to stderr.
 - sys.excepthook: every session ends as Fail with the traceback, then the previous hook runs.
 - SIGINT/SIGTERM: every session ends as Fail ("Signal SIGINT detected"), then the previous
-  handler runs (KeyboardInterrupt for SIGINT; for SIG_DFL the signal is re-raised, so the
-  exit status is the usual one). A second signal while flushing skips the flush.
+  handler runs (Python's SIGINT handler raises KeyboardInterrupt; for SIG_DFL, SIGINT included,
+  the signal is re-raised, so the exit status is the usual one). A second signal while flushing
+  skips the flush.
 Installed once, from the main thread only; only sessions started by this process are ended.
 """
 
@@ -111,11 +112,9 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 def _chain(signum: int, frame: FrameType | None) -> None:
     """Do what the handler in place before ours would have done."""
     previous = _previous_handlers.get(signum, signal.SIG_DFL)
-    if callable(previous):
+    if callable(previous):  # Python's own SIGINT handler raises KeyboardInterrupt
         previous(signum, frame)
         return
-    if previous == signal.SIG_DFL:
-        if signum == signal.SIGINT:
-            raise KeyboardInterrupt
+    if previous == signal.SIG_DFL:  # pragma: no cover - the process dies of it, unmeasured
         signal.signal(signum, signal.SIG_DFL)
         os.kill(os.getpid(), signum)
