@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import os
+from pathlib import Path
+
+import pytest
 
 from agentops import _host
 from tests.sdk.conftest import export, start
@@ -62,3 +65,15 @@ def test_session_carries_the_host_env_to_the_server(server: ServerProcess) -> No
     stored = export(server, session.session_id)["session"]["host_env"]
     assert set(stored) == {"SDK", "OS", "Project Working Directory", "Virtual Environment"}
     assert stored["SDK"]["Python Version"]
+
+
+def test_a_deleted_working_directory_is_reported_as_unknown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    gone = tmp_path / "gone"
+    gone.mkdir()
+    monkeypatch.chdir(gone)
+    gone.rmdir()  # the script's directory was removed under it
+    env = _host.collect(opt_out=True)
+    assert env["Project Working Directory"] == {"Project Working Directory": None}
+    assert env["SDK"]["Python Version"]
