@@ -131,3 +131,64 @@ def test_messages_create_streams_helpers_and_errors(
     broken = events["fail-stream"]  # broke after message_start: input known, output not
     assert broken["completion_tokens"] is None and broken["cost"] is None
     assert_totals_match(data, result)
+
+
+EDGES = """
+import anthropic
+client = anthropic.Anthropic(base_url=FAKE, api_key="sk-ant-fake", max_retries=0)
+aclient = anthropic.AsyncAnthropic(base_url=FAKE, api_key="sk-ant-fake", max_retries=0)
+msgs = [{"role": "user", "content": "Say hi"}]
+M = "claude-3-5-sonnet-latest"
+THINK = {"type": "enabled", "budget_tokens": 1024}
+def tag(name):
+    return {"user_id": name}
+
+m = client.messages.create(model=M, max_tokens=2048, messages=msgs, thinking=THINK,
+                           metadata=tag("thinking"))
+out["thinking"] = m.content[0].thinking
+for _ in client.messages.create(model=M, max_tokens=2048, messages=msgs, thinking=THINK,
+                                stream=True, metadata=tag("thinking-stream")):
+    pass
+try:
+    with client.messages.stream(model=M, max_tokens=64, messages=msgs,
+                                metadata=tag("fail-500")) as s:
+        pass
+except anthropic.InternalServerError as exc:
+    out["caught_helper"] = exc.status_code
+
+async def main():
+    raw = await aclient.messages.with_raw_response.create(model=M, max_tokens=64, messages=msgs,
+                                                          metadata=tag("async-raw"))
+    out["async_raw_text"] = (await raw.parse()).content[0].text
+    try:
+        async with aclient.messages.stream(model=M, max_tokens=64, messages=msgs,
+                                           metadata=tag("fail-429")) as s:
+            pass
+    except anthropic.RateLimitError as exc:
+        out["caught_async_helper"] = exc.status_code
+asyncio.run(main())
+"""
+
+
+def test_thinking_async_raw_and_helpers_that_fail_to_start(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    result = run_agent(server, fake, EDGES)
+    assert result["thinking"] == fp.THINKING and result["async_raw_text"] == fp.TEXT
+    assert result["caught_helper"] == 500 and result["caught_async_helper"] == 429
+    data = export(server, result["session_id"])
+    events = by_tag(data["llms"], key="metadata")
+    assert sorted(events) == ["async-raw", "fail-429", "fail-500", "thinking", "thinking-stream"]
+    for name in ("thinking", "thinking-stream"):
+        completion = events[name]["completion"]["messages"]
+        assert completion["content"] == fp.TEXT, name
+        assert completion["reasoning"] == fp.THINKING, name
+        assert events[name]["completion_tokens"] == fp.ANTH_OUTPUT, name
+    # an async raw response is not read by the SDK: the call is recorded, tokens unknown
+    assert events["async-raw"]["cost"] is None
+    errors = {e["trigger_event_id"]: e["error_type"] for e in data["errors"]}
+    assert errors == {
+        events["fail-500"]["id"]: "InternalServerError",
+        events["fail-429"]["id"]: "RateLimitError",
+    }
+    assert_totals_match(data, result)

@@ -129,3 +129,69 @@ openai.OpenAI(base_url=FAKE + "/v1", api_key="k", max_retries=0).chat.completion
     result = run_agent(server, fake, body)
     data = export(server, result["session_id"])
     assert sorted(by_tag(data["llms"])) == ["direct", "via-litellm"]
+
+
+EDGES = """
+import litellm
+msgs = [{"role": "user", "content": "Say hi"}]
+OPENAI = dict(api_base=FAKE + "/v1", api_key="sk-fake", max_retries=0, num_retries=0)
+# no session yet (auto_start_session=False): the calls go straight to litellm
+litellm.completion(model="openai/gpt-4o-mini", messages=msgs, user="nobody", **OPENAI)
+asyncio.run(litellm.acompletion(model="openai/gpt-4o-mini", messages=msgs, user="nobody-async",
+                                **OPENAI))
+session = agentops.start_session()
+r = litellm.completion("openai/gpt-4o-mini", msgs, user="positional", **OPENAI)
+out["text"] = r.choices[0].message.content
+for _ in litellm.completion(model="openai/gpt-4o-mini", messages=msgs, user="tool-calls",
+                            stream=True, stream_options={"include_usage": True}, **OPENAI):
+    pass
+try:
+    for _ in litellm.completion(model="openai/gpt-4o-mini", messages=msgs, user="fail-stream",
+                                stream=True, **OPENAI):
+        pass
+except Exception as exc:
+    out["caught_stream"] = type(exc).__module__.split(".")[0]
+
+async def main():
+    try:
+        await litellm.acompletion(model="openai/gpt-4o-mini", messages=msgs, user="fail-500",
+                                  **OPENAI)
+    except Exception as exc:
+        out["caught_async"] = type(exc).__name__
+    stream = await litellm.acompletion(model="openai/gpt-4o-mini", messages=msgs,
+                                       user="fail-stream-async", stream=True, **OPENAI)
+    try:
+        async for _ in stream:
+            pass
+    except Exception as exc:
+        out["caught_async_stream"] = type(exc).__module__.split(".")[0]
+asyncio.run(main())
+"""
+
+
+def test_litellm_positional_arguments_streamed_tools_and_failures(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    result = run_agent(server, fake, EDGES, init_kwargs="auto_start_session=False")
+    assert result["text"] == fp.TEXT
+    assert result["caught_async"] == "InternalServerError"
+    assert result["caught_stream"] == result["caught_async_stream"] == "litellm"
+    assert {"nobody", "nobody-async"} <= {r["body"].get("user") for r in fake.requests}
+    data = export(server, result["session_id"])
+    events = by_tag(data["llms"])
+    assert sorted(events) == [
+        "fail-500",
+        "fail-stream",
+        "fail-stream-async",
+        "positional",
+        "tool-calls",
+    ]
+    positional = events["positional"]  # model and messages given positionally
+    assert positional["model"] == "gpt-4o-mini-2024-07-18"
+    assert positional["prompt"]["messages"] == [{"role": "user", "content": "Say hi"}]
+    assert positional["prompt_tokens"] == fp.CHAT_PROMPT
+    (call,) = events["tool-calls"]["completion"]["messages"]["tool_calls"]
+    assert call["function"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    errors = {e["trigger_event_id"] for e in data["errors"]}
+    assert errors == {events[n]["id"] for n in ("fail-500", "fail-stream", "fail-stream-async")}
+    assert_totals_match(data, result)

@@ -253,3 +253,82 @@ def test_costs_and_session_totals_on_postgresql(
     assert len(data["llms"]) == 5
     assert all(e["cost_source"] == "computed" for e in data["llms"])
     assert_totals_match(data, result)
+
+
+EDGES = (
+    CLIENTS
+    + """
+r = client.chat.completions.create(model="gpt-4o-mini", messages=msgs, user="tools-json",
+                                   tools=TOOLS)
+out["tool_name"] = r.choices[0].message.tool_calls[0].function.name
+r = client.chat.completions.create(model="gpt-4o-mini", messages=msgs, user="refusal")
+out["refusal"] = r.choices[0].message.refusal
+raw = client.responses.with_raw_response.create(model="gpt-4o-mini", input="hi",
+                                                user="responses-raw")
+out["raw_text"] = raw.parse().output_text
+stream = client.responses.create(model="gpt-4o-mini", input="hi", stream=True,
+                                 user="responses-left-early")
+for event in stream:
+    if event.type == "response.output_text.delta":
+        break
+stream.close()
+
+async def main():
+    try:
+        await aclient.chat.completions.create(model="gpt-4o-mini", messages=msgs, user="fail-500")
+    except openai.InternalServerError as exc:
+        out["caught_async"] = exc.status_code
+    stream = await aclient.chat.completions.create(model="gpt-4o-mini", messages=msgs,
+                                                   user="fail-stream", stream=True)
+    try:
+        async for _ in stream:
+            pass
+    except openai.APIError as exc:
+        out["caught_async_stream"] = type(exc).__name__
+    stream = await aclient.chat.completions.create(model="gpt-4o-mini", messages=msgs,
+                                                   user="async-left-early", stream=True)
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content:
+            break
+    await stream.close()
+asyncio.run(main())
+"""
+)
+
+
+def test_tool_calls_refusals_async_failures_and_streams_left_early(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    result = run_agent(server, fake, EDGES)
+    assert result["tool_name"] == "get_weather" and result["refusal"] == fp.REFUSAL
+    assert result["raw_text"] == fp.TEXT
+    assert result["caught_async"] == 500 and result["caught_async_stream"] == "APIError"
+    data = export(server, result["session_id"])
+    events = by_tag(data["llms"])
+    assert sorted(events) == [
+        "async-left-early",
+        "fail-500",
+        "fail-stream",
+        "refusal",
+        "responses-left-early",
+        "responses-raw",
+        "tools-json",
+    ]
+    (call,) = events["tools-json"]["completion"]["messages"]["tool_calls"]
+    assert call["function"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+    assert events["refusal"]["completion"]["messages"]["refusal"] == fp.REFUSAL
+    raw = events["responses-raw"]
+    assert raw["completion"]["messages"]["content"] == fp.TEXT
+    assert raw["prompt_tokens"] == fp.RESP_INPUT
+    # left after the first piece of text: recorded at close, with what was read, tokens unknown
+    for name in ("responses-left-early", "async-left-early"):
+        left = events[name]
+        assert left["completion"]["messages"]["content"] == fp.TEXT_PARTS[0], name
+        assert left["prompt_tokens"] is None and left["cost"] is None, name
+    errors = {e["trigger_event_id"]: e["error_type"] for e in data["errors"]}
+    assert errors == {
+        events["fail-500"]["id"]: "InternalServerError",
+        events["fail-stream"]["id"]: "APIError",
+    }
+    assert events["fail-stream"]["completion"]["messages"]["content"] == fp.TEXT
+    assert_totals_match(data, result)

@@ -89,3 +89,27 @@ def test_auto_setup_patches_installed_libraries_and_teardown_restores_them() -> 
     finally:
         teardown_integrations()
     assert Completions.create is original
+
+
+def test_a_library_missing_or_too_old_is_skipped_or_refused_when_requested(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    import anthropic.lib.streaming  # noqa: F401
+    from anthropic.resources.messages import Messages
+    from openai.resources.chat.completions import Completions
+
+    teardown_integrations()
+    anthropic_create = Messages.create
+    monkeypatch.setitem(sys.modules, "litellm", None)  # not installed
+    monkeypatch.setitem(sys.modules, "anthropic.lib.streaming", None)  # too old: no helpers
+    try:
+        assert setup_integrations() == ["openai"]  # the others are skipped, quietly
+        assert hasattr(Completions.create, "__agentops_original__")
+        assert Messages.create is anthropic_create
+        with pytest.raises(DidNotEnable, match="litellm is not installed"):
+            setup_integrations(integrations=["litellm"])
+        with pytest.raises(DidNotEnable, match="anthropic is not installed or too old"):
+            setup_integrations(integrations=["anthropic"])
+        assert Messages.create is anthropic_create
+    finally:
+        teardown_integrations()

@@ -2,7 +2,10 @@
 
 Deterministic answers with fixed token usage (the constants below), as JSON or server-sent
 events. A request tagged "fail-<status>" (OpenAI's `user`, Anthropic's `metadata.user_id`) gets that
-HTTP error in the provider's error format; "fail-stream" streams the text and then an error.
+HTTP error in the provider's error format; a tag starting "fail-stream" streams the text and then
+an error; "refusal" (OpenAI chat) gets a refusal; "tool-calls" streams tool calls even without
+`tools` (litellm sends tools through the mcp package, not installed). Anthropic requests with
+`thinking` get a thinking block before the text.
 Every request body is kept in `requests`.
 """
 
@@ -23,6 +26,8 @@ EMBED_PER_INPUT = 8
 ANTH_INPUT, ANTH_CACHE_READ, ANTH_CACHE_WRITE, ANTH_OUTPUT = 100, 2000, 500, 321
 TEXT_PARTS = ("Hel", "lo", " world")
 TEXT = "".join(TEXT_PARTS)
+THINKING = "Let me think."  # Anthropic's extended thinking, when the request asks for it
+REFUSAL = "I can't help with that."  # OpenAI chat, for a request tagged "refusal"
 # Providers answer with a dated snapshot name: the event must carry the response's model.
 RESPONSE_MODELS = {
     "gpt-4o-mini": "gpt-4o-mini-2024-07-18",
@@ -79,6 +84,8 @@ def _tool_call(index: int | None = None) -> dict[str, Any]:
 def chat_json(body: dict[str, Any]) -> dict[str, Any]:
     model = RESPONSE_MODELS.get(body["model"], body["model"])
     message: dict[str, Any] = {"role": "assistant", "content": TEXT, "refusal": None}
+    if tag(body) == "refusal":
+        message = {"role": "assistant", "content": None, "refusal": REFUSAL}
     if body.get("tools"):
         message = {"role": "assistant", "content": None, "tool_calls": [_tool_call()]}
     return {
@@ -101,7 +108,7 @@ def chat_sse(body: dict[str, Any]) -> Iterator[bytes]:
         return _sse({**base, "choices": [choice]})
 
     yield chunk({"role": "assistant", "content": ""})
-    if body.get("tools"):
+    if body.get("tools") or tag(body) == "tool-calls":
         call = _tool_call(0)
         args = call["function"]["arguments"]
         yield chunk(
@@ -112,7 +119,7 @@ def chat_sse(body: dict[str, Any]) -> Iterator[bytes]:
     else:
         for part in TEXT_PARTS:
             yield chunk({"content": part})
-    if tag(body) == "fail-stream":
+    if tag(body).startswith("fail-stream"):
         yield _sse({"error": {"message": "stream broke", "type": "server_error"}})
         return
     yield chunk({}, finish="stop")
@@ -196,6 +203,8 @@ def anthropic_usage(output: int = ANTH_OUTPUT) -> dict[str, Any]:
 def message_json(body: dict[str, Any]) -> dict[str, Any]:
     model = RESPONSE_MODELS.get(body["model"], body["model"])
     content: list[dict[str, Any]] = [{"type": "text", "text": TEXT}]
+    if body.get("thinking"):
+        content.insert(0, {"type": "thinking", "thinking": THINKING, "signature": "sig"})
     if body.get("tools"):
         tool = {"type": "tool_use", "id": "toolu_1", "name": "get_weather"}
         content.append({**tool, "input": {"city": "Paris"}})
@@ -215,23 +224,35 @@ def message_sse(body: dict[str, Any]) -> Iterator[bytes]:
     message = message_json(body)
     start = {**message, "content": [], "stop_reason": None, "usage": anthropic_usage(1)}
     yield _sse({"type": "message_start", "message": start}, "message_start")
-    block = {"type": "content_block_start", "index": 0}
+    first = 0  # the text block's index: 1 when a thinking block comes first
+    if body.get("thinking"):
+        first = 1
+        head, rest = THINKING[:6], THINKING[6:]
+        thinking = {"type": "thinking", "thinking": head, "signature": ""}
+        start_event = {"type": "content_block_start", "index": 0, "content_block": thinking}
+        yield _sse(start_event, "content_block_start")
+        delta = {"type": "content_block_delta", "index": 0}
+        yield _sse(
+            {**delta, "delta": {"type": "thinking_delta", "thinking": rest}}, "content_block_delta"
+        )
+        yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+    block = {"type": "content_block_start", "index": first}
     yield _sse({**block, "content_block": {"type": "text", "text": ""}}, "content_block_start")
     for part in TEXT_PARTS:
-        delta = {"type": "content_block_delta", "index": 0}
+        delta = {"type": "content_block_delta", "index": first}
         yield _sse({**delta, "delta": {"type": "text_delta", "text": part}}, "content_block_delta")
-    if tag(body) == "fail-stream":
+    if tag(body).startswith("fail-stream"):
         yield _sse(_anthropic_error(500), "error")
         return
-    yield _sse({"type": "content_block_stop", "index": 0}, "content_block_stop")
+    yield _sse({"type": "content_block_stop", "index": first}, "content_block_stop")
     if body.get("tools"):
         tool = {"type": "tool_use", "id": "toolu_1", "name": "get_weather", "input": {}}
-        yield _sse({**block, "index": 1, "content_block": tool}, "content_block_start")
+        yield _sse({**block, "index": first + 1, "content_block": tool}, "content_block_start")
         for piece in ('{"city": ', '"Paris"}'):
             delta = {"type": "input_json_delta", "partial_json": piece}
-            event = {"type": "content_block_delta", "index": 1, "delta": delta}
+            event = {"type": "content_block_delta", "index": first + 1, "delta": delta}
             yield _sse(event, "content_block_delta")
-        yield _sse({"type": "content_block_stop", "index": 1}, "content_block_stop")
+        yield _sse({"type": "content_block_stop", "index": first + 1}, "content_block_stop")
     end = {"stop_reason": "end_turn", "stop_sequence": None}
     usage = {"output_tokens": ANTH_OUTPUT}
     yield _sse({"type": "message_delta", "delta": end, "usage": usage}, "message_delta")
