@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from concurrent.futures import Future
 
 import pytest
@@ -50,3 +51,41 @@ def test_close_drains_everything_submitted_and_then_refuses(seed: Seed) -> None:
     assert seed.store.get_stats(seed.project_id, "s1").events == 3000
     with pytest.raises(WriterClosed):
         batcher.submit([event("s1", "late")])
+
+
+def test_several_writers_keep_statistics_exact(seed: Seed) -> None:
+    """The PostgreSQL setting (several transactions in flight): submissions for the same
+    sessions, each id sent twice from different threads, are stored and counted once."""
+    seed.session("s1")
+    seed.session("s2")
+    batcher = WriteBatcher(seed.store, max_rows=300, writers=3)
+    futures: list[Future[AppendResult]] = []
+
+    def send(offset: int) -> None:
+        for n in range(0, 2000, 100):
+            for sid in ("s1", "s2"):
+                ids = [f"e{i}" for i in range(n + offset, n + offset + 100)]
+                futures.append(batcher.submit([event(sid, i) for i in ids]))
+
+    senders = [threading.Thread(target=send, args=(offset,)) for offset in (0, 50, 0)]
+    for sender in senders:
+        sender.start()
+    for sender in senders:
+        sender.join()
+    assert batcher.close(timeout=120)
+    results = [f.result(timeout=0) for f in futures]
+    assert sum(r.inserted for r in results) == 2 * 2050
+    assert sum(r.inserted + r.duplicates for r in results) == 3 * 2 * 2000
+    for sid in ("s1", "s2"):
+        stats = seed.store.get_stats(seed.project_id, sid)
+        assert (stats.events, stats.llms, stats.prompt_tokens, stats.cost_nanos) == (
+            2050,
+            2050,
+            2050 * 10,
+            2050 * 1_000,
+        )
+
+
+def test_writers_must_be_positive(seed: Seed) -> None:
+    with pytest.raises(ValueError, match="writers must be at least 1"):
+        WriteBatcher(seed.store, writers=0)

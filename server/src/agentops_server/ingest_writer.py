@@ -1,7 +1,8 @@
 """Hands normalized events to the storage WriteBatcher and answers once they are committed.
 
-The batcher coalesces concurrent requests into bounded transactions on one writer thread; a
-request is acknowledged only after its COMMIT, and close() drains what was submitted.
+The batcher coalesces concurrent requests into bounded transactions on the store's writer
+threads (one on SQLite); a request is acknowledged only after its COMMIT, and close() drains
+what was submitted.
 """
 
 from __future__ import annotations
@@ -36,10 +37,11 @@ class IngestWriter:
             self._appender = cast(BatchAppender, store)
         else:
             self._appender = _OneByOne(store)
+        self._writers = store.concurrent_writers
         self._batcher: WriteBatcher | None = None
 
     async def start(self) -> None:
-        self._batcher = WriteBatcher(self._appender)
+        self._batcher = WriteBatcher(self._appender, writers=self._writers)
 
     async def append(self, events: Sequence[EventWrite]) -> AppendResult:
         if self._batcher is None:

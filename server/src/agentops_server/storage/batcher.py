@@ -1,6 +1,9 @@
-"""WriteBatcher: one background thread that coalesces concurrent append_events submissions
+"""WriteBatcher: background writer threads that coalesce concurrent append_events submissions
 into bounded transactions. A submission's future resolves only after its COMMIT, so the API
 acknowledges only stored events; close() drains everything already submitted.
+
+One writer for SQLite (one file, one writer). On PostgreSQL several writers overlap one
+transaction's Python work with another's database work; row locks keep statistics exact.
 """
 
 from __future__ import annotations
@@ -8,6 +11,7 @@ from __future__ import annotations
 import logging
 import queue
 import threading
+import time
 from collections.abc import Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
@@ -37,14 +41,22 @@ class WriterClosed(RuntimeError):
 
 
 class WriteBatcher:
-    def __init__(self, store: BatchAppender, max_rows: int = MAX_ROWS_PER_TRANSACTION) -> None:
+    def __init__(
+        self, store: BatchAppender, max_rows: int = MAX_ROWS_PER_TRANSACTION, writers: int = 1
+    ) -> None:
+        if writers < 1:
+            raise ValueError(f"writers must be at least 1, got {writers}")
         self._store = store
         self._max_rows = max_rows
         self._queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
         self._closed = False
         self._close_lock = threading.Lock()
-        self._thread = threading.Thread(target=self._run, name="agentops-writer", daemon=True)
-        self._thread.start()
+        self._threads = [
+            threading.Thread(target=self._run, name=f"agentops-writer-{n}", daemon=True)
+            for n in range(writers)
+        ]
+        for thread in self._threads:
+            thread.start()
 
     def submit(self, events: Sequence[EventWrite]) -> Future[AppendResult]:
         """Queue events; the future gives their AppendResult once committed (or the error)."""
@@ -60,9 +72,11 @@ class WriteBatcher:
         with self._close_lock:
             if not self._closed:
                 self._closed = True
-                self._queue.put(None)
-        self._thread.join(timeout)
-        return not self._thread.is_alive()
+                self._queue.put(None)  # each writer passes it on as it stops
+        deadline = None if timeout is None else time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(None if deadline is None else max(0.0, deadline - time.monotonic()))
+        return not any(thread.is_alive() for thread in self._threads)
 
     # --- the writer thread -------------------------------------------------------------------
     def _run(self) -> None:
@@ -72,6 +86,7 @@ class WriteBatcher:
             first = carry if carry is not None else self._queue.get()
             carry = None
             if first is None:
+                self._queue.put(None)  # for the next writer
                 return
             group = [first]
             rows = len(first.events)
@@ -89,10 +104,8 @@ class WriteBatcher:
                 group.append(nxt)
                 rows += len(nxt.events)
             self._commit(group)
-            if stopping and carry is None:
-                return
             if stopping:
-                self._queue.put(None)
+                self._queue.put(None)  # after the carry, if any: it is committed first
                 stopping = False
 
     def _commit(self, group: list[_Submission]) -> None:

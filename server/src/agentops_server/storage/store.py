@@ -56,6 +56,10 @@ class InvalidCursor(StoreError, ValueError):
 
 
 class Store(Protocol):
+    concurrent_writers: int
+    """How many append transactions may run at once: 1 on SQLite (one writer per file), more
+    on PostgreSQL, whose row locks keep concurrent appends to one session exact."""
+
     # --- projects and keys -------------------------------------------------------------------
     def create_project(self, name: str) -> Project: ...
     def list_projects(self) -> list[Project]: ...
