@@ -261,6 +261,43 @@ def export_memory(server: ServerProcess, count: int) -> None:
     )
 
 
+def measure_ingest(
+    targets: list[str],
+    workers_list: list[int],
+    batch_sizes: list[int],
+    *,
+    events: int,
+    sessions: int,
+    clients: int,
+) -> list[tuple[str, int, float]]:
+    """Run a fresh server per (target, workers, batch size); (label, batch size, events/s)."""
+    rows = []
+    for target in targets:
+        for workers in workers_list:
+            for batch in batch_sizes:
+                with tempfile.TemporaryDirectory() as tmp, _database(target) as url:
+                    engine = "sqlite" if url is None else url.split(":")[0].split("+")[0]
+                    label = f"{engine}, {workers} worker{'s' if workers > 1 else ''}"
+                    server = ServerProcess(
+                        data_dir=Path(tmp),
+                        database_url=url,
+                        extra_args=["--log-level", "warning", "--workers", str(workers)],
+                    ).start()
+                    try:
+                        total = events if batch >= 100 else min(events, 25_000)
+                        rate = run(server, total, batch, sessions, clients, label)
+                    finally:
+                        server.stop()
+                    rows.append((label, batch, rate))
+    return rows
+
+
+def print_table(rows: list[tuple[str, int, float]]) -> None:
+    print("\n| engine, workers | batch size | events/s |\n|---|---|---|")
+    for label, batch, rate in rows:
+        print(f"| {label} | {batch} | {rate:,.0f} |")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
@@ -273,27 +310,16 @@ def main() -> None:
     parser.add_argument("--workers", default="1", help="serve --workers N; a list runs each")
     args = parser.parse_args()
     targets = [args.database_url] if args.database_url else args.engines.split(",")
-    summary: list[str] = []
-    for target in targets:
-        for workers in [int(w) for w in args.workers.split(",")]:
-            for batch in [int(b) for b in args.batch_sizes.split(",")]:
-                with tempfile.TemporaryDirectory() as tmp, _database(target) as url:
-                    engine = "sqlite" if url is None else url.split(":")[0].split("+")[0]
-                    label = f"{engine}, {workers} worker{'s' if workers > 1 else ''}"
-                    server = ServerProcess(
-                        data_dir=Path(tmp),
-                        database_url=url,
-                        extra_args=["--log-level", "warning", "--workers", str(workers)],
-                    ).start()
-                    try:
-                        total = args.events if batch >= 100 else min(args.events, 25_000)
-                        rate = run(server, total, batch, args.sessions, args.clients, label)
-                    finally:
-                        server.stop()
-                    summary.append(f"| {label} | {batch} | {rate:,.0f} |")
-    if len(summary) > 1:
-        print("\n| engine, workers | batch size | events/s |\n|---|---|---|")
-        print("\n".join(summary))
+    rows = measure_ingest(
+        targets,
+        [int(w) for w in args.workers.split(",")],
+        [int(b) for b in args.batch_sizes.split(",")],
+        events=args.events,
+        sessions=args.sessions,
+        clients=args.clients,
+    )
+    if len(rows) > 1:
+        print_table(rows)
     if args.export_events:
         with tempfile.TemporaryDirectory() as tmp, _database(targets[0]) as url:
             server = ServerProcess(

@@ -7,9 +7,11 @@ through the store's event iterator (events/s, peak Python memory).
     .venv/bin/python benchmarks/scale.py [--engines sqlite,postgres] [--sessions 100000]
         [--events-per-session 10] [--big-session 100000]
 
+Then ingest over HTTP into a real `agentops serve` with 1 and 2 workers per engine (the loop
+of benchmarks/ingest.py: --ingest-events 0 skips it, --ingest-clients sets the concurrency).
+
 PostgreSQL: a throwaway database on AGENTOPS_BENCH_POSTGRES_URL (default
-postgresql://postgres@127.0.0.1:5432/postgres), dropped afterwards. Ingest over HTTP is
-measured by benchmarks/ingest.py.
+postgresql://postgres@127.0.0.1:5432/postgres), dropped afterwards.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ import argparse
 import os
 import random
 import statistics
+import sys
 import tempfile
 import time
 import tracemalloc
@@ -27,6 +30,7 @@ from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))  # benchmarks.ingest, tests.*
 from agentops_server.storage.migrate import upgrade
 from agentops_server.storage.records import CostSource, EventWrite, SessionFilter
 from agentops_server.storage.sql_store import SqlStore, open_store
@@ -215,8 +219,12 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=100_000)
     parser.add_argument("--events-per-session", type=int, default=10)
     parser.add_argument("--big-session", type=int, default=100_000)
+    parser.add_argument("--ingest-events", type=int, default=100_000)
+    parser.add_argument("--ingest-clients", type=int, default=8)
+    parser.add_argument("--ingest-batch-size", type=int, default=500)
     args = parser.parse_args()
-    for engine in args.engines.split(","):
+    engines = args.engines.split(",")
+    for engine in engines:
         print(f"{engine}:")
         with database(engine) as url:
             upgrade(url)
@@ -228,6 +236,19 @@ def main() -> None:
                 measure(store, project_id, big_id, args.sessions)
             finally:
                 store.close()
+    if args.ingest_events:
+        from benchmarks.ingest import measure_ingest, print_table
+
+        print(f"ingest over HTTP, {args.ingest_clients} clients:")
+        rows = measure_ingest(
+            engines,
+            [1, 2],
+            [args.ingest_batch_size],
+            events=args.ingest_events,
+            sessions=20,
+            clients=args.ingest_clients,
+        )
+        print_table(rows)
 
 
 if __name__ == "__main__":
