@@ -60,3 +60,24 @@ def test_nan_and_nul_never_reach_postgres_jsonb(pg_live: LiveServer) -> None:
     assert res.status_code == 200, res.text
     params = live.store.get_event(session_id, "n1").payload["params"]
     assert params["x"] is None and params["s"] == "ab" and params["lone"] == "?"
+
+
+def test_a_batch_repeating_some_stored_ids_stores_only_the_new_ones(pg_live: LiveServer) -> None:
+    """COPY refuses the whole batch on the first stored id; the retry path must still store
+    and count exactly the new events, with their column values intact."""
+    live = pg_live
+    session_id, jwt = live.start_session()
+    first = [action(id=f"a{i}", name=f"step {i}") for i in range(10)]
+    assert live.send_events(jwt, first).json()["inserted"] == 10
+    overlap = [action(id=f"a{i}", name=f"step {i}") for i in range(5, 15)]
+    overlap.append(llm(id="l1", model="gpt-4o-mini", agent_id="агент-🤖"))
+    assert live.send_events(jwt, overlap).json() == {
+        "status": "success",
+        "inserted": 6,
+        "duplicates": 5,
+    }
+    stats = live.stats(session_id)
+    assert stats["events"] == 16 and stats["event_counts"]["actions"] == 15
+    stored = live.store.get_event(session_id, "l1")
+    assert (stored.model, stored.agent_id) == ("gpt-4o-mini", "агент-🤖")
+    assert stored.cost_nanos is not None and stored.cost_nanos > 0
