@@ -244,11 +244,11 @@ def sqlite_time(value: datetime | None) -> str | None:
     """The text UTCDateTime stores on SQLite (same format as SQLAlchemy's DATETIME)."""
     if value is None:
         return None
-    if value.tzinfo is not UTC:
-        if value.tzinfo is None:
-            raise ValueError(f"naive datetime {value!r}: storage needs aware UTC timestamps")
-        value = value.astimezone(UTC)
-    return value.replace(tzinfo=None).isoformat(" ", "microseconds")
+    if value.tzinfo is UTC:  # the usual case: drop "+00:00" (years are always 4 digits)
+        return value.isoformat(" ", "microseconds")[:26]
+    if value.tzinfo is None:
+        raise ValueError(f"naive datetime {value!r}: storage needs aware UTC timestamps")
+    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
 
 
 def _insert_sqlite(conn: Connection, ordered: list[EventWrite]) -> list[tuple[str, str]]:
