@@ -109,6 +109,16 @@ def test_inactive_sessions_are_auto_ended_at_their_last_event(seed: Seed) -> Non
     assert store.close_inactive_sessions(future, "again") == 0
 
 
+def test_an_auto_end_never_comes_before_the_start(seed: Seed) -> None:
+    """Events stamped before the session's start (a skewed clock) must not give a negative
+    duration: the auto-end is then the start itself."""
+    seed.session("skewed", start=100)
+    seed.store.append_events([event("skewed", "early", start=10, duration=5)])
+    assert seed.store.close_inactive_sessions(at(10**9), "no end received") == 1
+    session = seed.store.get_session(seed.project_id, "skewed")
+    assert session.end_timestamp == at(100) and session.auto_ended
+
+
 def test_nothing_recent_is_auto_ended(seed: Seed) -> None:
     seed.session("s1")
     assert seed.store.close_inactive_sessions(at(-(10**6)), "idle") == 0

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import Connection, func, insert, select, update
+from sqlalchemy import Connection, case, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from agentops_server.storage import pricing_sql, session_query
@@ -249,7 +249,9 @@ class SqlStore(DashboardSql):
             .where(session_stats.c.session_id == sessions.c.id)
             .scalar_subquery()
         )
-        end = func.coalesce(last_event, sessions.c.init_timestamp)
+        start = sessions.c.init_timestamp
+        # the last event's time, but never before the start (events from a skewed clock)
+        end = case((last_event > start, last_event), else_=start)
         stmt = (
             update(sessions)
             .where(sessions.c.end_timestamp.is_(None), sessions.c.last_activity_at < idle_since)
