@@ -147,3 +147,14 @@ def test_real_entry_point_first_start_creates_default_project(tmp_path: Path) ->
         [sys.executable, "-m", "agentops_server", "--help"], capture_output=True, text=True
     )
     assert again.returncode == 0 and "serve" in again.stdout
+
+
+def test_project_names_are_unique_and_resolve_to_one_project(tmp_path: Path) -> None:
+    db = ["--data-dir", str(tmp_path)]
+    assert run("projects", "create", "Research", *db).exit_code == 0
+    again = run("projects", "create", " Research ", *db)
+    assert again.exit_code == 1 and "a project named 'Research' already exists" in again.output
+    assert "keys create --project 'Research'" in again.output
+    listed = json.loads(run("projects", "list", "--json", *db).output)
+    assert [p["name"] for p in listed] == ["Research"]
+    assert run("keys", "list", "--project", "Research", *db).exit_code == 0

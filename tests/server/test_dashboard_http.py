@@ -182,6 +182,9 @@ def test_bad_input_gets_a_clear_answer(live: LiveServer, browser: httpx.Client) 
     assert browser.get(f"/sessions/{session_id}").headers["location"] == (
         f"{base}/sessions/{session_id}"
     )
+    token = csrf_token(browser.get("/projects").text)
+    taken = browser.post("/projects", data={"name": "Other", "csrf_token": token})
+    assert taken.status_code == 409 and "a project named" in taken.text
 
 
 def test_security_headers_on_pages_and_static_files(

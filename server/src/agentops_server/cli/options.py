@@ -79,9 +79,15 @@ def resolve_project(store: Store, wanted: str | None) -> Project:
     """The project named or identified by `wanted`; the only project if there is one."""
     projects = store.list_projects()
     if wanted:
-        for project in projects:
-            if wanted in (project.id, project.name):
-                return project
+        by_id = [p for p in projects if p.id == wanted]
+        named = by_id or [p for p in projects if p.name == wanted]
+        if len(named) > 1:  # made before names were unique
+            ids = ", ".join(p.id for p in named)
+            raise click.ClickException(
+                f"several projects are named {wanted!r} (ids {ids}): pass --project with an id"
+            )
+        if named:
+            return named[0]
         raise click.ClickException(f"no project with id or name {wanted!r}")
     if len(projects) == 1:
         return projects[0]

@@ -8,6 +8,7 @@ import click
 
 from agentops_server.auth.keys import issue_key
 from agentops_server.cli.options import build_config, database_options, echo_json, opened_store
+from agentops_server.storage.store import Conflict
 
 
 @click.group()
@@ -25,7 +26,13 @@ def create(name: str, as_json: bool, database_url: str | None, data_dir: Path | 
         raise click.BadParameter("must not be empty", param_hint="NAME")
     config = build_config(database_url=database_url, data_dir=data_dir)
     with opened_store(config) as store:
-        project = store.create_project(name.strip())
+        try:
+            project = store.create_project(name.strip())
+        except Conflict as exc:
+            raise click.ClickException(
+                f"{exc}: choose another name, or add a key to it with "
+                f"`agentops keys create --project {name.strip()!r}`"
+            ) from None
         key = issue_key(store, project.id, label="created with the project")
     if as_json:
         echo_json({"project_id": project.id, "name": project.name, "api_key": key.secret})

@@ -13,7 +13,7 @@ from agentops_server.auth.keys import issue_key
 from agentops_server.dashboard.context import Dashboard
 from agentops_server.dashboard.visits import Visit
 from agentops_server.storage.records import Project
-from agentops_server.storage.store import NotFound
+from agentops_server.storage.store import Conflict, NotFound
 
 MAX_NAME = 200
 
@@ -36,7 +36,10 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
         if not name or len(name) > MAX_NAME or "\x00" in name:  # PostgreSQL stores no NUL
             message = f"a project needs a name of 1 to {MAX_NAME} characters, without NUL"
             return dash.error(request, visit, 400, message)
-        project = await run_in_threadpool(dash.store.create_project, name)
+        try:
+            project = await run_in_threadpool(dash.store.create_project, name)
+        except Conflict as exc:
+            return dash.error(request, visit, 409, f"{exc}: choose another name")
         return await _issue_key_page(dash, request, visit, project, "default")
 
     @router.get("/projects/{project_id}/keys")

@@ -109,6 +109,9 @@ class SqlStore(DashboardSql):
         project = Project(id=str(uuid.uuid4()), name=name, created_at=utcnow())
 
         def work(conn: Connection) -> None:
+            taken = conn.execute(select(projects.c.id).where(projects.c.name == name)).first()
+            if taken is not None:
+                raise Conflict(f"a project named {name!r} already exists (id {taken[0]})")
             conn.execute(
                 insert(projects).values(id=project.id, name=name, created_at=project.created_at)
             )
