@@ -15,5 +15,8 @@ lint: setup
 	.venv/bin/ruff format --check .
 	.venv/bin/mypy
 
+# SDK coverage gate: the whole suite (server tests drive the SDK too) must cover >= 95% of
+# `agentops`. Running a subset: `make test PYTEST_ARGS=tests/sdk COVERAGE=`.
+COVERAGE ?= --cov=agentops --cov-fail-under=95
 test: lint
-	AGENTOPS_TEST_REQUIRE_ALL=1 .venv/bin/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
+	AGENTOPS_TEST_REQUIRE_ALL=1 .venv/bin/python -m pytest -p no:cacheprovider $(COVERAGE) $(PYTEST_ARGS)
