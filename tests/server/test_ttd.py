@@ -48,13 +48,15 @@ print(json.dumps({"keys": len(overrides), "hits": [find_cache_hit(m, overrides)
 """
 
 
-def llm_event(prompt: Any, completion: Any, model: str, returns: Any = "") -> dict[str, Any]:
+def llm_event(
+    second: int, prompt: Any, completion: Any, model: str, returns: Any = ""
+) -> dict[str, Any]:
     """An LLMEvent as 0.3.26 sends it (its openai integration sends `returns` as "")."""
     return {
         "id": str(uuid.uuid4()),
         "event_type": "llms",
-        "init_timestamp": "2026-11-21T12:36:32.000000+00:00",
-        "end_timestamp": "2026-11-21T12:36:33.000000+00:00",
+        "init_timestamp": f"2026-11-21T12:36:{second:02d}.000000+00:00",
+        "end_timestamp": f"2026-11-21T12:36:{second:02d}.500000+00:00",
         "params": {"temperature": 0},
         "returns": returns,
         "prompt": prompt,
@@ -77,23 +79,25 @@ def recorded_session(server: ServerProcess) -> str:
     assert created.status_code == 200, created.text
     events = [
         llm_event(
+            1,
             OPENAI_PROMPT,
             {"role": "assistant", "content": "Hi!", "refusal": None, "tool_calls": None},
             "gpt-4o-mini-2024-07-18",
         ),
         llm_event(
+            2,
             ANTHROPIC_PROMPT,
             {"role": "assistant", "content": "4"},
             "claude-3-5-sonnet-20241022",
             returns=ANTHROPIC_RESPONSE,
-        ),  # fmt: skip
-        llm_event("a plain-text prompt", "a plain-text answer", "gpt-3.5-turbo-instruct"),
+        ),
+        llm_event(3, "a plain-text prompt", "a plain-text answer", "gpt-3.5-turbo-instruct"),
         {
             "id": str(uuid.uuid4()),
             "event_type": "actions",
             "action_type": "step",
             "init_timestamp": "2026-11-21T12:36:34Z",
-        },  # fmt: skip
+        },
     ]
     sent = httpx.post(
         f"{server.url}/v2/create_events",
@@ -144,7 +148,7 @@ def test_agentops_026_replays_a_recorded_session_through_a_minted_ttd_id(
     assert [item["prompt"] for item in items] == [
         {"type": "chatml", "messages": OPENAI_PROMPT},
         {"type": "chatml", "messages": ANTHROPIC_PROMPT},
-    ]  # the plain-text call can never be replayed by the client, so it is left out
+    ]  # in time order; the plain-text call can never be replayed by the client: left out
     chat = ChatCompletion.model_validate_json(items[0]["returns"])
     assert chat.choices[0].message.content == "Hi!"
     assert chat.model == "gpt-4o-mini-2024-07-18"
