@@ -90,7 +90,10 @@ def test_revoked_key_stops_its_tokens_in_every_process(tmp_path: Path, database_
         acknowledged = 0
         for server in (first, second, first, second):
             events = [action(), action()]
-            response = post_with_token(server.url, "/v2/create_events", token, {"events": events})
+            # as agentops 0.3 does, the API key rides along (and is cached as active)
+            response = post_with_token(
+                server.url, "/v2/create_events", token, {"events": events}, key=first.api_key
+            )
             assert response.status_code == 200, response.text
             acknowledged += len(events)
 
@@ -115,6 +118,12 @@ def test_revoked_key_stops_its_tokens_in_every_process(tmp_path: Path, database_
             error = response.json()["error"]
             assert error["code"] == "revoked_api_key"
             assert "revoked" in error["message"]
+        # nor with the revoked key sent alongside, though it was cached as active before
+        for url in (first.url, second.url):
+            response = post_with_token(
+                url, "/v2/create_events", token, {"events": [action()]}, key=first.api_key
+            )
+            assert response.status_code == 401, response.text
         # an active key of the same project sent alongside does not revive the token
         response = post_with_token(
             second.url, "/v2/create_events", token, {"events": [action()]}, key=new_key

@@ -62,6 +62,7 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
         pricer=Pricer(store),
         writer=writer,
         key_status=KeyStatusCache(store.get_api_key, config.key_check_seconds),
+        key_hashes=KeyStatusCache(store.find_api_key, config.key_check_seconds),
     )
     app.state.config = config
     app.state.store = store

@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from agentops import wire
 from agentops_server.api.errors import ApiError, unauthorized
-from agentops_server.auth.keys import is_key_format, lookup_key
+from agentops_server.auth.keys import hash_key, is_key_format, lookup_key
 from agentops_server.auth.revocation import KeyStatusCache
 from agentops_server.auth.tokens import InvalidToken, TokenClaims, TokenSigner
 from agentops_server.config import ServerConfig
@@ -31,7 +31,8 @@ class Services:
     signer: TokenSigner
     pricer: Pricer
     writer: IngestWriter
-    key_status: KeyStatusCache
+    key_status: KeyStatusCache  # by key id (session tokens)
+    key_hashes: KeyStatusCache  # by key hash (the X-Agentops-Api-Key header)
 
 
 def services(request: Request) -> Services:
@@ -47,10 +48,16 @@ async def require_api_key(request: Request, header: str = wire.API_KEY_HEADER) -
     return await check_api_key(request, key)
 
 
-async def check_api_key(request: Request, key: str) -> ApiKey:
+async def check_api_key(request: Request, key: str, *, cached: bool = False) -> ApiKey:
+    """The active key `key`. cached=True (requests that carry a session token too) may trust an
+    answer up to AGENTOPS_KEY_CHECK_SECONDS old, like the session token's own key check."""
     if not is_key_format(key):
         raise unauthorized("invalid API key format: API keys are UUIDs", "invalid_api_key")
-    found = await run_in_threadpool(lookup_key, services(request).store, key)
+    svc = services(request)
+    if cached:
+        found = await svc.key_hashes.active_key(hash_key(key))
+    else:
+        found = await run_in_threadpool(lookup_key, svc.store, key)
     if found is None:
         raise unauthorized("invalid API key: unknown or revoked", "invalid_api_key")
     return found
@@ -72,7 +79,7 @@ async def require_session_token(request: Request) -> TokenClaims:
         raise unauthorized(f"invalid session token: {exc}", "invalid_token") from None
     key = request.headers.get(wire.API_KEY_HEADER)
     if key:
-        found = await check_api_key(request, key)
+        found = await check_api_key(request, key, cached=True)
         if found.project_id != claims.project_id:
             raise ApiError(401, "invalid_api_key", "the API key belongs to another project")
     if claims.key_id is not None and not await services(request).key_status.is_active(

@@ -1,8 +1,9 @@
-"""Whether the API key behind a session token is still active, cached for a few seconds.
+"""Whether an API key is still active, cached for a few seconds.
 
-Every create_events, update_session and create_agent checks the key id in its session token.
-Asking the database each time would add a query to the hottest path, so each process keeps
-the answer per key id for `ttl` seconds (AGENTOPS_KEY_CHECK_SECONDS, default 5): a revocation
+Every create_events, update_session and create_agent checks the key id in its session token
+(and the key in X-Agentops-Api-Key, which the 0.3 client sends along, by its hash). Asking the
+database each time would add a query to the hottest path, so each process keeps the answer per
+key id (or hash) for `ttl` seconds (AGENTOPS_KEY_CHECK_SECONDS, default 5): a revocation
 made by the CLI, the dashboard or another replica reaches every process within that time.
 Concurrent checks of one stale key share one lookup, and at most `max_entries` ids are kept.
 """
@@ -21,11 +22,13 @@ from agentops_server.storage.records import ApiKey
 MAX_ENTRIES: Final = 10_000
 
 GetKey = Callable[[str], ApiKey | None]
-"""Loads an API key by id (revoked keys too), or None when there is no such key."""
+"""Loads an API key by id or by hash (revoked keys too), or None when there is no such key."""
 
 
 class KeyStatusCache:
-    """`await is_active(key_id)`: True while the key exists and is not revoked."""
+    """`await is_active(key_id)`: True while the key exists and is not revoked; `await
+    active_key(ref)`: the key itself while it is active, else None (`ref` is what get_key takes).
+    """
 
     def __init__(
         self,
@@ -39,34 +42,37 @@ class KeyStatusCache:
         self._ttl = ttl
         self._max_entries = max_entries
         self._clock = clock
-        self._checked: dict[str, tuple[float, bool]] = {}  # key id -> (checked at, active)
-        self._pending: dict[str, asyncio.Future[bool]] = {}
+        self._checked: dict[str, tuple[float, ApiKey | None]] = {}  # ref -> (when, active key)
+        self._pending: dict[str, asyncio.Future[ApiKey | None]] = {}
 
     def __len__(self) -> int:
         return len(self._checked)
 
     async def is_active(self, key_id: str) -> bool:
-        found = self._checked.get(key_id)
+        return await self.active_key(key_id) is not None
+
+    async def active_key(self, ref: str) -> ApiKey | None:
+        found = self._checked.get(ref)
         if found is not None and self._clock() - found[0] < self._ttl:
             return found[1]
-        pending = self._pending.get(key_id)
+        pending = self._pending.get(ref)
         if pending is None:
-            pending = asyncio.ensure_future(self._lookup(key_id))
-            self._pending[key_id] = pending
+            pending = asyncio.ensure_future(self._lookup(ref))
+            self._pending[ref] = pending
         # shield: one cancelled request must not cancel the lookup others wait for
         return await asyncio.shield(pending)
 
-    async def _lookup(self, key_id: str) -> bool:
+    async def _lookup(self, ref: str) -> ApiKey | None:
         try:
             started = self._clock()
-            key = await run_in_threadpool(self._get_key, key_id)
-            active = key is not None and key.revoked_at is None
-            self._remember(key_id, started, active)
+            key = await run_in_threadpool(self._get_key, ref)
+            active = key if key is not None and key.revoked_at is None else None
+            self._remember(ref, started, active)
             return active
         finally:
-            self._pending.pop(key_id, None)
+            self._pending.pop(ref, None)
 
-    def _remember(self, key_id: str, checked_at: float, active: bool) -> None:
+    def _remember(self, key_id: str, checked_at: float, active: ApiKey | None) -> None:
         """Newest last, so the oldest answer is evicted first when the cache is full."""
         self._checked.pop(key_id, None)
         self._checked[key_id] = (checked_at, active)

@@ -93,4 +93,7 @@ def revoke(key: str, database_url: str | None, data_dir: Path | None) -> None:
             revoked = store.revoke_api_key(found.id if found else key.strip())
         except NotFound:
             raise click.ClickException(f"no API key with id (or value) {key!r}") from None
-    click.echo(f"Revoked key {revoked.id} ({revoked.prefix}…); it is refused from now on.")
+    click.echo(
+        f"Revoked key {revoked.id} ({revoked.prefix}…): new sessions are refused now, and the "
+        f"sessions it started within {config.key_check_seconds:g} s (AGENTOPS_KEY_CHECK_SECONDS)."
+    )
