@@ -175,6 +175,8 @@ def run(
         body = json.dumps({"events": events_for(min(batch, total - start), start)}).encode()
         bodies.append((jwt, body))
     latencies: list[float] = []
+    # what agentops 0.3.26 sends with every create_events: the token and the API key
+    headers = {"Content-Type": "application/json", "X-Agentops-Api-Key": server.api_key}
     lock = threading.Lock()
     cursor = iter(range(len(bodies)))
 
@@ -190,7 +192,7 @@ def run(
                 res = http.post(
                     f"{server.url}/v2/create_events",
                     content=body,
-                    headers={"Authorization": f"Bearer {jwt}", "Content-Type": "application/json"},
+                    headers=headers | {"Authorization": f"Bearer {jwt}"},
                 )
                 res.raise_for_status()
                 with lock:
