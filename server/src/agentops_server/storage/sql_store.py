@@ -60,6 +60,7 @@ T = TypeVar("T")
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
 MAX_ATTEMPTS = 6
 POSTGRES_WRITERS = 3
+PROJECT_NAMES_LOCK = 0x6167656E746F7073  # "agentops": serializes project creations on PostgreSQL
 """Append transactions in flight per server process on PostgreSQL: while one waits on the
 database, the next one's rows are encoded (measured with benchmarks/ingest.py)."""
 
@@ -109,6 +110,8 @@ class SqlStore(DashboardSql):
         project = Project(id=str(uuid.uuid4()), name=name, created_at=utcnow())
 
         def work(conn: Connection) -> None:
+            if self.dialect == "postgresql":  # one creation at a time (SQLite has one writer)
+                conn.execute(select(func.pg_advisory_xact_lock(PROJECT_NAMES_LOCK)))
             taken = conn.execute(select(projects.c.id).where(projects.c.name == name)).first()
             if taken is not None:
                 raise Conflict(f"a project named {name!r} already exists (id {taken[0]})")

@@ -45,20 +45,36 @@ class UTCDateTime(TypeDecorator[datetime]):
 
 def dumps(value: Any) -> str:
     """Compact, standard JSON (both engines, transfer files). NaN and infinities, which JSON
-    and JSONB reject but the 0.3 client sends, become null.
+    and JSONB reject but the 0.3 client sends, become null; NUL characters, which PostgreSQL
+    cannot store, become U+FFFD.
 
     orjson does the common case (several times faster than the stdlib, same JSON); what it
     refuses (integers past 64 bits, non-string keys, lone surrogates) goes to the stdlib."""
+    text = _encode(value)
+    # an escaped NUL, or a backslash followed by "u0000" in the text itself (rare: re-check)
+    if "\\u0000" in text:
+        text = _encode(_without_nul(value))
+    return text
+
+
+def _encode(value: Any) -> str:
     try:
-        text = orjson.dumps(value, option=_PASSTHROUGH).decode()
+        return orjson.dumps(value, option=_PASSTHROUGH).decode()
     except TypeError:  # orjson.JSONEncodeError
         try:
-            text = _STRICT.encode(value)
+            return _STRICT.encode(value)
         except ValueError:
-            text = _STRICT.encode(_finite(value))
-    if "\\u0000" in text:  # PostgreSQL cannot store NUL in JSONB text: make it U+FFFD
-        text = text.replace("\\u0000", "\\ufffd")
-    return text
+            return _STRICT.encode(_finite(value))
+
+
+def _without_nul(value: Any) -> Any:
+    if isinstance(value, str):
+        return value.replace("\x00", "\ufffd")
+    if isinstance(value, dict):
+        return {_without_nul(k): _without_nul(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_without_nul(v) for v in value]
+    return value
 
 
 _PASSTHROUGH = orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS

@@ -1,10 +1,6 @@
-"""Adversarial review: event payload text must come back exactly as it was sent.
-
-`storage.types.dumps` turns every `\\u0000` in its JSON output into `\\ufffd`, meant for escaped
-NUL characters (which PostgreSQL cannot store). But a payload string holding the six visible
-characters backslash-u-0-0-0-0 (code, a prompt about JSON escapes) is encoded as `\\\\u0000`,
-which contains `\\u0000` too: the replacement rewrites the user's text to `\\ufffd`. NULs never
-reach dumps from the API anyway (api/body.py strips them while parsing).
+"""Event payload text comes back exactly as it was sent, on both engines: a payload holding
+the six visible characters backslash-u-0-0-0-0 (code, a prompt about JSON escapes) is not
+mistaken for a NUL character (found by review: the NUL replacement worked on encoded text).
 """
 
 from __future__ import annotations

@@ -1,10 +1,8 @@
-"""Adversarial review: project names are meant to be unique (create_project raises Conflict).
-
-The check is a SELECT before the INSERT with no unique constraint behind it, so two creations
-of one name that overlap (a double-clicked dashboard form, two admins, the CLI beside the
-dashboard) both pass the check on PostgreSQL and both insert. The test makes the overlap
-deterministic: it holds a lock that lets both creations read but not insert, waits until both
-are queued on it, then lets them go.
+"""Project names are unique (create_project raises Conflict), also when two creations of one
+name overlap on PostgreSQL (a double-clicked dashboard form, two admins, the CLI beside the
+dashboard). Found by review: a SELECT-then-INSERT let both through. The test makes the overlap
+deterministic: it holds a lock that lets creations read but not insert, waits until both are
+queued, then lets them go.
 """
 
 from __future__ import annotations
