@@ -96,10 +96,10 @@ def insert_ignore(dialect: str, table: Any) -> Any:
     return sqlite.insert(table)
 
 
-def apply_stat_deltas(conn: Connection, deltas: dict[str, StatDelta]) -> None:
-    """Add deltas to session_stats atomically (`col = col + :delta`), sessions in id order."""
-    if not deltas:
-        return
+@functools.cache
+def _stat_update() -> Any:
+    """UPDATE session_stats SET col = col + :d_col ..., built once: constructing and hashing
+    this statement per transaction cost more than running it for small batches."""
     first = bindparam("d_first", type_=UTCDateTime)
     last = bindparam("d_last", type_=UTCDateTime)
     values: dict[str, Any] = {
@@ -121,11 +121,18 @@ def apply_stat_deltas(conn: Connection, deltas: dict[str, StatDelta]) -> None:
         ),
         else_=session_stats.c.last_event_at,
     )
-    stmt = (
+    return (
         update(session_stats)
         .where(session_stats.c.session_id == bindparam("d_session_id"))
         .values(values)
     )
+
+
+def apply_stat_deltas(conn: Connection, deltas: dict[str, StatDelta]) -> None:
+    """Add deltas to session_stats atomically (`col = col + :delta`), sessions in id order."""
+    if not deltas:
+        return
+    stmt = _stat_update()
     params = []
     summed: set[str] = set()  # the counters that can approach MAX_STAT_TOTAL
     for session_id in sorted(deltas):
@@ -148,16 +155,22 @@ def apply_stat_deltas(conn: Connection, deltas: dict[str, StatDelta]) -> None:
 _COUNTS = frozenset({"events", "llms", "tools", "actions", "errors", "unknown_cost_events"})
 
 
+@functools.lru_cache(maxsize=256)
+def _totals_query(names: tuple[str, ...]) -> Any:
+    columns = [session_stats.c[name] for name in names]
+    return select(session_stats.c.session_id, *columns).where(
+        session_stats.c.session_id.in_(bindparam("ids", expanding=True)),
+        or_(*(column > MAX_STAT_TOTAL for column in columns)),
+    )
+
+
 def _check_totals(conn: Connection, session_ids: list[str], names: list[str]) -> None:
     """Raise LimitExceeded (rolling the caller's transaction back) if an update just took a
     session's total past MAX_STAT_TOTAL. Both terms were at most 2**62: the sum fit int64."""
-    columns = [session_stats.c[name] for name in names]
+    query = _totals_query(tuple(names))
     for start in range(0, len(session_ids), IDS_PER_STATEMENT):
-        query = select(session_stats.c.session_id, *columns).where(
-            session_stats.c.session_id.in_(session_ids[start : start + IDS_PER_STATEMENT]),
-            or_(*(column > MAX_STAT_TOTAL for column in columns)),
-        )
-        row = conn.execute(query).first()
+        ids = session_ids[start : start + IDS_PER_STATEMENT]
+        row = conn.execute(query, {"ids": ids}).first()
         if row is not None:
             over = next(
                 n for n, value in zip(names, row[1:], strict=True) if value > MAX_STAT_TOTAL
@@ -181,25 +194,35 @@ def touch_sessions(conn: Connection, session_ids: Iterable[str], now: datetime) 
     if not wanted:
         return
     found: dict[str, bool] = {}
+    touch, revive = _touch_statements()
     for start in range(0, len(wanted), IDS_PER_STATEMENT):
-        stmt = (
-            update(sessions)
-            .where(sessions.c.id.in_(wanted[start : start + IDS_PER_STATEMENT]))
-            .values(last_activity_at=now)
-            .returning(sessions.c.id, sessions.c.auto_ended)
-        )
-        found.update((row[0], bool(row[1])) for row in conn.execute(stmt))
+        params = {"ids": wanted[start : start + IDS_PER_STATEMENT], "now": now}
+        found.update((row[0], bool(row[1])) for row in conn.execute(touch, params))
     missing = [s for s in wanted if s not in found]
     if missing:
         raise NotFound(f"session {missing[0]} does not exist")
     reopen = [s for s in wanted if found[s]]
     for start in range(0, len(reopen), IDS_PER_STATEMENT):
         # events arrived after an auto-end: the session is alive after all
-        conn.execute(
-            update(sessions)
-            .where(sessions.c.id.in_(reopen[start : start + IDS_PER_STATEMENT]))
-            .values(end_timestamp=None, end_state_reason=None, auto_ended=False)
-        )
+        conn.execute(revive, {"ids": reopen[start : start + IDS_PER_STATEMENT]})
+
+
+@functools.cache
+def _touch_statements() -> tuple[Any, Any]:
+    """Built once (see _stat_update): mark sessions active; reopen auto-ended ones."""
+    chosen = sessions.c.id.in_(bindparam("ids", expanding=True))
+    touch = (
+        update(sessions)
+        .where(chosen)
+        .values(last_activity_at=bindparam("now", type_=UTCDateTime))
+        .returning(sessions.c.id, sessions.c.auto_ended)
+    )
+    revive = (
+        update(sessions)
+        .where(chosen)
+        .values(end_timestamp=None, end_state_reason=None, auto_ended=False)
+    )
+    return touch, revive
 
 
 EVENT_INSERT_COLUMNS = (
