@@ -16,7 +16,7 @@ import uuid
 from contextvars import ContextVar, Token
 from typing import TYPE_CHECKING
 
-from agentops._errors import capture_internal_errors, logger, warn_once
+from agentops._errors import logger, report_internal_error, warn_once
 
 if TYPE_CHECKING:
     from agentops._events import Event
@@ -54,6 +54,11 @@ def active_sessions() -> list[Session]:
     """Running sessions, oldest first."""
     with _lock:
         return list(_active.values())
+
+
+def any_active() -> bool:
+    """Whether a session is running (lock-free: read on every instrumented LLM call)."""
+    return bool(_active)
 
 
 def find(session_id: uuid.UUID) -> Session | None:
@@ -100,7 +105,7 @@ def resolve(what: str) -> Session | None:
 
 def record_event(event: Event, session: Session | None = None) -> None:
     """Record `event` to `session`, else the current session; drop it when there is none."""
-    with capture_internal_errors("record_event"):
+    try:  # not capture_internal_errors(): this runs once per LLM call, keep it lean
         target = session if session is not None else current_session()
         if target is None:
             if len(_active) > 1:
@@ -109,3 +114,5 @@ def record_event(event: Event, session: Session | None = None) -> None:
                 logger.debug("no session: %s dropped", type(event).__name__)
             return
         target.record(event)
+    except Exception as exc:
+        report_internal_error(exc, "record_event")

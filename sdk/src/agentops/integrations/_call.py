@@ -35,7 +35,7 @@ def should_record(session: Any) -> bool:
     (litellm), and a session to record to (given with session=, or a running one)."""
     if not _state["enabled"] or _suppressed.get():
         return False
-    return session is not None or bool(_recording.active_sessions())
+    return session is not None or _recording.any_active()
 
 
 @contextmanager

@@ -48,11 +48,16 @@ def chat_prompt(kwargs: dict[str, Any]) -> Any:
 def chat_usage(usage: Any) -> dict[str, Any]:
     if usage is None:
         return {}
+    # Inlined (no _int/_detail calls): this runs on every chat call.
+    prompt = getattr(usage, "prompt_tokens", None)
+    completion = getattr(usage, "completion_tokens", None)
+    cached = getattr(getattr(usage, "prompt_tokens_details", None), "cached_tokens", None)
+    reasoning = getattr(getattr(usage, "completion_tokens_details", None), "reasoning_tokens", None)
     return {
-        "prompt_tokens": _int(getattr(usage, "prompt_tokens", None)),
-        "completion_tokens": _int(getattr(usage, "completion_tokens", None)),
-        "cache_read_tokens": _detail(usage, "prompt_tokens_details", "cached_tokens"),
-        "reasoning_tokens": _detail(usage, "completion_tokens_details", "reasoning_tokens"),
+        "prompt_tokens": prompt if isinstance(prompt, int) else None,
+        "completion_tokens": completion if isinstance(completion, int) else None,
+        "cache_read_tokens": cached if isinstance(cached, int) else None,
+        "reasoning_tokens": reasoning if isinstance(reasoning, int) else None,
     }
 
 
@@ -133,9 +138,8 @@ def _chat_result(call: LLMCall, result: Any) -> Any:
         return instrument_stream(call, result, ChatStream(), is_async=False)
     if isinstance(result, _Types.async_stream):
         return instrument_stream(call, result, ChatStream(), is_async=True)
-    parsed = _parsed(result)
-    if parsed is not result:
-        _chat_result(call, parsed)
+    if isinstance(result, _Types.raw):  # with_raw_response: record the parsed body
+        _chat_result(call, result.parse())
         return result
     choices = getattr(result, "choices", None)
     call.finish(
