@@ -332,3 +332,31 @@ def test_tool_calls_refusals_async_failures_and_streams_left_early(
     }
     assert events["fail-stream"]["completion"]["messages"]["content"] == fp.TEXT
     assert_totals_match(data, result)
+
+
+def test_a_chunk_the_sdk_cannot_read_reaches_the_caller_and_the_rest_is_recorded(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    body = (
+        CLIENTS
+        + """
+chunks = list(client.chat.completions.create(model="gpt-4o-mini", messages=msgs,
+                                             user="odd-chunk", stream=True))
+out["chunks"] = len(chunks)
+async def main():
+    stream = await aclient.chat.completions.create(model="gpt-4o-mini", messages=msgs,
+                                                   user="odd-chunk-async", stream=True)
+    return [c async for c in stream]
+out["async_chunks"] = len(asyncio.run(main()))
+# our failure to read the odd chunk was swallowed (and logged), never raised
+out["swallowed"] = [e.strip().splitlines()[-1].split(":")[0] for e in internal_errors]
+internal_errors.clear()
+"""
+    )
+    result = run_agent(server, fake, body)
+    assert result["chunks"] == result["async_chunks"] == 1 + 1 + len(fp.TEXT_PARTS) + 1
+    assert result["swallowed"] == ["AttributeError", "AttributeError"]
+    events = by_tag(export(server, result["session_id"])["llms"])
+    assert sorted(events) == ["odd-chunk", "odd-chunk-async"]
+    for event in events.values():
+        assert event["completion"]["messages"]["content"] == fp.TEXT

@@ -4,7 +4,8 @@ Deterministic answers with fixed token usage (the constants below), as JSON or s
 events. A request tagged "fail-<status>" (OpenAI's `user`, Anthropic's `metadata.user_id`) gets that
 HTTP error in the provider's error format; a tag starting "fail-stream" streams the text and then
 an error; "refusal" (OpenAI chat) gets a refusal; "tool-calls" streams tool calls even without
-`tools` (litellm sends tools through the mcp package, not installed). Anthropic requests with
+`tools` (litellm sends tools through the mcp package, not installed); a tag starting "odd-chunk"
+streams one malformed chunk among the others. Anthropic requests with
 `thinking` get a thinking block before the text.
 Every request body is kept in `requests`.
 """
@@ -108,6 +109,8 @@ def chat_sse(body: dict[str, Any]) -> Iterator[bytes]:
         return _sse({**base, "choices": [choice]})
 
     yield chunk({"role": "assistant", "content": ""})
+    if tag(body).startswith("odd-chunk"):  # a chunk shape no client expects, then the usual ones
+        yield _sse({**base, "choices": [{"index": 0, "delta": "odd", "finish_reason": None}]})
     if body.get("tools") or tag(body) == "tool-calls":
         call = _tool_call(0)
         args = call["function"]["arguments"]
