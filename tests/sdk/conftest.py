@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import subprocess
 import sys
 import textwrap
@@ -150,6 +151,13 @@ def write_script(tmp_path: Path, source: str, name: str = "agent.py") -> Path:
     return path
 
 
+def as_from_a_terminal() -> None:
+    """preexec_fn for user scripts: start them with Ctrl+C's default action, as a shell does
+    for a foreground program, whatever this test run inherited (a background job or a CI
+    runner may start everything with SIGINT ignored, and Python keeps that)."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def run_script(
     tmp_path: Path, source: str, env: dict[str, str], timeout: float = 60
 ) -> subprocess.CompletedProcess[str]:
@@ -162,4 +170,5 @@ def run_script(
         env=env,
         timeout=timeout,
         cwd=tmp_path,
+        preexec_fn=as_from_a_terminal,
     )

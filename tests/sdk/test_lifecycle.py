@@ -12,7 +12,13 @@ from pathlib import Path
 import pytest
 
 from agentops.wire import REASON_NO_END
-from tests.sdk.conftest import export, run_script, script_env, write_script
+from tests.sdk.conftest import (
+    as_from_a_terminal,
+    export,
+    run_script,
+    script_env,
+    write_script,
+)
 from tests.support.server import ServerProcess, free_port
 
 WAITING_AGENT = """
@@ -84,6 +90,7 @@ def start_waiting(tmp_path: Path, env: dict[str, str], with_sdk: bool) -> subpro
     path = write_script(tmp_path, source, "waiting_sdk.py" if with_sdk else "waiting.py")
     proc = subprocess.Popen(
         [sys.executable, str(path)],
+        preexec_fn=as_from_a_terminal,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -170,6 +177,7 @@ def test_previous_signal_handler_is_chained(server: ServerProcess, tmp_path: Pat
     )
     proc = subprocess.Popen(
         [sys.executable, str(path)],
+        preexec_fn=as_from_a_terminal,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
@@ -328,6 +336,7 @@ def test_server_down_for_a_few_seconds_then_back(server: ServerProcess, tmp_path
     )
     proc = subprocess.Popen(
         [sys.executable, str(path)],
+        preexec_fn=as_from_a_terminal,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
