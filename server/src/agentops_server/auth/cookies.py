@@ -8,7 +8,6 @@ and signing in issues a fresh session id (no fixation).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import json
@@ -16,6 +15,8 @@ import secrets
 import time
 from dataclasses import dataclass
 from typing import Final
+
+from agentops_server.auth.b64 import b64decode, b64encode
 
 COOKIE_NAME: Final = "agentops_session"
 CSRF_FIELD: Final = "csrf_token"
@@ -50,7 +51,7 @@ class CookieSigner:
     def stamp(self, password_hash: str) -> str:
         """A short keyed fingerprint of a password hash (the hash itself never leaves)."""
         digest = hmac.new(self._cookie_key, password_hash.encode(), hashlib.sha256).digest()
-        return _b64(digest)[:16]
+        return b64encode(digest)[:16]
 
     def dumps(self, session: CookieSession) -> str:
         body = json.dumps(
@@ -62,8 +63,8 @@ class CookieSigner:
             },
             separators=(",", ":"),
         ).encode("utf-8")
-        encoded = _b64(body)
-        return f"{encoded}.{_b64(self._mac(encoded))}"
+        encoded = b64encode(body)
+        return f"{encoded}.{b64encode(self._mac(encoded))}"
 
     def loads(self, cookie: str | None, *, now: float | None = None) -> CookieSession | None:
         """The session in a cookie, or None if it is missing, forged, malformed or expired."""
@@ -71,9 +72,9 @@ class CookieSigner:
             return None
         encoded, mac = cookie.split(".")
         try:
-            if not hmac.compare_digest(_unb64(mac), self._mac(encoded)):
+            if not hmac.compare_digest(b64decode(mac), self._mac(encoded)):
                 return None
-            data = json.loads(_unb64(encoded))
+            data = json.loads(b64decode(encoded))
         except ValueError:
             return None
         if not isinstance(data, dict):
@@ -89,7 +90,9 @@ class CookieSigner:
         return CookieSession(sid, uid, iat, stamp)
 
     def csrf_token(self, session: CookieSession) -> str:
-        return _b64(hmac.new(self._csrf_key, session.session_id.encode(), hashlib.sha256).digest())
+        return b64encode(
+            hmac.new(self._csrf_key, session.session_id.encode(), hashlib.sha256).digest()
+        )
 
     def check_csrf(self, session: CookieSession | None, token: str | None) -> bool:
         if session is None or not token:
@@ -98,14 +101,3 @@ class CookieSigner:
 
     def _mac(self, encoded: str) -> bytes:
         return hmac.new(self._cookie_key, encoded.encode("ascii"), hashlib.sha256).digest()
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError) as exc:
-        raise ValueError("not base64") from exc

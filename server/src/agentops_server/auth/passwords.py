@@ -6,11 +6,12 @@ invalidating old hashes (verify reads the parameters from the stored string).
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import secrets
 from typing import Final
+
+from agentops_server.auth.b64 import b64decode, b64encode
 
 SCRYPT_N: Final = 2**14
 SCRYPT_R: Final = 8
@@ -36,7 +37,7 @@ def hash_password(password: str) -> str:
     salt = secrets.token_bytes(16)
     digest = _scrypt(password, salt, SCRYPT_N, SCRYPT_R, SCRYPT_P)
     return "$".join(
-        ["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), _b64(salt), _b64(digest)]
+        ["scrypt", str(SCRYPT_N), str(SCRYPT_R), str(SCRYPT_P), b64encode(salt), b64encode(digest)]
     )
 
 
@@ -47,7 +48,7 @@ def verify_password(password: str, stored: str) -> bool:
         return False
     try:
         n, r, p = int(parts[1]), int(parts[2]), int(parts[3])
-        salt, expected = _unb64(parts[4]), _unb64(parts[5])
+        salt, expected = b64decode(parts[4]), b64decode(parts[5])
     except ValueError:
         return False
     if not (2 <= n <= 2**20 and 1 <= r <= 32 and 1 <= p <= 16):
@@ -64,14 +65,3 @@ def _scrypt(password: str, salt: bytes, n: int, r: int, p: int) -> bytes:
     return hashlib.scrypt(
         password.encode("utf-8"), salt=salt, n=n, r=r, p=p, dklen=_DKLEN, maxmem=256 * 1024 * 1024
     )
-
-
-def _b64(raw: bytes) -> str:
-    return base64.urlsafe_b64encode(raw).decode("ascii").rstrip("=")
-
-
-def _unb64(text: str) -> bytes:
-    try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
-    except (ValueError, TypeError) as exc:
-        raise ValueError("not base64") from exc

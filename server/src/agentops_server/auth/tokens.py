@@ -9,7 +9,6 @@ Tokens minted before key ids were added have three fields and no key id (`key_id
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 import os
@@ -17,6 +16,7 @@ import secrets
 from dataclasses import dataclass
 from pathlib import Path
 
+from agentops_server.auth.b64 import b64decode, b64encode
 from agentops_server.config import SECRET_FILENAME, ServerConfig
 
 _VERSION = "aos1"
@@ -43,7 +43,7 @@ class TokenSigner:
         if claims.key_id is not None:
             fields.append(claims.key_id)
         body = "\n".join(fields)
-        encoded = _b64(body.encode())
+        encoded = b64encode(body.encode())
         return f"{_VERSION}.{encoded}.{self._sign(encoded)}"
 
     def verify(self, token: str) -> TokenClaims:
@@ -69,7 +69,7 @@ class TokenSigner:
         return hmac.new(self._secret, f"agentops-{purpose}".encode(), hashlib.sha256).digest()
 
     def _sign(self, encoded: str) -> str:
-        return _b64(hmac.new(self._secret, encoded.encode(), hashlib.sha256).digest())
+        return b64encode(hmac.new(self._secret, encoded.encode(), hashlib.sha256).digest())
 
 
 def load_secret(config: ServerConfig) -> bytes:
@@ -104,12 +104,8 @@ def _create_secret_file(path: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
-
-
 def _unb64(text: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return b64decode(text)
     except ValueError:
         raise InvalidToken("malformed session token") from None

@@ -8,11 +8,12 @@ when the id is used, so revoking it cuts the id off too.
 
 from __future__ import annotations
 
-import base64
 import hashlib
 import hmac
 from dataclasses import dataclass
 from typing import Final
+
+from agentops_server.auth.b64 import b64decode, b64encode
 
 _VERSION: Final = "ttd1"
 _SIGNATURE_BYTES: Final = 16
@@ -36,7 +37,7 @@ class TtdIds:
 
     def issue(self, claims: TtdClaims) -> str:
         body = "\n".join((claims.key_id, claims.session_id, str(claims.expires_at)))
-        encoded = _b64(body.encode())
+        encoded = b64encode(body.encode())
         return f"{_VERSION}.{encoded}.{self._sign(encoded)}"
 
     def verify(self, ttd_id: str) -> TtdClaims:
@@ -54,15 +55,11 @@ class TtdIds:
 
     def _sign(self, encoded: str) -> str:
         digest = hmac.new(self._key, encoded.encode(), hashlib.sha256).digest()
-        return _b64(digest[:_SIGNATURE_BYTES])
-
-
-def _b64(data: bytes) -> str:
-    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+        return b64encode(digest[:_SIGNATURE_BYTES])
 
 
 def _unb64(text: str) -> bytes:
     try:
-        return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+        return b64decode(text)
     except ValueError:
         raise InvalidTtdId("malformed time-travel id") from None
