@@ -71,3 +71,4 @@ if [ ! -x .venv-agentops026/bin/python ] || ! .venv-agentops026/bin/python -c "i
     "$PYTHON" -m venv .venv-agentops026
     .venv-agentops026/bin/python -m pip install -q "agentops==0.3.26"
 fi
+scripts/setup-clients.sh  # 5. agentops 0.4.21, openai-v2, OpenInference in .venv-agentops04/.venv-otel
