@@ -1,0 +1,179 @@
+"""Bad input to the OTLP receiver (POST /v1/traces) and the agentops 0.4 auth exchange
+(POST /v3/auth/token): the right status in the request's content type, never a 500, and
+nothing already stored is harmed, least of all another project's trace."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+import uuid
+from typing import Any
+
+import httpx
+import pytest
+
+from agentops_server.auth.keys import hash_key
+from tests.server.conftest import LiveServer
+from tests.support import otlp_json
+from tests.support.otlp_json import STATUS_OK, Span
+
+PROTOBUF = "application/x-protobuf"
+
+
+def send(
+    live: LiveServer, body: bytes, content_type: str, headers: dict[str, str] | None = None
+) -> httpx.Response:
+    all_headers = {"Content-Type": content_type, **(headers or {})}
+    return live.client.post(f"{live.url}/v1/traces", content=body, headers=all_headers)
+
+
+def send_spans(live: LiveServer, spans: list[Span], headers: dict[str, str]) -> httpx.Response:
+    raw = json.dumps(otlp_json.export_request(spans)).encode()
+    return send(live, raw, "application/json", headers)
+
+
+def answered_in(res: httpx.Response, status: int, content_type: str) -> None:
+    assert res.status_code == status, (res.status_code, res.text)
+    assert res.headers["content-type"].startswith(content_type), res.headers
+
+
+def stored_trace(live: LiveServer) -> tuple[str, Span, Span]:
+    """A finished trace of the live server's project: (session id, root, child)."""
+    root = Span(trace_id=otlp_json.new_trace_id(), name="owned-run", status_code=STATUS_OK)
+    child = root.child("step", start_ns=root.start_ns + 1000, end_ns=root.start_ns + 2000)
+    root.end_ns = root.start_ns + 3000
+    assert send_spans(live, [child, root], live.key_headers()).status_code == 200
+    session_id = otlp_json.session_id(root.trace_id)
+    wait_until_stored(live, session_id, lambda e: e["stats"]["events"] == 1)
+    return session_id, root, child
+
+
+def wait_until_stored(live: LiveServer, session_id: str, ready: Any) -> dict[str, Any]:
+    deadline = time.monotonic() + 20
+    while True:
+        res = live.get(f"/v2/sessions/{session_id}/export")
+        if res.status_code == 200 and ready(res.json()):
+            body: dict[str, Any] = res.json()
+            return body
+        assert time.monotonic() < deadline, res.text
+        time.sleep(0.1)
+
+
+def test_garbage_protobuf_is_400_answered_in_protobuf(live: LiveServer) -> None:
+    # field 1 (resource_spans), length-delimited, claiming far more bytes than follow
+    garbage = b"\x0a\xff\xff\xff\x0f\x01\x02"
+    res = send(live, garbage, PROTOBUF, live.key_headers())
+    answered_in(res, 400, PROTOBUF)
+
+
+def test_undecodable_json_is_400_answered_in_json(live: LiveServer) -> None:
+    for body in (b'{"resourceSpans": [', b"\xff\xfe", b'{"resourceSpans": "no"}'):
+        res = send(live, body, "application/json", live.key_headers())
+        answered_in(res, 400, "application/json")
+
+
+def test_a_corrupt_gzip_body_is_400(live: LiveServer) -> None:
+    headers = {**live.key_headers(), "Content-Encoding": "gzip"}
+    answered_in(send(live, b"not gzip", PROTOBUF, headers), 400, PROTOBUF)
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/xml"])
+def test_an_unsupported_content_type_is_415(live: LiveServer, content_type: str) -> None:
+    root = Span(trace_id=otlp_json.new_trace_id(), name="run")
+    raw = json.dumps(otlp_json.export_request([root])).encode()
+    res = send(live, raw, content_type, live.key_headers())
+    assert res.status_code == 415, res.text
+    session_id = otlp_json.session_id(root.trace_id)
+    assert live.get(f"/v2/sessions/{session_id}/stats").status_code == 404
+
+
+def test_a_body_inflating_past_the_limit_is_413(live: LiveServer) -> None:
+    bomb = gzip.compress(b"\x00" * (live.config.max_body_bytes + 10))
+    assert len(bomb) < live.config.max_body_bytes // 100
+    headers = {**live.key_headers(), "Content-Encoding": "gzip"}
+    answered_in(send(live, bomb, PROTOBUF, headers), 413, PROTOBUF)
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        {},
+        {"X-Agentops-Api-Key": str(uuid.uuid4())},
+        {"Authorization": f"Bearer {uuid.uuid4()}"},
+        {"Authorization": "Bearer not-a-token"},
+        {"Authorization": "Basic abc"},
+    ],
+    ids=["no key", "unknown key", "unknown bearer key", "garbage token", "basic auth"],
+)
+def test_a_missing_or_wrong_key_is_401_and_nothing_is_stored(
+    live: LiveServer, headers: dict[str, str]
+) -> None:
+    root = Span(trace_id=otlp_json.new_trace_id(), name="run", status_code=STATUS_OK)
+    res = send_spans(live, [root], headers)
+    answered_in(res, 401, "application/json")
+    assert live.get(f"/v2/sessions/{otlp_json.session_id(root.trace_id)}/stats").status_code == 404
+
+
+def test_the_auth_exchange_gives_a_token_for_an_active_key_only(live: LiveServer) -> None:
+    res = live.post("/v3/auth/token", {"api_key": live.api_key})
+    assert res.status_code == 200, res.text
+    body = res.json()
+    assert set(body) >= {"token", "project_id", "project_prem_status"}
+    assert body["token"] and body["project_id"] == live.project_id
+
+    assert live.post("/v3/auth/token", {"api_key": str(uuid.uuid4())}).status_code == 401
+    revoked = live.new_key()
+    record = live.store.find_api_key(hash_key(revoked))
+    assert record is not None
+    live.store.revoke_api_key(record.id)
+    assert live.post("/v3/auth/token", {"api_key": revoked}).status_code == 401
+
+
+def test_logs_and_metrics_are_accepted(live: LiveServer) -> None:
+    for path in ("/v1/logs", "/v1/metrics"):
+        res = live.client.post(
+            live.url + path,
+            content=b"{}",
+            headers={**live.key_headers(), "Content-Type": "application/json"},
+        )
+        assert res.status_code == 200, (path, res.text)
+
+
+@pytest.mark.parametrize("engine", ["live", "pg_live"])
+def test_another_projects_key_or_token_cannot_touch_a_trace(
+    request: pytest.FixtureRequest, engine: str
+) -> None:
+    live: LiveServer = request.getfixturevalue(engine)
+    session_id, root, child = stored_trace(live)
+    before = live.get(f"/v2/sessions/{session_id}/export").json()
+
+    other = live.store.create_project("Other")
+    other_key = live.new_key(other.id)
+    token = live.post("/v3/auth/token", {"api_key": other_key}).json()["token"]
+    intruder = root.child("injected", start_ns=root.start_ns + 1500, end_ns=root.start_ns + 1600)
+    rewritten_root = Span(
+        trace_id=root.trace_id, name="hijacked", span_id=root.span_id, start_ns=root.start_ns
+    )
+    rewritten_root.exception("RuntimeError", "not yours")
+    rewritten_child = Span(
+        trace_id=root.trace_id,
+        name="step",
+        span_id=child.span_id,
+        parent_id=root.span_id,
+        attributes={"agentops.tags": ["hijacked"]},
+    )
+    for headers in (
+        {"X-Agentops-Api-Key": other_key},
+        {"Authorization": f"Bearer {other_key}"},
+        {"Authorization": f"Bearer {token}"},
+    ):
+        res = send_spans(live, [intruder, rewritten_child, rewritten_root], headers)
+        assert res.status_code < 500, res.text
+
+    # a later request of the owner is stored: the intruder's would have been by now
+    _, later_root, _ = stored_trace(live)
+    assert later_root.trace_id != root.trace_id
+    assert live.get(f"/v2/sessions/{session_id}/export").json() == before
+    for path in (f"/v2/sessions/{session_id}/stats", f"/v2/sessions/{session_id}/export"):
+        assert live.get(path, headers={"X-Agentops-Api-Key": other_key}).status_code == 404
