@@ -20,7 +20,8 @@ install_venv() {
     rm -rf "$venv"
     "$PYTHON" -m venv "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check -r "$requirements"
-    "$venv/bin/python" -m pip check >/dev/null
+    local broken
+    broken=$("$venv/bin/python" -m pip check) || { echo "$broken" >&2; exit 1; }
     touch "$stamp"
 }
 
