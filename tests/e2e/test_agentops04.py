@@ -11,7 +11,13 @@ from typing import Any
 import pytest
 
 from tests.e2e.conftest import Stack
-from tests.support.fake_providers import CHAT_COMPLETION, CHAT_PROMPT, RESPONSE_MODELS
+from tests.support.fake_providers import (
+    CHAT_COMPLETION,
+    CHAT_PROMPT,
+    RESP_INPUT,
+    RESP_OUTPUT,
+    RESPONSE_MODELS,
+)
 from tests.support.otel_clients import (
     AGENTOPS04_PYTHON,
     all_events,
@@ -176,17 +182,21 @@ def test_a_tool_raising_through_task_and_agent_is_one_error_triggered_by_the_too
 def test_legacy_start_session_and_end_session_keep_the_end_reason_and_tags(
     stack: Stack, traces: dict[str, Any]
 ) -> None:
-    export = wait_for_export(stack.server, traces["legacy"], ended_with(1))
+    export = wait_for_export(stack.server, traces["legacy"], ended_with(2))
     session, stats = export["session"], export["stats"]
     assert session["end_state"] == "Fail"
     assert session["end_state_reason"] == "gave up"
     assert stats["end_state_reason"] == "gave up"
     assert sorted(session["tags"]) == ["legacy-1", "legacy-2"]
-    (llm,) = export["llms"]
-    assert llm["parent_id"] is None
-    assert_priced_chat(llm)
-    assert Decimal(stats["cost"]) == Decimal(llm["cost"])
-    assert stats["event_counts"] == {"llms": 1, "tools": 0, "actions": 0, "errors": 0}
+    assert stats["event_counts"] == {"llms": 2, "tools": 0, "actions": 0, "errors": 0}
+    chat, response = sorted(export["llms"], key=lambda e: -int(e["prompt_tokens"]))
+    assert chat["parent_id"] is None and response["parent_id"] is None
+    assert_priced_chat(chat)
+    # the Responses API call (openai < 1.92 keeps it instrumented); no cached tokens either
+    assert response["model"] == MODEL
+    assert (response["prompt_tokens"], response["completion_tokens"]) == (RESP_INPUT, RESP_OUTPUT)
+    assert Decimal(response["cost"]) == expected_cost(MODEL, RESP_INPUT, RESP_OUTPUT)
+    assert Decimal(stats["cost"]) == Decimal(chat["cost"]) + Decimal(response["cost"])
 
 
 def test_dict_tags_become_key_value_tags(stack: Stack, traces: dict[str, Any]) -> None:

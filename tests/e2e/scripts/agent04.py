@@ -5,7 +5,8 @@ agent04.py SCENARIO SERVER_URL API_KEY OPENAI_BASE_URL
 Scenarios (the last stdout line is JSON naming the session ids, as UUIDs, it created):
   traces     auto_start_session=False: one trace per start_trace/start_session:
              "ok" (Success), "workflow" (agents, tasks, tools, OpenAI calls; ends "Fail"),
-             "legacy" (start_session/end_session("Fail", end_state_reason=...)),
+             "legacy" (start_session, a chat completion and a Responses API call,
+             end_session("Fail", end_state_reason=...)),
              "dict_tags" (tags given as a dict) and "default_end" (end_trace(ctx) with
              its default enum end state, which 0.4.21 does not put on the wire)
   auto       auto_start_session=True with default tags: everything, including a legacy
@@ -167,6 +168,7 @@ def traces(url: str, key: str, client: openai.OpenAI) -> None:
 
     legacy = agentops.start_session(tags=["legacy-1", "legacy-2"])
     chat(client)
+    client.responses.create(model="gpt-4o-mini", input="Say hi with the Responses API")
     agentops.end_session("Fail", end_state_reason="gave up", custom_field="abc")
     ids["legacy"] = session_id(legacy.trace_context)
 
