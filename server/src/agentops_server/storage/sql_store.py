@@ -55,6 +55,7 @@ from agentops_server.storage.schema import (
 )
 from agentops_server.storage.session_write import create_session, update_session
 from agentops_server.storage.store import Conflict, NotFound
+from agentops_server.storage.trace_sql import TraceSql
 
 T = TypeVar("T")
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
@@ -74,7 +75,7 @@ def open_store(database_url: str) -> SqlStore:
     return SqlStore(create_engines(database_url))
 
 
-class SqlStore(DashboardSql):
+class SqlStore(TraceSql, DashboardSql):
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         self.dialect = engines.dialect
