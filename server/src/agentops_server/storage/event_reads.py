@@ -15,7 +15,7 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from agentops_server.storage.ingest import sqlite_time
+from agentops_server.storage.appends import sqlite_time
 from agentops_server.storage.records import Event
 
 COLUMNS = (

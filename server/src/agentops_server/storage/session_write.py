@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 
-from agentops_server.storage.ingest import insert_ignore
+from agentops_server.storage.appends import insert_ignore
 from agentops_server.storage.records import SessionWrite
 from agentops_server.storage.schema import session_stats, session_tags, sessions
 from agentops_server.storage.store import Conflict, NotFound

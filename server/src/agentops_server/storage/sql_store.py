@@ -18,10 +18,10 @@ from sqlalchemy import Connection, case, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from agentops_server.storage import pricing_sql, session_query
+from agentops_server.storage.appends import append_batches, insert_ignore
 from agentops_server.storage.dashboard_sql import DashboardSql
 from agentops_server.storage.engine import Engines, create_engines
 from agentops_server.storage.event_reads import read_chunk
-from agentops_server.storage.ingest import append_batches, insert_ignore
 from agentops_server.storage.records import (
     Agent,
     ApiKey,

@@ -19,8 +19,8 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, Table, func, select, tuple_
 
+from agentops_server.storage.appends import insert_ignore
 from agentops_server.storage.engine import create_engines
-from agentops_server.storage.ingest import insert_ignore
 from agentops_server.storage.migrate import current_revision
 from agentops_server.storage.schema import metadata
 from agentops_server.storage.types import DecimalText, UTCDateTime, dumps
