@@ -176,3 +176,17 @@ def test_export_memory_does_not_grow_with_the_number_of_events(live: LiveServer)
     big_size, big_peak = peak_for(12000)
     assert big_size > 5 * small_size
     assert big_peak < small_peak * 1.5 + 1_000_000
+
+
+def test_events_nest_by_parent_id_in_the_export(live: LiveServer) -> None:
+    """create_events takes parent_id; the export gives it back (null directly under the
+    session), so a client's call tree survives the round trip."""
+    session_id, jwt = live.start_session()
+    outer = action()
+    inner = llm(parent_id=outer["id"])
+    assert live.send_events(jwt, [outer, inner]).status_code == 200
+    body = live.get(f"/v2/sessions/{session_id}/export").json()
+    assert body["actions"][0]["parent_id"] is None
+    assert body["llms"][0]["parent_id"] == outer["id"]
+    bad = live.send_events(jwt, [action(parent_id={"not": "an id"})])
+    assert bad.status_code == 422 and "parent_id" in bad.json()["message"]

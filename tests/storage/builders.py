@@ -31,6 +31,8 @@ def event(
     cache_read_tokens: int | None = None,
     reasoning_tokens: int | None = None,
     payload: dict[str, Any] | None = None,
+    parent_id: str | None = None,
+    agent_id: str | None = None,
 ) -> EventWrite:
     is_llm = event_type == "llms"
     return EventWrite(
@@ -39,7 +41,7 @@ def event(
         event_type=event_type,
         init_timestamp=at(start),
         end_timestamp=at(start + duration),
-        agent_id=None,
+        agent_id=agent_id,
         name="gpt-4o" if is_llm else f"{event_type}-name",
         model="gpt-4o" if is_llm else None,
         provider="openai" if is_llm else None,
@@ -55,6 +57,7 @@ def event(
             else CostSource.NONE
         ),
         payload=payload if payload is not None else {"params": {"n": 1}, "note": "héllo"},
+        parent_id=parent_id,
     )
 
 

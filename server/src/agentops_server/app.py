@@ -20,7 +20,7 @@ from agentops_server.auth.revocation import KeyStatusCache
 from agentops_server.auth.tokens import TokenSigner, load_secret
 from agentops_server.config import ServerConfig
 from agentops_server.dashboard import dashboard_router
-from agentops_server.ingest_writer import IngestWriter
+from agentops_server.ingest.writer import IngestWriter
 from agentops_server.pricing import Pricer
 from agentops_server.storage.store import Store
 from agentops_server.sweeper import Sweeper

@@ -56,6 +56,8 @@ def session_json(session: Session, *, host_env: bool = True) -> dict[str, Any]:
         "auto_ended": session.auto_ended,
         "tags": list(session.tags),
         "video": session.video,
+        "name": session.name,
+        "metadata": session.metadata,
     }
     if host_env:
         data["host_env"] = session.host_env
@@ -145,6 +147,7 @@ def event_json(event: Event) -> dict[str, Any]:
     data.update(
         id=event.id,
         session_id=event.session_id,
+        parent_id=event.parent_id,
         agent_id=event.agent_id,
         init_timestamp=iso(event.init_timestamp),
         end_timestamp=iso(event.end_timestamp),

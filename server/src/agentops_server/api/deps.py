@@ -19,7 +19,7 @@ from agentops_server.storage.records import ApiKey
 from agentops_server.storage.store import Store
 
 if TYPE_CHECKING:
-    from agentops_server.ingest_writer import IngestWriter
+    from agentops_server.ingest.writer import IngestWriter
 
 
 @dataclass(frozen=True, slots=True)

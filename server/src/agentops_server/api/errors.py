@@ -14,6 +14,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
+from agentops_server.ingest.writer import WriterUnavailable
 from agentops_server.storage.outage import DATABASE_ERRORS, is_outage
 
 logger = logging.getLogger("agentops_server")
@@ -101,7 +102,13 @@ def install_error_handlers(app: FastAPI) -> None:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
+    async def on_writer_unavailable(request: Request, exc: Exception) -> JSONResponse:
+        response = error_response(503, "unavailable", str(exc))
+        response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+        return response
+
     app.add_exception_handler(ApiError, on_api_error)
+    app.add_exception_handler(WriterUnavailable, on_writer_unavailable)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     for database_error in DATABASE_ERRORS:

@@ -27,7 +27,7 @@ from agentops_server.api.deps import (
 from agentops_server.api.errors import ApiError, invalid, not_found
 from agentops_server.api.schemas import doc_body, doc_ok
 from agentops_server.auth.tokens import TokenClaims
-from agentops_server.normalize import (
+from agentops_server.ingest.v2 import (
     Invalid,
     agent_fields,
     event_list,

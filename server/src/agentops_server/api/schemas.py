@@ -45,6 +45,9 @@ class Event(BaseModel):
     init_timestamp: str | None = None
     end_timestamp: str | None = None
     agent_id: str | None = None
+    parent_id: str | None = Field(
+        None, description="the id of the event this one ran inside; null directly under the session"
+    )
     params: Any = None
     returns: Any = None
     action_type: str | None = Field(None, description="actions")
@@ -153,6 +156,8 @@ class SessionInfo(BaseModel):
     auto_ended: bool = Field(description="ended by the server after inactivity")
     tags: list[str]
     video: str | None
+    name: str | None = Field(None, description="an OpenTelemetry trace's root span name")
+    metadata: dict[str, Any] | None = Field(None, description="key/value metadata of the run")
     host_env: dict[str, Any] | None = Field(None, description="export only")
 
 

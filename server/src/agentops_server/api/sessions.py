@@ -17,7 +17,7 @@ from agentops_server import queries
 from agentops_server.api.deps import require_api_key, services
 from agentops_server.api.errors import ApiError, invalid, not_found
 from agentops_server.api.schemas import doc_ok
-from agentops_server.normalize import canonical_session_id
+from agentops_server.ingest.v2 import canonical_session_id
 from agentops_server.storage.records import SessionFilter
 from agentops_server.storage.store import NotFound, StoreError
 

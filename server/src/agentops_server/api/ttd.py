@@ -21,7 +21,7 @@ from agentops_server.api.deps import Services, require_api_key, services
 from agentops_server.api.errors import ApiError, not_found, unauthorized
 from agentops_server.api.ttd_replay import replay_items
 from agentops_server.auth.ttd_ids import LIFETIME_SECONDS, InvalidTtdId, TtdClaims, TtdIds
-from agentops_server.normalize import canonical_session_id
+from agentops_server.ingest.v2 import canonical_session_id
 from agentops_server.storage.store import NotFound
 
 router = APIRouter(tags=["time travel (AgentOps v2)"])

@@ -15,13 +15,14 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from agentops_server.storage.ingest import sqlite_time
+from agentops_server.storage.appends import sqlite_time
 from agentops_server.storage.records import Event
 
 COLUMNS = (
     "seq", "id", "session_id", "event_type", "init_timestamp", "end_timestamp", "agent_id",
     "name", "model", "provider", "prompt_tokens", "completion_tokens", "cache_read_tokens",
     "cache_write_tokens", "reasoning_tokens", "cost_nanos", "cost_source", "payload",
+    "parent_id",
 )  # fmt: skip
 
 
@@ -78,6 +79,7 @@ def read_chunk(
             prompt_tokens=r[10], completion_tokens=r[11], cache_read_tokens=r[12],
             cache_write_tokens=r[13], reasoning_tokens=r[14], cost_nanos=r[15],
             cost_source=r[16], payload=loads(r[17]) if loads else r[17], seq=int(r[0]),
+            parent_id=r[18],
         )
         for r in rows
     ]  # fmt: skip

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, Select, bindparam, delete, func, select, tuple_, update
 
-from agentops_server.storage.ingest import StatDelta, apply_stat_deltas, insert_ignore
+from agentops_server.storage.appends import StatDelta, apply_stat_deltas, insert_ignore
 from agentops_server.storage.records import PriceOverride
 from agentops_server.storage.rows import to_price_override
 from agentops_server.storage.schema import events, price_overrides, sessions

@@ -74,6 +74,8 @@ class SessionWrite:
     host_env: dict[str, Any] | None = None
     video: str | None = None
     parent_project_id: str | None = None
+    name: str | None = None  # an OTLP trace's root span name
+    metadata: dict[str, Any] | None = None  # merged key by key into what is stored
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +99,7 @@ class EventWrite:
     cost_nanos: int | None
     cost_source: CostSource
     payload: dict[str, Any]
+    parent_id: str | None = None  # the parent event's id; None directly under the session
 
 
 @dataclass(frozen=True, slots=True)
@@ -135,6 +138,8 @@ class Session:
     created_at: datetime
     auto_ended: bool
     stats: SessionStats
+    name: str | None = None
+    metadata: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,6 +162,7 @@ class Event:
     cost_source: str
     payload: dict[str, Any]
     seq: int  # insertion order, the tie-breaker for keyset pagination
+    parent_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -202,3 +208,33 @@ class AppendResult:
     inserted: int
     duplicates: int
     session_ids: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class PendingOtlp:
+    """OTLP records waiting to be stored: spans exported before the agentops 0.4 client had its
+    token (project_id None), or GenAI log records whose span has not arrived yet."""
+
+    trace_id: str
+    project_id: str | None
+    kind: str  # "spans" | "logs"
+    body: str  # JSON, as ingest/otlp encodes the records
+    received_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionLog:
+    """Text a client uploaded for a session (agentops 0.4's captured print() output)."""
+
+    session_id: str
+    received_at: datetime
+    body: str
+
+
+@dataclass(frozen=True, slots=True)
+class StoredObject:
+    id: str
+    project_id: str
+    created_at: datetime
+    size: int
+    body: str

@@ -58,6 +58,8 @@ def to_session(row: RowMapping) -> Session:
         created_at=row["created_at"],
         auto_ended=bool(row["auto_ended"]),
         stats=to_stats(row["id"], row),
+        name=row["name"],
+        metadata=row["metadata"],
     )
 
 
@@ -84,6 +86,7 @@ def to_event(row: RowMapping) -> Event:
         cost_source=row["cost_source"],
         payload=row["payload"],
         seq=int(row["seq"]),
+        parent_id=row["parent_id"],
     )
 
 

@@ -200,3 +200,58 @@ Index(
     session_stats.c.cost_nanos,
     session_stats.c.session_id,
 )
+
+# --- nesting and OpenTelemetry (migration 0003) ----------------------------------------------
+# An event's parent event (NULL directly under the session), indexed for the dashboard's tree
+# and for OTLP ingestion's look-ups of a span's children.
+events.append_column(Column("parent_id", Text, nullable=True))
+Index(
+    "ix_events_session_parent",
+    events.c.session_id,
+    events.c.parent_id,
+    events.c.init_timestamp,
+    events.c.seq,
+)
+# A session's name (an OTLP trace's root span) and metadata (agentops' trace.metadata.*,
+# OpenInference's metadata, the legacy end_session kwargs).
+sessions.append_column(Column("name", Text, nullable=True))
+sessions.append_column(Column("metadata", JsonDoc, nullable=True))
+
+# OTLP data that cannot be stored yet: spans that the agentops 0.4 client exported before its
+# token arrived (project_id NULL), and GenAI log records whose span has not arrived. Claimed
+# by the first authenticated request that names the trace; expired by the sweeper.
+pending_otlp = Table(
+    "pending_otlp",
+    metadata,
+    Column("seq", SeqInt, primary_key=True, autoincrement=True),
+    Column("trace_id", Text, nullable=False),  # 32 hex digits
+    Column("project_id", Text, nullable=True),  # NULL: not authenticated
+    Column("kind", Text, nullable=False),  # "spans" | "logs"
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("size", BigInteger, nullable=False),  # bytes of `body`
+    Column("body", Text, nullable=False),  # JSON: the records, as ingest/otlp encodes them
+    Index("ix_pending_otlp_trace", "trace_id"),
+    Index("ix_pending_otlp_received", "received_at"),
+)
+
+# The print() output agentops 0.4 uploads once per process (POST /v4/logs/upload/).
+session_logs = Table(
+    "session_logs",
+    metadata,
+    Column("seq", SeqInt, primary_key=True, autoincrement=True),
+    Column("session_id", Text, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("received_at", UTCDateTime, nullable=False),
+    Column("body", Text, nullable=False),
+    Index("ix_session_logs_session", "session_id", "seq"),
+)
+
+# Objects agentops 0.4 uploads (POST /v4/objects/upload/), served back to their project only.
+stored_objects = Table(
+    "stored_objects",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("project_id", Text, ForeignKey("projects.id"), nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("size", BigInteger, nullable=False),  # bytes of the UTF-8 body
+    Column("body", Text, nullable=False),
+)

@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 
-from agentops_server.storage.ingest import insert_ignore
+from agentops_server.storage.appends import insert_ignore
 from agentops_server.storage.records import SessionWrite
 from agentops_server.storage.schema import session_stats, session_tags, sessions
 from agentops_server.storage.store import Conflict, NotFound
@@ -79,6 +79,8 @@ def create_session(conn: Connection, dialect: str, write: SessionWrite, now: dat
             tags=tags,
             host_env=write.host_env,
             video=write.video,
+            name=write.name,
+            metadata=write.metadata,
             created_at=now,
             last_activity_at=now,
             auto_ended=False,
@@ -102,9 +104,11 @@ def create_session(conn: Connection, dialect: str, write: SessionWrite, now: dat
     merged = unique_tags([*row["tags"], *tags])
     if merged != list(row["tags"]):
         values["tags"] = merged
-    for name in ("host_env", "video", "parent_project_id"):
+    for name in ("host_env", "video", "parent_project_id", "name"):
         if getattr(write, name) is not None:
             values[name] = getattr(write, name)
+    if write.metadata:
+        values["metadata"] = {**(row["metadata"] or {}), **write.metadata}
     values.update(_end_fields(write, row, now))
     if row["auto_ended"] and "end_timestamp" not in values:
         # someone re-attached: the session is alive after all
@@ -128,9 +132,11 @@ def update_session(conn: Connection, write: SessionWrite, now: datetime) -> None
     if row is None or row["project_id"] != write.project_id:
         raise NotFound(f"session {write.id} not found")
     values: dict[str, Any] = {"last_activity_at": now}
-    for name in ("init_timestamp", "host_env", "video", "parent_project_id"):
+    for name in ("init_timestamp", "host_env", "video", "parent_project_id", "name"):
         if getattr(write, name) is not None:
             values[name] = getattr(write, name)
+    if write.metadata:
+        values["metadata"] = {**(row["metadata"] or {}), **write.metadata}
     values.update(_end_fields(write, row, now))
     if row["auto_ended"] and "end_timestamp" not in values:
         values.update(end_timestamp=None, end_state_reason=None, auto_ended=False)

@@ -18,10 +18,10 @@ from sqlalchemy import Connection, case, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from agentops_server.storage import pricing_sql, session_query
+from agentops_server.storage.appends import append_batches, insert_ignore
 from agentops_server.storage.dashboard_sql import DashboardSql
 from agentops_server.storage.engine import Engines, create_engines
 from agentops_server.storage.event_reads import read_chunk
-from agentops_server.storage.ingest import append_batches, insert_ignore
 from agentops_server.storage.records import (
     Agent,
     ApiKey,
@@ -55,6 +55,7 @@ from agentops_server.storage.schema import (
 )
 from agentops_server.storage.session_write import create_session, update_session
 from agentops_server.storage.store import Conflict, NotFound
+from agentops_server.storage.trace_sql import TraceSql
 
 T = TypeVar("T")
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
@@ -74,7 +75,7 @@ def open_store(database_url: str) -> SqlStore:
     return SqlStore(create_engines(database_url))
 
 
-class SqlStore(DashboardSql):
+class SqlStore(TraceSql, DashboardSql):
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         self.dialect = engines.dialect

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from agentops_server.storage.dashboard_records import (
     EventBrief,
@@ -25,13 +25,16 @@ from agentops_server.storage.records import (
     AppendResult,
     Event,
     EventWrite,
+    PendingOtlp,
     PriceOverride,
     Project,
     Session,
     SessionFilter,
+    SessionLog,
     SessionPage,
     SessionStats,
     SessionWrite,
+    StoredObject,
 )
 
 
@@ -163,6 +166,33 @@ class Store(Protocol):
         ...
 
     def get_event(self, session_id: str, event_id: str) -> Event: ...  # raises NotFound
+
+    # --- OTLP traces: the event tree, held data, uploads (trace_sql.py) -----------------------
+    def get_events(self, session_id: str, ids: Sequence[str]) -> list[Event]: ...
+    def child_events(self, session_id: str, parent_id: str, limit: int = 100) -> list[Event]: ...
+    def assign_agent(self, session_id: str, agent_id: str) -> int:
+        """Events below the agent's event with no agent get this one (inner agents keep theirs)."""
+        ...
+
+    def reparent_children(self, session_id: str, parent_id: str) -> int:
+        """Children of `parent_id` move directly under the session (it was the root span)."""
+        ...
+
+    def merge_event_payload(
+        self, session_id: str, event_id: str, fields: dict[str, Any]
+    ) -> bool: ...  # False if the event is not stored
+    def hold_pending(self, rows: Sequence[PendingOtlp]) -> None: ...
+    def pending_bytes(self) -> int: ...
+    def has_pending(self, trace_ids: Sequence[str]) -> bool: ...
+    def claim_pending(self, trace_ids: Sequence[str], project_id: str) -> list[PendingOtlp]:
+        """Delete and return what waits for these traces: token-less or this project's."""
+        ...
+
+    def expire_pending(self, received_before: datetime) -> int: ...
+    def add_session_log(self, session_id: str, body: str) -> None: ...
+    def list_session_logs(self, session_id: str) -> list[SessionLog]: ...
+    def put_object(self, project_id: str, body: str) -> StoredObject: ...
+    def get_object(self, project_id: str, object_id: str) -> StoredObject: ...  # NotFound
 
     # --- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None: ...

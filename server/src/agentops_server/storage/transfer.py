@@ -19,8 +19,8 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, Table, func, select, tuple_
 
+from agentops_server.storage.appends import insert_ignore
 from agentops_server.storage.engine import create_engines
-from agentops_server.storage.ingest import insert_ignore
 from agentops_server.storage.migrate import current_revision
 from agentops_server.storage.schema import metadata
 from agentops_server.storage.types import DecimalText, UTCDateTime, dumps
@@ -28,7 +28,8 @@ from agentops_server.storage.types import DecimalText, UTCDateTime, dumps
 FORMAT = "agentops-export"
 VERSION = 1
 CHUNK_ROWS = 2000
-SKIPPED_COLUMNS = {"events": frozenset({"seq"})}
+SKIPPED_COLUMNS = {"events": frozenset({"seq"}), "session_logs": frozenset({"seq"})}
+SKIPPED_TABLES = frozenset({"pending_otlp"})  # short-lived OTLP data waiting for its token
 
 Progress = Callable[[int], None]
 
@@ -39,7 +40,7 @@ class TransferError(ValueError):
 
 def transfer_tables() -> list[Table]:
     """Every table, parents before children."""
-    return list(metadata.sorted_tables)
+    return [t for t in metadata.sorted_tables if t.name not in SKIPPED_TABLES]
 
 
 def _columns(table: Table) -> list[str]:

@@ -13,12 +13,15 @@ from typing import cast
 
 from starlette.concurrency import run_in_threadpool
 
-from agentops_server.api.errors import ApiError
 from agentops_server.storage.batcher import BatchAppender, WriteBatcher, WriterClosed
 from agentops_server.storage.records import AppendResult, EventWrite
 from agentops_server.storage.store import Store
 
 DRAIN_TIMEOUT_SECONDS = 60.0
+
+
+class WriterUnavailable(Exception):
+    """The writer takes no events now (starting or shutting down): the client should retry."""
 
 
 class _OneByOne:
@@ -45,11 +48,11 @@ class IngestWriter:
 
     async def append(self, events: Sequence[EventWrite]) -> AppendResult:
         if self._batcher is None:
-            raise ApiError(503, "unavailable", "the server is not accepting events (starting)")
+            raise WriterUnavailable("the server is not accepting events yet (starting); retry")
         try:
             future = self._batcher.submit(events)
         except WriterClosed:
-            raise ApiError(503, "unavailable", "the server is shutting down; retry") from None
+            raise WriterUnavailable("the server is shutting down; retry") from None
         return await asyncio.wrap_future(future)
 
     async def close(self) -> None:

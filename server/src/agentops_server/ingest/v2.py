@@ -170,6 +170,7 @@ def _event(
     init_ts = _timestamp("init_timestamp", init_value)
     end_ts = _timestamp("end_timestamp", pop("end_timestamp", None))
     agent_id = pop("agent_id", None)
+    parent_id = pop("parent_id", None)
     pop("session_id", None)  # identity comes from the token
     name = None
     for key in _NAME_KEYS[kind]:
@@ -222,6 +223,7 @@ def _event(
         cost_nanos=cost_nanos,
         cost_source=cost_source,
         payload=raw,
+        parent_id=None if parent_id is None or parent_id == "" else _id("parent_id", parent_id),
     )
 
 

@@ -14,7 +14,7 @@ from agentops_server.api.body import parse_json
 from agentops_server.api.errors import ApiError
 from agentops_server.auth.tokens import InvalidToken, TokenClaims, TokenSigner, load_secret
 from agentops_server.config import ServerConfig
-from agentops_server.normalize import Invalid, event_writes, session_write
+from agentops_server.ingest.v2 import Invalid, event_writes, session_write
 from agentops_server.pricing import Pricer
 from agentops_server.storage.records import CostSource, EventWrite
 from agentops_server.storage.types import dumps

@@ -243,8 +243,9 @@ EVENT_INSERT_COLUMNS = (
     "cost_nanos",
     "cost_source",
     "payload",
+    "parent_id",
 )
-SQLITE_ROWS_PER_STATEMENT = 1000  # 17 parameters a row, under SQLite's 32766 limit
+SQLITE_ROWS_PER_STATEMENT = 1000  # 18 parameters a row, under SQLite's 32766 limit
 
 
 @functools.lru_cache(maxsize=64)
@@ -287,6 +288,7 @@ def _insert_sqlite(conn: Connection, ordered: list[EventWrite]) -> list[tuple[st
                 sqlite_time(e.end_timestamp), e.agent_id, e.name, e.model, e.provider,
                 e.prompt_tokens, e.completion_tokens, e.cache_read_tokens, e.cache_write_tokens,
                 e.reasoning_tokens, e.cost_nanos, e.cost_source.value, dumps(e.payload),
+                e.parent_id,
             )  # fmt: skip
         inserted += _inserted_keys(conn, _sqlite_insert_sql(len(chunk)), tuple(params))
     return inserted
@@ -294,7 +296,7 @@ def _insert_sqlite(conn: Connection, ordered: list[EventWrite]) -> list[tuple[st
 
 POSTGRES_COLUMN_TYPES = [
     "text", "text", "text", "timestamptz", "timestamptz", "text", "text", "text", "text",
-    "bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "text", "jsonb",
+    "bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "text", "jsonb", "text",
 ]  # fmt: skip
 POSTGRES_INSERT_SQL = (
     f"INSERT INTO events ({','.join(EVENT_INSERT_COLUMNS)}) "
@@ -322,7 +324,7 @@ def _insert_postgres(conn: Connection, ordered: list[EventWrite]) -> list[tuple[
                         e.agent_id, e.name, e.model, e.provider, e.prompt_tokens,
                         e.completion_tokens, e.cache_read_tokens, e.cache_write_tokens,
                         e.reasoning_tokens, e.cost_nanos, e.cost_source.value,
-                        Jsonb(e.payload, dumps=dumps),
+                        Jsonb(e.payload, dumps=dumps), e.parent_id,
                     )
                 )  # fmt: skip
     except psycopg.errors.UniqueViolation:
@@ -351,7 +353,7 @@ def _insert_postgres_skipping(conn: Connection, ordered: list[EventWrite]) -> li
             "prompt_tokens": e.prompt_tokens, "completion_tokens": e.completion_tokens,
             "cache_read_tokens": e.cache_read_tokens, "cache_write_tokens": e.cache_write_tokens,
             "reasoning_tokens": e.reasoning_tokens, "cost_nanos": e.cost_nanos,
-            "cost_source": e.cost_source.value, "payload": e.payload,
+            "cost_source": e.cost_source.value, "payload": e.payload, "parent_id": e.parent_id,
         }
         for e in ordered
     ]  # fmt: skip

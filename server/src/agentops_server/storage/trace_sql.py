@@ -1,0 +1,238 @@
+"""The SQL of OTLP ingestion: look-ups in a session's event tree, the few updates a late span
+makes to stored events, OTLP data held for its token or its span, uploaded logs and objects.
+
+`TraceSql` is mixed into SqlStore; its methods are the "traces" group of the Store.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Sequence
+from contextlib import AbstractContextManager
+from datetime import UTC, datetime
+from typing import Any, TypeVar
+
+from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
+
+from agentops_server.storage.records import (
+    Event,
+    PendingOtlp,
+    SessionLog,
+    StoredObject,
+)
+from agentops_server.storage.rows import to_event
+from agentops_server.storage.schema import events, pending_otlp, session_logs, stored_objects
+from agentops_server.storage.store import NotFound
+
+T = TypeVar("T")
+IDS_PER_QUERY = 500
+
+_ASSIGN_AGENT = text(
+    """
+    UPDATE events SET agent_id = :agent_id
+    WHERE session_id = :session_id AND agent_id IS NULL AND id IN (
+        WITH RECURSIVE subtree(id) AS (
+            SELECT id FROM events WHERE session_id = :session_id AND parent_id = :agent_id
+            UNION
+            SELECT e.id FROM events e JOIN subtree s ON e.parent_id = s.id
+            WHERE e.session_id = :session_id
+        )
+        SELECT id FROM subtree
+    )
+    """
+)
+"""The UPDATE comes first (a statement opening with WITH reports no row count on SQLite)."""
+
+
+class TraceSql:
+    """The trace methods of SqlStore (which provides `_read`, `_transact`, `dialect`)."""
+
+    dialect: str
+
+    def _read(self) -> AbstractContextManager[Connection]:
+        raise NotImplementedError
+
+    def _transact(self, work: Callable[[Connection], T]) -> T:
+        raise NotImplementedError
+
+    # --- the event tree ------------------------------------------------------------------------
+    def get_events(self, session_id: str, ids: Sequence[str]) -> list[Event]:
+        """The stored events of the session among `ids` (any order; missing ones left out)."""
+        found: list[Event] = []
+        wanted = list(dict.fromkeys(ids))
+        with self._read() as conn:
+            for start in range(0, len(wanted), IDS_PER_QUERY):
+                chunk = wanted[start : start + IDS_PER_QUERY]
+                query = select(events).where(
+                    events.c.session_id == session_id, events.c.id.in_(chunk)
+                )
+                found += [to_event(row) for row in conn.execute(query).mappings()]
+        return found
+
+    def child_events(self, session_id: str, parent_id: str, limit: int = 100) -> list[Event]:
+        """The first `limit` children of an event, in time order."""
+        query = (
+            select(events)
+            .where(events.c.session_id == session_id, events.c.parent_id == parent_id)
+            .order_by(events.c.init_timestamp, events.c.seq)
+            .limit(limit)
+        )
+        with self._read() as conn:
+            return [to_event(row) for row in conn.execute(query).mappings()]
+
+    def assign_agent(self, session_id: str, agent_id: str) -> int:
+        """Give every event below the agent's event that has no agent yet this agent (an inner
+        agent's subtree keeps its own). Returns how many events changed."""
+        params = {"session_id": session_id, "agent_id": agent_id}
+        return self._transact(lambda conn: int(conn.execute(_ASSIGN_AGENT, params).rowcount))
+
+    def reparent_children(self, session_id: str, parent_id: str) -> int:
+        """Move the children of `parent_id` directly under the session (parent_id NULL): the
+        parent turned out to be the trace's root span, which is the session itself."""
+        stmt = (
+            update(events)
+            .where(events.c.session_id == session_id, events.c.parent_id == parent_id)
+            .values(parent_id=None)
+        )
+        return self._transact(lambda conn: int(conn.execute(stmt).rowcount))
+
+    def merge_event_payload(self, session_id: str, event_id: str, fields: dict[str, Any]) -> bool:
+        """Add `fields` to a stored event's payload (keys already there are kept). False if
+        the event is not stored."""
+
+        def work(conn: Connection) -> bool:
+            where = and_(events.c.session_id == session_id, events.c.id == event_id)
+            row = conn.execute(select(events.c.payload).where(where)).first()
+            if row is None:
+                return False
+            payload = dict(row[0] or {})
+            added = {k: v for k, v in fields.items() if k not in payload}
+            if added:
+                payload.update(added)
+                conn.execute(update(events).where(where).values(payload=payload))
+            return True
+
+        return self._transact(work)
+
+    # --- OTLP data waiting for its token or its span --------------------------------------------
+    def hold_pending(self, rows: Sequence[PendingOtlp]) -> None:
+        if not rows:
+            return
+        values = [
+            {
+                "trace_id": r.trace_id,
+                "project_id": r.project_id,
+                "kind": r.kind,
+                "received_at": r.received_at,
+                "size": len(r.body.encode()),
+                "body": r.body,
+            }
+            for r in rows
+        ]
+        self._transact(lambda conn: conn.execute(insert(pending_otlp), values))
+
+    def pending_bytes(self) -> int:
+        with self._read() as conn:
+            return int(
+                conn.execute(select(func.coalesce(func.sum(pending_otlp.c.size), 0))).scalar_one()
+            )
+
+    def claim_pending(self, trace_ids: Sequence[str], project_id: str) -> list[PendingOtlp]:
+        """Take (delete and return) what waits for these traces: token-less spans, and records
+        held for this project. Oldest first."""
+        wanted = sorted(set(trace_ids))
+        if not wanted:
+            return []
+
+        def work(conn: Connection) -> list[PendingOtlp]:
+            claimed: list[PendingOtlp] = []
+            for start in range(0, len(wanted), IDS_PER_QUERY):
+                where = and_(
+                    pending_otlp.c.trace_id.in_(wanted[start : start + IDS_PER_QUERY]),
+                    or_(
+                        pending_otlp.c.project_id.is_(None), pending_otlp.c.project_id == project_id
+                    ),
+                )
+                rows = (
+                    conn.execute(select(pending_otlp).where(where).order_by(pending_otlp.c.seq))
+                    .mappings()
+                    .all()
+                )
+                if rows:
+                    conn.execute(
+                        delete(pending_otlp).where(pending_otlp.c.seq.in_([r["seq"] for r in rows]))
+                    )
+                claimed += [
+                    PendingOtlp(
+                        r["trace_id"], r["project_id"], r["kind"], r["body"], r["received_at"]
+                    )
+                    for r in rows
+                ]
+            return claimed
+
+        return self._transact(work)
+
+    def has_pending(self, trace_ids: Sequence[str]) -> bool:
+        """Whether anything waits for one of these traces (a cheap check before claiming)."""
+        wanted = sorted(set(trace_ids))
+        with self._read() as conn:
+            for start in range(0, len(wanted), IDS_PER_QUERY):
+                chunk = wanted[start : start + IDS_PER_QUERY]
+                query = (
+                    select(pending_otlp.c.seq).where(pending_otlp.c.trace_id.in_(chunk)).limit(1)
+                )
+                if conn.execute(query).first() is not None:
+                    return True
+        return False
+
+    def expire_pending(self, received_before: datetime) -> int:
+        """Drop what waited since before `received_before`; returns how many rows."""
+        stmt = delete(pending_otlp).where(pending_otlp.c.received_at < received_before)
+        return self._transact(lambda conn: int(conn.execute(stmt).rowcount))
+
+    # --- uploaded logs and objects ---------------------------------------------------------------
+    def add_session_log(self, session_id: str, body: str) -> None:
+        values = {"session_id": session_id, "received_at": datetime.now(UTC), "body": body}
+        self._transact(lambda conn: conn.execute(insert(session_logs).values(values)))
+
+    def list_session_logs(self, session_id: str) -> list[SessionLog]:
+        query = (
+            select(session_logs)
+            .where(session_logs.c.session_id == session_id)
+            .order_by(session_logs.c.seq)
+        )
+        with self._read() as conn:
+            return [
+                SessionLog(r["session_id"], r["received_at"], r["body"])
+                for r in conn.execute(query).mappings()
+            ]
+
+    def put_object(self, project_id: str, body: str) -> StoredObject:
+        stored = StoredObject(
+            id=uuid.uuid4().hex,
+            project_id=project_id,
+            created_at=datetime.now(UTC),
+            size=len(body.encode()),
+            body=body,
+        )
+        values = {
+            "id": stored.id,
+            "project_id": project_id,
+            "created_at": stored.created_at,
+            "size": stored.size,
+            "body": body,
+        }
+        self._transact(lambda conn: conn.execute(insert(stored_objects).values(values)))
+        return stored
+
+    def get_object(self, project_id: str, object_id: str) -> StoredObject:
+        query = select(stored_objects).where(
+            stored_objects.c.id == object_id, stored_objects.c.project_id == project_id
+        )
+        with self._read() as conn:
+            row = conn.execute(query).mappings().first()
+        if row is None:
+            raise NotFound(f"object {object_id} not found")
+        return StoredObject(
+            row["id"], row["project_id"], row["created_at"], row["size"], row["body"]
+        )

@@ -1,0 +1,145 @@
+"""The event tree and OTLP's held data, on both engines: parent ids round-trip, agents reach
+their whole subtree, a root's children move under the session, held spans are claimed once."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from agentops_server.storage.records import PendingOtlp
+from agentops_server.storage.sql_store import SqlStore
+from agentops_server.storage.store import NotFound
+from tests.storage.builders import Seed, at, event
+
+
+def test_parent_ids_round_trip_through_appends_and_reads(seed: Seed) -> None:
+    store = seed.store
+    seed.session("s1")
+    store.append_events(
+        [
+            event("s1", "root-child", event_type="actions", start=1),
+            event("s1", "llm", start=2, parent_id="root-child"),
+        ]
+    )
+    by_id = {e.id: e for e in store.iter_events("s1")}
+    assert by_id["root-child"].parent_id is None
+    assert by_id["llm"].parent_id == "root-child"
+    assert [e.id for e in store.child_events("s1", "root-child")] == ["llm"]
+    assert {e.id for e in store.get_events("s1", ["llm", "absent", "root-child"])} == {
+        "llm",
+        "root-child",
+    }
+
+
+def test_retried_batch_with_parents_is_counted_once(seed: Seed) -> None:
+    """PostgreSQL's COPY falls back to INSERT ... ON CONFLICT: parent ids survive both."""
+    store = seed.store
+    seed.session("s1")
+    batch = [event("s1", "a", event_type="actions"), event("s1", "b", parent_id="a")]
+    store.append_events(batch[:1])
+    result = store.append_events(batch)
+    assert (result.inserted, result.duplicates) == (1, 1)
+    assert {e.id: e.parent_id for e in store.iter_events("s1")} == {"a": None, "b": "a"}
+    assert store.get_stats(seed.project_id, "s1").events == 2
+
+
+def test_an_agent_reaches_its_subtree_but_not_an_inner_agents(seed: Seed) -> None:
+    store = seed.store
+    seed.session("s1")
+    store.append_events(
+        [
+            event("s1", "outer", event_type="actions", agent_id="outer"),
+            event("s1", "task", event_type="actions", parent_id="outer"),
+            event("s1", "llm", parent_id="task"),
+            event("s1", "inner", event_type="actions", parent_id="task", agent_id="inner"),
+            event("s1", "tool", event_type="tools", parent_id="inner", agent_id="inner"),
+            event("s1", "sibling", event_type="actions"),
+        ]
+    )
+    assert store.assign_agent("s1", "outer") == 2
+    agents = {e.id: e.agent_id for e in store.iter_events("s1")}
+    assert agents == {
+        "outer": "outer",
+        "task": "outer",
+        "llm": "outer",
+        "inner": "inner",
+        "tool": "inner",
+        "sibling": None,
+    }
+
+
+def test_children_of_a_root_move_under_the_session(seed: Seed) -> None:
+    store = seed.store
+    seed.session("s1")
+    store.append_events([event("s1", "a", parent_id="root-span"), event("s1", "b", parent_id="a")])
+    assert store.reparent_children("s1", "root-span") == 1
+    assert {e.id: e.parent_id for e in store.iter_events("s1")} == {"a": None, "b": "a"}
+
+
+def test_merging_into_a_payload_keeps_what_is_there(seed: Seed) -> None:
+    store = seed.store
+    seed.session("s1")
+    store.append_events([event("s1", "e", payload={"prompt": "kept"})])
+    assert store.merge_event_payload("s1", "e", {"prompt": "other", "completion": "added"})
+    assert next(iter(store.iter_events("s1"))).payload == {
+        "prompt": "kept",
+        "completion": "added",
+    }
+    assert not store.merge_event_payload("s1", "missing", {"x": 1})
+
+
+def test_held_otlp_data_is_claimed_once_and_only_by_its_project(
+    store: SqlStore, seed: Seed
+) -> None:
+    other = store.create_project("Other").id
+    held = [
+        PendingOtlp("t1", None, "spans", '{"n": 1}', at(0)),
+        PendingOtlp("t1", other, "logs", '{"n": 2}', at(1)),
+        PendingOtlp("t2", None, "spans", '{"n": 3}', at(2)),
+    ]
+    store.hold_pending(held)
+    assert store.has_pending(["t1"]) and not store.has_pending(["t9"])
+    assert store.pending_bytes() == 3 * len('{"n": 1}')
+    claimed = store.claim_pending(["t1"], seed.project_id)
+    assert [(c.trace_id, c.project_id, c.body) for c in claimed] == [("t1", None, '{"n": 1}')]
+    assert store.claim_pending(["t1"], seed.project_id) == []
+    assert [c.body for c in store.claim_pending(["t1"], other)] == ['{"n": 2}']
+    assert store.expire_pending(at(2) + timedelta(microseconds=1)) == 1
+    assert not store.has_pending(["t2"])
+
+
+def test_logs_and_objects_belong_to_their_session_and_project(store: SqlStore, seed: Seed) -> None:
+    seed.session("s1")
+    store.add_session_log("s1", "line one\nline two")
+    assert [log.body for log in store.list_session_logs("s1")] == ["line one\nline two"]
+    stored = store.put_object(seed.project_id, "héllo")
+    assert stored.size == len("héllo".encode())
+    assert store.get_object(seed.project_id, stored.id).body == "héllo"
+    other = store.create_project("Other").id
+    with pytest.raises(NotFound):
+        store.get_object(other, stored.id)
+
+
+def test_session_name_and_metadata_merge_on_reattach(seed: Seed) -> None:
+    from agentops_server.storage.records import SessionWrite
+
+    store = seed.store
+    write = SessionWrite(id="s1", project_id=seed.project_id, init_timestamp=at(5))
+    store.write_session(write, create=True)
+    store.write_session(
+        SessionWrite(
+            id="s1", project_id=seed.project_id, init_timestamp=at(1), name="run",
+            metadata={"a": 1},
+        ),
+        create=True,
+    )  # fmt: skip
+    store.write_session(
+        SessionWrite(id="s1", project_id=seed.project_id, metadata={"b": 2}), create=True
+    )
+    session = store.get_session(seed.project_id, "s1")
+    assert (session.name, session.metadata, session.init_timestamp) == (
+        "run",
+        {"a": 1, "b": 2},
+        at(1),
+    )
