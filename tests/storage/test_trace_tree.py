@@ -25,7 +25,7 @@ def test_parent_ids_round_trip_through_appends_and_reads(seed: Seed) -> None:
     by_id = {e.id: e for e in store.iter_events("s1")}
     assert by_id["root-child"].parent_id is None
     assert by_id["llm"].parent_id == "root-child"
-    assert [e.id for e in store.child_events("s1", "root-child")] == ["llm"]
+    assert [e.id for e in store.child_events("s1", ["root-child"])] == ["llm"]
     assert {e.id for e in store.get_events("s1", ["llm", "absent", "root-child"])} == {
         "llm",
         "root-child",

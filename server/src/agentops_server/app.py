@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import gc
-import json
 import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
@@ -12,14 +11,16 @@ from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from agentops_server import __version__
-from agentops_server.api import health, ingest, prices, sessions, ttd
+from agentops_server.api import agentops_v4, health, ingest, otlp, prices, sessions, ttd
 from agentops_server.api.deps import Services
 from agentops_server.api.errors import error_response, install_error_handlers
 from agentops_server.api.schemas import install_schemas
+from agentops_server.auth.project_tokens import ProjectTokenSigner
 from agentops_server.auth.revocation import KeyStatusCache
 from agentops_server.auth.tokens import TokenSigner, load_secret
 from agentops_server.config import ServerConfig
 from agentops_server.dashboard import dashboard_router
+from agentops_server.ingest.otlp.pipeline import OtlpIngest
 from agentops_server.ingest.writer import IngestWriter
 from agentops_server.pricing import Pricer
 from agentops_server.storage.store import Store
@@ -33,7 +34,9 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     """The server app. Its lifespan starts the write batcher and the inactivity sweeper and, on
     shutdown, drains them: an acknowledged event is committed before the process exits."""
     writer = IngestWriter(store)
-    sweeper = Sweeper(store, config.session_inactivity_seconds)
+    pricer = Pricer(store)
+    otlp_ingest = OtlpIngest(store, pricer, writer, config)
+    sweeper = Sweeper(store, config.session_inactivity_seconds, also=otlp_ingest.expire)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -50,19 +53,25 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     app = FastAPI(
         title="agentops server",
         version=__version__,
-        description="Self-hosted AgentOps: v2 ingestion (agentops 0.3.x compatible) and export.",
+        description=(
+            "Self-hosted AgentOps: v2 ingestion (agentops 0.3.x), OTLP/HTTP ingestion (agentops "
+            "0.4.x and OpenTelemetry GenAI instrumentations) and export."
+        ),
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
     )
+    signer = TokenSigner(load_secret(config))
     app.state.services = Services(
         config=config,
         store=store,
-        signer=TokenSigner(load_secret(config)),
-        pricer=Pricer(store),
+        signer=signer,
+        pricer=pricer,
         writer=writer,
         key_status=KeyStatusCache(store.get_api_key, config.key_check_seconds),
         key_hashes=KeyStatusCache(store.find_api_key, config.key_check_seconds),
+        project_tokens=ProjectTokenSigner(signer),
+        otlp=otlp_ingest,
     )
     app.state.config = config
     app.state.store = store
@@ -70,6 +79,8 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     install_schemas(app)
     app.include_router(health.router)
     app.include_router(ingest.router)
+    app.include_router(otlp.router)
+    app.include_router(agentops_v4.router)
     app.include_router(sessions.router)
     app.include_router(prices.router)
     app.include_router(ttd.router)
@@ -111,32 +122,12 @@ class CollapseSlashes:
         await self.app(scope, receive, send)
 
 
-def config_to_env(config: ServerConfig) -> str:
-    return json.dumps(
-        {
-            "database_url": config.database_url,
-            "data_dir": str(config.data_dir),
-            "host": config.host,
-            "port": config.port,
-            "max_body_bytes": config.max_body_bytes,
-            "session_inactivity_seconds": config.session_inactivity_seconds,
-            "secret_key": config.secret_key,
-            "public_url": config.public_url,
-            "key_check_seconds": config.key_check_seconds,
-        }
-    )
-
-
 def app_from_env() -> FastAPI:
     """uvicorn factory (`agentops_server.app:app_from_env`): the config `serve` put in the
     environment, a store of this process's own, and the app."""
-    from pathlib import Path
-
     from agentops_server.storage.sql_store import open_store
 
-    raw = json.loads(os.environ[CONFIG_ENV])
-    raw["data_dir"] = Path(raw["data_dir"])
-    config = ServerConfig(**raw)
+    config = ServerConfig.from_json(os.environ[CONFIG_ENV])
     app = create_app(config, open_store(config.database_url), close_store=True)
     tune_gc()
     return app

@@ -6,9 +6,10 @@ Every variable is listed in ENV_VARS and documented in docs/settings.md.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Final
 
@@ -27,6 +28,10 @@ ENV_VARS: Final[dict[str, str]] = {
     "AGENTOPS_PUBLIC_URL": "URL users reach the server at, for links; default http://HOST:PORT",
     "AGENTOPS_KEY_CHECK_SECONDS": "how long a process trusts its answer to 'is the API key of "
     "this session token still active'; a revocation takes effect within it; default 5",
+    "AGENTOPS_OTLP_PENDING_SECONDS": "how long spans that the agentops 0.4 client exported before "
+    "its token arrived are held for an authenticated request of the same trace; default 600",
+    "AGENTOPS_OTLP_PENDING_BYTES": "most bytes of such spans held at once (beyond: 503, the "
+    "client retries); default 64 MiB",
 }
 
 DEFAULT_DATA_DIR: Final = "./agentops-data"
@@ -49,6 +54,20 @@ class ServerConfig:
     secret_key: str | None = None
     public_url: str | None = None
     key_check_seconds: int = 5
+    otlp_pending_seconds: int = 600
+    otlp_pending_bytes: int = 64 * 1024 * 1024
+
+    def to_json(self) -> str:
+        """Every field, for `serve` to hand its worker processes (see from_json)."""
+        values = {f.name: getattr(self, f.name) for f in fields(self)}
+        values["data_dir"] = str(self.data_dir)
+        return json.dumps(values)
+
+    @classmethod
+    def from_json(cls, text: str) -> ServerConfig:
+        values = json.loads(text)
+        values["data_dir"] = Path(values["data_dir"])
+        return cls(**values)
 
     @property
     def is_sqlite(self) -> bool:
@@ -100,6 +119,20 @@ class ServerConfig:
             public_url=(env.get("AGENTOPS_PUBLIC_URL") or None),
             key_check_seconds=_int(
                 "key check seconds", None, env.get("AGENTOPS_KEY_CHECK_SECONDS"), 5, minimum=0
+            ),
+            otlp_pending_seconds=_int(
+                "OTLP pending seconds",
+                None,
+                env.get("AGENTOPS_OTLP_PENDING_SECONDS"),
+                600,
+                minimum=1,
+            ),
+            otlp_pending_bytes=_int(
+                "OTLP pending bytes",
+                None,
+                env.get("AGENTOPS_OTLP_PENDING_BYTES"),
+                64 * 1024 * 1024,
+                minimum=0,
             ),
         )
 

@@ -188,6 +188,8 @@ def event_json(event: Event) -> dict[str, Any]:
             logs=event.payload.get("logs"),
             screenshot=event.payload.get("screenshot"),
         )
+    if kind != "llms" and event.cost_nanos is not None:  # e.g. agentops 0.4's @tool(cost=)
+        data.update(cost=format_usd(event.cost_nanos), cost_source=event.cost_source)
     return data
 
 

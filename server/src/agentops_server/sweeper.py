@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 
 from starlette.concurrency import run_in_threadpool
@@ -33,8 +34,16 @@ def sweep_interval(inactivity_seconds: int) -> float:
 class Sweeper:
     """Runs store.close_inactive_sessions periodically on the event loop's thread pool."""
 
-    def __init__(self, store: Store, inactivity_seconds: int) -> None:
+    def __init__(
+        self,
+        store: Store,
+        inactivity_seconds: int,
+        *,
+        also: Callable[[], object] | None = None,
+    ) -> None:
+        """`also` runs after each sweep (e.g. expiring OTLP data held too long)."""
         self._store = store
+        self._also = also
         self._inactivity = inactivity_seconds
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
@@ -44,6 +53,8 @@ class Sweeper:
         closed = self._store.close_inactive_sessions(idle_since, no_end_reason(self._inactivity))
         if closed:
             logger.info("ended %d inactive session(s) with no end received", closed)
+        if self._also is not None:
+            self._also()
         return closed
 
     def start(self) -> None:

@@ -19,6 +19,8 @@ from agentops_server.storage.records import ApiKey
 from agentops_server.storage.store import Store
 
 if TYPE_CHECKING:
+    from agentops_server.auth.project_tokens import ProjectTokenSigner
+    from agentops_server.ingest.otlp.pipeline import OtlpIngest
     from agentops_server.ingest.writer import IngestWriter
 
 
@@ -33,6 +35,8 @@ class Services:
     writer: IngestWriter
     key_status: KeyStatusCache  # by key id (session tokens)
     key_hashes: KeyStatusCache  # by key hash (the X-Agentops-Api-Key header)
+    project_tokens: ProjectTokenSigner  # agentops 0.4's tokens (POST /v3/auth/token)
+    otlp: OtlpIngest
 
 
 def services(request: Request) -> Services:
@@ -91,3 +95,48 @@ async def require_session_token(request: Request) -> TokenClaims:
             "revoked_api_key",
         )
     return claims
+
+
+async def optional_project(request: Request) -> str | None:
+    """The project of an OTLP-style request: `Authorization: Bearer` with a token from
+    /v3/auth/token, an API key or a session token, or `X-Agentops-Api-Key`. None when the
+    request carries no credential at all; a credential that is not valid is a 401."""
+    from agentops_server.auth.project_tokens import InvalidProjectToken, is_project_token
+
+    header = request.headers.get(wire.AUTHORIZATION_HEADER, "")
+    scheme, _, value = header.strip().partition(" ")
+    value = value.strip()
+    if scheme.lower() == "bearer" and value:
+        if is_key_format(value):
+            return (await check_api_key(request, value, cached=True)).project_id
+        svc = services(request)
+        if is_project_token(value):
+            try:
+                claims = svc.project_tokens.verify(value)
+            except InvalidProjectToken as exc:
+                raise unauthorized(f"invalid token: {exc}", "invalid_token") from None
+            if not await svc.key_status.is_active(claims.key_id):
+                raise unauthorized(
+                    "the API key this token was issued for has been revoked; nothing was stored",
+                    "revoked_api_key",
+                )
+            return claims.project_id
+        return (await require_session_token(request)).project_id
+    key = request.headers.get(wire.API_KEY_HEADER)
+    if key:
+        return (await check_api_key(request, key, cached=True)).project_id
+    if header.strip():
+        raise unauthorized(
+            "unsupported Authorization header: send Bearer <API key or token>", "invalid_token"
+        )
+    return None
+
+
+async def require_project(request: Request) -> str:
+    project = await optional_project(request)
+    if project is None:
+        raise unauthorized(
+            f"missing API key: send Authorization: Bearer <API key> or {wire.API_KEY_HEADER}",
+            "missing_api_key",
+        )
+    return project

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from agentops_server.app import CONFIG_ENV, config_to_env
+from agentops_server.app import CONFIG_ENV
 from agentops_server.auth.accounts import FIRST_ADMIN_LOGIN, ensure_first_admin
 from agentops_server.auth.keys import issue_key
 from agentops_server.auth.tokens import load_secret
@@ -80,7 +80,7 @@ def serve(
     _prepare(config)
     import uvicorn
 
-    os.environ[CONFIG_ENV] = config_to_env(config)
+    os.environ[CONFIG_ENV] = config.to_json()
     uvicorn.run(
         "agentops_server.app:app_from_env",
         factory=True,

@@ -76,6 +76,7 @@ class SessionWrite:
     parent_project_id: str | None = None
     name: str | None = None  # an OTLP trace's root span name
     metadata: dict[str, Any] | None = None  # merged key by key into what is stored
+    root_span_id: str | None = None  # an OTLP trace's root span, once it arrived
 
 
 @dataclass(frozen=True, slots=True)
@@ -140,6 +141,7 @@ class Session:
     stats: SessionStats
     name: str | None = None
     metadata: dict[str, Any] | None = None
+    root_span_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -60,6 +60,7 @@ def to_session(row: RowMapping) -> Session:
         stats=to_stats(row["id"], row),
         name=row["name"],
         metadata=row["metadata"],
+        root_span_id=row["root_span_id"],
     )
 
 

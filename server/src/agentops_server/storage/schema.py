@@ -216,6 +216,8 @@ Index(
 # OpenInference's metadata, the legacy end_session kwargs).
 sessions.append_column(Column("name", Text, nullable=True))
 sessions.append_column(Column("metadata", JsonDoc, nullable=True))
+# the span id of an OTLP trace's root span, once it arrived: its children sit under the session
+sessions.append_column(Column("root_span_id", Text, nullable=True))
 
 # OTLP data that cannot be stored yet: spans that the agentops 0.4 client exported before its
 # token arrived (project_id NULL), and GenAI log records whose span has not arrived. Claimed

@@ -81,6 +81,7 @@ def create_session(conn: Connection, dialect: str, write: SessionWrite, now: dat
             video=write.video,
             name=write.name,
             metadata=write.metadata,
+            root_span_id=write.root_span_id,
             created_at=now,
             last_activity_at=now,
             auto_ended=False,
@@ -104,7 +105,7 @@ def create_session(conn: Connection, dialect: str, write: SessionWrite, now: dat
     merged = unique_tags([*row["tags"], *tags])
     if merged != list(row["tags"]):
         values["tags"] = merged
-    for name in ("host_env", "video", "parent_project_id", "name"):
+    for name in ("host_env", "video", "parent_project_id", "name", "root_span_id"):
         if getattr(write, name) is not None:
             values[name] = getattr(write, name)
     if write.metadata:
@@ -132,7 +133,14 @@ def update_session(conn: Connection, write: SessionWrite, now: datetime) -> None
     if row is None or row["project_id"] != write.project_id:
         raise NotFound(f"session {write.id} not found")
     values: dict[str, Any] = {"last_activity_at": now}
-    for name in ("init_timestamp", "host_env", "video", "parent_project_id", "name"):
+    for name in (
+        "init_timestamp",
+        "host_env",
+        "video",
+        "parent_project_id",
+        "name",
+        "root_span_id",
+    ):
         if getattr(write, name) is not None:
             values[name] = getattr(write, name)
     if write.metadata:

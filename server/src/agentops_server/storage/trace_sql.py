@@ -69,16 +69,22 @@ class TraceSql:
                 found += [to_event(row) for row in conn.execute(query).mappings()]
         return found
 
-    def child_events(self, session_id: str, parent_id: str, limit: int = 100) -> list[Event]:
-        """The first `limit` children of an event, in time order."""
-        query = (
-            select(events)
-            .where(events.c.session_id == session_id, events.c.parent_id == parent_id)
-            .order_by(events.c.init_timestamp, events.c.seq)
-            .limit(limit)
-        )
+    def child_events(self, session_id: str, parent_ids: Sequence[str]) -> list[Event]:
+        """The stored children of these events (in time order per query)."""
+        found: list[Event] = []
+        wanted = list(dict.fromkeys(parent_ids))
         with self._read() as conn:
-            return [to_event(row) for row in conn.execute(query).mappings()]
+            for start in range(0, len(wanted), IDS_PER_QUERY):
+                query = (
+                    select(events)
+                    .where(
+                        events.c.session_id == session_id,
+                        events.c.parent_id.in_(wanted[start : start + IDS_PER_QUERY]),
+                    )
+                    .order_by(events.c.init_timestamp, events.c.seq)
+                )
+                found += [to_event(row) for row in conn.execute(query).mappings()]
+        return found
 
     def assign_agent(self, session_id: str, agent_id: str) -> int:
         """Give every event below the agent's event that has no agent yet this agent (an inner
@@ -97,8 +103,8 @@ class TraceSql:
         return self._transact(lambda conn: int(conn.execute(stmt).rowcount))
 
     def merge_event_payload(self, session_id: str, event_id: str, fields: dict[str, Any]) -> bool:
-        """Add `fields` to a stored event's payload (keys already there are kept). False if
-        the event is not stored."""
+        """Fill in a stored event's payload: `fields` go where the payload has no value yet
+        (missing or null). False if the event is not stored."""
 
         def work(conn: Connection) -> bool:
             where = and_(events.c.session_id == session_id, events.c.id == event_id)
@@ -106,7 +112,7 @@ class TraceSql:
             if row is None:
                 return False
             payload = dict(row[0] or {})
-            added = {k: v for k, v in fields.items() if k not in payload}
+            added = {k: v for k, v in fields.items() if payload.get(k) is None}
             if added:
                 payload.update(added)
                 conn.execute(update(events).where(where).values(payload=payload))

@@ -31,6 +31,7 @@ def upgrade() -> None:
     with op.batch_alter_table("sessions") as batch:
         batch.add_column(sa.Column("name", sa.Text(), nullable=True))
         batch.add_column(sa.Column("metadata", JSON, nullable=True))
+        batch.add_column(sa.Column("root_span_id", sa.Text(), nullable=True))
     op.create_table(
         "pending_otlp",
         sa.Column("seq", SEQ, autoincrement=True, nullable=False),
@@ -81,6 +82,7 @@ def downgrade() -> None:
     op.drop_index("ix_pending_otlp_trace", table_name="pending_otlp")
     op.drop_table("pending_otlp")
     with op.batch_alter_table("sessions") as batch:
+        batch.drop_column("root_span_id")
         batch.drop_column("metadata")
         batch.drop_column("name")
     op.drop_index("ix_events_session_parent", table_name="events")

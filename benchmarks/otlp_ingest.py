@@ -1,0 +1,170 @@
+"""OTLP ingestion speed of a real `agentops serve`: spans persisted per second, measured until
+the stats endpoint shows every span's event, like benchmarks/ingest.py does for v2.
+
+    .venv/bin/python benchmarks/otlp_ingest.py [--spans 102400] [--traces 200] [--clients 4]
+                                               [--batch 512] [--engines sqlite,postgres]
+                                               [--workers 1,2]
+
+Requests are protobuf ExportTraceServiceRequests of `--batch` spans (512: agentops 0.4's batch
+size), built before the clock starts and shaped like what agentops 0.4.21 sends: per trace a
+task span holding OpenAI chat spans (with prompt, completion and usage) and @tool spans (with
+input, output and a cost), children first; the session spans (roots) come last, in their own
+requests. Reports spans/s, request latency, the server's peak RSS and CPU per span.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import httpx
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks.ingest import CpuMeter, _database, print_table, rss_kib
+from tests.support.otlp import (
+    SpanSpec,
+    agentops_llm_span,
+    agentops_session_span,
+    agentops_tool_span,
+    new_trace_id,
+    session_of,
+    trace_request,
+)
+from tests.support.server import ServerProcess
+
+
+def build_spans(total: int, traces: int) -> tuple[list[SpanSpec], list[SpanSpec]]:
+    """(children, roots): `total` events in all, spread over `traces` traces."""
+    per_trace = max(2, total // traces)
+    children: list[SpanSpec] = []
+    roots: list[SpanSpec] = []
+    made = 0
+    while made < total:
+        trace_id = new_trace_id()
+        root = agentops_session_span(trace_id, "bench")
+        task = SpanSpec(
+            "run.task",
+            trace_id,
+            parent=root.span_id,
+            start_ms=0.5,
+            end_ms=99,
+            attributes={"agentops.span.kind": "task", "operation.name": "run"},
+        )
+        count = min(per_trace, total - made)
+        for i in range(count - 1):
+            if i % 2 == 0:
+                children.append(agentops_llm_span(trace_id, task.span_id, start_ms=1 + i * 0.01))
+            else:
+                children.append(
+                    agentops_tool_span(trace_id, task.span_id, cost=0.001, start_ms=1 + i * 0.01)
+                )
+        children.append(task)
+        roots.append(root)
+        made += count
+    return children, roots
+
+
+def run(
+    server: ServerProcess, total: int, traces: int, batch: int, clients: int, label: str
+) -> float:
+    children, roots = build_spans(total, traces)
+    bodies = [
+        trace_request(children[i : i + batch]).SerializeToString()
+        for i in range(0, len(children), batch)
+    ] + [
+        trace_request(roots[i : i + batch]).SerializeToString() for i in range(0, len(roots), batch)
+    ]
+    headers = {
+        "Content-Type": "application/x-protobuf",
+        "Authorization": f"Bearer {server.api_key}",
+    }
+    latencies: list[float] = []
+    lock = threading.Lock()
+    cursor = iter(range(len(bodies)))
+
+    def client() -> None:
+        with httpx.Client(timeout=60, verify=False) as http:
+            while True:
+                with lock:
+                    index = next(cursor, None)
+                if index is None:
+                    return
+                t = time.perf_counter()
+                res = http.post(f"{server.url}/v1/traces", content=bodies[index], headers=headers)
+                res.raise_for_status()
+                with lock:
+                    latencies.append(time.perf_counter() - t)
+
+    assert server.proc is not None
+    meter = CpuMeter(server.proc.pid, server.database_url)
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    sessions = [session_of(root.trace_id) for root in roots]
+    events = len(children)  # every non-root span is one event (no errors here)
+    seen = 0
+    with httpx.Client(timeout=60, verify=False) as http:
+        while seen < events:
+            seen = 0
+            for sid in sessions:
+                res = http.get(
+                    f"{server.url}/v2/sessions/{sid}/stats",
+                    headers={"X-Agentops-Api-Key": server.api_key},
+                )
+                seen += res.json()["events"] if res.status_code == 200 else 0
+    elapsed = time.perf_counter() - t0
+    spans = len(children) + len(roots)
+    cpu = {part: seconds / spans * 1e6 for part, seconds in meter.used().items()}
+    latencies.sort()
+    print(
+        f"{label}, OTLP batches of {batch}: {spans:,} spans in {elapsed:.2f} s = "
+        f"{spans / elapsed:,.0f} spans/s persisted ({len(bodies)} requests, {clients} clients; "
+        f"latency p50 {statistics.median(latencies) * 1000:.0f} ms, p90 "
+        f"{latencies[int(len(latencies) * 0.9)] * 1000:.0f} ms); server peak RSS "
+        f"{rss_kib(server.proc.pid, 'VmHWM') / 1024:.0f} MiB; CPU per span: server "
+        f"{cpu['server']:.0f} us, PostgreSQL {cpu['postgres']:.0f} us, load generator "
+        f"{cpu['client']:.0f} us",
+        flush=True,
+    )
+    return spans / elapsed
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--spans", type=int, default=102_400)
+    parser.add_argument("--traces", type=int, default=200)
+    parser.add_argument("--clients", type=int, default=4)
+    parser.add_argument("--batch", type=int, default=512)
+    parser.add_argument("--engines", default="sqlite", help="sqlite,postgres: throwaway databases")
+    parser.add_argument("--workers", default="1", help="serve --workers N; a list runs each")
+    args = parser.parse_args()
+    rows = []
+    for target in args.engines.split(","):
+        for workers in [int(w) for w in args.workers.split(",")]:
+            with tempfile.TemporaryDirectory() as tmp, _database(target) as url:
+                engine = "sqlite" if url is None else "postgresql"
+                label = f"{engine}, {workers} worker{'s' if workers > 1 else ''}"
+                server = ServerProcess(
+                    data_dir=Path(tmp),
+                    database_url=url,
+                    extra_args=["--log-level", "warning", "--workers", str(workers)],
+                ).start()
+                try:
+                    rate = run(server, args.spans, args.traces, args.batch, args.clients, label)
+                finally:
+                    server.stop()
+                rows.append((label, args.batch, rate))
+    if len(rows) > 1:
+        print_table(rows)
+
+
+if __name__ == "__main__":
+    main()

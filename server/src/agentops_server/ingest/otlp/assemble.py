@@ -1,0 +1,420 @@
+"""Spans of one trace -> the session and the events our model stores.
+
+One trace is one session (its id is the trace id as a UUID). The root span gives the session's
+start, end, name and end state; every other span is one event whose id is its span id and
+whose parent_id is its parent span's (None when the parent is the root). Spans arrive children
+first over many requests, so what a batch cannot see (its parents' agents, its children's
+errors and LLM calls) is looked up in the store by the caller and passed in as `Stored`.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from agentops_server.ingest.otlp.conventions.facts import SpanFacts
+from agentops_server.ingest.otlp.spans import Span
+from agentops_server.ingest.v2 import MAX_COST_USD, MAX_TOKENS
+from agentops_server.pricing import Pricer, TokenUsage
+from agentops_server.storage.records import (
+    CostSource,
+    Event,
+    EventWrite,
+    Session,
+    SessionWrite,
+    usd_to_nanos,
+)
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_COST_NANOS = MAX_COST_USD * 10**9
+_EVENT_TYPES = {"llm": "llms", "tool": "tools", "agent": "actions", "session": "actions"}
+_KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
+_STATUS_NAMES = ("UNSET", "OK", "ERROR")
+_CONTENT_PREFIXES = (
+    "gen_ai.prompt.",
+    "gen_ai.completion.",
+    "gen_ai.input.messages",
+    "gen_ai.output.messages",
+    "gen_ai.system_instructions",
+    "llm.input_messages.",
+    "llm.output_messages.",
+    "input.value",
+    "output.value",
+    "agentops.",
+    "traceloop.entity.input",
+    "traceloop.entity.output",
+)
+"""Attributes already lifted into prompt, completion, params or returns: not kept twice."""
+_HOST_PREFIXES = ("host.", "os.", "process.runtime.", "service.", "telemetry.sdk.")
+ERROR_SUFFIX = "-error"
+
+
+def session_id_of(trace_id: str) -> str:
+    """A trace's session: the same 128 bits as a UUID."""
+    return str(uuid.UUID(hex=trace_id))
+
+
+def to_time(ns: int) -> datetime:
+    return EPOCH + timedelta(microseconds=ns // 1000)
+
+
+@dataclass(frozen=True, slots=True)
+class Item:
+    """A span with what its convention says it means."""
+
+    span: Span
+    facts: SpanFacts
+
+
+def find_root(items: Sequence[Item]) -> Item | None:
+    return next((item for item in items if item.span.parent_span_id is None), None)
+
+
+def session_write(trace_id: str, items: Sequence[Item], project_id: str) -> SessionWrite:
+    """What this batch of the trace's spans says about the session."""
+    root = find_root(items)
+    tags: dict[str, None] = {}
+    metadata: dict[str, Any] = {}
+    host_env: dict[str, Any] | None = None
+    for item in items:
+        facts = item.facts
+        tags.update(dict.fromkeys(facts.tags))
+        if facts.metadata:
+            metadata.update(facts.metadata)
+        if host_env is None and facts.host_env:
+            host_env = dict(facts.host_env)
+    common: dict[str, Any] = {
+        "id": session_id_of(trace_id),
+        "project_id": project_id,
+        "tags": list(tags) or None,
+        "metadata": metadata or None,
+    }
+    if root is None:
+        start = min(item.span.start_ns for item in items)
+        return SessionWrite(init_timestamp=to_time(start), host_env=host_env, **common)
+    span, facts = root.span, root.facts
+    if root.facts.metadata:
+        metadata.update(root.facts.metadata)  # the root's word wins over its children's
+    if host_env is None and facts.convention != "agentops":
+        host_env = _resource_env(span.resource)
+    end_state, reason = _end_of(root)
+    return SessionWrite(
+        init_timestamp=to_time(span.start_ns),
+        end_timestamp=to_time(max(span.end_ns, span.start_ns)),
+        end_state=end_state,
+        end_state_reason=reason,
+        host_env=host_env,
+        name=facts.name or span.name,
+        root_span_id=span.span_id,
+        **common,
+    )
+
+
+def _end_of(root: Item) -> tuple[str, str | None]:
+    """agentops says it in `agentops.session.end_state` (absent: Indeterminate, the 0.4 client
+    drops enum end states); other traces by the root span's status (UNSET counts as done)."""
+    facts, span = root.facts, root.span
+    if facts.end_state is not None:
+        state = facts.end_state
+    elif facts.convention == "agentops":
+        state = "Indeterminate"
+    else:
+        state = "Fail" if span.status_code == 2 else "Success"
+    reason = facts.end_reason
+    if reason is None and state == "Fail":
+        if span.status_message:
+            reason = span.status_message
+        elif facts.error is not None:
+            reason = f"{facts.error.type}: {facts.error.message}"
+    return state, reason
+
+
+def _resource_env(resource: dict[str, Any]) -> dict[str, Any] | None:
+    env = {k: v for k, v in resource.items() if k.startswith(_HOST_PREFIXES)}
+    return env or None
+
+
+@dataclass(slots=True)
+class Stored:
+    """What the store holds that this batch needs: events named as parents of the batch's
+    spans, and the stored children of the batch's LLM and failed spans."""
+
+    parents: dict[str, Event] = field(default_factory=dict)
+    children: dict[str, list[Event]] = field(default_factory=dict)
+
+
+def lookups(items: Sequence[Item], session: Session) -> tuple[list[str], list[str]]:
+    """The parent ids to fetch (outside the batch, not the root) and the span ids whose stored
+    children matter (LLM spans, for stacked instrumentations; failed spans, for errors)."""
+    ids = {item.span.span_id for item in items}
+    parents = {
+        item.span.parent_span_id
+        for item in items
+        if item.span.parent_span_id is not None
+        and item.span.parent_span_id not in ids
+        and item.span.parent_span_id != session.root_span_id
+    }
+    watched = [
+        item.span.span_id
+        for item in items
+        if item.facts.kind == "llm" or item.facts.error is not None
+    ]
+    return sorted(p for p in parents if p is not None), watched
+
+
+@dataclass(slots=True)
+class TraceEvents:
+    events: list[EventWrite]
+    agents: list[tuple[str, str]]  # (agent event id, name)
+
+
+class Assembler:
+    """Builds the events of one batch of one trace's spans (the root excluded)."""
+
+    def __init__(
+        self,
+        session: Session,
+        items: Sequence[Item],
+        stored: Stored,
+        pricer: Pricer,
+    ) -> None:
+        self._session = session
+        self._pricer = pricer
+        self._stored = stored
+        root = find_root(items)
+        self._root_id = session.root_span_id or (root.span.span_id if root else None)
+        self._items = [item for item in items if item is not root]
+        self._by_id = {item.span.span_id: item for item in self._items}
+        self._children: dict[str, list[Item]] = {}
+        for item in self._items:
+            parent = item.span.parent_span_id
+            if parent is not None:
+                self._children.setdefault(parent, []).append(item)
+        self._agents: dict[str, str | None] = {}
+
+    def build(self) -> TraceEvents:
+        events: list[EventWrite] = []
+        agents: list[tuple[str, str]] = []
+        for item in self._items:
+            event = self._event(item)
+            events.append(event)
+            if item.facts.kind == "agent":
+                agents.append((item.span.span_id, item.facts.agent_name or item.facts.name))
+            error = self._error_event(item, event)
+            if error is not None:
+                events.append(error)
+        return TraceEvents(events, agents)
+
+    # --- tree ----------------------------------------------------------------------------------
+    def _parent_id(self, span: Span) -> str | None:
+        parent = span.parent_span_id
+        return None if parent is None or parent == self._root_id else parent
+
+    def _agent_of(self, item: Item) -> str | None:
+        """The nearest agent at or above the span: in the batch, else the stored parent's."""
+        span_id = item.span.span_id
+        if span_id in self._agents:
+            return self._agents[span_id]
+        chain: list[str] = []
+        agent: str | None = None
+        current: Item | None = item
+        while current is not None:
+            sid = current.span.span_id
+            if sid in self._agents:
+                agent = self._agents[sid]
+                break
+            chain.append(sid)
+            if current.facts.kind == "agent":
+                agent = sid
+                break
+            parent = self._parent_id(current.span)
+            if parent is None:
+                break
+            current = self._by_id.get(parent)
+            if current is None:
+                stored = self._stored.parents.get(parent)
+                agent = stored.agent_id if stored is not None else None
+        for sid in chain:
+            self._agents[sid] = agent
+        return agent
+
+    def _wrapped_llm(self, item: Item) -> str | None:
+        """The id of an LLM child that is this very call (two instrumentations wrapping one
+        client call): same response id, or same model and token counts."""
+        facts = item.facts
+        for child in self._children.get(item.span.span_id, ()):
+            if child.facts.kind == "llm" and _same_call(facts, child.facts):
+                return child.span.span_id
+        for stored in self._stored.children.get(item.span.span_id, ()):
+            if stored.event_type == "llms" and _same_stored_call(facts, stored):
+                return stored.id
+        return None
+
+    # --- events --------------------------------------------------------------------------------
+    def _event(self, item: Item) -> EventWrite:
+        span, facts = item.span, item.facts
+        kind = facts.kind
+        wraps = self._wrapped_llm(item) if kind == "llm" else None
+        event_type = "actions" if wraps else _EVENT_TYPES.get(kind, "actions")
+        start = to_time(span.start_ns)
+        payload = _payload(span, facts)
+        model = provider = None
+        tokens: list[int | None] = [None] * 5
+        cost_nanos: int | None = None
+        source = CostSource.NONE
+        if event_type == "llms":
+            model, provider = facts.model, facts.provider
+            tokens = [
+                _count(facts.input_tokens),
+                _count(facts.output_tokens),
+                _count(facts.cache_read_tokens),
+                _count(facts.cache_write_tokens),
+                _count(facts.reasoning_tokens),
+            ]
+            usage = TokenUsage(*tokens)
+            price = self._pricer.price(
+                self._session.project_id, model, provider, usage, facts.reported_cost, at=start
+            )
+            cost_nanos, source = price.cost_nanos, price.source
+            if cost_nanos is not None and cost_nanos > _MAX_COST_NANOS:
+                cost_nanos, source = None, CostSource.UNKNOWN_TOKENS
+            payload["prompt"] = facts.prompt
+            payload["completion"] = facts.completion
+        elif facts.reported_cost is not None and 0 <= facts.reported_cost <= MAX_COST_USD:
+            cost_nanos, source = usd_to_nanos(facts.reported_cost), CostSource.REPORTED
+        if wraps:
+            payload["wraps_llm_event"] = wraps
+        agent = span.span_id if kind == "agent" else self._agent_of(item)
+        return EventWrite(
+            id=span.span_id,
+            session_id=self._session.id,
+            event_type=event_type,
+            init_timestamp=start,
+            end_timestamp=to_time(max(span.end_ns, span.start_ns)),
+            agent_id=agent,
+            name=(model or facts.name) if event_type == "llms" else facts.name or span.name,
+            model=model,
+            provider=provider,
+            prompt_tokens=tokens[0],
+            completion_tokens=tokens[1],
+            cache_read_tokens=tokens[2],
+            cache_write_tokens=tokens[3],
+            reasoning_tokens=tokens[4],
+            cost_nanos=cost_nanos,
+            cost_source=source,
+            payload=payload,
+            parent_id=self._parent_id(span),
+        )
+
+    def _error_event(self, item: Item, event: EventWrite) -> EventWrite | None:
+        """One error per exception, at the deepest span it passed through: a span whose child
+        failed with the same exception leaves the error to that child."""
+        error = item.facts.error
+        if error is None or item.span.status_code != 2:
+            return None
+        mark = (error.type, error.message)
+        for child in self._children.get(item.span.span_id, ()):
+            e = child.facts.error
+            if e is not None and child.span.status_code == 2 and (e.type, e.message) == mark:
+                return None
+        for stored in self._stored.children.get(item.span.span_id, ()):
+            failure = stored.payload.get("error")
+            if isinstance(failure, dict) and (failure.get("type"), failure.get("message")) == mark:
+                return None
+        end = to_time(max(item.span.end_ns, item.span.start_ns))
+        return EventWrite(
+            id=item.span.span_id + ERROR_SUFFIX,
+            session_id=self._session.id,
+            event_type="errors",
+            init_timestamp=end,
+            end_timestamp=end,
+            agent_id=event.agent_id,
+            name=error.type,
+            model=None,
+            provider=None,
+            prompt_tokens=None,
+            completion_tokens=None,
+            cache_read_tokens=None,
+            cache_write_tokens=None,
+            reasoning_tokens=None,
+            cost_nanos=None,
+            cost_source=CostSource.NONE,
+            payload={
+                "error_type": error.type,
+                "details": error.message,
+                "logs": error.stacktrace,
+                "trigger_event_id": event.id,
+                "trigger_event_type": event.event_type,
+            },
+            parent_id=event.id,
+        )
+
+
+def _payload(span: Span, facts: SpanFacts) -> dict[str, Any]:
+    payload: dict[str, Any] = {
+        "span": {
+            "name": span.name,
+            "kind": _KIND_NAMES[span.kind] if 0 <= span.kind < len(_KIND_NAMES) else span.kind,
+            "scope": span.scope_name,
+            "status": _STATUS_NAMES[span.status_code] if 0 <= span.status_code < 3 else "UNSET",
+            "status_message": span.status_message or None,
+            "convention": facts.convention,
+        },
+        "attributes": {
+            k: v for k, v in span.attributes.items() if not k.startswith(_CONTENT_PREFIXES)
+        },
+    }
+    kind = facts.kind
+    if kind == "tool":
+        payload.update(name=facts.name, params=facts.params, returns=facts.returns)
+    elif kind != "llm":
+        payload.update(action_type=facts.name or span.name, params=facts.params)
+        payload["returns"] = facts.returns
+        if kind == "agent":
+            payload["agent_name"] = facts.agent_name or facts.name
+        elif kind == "session":
+            payload.update(
+                end_state=facts.end_state,
+                end_state_reason=facts.end_reason,
+                tags=list(facts.tags),
+            )
+    if facts.response_id is not None:
+        payload["response_id"] = facts.response_id
+    if facts.conversation_id is not None:
+        payload["conversation_id"] = facts.conversation_id
+    if facts.error is not None:
+        payload["error"] = {"type": facts.error.type, "message": facts.error.message}
+    return payload
+
+
+def _count(value: int | None) -> int | None:
+    return value if value is not None and 0 <= value <= MAX_TOKENS else None
+
+
+def _same_call(outer: SpanFacts, inner: SpanFacts) -> bool:
+    if outer.response_id is not None and outer.response_id == inner.response_id:
+        return True
+    return (outer.input_tokens, outer.output_tokens) == (
+        inner.input_tokens,
+        inner.output_tokens,
+    ) and outer.input_tokens is not None
+
+
+def _same_stored_call(outer: SpanFacts, inner: Event) -> bool:
+    response_id = inner.payload.get("response_id")
+    if outer.response_id is not None and outer.response_id == response_id:
+        return True
+    return (outer.input_tokens, outer.output_tokens) == (
+        inner.prompt_tokens,
+        inner.completion_tokens,
+    ) and outer.input_tokens is not None
+
+
+def group_by_trace(spans: Iterable[Span]) -> dict[str, list[Span]]:
+    groups: dict[str, list[Span]] = {}
+    for span in spans:
+        groups.setdefault(span.trace_id, []).append(span)
+    return groups

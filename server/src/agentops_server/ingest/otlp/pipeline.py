@@ -1,0 +1,239 @@
+"""OTLP ingestion end to end: decoded spans -> sessions, events and agents in the store.
+
+Per trace of a request: write the session (which proves the trace is this project's: a trace
+of another project is rejected, its data untouched), take what waited for the trace
+(token-less spans, log contents), look up what the batch cannot see, build the events, hand
+them to the writer (idempotent by span id, so an exporter's retry is stored once), then the
+few updates that late spans make (agents over their subtree, a root's children under the
+session).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from starlette.concurrency import run_in_threadpool
+
+from agentops_server.config import ServerConfig
+from agentops_server.ingest.otlp.assemble import (
+    Assembler,
+    Item,
+    Stored,
+    find_root,
+    group_by_trace,
+    lookups,
+    session_id_of,
+    session_write,
+)
+from agentops_server.ingest.otlp.conventions import read_span
+from agentops_server.ingest.otlp.log_content import Contents, contents_by_trace
+from agentops_server.ingest.otlp.pending import (
+    contents_from_json,
+    contents_to_json,
+    spans_from_json,
+    spans_to_json,
+)
+from agentops_server.ingest.otlp.spans import LogRecord, Span
+from agentops_server.ingest.writer import IngestWriter
+from agentops_server.pricing import Pricer
+from agentops_server.storage.records import Event, EventWrite, PendingOtlp, Session, SessionWrite
+from agentops_server.storage.store import Conflict, NotFound, Store
+
+logger = logging.getLogger("agentops_server.otlp")
+
+
+class PendingFull(Exception):
+    """The store of token-less spans is at its byte limit: the client should retry later."""
+
+
+@dataclass(slots=True)
+class Outcome:
+    spans: int = 0
+    rejected: int = 0
+    messages: list[str] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class _Prepared:
+    outcome: Outcome
+    events: list[EventWrite] = field(default_factory=list)
+    agents: list[tuple[str, str, str]] = field(default_factory=list)  # session, agent, name
+    roots: list[tuple[str, str]] = field(default_factory=list)  # session, root span id
+
+
+def is_agentops_client(spans: Sequence[Span]) -> bool:
+    """Spans of the agentops 0.4 client, which exports before its token arrives (its resource
+    always carries agentops.project.id, "temporary" until then)."""
+    return bool(spans) and all("agentops.project.id" in span.resource for span in spans)
+
+
+class OtlpIngest:
+    def __init__(
+        self, store: Store, pricer: Pricer, writer: IngestWriter, config: ServerConfig
+    ) -> None:
+        self._store = store
+        self._pricer = pricer
+        self._writer = writer
+        self._pending_limit = config.otlp_pending_bytes
+        self._pending_seconds = config.otlp_pending_seconds
+
+    # --- spans -----------------------------------------------------------------------------
+    async def ingest_spans(self, spans: Sequence[Span], project_id: str) -> Outcome:
+        prepared = await run_in_threadpool(self._prepare, spans, project_id)
+        if prepared.events:
+            await self._writer.append(prepared.events)
+        if prepared.agents or prepared.roots:
+            await run_in_threadpool(self._finish, prepared)
+        return prepared.outcome
+
+    def hold(self, spans: Sequence[Span]) -> None:
+        """Keep token-less spans until an authenticated request names their trace."""
+        now = datetime.now(UTC)
+        rows = [
+            PendingOtlp(trace_id, None, "spans", spans_to_json(group), now)
+            for trace_id, group in group_by_trace(spans).items()
+        ]
+        size = sum(len(row.body.encode()) for row in rows)
+        if self._store.pending_bytes() + size > self._pending_limit:
+            raise PendingFull("too many spans are waiting for their client's token; retry later")
+        self._store.hold_pending(rows)
+
+    def expire(self, now: datetime | None = None) -> int:
+        """Drop what waited longer than the pending period (the sweeper calls this)."""
+        before = (now or datetime.now(UTC)) - timedelta(seconds=self._pending_seconds)
+        dropped = self._store.expire_pending(before)
+        if dropped:
+            logger.warning(
+                "dropped %d held OTLP batch(es): no authenticated request named their trace "
+                "within %d s (AGENTOPS_OTLP_PENDING_SECONDS)",
+                dropped,
+                self._pending_seconds,
+            )
+        return dropped
+
+    def _prepare(self, spans: Sequence[Span], project_id: str) -> _Prepared:
+        prepared = _Prepared(Outcome(spans=len(spans)))
+        groups = group_by_trace(spans)
+        waiting = set(groups) if self._store.has_pending(list(groups)) else set()
+        for trace_id, trace_spans in groups.items():
+            self._prepare_trace(prepared, trace_id, trace_spans, project_id, trace_id in waiting)
+        return prepared
+
+    def _prepare_trace(
+        self,
+        prepared: _Prepared,
+        trace_id: str,
+        spans: list[Span],
+        project_id: str,
+        waiting: bool,
+    ) -> None:
+        items = [Item(span, read_span(span)) for span in spans]
+        try:
+            session = self._store.write_session(
+                session_write(trace_id, items, project_id), create=True
+            )
+        except Conflict:
+            prepared.outcome.rejected += len(spans)
+            prepared.outcome.messages.append(
+                f"trace {trace_id} belongs to another project: its spans were not stored"
+            )
+            return
+        contents: Contents = {}
+        if waiting:
+            held: list[Span] = []
+            for row in self._store.claim_pending([trace_id], project_id):
+                if row.kind == "spans":
+                    held += spans_from_json(row.body)
+                else:
+                    _merge_contents(contents, contents_from_json(row.body))
+            if held:
+                items = [Item(span, read_span(span)) for span in held] + items
+                session = self._store.write_session(
+                    session_write(trace_id, items, project_id), create=True
+                )
+        parents, watched = lookups(items, session)
+        stored = Stored()
+        if parents:
+            stored.parents = {e.id: e for e in self._store.get_events(session.id, parents)}
+        if watched:
+            stored.children = _by_parent(self._store.child_events(session.id, watched))
+        built = Assembler(session, items, stored, self._pricer).build()
+        if contents:
+            _fill_contents(built.events, contents)
+        prepared.events += built.events
+        prepared.agents += [(session.id, agent, name) for agent, name in built.agents]
+        root = find_root(items)
+        if root is not None:
+            prepared.roots.append((session.id, root.span.span_id))
+
+    def _finish(self, prepared: _Prepared) -> None:
+        for session_id, agent_id, name in prepared.agents:
+            self._store.upsert_agent(session_id, agent_id, name)
+            self._store.assign_agent(session_id, agent_id)
+        for session_id, root_id in prepared.roots:
+            self._store.reparent_children(session_id, root_id)
+
+    # --- logs ------------------------------------------------------------------------------
+    async def ingest_logs(self, records: Sequence[LogRecord], project_id: str) -> None:
+        await run_in_threadpool(self._logs, records, project_id)
+
+    def _logs(self, records: Sequence[LogRecord], project_id: str) -> None:
+        """Join GenAI content to its span's event now, or hold it for when the span comes."""
+        now = datetime.now(UTC)
+        held: list[PendingOtlp] = []
+        for trace_id, contents in contents_by_trace(records).items():
+            session: Session | None
+            try:
+                session = self._store.get_session(project_id, session_id_of(trace_id))
+            except NotFound:  # not stored yet, or another project's: nothing is touched
+                session = None
+            remaining = {
+                span_id: fields
+                for span_id, fields in contents.items()
+                if session is None
+                or not self._store.merge_event_payload(session.id, span_id, fields)
+            }
+            if remaining:
+                held.append(
+                    PendingOtlp(trace_id, project_id, "logs", contents_to_json(remaining), now)
+                )
+        self._store.hold_pending(held)
+
+    # --- uploads of agentops 0.4 -------------------------------------------------------------
+    def session_for_upload(self, trace_id: str, project_id: str) -> str:
+        """The session of `trace_id`, created if its spans have not arrived yet (Conflict if it
+        is another project's)."""
+        session_id = session_id_of(trace_id)
+        self._store.write_session(
+            SessionWrite(id=session_id, project_id=project_id, init_timestamp=datetime.now(UTC)),
+            create=True,
+        )
+        return session_id
+
+
+def _by_parent(events: list[Event]) -> dict[str, list[Event]]:
+    grouped: dict[str, list[Event]] = {}
+    for event in events:
+        if event.parent_id is not None:
+            grouped.setdefault(event.parent_id, []).append(event)
+    return grouped
+
+
+def _merge_contents(into: Contents, more: Contents) -> None:
+    for span_id, fields in more.items():
+        target = into.setdefault(span_id, {})
+        for key, value in fields.items():
+            target.setdefault(key, value)
+
+
+def _fill_contents(events: list[EventWrite], contents: Contents) -> None:
+    for event in events:
+        fields: dict[str, Any] | None = contents.get(event.id)
+        if fields:
+            for key, value in fields.items():
+                if event.payload.get(key) is None:
+                    event.payload[key] = value

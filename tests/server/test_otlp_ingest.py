@@ -1,0 +1,386 @@
+"""OTLP/HTTP ingestion against a real server: spans of agentops 0.4's shape (and generic GenAI
+spans) become one session per trace, with the tree, costs, agents and errors a user reads in
+the export API, whatever order and however often the spans arrive."""
+
+from __future__ import annotations
+
+import gzip
+import json
+from decimal import Decimal
+from typing import Any
+
+import httpx
+import pytest
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+
+from tests.server.conftest import LiveServer
+from tests.support.otlp import (
+    SpanSpec,
+    agentops_llm_span,
+    agentops_session_span,
+    agentops_tool_span,
+    new_trace_id,
+    session_of,
+    trace_request,
+)
+
+PROTOBUF = {"Content-Type": "application/x-protobuf"}
+# gpt-4o-mini at genai-prices' rates: 21 input, 7 output tokens
+LLM_COST = Decimal("0.00000315") + Decimal("0.0000042")
+
+
+def messages(role: str, text: str) -> str:
+    """GenAI semconv messages as Python instrumentations send them: a JSON string."""
+    return json.dumps([{"role": role, "parts": [{"type": "text", "content": text}]}])
+
+
+def send(
+    live: LiveServer, specs: list[SpanSpec], key: str | None = None, **kw: Any
+) -> httpx.Response:
+    headers = {**PROTOBUF, "Authorization": f"Bearer {key or live.api_key}"}
+    body = trace_request(specs, kw.pop("resource", None)).SerializeToString()
+    return live.client.post(live.url + "/v1/traces", content=body, headers=headers)
+
+
+def export(live: LiveServer, trace_id: str) -> dict[str, Any]:
+    res = live.get(f"/v2/sessions/{session_of(trace_id)}/export")
+    assert res.status_code == 200, res.text
+    body: dict[str, Any] = res.json()
+    return body
+
+
+def workflow(trace_id: str) -> tuple[SpanSpec, list[SpanSpec]]:
+    """A session span and, under it, a task holding an LLM call, a tool with a cost and a
+    tool that raised through the task."""
+    root = agentops_session_span(trace_id, "workflow_trace")
+    task = SpanSpec(
+        "run.task",
+        trace_id,
+        parent=root.span_id,
+        start_ms=1,
+        end_ms=50,
+        status=2,
+        status_message="RuntimeError: tool exploded",
+        attributes={"agentops.span.kind": "task", "operation.name": "run"},
+        events=[
+            ("exception", {"exception.type": "RuntimeError", "exception.message": "tool exploded"})
+        ],
+    )
+    failing = SpanSpec(
+        "failing_tool.tool",
+        trace_id,
+        parent=task.span_id,
+        start_ms=20,
+        end_ms=21,
+        status=2,
+        status_message="RuntimeError: tool exploded",
+        attributes={"agentops.span.kind": "tool", "operation.name": "failing_tool"},
+        events=[
+            ("exception", {"exception.type": "RuntimeError", "exception.message": "tool exploded",
+                           "exception.stacktrace": "Traceback ...\nRuntimeError: tool exploded"}),
+            ("exception", {"exception.type": "RuntimeError", "exception.message": "tool exploded"}),
+        ],
+    )  # fmt: skip
+    children = [
+        agentops_llm_span(trace_id, task.span_id, start_ms=2),
+        agentops_tool_span(trace_id, task.span_id, cost=0.01, start_ms=10),
+        failing,
+        task,
+    ]
+    return root, children
+
+
+def check_workflow(
+    live: LiveServer, trace_id: str, root: SpanSpec, children: list[SpanSpec]
+) -> None:
+    body = export(live, trace_id)
+    session, stats = body["session"], body["stats"]
+    assert session["name"] == "workflow_trace"
+    assert session["end_state"] == "Success" and session["end_timestamp"] is not None
+    assert session["tags"] == ["alpha", "beta"]
+    llm, tool, failing, task = children
+    assert stats["event_counts"] == {"llms": 1, "tools": 2, "actions": 1, "errors": 1}
+    assert (stats["prompt_tokens"], stats["completion_tokens"]) == (21, 7)
+    assert Decimal(stats["cost"]) == LLM_COST + Decimal("0.01")
+    (llm_row,) = body["llms"]
+    assert llm_row["model"] == "gpt-4o-mini-2024-07-18" and llm_row["parent_id"] == task.span_id
+    assert Decimal(llm_row["cost"]) == LLM_COST
+    tools = {t["id"]: t for t in body["tools"]}
+    assert Decimal(tools[tool.span_id]["cost"]) == Decimal("0.01")
+    assert tools[tool.span_id]["returns"] == {"city": "Paris", "temp_c": 21}
+    (task_row,) = body["actions"]
+    assert task_row["id"] == task.span_id and task_row["parent_id"] is None
+    (error,) = body["errors"]
+    assert error["trigger_event_id"] == failing.span_id
+    assert error["error_type"] == "RuntimeError" and error["details"] == "tool exploded"
+
+
+def test_agentops_shaped_trace_becomes_one_session_with_its_tree(live: LiveServer) -> None:
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    res = send(live, [*children, root])
+    assert res.status_code == 200 and res.headers["content-type"] == "application/x-protobuf"
+    assert not ExportTraceServiceResponse.FromString(res.content).HasField("partial_success")
+    check_workflow(live, trace_id, root, children)
+
+
+@pytest.mark.parametrize("order", ["children-first", "root-first", "one-by-one-reversed"])
+def test_every_arrival_order_gives_the_same_session(live: LiveServer, order: str) -> None:
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    batches = {
+        "children-first": [children[:2], children[2:], [root]],
+        "root-first": [[root], children],
+        "one-by-one-reversed": [
+            [s] for s in [children[2], children[3], children[0], children[1], root]
+        ],
+    }[order]
+    for batch in batches:
+        assert send(live, batch).status_code == 200
+    check_workflow(live, trace_id, root, children)
+
+
+def test_a_span_sent_twice_is_stored_and_counted_once(live: LiveServer) -> None:
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    for _ in range(2):
+        assert send(live, [*children, root]).status_code == 200
+    check_workflow(live, trace_id, root, children)
+
+
+def test_agent_spans_make_agents_and_their_subtree_carries_the_agent(live: LiveServer) -> None:
+    trace_id = new_trace_id()
+    root = agentops_session_span(trace_id)
+    agent = SpanSpec(
+        "ResearchAgent.agent", trace_id, parent=root.span_id, start_ms=1, end_ms=60,
+        attributes={"agentops.span.kind": "agent", "operation.name": "ResearchAgent"},
+    )  # fmt: skip
+    task = SpanSpec(
+        "plan.task", trace_id, parent=agent.span_id, start_ms=2, end_ms=30,
+        attributes={"agentops.span.kind": "task", "operation.name": "plan"},
+    )  # fmt: skip
+    llm = agentops_llm_span(trace_id, task.span_id, start_ms=3)
+    # children first, in separate requests, as the exporter sends them
+    for batch in ([llm], [task], [agent], [root]):
+        assert send(live, batch).status_code == 200
+    body = export(live, trace_id)
+    assert body["agents"] == [
+        {"id": agent.span_id, "session_id": session_of(trace_id), "name": "ResearchAgent"}
+    ]
+    assert body["llms"][0]["agent_id"] == agent.span_id
+    actions = {a["id"]: a for a in body["actions"]}
+    assert actions[task.span_id]["agent_id"] == agent.span_id
+    assert actions[agent.span_id]["parent_id"] is None
+
+
+def test_stacked_instrumentations_count_one_call_once(live: LiveServer) -> None:
+    """agentops and another instrumentation both wrapping one OpenAI call."""
+    trace_id = new_trace_id()
+    root = agentops_session_span(trace_id)
+    outer = agentops_llm_span(trace_id, root.span_id, start_ms=1)
+    inner = agentops_llm_span(trace_id, outer.span_id, start_ms=1.5)
+    inner.attributes = {
+        **inner.attributes,
+        "gen_ai.response.id": outer.attributes["gen_ai.response.id"],
+    }
+    for batch in ([inner], [outer, root]):
+        assert send(live, batch).status_code == 200
+    stats = export(live, trace_id)["stats"]
+    assert (stats["prompt_tokens"], stats["event_counts"]["llms"]) == (21, 1)
+
+
+def test_generic_genai_spans_end_by_the_root_status(live: LiveServer) -> None:
+    trace_id = new_trace_id()
+    agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner"}
+    root = SpanSpec(
+        "invoke_agent planner",
+        trace_id,
+        status=2,
+        status_message="boom",
+        attributes=agent,
+        scope="my-app",
+    )
+    chat = SpanSpec(
+        "chat gpt-4o-mini", trace_id, parent=root.span_id, kind=3, status=1, scope="genai",
+        attributes={
+            "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 21,
+            "gen_ai.usage.output_tokens": 7,
+            "gen_ai.input.messages": messages("user", "hi"),
+        },
+    )  # fmt: skip
+    resource = {
+        "service.name": "my-agent",
+        "host.name": "box-1",
+        "telemetry.sdk.language": "python",
+    }
+    assert send(live, [chat, root], resource=resource).status_code == 200
+    body = export(live, trace_id)
+    assert body["session"]["end_state"] == "Fail" and body["session"]["end_state_reason"] == "boom"
+    assert body["session"]["host_env"]["host.name"] == "box-1"
+    (llm,) = body["llms"]
+    assert llm["parent_id"] is None and Decimal(llm["cost"]) == LLM_COST
+
+
+def test_otlp_json_with_hex_ids(live: LiveServer) -> None:
+    trace_id = new_trace_id()
+    request = {
+        "resourceSpans": [{
+            "resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "hand"}}]},
+            "scopeSpans": [{"scope": {"name": "by-hand"}, "spans": [
+                {"traceId": trace_id.upper(), "spanId": "00f067aa0ba902b7", "name": "main",
+                 "kind": 1, "startTimeUnixNano": "1764000000000000000",
+                 "endTimeUnixNano": 1764000001000000000, "status": {"code": 1}},
+                {"traceId": trace_id, "spanId": "aaaaaaaaaaaaaaaa",
+                 "parentSpanId": "00f067aa0ba902b7", "name": "step",
+                 "startTimeUnixNano": "1764000000100000000",
+                 "endTimeUnixNano": "1764000000200000000", "unknownField": 1},
+            ]}],
+        }]
+    }  # fmt: skip
+    res = live.client.post(
+        live.url + "/v1/traces", json=request, headers={"X-Agentops-Api-Key": live.api_key}
+    )
+    assert res.status_code == 200 and res.json() == {}
+    body = export(live, trace_id)
+    assert body["session"]["name"] == "main" and body["session"]["end_state"] == "Success"
+    assert body["session"]["init_timestamp"] == "2025-11-24T16:00:00+00:00"
+    assert [(a["id"], a["action_type"], a["parent_id"]) for a in body["actions"]] == [
+        ("aaaaaaaaaaaaaaaa", "step", None)
+    ]
+
+
+def test_gzip_and_deflate_bodies(live: LiveServer) -> None:
+    import zlib
+
+    for encoding, compress in (("gzip", gzip.compress), ("deflate", zlib.compress)):
+        trace_id = new_trace_id()
+        root, children = workflow(trace_id)
+        raw = trace_request([*children, root]).SerializeToString()
+        headers = {**PROTOBUF, "Content-Encoding": encoding, "X-Agentops-Api-Key": live.api_key}
+        res = live.client.post(live.url + "/v1/traces", content=compress(raw), headers=headers)
+        assert res.status_code == 200, res.text
+        check_workflow(live, trace_id, root, children)
+
+
+def test_token_less_agentops_spans_wait_for_their_token(live: LiveServer) -> None:
+    """agentops 0.4 exports a trace ended right after init() before its token arrives."""
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    body = trace_request(children).SerializeToString()
+    res = live.client.post(live.url + "/v1/traces", content=body, headers=PROTOBUF)
+    assert res.status_code == 200
+    assert live.get(f"/v2/sessions/{session_of(trace_id)}/stats").status_code == 404
+    token = live.post("/v3/auth/token", {"api_key": live.api_key}).json()["token"]
+    assert send(live, [root], key=token).status_code == 200
+    check_workflow(live, trace_id, root, children)
+
+
+def test_requests_without_a_valid_key_store_nothing(live: LiveServer) -> None:
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    body = trace_request([*children, root], resource={"service.name": "x"}).SerializeToString()
+    res = live.client.post(live.url + "/v1/traces", content=body, headers=PROTOBUF)
+    assert res.status_code == 401 and res.headers["content-type"] == "application/x-protobuf"
+    assert b"missing API key" in res.content
+    bad = {**PROTOBUF, "Authorization": "Bearer 00000000-0000-4000-8000-000000000000"}
+    assert live.client.post(live.url + "/v1/traces", content=body, headers=bad).status_code == 401
+    assert live.get(f"/v2/sessions/{session_of(trace_id)}/stats").status_code == 404
+
+
+def test_another_projects_trace_is_refused_and_left_untouched(live: LiveServer) -> None:
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    assert send(live, [*children, root]).status_code == 200
+    other = live.new_key(live.store.create_project("Other").id)
+    costly = {"agentops.span.kind": "tool", "gen_ai.usage.total_cost": 99.0}
+    intruder = SpanSpec("x.tool", trace_id, parent=root.span_id, attributes=costly)
+    res = send(live, [intruder], key=other)
+    assert res.status_code == 200
+    partial = ExportTraceServiceResponse.FromString(res.content).partial_success
+    assert partial.rejected_spans == 1 and "another project" in partial.error_message
+    check_workflow(live, trace_id, root, children)
+
+
+def test_bad_bodies_get_clear_errors_in_the_request_content_type(live: LiveServer) -> None:
+    auth = {"X-Agentops-Api-Key": live.api_key}
+    url = live.url + "/v1/traces"
+    garbage = live.client.post(url, content=b"\xff\x00garbage", headers={**PROTOBUF, **auth})
+    assert (
+        garbage.status_code == 400 and garbage.headers["content-type"] == "application/x-protobuf"
+    )
+    bad_json = live.client.post(
+        url, content=b"{nope", headers={"Content-Type": "application/json", **auth}
+    )
+    assert bad_json.status_code == 400 and bad_json.json()["code"] == 3
+    wrong_type = live.client.post(url, content=b"x", headers={"Content-Type": "text/plain", **auth})
+    assert wrong_type.status_code == 415
+    huge = live.client.post(
+        url, content=b"\x00" * (live.config.max_body_bytes + 1), headers={**PROTOBUF, **auth}
+    )
+    assert huge.status_code == 413
+
+
+def test_agentops_auth_token_and_uploads(live: LiveServer) -> None:
+    res = live.post("/v3/auth/token", {"api_key": live.api_key})
+    assert res.status_code == 200
+    body = res.json()
+    assert body["project_id"] == live.project_id and body["token"]
+    assert "project_prem_status" in body
+    unknown = live.post("/v3/auth/token", {"api_key": "00000000-0000-4000-8000-000000000000"})
+    assert unknown.status_code == 401
+    token = {"Authorization": f"Bearer {body['token']}"}
+    trace_id = new_trace_id()
+    logs = live.post("/v4/logs/upload/", {"body": "2026-12-03 10:00:00,000 - INFO - hello"},
+                     headers={**token, "Trace-Id": str(int(trace_id, 16))})  # fmt: skip
+    assert logs.status_code == 200
+    assert [log.body for log in live.store.list_session_logs(session_of(trace_id))] == [
+        "2026-12-03 10:00:00,000 - INFO - hello"
+    ]
+    uploaded = live.post("/v4/objects/upload/", {"body": "transcript"}, headers=token)
+    assert uploaded.status_code == 200 and uploaded.json()["size"] == len("transcript")
+    url = uploaded.json()["url"]
+    assert live.client.get(url, headers=token).text == "transcript"
+    other = live.new_key(live.store.create_project("Other").id)
+    assert live.client.get(url, headers={"X-Agentops-Api-Key": other}).status_code == 404
+
+
+def test_genai_log_records_join_their_span(live: LiveServer) -> None:
+    """openai-v2 puts prompts and completions in /v1/logs, before or after the span."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    from tests.support.otlp import key_values
+
+    def log_request(trace_id: str, span_id: str) -> bytes:
+        request = ExportLogsServiceRequest()
+        record = request.resource_logs.add().scope_logs.add().log_records.add()
+        record.trace_id, record.span_id = bytes.fromhex(trace_id), bytes.fromhex(span_id)
+        record.event_name = "gen_ai.client.inference.operation.details"
+        record.attributes.extend(key_values({
+            "gen_ai.input.messages": messages("user", "hi"),
+            "gen_ai.output.messages": messages("assistant", "hello"),
+        }))  # fmt: skip
+        return request.SerializeToString()
+
+    headers = {**PROTOBUF, "X-Agentops-Api-Key": live.api_key}
+    for logs_first in (True, False):
+        trace_id = new_trace_id()
+        chat = SpanSpec("chat gpt-4o-mini", trace_id, kind=3, scope="genai", attributes={
+            "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.usage.input_tokens": 21, "gen_ai.usage.output_tokens": 7})  # fmt: skip
+        root = SpanSpec("main", trace_id, scope="app")
+        chat.parent = root.span_id
+        logs = log_request(trace_id, chat.span_id)
+        if logs_first:
+            assert (
+                live.client.post(live.url + "/v1/logs", content=logs, headers=headers).status_code
+                == 200
+            )
+        assert send(live, [chat, root]).status_code == 200
+        if not logs_first:
+            assert (
+                live.client.post(live.url + "/v1/logs", content=logs, headers=headers).status_code
+                == 200
+            )
+        (llm,) = export(live, trace_id)["llms"]
+        assert "hi" in json.dumps(llm["prompt"]) and "hello" in json.dumps(llm["completion"])
