@@ -227,7 +227,8 @@ def test_auto_started_session_holds_the_legacy_session_and_ends_at_exit(
     session, stats = export["session"], export["stats"]
     assert session["name"] == "default"
     assert session["end_state"] == "Indeterminate"
-    assert sorted(session["tags"]) == ["auto-a", "auto-b"]
+    # init's default tags, and the legacy session's: in this trace it is part of the session
+    assert sorted(session["tags"]) == ["auto-a", "auto-b", "inner"]
     by_id = assert_tree(export)
     nested = one(export, "actions", "session")  # the legacy session, a span in the trace
     (llm,) = export["llms"]

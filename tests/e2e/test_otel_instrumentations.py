@@ -21,6 +21,7 @@ from tests.support.fake_providers import (
     CHAT_CACHED,
     CHAT_COMPLETION,
     CHAT_PROMPT,
+    EMBED_PER_INPUT,
     RESPONSE_MODELS,
 )
 from tests.support.otel_clients import (
@@ -40,6 +41,7 @@ from tests.support.server import ServerProcess
 pytestmark = pytest.mark.slow
 
 MODEL = RESPONSE_MODELS["gpt-4o-mini"]
+EMBEDDING_MODEL = "text-embedding-3-small"
 INSTRUMENTATIONS = ["openai-v2", "openinference"]
 # What each instrumentation reports of the fake's cached prompt tokens (openai-v2 2.4b0: none).
 CACHED = {"openai-v2": None, "openinference": CHAT_CACHED}
@@ -100,10 +102,18 @@ def test_instrumented_openai_calls_are_priced_llm_events_of_a_successful_session
     assert any("Say hi" in str(llm["prompt"]) for llm in calls)
     assert all("Hello world" in str(llm["completion"]) for llm in calls)
 
-    assert stats["errors"] == 0
-    assert (stats["prompt_tokens"] - 2 * CHAT_PROMPT) in (0, 8)  # the embedding's 8, if an llm
-    priced = [Decimal(e["cost"]) for e in export["llms"] if e["cost"] is not None]
-    assert Decimal(stats["cost"]) == sum(priced, Decimal(0))
+    # the embedding is an LLM call too, priced like our SDK prices it: input tokens only
+    (embedding,) = [e for e in export["llms"] if e["model"] == EMBEDDING_MODEL]
+    assert embedding["prompt_tokens"] == EMBED_PER_INPUT
+    assert embedding["completion_tokens"] in (0, None)
+    assert embedding["cost_source"] == "computed"
+    assert Decimal(embedding["cost"]) == expected_cost(EMBEDDING_MODEL, EMBED_PER_INPUT, 0)
+
+    assert stats["event_counts"] == {"llms": 3, "tools": 0, "actions": 0, "errors": 0}
+    assert stats["prompt_tokens"] == 2 * CHAT_PROMPT + EMBED_PER_INPUT
+    assert stats["completion_tokens"] == 2 * CHAT_COMPLETION
+    assert Decimal(stats["cost"]) == sum((Decimal(e["cost"]) for e in export["llms"]), Decimal(0))
+    assert stats["cost_complete"] is True
     if instrumentation == "openinference":  # tags from using_attributes, on the LLM spans
         assert sorted(session["tags"]) == ["oi-a", "oi-b"]
         assert stats["cache_read_tokens"] == 2 * CHAT_CACHED
