@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
+from pathlib import Path
 
 import pytest
 
@@ -20,6 +21,7 @@ class Stack:
     engine: str
     server: ServerProcess
     fake: FakeProviders
+    workdir: Path  # where the client programs run
 
 
 @pytest.fixture(
@@ -30,12 +32,13 @@ def stack(
 ) -> Iterator[Stack]:
     """A server on SQLite, then on PostgreSQL, and the fake provider, for a whole module."""
     engine: str = request.param
-    data_dir = tmp_path_factory.mktemp(f"otlp-{engine}") / "server-data"
+    workdir = tmp_path_factory.mktemp(f"otlp-{engine}")
+    data_dir = workdir / "server-data"
     with FakeProviders() as fake:
         if engine == "sqlite":
             server = ServerProcess(data_dir=data_dir).start()
             try:
-                yield Stack(engine, server, fake)
+                yield Stack(engine, server, fake, workdir)
             finally:
                 server.stop()
             return
@@ -43,6 +46,6 @@ def stack(
         with fresh_database() as url:
             server = ServerProcess(data_dir=data_dir, database_url=url).start()
             try:
-                yield Stack(engine, server, fake)
+                yield Stack(engine, server, fake, workdir)
             finally:
                 server.stop()

@@ -45,7 +45,7 @@ def python04() -> Path:
 def run04(stack: Stack, python: Path, scenario: str, **env: str) -> dict[str, Any]:
     server = stack.server
     args = (scenario, server.url, server.api_key, stack.fake.openai_url)
-    return run_client(python, "agent04.py", *args, extra_env=env)
+    return run_client(python, stack.workdir, "agent04.py", *args, extra_env=env)
 
 
 @pytest.fixture(scope="module")

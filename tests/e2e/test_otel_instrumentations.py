@@ -59,6 +59,7 @@ def runs(stack: Stack, otel_python: Path) -> dict[str, dict[str, Any]]:
     return {
         name: run_client(
             otel_python,
+            stack.workdir,
             "otel_openai.py",
             name,
             server.url,

@@ -49,14 +49,16 @@ def client_env() -> dict[str, str]:
 
 
 def run_client(
-    python: Path, script: str, *args: str, extra_env: dict[str, str] | None = None
+    python: Path, cwd: Path, script: str, *args: str, extra_env: dict[str, str] | None = None
 ) -> dict[str, Any]:
-    """Run tests/e2e/scripts/SCRIPT with the client venv's python; its last stdout line."""
+    """Run tests/e2e/scripts/SCRIPT with the client venv's python in `cwd` (agentops 0.4
+    writes agentops.log there); returns its last stdout line, parsed."""
     done = subprocess.run(
         [str(python), str(SCRIPTS / script), *args],
         capture_output=True,
         text=True,
         env={**client_env(), **(extra_env or {})},
+        cwd=cwd,
         timeout=120,
     )
     assert done.returncode == 0, f"{script} {args[:1]} failed:\n{done.stdout}\n{done.stderr}"
