@@ -1,0 +1,226 @@
+"""Prompt and completion of an LLM span as message lists, across conventions.
+
+Every family is normalised to `{"role", "content", ...}` messages: `content` is the text,
+`tool_calls` a list of `{"id", "name", "arguments"}`, and parts that are not text or tool
+calls (images, reasoning, blobs) stay in `parts`. Other message fields are kept as written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from functools import lru_cache
+
+from agentops_server.ingest.otlp.conventions.values import decoded
+from agentops_server.ingest.otlp.spans import AttrValue, Span
+
+__all__ = ["io_value", "llm_messages"]
+
+_GENAI_PROMPT = "gen_ai.prompt."  # OpenLLMetry legacy and agentops: gen_ai.prompt.{i}.role ...
+_GENAI_COMPLETION = "gen_ai.completion."
+_OI_INPUT = "llm.input_messages."  # OpenInference: llm.input_messages.{i}.message.role ...
+_OI_OUTPUT = "llm.output_messages."
+_FAMILIES = (_GENAI_PROMPT, _GENAI_COMPLETION, _OI_INPUT, _OI_OUTPUT)
+
+Fields = dict[str, AttrValue]  # one message's attributes, keys below "{prefix}{i}."
+Message = dict[str, AttrValue]
+
+
+def llm_messages(span: Span) -> tuple[AttrValue, AttrValue]:
+    """(prompt, completion): the first family present on the span, for each."""
+    attrs = span.attributes
+    families = _indexed(attrs)
+    prompt = _structured(
+        attrs.get("gen_ai.input.messages"), attrs.get("gen_ai.system_instructions")
+    )
+    if prompt is None:
+        prompt = _indexed_messages(families.get(_GENAI_PROMPT))
+    if prompt is None:
+        prompt = _openinference_messages(families.get(_OI_INPUT))
+    if prompt is None:
+        prompt = _event_value(span, "gen_ai.content.prompt", "gen_ai.prompt")
+    if prompt is None:
+        prompt = io_value(attrs, "input")
+    completion = _structured(attrs.get("gen_ai.output.messages"), None)
+    if completion is None:
+        completion = _indexed_messages(families.get(_GENAI_COMPLETION))
+    if completion is None:
+        completion = _openinference_messages(families.get(_OI_OUTPUT))
+    if completion is None:
+        completion = _event_value(span, "gen_ai.content.completion", "gen_ai.completion")
+    if completion is None:
+        completion = io_value(attrs, "output")
+    return prompt, completion
+
+
+def io_value(attrs: Mapping[str, AttrValue], direction: str) -> AttrValue:
+    """OpenInference `input.value` / `output.value`, parsed when its mime type says JSON."""
+    value = attrs.get(f"{direction}.value")
+    if attrs.get(f"{direction}.mime_type") == "application/json":
+        return decoded(value)
+    return value
+
+
+def _indexed(attrs: Mapping[str, AttrValue]) -> dict[str, dict[int, Fields]]:
+    """{prefix: {i: {field: value}}} for the indexed families, in one pass over the keys."""
+    families: dict[str, dict[int, Fields]] = {}
+    for key, value in attrs.items():
+        parsed = _family_key(key)
+        if parsed is not None:
+            prefix, index, field = parsed
+            families.setdefault(prefix, {}).setdefault(index, {})[field] = value
+    return families
+
+
+@lru_cache(maxsize=4096)
+def _family_key(key: str) -> tuple[str, int, str] | None:
+    """("gen_ai.prompt.", 0, "role") from "gen_ai.prompt.0.role"; None for other keys.
+
+    Cached: the same few dozen keys recur on every LLM span, and one cache hit is cheaper
+    than testing each key against each family.
+    """
+    for prefix in _FAMILIES:
+        if key.startswith(prefix):
+            index, _, field = key[len(prefix) :].partition(".")
+            if field and index.isascii() and index.isdigit():
+                return prefix, int(index), field
+            return None
+    return None
+
+
+def _indexed_messages(entries: dict[int, Fields] | None) -> list[AttrValue] | None:
+    """gen_ai.prompt.{i}.role|content|tool_call_id and .tool_calls.{j}.id|name|arguments."""
+    if not entries:
+        return None
+    messages: list[AttrValue] = []
+    for _, fields in sorted(entries.items()):
+        message: Message = {}
+        calls = _Numbered()
+        for field, value in fields.items():
+            if field.startswith("tool_calls."):
+                calls.put(field[11:], value)
+            else:
+                message[field] = value
+        if calls:
+            message["tool_calls"] = calls.as_list()
+        messages.append(message)
+    return messages
+
+
+def _openinference_messages(entries: dict[int, Fields] | None) -> list[AttrValue] | None:
+    """llm.*_messages.{i}.message.role|content, .tool_calls.{j}.tool_call.*, .contents.{j}.*"""
+    if not entries:
+        return None
+    messages: list[AttrValue] = []
+    for _, fields in sorted(entries.items()):
+        message: Message = {}
+        calls = _Numbered()
+        contents = _Numbered()
+        for field, value in fields.items():
+            name = field.removeprefix("message.")
+            if name.startswith("tool_calls."):
+                calls.put(name[11:], value, strip=("tool_call.", "function."))
+            elif name.startswith("contents."):
+                contents.put(name[9:], value, strip=("message_content.",))
+            else:
+                message[name] = value
+        if calls:
+            message["tool_calls"] = calls.as_list()
+        if contents:
+            parts: list[AttrValue] = []
+            for part in contents.as_messages():
+                if "text" in part:
+                    part["content"] = part.pop("text")
+                if "image.image.url" in part:
+                    part["url"] = part.pop("image.image.url")
+                parts.append(part)
+            message.update(_from_parts(parts, keep_content=message.get("content")))
+        messages.append(message)
+    return messages
+
+
+def _structured(messages: AttrValue, system: AttrValue) -> AttrValue:
+    """GenAI semconv gen_ai.input/output.messages (+ system instructions): JSON or structured."""
+    if messages is None and system is None:
+        return None
+    parsed = decoded(messages)
+    if parsed is not None and not isinstance(parsed, list):
+        return parsed  # not the parts schema: keep what was sent
+    out: list[AttrValue] = []
+    system = decoded(system)
+    if isinstance(system, list):
+        out.append({"role": "system", **_from_parts(system, keep_content=None)})
+    elif system is not None:
+        out.append({"role": "system", "content": system})
+    for message in parsed or ():
+        if isinstance(message, dict) and isinstance(parts := message.get("parts"), list):
+            rest = {key: value for key, value in message.items() if key != "parts"}
+            out.append({**rest, **_from_parts(parts, keep_content=rest.get("content"))})
+        else:
+            out.append(message)
+    return out
+
+
+def _from_parts(parts: list[AttrValue], keep_content: AttrValue) -> Message:
+    """content / tool_calls / tool_call_id / parts from a parts list (GenAI message schema)."""
+    texts: list[str] = []
+    calls: list[AttrValue] = []
+    others: list[AttrValue] = []
+    out: Message = {}
+    for part in parts:
+        if not isinstance(part, dict):
+            others.append(part)
+            continue
+        kind = part.get("type", "text")
+        content = part.get("content")
+        if kind == "text" and isinstance(content, str):
+            texts.append(content)
+        elif kind == "tool_call":
+            calls.append({k: part.get(k) for k in ("id", "name", "arguments")})
+        elif kind == "tool_call_response":
+            out["tool_call_id"] = part.get("id")
+            out["content"] = part["response"] if "response" in part else part.get("result")
+        else:
+            others.append(part)
+    if keep_content is not None:
+        out["content"] = keep_content
+    elif texts and "content" not in out:
+        out["content"] = "\n".join(texts)
+    if calls:
+        out["tool_calls"] = calls
+    if others:
+        out["parts"] = others
+    return out
+
+
+def _event_value(span: Span, event_name: str, key: str) -> AttrValue:
+    """Older semconv: span events gen_ai.content.prompt/completion with a JSON attribute."""
+    for event in span.events:
+        if event.name == event_name and key in event.attributes:
+            return decoded(event.attributes[key])
+    return None
+
+
+class _Numbered:
+    """Collects "{j}.{field}" keys into a list of dicts ordered by j."""
+
+    __slots__ = ("_items",)
+
+    def __init__(self) -> None:
+        self._items: dict[int, Message] = {}
+
+    def __bool__(self) -> bool:
+        return bool(self._items)
+
+    def put(self, rest: str, value: AttrValue, strip: tuple[str, ...] = ()) -> None:
+        index, _, field = rest.partition(".")
+        if not (field and index.isascii() and index.isdigit()):
+            return
+        for prefix in strip:
+            field = field.removeprefix(prefix)
+        self._items.setdefault(int(index), {})[field] = value
+
+    def as_messages(self) -> list[Message]:
+        return [self._items[j] for j in sorted(self._items)]
+
+    def as_list(self) -> list[AttrValue]:
+        return [self._items[j] for j in sorted(self._items)]
