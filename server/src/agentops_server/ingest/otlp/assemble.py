@@ -46,8 +46,17 @@ _CONTENT_PREFIXES = (
     "agentops.",
     "traceloop.entity.input",
     "traceloop.entity.output",
+    "gen_ai.usage.",
+    "llm.token_count.",
+    "gen_ai.response.model",
+    "gen_ai.response.id",
+    "operation.name",
 )
-"""Attributes already lifted into prompt, completion, params or returns: not kept twice."""
+"""Attributes already lifted into the event (prompt, completion, params, returns, tokens,
+model, name): not kept twice."""
+_KEPT: dict[str, bool] = {}
+"""Per attribute key, whether it is kept (keys repeat across spans: one dict look-up each)."""
+_MAX_KEPT_KEYS = 50_000
 _HOST_PREFIXES = ("host.", "os.", "process.runtime.", "service.", "telemetry.sdk.")
 ERROR_SUFFIX = "-error"
 
@@ -363,9 +372,7 @@ def _payload(span: Span, facts: SpanFacts) -> dict[str, Any]:
             "status_message": span.status_message or None,
             "convention": facts.convention,
         },
-        "attributes": {
-            k: v for k, v in span.attributes.items() if not k.startswith(_CONTENT_PREFIXES)
-        },
+        "attributes": _kept_attributes(span.attributes),
     }
     kind = facts.kind
     if kind == "tool":
@@ -388,6 +395,20 @@ def _payload(span: Span, facts: SpanFacts) -> dict[str, Any]:
     if facts.error is not None:
         payload["error"] = {"type": facts.error.type, "message": facts.error.message}
     return payload
+
+
+def _kept_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
+    kept = _KEPT
+    out = {}
+    for key, value in attributes.items():
+        keep = kept.get(key)
+        if keep is None:
+            if len(kept) > _MAX_KEPT_KEYS:  # keys made of ids: do not grow without bound
+                kept.clear()
+            keep = kept[key] = not key.startswith(_CONTENT_PREFIXES)
+        if keep:
+            out[key] = value
+    return out
 
 
 def _count(value: int | None) -> int | None:

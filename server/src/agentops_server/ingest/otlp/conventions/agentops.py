@@ -45,7 +45,9 @@ def is_agentops(span: Span) -> bool:
     return resource.get("service.name") == "agentops" and "agentops.project.id" in resource
 
 
-def read(span: Span) -> SpanFacts:
+def read(span: Span) -> SpanFacts | None:
+    """None for a span of an agentops process that is none of the SDK's: another
+    instrumentation in the same process wrote it, so another convention may read it."""
     attrs = span.attributes
     declared = text(attrs.get("agentops.span.kind"))
     if declared is None:
@@ -53,7 +55,9 @@ def read(span: Span) -> SpanFacts:
             return _tool_call(span)
         if _is_llm(span):
             return read_llm(span, "agentops", _context(span))
-        return _entity(span, "action", "entity")
+        if span.scope_name.startswith("agentops"):
+            return _entity(span, "action", "entity")
+        return None
     declared = declared.lower()
     if declared == "llm":
         return read_llm(span, "agentops", _context(span))
