@@ -34,8 +34,11 @@ def send_spans(live: LiveServer, spans: list[Span], headers: dict[str, str]) -> 
 
 
 def answered_in(res: httpx.Response, status: int, content_type: str) -> None:
+    """The status, in the request's content type; in JSON, a google.rpc.Status with a message."""
     assert res.status_code == status, (res.status_code, res.text)
     assert res.headers["content-type"].startswith(content_type), res.headers
+    if content_type == "application/json":
+        assert isinstance(res.json()["message"], str) and res.json()["message"], res.text
 
 
 def stored_trace(live: LiveServer) -> tuple[str, Span, Span]:
@@ -115,6 +118,17 @@ def test_a_missing_or_wrong_key_is_401_and_nothing_is_stored(
     assert live.get(f"/v2/sessions/{otlp_json.session_id(root.trace_id)}/stats").status_code == 404
 
 
+def test_a_revoked_key_is_401_as_header_and_as_bearer(live: LiveServer) -> None:
+    revoked = live.new_key()
+    record = live.store.find_api_key(hash_key(revoked))
+    assert record is not None
+    live.store.revoke_api_key(record.id)
+    root = Span(trace_id=otlp_json.new_trace_id(), name="run", status_code=STATUS_OK)
+    for headers in ({"X-Agentops-Api-Key": revoked}, {"Authorization": f"Bearer {revoked}"}):
+        answered_in(send_spans(live, [root], headers), 401, "application/json")
+    assert live.get(f"/v2/sessions/{otlp_json.session_id(root.trace_id)}/stats").status_code == 404
+
+
 def test_the_auth_exchange_gives_a_token_for_an_active_key_only(live: LiveServer) -> None:
     res = live.post("/v3/auth/token", {"api_key": live.api_key})
     assert res.status_code == 200, res.text
@@ -169,7 +183,10 @@ def test_another_projects_key_or_token_cannot_touch_a_trace(
         {"Authorization": f"Bearer {token}"},
     ):
         res = send_spans(live, [intruder, rewritten_child, rewritten_root], headers)
-        assert res.status_code < 500, res.text
+        # refused as OTLP asks for data the client must not retry: 200, partial_success
+        assert res.status_code == 200, res.text
+        rejected = res.json()["partialSuccess"]
+        assert int(rejected["rejectedSpans"]) == 3 and rejected["errorMessage"], rejected
 
     # a later request of the owner is stored: the intruder's would have been by now
     _, later_root, _ = stored_trace(live)
