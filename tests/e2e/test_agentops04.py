@@ -199,6 +199,17 @@ def test_legacy_start_session_and_end_session_keep_the_end_reason_and_tags(
     assert Decimal(stats["cost"]) == Decimal(chat["cost"]) + Decimal(response["cost"])
 
 
+def test_a_session_has_the_metadata_its_program_gave_and_no_other(
+    stack: Stack, traces: dict[str, Any]
+) -> None:
+    legacy = wait_for_export(stack.server, traces["legacy"], ended_with(2))
+    assert legacy["session"]["metadata"] == {"custom_field": "abc"}  # end_session's kwargs
+    # no update_trace_metadata, no end_session kwargs (the model's tool call id is no metadata
+    # of the run)
+    workflow = wait_for_export(stack.server, traces["workflow"], ended_with(12))
+    assert workflow["session"]["metadata"] is None
+
+
 def test_dict_tags_become_key_value_tags(stack: Stack, traces: dict[str, Any]) -> None:
     export = wait_for_export(stack.server, traces["dict_tags"], ended_with(0))
     assert sorted(export["session"]["tags"]) == ["env:test", "team:alpha"]

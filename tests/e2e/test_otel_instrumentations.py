@@ -103,23 +103,33 @@ def test_instrumented_openai_calls_are_priced_llm_events_of_a_successful_session
     assert any("Say hi" in str(llm["prompt"]) for llm in calls)
     assert all("Hello world" in str(llm["completion"]) for llm in calls)
 
-    # the embedding is an LLM call too, priced like our SDK prices it: input tokens only
+    # the embedding is an LLM call too (see the next test for its price)
+    assert stats["event_counts"] == {"llms": 3, "tools": 0, "actions": 0, "errors": 0}
+    assert stats["prompt_tokens"] == 2 * CHAT_PROMPT + EMBED_PER_INPUT
+    assert stats["completion_tokens"] == 2 * CHAT_COMPLETION
+    if instrumentation == "openinference":  # using_attributes, on the LLM spans only
+        assert sorted(session["tags"]) == ["oi-a", "oi-b"]
+        assert session["metadata"]["experiment"] == "e2e"
+        assert stats["cache_read_tokens"] == 2 * CHAT_CACHED
+    else:
+        assert session["tags"] == [] and session["metadata"] is None
+
+
+@pytest.mark.parametrize("instrumentation", INSTRUMENTATIONS)
+def test_an_instrumented_embedding_is_priced_as_our_sdk_prices_it(
+    stack: Stack, runs: dict[str, dict[str, Any]], instrumentation: str
+) -> None:
+    """Input tokens only: an embedding has no output tokens, and its session's cost is
+    complete."""
+    export = wait_for_export(stack.server, runs[instrumentation]["ok"], ended_with(3))
     (embedding,) = [e for e in export["llms"] if e["model"] == EMBEDDING_MODEL]
     assert embedding["prompt_tokens"] == EMBED_PER_INPUT
     assert embedding["completion_tokens"] in (0, None)
     assert embedding["cost_source"] == "computed"
     assert Decimal(embedding["cost"]) == expected_cost(EMBEDDING_MODEL, EMBED_PER_INPUT, 0)
-
-    assert stats["event_counts"] == {"llms": 3, "tools": 0, "actions": 0, "errors": 0}
-    assert stats["prompt_tokens"] == 2 * CHAT_PROMPT + EMBED_PER_INPUT
-    assert stats["completion_tokens"] == 2 * CHAT_COMPLETION
-    assert Decimal(stats["cost"]) == sum((Decimal(e["cost"]) for e in export["llms"]), Decimal(0))
+    stats = export["stats"]
     assert stats["cost_complete"] is True
-    if instrumentation == "openinference":  # tags from using_attributes, on the LLM spans
-        assert sorted(session["tags"]) == ["oi-a", "oi-b"]
-        assert stats["cache_read_tokens"] == 2 * CHAT_CACHED
-    else:
-        assert session["tags"] == []
+    assert Decimal(stats["cost"]) == sum((Decimal(e["cost"]) for e in export["llms"]), Decimal(0))
 
 
 @pytest.mark.parametrize("instrumentation", INSTRUMENTATIONS)
@@ -132,6 +142,7 @@ def test_a_failed_openai_call_fails_the_session_with_one_error_linked_to_the_cal
     session, stats = export["session"], export["stats"]
     assert session["name"] == f"{instrumentation}-fail"
     assert session["end_state"] == "Fail"  # root status ERROR
+    assert "404" in session["end_state_reason"]  # the root's status message
     by_id = assert_tree(export)
     (call,) = by_id.values()
     assert call["parent_id"] is None
@@ -287,6 +298,7 @@ def test_a_hand_written_trace_whose_root_failed_is_a_failed_session(stack: Stack
     post_json(stack.server, [step, root], {"X-Agentops-Api-Key": stack.server.api_key})
     export = wait_for_export(stack.server, otlp_json.session_id(root.trace_id), ended_with(1))
     assert export["session"]["end_state"] == "Fail"
+    assert export["session"]["end_state_reason"] == "ValueError: bad plan"
     assert export["actions"][0]["id"] == step.span_id
 
 

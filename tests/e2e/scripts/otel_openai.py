@@ -131,7 +131,10 @@ def run(instrumentation: str, url: str, key: str, openai_url: str) -> dict[str, 
             from openinference.instrumentation import using_attributes
 
             with using_attributes(
-                session_id="conversation-1", user_id="user-1", tags=["oi-a", "oi-b"]
+                session_id="conversation-1",
+                user_id="user-1",
+                metadata={"experiment": "e2e"},
+                tags=["oi-a", "oi-b"],
             ):
                 calls(client)
         else:
