@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -13,7 +15,10 @@ import httpx
 import pytest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
-from tests.server.conftest import LiveServer
+from agentops_server.config import ServerConfig
+from agentops_server.sweeper import Sweeper
+from tests.conftest import require
+from tests.server.conftest import LiveServer, running
 from tests.support.otlp import (
     SpanSpec,
     agentops_llm_span,
@@ -23,8 +28,29 @@ from tests.support.otlp import (
     session_of,
     trace_request,
 )
+from tests.support.postgres import fresh_database
+from tests.support.server import free_port
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def live(request: pytest.FixtureRequest, tmp_path: Any, postgres_ok: bool) -> Iterator[LiveServer]:
+    """Every test here on a real server over each engine."""
+    if request.param == "sqlite":
+        config = ServerConfig.build(data_dir=tmp_path / "data", port=free_port(), environ={})
+        with running(config) as server:
+            yield server
+        return
+    require(postgres_ok, "PostgreSQL at 127.0.0.1:5432")
+    with fresh_database() as url:
+        config = ServerConfig.build(
+            data_dir=tmp_path / "data", database_url=url, port=free_port(), environ={}
+        )
+        with running(config) as server:
+            yield server
+
+
 # gpt-4o-mini at genai-prices' rates: 21 input, 7 output tokens
 LLM_COST = Decimal("0.00000315") + Decimal("0.0000042")
 
@@ -384,3 +410,16 @@ def test_genai_log_records_join_their_span(live: LiveServer) -> None:
             )
         (llm,) = export(live, trace_id)["llms"]
         assert "hi" in json.dumps(llm["prompt"]) and "hello" in json.dumps(llm["completion"])
+
+
+def test_a_session_whose_root_never_arrives_is_closed_indeterminate(live: LiveServer) -> None:
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    assert send(live, children).status_code == 200  # the root never comes
+    body = export(live, trace_id)
+    assert body["session"]["end_timestamp"] is None
+    later = datetime.now(UTC) + timedelta(seconds=live.config.session_inactivity_seconds + 1)
+    assert Sweeper(live.store, live.config.session_inactivity_seconds).sweep_once(later) == 1
+    session = export(live, trace_id)["session"]
+    assert session["end_state"] == "Indeterminate" and session["auto_ended"] is True
+    assert session["end_timestamp"] is not None
