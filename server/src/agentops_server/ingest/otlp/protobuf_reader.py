@@ -107,14 +107,19 @@ def read_logs(body: bytes) -> list[LogRecord]:
 
 def _attributes(pairs: Iterable[KeyValue]) -> dict[str, AttrValue]:
     out: dict[str, AttrValue] = {}
+    plain = _PLAIN
     for pair in pairs:
         value = pair.value
         # Most values are non-empty strings: one cheap probe instead of WhichOneof (3x dearer).
         text = value.string_value
         if text:
             out[pair.key] = text
+            continue
+        which = value.WhichOneof("value")
+        if which in plain:
+            out[pair.key] = getattr(value, which)
         else:
-            out[pair.key] = _value(value)
+            out[pair.key] = _complex(value, which)
     return out
 
 
@@ -122,13 +127,18 @@ def _value(value: AnyValue) -> AttrValue:
     which = value.WhichOneof("value")
     if which in _PLAIN:
         return getattr(value, which)  # type: ignore[no-any-return]
+    return _complex(value, which)
+
+
+def _complex(value: AnyValue, which: str | None) -> AttrValue:
+    """Arrays, kvlists and bytes; None for an empty AnyValue or a field we do not know."""
     if which == "array_value":
         return [_value(v) for v in value.array_value.values]
     if which == "kvlist_value":
         return _attributes(value.kvlist_value.values)
     if which == "bytes_value":
         return base64.b64encode(value.bytes_value).decode("ascii")
-    return None  # unset, or a profiles-only string_value_strindex
+    return None  # e.g. the profiles-only string_value_strindex
 
 
 def _optional_id(raw: bytes, size: int, where: str, field: str) -> str | None:
