@@ -28,7 +28,6 @@ from agentops_server.ingest.otlp.decode import (
     Undecodable,
     UnsupportedMediaType,
     decode_logs,
-    decode_traces,
 )
 from agentops_server.ingest.otlp.pipeline import Outcome, PendingFull, is_agentops_client
 from agentops_server.ingest.writer import WriterUnavailable
@@ -133,7 +132,7 @@ async def export_traces(request: Request) -> Response:
         svc = services(request)
         project = await optional_project(request)
         body = await read_body(request, svc.config.max_body_bytes)
-        spans = await run_in_threadpool(decode_traces, body, media)
+        spans = await run_in_threadpool(svc.otlp.decode, body, media)
         if project is None:
             if not is_agentops_client(spans):
                 raise ApiError(

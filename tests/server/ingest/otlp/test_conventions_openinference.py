@@ -100,3 +100,8 @@ def test_other_kinds_are_actions_named_like_the_span(kind: str) -> None:
 def test_openinference_wins_over_genai_attributes_on_the_same_span() -> None:
     facts = read_span(oi("TOOL", {"gen_ai.operation.name": "chat"}))
     assert (facts.kind, facts.convention) == ("tool", "openinference")
+
+
+def test_a_reported_cost_of_zero_is_zero_not_unknown() -> None:
+    facts = read_span(oi("LLM", {"llm.cost.prompt": 0, "llm.cost.completion": 0.0}))
+    assert facts.reported_cost == Decimal(0)

@@ -77,6 +77,9 @@ ODD_VALUES: tuple[AttrValue, ...] = (
     ["a", 1, None, {"k": [2]}],
     {},
     {"k": {"j": [None]}},
+    '{"a": 1}',
+    '[1, "x", {"parts": "no"}, {"parts": [1, {"type": 5, "content": 3}]}]',
+    [{"parts": [None, {"type": "tool_call"}, {"type": "tool_call_response"}]}, "m"],
 )
 
 

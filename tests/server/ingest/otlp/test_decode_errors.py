@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 import copy
+from collections.abc import Callable
 from typing import Any
 
 import orjson
 import pytest
+from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord as PbLogRecord
 
 from agentops_server.ingest.otlp.decode import (
     Undecodable,
@@ -51,7 +54,9 @@ def test_garbage_and_json_sent_as_protobuf_are_refused() -> None:
     assert refused(b"\xff\xff\xff\xff", PROTOBUF).startswith(
         "not a valid OTLP protobuf ExportTraceServiceRequest"
     )
-    assert "ExportTraceServiceRequest" in refused(orjson.dumps(SPEC_EXAMPLE), PROTOBUF)
+    assert refused(orjson.dumps(SPEC_EXAMPLE), PROTOBUF).endswith(
+        "(JSON? send it as application/json)"
+    )
     with pytest.raises(Undecodable, match="ExportLogsServiceRequest"):
         decode_logs(b"\xff\xff\xff\xff", PROTOBUF)
 
@@ -169,3 +174,90 @@ def test_wrong_json_log_fields_name_the_path() -> None:
         "resourceLogs[0].scopeLogs[0].logRecords[0].traceId must be 32 hex digits "
         "(OTLP/JSON ids are hex, not base64), got 'xyz'"
     )
+
+
+@pytest.mark.parametrize(
+    ("body", "message"),
+    [
+        (b'{"resourceSpans": [1]}', "resourceSpans[0] must be an object, got a number"),
+        (
+            b'{"resourceSpans": [{"scopeSpans": [null]}]}',
+            "resourceSpans[0].scopeSpans[0] must be an object, got null",
+        ),
+    ],
+)
+def test_list_items_of_the_wrong_type_name_the_path(body: bytes, message: str) -> None:
+    assert refused(body) == message
+
+
+ATTRS = {"a": [1, {"b": 2.5}], "c": b"\x01", "d": True}
+TRACES = wire.traces(
+    ("s", [wire.span(attrs=ATTRS, parent=wire.ROOT_ID, events=[("e", ATTRS)])]),
+    resource={"service.name": "x"},
+)
+LOGS = ExportLogsServiceRequest.FromString(
+    wire.logs(
+        PbLogRecord(
+            time_unix_nano=1,
+            trace_id=wire.TRACE_ID,
+            span_id=wire.ROOT_ID,
+            event_name="e",
+            body=wire.any_value(ATTRS),
+            attributes=wire.key_values(ATTRS),
+        ),
+        resource={"service.name": "x"},
+    )
+)
+
+
+@pytest.mark.parametrize(
+    ("request_json", "decode"),
+    [(wire.as_otlp_json(TRACES), decode_traces), (wire.as_otlp_json(LOGS), decode_logs)],
+    ids=["traces", "logs"],
+)
+def test_any_damage_to_a_json_request_is_undecodable_never_another_error(
+    request_json: bytes, decode: Callable[[bytes, str], object]
+) -> None:
+    pristine = orjson.loads(request_json)
+    replacements: list[Any] = [None, 1, -1, 1.5, True, "x", "", [], [1], {}, {"k": 1}]
+    paths = list(_paths(pristine))
+    assert len(paths) > 40
+    for path in paths:
+        for replacement in replacements:
+            body = copy.deepcopy(pristine)
+            _set(body, path, replacement)
+            try:
+                decode(orjson.dumps(body), JSON)
+            except Undecodable:
+                pass
+
+
+def _paths(node: Any, prefix: tuple[Any, ...] = ()) -> Any:
+    items = node.items() if isinstance(node, dict) else enumerate(node)
+    for key, value in items:
+        yield (*prefix, key)
+        if isinstance(value, dict | list):
+            yield from _paths(value, (*prefix, key))
+
+
+def _set(node: Any, path: tuple[Any, ...], value: Any) -> None:
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+
+
+@pytest.mark.parametrize(
+    ("body", "decode"),
+    [(TRACES.SerializeToString(), decode_traces), (LOGS.SerializeToString(), decode_logs)],
+    ids=["traces", "logs"],
+)
+def test_any_damaged_byte_in_a_protobuf_request_is_undecodable_never_another_error(
+    body: bytes, decode: Callable[[bytes, str], object]
+) -> None:
+    for position in range(len(body)):
+        for byte in (0x00, 0x01, 0x7F, 0x80, 0xFF, body[position] ^ 0x08):
+            damaged = body[:position] + bytes([byte]) + body[position + 1 :]
+            try:
+                decode(damaged, PROTOBUF)
+            except Undecodable:
+                pass

@@ -418,20 +418,26 @@ def _count(value: int | None) -> int | None:
 def _same_call(outer: SpanFacts, inner: SpanFacts) -> bool:
     if outer.response_id is not None and outer.response_id == inner.response_id:
         return True
-    return (outer.input_tokens, outer.output_tokens) == (
-        inner.input_tokens,
-        inner.output_tokens,
-    ) and outer.input_tokens is not None
+    return _same_usage(outer, inner.model, inner.input_tokens, inner.output_tokens)
+
+
+def _same_usage(
+    outer: SpanFacts, model: str | None, input_tokens: int | None, output_tokens: int | None
+) -> bool:
+    """Same token counts (and the same model, where both name one): one call seen twice."""
+    if outer.input_tokens is None or (outer.input_tokens, outer.output_tokens) != (
+        input_tokens,
+        output_tokens,
+    ):
+        return False
+    return outer.model is None or model is None or outer.model == model
 
 
 def _same_stored_call(outer: SpanFacts, inner: Event) -> bool:
     response_id = inner.payload.get("response_id")
     if outer.response_id is not None and outer.response_id == response_id:
         return True
-    return (outer.input_tokens, outer.output_tokens) == (
-        inner.prompt_tokens,
-        inner.completion_tokens,
-    ) and outer.input_tokens is not None
+    return _same_usage(outer, inner.model, inner.prompt_tokens, inner.completion_tokens)
 
 
 def group_by_trace(spans: Iterable[Span]) -> dict[str, list[Span]]:

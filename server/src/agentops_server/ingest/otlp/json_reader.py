@@ -139,7 +139,7 @@ def _load(body: bytes, what: str) -> dict[str, Any]:
     return request
 
 
-def _resource(parent: dict[str, Any], where: str) -> dict[str, AttrValue]:
+def _resource(parent: Any, where: str) -> dict[str, AttrValue]:
     resource = _object(parent, "resource", where)
     return attributes(resource.get("attributes"), f"{where}.resource.attributes")
 
@@ -156,7 +156,9 @@ def _array(parent: Any, key: str, where: str) -> list[Any]:
     return value
 
 
-def _object(parent: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+def _object(parent: Any, key: str, where: str) -> dict[str, Any]:
+    if type(parent) is not dict:
+        raise Undecodable(f"{where} must be an object, got {json_type(parent)}")
     value = parent.get(key)
     if value is None:
         return {}

@@ -11,6 +11,7 @@ session).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -30,6 +31,7 @@ from agentops_server.ingest.otlp.assemble import (
     session_write,
 )
 from agentops_server.ingest.otlp.conventions import read_span
+from agentops_server.ingest.otlp.decode import decode_traces
 from agentops_server.ingest.otlp.log_content import Contents, contents_by_trace
 from agentops_server.ingest.otlp.pending import (
     contents_from_json,
@@ -78,12 +80,17 @@ class OtlpIngest:
         self._store = store
         self._pricer = pricer
         self._writer = writer
+        self._cpu = threading.Lock()
         self._pending_limit = config.otlp_pending_bytes
         self._pending_seconds = config.otlp_pending_seconds
 
     # --- spans -----------------------------------------------------------------------------
+    def decode(self, body: bytes, media: str) -> list[Span]:
+        with self._cpu:
+            return decode_traces(body, media)
+
     async def ingest_spans(self, spans: Sequence[Span], project_id: str) -> Outcome:
-        prepared = await run_in_threadpool(self._prepare, spans, project_id)
+        prepared = await run_in_threadpool(self._prepare_one_at_a_time, spans, project_id)
         if prepared.events:
             await self._writer.append(prepared.events)
         if prepared.agents or prepared.roots:
@@ -115,6 +122,12 @@ class OtlpIngest:
             )
         return dropped
 
+    def _prepare_one_at_a_time(self, spans: Sequence[Span], project_id: str) -> _Prepared:
+        """Pure-Python work, one request at a time: threads that share the GIL get no faster
+        together, and fewer of them leave the writer thread its turn sooner."""
+        with self._cpu:
+            return self._prepare(spans, project_id)
+
     def _prepare(self, spans: Sequence[Span], project_id: str) -> _Prepared:
         prepared = _Prepared(Outcome(spans=len(spans)))
         groups = group_by_trace(spans)
@@ -133,9 +146,7 @@ class OtlpIngest:
     ) -> None:
         items = [Item(span, read_span(span)) for span in spans]
         try:
-            session = self._store.write_session(
-                session_write(trace_id, items, project_id), create=True
-            )
+            session = self._session(session_write(trace_id, items, project_id))
         except Conflict:
             prepared.outcome.rejected += len(spans)
             prepared.outcome.messages.append(
@@ -169,6 +180,18 @@ class OtlpIngest:
         root = find_root(items)
         if root is not None:
             prepared.roots.append((session.id, root.span.span_id))
+
+    def _session(self, write: SessionWrite) -> Session:
+        """The stored session, written only when this batch tells something new about it: most
+        batches are children of a known trace, and a read does not queue for SQLite's one
+        writer (the append that follows marks the session active anyway)."""
+        try:
+            stored = self._store.get_session(write.project_id, write.id)
+        except NotFound:  # new, or another project's (then write_session raises Conflict)
+            return self._store.write_session(write, create=True)
+        if _tells_something_new(write, stored):
+            return self._store.write_session(write, create=True)
+        return stored
 
     def _finish(self, prepared: _Prepared) -> None:
         for session_id, agent_id, name in prepared.agents:
@@ -213,6 +236,21 @@ class OtlpIngest:
             create=True,
         )
         return session_id
+
+
+def _tells_something_new(write: SessionWrite, stored: Session) -> bool:
+    if write.root_span_id is not None and write.root_span_id != stored.root_span_id:
+        return True
+    if write.init_timestamp is not None and write.init_timestamp < stored.init_timestamp:
+        return True
+    if write.tags and not set(write.tags) <= set(stored.tags):
+        return True
+    if write.host_env and not stored.host_env:
+        return True
+    current = stored.metadata or {}
+    return bool(write.metadata) and any(
+        current.get(key) != value for key, value in (write.metadata or {}).items()
+    )
 
 
 def _by_parent(events: list[Event]) -> dict[str, list[Event]]:

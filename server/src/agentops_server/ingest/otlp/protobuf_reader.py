@@ -30,7 +30,7 @@ def read_traces(body: bytes) -> list[Span]:
     try:
         request.ParseFromString(body)
     except DecodeError as exc:
-        raise Undecodable(f"not a valid OTLP protobuf ExportTraceServiceRequest: {exc}") from None
+        raise _not_protobuf("ExportTraceServiceRequest", body, exc) from None
     spans: list[Span] = []
     append = spans.append
     for r, resource_spans in enumerate(request.resource_spans):
@@ -82,7 +82,7 @@ def read_logs(body: bytes) -> list[LogRecord]:
     try:
         request.ParseFromString(body)
     except DecodeError as exc:
-        raise Undecodable(f"not a valid OTLP protobuf ExportLogsServiceRequest: {exc}") from None
+        raise _not_protobuf("ExportLogsServiceRequest", body, exc) from None
     records: list[LogRecord] = []
     for r, resource_logs in enumerate(request.resource_logs):
         resource = _attributes(resource_logs.resource.attributes)
@@ -107,14 +107,19 @@ def read_logs(body: bytes) -> list[LogRecord]:
 
 def _attributes(pairs: Iterable[KeyValue]) -> dict[str, AttrValue]:
     out: dict[str, AttrValue] = {}
+    plain = _PLAIN
     for pair in pairs:
         value = pair.value
         # Most values are non-empty strings: one cheap probe instead of WhichOneof (3x dearer).
         text = value.string_value
         if text:
             out[pair.key] = text
+            continue
+        which = value.WhichOneof("value")
+        if which in plain:
+            out[pair.key] = getattr(value, which)
         else:
-            out[pair.key] = _value(value)
+            out[pair.key] = _complex(value, which)
     return out
 
 
@@ -122,13 +127,25 @@ def _value(value: AnyValue) -> AttrValue:
     which = value.WhichOneof("value")
     if which in _PLAIN:
         return getattr(value, which)  # type: ignore[no-any-return]
+    return _complex(value, which)
+
+
+def _complex(value: AnyValue, which: str | None) -> AttrValue:
+    """Arrays, kvlists and bytes; None for an empty AnyValue or a field we do not know."""
     if which == "array_value":
         return [_value(v) for v in value.array_value.values]
     if which == "kvlist_value":
         return _attributes(value.kvlist_value.values)
     if which == "bytes_value":
         return base64.b64encode(value.bytes_value).decode("ascii")
-    return None  # unset, or a profiles-only string_value_strindex
+    return None  # e.g. the profiles-only string_value_strindex
+
+
+def _not_protobuf(what: str, body: bytes, exc: DecodeError) -> Undecodable:
+    # upb says "Error parsing message with type '<full name>': <reason>": keep the reason.
+    reason = str(exc).rpartition(": ")[2] or "cannot parse"
+    hint = " (JSON? send it as application/json)" if body.lstrip()[:1] in (b"{", b"[") else ""
+    return Undecodable(f"not a valid OTLP protobuf {what}: {reason}{hint}")
 
 
 def _optional_id(raw: bytes, size: int, where: str, field: str) -> str | None:

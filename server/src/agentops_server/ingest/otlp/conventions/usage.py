@@ -72,10 +72,11 @@ def llm_usage(attrs: Mapping[str, AttrValue]) -> dict[str, Any]:
 def reported_cost(attrs: Mapping[str, AttrValue]) -> Decimal | None:
     """A cost the instrumentation wrote on the span (a total, else its parts added up)."""
     for total_key, part_keys in COST:
-        total = money(attrs.get(total_key))
-        if total is not None:
+        if total_key in attrs and (total := money(attrs[total_key])) is not None:
             return total
-        parts = [part for key in part_keys if (part := money(attrs.get(key))) is not None]
+        parts = [
+            part for key in part_keys if key in attrs and (part := money(attrs[key])) is not None
+        ]
         if parts:
             return sum(parts, Decimal(0))
     return None

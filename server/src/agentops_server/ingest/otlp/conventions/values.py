@@ -33,9 +33,9 @@ def text(value: AttrValue) -> str | None:
 
 def first_text(attrs: Mapping[str, AttrValue], keys: tuple[str, ...]) -> str | None:
     for key in keys:
-        found = text(attrs.get(key))
-        if found is not None:
-            return found
+        value = attrs.get(key)
+        if isinstance(value, str) and value:
+            return value
     return None
 
 
