@@ -49,19 +49,19 @@ def run04(stack: Stack, python: Path, scenario: str, **env: str) -> dict[str, An
 
 
 @pytest.fixture(scope="module")
-def traces(stack: Stack, python04: Path) -> dict[str, Any]:
+def traces(python04: Path, stack: Stack) -> dict[str, Any]:
     """auto_start_session=False: one trace per start_trace/start_session (agent04.py)."""
     return run04(stack, python04, "traces")
 
 
 @pytest.fixture(scope="module")
-def auto(stack: Stack, python04: Path) -> dict[str, Any]:
+def auto(python04: Path, stack: Stack) -> dict[str, Any]:
     """auto_start_session=True: one trace for the whole process, exported gzip-compressed."""
     return run04(stack, python04, "auto", OTEL_EXPORTER_OTLP_TRACES_COMPRESSION="gzip")
 
 
 @pytest.fixture(scope="module")
-def immediate(stack: Stack, python04: Path) -> dict[str, Any]:
+def immediate(python04: Path, stack: Stack) -> dict[str, Any]:
     """A trace ended right after init(), before the SDK has its token."""
     return run04(stack, python04, "immediate")
 

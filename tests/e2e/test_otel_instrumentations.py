@@ -53,7 +53,7 @@ def otel_python() -> Path:
 
 
 @pytest.fixture(scope="module")
-def runs(stack: Stack, otel_python: Path) -> dict[str, dict[str, Any]]:
+def runs(otel_python: Path, stack: Stack) -> dict[str, dict[str, Any]]:
     """Each instrumentation's program (tests/e2e/scripts/otel_openai.py), run once."""
     server = stack.server
     return {
