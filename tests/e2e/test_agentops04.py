@@ -37,8 +37,9 @@ MODEL = RESPONSE_MODELS["gpt-4o-mini"]  # the provider's answer names the dated 
 TOOL_COST = Decimal("0.01")  # @tool(cost=0.01)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", autouse=True)
 def python04() -> Path:
+    """Every test here needs it: checked before the module's servers start."""
     return client_python(AGENTOPS04_PYTHON)
 
 
