@@ -3,7 +3,8 @@
 agent04.py SCENARIO SERVER_URL API_KEY OPENAI_BASE_URL
 
 Scenarios (the last stdout line is JSON naming the session ids, as UUIDs, it created):
-  traces     auto_start_session=False: one trace per start_trace/start_session:
+  traces     auto_start_session=False, once init() has its token: one trace per
+             start_trace/start_session:
              "ok" (Success), "workflow" (agents, tasks, tools, OpenAI calls; ends "Fail"),
              "legacy" (start_session, a chat completion and a Responses API call,
              end_session("Fail", end_state_reason=...)),

@@ -9,7 +9,8 @@ X-Agentops-Api-Key, gzip-compressed exports). The stock OTLP/HTTP exporters send
 SERVER_URL/v1/traces and /v1/logs.
 
 Two traces, each rooted at a span of the app's own tracer:
-  "ok"    a chat completion, a streamed one (with usage) and an embedding; the root ends OK
+  "ok"    a chat completion, a streamed one (with usage) and an embedding; the root ends
+          without error (status UNSET)
   "fail"  a chat completion the provider answers 404; the exception escapes the root (ERROR)
 The last stdout line is JSON: the two session ids (trace ids as UUIDs), their root span ids
 (16 hex) and the result of every export the exporters made.
