@@ -27,7 +27,10 @@ def test_export_has_agentops_rows_plus_stats_and_agents(live: LiveServer) -> Non
     assert res.status_code == 200
     assert res.headers["content-type"].startswith("application/json")
     body = res.json()
-    assert list(body) == ["session", "stats", "agents", "actions", "llms", "tools", "errors"]
+    assert list(body) == [
+        "session", "stats", "agents", "logs", "actions", "llms", "tools", "errors"
+    ]  # fmt: skip
+    assert body["logs"] == []
 
     session = body["session"]
     assert session["id"] == session_id and session["project_id"] == live.project_id

@@ -221,6 +221,11 @@ def _encode_event(event: Event) -> str:
 
 def _export_chunks(store: Store, session_id: str, head: str) -> Iterator[bytes]:
     yield head.encode()
+    logs = [
+        {"received_at": iso(log.received_at), "body": log.body}
+        for log in store.list_session_logs(session_id)
+    ]
+    yield ("," + _encode({"logs": logs})[1:-1]).encode()
     for kind in EVENT_TYPES:
         parts = [f',"{kind}":[']
         first = True

@@ -176,10 +176,16 @@ class Agent(BaseModel):
     name: str | None
 
 
+class SessionLog(BaseModel):
+    received_at: str
+    body: str = Field(description="text the client uploaded (agentops 0.4: its print() output)")
+
+
 class SessionExport(BaseModel):
     session: SessionInfo
     stats: SessionStats
     agents: list[Agent]
+    logs: list[SessionLog]
     actions: list[dict[str, Any]]
     llms: list[dict[str, Any]] = Field(
         description='prompt/completion as {"type":"chatml","messages"} or {"type":"string"}'

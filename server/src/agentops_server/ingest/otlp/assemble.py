@@ -91,8 +91,8 @@ def session_write(trace_id: str, items: Sequence[Item], project_id: str) -> Sess
     for item in items:
         facts = item.facts
         tags.update(dict.fromkeys(facts.tags))
-        if facts.metadata:
-            metadata.update(facts.metadata)
+        if facts.metadata and (facts.kind == "session" or facts.convention != "agentops"):
+            metadata.update(facts.metadata)  # agentops keeps a run's metadata on session spans
         if host_env is None and facts.host_env:
             host_env = dict(facts.host_env)
     common: dict[str, Any] = {
@@ -283,6 +283,8 @@ class Assembler:
                 _count(facts.cache_write_tokens),
                 _count(facts.reasoning_tokens),
             ]
+            if tokens[0] is not None and tokens[1] is None and _is_embedding(span):
+                tokens[1] = 0  # an embedding has no output: priced by its input alone
             usage = TokenUsage(*tokens)
             price = self._pricer.price(
                 self._session.project_id, model, provider, usage, facts.reported_cost, at=start
@@ -409,6 +411,16 @@ def _kept_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
         if keep:
             out[key] = value
     return out
+
+
+def _is_embedding(span: Span) -> bool:
+    attrs = span.attributes
+    return (
+        attrs.get("gen_ai.operation.name") == "embeddings"
+        or attrs.get("openinference.span.kind") == "EMBEDDING"
+        or attrs.get("gen_ai.request.type") == "embedding"
+        or attrs.get("llm.request.type") == "embedding"
+    )
 
 
 def _count(value: int | None) -> int | None:
