@@ -423,3 +423,18 @@ def test_a_session_whose_root_never_arrives_is_closed_indeterminate(live: LiveSe
     session = export(live, trace_id)["session"]
     assert session["end_state"] == "Indeterminate" and session["auto_ended"] is True
     assert session["end_timestamp"] is not None
+
+
+def test_token_less_spans_cannot_join_an_existing_session(live: LiveServer) -> None:
+    """Holding token-less spans is for the client's first exports only: once a trace's session
+    exists, a request without a key adds nothing to it."""
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    assert send(live, [*children, root]).status_code == 200
+    costly = {"agentops.span.kind": "tool", "gen_ai.usage.total_cost": 99.0}
+    intruder = SpanSpec("x.tool", trace_id, parent=root.span_id, attributes=costly)
+    body = trace_request([intruder]).SerializeToString()
+    res = live.client.post(live.url + "/v1/traces", content=body, headers=PROTOBUF)
+    assert res.status_code == 401
+    assert send(live, [root]).status_code == 200  # an authenticated request of that trace
+    check_workflow(live, trace_id, root, children)

@@ -141,7 +141,13 @@ async def export_traces(request: Request) -> Response:
                     "missing API key: send Authorization: Bearer <API key> or "
                     "X-Agentops-Api-Key: <API key> (OTEL_EXPORTER_OTLP_HEADERS)",
                 )
-            await run_in_threadpool(svc.otlp.hold, spans)
+            if not await run_in_threadpool(svc.otlp.hold, spans):
+                raise ApiError(
+                    401,
+                    "missing_api_key",
+                    "missing API key: this trace's session "
+                    "exists, and only a request with its project's key adds to it",
+                )
             return _success(media, ExportTraceServiceResponse())
         outcome = await svc.otlp.ingest_spans(spans, project)
         return _success(media, ExportTraceServiceResponse(), outcome)

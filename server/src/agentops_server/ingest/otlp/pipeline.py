@@ -97,17 +97,22 @@ class OtlpIngest:
             await run_in_threadpool(self._finish, prepared)
         return prepared.outcome
 
-    def hold(self, spans: Sequence[Span]) -> None:
-        """Keep token-less spans until an authenticated request names their trace."""
+    def hold(self, spans: Sequence[Span]) -> int:
+        """Keep token-less spans until an authenticated request names their trace. Only
+        traces with no session yet: the client's early exports come before any authenticated
+        one, and nobody without a key can add spans to a session that exists. Returns how
+        many spans were held."""
         now = datetime.now(UTC)
         rows = [
             PendingOtlp(trace_id, None, "spans", spans_to_json(group), now)
             for trace_id, group in group_by_trace(spans).items()
+            if self._store.find_session_project(session_id_of(trace_id)) is None
         ]
         size = sum(len(row.body.encode()) for row in rows)
-        if self._store.pending_bytes() + size > self._pending_limit:
+        if rows and self._store.pending_bytes() + size > self._pending_limit:
             raise PendingFull("too many spans are waiting for their client's token; retry later")
         self._store.hold_pending(rows)
+        return sum(len(spans_from_json(row.body)) for row in rows) if rows else 0
 
     def expire(self, now: datetime | None = None) -> int:
         """Drop what waited longer than the pending period (the sweeper calls this)."""
