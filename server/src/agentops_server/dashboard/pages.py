@@ -1,5 +1,5 @@
 """Read pages: overview, sessions list, session page, and the session's JSON endpoints
-(timeline density, event windows, one event, stats and export) that the
+(event tree levels, timeline density, event windows, one event, stats and export) that the
 waterfall uses; the links clients print (`/sessions/{id}`, `/sessions?trace_id=`)."""
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from agentops_server.storage.store import InvalidCursor, NotFound
 
 PAGE_SIZE = 50
 MAX_WINDOW_EVENTS = 2000
+MAX_TREE_PAGE = 1000
 TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
 LAST_MS = 253_402_300_799_000  # 9999-12-31
 
@@ -145,6 +146,35 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         except NotFound as exc:
             return dash.error(request, visit, 404, str(exc))
         return dash.page(request, visit, "session.html", payload, project=project, nav="sessions")
+
+    @router.get("/projects/{project_id}/sessions/{session_id}/tree")
+    def tree(
+        request: Request,
+        project_id: str,
+        session_id: str,
+        parent_id: Annotated[str | None, Query()] = None,
+        cursor: Annotated[str | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_TREE_PAGE)] = dq.TREE_PAGE,
+        from_ms: Annotated[int | None, Query()] = None,
+    ) -> Response:
+        """A page of one level of the event tree: the children of `parent_id`, or without it
+        the top level (with orphans). `from_ms` starts the first page at that moment, led by
+        the level's events still running then (`running` says how many)."""
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit, api=True)
+        try:
+            dash.store.get_session(project_id, session_id)
+            if from_ms is not None and not 0 <= from_ms <= LAST_MS:
+                raise BadInput("from_ms must be epoch milliseconds")
+            payload = dq.tree_level(
+                dash.store, session_id, parent_id or None, cursor, limit, from_ms
+            )
+        except NotFound as exc:
+            return dash.error(request, visit, 404, str(exc), api=True)
+        except (BadInput, InvalidCursor) as exc:
+            return dash.error(request, visit, 400, str(exc), api=True)
+        return dash.visits.finish(json_response(payload), visit)
 
     @router.get("/projects/{project_id}/sessions/{session_id}/timeline")
     def timeline(
