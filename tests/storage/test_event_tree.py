@@ -144,3 +144,18 @@ def test_parents_are_looked_up_in_the_same_session_only(store: SqlStore, seed: S
         (n.event.id, n.child_count) for n in store.list_tree_level("s1", None, None, 9).nodes
     ] == [("parent", 0)]
     assert _ids(store.list_tree_level("s2", None, None, 9)) == ["child"]
+
+
+def test_many_lost_parents_still_give_one_time_ordered_top_level(seed: Seed) -> None:
+    """Past 20 missing parents their children are read together: same order, same pages."""
+    store = seed.store
+    seed.session("s1")
+    tops = [(i * 2 + 0.5, f"top{i:02}") for i in range(10)]  # (start, id)
+    lost = [(float(i), f"lost{i:02}") for i in range(25)]
+    store.append_events(
+        [event("s1", name, event_type="actions", start=start) for start, name in tops]
+        + [event("s1", name, start=start, parent_id=f"gone-{name}") for start, name in lost]
+    )
+    expected = [name for _, name in sorted(tops + lost)]
+    assert _ids(store.list_tree_level("s1", None, None, 100)) == expected
+    assert _walk(store, "s1", None, 7) == expected
