@@ -12,7 +12,7 @@
   const PAGE = 200, BUCKETS = 200, INDENT = 14;
 
   let base = "", full = { start: 0, end: 1 }, view = { start: 0, end: 1 };
-  let body = null, top = null, selectedId = null, density = null;
+  let body = null, top = null, selectedId = null, density = null, drawToken = 0;
   const nodeOf = new WeakMap();  // row element -> node
 
   function q(params) { return new URLSearchParams(params).toString(); }
@@ -75,7 +75,7 @@
     nodeOf.set(row, node);
     place(node);
     toggle.addEventListener("click", (e) => { e.stopPropagation(); toggleNode(node).catch(showError); });
-    row.addEventListener("click", () => select(ev.id));
+    row.addEventListener("click", () => select(ev.id).catch(showError));
     row.addEventListener("keydown", (e) => onKey(e, node));
     return node;
   }
@@ -138,7 +138,10 @@
     row.appendChild(cell);
     button.addEventListener("click", () => {
       button.disabled = true;
-      loadPage(level, false).catch(showError);
+      loadPage(level, false).catch((err) => {
+        button.disabled = false;
+        showError(err);
+      });
     });
     return row;
   }
@@ -156,7 +159,14 @@
       node.row.after(node.group);
       node.level = newLevel(node.ev.id, node.group, node.depth + 1, node.ev.child_count);
       node.level.fromMs = listStart();
-      await loading(node, loadPage(node.level, true));
+      try {
+        await loading(node, loadPage(node.level, true));
+      } catch (err) {  // forget the failed level: the next expand asks again
+        node.group.remove();
+        node.group = node.level = null;
+        collapse(node);
+        throw err;
+      }
     } else {
       node.group.hidden = false;
       if (!covers(node.level)) await loading(node, reload(node.level));
@@ -184,7 +194,6 @@
   }
   function reload(level) {
     level.fromMs = listStart();
-    level.cursor = null;
     return loadPage(level, true);
   }
   function openLevels(level, out) {
@@ -206,15 +215,17 @@
   }
 
   async function redraw() {
+    const token = ++drawToken;
     state("loading");  // "ready" once every open list reaches the view (tests wait on it)
     drawAxis();
     drawOverview();
     for (const row of body.querySelectorAll(".node")) place(nodeOf.get(row));
     const stale = openLevels(top, []).filter((level) => !covers(level));
     await Promise.all(stale.map(reload));
-    const note = document.getElementById("waterfall-note");
-    note.textContent = view.start > full.start
-      ? `Lists start at +${fmtMs(view.start - full.start)} (the view's start), after what is still running then.`
+    if (token !== drawToken) return;  // a later zoom is drawing
+    const late = openLevels(top, []).some((level) => level.fromMs !== null);
+    document.getElementById("waterfall-note").textContent = late
+      ? `Long lists start at +${fmtMs(view.start - full.start)}, the view's start, with what is still running then.`
       : "";
     state("ready");
   }
@@ -314,7 +325,7 @@
   function onKey(e, node) {
     if (e.target !== node.row) return;
     const rows = () => [...body.querySelectorAll(".node")].filter((r) => r.offsetParent !== null);
-    if (e.key === "Enter" || e.key === " ") select(node.ev.id);
+    if (e.key === "Enter" || e.key === " ") select(node.ev.id).catch(showError);
     else if (e.key === "ArrowRight" && node.ev.child_count > 0 && !node.expanded) toggleNode(node).catch(showError);
     else if (e.key === "ArrowLeft" && node.expanded) collapse(node);
     else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
