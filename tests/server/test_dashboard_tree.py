@@ -101,6 +101,7 @@ def test_the_session_page_and_tree_endpoint_give_the_tree_level_by_level(
         "cost_nanos": None,
         "cost_source": "none",
         "child_count": 1,
+        "child_count_exact": True,
         "orphan": False,
     }
     assert children["data"][1]["cost_nanos"] == 45_000  # gpt-4o-mini, 100 in / 50 out

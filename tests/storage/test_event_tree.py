@@ -69,6 +69,23 @@ def test_each_level_lists_its_events_in_time_order_with_child_counts(seed: Seed)
     assert store.list_tree_level("s1", "no-such-event", None, 50).nodes == []
 
 
+def test_children_are_counted_up_to_a_limit(store: SqlStore, seed: Seed) -> None:
+    """A node with very many children costs no more to list than one at the limit."""
+    seed.session("s1")
+    store.append_events(
+        [event("s1", "wide", event_type="actions"), event("s1", "narrow", event_type="actions")]
+        + [event("s1", start=1 + i, parent_id="wide") for i in range(5)]
+        + [event("s1", start=1 + i, parent_id="narrow") for i in range(3)]
+    )
+    store.child_count_limit = 3
+    counts = {
+        n.event.id: (n.child_count, n.child_count_exact)
+        for n in store.list_tree_level("s1", None, None, 10).nodes
+    }
+    assert counts == {"wide": (3, False), "narrow": (3, True)}
+    assert len(store.list_tree_level("s1", "wide", None, 10).nodes) == 5  # all still listed
+
+
 def test_a_session_without_parent_ids_is_one_flat_level(store: SqlStore, seed: Seed) -> None:
     """v2 clients send no parent ids: every event is at the top, none has children."""
     seed.session("flat")

@@ -263,8 +263,9 @@ def tree_level(
     since_ms: int | None = None,
 ) -> dict[str, Any]:
     """{"data": nodes, "next_cursor", "running"}: a page of one level of the event tree (the
-    children of `parent_id`, or the top level), each node with `parent_id`, `child_count` and
-    `orphan` (at the top level, a parent id that names no stored event)."""
+    children of `parent_id`, or the top level), each node with `parent_id`, `child_count`
+    (counted up to 1,000: `child_count_exact`) and `orphan` (at the top level, a parent id
+    that names no stored event)."""
     since = None if since_ms is None else _dt(since_ms)
     found = store.list_tree_level(session_id, parent_id, cursor, limit, since)
     return _level_json(found, parent_id)
@@ -292,6 +293,7 @@ def _level_json(level: TreeLevel, parent_id: str | None) -> dict[str, Any]:
         {
             **_brief_json(node.event),
             "child_count": node.child_count,
+            "child_count_exact": node.child_count_exact,
             "orphan": parent_id is None and node.event.parent_id is not None,
         }
         for node in level.nodes

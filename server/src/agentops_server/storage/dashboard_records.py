@@ -108,10 +108,11 @@ class EventBrief:
 @dataclass(frozen=True, slots=True)
 class TreeNode:
     """One row of the waterfall's tree: an event without its payload, and how many events name
-    it as their parent."""
+    it as their parent: all of them, or (`child_count_exact` False) the first 1,000."""
 
     event: EventBrief
     child_count: int
+    child_count_exact: bool = True
 
 
 @dataclass(frozen=True, slots=True)

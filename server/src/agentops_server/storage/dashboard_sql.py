@@ -61,6 +61,8 @@ class DashboardSql:
     session_scan_limit: int = session_sort.SCAN_LIMIT
     # events in a window above which SQLite counts the waterfall's slices by index ranges
     density_edges_above: int = 10_000
+    # children counted per node of the event tree; more show as "1,000+"
+    child_count_limit: int = event_tree.CHILD_COUNT_LIMIT
 
     def _read(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
@@ -228,12 +230,14 @@ class DashboardSql:
         since: datetime | None = None,
     ) -> TreeLevel:
         """One level of the session's event tree in time order, keyset-paginated, with each
-        node's child count: the children of `parent_id`, or (None) the top level, which also
-        holds orphans. `since` starts the first page there, after the level's events still
-        running at that moment (storage/event_tree.py)."""
+        node's child count (up to `child_count_limit`): the children of `parent_id`, or (None)
+        the top level, which also holds orphans. `since` starts the first page there, after
+        the level's events still running at that moment (storage/event_tree.py)."""
         limit = max(1, min(limit, MAX_LIMIT))
         with self._read() as conn:
-            return event_tree.list_level(conn, session_id, parent_id, cursor, limit, since)
+            return event_tree.list_level(
+                conn, session_id, parent_id, cursor, limit, since, self.child_count_limit
+            )
 
     def get_event(self, session_id: str, event_id: str) -> Event:
         query = select(events).where(events.c.session_id == session_id, events.c.id == event_id)

@@ -175,9 +175,10 @@ class Store(Protocol):
         since: datetime | None = None,
     ) -> TreeLevel:
         """One level of the event tree, time order, keyset pages, each node with its child
-        count: the children of `parent_id`, or with None the top level (no parent, or a
-        parent that is not stored). The first page may start at `since`, led by the level's
-        events still running then. A cursor continues only the level that issued it."""
+        count (exact up to 1,000): the children of `parent_id`, or with None the top level
+        (no parent, or a parent that is not stored). The first page may start at `since`, led
+        by the level's events still running then. A cursor continues only the level that
+        issued it."""
         ...
 
     def get_event(self, session_id: str, event_id: str) -> Event: ...  # raises NotFound

@@ -16,6 +16,8 @@
   const nodeOf = new WeakMap();  // row element -> node
 
   function q(params) { return new URLSearchParams(params).toString(); }
+  // "12", or "1,000+" when the server stopped counting
+  function kids(ev) { return ev.child_count.toLocaleString() + (ev.child_count_exact === false ? "+" : ""); }
   function svgEl(name, attrs, parent) {
     const node = document.createElementNS(SVG, name);
     for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
@@ -26,7 +28,8 @@
   function state(value) { document.getElementById("waterfall").dataset.state = value; }
 
   // --- levels and nodes ------------------------------------------------------------------------
-  // A level is the rows under one parent (parentId null: the top level), loaded page by page.
+  // A level is the rows under one parent (parentId null: the top level), loaded page by page;
+  // `total` is the parent's child count as shown ("230", "1,000+"), null at the top.
   // `fromMs` is where its first page started (null: the session's start).
   function newLevel(parentId, container, depth, total) {
     return { parentId, container, depth, total, nodes: [], cursor: null, fromMs: null, token: 0, more: null };
@@ -47,12 +50,12 @@
     if (ev.child_count > 0) {
       toggle.type = "button";
       toggle.textContent = "▸";
-      toggle.setAttribute("aria-label", `Expand (${ev.child_count} children)`);
+      toggle.setAttribute("aria-label", `Expand (${kids(ev)} children)`);
       row.setAttribute("aria-expanded", "false");
     }
     const label = h("span", ev.name || ev.model || ev.event_type, "label");
     name.append(toggle, h("span", null, `swatch lane-${ev.event_type}`), label);
-    if (ev.child_count > 0) name.appendChild(h("span", ev.child_count.toLocaleString(), "kids"));
+    if (ev.child_count > 0) name.appendChild(h("span", kids(ev), "kids"));
     if (ev.orphan) {
       const badge = h("span", "parent missing", "orphan");
       badge.title = `its parent event ${ev.parent_id} was not received`;
@@ -133,7 +136,7 @@
     const button = h("button", `Show ${PAGE} more`, "secondary small");
     button.type = "button";
     const shown = level.nodes.length.toLocaleString();
-    const count = level.total ? `${shown} of ${level.total.toLocaleString()} shown` : `${shown} shown`;
+    const count = level.total ? `${shown} of ${level.total} shown` : `${shown} shown`;
     cell.append(button, h("span", count, "muted"));
     row.appendChild(cell);
     button.addEventListener("click", () => {
@@ -157,7 +160,7 @@
       node.group = h("div", null, "tree-group");
       node.group.setAttribute("role", "group");
       node.row.after(node.group);
-      node.level = newLevel(node.ev.id, node.group, node.depth + 1, node.ev.child_count);
+      node.level = newLevel(node.ev.id, node.group, node.depth + 1, kids(node.ev));
       node.level.fromMs = listStart();
       try {
         await loading(node, loadPage(node.level, true));
@@ -176,7 +179,7 @@
     node.expanded = false;
     node.row.setAttribute("aria-expanded", "false");
     node.toggle.textContent = "▸";
-    node.toggle.setAttribute("aria-label", `Expand (${node.ev.child_count} children)`);
+    node.toggle.setAttribute("aria-label", `Expand (${kids(node.ev)} children)`);
     if (node.group) node.group.hidden = true;
   }
   async function loading(node, work) {
