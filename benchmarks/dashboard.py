@@ -1,13 +1,16 @@
 """Dashboard server time at scale: the sessions list over 1,000,000 sessions and the page of a
-100,000-event session (summary, waterfall density, event windows, inspector).
+100,000-event session (summary, event tree, waterfall density, event windows, inspector), plus
+the event tree of two more 100,000-event sessions: nested (agents > steps > calls, with
+orphans) and wide (one span holding every other event).
 
     .venv/bin/python benchmarks/dashboard.py [--database-url URL] [--sessions 1000000]
         [--events 100000] [--repeat 15]
 
 Seeds through the Store (bulk inserts for the sessions, Store.append_events for the events;
-a --database-url that an earlier run seeded is reused as it is),
-serves the real app with uvicorn on 127.0.0.1, signs in, and times each request from an HTTP
-client on loopback (so the figures include HTTP and rendering). Prints p50 / p90 / max in ms.
+a --database-url that an earlier run seeded is reused as it is), refreshes the planner's
+statistics (ANALYZE, what autovacuum does soon after a bulk load), serves the real app with
+uvicorn on 127.0.0.1, signs in, and times each request from an HTTP client on loopback (so the
+figures include HTTP and rendering). Prints p50 / p90 / max in ms.
 """
 
 from __future__ import annotations
@@ -41,51 +44,116 @@ EMAIL, PASSWORD = "bench@example.com", "benchmark-password"
 KINDS = ("llms", "tools", "actions", "llms", "tools", "errors")
 
 
-def big_session(store: SqlStore, project_id: str, count: int, start: datetime) -> str:
-    """One session of `count` events over about an hour, appended in batches of 1,000."""
+def _event(
+    session_id: str, i: int, at: datetime, length: timedelta, kind: str, parent_id: str | None
+) -> EventWrite:
+    llm = kind == "llms"
+    return EventWrite(
+        id=str(uuid.uuid4()),
+        session_id=session_id,
+        event_type=kind,
+        init_timestamp=at,
+        end_timestamp=at + length,
+        agent_id=None,
+        name="gpt-4o-mini" if llm else f"{kind}-{i % 7}",
+        model="gpt-4o-mini" if llm else None,
+        provider="openai" if llm else None,
+        prompt_tokens=900 if llm else None,
+        completion_tokens=120 if llm else None,
+        cache_read_tokens=None,
+        cache_write_tokens=None,
+        reasoning_tokens=None,
+        cost_nanos=207_000 if llm else None,
+        cost_source=CostSource.COMPUTED if llm else CostSource.NONE,
+        payload={
+            "prompt": [{"role": "user", "content": f"step {i}: " + "context " * 60}],
+            "completion": {"role": "assistant", "content": "ok " * 30},
+            "params": {"temperature": 0.2},
+        },
+        parent_id=parent_id,
+    )
+
+
+def _session(store: SqlStore, project_id: str, start: datetime, tag: str) -> str:
     session_id = str(uuid.uuid4())
     store.write_session(
-        SessionWrite(id=session_id, project_id=project_id, init_timestamp=start, tags=["big"]),
+        SessionWrite(id=session_id, project_id=project_id, init_timestamp=start, tags=[tag]),
         create=True,
     )
-    step = timedelta(hours=1) / count
-    for first in range(0, count, 1000):
-        batch = []
-        for i in range(first, min(first + 1000, count)):
-            kind = KINDS[i % len(KINDS)]
-            llm = kind == "llms"
-            at = start + step * i
-            batch.append(
-                EventWrite(
-                    id=str(uuid.uuid4()),
-                    session_id=session_id,
-                    event_type=kind,
-                    init_timestamp=at,
-                    end_timestamp=at + step * 3,
-                    agent_id=None,
-                    name="gpt-4o-mini" if llm else f"{kind}-{i % 7}",
-                    model="gpt-4o-mini" if llm else None,
-                    provider="openai" if llm else None,
-                    prompt_tokens=900 if llm else None,
-                    completion_tokens=120 if llm else None,
-                    cache_read_tokens=None,
-                    cache_write_tokens=None,
-                    reasoning_tokens=None,
-                    cost_nanos=207_000 if llm else None,
-                    cost_source=CostSource.COMPUTED if llm else CostSource.NONE,
-                    payload={
-                        "prompt": [{"role": "user", "content": f"step {i}: " + "context " * 60}],
-                        "completion": {"role": "assistant", "content": "ok " * 30},
-                        "params": {"temperature": 0.2},
-                    },
-                )
-            )
-        store.append_events(batch)
+    return session_id
+
+
+def _end(store: SqlStore, project_id: str, session_id: str, start: datetime) -> None:
     end = start + timedelta(hours=1, seconds=5)
     write = SessionWrite(
         id=session_id, project_id=project_id, end_timestamp=end, end_state="Success"
     )
     store.write_session(write, create=False)
+
+
+def big_session(store: SqlStore, project_id: str, count: int, start: datetime) -> str:
+    """One session of `count` events over about an hour, appended in batches of 1,000: what a
+    v2 client sends (no parent ids, so its tree is one flat level)."""
+    session_id = _session(store, project_id, start, "big")
+    step = timedelta(hours=1) / count
+    for first in range(0, count, 1000):
+        batch = [
+            _event(session_id, i, start + step * i, step * 3, KINDS[i % len(KINDS)], None)
+            for i in range(first, min(first + 1000, count))
+        ]
+        store.append_events(batch)
+    _end(store, project_id, session_id, start)
+    return session_id
+
+
+AGENTS, TASKS, ORPHANS = 10, 99, 10
+
+
+def nested_session(store: SqlStore, project_id: str, count: int, start: datetime) -> str:
+    """One session of `count` events nested as agent frameworks record them over an hour:
+    10 agent runs (one after the other), each of 99 steps, each holding an equal share of the
+    LLM and tool calls; 10 of those calls name a parent that never arrived (orphans)."""
+    session_id = _session(store, project_id, start, "nested")
+    leaves = max(1, (count - AGENTS - AGENTS * TASKS) // (AGENTS * TASKS))
+    orphan_every = max(1, AGENTS * TASKS * leaves // ORPHANS)
+    agent_length, batch, i = timedelta(hours=1) / AGENTS, [], 0
+    task_length = agent_length / TASKS
+    for a in range(AGENTS):
+        agent_at = start + agent_length * a
+        agent = _event(session_id, i, agent_at, agent_length, "actions", None)
+        batch.append(agent)
+        for t in range(TASKS):
+            task_at = agent_at + task_length * t
+            task = _event(session_id, i, task_at, task_length, "tools", agent.id)
+            batch.append(task)
+            for n in range(leaves):
+                i += 1
+                lost = i % orphan_every == 0
+                parent = f"lost-span-{i}" if lost else task.id
+                at = task_at + task_length * n / leaves
+                batch.append(_event(session_id, i, at, task_length / leaves, KINDS[i % 6], parent))
+            if len(batch) >= 1000:
+                store.append_events(batch)
+                batch = []
+    store.append_events(batch)
+    _end(store, project_id, session_id, start)
+    return session_id
+
+
+def wide_session(store: SqlStore, project_id: str, count: int, start: datetime) -> str:
+    """One session whose single agent span holds the other `count` - 1 events, its LLM and
+    tool calls: the widest level a tree can have."""
+    session_id = _session(store, project_id, start, "wide")
+    agent = _event(session_id, 0, start, timedelta(hours=1), "actions", None)
+    store.append_events([agent])
+    step = timedelta(hours=1) / count
+    for first in range(1, count, 1000):
+        batch = [
+            _event(session_id, i, start + step * i, step, KINDS[i % 6], agent.id)
+            for i in range(first, min(first + 1000, count))
+        ]
+        store.append_events(batch)
+    _end(store, project_id, session_id, start)
     return session_id
 
 
@@ -135,6 +203,7 @@ def main() -> None:
     upgrade(url)
     store = open_store(url)
     existing = [p for p in store.list_projects() if p.name == "Bench"]
+    seeded_at = datetime.now(UTC) - timedelta(hours=2)
     if existing:  # a database seeded by an earlier run (--database-url): measure it again
         project = existing[0]
         tagged = store.list_sessions(project.id, SessionFilter(tag="big"), None, 1).sessions
@@ -150,8 +219,19 @@ def main() -> None:
                 elapsed = time.perf_counter() - began
                 print(f"  seeded {done:,} sessions ({elapsed:.0f} s)", flush=True)
         began = time.perf_counter()
-        big = big_session(store, project.id, args.events, datetime.now(UTC) - timedelta(hours=2))
+        big = big_session(store, project.id, args.events, seeded_at)
         print(f"  seeded a {args.events:,}-event session ({time.perf_counter() - began:.0f} s)")
+    trees = {}
+    for tag, seed in (("nested", nested_session), ("wide", wide_session)):
+        found = store.list_sessions(project.id, SessionFilter(tag=tag), None, 1).sessions
+        if found:
+            trees[tag] = found[0].id
+        else:
+            began = time.perf_counter()
+            trees[tag] = seed(store, project.id, args.events, seeded_at)
+            print(f"  seeded a {tag} session ({time.perf_counter() - began:.0f} s)")
+            store.analyze()
+    nested, wide = trees["nested"], trees["wide"]
 
     server, thread = serve(config, store)
     client = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=120)
@@ -171,7 +251,20 @@ def main() -> None:
     window = f"start_ms={detail['timeline']['start_ms']}&end_ms={detail['timeline']['end_ms']}"
     first_ms = detail["timeline"]["start_ms"]
     zoomed = f"start_ms={first_ms}&end_ms={first_ms + 30_000}"
-    event_id = detail["events"]["events"][0]["id"]
+    event_id = detail["tree"]["data"][0]["id"]
+    middle = f"from_ms={(detail['timeline']['start_ms'] + detail['timeline']['end_ms']) // 2}"
+    page_2 = f"cursor={detail['tree']['next_cursor']}"
+    tree = f"{base}/sessions/{nested}/tree"
+    top = client.get(tree).json()
+    agent = top["data"][0]
+    task = client.get(f"{tree}?parent_id={agent['id']}").json()["data"][0]
+    inside_agent = f"parent_id={agent['id']}&from_ms={(agent['start_ms'] + agent['end_ms']) // 2}"
+    orphans = sum(node["orphan"] for node in top["data"])
+    print(f"  nested session: {len(top['data'])} nodes at the top level ({orphans} orphans)")
+    wide_tree = f"{base}/sessions/{wide}/tree"
+    [root] = client.get(wide_tree).json()["data"]
+    wide_page = client.get(f"{wide_tree}?parent_id={root['id']}").json()
+    wide_middle = f"parent_id={root['id']}&from_ms={(root['start_ms'] + root['end_ms']) // 2}"
     cases = [
         ("sessions list, newest, page 1 (HTML)", f"{base}/sessions"),
         ("sessions list, newest, page 21 (JSON)", deep),
@@ -194,7 +287,21 @@ def main() -> None:
         ),
         ("event list, first 200 (JSON)", f"{base}/sessions/{big}/events?{window}&limit=200"),
         ("inspector, one event (JSON)", f"{base}/sessions/{big}/events/{event_id}"),
-    ]
+        ("tree, flat session, top level page 2 (JSON)", f"{base}/sessions/{big}/tree?{page_2}"),
+        ("tree, flat session, from its middle (JSON)", f"{base}/sessions/{big}/tree?{middle}"),
+        ("session page, nested session (HTML)", f"{base}/sessions/{nested}"),
+        ("tree, nested session, top level (JSON)", tree),
+        (f"tree, expand an agent ({agent['child_count']} children) (JSON)",
+         f"{tree}?parent_id={agent['id']}"),
+        (f"tree, expand a step ({task['child_count']} children) (JSON)",
+         f"{tree}?parent_id={task['id']}"),
+        ("tree, an agent's children from its middle (JSON)", f"{tree}?{inside_agent}"),
+        ("tree, wide session, top level (JSON)", wide_tree),
+        ("tree, wide session, expand its span (JSON)", f"{wide_tree}?parent_id={root['id']}"),
+        ("tree, wide session, its children page 2 (JSON)",
+         f"{wide_tree}?parent_id={root['id']}&cursor={wide_page['next_cursor']}"),
+        ("tree, wide session, its children from the middle (JSON)", f"{wide_tree}?{wide_middle}"),
+    ]  # fmt: skip
     print(
         f"\n{args.sessions:,} sessions, {args.events:,}-event session, "
         f"{store.dialect}, {args.repeat} runs each (ms, client-side on loopback)"

@@ -49,9 +49,13 @@ def test_find_session_by_tag_inspect_llm_call_and_export(seeded: Seeded, browser
     page.wait_for_url(f"**/sessions/{seeded.session_ids[0]}")
     page.wait_for_selector("#waterfall[data-state=ready]")
     assert page.locator("#waterfall .bar").count() == 6
+    # a v2 session without parent ids is one flat level: nothing to expand
+    assert page.locator("#tree-body > .node[aria-level='1']").count() == 6
+    assert page.locator("#tree-body .toggle").count() == 6
+    assert page.locator("#tree-body button.toggle").count() == 0
     assert page.inner_text("#end-reason") == "tool <i>exploded</i>"
 
-    page.locator("#event-list tbody tr", has_text="llms").first.click()
+    page.locator("#tree-body .node:has(.lane-llms)").first.click()
     page.wait_for_selector("#inspector .msg.user")
     inspector = page.inner_text("#inspector")
     assert "What is 2+2?" in inspector
@@ -59,10 +63,10 @@ def test_find_session_by_tag_inspect_llm_call_and_export(seeded: Seeded, browser
     assert "You are terse." in inspector and "answer 0" in inspector
     # gpt-4o-mini: 1200 x $0.15/M + 300 x $0.60/M, priced on the server
     assert "$0.00036 (computed)" in page.inner_text("#inspector-facts")
-    assert page.locator("#waterfall .bar.selected").count() == 1
+    assert page.locator("#tree-body .node.selected").count() == 1
     shot(page, "04-session-llm-inspector")
 
-    page.locator("#event-list tbody tr", has_text="errors").first.click()
+    page.locator("#tree-body .node:has(.lane-errors)").first.click()
     page.wait_for_selector("#inspector >> text=Traceback / logs")
     assert "ValueError" in page.inner_text("#inspector")
 
@@ -72,11 +76,14 @@ def test_find_session_by_tag_inspect_llm_call_and_export(seeded: Seeded, browser
         "prev => document.getElementById('waterfall-range').textContent !== prev", arg=before
     )
     page.wait_for_selector("#waterfall[data-state=ready]")
-    # the first LLM call started before the zoomed window and ends inside it: still drawn
-    assert page.locator("#waterfall .bar.lane-llms").count() == 2
+    # the first LLM call started before the zoomed window and ends inside it: still drawn,
+    # from the window's left edge
+    first_llm = page.locator("#tree-body .bar.lane-llms").first
+    assert first_llm.is_visible() and first_llm.evaluate("bar => bar.style.left") == "0%"
+    assert page.locator("#tree-body .bar.lane-llms:visible").count() == 2
     shot(page, "05-session-zoomed")
     zoomed = page.inner_text("#waterfall-range")
-    box = page.locator("#waterfall-svg svg").bounding_box()
+    box = page.locator("#tree-body").bounding_box()
     assert box is not None
     page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] / 2)
     page.keyboard.down("Control")

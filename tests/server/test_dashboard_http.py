@@ -138,12 +138,14 @@ def test_json_twins_carry_what_the_pages_show(live: LiveServer, browser: httpx.C
 
     detail = browser.get(f"{base}/sessions/{session_id}?format=json").json()["data"]
     assert detail["session"]["id"] == session_id
-    assert [e["event_type"] for e in detail["events"]["events"]] == ["llms", "tools", "errors"]
+    tree = detail["tree"]["data"]  # v2 events without parent ids: one flat level
+    assert [e["event_type"] for e in tree] == ["llms", "tools", "errors"]
+    assert {(e["parent_id"], e["child_count"], e["orphan"]) for e in tree} == {(None, 0, False)}
     timeline = detail["timeline"]
     window = f"start_ms={timeline['start_ms']}&end_ms={timeline['end_ms']}"
     density = browser.get(f"{base}/sessions/{session_id}/timeline?{window}&buckets=4").json()
     assert density["data"]["total"] == 3
-    llm_id = detail["events"]["events"][0]["id"]
+    llm_id = tree[0]["id"]
     event = browser.get(f"{base}/sessions/{session_id}/events/{llm_id}").json()["data"]
     assert event["prompt"]["messages"][0]["content"] == "hi"
     assert (event["cost"], event["cost_source"]) == ("0.000045", "computed")
@@ -288,6 +290,9 @@ def test_dashboard_on_postgresql_through_agentops_serve(pg_server: ServerProcess
         window = f"start_ms={detail['timeline']['start_ms']}&end_ms={detail['timeline']['end_ms']}"
         density = client.get(f"{base}/{ids[0]}/timeline?{window}&buckets=10").json()["data"]
         assert density["total"] == 1
+        top = client.get(f"{base}/{ids[0]}/tree?limit=5").json()
+        assert [e["id"] for e in top["data"]] == [e["id"] for e in detail["tree"]["data"]]
+        assert len(top["data"]) == 1 and top["next_cursor"] is None
         found = client.get(f"{base}?q=8000-000000000002&format=json").json()["data"]
         assert [s["id"] for s in found] == [ids[2]]
     finally:

@@ -15,6 +15,7 @@ from agentops_server.storage.dashboard_records import (
     EventWindow,
     Overview,
     SessionSort,
+    TreeLevel,
 )
 from agentops_server.storage.records import (
     ApiKey,
@@ -25,7 +26,7 @@ from agentops_server.storage.records import (
 from agentops_server.storage.store import Store
 from agentops_server.timestamps import iso
 
-FIRST_EVENTS = 200  # events listed with the session page; the rest load by window
+TREE_PAGE = 200  # nodes per page of a tree level (the session page shows the first top page)
 
 
 # --- projects and keys -----------------------------------------------------------------------
@@ -171,10 +172,12 @@ def timeline_bounds(session: Session) -> tuple[int, int]:
 
 
 def session_detail(store: Store, project_id: str, session_id: str) -> dict[str, Any]:
-    """Summary, agents and the first events: never all events (a session may hold millions)."""
+    """Summary, agents, uploaded logs and the first page of the event tree's top level: never
+    all events (a session may hold millions); the waterfall loads the rest level by level."""
     session = store.get_session(project_id, session_id)
     start_ms, end_ms = timeline_bounds(session)
-    first = store.list_event_window(session_id, _dt(start_ms), _dt(end_ms), None, FIRST_EVENTS)
+    top = store.list_tree_level(session_id, None, None, TREE_PAGE)
+    logs = store.list_session_logs(session_id)
     return {
         "data": {
             "session": {
@@ -184,7 +187,8 @@ def session_detail(store: Store, project_id: str, session_id: str) -> dict[str, 
             "stats": queries.stats_json(session),
             "agents": [{"id": a.id, "name": a.name} for a in store.list_agents(session_id)],
             "timeline": {"start_ms": start_ms, "end_ms": end_ms},
-            "events": _window_json(first),
+            "tree": _level_json(top, None),
+            "logs": [{"received_at": iso(log.received_at), "body": log.body} for log in logs],
         }
     }
 
@@ -250,9 +254,27 @@ def event_detail(store: Store, session_id: str, event_id: str) -> dict[str, Any]
     }
 
 
+def tree_level(
+    store: Store,
+    session_id: str,
+    parent_id: str | None,
+    cursor: str | None,
+    limit: int,
+    since_ms: int | None = None,
+) -> dict[str, Any]:
+    """{"data": nodes, "next_cursor", "running"}: a page of one level of the event tree (the
+    children of `parent_id`, or the top level), each node with `parent_id`, `child_count`
+    (counted up to 1,000: `child_count_exact`) and `orphan` (at the top level, a parent id
+    that names no stored event)."""
+    since = None if since_ms is None else _dt(since_ms)
+    found = store.list_tree_level(session_id, parent_id, cursor, limit, since)
+    return _level_json(found, parent_id)
+
+
 def _brief_json(event: EventBrief) -> dict[str, Any]:
     return {
         "id": event.id,
+        "parent_id": event.parent_id,
         "event_type": event.event_type,
         "start_ms": _ms(event.init_timestamp),
         "end_ms": None if event.end_timestamp is None else _ms(event.end_timestamp),
@@ -264,6 +286,19 @@ def _brief_json(event: EventBrief) -> dict[str, Any]:
         "cost_nanos": event.cost_nanos,
         "cost_source": event.cost_source,
     }
+
+
+def _level_json(level: TreeLevel, parent_id: str | None) -> dict[str, Any]:
+    nodes = [
+        {
+            **_brief_json(node.event),
+            "child_count": node.child_count,
+            "child_count_exact": node.child_count_exact,
+            "orphan": parent_id is None and node.event.parent_id is not None,
+        }
+        for node in level.nodes
+    ]
+    return {"data": nodes, "next_cursor": level.next_cursor, "running": level.running}
 
 
 def _window_json(window: EventWindow) -> dict[str, Any]:

@@ -1,8 +1,11 @@
 """Read pages: overview, sessions list, session page, and the session's JSON endpoints
-(timeline density, event windows, one event, stats and export) that the waterfall uses."""
+(event tree levels, timeline density, event windows, one event, stats and export) that the
+waterfall uses; the links clients print (`/sessions/{id}`, `/sessions?trace_id=`)."""
 
 from __future__ import annotations
 
+import re
+import uuid
 from typing import Annotated
 from urllib.parse import urlencode
 
@@ -20,6 +23,9 @@ from agentops_server.storage.store import InvalidCursor, NotFound
 
 PAGE_SIZE = 50
 MAX_WINDOW_EVENTS = 2000
+MAX_TREE_PAGE = 1000
+TRACE_ID = re.compile(r"[0-9a-fA-F]{32}")
+LAST_MS = 253_402_300_799_000  # 9999-12-31
 
 
 def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
@@ -97,6 +103,26 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
             first_url=_with_query(request.url.path, keep),
         )
 
+    @router.get("/sessions")
+    def trace_link(request: Request) -> Response:
+        """agentops 0.4 prints `{app_url}/sessions?trace_id=<32 hex>`: the session of that
+        OpenTelemetry trace has the trace id as its UUID."""
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit)
+        trace_id = request.query_params.get("trace_id")
+        if trace_id is None:
+            projects = dash.store.list_projects()
+            target = f"/projects/{projects[0].id}/sessions" if projects else "/projects"
+            return dash.visits.finish(_forward(request, target), visit)
+        if not TRACE_ID.fullmatch(trace_id):
+            shown = trace_id[:40]
+            message = f"trace_id must be 32 hexadecimal digits (a trace id), not {shown!r}"
+            return dash.error(request, visit, 400, message)
+        keep = {k: v for k, v in request.query_params.items() if k != "trace_id"}
+        target = _with_query(f"/sessions/{uuid.UUID(hex=trace_id)}", keep)
+        return dash.visits.finish(RedirectResponse(target, status_code=303), visit)
+
     @router.get("/sessions/{session_id}")
     def session_link(request: Request, session_id: str) -> Response:
         """The session_url the ingest API hands to clients: find the session's project."""
@@ -120,6 +146,35 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         except NotFound as exc:
             return dash.error(request, visit, 404, str(exc))
         return dash.page(request, visit, "session.html", payload, project=project, nav="sessions")
+
+    @router.get("/projects/{project_id}/sessions/{session_id}/tree")
+    def tree(
+        request: Request,
+        project_id: str,
+        session_id: str,
+        parent_id: Annotated[str | None, Query()] = None,
+        cursor: Annotated[str | None, Query()] = None,
+        limit: Annotated[int, Query(ge=1, le=MAX_TREE_PAGE)] = dq.TREE_PAGE,
+        from_ms: Annotated[int | None, Query()] = None,
+    ) -> Response:
+        """A page of one level of the event tree: the children of `parent_id`, or without it
+        the top level (with orphans). `from_ms` starts the first page at that moment, led by
+        the level's events still running then (`running` says how many)."""
+        visit = dash.visit(request)
+        if visit.user is None:
+            return dash.unauthenticated(request, visit, api=True)
+        try:
+            dash.store.get_session(project_id, session_id)
+            if from_ms is not None and not 0 <= from_ms <= LAST_MS:
+                raise BadInput("from_ms must be epoch milliseconds")
+            payload = dq.tree_level(
+                dash.store, session_id, parent_id or None, cursor, limit, from_ms
+            )
+        except NotFound as exc:
+            return dash.error(request, visit, 404, str(exc), api=True)
+        except (BadInput, InvalidCursor) as exc:
+            return dash.error(request, visit, 400, str(exc), api=True)
+        return dash.visits.finish(json_response(payload), visit)
 
     @router.get("/projects/{project_id}/sessions/{session_id}/timeline")
     def timeline(
@@ -247,7 +302,7 @@ def _int(value: str | None, name: str, default: int, low: int, high: int) -> int
 
 
 def _check_window(start_ms: int, end_ms: int) -> None:
-    if not 0 <= start_ms < end_ms <= 253_402_300_799_000:  # 9999-12-31
+    if not 0 <= start_ms < end_ms <= LAST_MS:
         raise BadInput("the window needs 0 <= start_ms < end_ms (epoch milliseconds)")
 
 

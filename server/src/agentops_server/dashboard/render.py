@@ -5,6 +5,7 @@ files, and the security headers every dashboard response carries.
 from __future__ import annotations
 
 import hashlib
+import re
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal, InvalidOperation
@@ -85,6 +86,7 @@ class Renderer:
             duration=format_duration,
             dt=format_datetime,
             percent=format_percent,
+            plain=terminal_text,
         )
 
     def page(self, template: str, context: Mapping[str, Any], status: int = 200) -> HTMLResponse:
@@ -143,6 +145,17 @@ def format_datetime(value: str | datetime | None) -> str:
         return "–"
     when = datetime.fromisoformat(value) if isinstance(value, str) else value
     return when.strftime("%Y-%m-%d %H:%M:%S")
+
+
+ANSI_ESCAPE: Final = re.compile(
+    r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)|[()][0-9A-Za-z]|[@-Z\\-_])"
+)
+
+
+def terminal_text(value: str) -> str:
+    """Captured terminal output without its escape sequences (colours, cursor moves, titles),
+    which would otherwise show as stray characters."""
+    return ANSI_ESCAPE.sub("", value)
 
 
 def format_percent(value: float | None) -> str:

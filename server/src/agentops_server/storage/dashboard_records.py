@@ -102,6 +102,28 @@ class EventBrief:
     cost_nanos: int | None
     cost_source: str
     seq: int
+    parent_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TreeNode:
+    """One row of the waterfall's tree: an event without its payload, and how many events name
+    it as their parent: all of them, or (`child_count_exact` False) the first 1,000."""
+
+    event: EventBrief
+    child_count: int
+    child_count_exact: bool = True
+
+
+@dataclass(frozen=True, slots=True)
+class TreeLevel:
+    """One keyset page of a level of a session's event tree: the children of one event, or
+    the top level. `running` is how many nodes at the front started before the page's `since`
+    and were still running then."""
+
+    nodes: list[TreeNode]
+    next_cursor: str | None
+    running: int = 0
 
 
 @dataclass(frozen=True, slots=True)

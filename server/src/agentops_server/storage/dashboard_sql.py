@@ -7,9 +7,6 @@ Sorted lists walk an index for every order: (project, init) for time, the trigge
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 import uuid
 from collections.abc import Callable
 from contextlib import AbstractContextManager
@@ -26,12 +23,11 @@ from sqlalchemy import (
     func,
     insert,
     select,
-    tuple_,
     update,
 )
 from sqlalchemy.exc import IntegrityError
 
-from agentops_server.storage import session_sort
+from agentops_server.storage import event_cursor, event_tree, session_sort
 from agentops_server.storage.dashboard_records import (
     DayPoint,
     EventBrief,
@@ -42,12 +38,13 @@ from agentops_server.storage.dashboard_records import (
     Overview,
     OverviewTotals,
     SessionSort,
+    TreeLevel,
     User,
 )
 from agentops_server.storage.records import Event, SessionFilter, SessionPage
 from agentops_server.storage.rows import to_event
 from agentops_server.storage.schema import events, session_stats, sessions, users
-from agentops_server.storage.store import Conflict, InvalidCursor, NotFound
+from agentops_server.storage.store import Conflict, NotFound
 from agentops_server.storage.types import UTCDateTime
 
 T = TypeVar("T")
@@ -64,6 +61,8 @@ class DashboardSql:
     session_scan_limit: int = session_sort.SCAN_LIMIT
     # events in a window above which SQLite counts the waterfall's slices by index ranges
     density_edges_above: int = 10_000
+    # children counted per node of the event tree; more show as "1,000+"
+    child_count_limit: int = event_tree.CHILD_COUNT_LIMIT
 
     def _read(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
@@ -191,19 +190,14 @@ class DashboardSql:
             events.c.init_timestamp < end,
         )
         if cursor:
-            after_ts, after_seq = _decode_event_cursor(cursor)
-            query = query.where(
-                events.c.init_timestamp >= after_ts,
-                tuple_(events.c.init_timestamp, events.c.seq)
-                > tuple_(bindparam("after_ts", after_ts, type_=UTCDateTime), after_seq),
-            )
+            query = query.where(event_cursor.after(*event_cursor.decode(cursor, "e")))
         query = query.order_by(events.c.init_timestamp, events.c.seq).limit(limit + 1)
         with self._read() as conn:
             rows = conn.execute(query).mappings().all()
-        briefs = [_to_brief(r) for r in rows[:limit]]
+        briefs = [event_tree.to_brief(r) for r in rows[:limit]]
         next_cursor = None
         if len(rows) > limit and briefs:
-            next_cursor = _encode(["e", briefs[-1].init_timestamp.isoformat(), briefs[-1].seq])
+            next_cursor = event_cursor.encode("e", briefs[-1].init_timestamp, briefs[-1].seq)
         return EventWindow(events=briefs, next_cursor=next_cursor)
 
     def list_running_events(
@@ -225,7 +219,25 @@ class DashboardSql:
             .order_by(events.c.init_timestamp, events.c.seq)
         )
         with self._read() as conn:
-            return [_to_brief(r) for r in conn.execute(query).mappings()]
+            return [event_tree.to_brief(r) for r in conn.execute(query).mappings()]
+
+    def list_tree_level(
+        self,
+        session_id: str,
+        parent_id: str | None,
+        cursor: str | None,
+        limit: int,
+        since: datetime | None = None,
+    ) -> TreeLevel:
+        """One level of the session's event tree in time order, keyset-paginated, with each
+        node's child count (up to `child_count_limit`): the children of `parent_id`, or (None)
+        the top level, which also holds orphans. `since` starts the first page there, after
+        the level's events still running at that moment (storage/event_tree.py)."""
+        limit = max(1, min(limit, MAX_LIMIT))
+        with self._read() as conn:
+            return event_tree.list_level(
+                conn, session_id, parent_id, cursor, limit, since, self.child_count_limit
+            )
 
     def get_event(self, session_id: str, event_id: str) -> Event:
         query = select(events).where(events.c.session_id == session_id, events.c.id == event_id)
@@ -260,23 +272,6 @@ def _density_by_edges(
             if n:
                 lanes.append(LaneBucket(index=i, event_type=str(kind), count=int(n)))
     return lanes
-
-
-# --- event cursors -------------------------------------------------------------------------
-def _encode(parts: list[Any]) -> str:
-    raw = json.dumps(parts, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
-
-
-def _decode_event_cursor(cursor: str) -> tuple[datetime, int]:
-    try:
-        kind, stamp, seq = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        when = datetime.fromisoformat(stamp)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}") from None
-    if kind != "e" or when.tzinfo is None or not isinstance(seq, int):
-        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}")
-    return when, seq
 
 
 # --- overview --------------------------------------------------------------------------------
@@ -409,20 +404,3 @@ def _offset_ms(dialect: str, column: Any, since: datetime) -> Any:
 
 def _to_user(row: Any) -> User:
     return User(row["id"], row["email"], row["password_hash"], row["created_at"])
-
-
-def _to_brief(row: Any) -> EventBrief:
-    return EventBrief(
-        id=row["id"],
-        event_type=row["event_type"],
-        init_timestamp=row["init_timestamp"],
-        end_timestamp=row["end_timestamp"],
-        name=row["name"],
-        model=row["model"],
-        agent_id=row["agent_id"],
-        prompt_tokens=row["prompt_tokens"],
-        completion_tokens=row["completion_tokens"],
-        cost_nanos=row["cost_nanos"],
-        cost_source=row["cost_source"],
-        seq=int(row["seq"]),
-    )

@@ -17,6 +17,7 @@ from agentops_server.storage.dashboard_records import (
     EventWindow,
     Overview,
     SessionSort,
+    TreeLevel,
     User,
 )
 from agentops_server.storage.records import (
@@ -127,7 +128,7 @@ class Store(Protocol):
 
     def count_llm_events(self, project_id: str | None) -> int: ...
 
-    # --- dashboard: accounts, overview, sorted lists, event windows (dashboard_sql.py) --------
+    # --- dashboard: accounts, overview, sorted lists, event windows and tree (dashboard_sql.py)
     def create_user(self, email: str, password_hash: str) -> User: ...  # raises Conflict
     def find_user(self, email: str) -> User | None: ...
     def get_user(self, user_id: str) -> User: ...  # raises NotFound
@@ -163,6 +164,21 @@ class Store(Protocol):
         self, session_id: str, at: datetime, lookback: int = 2000
     ) -> list[EventBrief]:
         """Events started before `at` (among the last `lookback`) that end after it."""
+        ...
+
+    def list_tree_level(
+        self,
+        session_id: str,
+        parent_id: str | None,
+        cursor: str | None,
+        limit: int,
+        since: datetime | None = None,
+    ) -> TreeLevel:
+        """One level of the event tree, time order, keyset pages, each node with its child
+        count (exact up to 1,000): the children of `parent_id`, or with None the top level
+        (no parent, or a parent that is not stored). The first page may start at `since`, led
+        by the level's events still running then. A cursor continues only the level that
+        issued it."""
         ...
 
     def get_event(self, session_id: str, event_id: str) -> Event: ...  # raises NotFound

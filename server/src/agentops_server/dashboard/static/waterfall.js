@@ -1,301 +1,345 @@
-// Session page: a zoomable waterfall of every event by lane, an event list and an inspector.
-// Large sessions are never loaded whole: the page fetches per-window density buckets, and the
-// events of a window only once the window holds few enough of them.
+// Session page: the waterfall, a tree of the session's events with a time bar per row on one
+// shared time axis, a density overview of the whole session, zoom, and the inspector on click.
+// Large sessions are never loaded whole: the top level and each node's children come from the
+// server a page at a time (`/tree`), children only when their parent is first expanded.
 // Every value from the server is placed with textContent or setAttribute: never as markup.
 "use strict";
 (function () {
+  const S = window.AgentopsSession;
+  const { h, getJSON, fmtMs, fmtCost } = S;
   const SVG = "http://www.w3.org/2000/svg";
-  const LANES = [["llms", "LLM"], ["tools", "Tool"], ["actions", "Action"], ["errors", "Error"]];
-  const W = 1000, LABEL = 70, LANE_H = 34, AXIS_H = 22, H = AXIS_H + LANE_H * LANES.length + 6;
-  const DETAIL_LIMIT = 1500, PAGE = 200, BUCKETS = 200;
+  const LANES = ["llms", "tools", "actions", "errors"];
+  const PAGE = 200, BUCKETS = 200, INDENT = 14;
 
   let base = "", full = { start: 0, end: 1 }, view = { start: 0, end: 1 };
-  let selectedId = null, listCursor = null, drawToken = 0;
+  let body = null, top = null, selectedId = null, density = null, drawToken = 0;
+  const nodeOf = new WeakMap();  // row element -> node
 
-  function el(name, attrs, parent) {
+  function q(params) { return new URLSearchParams(params).toString(); }
+  // "12", or "1,000+" when the server stopped counting
+  function kids(ev) { return ev.child_count.toLocaleString() + (ev.child_count_exact === false ? "+" : ""); }
+  function svgEl(name, attrs, parent) {
     const node = document.createElementNS(SVG, name);
     for (const [k, v] of Object.entries(attrs || {})) node.setAttribute(k, String(v));
     if (parent) parent.appendChild(node);
     return node;
   }
-  function h(tag, text, cls) {
-    const node = document.createElement(tag);
-    if (text !== undefined && text !== null) node.textContent = String(text);
-    if (cls) node.className = cls;
+  function pct(ms) { return ((ms - view.start) / (view.end - view.start)) * 100; }
+  function state(value) { document.getElementById("waterfall").dataset.state = value; }
+
+  // --- levels and nodes ------------------------------------------------------------------------
+  // A level is the rows under one parent (parentId null: the top level), loaded page by page;
+  // `total` is the parent's child count as shown ("230", "1,000+"), null at the top.
+  // `fromMs` is where its first page started (null: the session's start).
+  function newLevel(parentId, container, depth, total) {
+    return { parentId, container, depth, total, nodes: [], cursor: null, fromMs: null, token: 0, more: null };
+  }
+
+  function makeNode(ev, level) {
+    const depth = level.depth;
+    const row = h("div", null, "tree-row node");
+    row.setAttribute("role", "treeitem");
+    row.setAttribute("aria-level", String(depth + 1));
+    row.tabIndex = 0;
+    row.dataset.eventId = ev.id;
+    if (ev.id === selectedId) row.classList.add("selected");
+
+    const name = h("div", null, "cell name");
+    name.style.paddingLeft = `min(${depth * INDENT + 2}px, 55%)`;
+    const toggle = h(ev.child_count > 0 ? "button" : "span", null, "toggle");
+    if (ev.child_count > 0) {
+      toggle.type = "button";
+      toggle.textContent = "▸";
+      toggle.setAttribute("aria-label", `Expand (${kids(ev)} children)`);
+      row.setAttribute("aria-expanded", "false");
+    }
+    const label = h("span", ev.name || ev.model || ev.event_type, "label");
+    name.append(toggle, h("span", null, `swatch lane-${ev.event_type}`), label);
+    if (ev.child_count > 0) name.appendChild(h("span", kids(ev), "kids"));
+    if (ev.orphan) {
+      const badge = h("span", "parent missing", "orphan");
+      badge.title = `its parent event ${ev.parent_id} was not received`;
+      name.appendChild(badge);
+    }
+
+    const track = h("div", null, "cell track");
+    const bar = h("div", null, `bar lane-${ev.event_type}`);
+    bar.dataset.eventId = ev.id;
+    track.appendChild(bar);
+    const dur = ev.end_ms === null ? null : Math.max(0, ev.end_ms - ev.start_ms);
+    const tokens = ev.prompt_tokens === null && ev.completion_tokens === null ? ""
+      : ` · ${ev.prompt_tokens ?? "?"} / ${ev.completion_tokens ?? "?"} tokens`;
+    row.title = `${ev.event_type}: ${ev.name || ev.model || ev.id} · +${fmtMs(ev.start_ms - full.start)}`
+      + ` · ${fmtMs(dur)}${tokens}`;
+    row.append(name, track, h("div", fmtMs(dur), "cell num"),
+      h("div", ev.event_type === "llms" ? fmtCost(ev.cost_nanos, ev.cost_source) : "", "cell num"));
+
+    const node = { ev, row, track, bar, toggle, group: null, level: null, expanded: false, depth };
+    nodeOf.set(row, node);
+    place(node);
+    toggle.addEventListener("click", (e) => { e.stopPropagation(); toggleNode(node).catch(showError); });
+    row.addEventListener("click", () => select(ev.id).catch(showError));
+    row.addEventListener("keydown", (e) => onKey(e, node));
     return node;
   }
-  async function getJSON(url) {
-    const r = await fetch(url, { credentials: "same-origin", headers: { Accept: "application/json" } });
-    if (!r.ok) throw new Error(`${r.status} ${url}`);
-    return await r.json();
-  }
-  function q(params) { return new URLSearchParams(params).toString(); }
 
-  function fmtMs(ms) {
-    if (ms === null || ms === undefined) return "–";
-    if (ms < 1000) return `${Math.round(ms)} ms`;
-    const s = ms / 1000;
-    if (s < 60) return `${s.toFixed(s < 10 ? 2 : 1)} s`;
-    const m = Math.floor(s / 60);
-    if (m < 60) return `${m}m ${(s - m * 60).toFixed(m < 10 ? 1 : 0)}s`;
-    return `${Math.floor(m / 60)}h ${m % 60}m`;
+  // The bar of a row on the view's time axis; rows outside the view are dimmed, with a marker
+  // on the side where their event lies.
+  function place(node) {
+    const s = node.ev.start_ms, e = node.ev.end_ms === null ? s : Math.max(node.ev.end_ms, s);
+    const left = pct(s), right = pct(e);
+    const outside = right < 0 || left > 100;
+    node.row.classList.toggle("outside", outside);
+    node.track.classList.toggle("before", right < 0);
+    node.track.classList.toggle("after", left > 100);
+    node.bar.hidden = outside;
+    if (outside) return;
+    const a = Math.max(0, left), b = Math.min(100, right);
+    node.bar.style.left = `${a}%`;
+    node.bar.style.width = `max(3px, ${b - a}%)`;
   }
-  // Exact USD from integer nano-dollars (no float rounding): 360000 -> "$0.00036".
-  function usdFromNanos(nanos) {
-    const digits = String(Math.abs(nanos)).padStart(10, "0");
-    const whole = digits.slice(0, -9), frac = digits.slice(-9).replace(/0+$/, "");
-    return (nanos < 0 ? "-$" : "$") + whole + (frac ? "." + (frac.length < 2 ? frac + "0" : frac) : ".00");
-  }
-  function fmtCost(nanos, source) {
-    if (nanos === null || nanos === undefined) return source && source !== "none" ? "unknown" : "–";
-    return usdFromNanos(nanos);
-  }
-  function x(ms) { return LABEL + ((ms - view.start) / (view.end - view.start)) * (W - LABEL - 4); }
-  function msAt(px) { return view.start + ((px - LABEL) / (W - LABEL - 4)) * (view.end - view.start); }
 
-  // --- drawing -------------------------------------------------------------------------------
-  function frame() {
-    const host = document.getElementById("waterfall-svg");
-    host.textContent = "";
-    const svg = el("svg", { viewBox: `0 0 ${W} ${H}`, height: H, role: "img" }, host);
-    for (let i = 0; i <= 5; i++) {
-      const t = view.start + ((view.end - view.start) * i) / 5, px = x(t);
-      el("line", { x1: px, x2: px, y1: AXIS_H - 4, y2: H, stroke: "#eceef2" }, svg);
-      const label = el("text", { x: px, y: 12, "font-size": 11, fill: "#667085", "text-anchor": i === 5 ? "end" : "middle" }, svg);
-      label.textContent = "+" + fmtMs(t - full.start);
+  async function loadPage(level, reset) {
+    const params = { limit: PAGE };
+    if (level.parentId !== null) params.parent_id = level.parentId;
+    if (!reset && level.cursor) params.cursor = level.cursor;
+    else if (level.fromMs !== null) params.from_ms = Math.floor(level.fromMs);
+    const token = reset ? ++level.token : level.token;
+    const page = await getJSON(`${base}/tree?${q(params)}`);
+    if (token !== level.token) return;  // a newer reload of this level won
+    if (reset) {
+      level.container.textContent = "";
+      level.nodes = [];
+      level.more = null;
     }
-    LANES.forEach(([, name], i) => {
-      const y = AXIS_H + i * LANE_H;
-      el("rect", { x: 0, y, width: W, height: LANE_H, fill: i % 2 ? "#fbfbfc" : "#fff" }, svg);
-      const t = el("text", { x: 6, y: y + LANE_H / 2 + 4, "font-size": 12, fill: "#1d2430" }, svg);
-      t.textContent = name;
+    addPage(level, page);
+  }
+
+  function addPage(level, page) {
+    const fragment = document.createDocumentFragment();
+    for (const ev of page.data) {
+      const node = makeNode(ev, level);
+      level.nodes.push(node);
+      fragment.appendChild(node.row);
+    }
+    if (level.more) level.more.remove();
+    level.container.appendChild(fragment);
+    level.cursor = page.next_cursor;
+    level.more = level.cursor ? moreRow(level) : null;
+    if (level.more) level.container.appendChild(level.more);
+  }
+
+  function moreRow(level) {
+    const row = h("div", null, "tree-row more");
+    const cell = h("div", null, "cell name");
+    cell.style.paddingLeft = `min(${level.depth * INDENT + 20}px, 55%)`;
+    const button = h("button", `Show ${PAGE} more`, "secondary small");
+    button.type = "button";
+    const shown = level.nodes.length.toLocaleString();
+    const count = level.total ? `${shown} of ${level.total} shown` : `${shown} shown`;
+    cell.append(button, h("span", count, "muted"));
+    row.appendChild(cell);
+    button.addEventListener("click", () => {
+      button.disabled = true;
+      loadPage(level, false).catch((err) => {
+        button.disabled = false;
+        showError(err);
+      });
     });
-    return svg;
-  }
-  function laneY(type) {
-    const i = LANES.findIndex(([k]) => k === type);
-    return AXIS_H + (i < 0 ? 2 : i) * LANE_H;
+    return row;
   }
 
-  function drawBuckets(svg, data) {
-    const span = data.bucket_ms;
-    const max = Math.max(1, ...data.buckets.map((b) => b.count));
-    for (const b of data.buckets) {
-      const s = data.start_ms + b.index * span, e = s + span;
-      const hgt = Math.max(2, ((LANE_H - 8) * b.count) / max);
-      const r = el("rect", {
-        x: x(s), y: laneY(b.event_type) + LANE_H - 4 - hgt, width: Math.max(1, x(e) - x(s) - 0.5),
-        height: hgt, class: `bar lane-${b.event_type}`, opacity: 0.75,
-      }, svg);
-      el("title", {}, r).textContent = `${b.count} ${b.event_type} events: click to zoom in`;
-      r.addEventListener("click", () => zoomTo(s, e));
-    }
-  }
-
-  function drawEvents(svg, events) {
-    for (const ev of events) {
-      const s = ev.start_ms, e = ev.end_ms === null ? s : Math.max(ev.end_ms, s);
-      const left = Math.max(LABEL, x(s)), right = Math.min(W, x(e));  // clip to the view
-      const r = el("rect", {
-        x: left, y: laneY(ev.event_type) + 6, width: Math.max(3, right - left), height: LANE_H - 12,
-        rx: 2, class: `bar lane-${ev.event_type}` + (ev.id === selectedId ? " selected" : ""),
-        "data-event-id": ev.id,
-      }, svg);
-      el("title", {}, r).textContent = `${ev.name || ev.event_type} · ${fmtMs(e - s)}`;
-      r.addEventListener("click", (event) => { event.stopPropagation(); select(ev.id); });
-    }
-  }
-
-  async function draw() {
-    const token = ++drawToken;
-    const host = document.getElementById("waterfall");
-    host.dataset.state = "loading";  // "ready" once bars and list are drawn (tests wait on it)
-    const range = document.getElementById("waterfall-range");
-    range.textContent = `+${fmtMs(view.start - full.start)} → +${fmtMs(view.end - full.start)}`;
-    const params = { start_ms: Math.floor(view.start), end_ms: Math.ceil(view.end) };
-    const density = (await getJSON(`${base}/timeline?${q({ ...params, buckets: BUCKETS })}`)).data;
-    if (token !== drawToken) return;
-    const svg = frame();
-    const note = document.getElementById("waterfall-note");
-    if (density.total <= DETAIL_LIMIT) {
-      const page = await getJSON(`${base}/events?${q({ ...params, limit: DETAIL_LIMIT, running: true })}`);
-      if (token !== drawToken) return;
-      drawEvents(svg, page.data);
-      note.textContent = `${density.total.toLocaleString()} events in view`;
+  async function toggleNode(node) {
+    if (!(node.ev.child_count > 0)) return;
+    if (node.expanded) return collapse(node);
+    node.expanded = true;
+    node.row.setAttribute("aria-expanded", "true");
+    node.toggle.textContent = "▾";
+    node.toggle.setAttribute("aria-label", "Collapse");
+    if (!node.group) {
+      node.group = h("div", null, "tree-group");
+      node.group.setAttribute("role", "group");
+      node.row.after(node.group);
+      node.level = newLevel(node.ev.id, node.group, node.depth + 1, kids(node.ev));
+      node.level.fromMs = listStart();
+      try {
+        await loading(node, loadPage(node.level, true));
+      } catch (err) {  // forget the failed level: the next expand asks again
+        node.group.remove();
+        node.group = node.level = null;
+        collapse(node);
+        throw err;
+      }
     } else {
-      drawBuckets(svg, density);
-      note.textContent = `${density.total.toLocaleString()} events in view: density shown, zoom in for single events`;
+      node.group.hidden = false;
+      if (!covers(node.level)) await loading(node, reload(node.level));
     }
-    attachBrush(svg);
-    await loadList(true);
-    if (token === drawToken) host.dataset.state = "ready";
+  }
+  function collapse(node) {
+    node.expanded = false;
+    node.row.setAttribute("aria-expanded", "false");
+    node.toggle.textContent = "▸";
+    node.toggle.setAttribute("aria-label", `Expand (${kids(node.ev)} children)`);
+    if (node.group) node.group.hidden = true;
+  }
+  async function loading(node, work) {
+    node.row.dataset.loading = "true";
+    try { await work; } finally { delete node.row.dataset.loading; }
   }
 
-  // Drag across the waterfall to zoom into that span.
-  function attachBrush(svg) {
-    let from = null, box = null;
-    const toSvgX = (ev) => {
-      const r = svg.getBoundingClientRect();
-      return ((ev.clientX - r.left) / r.width) * W;
-    };
-    svg.addEventListener("mousedown", (ev) => {
-      if (ev.target.classList && ev.target.classList.contains("bar")) return;
-      from = toSvgX(ev);
-      box = el("rect", { x: from, y: AXIS_H, width: 0, height: H - AXIS_H, fill: "#2f6fed", opacity: 0.15 }, svg);
-    });
-    svg.addEventListener("mousemove", (ev) => {
-      if (from === null || !box) return;
-      const to = toSvgX(ev);
-      box.setAttribute("x", String(Math.min(from, to)));
-      box.setAttribute("width", String(Math.abs(to - from)));
-    });
-    // Ctrl (or Cmd) + wheel zooms around the pointer; a plain wheel still scrolls the page.
-    svg.addEventListener("wheel", (ev) => {
-      if (!(ev.ctrlKey || ev.metaKey)) return;
-      ev.preventDefault();
-      const at = msAt(Math.max(LABEL, toSvgX(ev)));
-      const factor = ev.deltaY > 0 ? 1.5 : 1 / 1.5;
-      zoomTo(at - (at - view.start) * factor, at + (view.end - at) * factor);
-    }, { passive: false });
-    svg.addEventListener("mouseup", (ev) => {
-      if (from === null) return;
-      const to = toSvgX(ev), a = Math.max(LABEL, Math.min(from, to)), b = Math.max(from, to);
-      from = null;
-      if (b - a > 4) zoomTo(msAt(a), msAt(b)); else if (box) box.remove();
-    });
+  // --- zoom: lists that do not reach the view re-read from its start -------------------------
+  function listStart() { return view.start > full.start ? view.start : null; }
+  function covers(level) {
+    if ((level.fromMs ?? -Infinity) > view.start) return false;
+    if (level.cursor === null) return true;
+    const last = level.nodes[level.nodes.length - 1];
+    return last !== undefined && last.ev.start_ms >= view.start;
+  }
+  function reload(level) {
+    level.fromMs = listStart();
+    return loadPage(level, true);
+  }
+  function openLevels(level, out) {
+    out.push(level);
+    for (const node of level.nodes) if (node.expanded && node.level) openLevels(node.level, out);
+    return out;
   }
 
   function zoomTo(start, end) {
-    const minSpan = 1;
     start = Math.max(full.start, start);
     end = Math.min(full.end, end);
-    if (end - start < minSpan) end = start + minSpan;
+    if (end - start < 1) end = start + 1;
     view = { start, end };
-    draw().catch(showError);
+    redraw().catch(showError);
   }
   function zoomBy(factor) {
     const mid = (view.start + view.end) / 2, half = ((view.end - view.start) * factor) / 2;
     zoomTo(mid - half, mid + half);
   }
 
-  // --- event list ------------------------------------------------------------------------------
-  async function loadList(reset) {
-    const body = document.querySelector("#event-list tbody");
-    if (reset) { body.textContent = ""; listCursor = null; }
-    const params = { start_ms: Math.floor(view.start), end_ms: Math.ceil(view.end), limit: PAGE };
-    if (listCursor) params.cursor = listCursor;
-    const page = await getJSON(`${base}/events?${q(params)}`);
-    for (const ev of page.data) {
-      const tr = document.createElement("tr");
-      tr.dataset.eventId = ev.id;
-      if (ev.id === selectedId) tr.classList.add("selected");
-      const typeCell = h("td");
-      const sw = h("span", null, `swatch lane-${ev.event_type}`);
-      typeCell.append(sw, document.createTextNode(ev.event_type));
-      const tokens = ev.prompt_tokens === null && ev.completion_tokens === null ? "–"
-        : `${ev.prompt_tokens ?? "?"} / ${ev.completion_tokens ?? "?"}`;
-      tr.append(h("td", "+" + fmtMs(ev.start_ms - full.start), "num"), typeCell,
-        h("td", ev.name || ev.model || ""), h("td", fmtMs(ev.end_ms === null ? null : ev.end_ms - ev.start_ms), "num"),
-        h("td", tokens, "num"), h("td", fmtCost(ev.cost_nanos, ev.cost_source), "num"));
-      tr.addEventListener("click", () => select(ev.id));
-      body.appendChild(tr);
-    }
-    listCursor = page.next_cursor;
-    document.getElementById("event-more").hidden = !listCursor;
+  async function redraw() {
+    const token = ++drawToken;
+    state("loading");  // "ready" once every open list reaches the view (tests wait on it)
+    drawAxis();
+    drawOverview();
+    for (const row of body.querySelectorAll(".node")) place(nodeOf.get(row));
+    const stale = openLevels(top, []).filter((level) => !covers(level));
+    await Promise.all(stale.map(reload));
+    if (token !== drawToken) return;  // a later zoom is drawing
+    const late = openLevels(top, []).some((level) => level.fromMs !== null);
+    document.getElementById("waterfall-note").textContent = late
+      ? `Long lists start at +${fmtMs(view.start - full.start)}, the view's start, with what is still running then.`
+      : "";
+    state("ready");
   }
 
-  // --- inspector -------------------------------------------------------------------------------
-  function kv(parent, rows) {
-    const dl = h("dl", null, "kv");
-    for (const [k, v] of rows) {
-      if (v === null || v === undefined || v === "") continue;
-      dl.append(h("dt", k), h("dd", v));
+  // --- axis and overview -----------------------------------------------------------------------
+  function drawAxis() {
+    const axis = document.getElementById("tree-axis");
+    axis.textContent = "";
+    // about one tick per 100 px; the rows' grid lines (CSS --grid) fall on the same fractions
+    const n = Math.max(2, Math.min(10, Math.floor(axis.getBoundingClientRect().width / 100)));
+    document.getElementById("tree").style.setProperty("--grid", `${100 / n}%`);
+    for (let i = 0; i <= n; i++) {
+      const t = view.start + ((view.end - view.start) * i) / n;
+      const tick = h("span", "+" + fmtMs(t - full.start), "tick");
+      tick.style.left = `${(i * 100) / n}%`;
+      if (i === 0) tick.classList.add("first");
+      if (i === n) tick.classList.add("last");
+      axis.appendChild(tick);
     }
-    parent.appendChild(dl);
-  }
-  function pretty(value) {
-    if (typeof value === "string") return value;
-    try { return JSON.stringify(value, null, 2); } catch (e) { return String(value); }
-  }
-  function block(parent, label, value) {
-    if (value === null || value === undefined || value === "") return;
-    parent.append(h("h4", label), h("pre", pretty(value)));
-  }
-  function textOf(content) {
-    if (content === null || content === undefined) return "";
-    if (typeof content === "string") return content;
-    if (Array.isArray(content)) {
-      return content.map((p) => (p && typeof p === "object" && "text" in p ? p.text : pretty(p))).join("\n");
-    }
-    return pretty(content);
-  }
-  function messages(value) {
-    if (value === null || value === undefined) return [];
-    if (typeof value === "string") return [{ role: "", content: value }];
-    if (Array.isArray(value)) return value.map((m) => (m && typeof m === "object" ? m : { role: "", content: m }));
-    if (typeof value === "object") {
-      if (value.type === "chatml" && "messages" in value) return messages(value.messages);
-      if (value.type === "string" && "string" in value) return [{ role: "", content: value.string }];
-      if ("messages" in value && Array.isArray(value.messages)) return messages(value.messages);
-      return [value];
-    }
-    return [{ role: "", content: String(value) }];
-  }
-  function chat(parent, label, value, fallbackRole) {
-    const list = messages(value);
-    if (!list.length) return;
-    parent.appendChild(h("h4", label));
-    for (const m of list) {
-      const role = typeof m.role === "string" && m.role ? m.role : fallbackRole;
-      const box = h("div", null, `msg ${role}`);
-      box.append(h("div", role, "role"), h("div", textOf(m.content), "content"));
-      if (m.tool_calls) box.appendChild(h("pre", pretty(m.tool_calls)));
-      parent.appendChild(box);
-    }
+    document.getElementById("waterfall-range").textContent =
+      `+${fmtMs(view.start - full.start)} → +${fmtMs(view.end - full.start)}`;
   }
 
+  // The whole session's events per lane and time slice, with the view marked on it.
+  function drawOverview() {
+    const host = document.getElementById("overview");
+    host.textContent = "";
+    const W = 1000, LANE = 7, H = LANE * LANES.length + 2;
+    const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, preserveAspectRatio: "none", height: H }, host);
+    const span = full.end - full.start, xAt = (ms) => ((ms - full.start) / span) * W;
+    if (density) {
+      const max = Math.max(1, ...density.buckets.map((b) => b.count));
+      for (const b of density.buckets) {
+        const lane = LANES.indexOf(b.event_type);
+        const s = density.start_ms + b.index * density.bucket_ms;
+        const opacity = 0.25 + (0.75 * b.count) / max;
+        svgEl("rect", {
+          x: xAt(s), y: 1 + Math.max(0, lane) * LANE, width: Math.max(1, xAt(s + density.bucket_ms) - xAt(s)),
+          height: LANE - 1, class: `bucket lane-${b.event_type}`, opacity: opacity.toFixed(2),
+        }, svg);
+      }
+    }
+    svgEl("rect", {
+      x: xAt(view.start), y: 0, width: Math.max(2, xAt(view.end) - xAt(view.start)), height: H,
+      class: "view-window",
+    }, svg);
+  }
+
+  // Drag across `target` to pick a span, `done(fromFraction, toFraction)`; a click without a
+  // drag calls `clicked(fraction)` when given.
+  function brush(target, done, clicked) {
+    target.addEventListener("mousedown", (ev) => {
+      if (ev.button !== 0) return;
+      const rect = target.getBoundingClientRect();
+      const frac = (e) => Math.min(1, Math.max(0, (e.clientX - rect.left) / rect.width));
+      const from = frac(ev);
+      const shade = h("div", null, "brush");
+      target.appendChild(shade);
+      const move = (e) => {
+        const a = Math.min(from, frac(e)), b = Math.max(from, frac(e));
+        shade.style.left = `${a * 100}%`;
+        shade.style.width = `${(b - a) * 100}%`;
+      };
+      const up = (e) => {
+        window.removeEventListener("mousemove", move);
+        window.removeEventListener("mouseup", up);
+        shade.remove();
+        const a = Math.min(from, frac(e)), b = Math.max(from, frac(e));
+        if ((b - a) * rect.width > 4) done(a, b);
+        else if (clicked) clicked(from);
+      };
+      window.addEventListener("mousemove", move);
+      window.addEventListener("mouseup", up);
+      ev.preventDefault();
+    });
+  }
+
+  // --- selection and keys ----------------------------------------------------------------------
   async function select(id) {
     selectedId = id;
-    document.querySelectorAll("#waterfall .bar.selected, #event-list tr.selected")
-      .forEach((n) => n.classList.remove("selected"));
-    document.querySelectorAll(`[data-event-id="${CSS.escape(id)}"]`).forEach((n) => n.classList.add("selected"));
+    document.querySelectorAll("#waterfall .selected").forEach((n) => n.classList.remove("selected"));
+    document.querySelectorAll(`#tree-body .node[data-event-id="${CSS.escape(id)}"]`)
+      .forEach((n) => n.classList.add("selected"));
     const box = document.getElementById("inspector");
-    box.textContent = "Loading…";
-    const ev = (await getJSON(`${base}/events/${encodeURIComponent(id)}`)).data;
-    box.textContent = "";
-    const p = ev;
-    box.appendChild(h("h3", `${ev.event_type}: ${ev.name || ev.model || ev.id}`));
-    const cost = ev.cost_nanos === null ? `unknown (${ev.cost_source})`
-      : `${usdFromNanos(ev.cost_nanos)} (${ev.cost_source})`;
-    kv(box, [
-      ["Event id", ev.id], ["Started", ev.init_timestamp], ["Duration", fmtMs(ev.duration_ms)],
-      ["Agent", ev.agent_id], ["Model", ev.model], ["Provider", ev.provider],
-      ["Prompt tokens", ev.prompt_tokens], ["Completion tokens", ev.completion_tokens],
-      ["Cache read tokens", ev.cache_read_tokens], ["Reasoning tokens", ev.reasoning_tokens],
-      ["Cost", ev.event_type === "llms" ? cost : null],
-    ]);
-    const costNode = box.querySelector("dl.kv");
-    if (costNode) costNode.id = "inspector-facts";
-    if (ev.event_type === "llms") {
-      chat(box, "Prompt", p.prompt, "user");
-      chat(box, "Completion", p.completion, "assistant");
+    const ev = await S.inspect(`${base}/events/${encodeURIComponent(id)}`, box);
+    if (ev.end_timestamp) {
+      const start = Date.parse(ev.init_timestamp), end = Date.parse(ev.end_timestamp);
+      const zoom = h("button", "Zoom to this event", "secondary small");
+      zoom.type = "button";
+      zoom.id = "zoom-to-event";
+      const pad = Math.max(1, (end - start) * 0.1);
+      zoom.addEventListener("click", () => zoomTo(start - pad, end + pad));
+      box.insertBefore(zoom, box.children[1] || null);
     }
-    if (ev.event_type === "errors") {
-      kv(box, [["Error type", p.error_type], ["Code", p.code], ["Details", p.details]]);
-      block(box, "Traceback / logs", p.logs);
-    } else {
-      block(box, "Logs", p.logs);
-    }
-    if (ev.event_type === "actions") kv(box, [["Screenshot", p.screenshot]]);
-    block(box, "Params", p.params);
-    block(box, "Returns", p.returns);
-    const raw = h("details");
-    raw.append(h("summary", "Raw event JSON"), h("pre", pretty(ev)));
-    box.appendChild(raw);
+  }
+
+  function onKey(e, node) {
+    if (e.target !== node.row) return;
+    const rows = () => [...body.querySelectorAll(".node")].filter((r) => r.offsetParent !== null);
+    if (e.key === "Enter" || e.key === " ") select(node.ev.id).catch(showError);
+    else if (e.key === "ArrowRight" && node.ev.child_count > 0 && !node.expanded) toggleNode(node).catch(showError);
+    else if (e.key === "ArrowLeft" && node.expanded) collapse(node);
+    else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+      const list = rows(), i = list.indexOf(node.row) + (e.key === "ArrowDown" ? 1 : -1);
+      if (list[i]) list[i].focus();
+    } else return;
+    e.preventDefault();
   }
 
   function showError(err) {
-    document.getElementById("waterfall-note").textContent = `Could not load the timeline: ${err.message}`;
+    document.getElementById("waterfall-note").textContent = `Could not load the waterfall: ${err.message}`;
   }
 
   document.addEventListener("DOMContentLoaded", () => {
@@ -305,10 +349,38 @@
     full = { start: Number(host.dataset.startMs), end: Number(host.dataset.endMs) };
     if (!(full.end > full.start)) full.end = full.start + 1000;
     view = { ...full };
+    body = document.getElementById("tree-body");
+    top = newLevel(null, body, 0, null);
+    addPage(top, JSON.parse(document.getElementById("tree-data").textContent));
+    if (!top.nodes.length) body.appendChild(h("div", "No events recorded.", "muted empty"));
+    drawAxis();
+    drawOverview();
+    state("ready");
+    window.addEventListener("resize", drawAxis);
     document.getElementById("zoom-in").addEventListener("click", () => zoomBy(0.5));
     document.getElementById("zoom-out").addEventListener("click", () => zoomBy(2));
     document.getElementById("zoom-reset").addEventListener("click", () => zoomTo(full.start, full.end));
-    document.getElementById("event-more").addEventListener("click", () => loadList(false).catch(showError));
-    draw().catch(showError);
+    const span = full.end - full.start;
+    brush(document.getElementById("overview"), (a, b) => zoomTo(full.start + a * span, full.start + b * span), (at) => {
+      // a click centres the view there: the same width when zoomed in, else a twentieth
+      const width = view.end - view.start < span ? view.end - view.start : span / 20;
+      zoomTo(full.start + at * span - width / 2, full.start + at * span + width / 2);
+    });
+    const axis = document.getElementById("tree-axis");
+    brush(axis, (a, b) => zoomTo(view.start + a * (view.end - view.start), view.start + b * (view.end - view.start)));
+    // Ctrl (or Cmd) + wheel over the timeline zooms around the pointer; a plain wheel scrolls.
+    document.getElementById("tree").addEventListener("wheel", (ev) => {
+      if (!(ev.ctrlKey || ev.metaKey)) return;
+      ev.preventDefault();
+      const rect = axis.getBoundingClientRect();
+      const frac = Math.min(1, Math.max(0, (ev.clientX - rect.left) / rect.width));
+      const at = view.start + frac * (view.end - view.start), factor = ev.deltaY > 0 ? 1.5 : 1 / 1.5;
+      zoomTo(at - (at - view.start) * factor, at + (view.end - at) * factor);
+    }, { passive: false });
+    const params = { start_ms: Math.floor(full.start), end_ms: Math.ceil(full.end), buckets: BUCKETS };
+    getJSON(`${base}/timeline?${q(params)}`).then((found) => {
+      density = found.data;
+      drawOverview();
+    }).catch(showError);
   });
 })();
