@@ -88,10 +88,14 @@ class ServerProcess:
             text=True,
             env={**os.environ, **self.extra_env},
         )
-        self.wait_ready()
+        try:
+            self.wait_ready()
+        except AssertionError:
+            self.stop()  # a server that never answered must not outlive the test
+            raise
         return self
 
-    def wait_ready(self, timeout: float = 30.0) -> None:
+    def wait_ready(self, timeout: float = 60.0) -> None:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             assert self.proc is not None
