@@ -15,6 +15,7 @@ from agentops_server import __version__
 from agentops_server.api import health, ingest, prices, sessions, ttd
 from agentops_server.api.deps import Services
 from agentops_server.api.errors import error_response, install_error_handlers
+from agentops_server.api.reference import reference_router
 from agentops_server.api.schemas import install_schemas
 from agentops_server.auth.revocation import KeyStatusCache
 from agentops_server.auth.tokens import TokenSigner, load_secret
@@ -52,7 +53,7 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
         version=__version__,
         description="Self-hosted AgentOps: v2 ingestion (agentops 0.3.x compatible) and export.",
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by api/reference.py, from this server's own files
         redoc_url=None,
     )
     app.state.services = Services(
@@ -73,6 +74,7 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     app.include_router(sessions.router)
     app.include_router(prices.router)
     app.include_router(ttd.router)
+    app.include_router(reference_router(app.title, app.openapi_url or "/openapi.json"))
     app.include_router(dashboard_router(config, store))
     app.add_middleware(CollapseSlashes)
     app.add_middleware(RejectNulInUrls)

@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -13,7 +13,7 @@ from agentops.wire import EndState
 from agentops_server import dashboard_queries as dq
 from agentops_server import queries
 from agentops_server.dashboard.context import BadInput, Dashboard, day_range
-from agentops_server.dashboard.render import SECURITY_HEADERS, json_response
+from agentops_server.dashboard.render import SECURITY_HEADERS, json_response, wants_json
 from agentops_server.storage.dashboard_records import SessionSort
 from agentops_server.storage.records import SessionFilter
 from agentops_server.storage.store import InvalidCursor, NotFound
@@ -96,6 +96,18 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
             next_url=next_url,
             first_url=_with_query(request.url.path, keep),
         )
+
+    @router.get("/drilldown")
+    def drilldown(request: Request, session_id: str = "") -> Response:
+        """agentops 0.3's replay link (`https://app.agentops.ai/drilldown?session_id=ID`) with
+        this server's address in place of the cloud's: the session page."""
+        if not session_id:
+            visit = dash.visit(request)
+            return dash.error(request, visit, 400, "the link needs ?session_id=<session id>")
+        target = f"/sessions/{quote(session_id, safe='')}"
+        if wants_json(request):
+            target += "?format=json"
+        return RedirectResponse(target, status_code=303)
 
     @router.get("/sessions/{session_id}")
     def session_link(request: Request, session_id: str) -> Response:
