@@ -26,9 +26,10 @@ apt_install() {
     as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "$@" >/dev/null
 }
 
-# pinned_venv DIR LOCK PIP_ARGS...: DIR holds exactly what LOCK pins (plus editable ./sdk,
+# pinned_venv DIR LOCK MODE PIP_ARGS...: DIR holds exactly what LOCK pins (plus editable ./sdk,
 # ./server). Rebuilt from scratch when LOCK or a pyproject changes, so nothing stale or
-# unpinned stays behind; a stamp file remembers what was installed.
+# unpinned stays behind; stamp files remember what was installed (MODE "serve" is a subset of
+# "test", installed from the same LOCK).
 pinned_venv() {
     local dir=$1 lock=$2 mode=$3
     shift 3
@@ -39,12 +40,12 @@ pinned_venv() {
     if [ -f "$stamp-test" ] || [ -f "$stamp-$mode" ]; then
         return 0
     fi
-    if [ -d "$dir" ]; then
+    if [ -d "$dir" ] && [ ! -f "$stamp-serve" ]; then
         say "dependencies changed: recreating $dir"
         rm -rf "$dir"
     fi
-    say "creating $dir (pins: $lock)"
-    "$PYTHON" -m venv "$dir"
+    say "installing into $dir (pins: $lock)"
+    [ -x "$dir/bin/python" ] || "$PYTHON" -m venv "$dir"
     "$dir/bin/python" -m pip install -q -c "$lock" pip
     "$dir/bin/python" -m pip install -q -c "$lock" --build-constraint "$lock" "$@"
     touch "$stamp-$mode"
