@@ -130,7 +130,9 @@ def _prepare(config: ServerConfig) -> None:
         echo(f"To make an API key: {cli} keys create{flags}")
     else:
         names = ", ".join(p.name for p in projects)
-        choice = shlex.quote(projects[0].name)
+        first = projects[0]
+        unique = [p.name for p in projects].count(first.name) == 1  # else only its id is sure
+        choice = shlex.quote(first.name if unique else first.id)
         echo(f"To make an API key: {cli} keys create --project {choice}{flags}")
         echo(f"  (--project: one of the {len(projects)} projects, {names})")
     if admin_password is not None:
