@@ -119,6 +119,7 @@ def test_example_runs_as_written(checkout: Checkout, block: Block, tmp_path: Pat
     done = checkout.run(block, env)
     assert done.returncode == 0, f"{block.name} failed:\n{done.stdout}\n{done.stderr}"
     assert '{"error"' not in done.stdout, f"{block.name} got an error answer:\n{done.stdout}"
+    assert "deprecated" not in done.stderr.lower(), f"{block.name} warned:\n{done.stderr}"
     if env.get("VIRTUAL_ENV", "").startswith(str(tmp_path)):
         where = done.stdout.strip().splitlines()[-1]
         assert where.startswith(str(tmp_path / "agent")), "the SDK went elsewhere: " + where
