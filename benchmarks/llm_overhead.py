@@ -2,7 +2,8 @@
 
     .venv/bin/python benchmarks/llm_overhead.py [--calls 300] [--rounds 20]
 
-The real openai and anthropic clients talk to an in-process httpx.MockTransport that answers
+The real openai and anthropic clients talk to an in-process MockTransport (of httpx or httpx2,
+whichever the installed release is built on) that answers
 with the fake providers' bodies (tests/support/fake_providers.py) at once, so the call time is
 the clients' own work plus ours. Each round times `--calls` calls with the integrations set up
 (agentops.init against a zero-latency in-process server) and the same calls with them torn down
@@ -16,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import statistics
 import sys
@@ -23,11 +25,10 @@ import time
 import uuid
 from collections.abc import Callable
 from pathlib import Path
+from types import ModuleType
 from typing import Any
 
 import anthropic
-import httpx
-import httpx2
 import openai
 from genai_prices import Usage, calc_price
 
@@ -69,31 +70,33 @@ def answer(path: str, content: bytes) -> tuple[bytes, str]:
     return json.dumps(as_json(body)).encode(), "application/json"
 
 
-def respond(request: httpx.Request) -> httpx.Response:
-    data, kind = answer(request.url.path, request.content)
-    return httpx.Response(200, content=data, headers={"content-type": kind})
+def httpx_of(library: ModuleType) -> Any:
+    """The httpx generation a provider library is built on: `httpx2` (openai 3.x, anthropic
+    1.x and later) or `httpx` (older releases). Typed Any: either may be installed."""
+    return importlib.import_module(library.DefaultHttpxClient.__mro__[1].__module__.split(".")[0])
 
 
-def respond2(request: httpx2.Request) -> httpx2.Response:  # anthropic 2.x uses httpx2
-    data, kind = answer(request.url.path, request.content)
-    return httpx2.Response(200, content=data, headers={"content-type": kind})
+def fake_http_client(library: ModuleType, *, is_async: bool = False) -> Any:
+    """An HTTP client for `library` whose transport answers at once, in process."""
+    http = httpx_of(library)
+
+    def respond(request: Any) -> Any:
+        data, kind = answer(request.url.path, request.content)
+        return http.Response(200, content=data, headers={"content-type": kind})
+
+    client = http.AsyncClient if is_async else http.Client
+    return client(transport=http.MockTransport(respond))
 
 
 def clients() -> dict[str, Callable[[], Any]]:
-    transport = httpx.MockTransport(respond)
-    atransport = httpx.MockTransport(respond)
-    oc = openai.OpenAI(
-        base_url="http://fake/v1", api_key="k", http_client=httpx.Client(transport=transport)
-    )
+    oc = openai.OpenAI(base_url="http://fake/v1", api_key="k", http_client=fake_http_client(openai))
     ac = anthropic.Anthropic(
-        base_url="http://fake",
-        api_key="k",
-        http_client=httpx2.Client(transport=httpx2.MockTransport(respond2)),
+        base_url="http://fake", api_key="k", http_client=fake_http_client(anthropic)
     )
     aoc = openai.AsyncOpenAI(
         base_url="http://fake/v1",
         api_key="k",
-        http_client=httpx.AsyncClient(transport=atransport),
+        http_client=fake_http_client(openai, is_async=True),
     )
     loop = asyncio.new_event_loop()
 

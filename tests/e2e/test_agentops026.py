@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import re
 import signal
 import subprocess
 import time
@@ -16,6 +17,7 @@ import pytest
 from genai_prices import Usage, calc_price
 
 from tests.conftest import REPO_ROOT, require
+from tests.support.dashboard import printed_admin_password, signed_in_client
 from tests.support.server import ServerProcess
 
 PYTHON_026 = REPO_ROOT / ".venv-agentops026" / "bin" / "python"
@@ -97,8 +99,18 @@ def test_agentops_026_full_session_priced_exported_field_by_field(
     assert parent_end == {"cost": str(parent_end["cost"]), "cost_type": "Decimal"}
     assert Decimal(parent_end["cost"]) == expected
     assert child_end["cost_type"] == "Decimal" and Decimal(child_end["cost"]) == expected
-    # 0.3.26 always prints the cloud's replay URL, whatever the endpoint
-    assert f"app.agentops.ai/drilldown?session_id={session_id}" in err
+    # 0.3.26 always prints the cloud's replay URL, whatever the endpoint; with our server's
+    # address in its place it opens the session's dashboard page
+    link = re.search(r"https://app\.agentops\.ai(/drilldown\?session_id=[0-9a-f-]+)", err)
+    assert link is not None and link.group(1) == f"/drilldown?session_id={session_id}", err
+    browser = signed_in_client(server, printed_admin_password(server))
+    try:
+        page = browser.get(link.group(1), follow_redirects=True)
+    finally:
+        browser.close()
+    assert page.status_code == 200
+    assert page.url.path == f"/projects/{server.project_id}/sessions/{session_id}"
+    assert session_id in page.text
     assert "Could not" not in err and "Failed" not in err, err
 
     stats_res = server.stats(session_id)

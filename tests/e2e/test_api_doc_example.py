@@ -20,7 +20,7 @@ def test_the_curl_walkthrough_in_api_md_works(server: ServerProcess) -> None:
     text = (REPO_ROOT / "docs" / "api.md").read_text()
     match = re.search(r"### By hand\n\n```bash\n(.*?)```", text, re.S)
     assert match, "no '### By hand' example in docs/api.md"
-    script = match.group(1).replace("KEY=...your API key...", f"KEY={server.api_key}")
+    script = match.group(1).replace("<your API key>", server.api_key)
     script = script.replace("http://127.0.0.1:8000", server.url)
     done = subprocess.run(["bash", "-c", script], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr

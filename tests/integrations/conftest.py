@@ -23,6 +23,14 @@ from tests.support.fake_providers import FakeProviders
 from tests.support.server import ServerProcess
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
+AGENT_PYTHON_ENV = "AGENTOPS_TEST_AGENT_PYTHON"
+"""The interpreter that runs the agent scripts: this one, or (`make test-oldest`) one with the
+oldest provider libraries the SDK supports (requirements/oldest.txt)."""
+
+
+def agent_python() -> str:
+    return os.environ.get(AGENT_PYTHON_ENV) or sys.executable
+
 
 PRELUDE = """
 import asyncio, json, os, sys, traceback
@@ -82,7 +90,7 @@ def run_agent(
         "PYTHONPATH": str(REPO_ROOT),
     }
     done = subprocess.run(
-        [sys.executable, "-c", script], capture_output=True, text=True, env=env, timeout=180
+        [agent_python(), "-c", script], capture_output=True, text=True, env=env, timeout=180
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:

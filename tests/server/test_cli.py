@@ -62,6 +62,24 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
     assert missing.exit_code == 1 and "no API key" in missing.output
 
 
+def test_revoking_a_revoked_key_says_so_and_keeps_its_revocation_time(tmp_path: Path) -> None:
+    db = ["--data-dir", str(tmp_path)]
+    key = run("projects", "create", "Only", *db).stdout.strip().splitlines()[-1]
+    first = run("keys", "revoke", key, *db)
+    assert first.exit_code == 0 and first.stdout.startswith("Revoked key")
+    (listed,) = json.loads(run("keys", "list", "--json", *db).stdout)
+    again = run("keys", "revoke", listed["id"], *db)
+    assert again.exit_code == 0, again.output
+    assert "was already revoked" in again.stdout and "Revoked key" not in again.stdout
+    assert json.loads(run("keys", "list", "--json", *db).stdout)[0] == listed
+
+
+def test_help_texts_say_what_the_options_do(tmp_path: Path) -> None:
+    reprice = run("reprice", "--help").stdout
+    assert "default: every project" in reprice and "the only project" not in reprice
+    assert "USD per 1M output tokens" in run("prices", "set", "--help").stdout
+
+
 def test_several_projects_need_project_option(tmp_path: Path) -> None:
     db = ["--data-dir", str(tmp_path)]
     run("projects", "create", "One", *db)

@@ -25,7 +25,7 @@ def _signed_in(server: ServerProcess) -> httpx.Client:
     return client
 
 
-@pytest.mark.parametrize("page", ["/", "/sessions/{id}"])
+@pytest.mark.parametrize("page", ["/", "/sessions/{id}", "/drilldown?session_id={id}"])
 def test_json_twin_survives_the_dashboards_redirects(server: ServerProcess, page: str) -> None:
     session_id = str(uuid.uuid4())
     res = httpx.post(
@@ -37,10 +37,21 @@ def test_json_twin_survives_the_dashboards_redirects(server: ServerProcess, page
     assert res.status_code == 200
     client = _signed_in(server)
     try:
-        answer = client.get(
-            page.format(id=session_id), params={"format": "json"}, follow_redirects=True
-        )
+        url = page.format(id=session_id)
+        url += ("&" if "?" in url else "?") + "format=json"
+        answer = client.get(url, follow_redirects=True)
     finally:
         client.close()
     assert answer.status_code == 200
     assert answer.headers["content-type"].startswith("application/json"), answer.text[:200]
+
+
+def test_drilldown_link_of_an_unknown_session_or_without_id_says_so(server: ServerProcess) -> None:
+    client = _signed_in(server)
+    try:
+        unknown = client.get(f"/drilldown?session_id={uuid.uuid4()}", follow_redirects=True)
+        bare = client.get("/drilldown")
+    finally:
+        client.close()
+    assert unknown.status_code == 404 and "not found" in unknown.text
+    assert bare.status_code == 400 and "session_id" in bare.text

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import gzip
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from decimal import Decimal
 from pathlib import Path
 
@@ -95,10 +97,12 @@ def test_sqlite_to_postgres_keeps_everything(tmp_path: Path, postgres_ok: bool) 
             header = json.loads(handle.readline())
         assert header["counts"]["events"] == 5 * 150 + 1
 
+        total = sum(header["counts"].values())
         with fresh_database() as pg_url:
-            run_cli("import", str(dump), "--database-url", pg_url)
+            first = run_cli("import", str(dump), "--database-url", pg_url)
+            assert f": {total} rows read, {total} new" in first
             again = run_cli("import", str(dump), "--database-url", pg_url)  # idempotent
-            assert ", 0 new" in again
+            assert f": {total} rows read, 0 new" in again
             with _opened(pg_url) as store:
                 assert snapshot(store, source.project_id) == before
             target = ServerProcess(
@@ -147,10 +151,24 @@ def test_export_file_round_trip_on_each_engine(database_url: str, tmp_path: Path
     with dump.open("w") as out:
         counts = export_database(database_url, out, chunk_rows=7)
     assert counts["events"] == 751 and counts["sessions"] == 6
-    target = f"sqlite:///{tmp_path / 'copy.sqlite3'}"
-    upgrade(target)
-    with dump.open() as lines:
-        result = import_database(target, lines, chunk_rows=50)
-    assert result.read == {k: v for k, v in counts.items() if v}
-    with _opened(target) as store:
-        assert snapshot(store, project.id) == before
+    with _second_database(database_url, tmp_path) as target:
+        upgrade(target)
+        with dump.open() as lines:
+            result = import_database(target, lines, chunk_rows=50)
+        assert result.read == {k: v for k, v in counts.items() if v}
+        assert result.inserted == result.read  # every row is new, counted on both engines
+        with dump.open() as lines:
+            again = import_database(target, lines, chunk_rows=50)
+        assert again.read == result.read and sum(again.inserted.values()) == 0
+        with _opened(target) as store:
+            assert snapshot(store, project.id) == before
+
+
+@contextmanager
+def _second_database(like: str, tmp_path: Path) -> Iterator[str]:
+    """Another empty database of the same engine as `like`."""
+    if like.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'copy.sqlite3'}"
+        return
+    with fresh_database() as url:
+        yield url

@@ -317,6 +317,10 @@ class _Handler(BaseHTTPRequestHandler):
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
+    # socketserver's default listen backlog is 5: 16 concurrent first connections (the async
+    # test in tests/integrations/test_lifecycle.py) on a loaded machine overflowed it, and a
+    # client with max_retries=0 saw its connection reset (httpx.ReadError).
+    request_queue_size = 128
     fake: FakeProviders
 
 

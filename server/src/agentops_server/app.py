@@ -14,6 +14,7 @@ from agentops_server import __version__
 from agentops_server.api import agentops_v4, health, ingest, otlp, prices, sessions, ttd
 from agentops_server.api.deps import Services
 from agentops_server.api.errors import error_response, install_error_handlers
+from agentops_server.api.reference import reference_router
 from agentops_server.api.schemas import install_schemas
 from agentops_server.auth.project_tokens import ProjectTokenSigner
 from agentops_server.auth.revocation import KeyStatusCache
@@ -58,7 +59,7 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
             "0.4.x and OpenTelemetry GenAI instrumentations) and export."
         ),
         lifespan=lifespan,
-        docs_url="/docs",
+        docs_url=None,  # served by api/reference.py, from this server's own files
         redoc_url=None,
     )
     signer = TokenSigner(load_secret(config))
@@ -84,6 +85,7 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     app.include_router(sessions.router)
     app.include_router(prices.router)
     app.include_router(ttd.router)
+    app.include_router(reference_router(app.title, app.openapi_url or "/openapi.json"))
     app.include_router(dashboard_router(config, store))
     app.add_middleware(CollapseSlashes)
     app.add_middleware(RejectNulInUrls)

@@ -15,7 +15,6 @@ from agentops_server.cli.options import (
     project_option,
     resolve_project,
 )
-from agentops_server.storage.store import NotFound
 
 
 @click.group()
@@ -89,10 +88,16 @@ def revoke(key: str, database_url: str | None, data_dir: Path | None) -> None:
     config = build_config(database_url=database_url, data_dir=data_dir)
     with opened_store(config) as store:
         found = store.find_api_key(hash_key(key)) if is_key_format(key) else None
-        try:
-            revoked = store.revoke_api_key(found.id if found else key.strip())
-        except NotFound:
-            raise click.ClickException(f"no API key with id (or value) {key!r}") from None
+        found = found or store.get_api_key(key.strip())
+        if found is None:
+            raise click.ClickException(f"no API key with id (or value) {key!r}")
+        if found.revoked_at is not None:
+            click.echo(
+                f"Key {found.id} ({found.prefix}…) was already revoked on "
+                f"{found.revoked_at:%Y-%m-%d %H:%M} UTC; nothing changed."
+            )
+            return
+        revoked = store.revoke_api_key(found.id)
     click.echo(
         f"Revoked key {revoked.id} ({revoked.prefix}…): new sessions are refused now, and the "
         f"sessions it started within {config.key_check_seconds:g} s (AGENTOPS_KEY_CHECK_SECONDS)."

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
+import shlex
+import shutil
+import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -101,6 +105,33 @@ def project_option(command: F) -> F:
     return click.option(
         "--project", "project", help="Project id or name (default: the only project)."
     )(command)
+
+
+def invocation() -> str:
+    """How to run this CLI again, as the user ran it: `agentops` when that is what PATH finds,
+    else the script's path (`.venv/bin/agentops` from `make serve`, without an activated venv),
+    or `python -m agentops_server`."""
+    script = sys.argv[0] if sys.argv else ""
+    if os.path.basename(script) == "__main__.py":
+        return f"{shlex.quote(sys.executable)} -m agentops_server"
+    found = shutil.which("agentops")
+    if not script or (found and os.path.realpath(found) == os.path.realpath(script)):
+        return "agentops"
+    return shlex.quote(_near(script))
+
+
+def database_flags(config: ServerConfig) -> str:
+    """The options that point another command at the same database, e.g. ` --data-dir DIR`."""
+    if config.is_sqlite:
+        return f" --data-dir {shlex.quote(_near(str(config.data_dir)))}"
+    return f" --database-url {shlex.quote(redact(config.database_url))}"
+
+
+def _near(path: str) -> str:
+    """`path` relative to the current directory when it lies below it, else absolute."""
+    absolute = os.path.abspath(path)
+    relative = os.path.relpath(absolute)
+    return absolute if relative.startswith("..") else relative
 
 
 def echo_json(value: Any) -> None:

@@ -6,6 +6,7 @@ lifetime), or at once when they are made through the REST API (PUT /v2/prices/{m
 
 from __future__ import annotations
 
+import shlex
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
@@ -14,8 +15,10 @@ import click
 
 from agentops_server.cli.options import (
     build_config,
+    database_flags,
     database_options,
     echo_json,
+    invocation,
     opened_store,
     project_option,
     resolve_project,
@@ -88,7 +91,9 @@ def list_cmd(
 @prices.command("set")
 @click.argument("model")
 @click.option("--input", "input_price", type=MONEY, required=True, help="USD per 1M input tokens")
-@click.option("--output", "output_price", type=MONEY, required=True, help="USD per 1M output")
+@click.option(
+    "--output", "output_price", type=MONEY, required=True, help="USD per 1M output tokens"
+)
 @click.option("--cache-read", type=MONEY, default=None, help="USD per 1M cache-read tokens")
 @click.option("--cache-write", type=MONEY, default=None, help="USD per 1M cache-write tokens")
 @project_option
@@ -114,8 +119,9 @@ def set_cmd(
         )
         stored = Pricer(store).set_override(override)
     click.echo(
-        f"price override set for {stored.model!r}; run `agentops reprice` to re-price "
-        "events already stored"
+        f"price override set for {stored.model!r}; run `{invocation()} reprice "
+        f"--project {shlex.quote(project_id)}{database_flags(config)}` to re-price events "
+        "already stored"
     )
 
 

@@ -16,7 +16,6 @@ from agentops_server.cli.options import (
     build_config,
     database_options,
     opened_store,
-    project_option,
     resolve_project,
 )
 from agentops_server.pricing import Pricer, TokenUsage
@@ -51,12 +50,11 @@ def _repriced(
 
 
 @click.command("reprice")
-@project_option
+@click.option("--project", help="Project id or name (default: every project).")
 @database_options
 def reprice(project: str | None, database_url: str | None, data_dir: Path | None) -> None:
-    """Recompute the cost of every stored LLM event (after a price or override change).
-
-    Without --project, every project is re-priced."""
+    """Recompute the cost of every stored LLM event (after a price or override change), of
+    one project or, without --project, of every project."""
     config = build_config(database_url=database_url, data_dir=data_dir)
     with opened_store(config) as store:
         if project:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import shlex
 import socket
 from pathlib import Path
 
@@ -12,7 +13,14 @@ from agentops_server.app import CONFIG_ENV
 from agentops_server.auth.accounts import FIRST_ADMIN_LOGIN, ensure_first_admin
 from agentops_server.auth.keys import issue_key
 from agentops_server.auth.tokens import load_secret
-from agentops_server.cli.options import build_config, database_options, opened_store, redact
+from agentops_server.cli.options import (
+    build_config,
+    database_flags,
+    database_options,
+    invocation,
+    opened_store,
+    redact,
+)
 from agentops_server.config import ServerConfig
 
 KEEP_ALIVE_SECONDS = 75
@@ -106,6 +114,7 @@ def _prepare(config: ServerConfig) -> None:
             issued = issue_key(store, project.id, label="created by the first `agentops serve`")
         admin_password = ensure_first_admin(store)
     echo = click.echo
+    cli, flags = invocation(), database_flags(config)
     echo(f"agentops server: {config.base_url}  (API docs {config.base_url}/docs)")
     echo(f"database: {redact(config.database_url)}")
     if config.host in ("0.0.0.0", "::") and not config.public_url:
@@ -117,12 +126,18 @@ def _prepare(config: ServerConfig) -> None:
         echo("")
         echo("Use it in your agent:")
         echo(f'    agentops.init(api_key="{issued.secret}", endpoint="{config.base_url}")')
+    elif len(projects) == 1:
+        echo(f"To make an API key: {cli} keys create{flags}")
     else:
-        where = f" --data-dir {config.data_dir}" if config.is_sqlite else " --database-url ..."
-        echo(f"To make an API key: agentops keys create{where}")
+        names = ", ".join(p.name for p in projects)
+        first = projects[0]
+        unique = [p.name for p in projects].count(first.name) == 1  # else only its id is sure
+        choice = shlex.quote(first.name if unique else first.id)
+        echo(f"To make an API key: {cli} keys create --project {choice}{flags}")
+        echo(f"  (--project: one of the {len(projects)} projects, {names})")
     if admin_password is not None:
         echo(f"Dashboard: {config.base_url}/  sign in as {FIRST_ADMIN_LOGIN!r} with the password")
-        echo("(shown only once; change it with `agentops users set-password admin`):")
+        echo(f"(shown only once; change it with `{cli} users set-password admin{flags}`):")
         echo("")
         echo(f"    {admin_password}")
         echo("")

@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import uuid
 from typing import Annotated
-from urllib.parse import urlencode
+from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
@@ -16,7 +16,7 @@ from agentops.wire import EndState
 from agentops_server import dashboard_queries as dq
 from agentops_server import queries
 from agentops_server.dashboard.context import BadInput, Dashboard, day_range
-from agentops_server.dashboard.render import SECURITY_HEADERS, json_response
+from agentops_server.dashboard.render import SECURITY_HEADERS, json_response, wants_json
 from agentops_server.storage.dashboard_records import SessionSort
 from agentops_server.storage.records import SessionFilter
 from agentops_server.storage.store import InvalidCursor, NotFound
@@ -122,6 +122,18 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         keep = {k: v for k, v in request.query_params.items() if k != "trace_id"}
         target = _with_query(f"/sessions/{uuid.UUID(hex=trace_id)}", keep)
         return dash.visits.finish(RedirectResponse(target, status_code=303), visit)
+
+    @router.get("/drilldown")
+    def drilldown(request: Request, session_id: str = "") -> Response:
+        """agentops 0.3's replay link (`https://app.agentops.ai/drilldown?session_id=ID`) with
+        this server's address in place of the cloud's: the session page."""
+        if not session_id:
+            visit = dash.visit(request)
+            return dash.error(request, visit, 400, "the link needs ?session_id=<session id>")
+        target = f"/sessions/{quote(session_id, safe='')}"
+        if wants_json(request):
+            target += "?format=json"
+        return RedirectResponse(target, status_code=303)
 
     @router.get("/sessions/{session_id}")
     def session_link(request: Request, session_id: str) -> Response:

@@ -182,10 +182,15 @@ def import_database(
         if not pending or pending_table is None:
             return
         table = loaders[pending_table].table
-        stmt = insert_ignore(engines.dialect, table).on_conflict_do_nothing()
+        # Count the rows RETURNING gives back: an executemany's rowcount is -1 on PostgreSQL.
+        stmt = (
+            insert_ignore(engines.dialect, table)
+            .on_conflict_do_nothing()
+            .returning(*table.primary_key.columns)
+        )
         with engines.write.begin() as conn:
-            inserted = conn.execute(stmt, pending).rowcount
-        result.inserted[table.name] = result.inserted.get(table.name, 0) + max(inserted, 0)
+            inserted = len(conn.execute(stmt, pending).all())
+        result.inserted[table.name] = result.inserted.get(table.name, 0) + inserted
         if progress is not None:
             progress(len(pending))
         pending.clear()
