@@ -30,7 +30,11 @@ from tests.support.server import ServerProcess
 pytestmark = pytest.mark.slow
 
 NOT_LINKED = {".git", "agentops-data", "dist", "test-artifacts", "build"}
-PYTHON_026 = REPO_ROOT / ".venv-agentops026" / "bin" / "python"
+CLIENT_VENVS = {  # run-with directives naming a client environment that setup installs
+    "agentops 0.3.26": REPO_ROOT / ".venv-agentops026",
+    "agentops 0.4.21": REPO_ROOT / ".venv-agentops04",
+    "the OpenTelemetry clients": REPO_ROOT / ".venv-otel",
+}
 
 
 @dataclass
@@ -40,7 +44,7 @@ class Checkout:
     env: dict[str, str]
 
     def placeholders(self, code: str) -> str:
-        for placeholder in ("<key printed by agentops serve>", "<your API key>"):
+        for placeholder in ("<key printed by agentops serve>", "<your API key>", "<API key>"):
             code = code.replace(placeholder, self.server.api_key)
         return code.replace("http://127.0.0.1:8000", self.server.url)
 
@@ -107,9 +111,11 @@ def _runnable() -> list[Block]:
 @pytest.mark.parametrize("block", _runnable(), ids=lambda b: b.name)
 def test_example_runs_as_written(checkout: Checkout, block: Block, tmp_path: Path) -> None:
     env = dict(checkout.env)
-    if block.directive == ("run-with", "agentops 0.3.26"):
-        require(PYTHON_026.exists(), "agentops==0.3.26 in .venv-agentops026")
-        env["PATH"] = os.pathsep.join([str(PYTHON_026.parent), env["PATH"]])
+    client = CLIENT_VENVS.get(block.directive[1]) if block.directive else None
+    if client is not None:
+        require((client / "bin" / "python").exists(), f"{client.name} (make setup)")
+        env["PATH"] = os.pathsep.join([str(client / "bin"), env["PATH"]])
+        env["VIRTUAL_ENV"] = str(client)
     elif block.directive == ("run-with", "a new virtual environment"):
         subprocess.run([sys.executable, "-m", "venv", str(tmp_path / "agent")], check=True)
         env["PATH"] = os.pathsep.join([str(tmp_path / "agent" / "bin"), env["PATH"]])
