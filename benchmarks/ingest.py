@@ -151,6 +151,34 @@ class CpuMeter:
         }
 
 
+def post_concurrently(
+    url: str, requests: list[tuple[bytes, dict[str, str]]], clients: int
+) -> list[float]:
+    """POST every (body, headers) to `url` from `clients` threads; the latencies, sorted."""
+    latencies: list[float] = []
+    lock = threading.Lock()
+    cursor = iter(requests)
+
+    def client() -> None:
+        with httpx.Client(timeout=60, verify=False) as http:  # plain HTTP: no CA bundle to load
+            while True:
+                with lock:
+                    request = next(cursor, None)
+                if request is None:
+                    return
+                t = time.perf_counter()
+                http.post(url, content=request[0], headers=request[1]).raise_for_status()
+                with lock:
+                    latencies.append(time.perf_counter() - t)
+
+    threads = [threading.Thread(target=client) for _ in range(clients)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return sorted(latencies)
+
+
 def open_sessions(server: ServerProcess, count: int) -> list[tuple[str, str]]:
     sessions = []
     for _ in range(count):
@@ -174,38 +202,13 @@ def run(
         _, jwt = sessions[(start // batch) % n_sessions]
         body = json.dumps({"events": events_for(min(batch, total - start), start)}).encode()
         bodies.append((jwt, body))
-    latencies: list[float] = []
     # what agentops 0.3.26 sends with every create_events: the token and the API key
     headers = {"Content-Type": "application/json", "X-Agentops-Api-Key": server.api_key}
-    lock = threading.Lock()
-    cursor = iter(range(len(bodies)))
-
-    def client() -> None:
-        with httpx.Client(timeout=60, verify=False) as http:  # plain HTTP: no CA bundle to load
-            while True:
-                with lock:
-                    index = next(cursor, None)
-                if index is None:
-                    return
-                jwt, body = bodies[index]
-                t = time.perf_counter()
-                res = http.post(
-                    f"{server.url}/v2/create_events",
-                    content=body,
-                    headers=headers | {"Authorization": f"Bearer {jwt}"},
-                )
-                res.raise_for_status()
-                with lock:
-                    latencies.append(time.perf_counter() - t)
-
+    requests = [(body, headers | {"Authorization": f"Bearer {jwt}"}) for jwt, body in bodies]
     assert server.proc is not None
     meter = CpuMeter(server.proc.pid, server.database_url)
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    latencies = post_concurrently(f"{server.url}/v2/create_events", requests, clients)
     seen = 0
     with httpx.Client(timeout=60, verify=False) as http:
         while seen < total:  # persisted = visible through the stats endpoint
@@ -218,7 +221,6 @@ def run(
             )
     elapsed = time.perf_counter() - t0
     cpu = {part: seconds / total * 1e6 for part, seconds in meter.used().items()}
-    latencies.sort()
     print(
         f"{label}, batches of {batch:>3}: {total:,} events in {elapsed:.2f} s = "
         f"{total / elapsed:,.0f} events/s persisted ({len(bodies)} requests, {clients} clients; "

@@ -18,14 +18,13 @@ import argparse
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
 
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from benchmarks.ingest import CpuMeter, _database, print_table, rss_kib
+from benchmarks.ingest import CpuMeter, _database, post_concurrently, print_table, rss_kib
 from tests.support.otlp import (
     SpanSpec,
     agentops_llm_span,
@@ -83,31 +82,12 @@ def run(
         "Content-Type": "application/x-protobuf",
         "Authorization": f"Bearer {server.api_key}",
     }
-    latencies: list[float] = []
-    lock = threading.Lock()
-    cursor = iter(range(len(bodies)))
-
-    def client() -> None:
-        with httpx.Client(timeout=60, verify=False) as http:
-            while True:
-                with lock:
-                    index = next(cursor, None)
-                if index is None:
-                    return
-                t = time.perf_counter()
-                res = http.post(f"{server.url}/v1/traces", content=bodies[index], headers=headers)
-                res.raise_for_status()
-                with lock:
-                    latencies.append(time.perf_counter() - t)
-
     assert server.proc is not None
     meter = CpuMeter(server.proc.pid, server.database_url)
     t0 = time.perf_counter()
-    threads = [threading.Thread(target=client) for _ in range(clients)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join()
+    latencies = post_concurrently(
+        f"{server.url}/v1/traces", [(body, headers) for body in bodies], clients
+    )
     sessions = [session_of(root.trace_id) for root in roots]
     events = len(children)  # every non-root span is one event (no errors here)
     seen = 0
@@ -123,7 +103,6 @@ def run(
     elapsed = time.perf_counter() - t0
     spans = len(children) + len(roots)
     cpu = {part: seconds / spans * 1e6 for part, seconds in meter.used().items()}
-    latencies.sort()
     print(
         f"{label}, OTLP batches of {batch}: {spans:,} spans in {elapsed:.2f} s = "
         f"{spans / elapsed:,.0f} spans/s persisted ({len(bodies)} requests, {clients} clients; "
