@@ -58,6 +58,7 @@ def session_json(session: Session, *, host_env: bool = True) -> dict[str, Any]:
         "video": session.video,
         "name": session.name,
         "metadata": session.metadata,
+        "dropped_events": session.dropped_events or {},
     }
     if host_env:
         data["host_env"] = session.host_env
@@ -105,6 +106,7 @@ def stats_json(session: Session) -> dict[str, Any]:
         "cost_complete": stats.unknown_cost_events == 0,
         "first_event_at": iso(stats.first_event_at),
         "last_event_at": iso(stats.last_event_at),
+        "dropped_events": session.dropped_events or {},
     }
 
 

@@ -27,6 +27,11 @@ class SessionSnapshot(BaseModel):
     is_running: bool | None = Field(
         None, description="0.3 clients: false on the final update; end fields count only then"
     )
+    dropped_events: dict[str, int] | None = Field(
+        None,
+        description="our SDK: events it could not deliver, cumulative counts by reason "
+        '(e.g. {"queue_full": 3}); the larger count per reason is kept',
+    )
 
 
 class CreateSessionBody(BaseModel):
@@ -143,6 +148,9 @@ class SessionStats(BaseModel):
     cost_complete: bool
     first_event_at: str | None
     last_event_at: str | None
+    dropped_events: dict[str, int] = Field(
+        description="events the SDK reported it could not deliver, by reason ({} if none)"
+    )
 
 
 class SessionInfo(BaseModel):
@@ -158,6 +166,9 @@ class SessionInfo(BaseModel):
     video: str | None
     name: str | None = Field(None, description="an OpenTelemetry trace's root span name")
     metadata: dict[str, Any] | None = Field(None, description="key/value metadata of the run")
+    dropped_events: dict[str, int] = Field(
+        default_factory=dict, description="events the SDK could not deliver, by reason"
+    )
     host_env: dict[str, Any] | None = Field(None, description="export only")
 
 

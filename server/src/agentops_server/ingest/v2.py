@@ -28,6 +28,8 @@ that sums over millions of events stay far inside int64."""
 MAX_COST_USD = 10**6
 """Per event, reported or computed: a million USD for one LLM call is not a real call."""
 _MAX_COST_NANOS = MAX_COST_USD * 10**9
+MAX_DROP_REASONS = 20  # session.dropped_events: reasons per session, and their length
+MAX_DROP_REASON_LENGTH = 64
 _KNOWN_TYPES = frozenset({"llms", "actions", "tools", "errors"})
 _NAME_KEYS = {
     "llms": ("model",),
@@ -111,6 +113,7 @@ def session_write(
         host_env=_object("session.host_env", session.get("host_env")),
         video=_text("session.video", session.get("video")),
         parent_project_id=parent_project_id,
+        dropped_events=dropped_events(session.get("dropped_events")),
     )
 
 
@@ -286,6 +289,31 @@ def _tags(value: object) -> list[str] | None:
         if tag:
             tags[tag] = None
     return list(tags)
+
+
+def dropped_events(value: object) -> dict[str, int] | None:
+    """session.dropped_events: what the SDK could not deliver, {reason: cumulative count}."""
+    if value is None:
+        return None
+    if not isinstance(value, dict) or len(value) > MAX_DROP_REASONS:
+        raise Invalid(
+            f"session.dropped_events must be an object of at most {MAX_DROP_REASONS} "
+            'reasons and counts, like {"queue_full": 3}'
+        )
+    counts: dict[str, int] = {}
+    for reason, count in value.items():
+        if not 0 < len(reason) <= MAX_DROP_REASON_LENGTH:
+            raise Invalid(
+                f"session.dropped_events: a reason must be 1 to {MAX_DROP_REASON_LENGTH} characters"
+            )
+        if type(count) is not int or not 0 <= count <= MAX_TOKENS:
+            raise Invalid(
+                f"session.dropped_events.{reason} must be a count (a whole number >= 0), "
+                f"got {count!r}"
+            )
+        if count:
+            counts[reason] = count
+    return counts or None
 
 
 def _end_state(value: object) -> str | None:

@@ -77,6 +77,7 @@ class SessionWrite:
     name: str | None = None  # an OTLP trace's root span name
     metadata: dict[str, Any] | None = None  # merged key by key into what is stored
     root_span_id: str | None = None  # an OTLP trace's root span, once it arrived
+    dropped_events: dict[str, int] | None = None  # the SDK's cumulative losses, by reason
 
 
 @dataclass(frozen=True, slots=True)
@@ -142,6 +143,7 @@ class Session:
     name: str | None = None
     metadata: dict[str, Any] | None = None
     root_span_id: str | None = None
+    dropped_events: dict[str, int] | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -61,6 +61,7 @@ def to_session(row: RowMapping) -> Session:
         name=row["name"],
         metadata=row["metadata"],
         root_span_id=row["root_span_id"],
+        dropped_events=row["dropped_events"],
     )
 
 

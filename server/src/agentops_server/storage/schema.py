@@ -218,6 +218,9 @@ sessions.append_column(Column("name", Text, nullable=True))
 sessions.append_column(Column("metadata", JsonDoc, nullable=True))
 # the span id of an OTLP trace's root span, once it arrived: its children sit under the session
 sessions.append_column(Column("root_span_id", Text, nullable=True))
+# Events the SDK could not deliver, by reason ({"queue_full": 3, ...}): cumulative counts that
+# the SDK reports with the session, merged by taking the larger count per reason.
+sessions.append_column(Column("dropped_events", JsonDoc, nullable=True))
 
 # OTLP data that cannot be stored yet: spans that the agentops 0.4 client exported before its
 # token arrived (project_id NULL), and GenAI log records whose span has not arrived. Claimed

@@ -20,6 +20,15 @@ def unique_tags(tags: list[str]) -> list[str]:
     return list(dict.fromkeys(tags))
 
 
+def merged_losses(stored: dict[str, int] | None, reported: dict[str, int]) -> dict[str, int]:
+    """The SDK reports cumulative counts, in any order and possibly more than once: the larger
+    count of each reason wins, so a retried or late update never lowers or doubles a loss."""
+    merged = dict(stored or {})
+    for reason, count in reported.items():
+        merged[reason] = max(count, merged.get(reason, 0))
+    return merged
+
+
 def _locked_row(conn: Connection, session_id: str) -> RowMapping | None:
     query = select(sessions).where(sessions.c.id == session_id).with_for_update(key_share=True)
     return conn.execute(query).mappings().first()
@@ -82,6 +91,7 @@ def create_session(conn: Connection, dialect: str, write: SessionWrite, now: dat
             name=write.name,
             metadata=write.metadata,
             root_span_id=write.root_span_id,
+            dropped_events=write.dropped_events,
             created_at=now,
             last_activity_at=now,
             auto_ended=False,
@@ -110,6 +120,8 @@ def create_session(conn: Connection, dialect: str, write: SessionWrite, now: dat
             values[name] = getattr(write, name)
     if write.metadata:
         values["metadata"] = {**(row["metadata"] or {}), **write.metadata}
+    if write.dropped_events:
+        values["dropped_events"] = merged_losses(row["dropped_events"], write.dropped_events)
     values.update(_end_fields(write, row, now))
     if row["auto_ended"] and "end_timestamp" not in values:
         # someone re-attached: the session is alive after all
@@ -145,6 +157,8 @@ def update_session(conn: Connection, write: SessionWrite, now: datetime) -> None
             values[name] = getattr(write, name)
     if write.metadata:
         values["metadata"] = {**(row["metadata"] or {}), **write.metadata}
+    if write.dropped_events:
+        values["dropped_events"] = merged_losses(row["dropped_events"], write.dropped_events)
     values.update(_end_fields(write, row, now))
     if row["auto_ended"] and "end_timestamp" not in values:
         values.update(end_timestamp=None, end_state_reason=None, auto_ended=False)
