@@ -1,0 +1,374 @@
+"""The spool: what the SDK could not deliver, kept on disk until a later process sends it.
+
+A spool file is a journal of v2 protocol operations, one JSON document a line:
+
+    {"v": 1, "endpoint": "...", "api_key": "...", "parent_key": null}      first line
+    {"session": {...snapshot...}}                  create the session (or re-attach to it)
+    {"session_id": "...", "events": [...]}         events, as the wire carries them
+    {"session_id": "...", "end": {...snapshot...}} the session's last update
+
+Replaying a file repeats those operations against its endpoint: the server re-attaches a
+session by id and stores an event id once, so a file sent twice (or events also sent live)
+is stored once. Two kinds of files share the directory:
+
+- `*.spool`: written whole and atomically (temporary file, then rename) when the server stayed
+  unreachable past the retry budget, or the process exits while it is down;
+- `*.journal`: the durable mode's journal of a running process, appended every 100 ms and
+  held under an exclusive `flock` by its process for its lifetime. The kernel drops the lock
+  when the process dies (even by `kill -9`): an unlocked journal is an orphan to send.
+
+A sender takes a file by its exclusive lock, so two processes never send one file at once,
+and deletes it once every operation was answered 2xx. The directory is bounded in bytes;
+what does not fit is refused and counted by the caller as `spool_full`. Files are readable by
+their owner only (they hold the API key). POSIX only: without `fcntl` the spool is off.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, BinaryIO
+
+from agentops import wire
+from agentops._errors import capture_internal_errors, logger
+from agentops._transport import Request, Response, Transport, TransportError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None  # type: ignore[assignment]
+
+FORMAT_VERSION = 1
+SPOOL_SUFFIX = ".spool"
+JOURNAL_SUFFIX = ".journal"
+EVENTS_PER_REQUEST = 500
+JOURNAL_INTERVAL_SECONDS = 0.1
+
+Line = dict[str, Any]
+
+
+def default_directory() -> Path:
+    """$XDG_STATE_HOME/agentops/spool, else ~/.local/state/agentops/spool."""
+    state = os.environ.get("XDG_STATE_HOME") or os.path.join(
+        os.path.expanduser("~"), ".local", "state"
+    )
+    return Path(state) / "agentops" / "spool"
+
+
+@dataclass(frozen=True, slots=True)
+class Destination:
+    """Where a file's operations go, and with which keys."""
+
+    endpoint: str
+    api_key: str
+    parent_key: str | None = None
+
+    def header(self) -> Line:
+        return {
+            "v": FORMAT_VERSION,
+            "endpoint": self.endpoint,
+            "api_key": self.api_key,
+            "parent_key": self.parent_key,
+        }
+
+
+def session_line(snapshot: dict[str, Any]) -> Line:
+    return {"session": snapshot}
+
+
+def events_line(session_id: str, events: Sequence[dict[str, Any]]) -> Line:
+    return {"session_id": session_id, "events": list(events)}
+
+
+def end_line(session_id: str, snapshot: dict[str, Any]) -> Line:
+    return {"session_id": session_id, "end": snapshot}
+
+
+def _encode(line: Line) -> bytes:
+    return json.dumps(line, separators=(",", ":"), default=str).encode() + b"\n"
+
+
+def _new_name(suffix: str) -> str:
+    """Sortable by creation time; unique across processes and hosts."""
+    return f"{time.time_ns():020d}-{os.getpid()}-{uuid.uuid4().hex[:8]}{suffix}"
+
+
+class Spool:
+    """One spool directory, bounded to `max_bytes` in all."""
+
+    def __init__(self, directory: Path, max_bytes: int = 64 * 1024 * 1024) -> None:
+        self.directory = directory
+        self.max_bytes = max_bytes
+        self._lock = threading.Lock()
+
+    @property
+    def available(self) -> bool:
+        return fcntl is not None
+
+    def _ensure_directory(self) -> None:
+        self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
+
+    def used_bytes(self) -> int:
+        total = 0
+        for path in self._files():
+            try:
+                total += path.stat().st_size
+            except OSError:
+                continue  # sent and deleted meanwhile
+        return total
+
+    def _files(self) -> list[Path]:
+        try:
+            entries = list(self.directory.iterdir())
+        except OSError:
+            return []
+        return sorted(p for p in entries if p.suffix in (SPOOL_SUFFIX, JOURNAL_SUFFIX))
+
+    # --- writing ------------------------------------------------------------------------
+    def save(self, destination: Destination, lines: Sequence[Line]) -> bool:
+        """Write one complete spool file atomically; False when it does not fit (or fails)."""
+        if not self.available or not lines:
+            return False
+        data = _encode(destination.header()) + b"".join(_encode(line) for line in lines)
+        with self._lock:
+            try:
+                self._ensure_directory()
+                if self.used_bytes() + len(data) > self.max_bytes:
+                    return False
+                name = _new_name(SPOOL_SUFFIX)
+                temporary = self.directory / f".{name}.tmp"
+                fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+                with os.fdopen(fd, "wb") as out:
+                    out.write(data)
+                    out.flush()
+                    os.fsync(out.fileno())
+                os.replace(temporary, self.directory / name)
+            except OSError as exc:
+                logger.warning("Could not write to the spool %s: %s", self.directory, exc)
+                return False
+        return True
+
+    def open_journal(self, destination: Destination) -> Journal | None:
+        """A locked journal for this process (durable mode); None if the spool is unusable."""
+        if not self.available:
+            return None
+        try:
+            self._ensure_directory()
+            return Journal(self, self.directory / _new_name(JOURNAL_SUFFIX), destination)
+        except OSError as exc:
+            logger.warning("Could not open a journal in %s: %s", self.directory, exc)
+            return None
+
+    # --- sending ------------------------------------------------------------------------
+    def pending(self) -> int:
+        """Files waiting to be sent (journals of running processes not counted)."""
+        return sum(1 for _ in self._takeable(peek=True))
+
+    def send_all(self, transport: Transport, timeout: float = 10.0) -> SendReport:
+        """Send every file no other process holds; delete each one that went through."""
+        report = SendReport()
+        for path, handle in self._takeable(peek=False):
+            with handle:
+                try:
+                    lines = _read_lines(handle)
+                    delivered = _replay(lines, transport, timeout, report)
+                except (OSError, ValueError) as exc:
+                    logger.warning("Could not read spool file %s: %s", path.name, exc)
+                    delivered = False
+                if delivered:
+                    _unlink(path)
+                    report.files += 1
+                else:
+                    report.kept += 1
+        return report
+
+    def _takeable(self, *, peek: bool) -> Iterator[tuple[Path, BinaryIO]]:
+        """Each file we can lock exclusively (no live process holds it), locked, still there."""
+        if not self.available:
+            return
+        for path in self._files():
+            try:
+                handle = open(path, "rb")  # handed to the caller, who closes it
+            except OSError:
+                continue
+            try:
+                fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except OSError:
+                handle.close()  # a running process's journal, or another sender has it
+                continue
+            if os.fstat(handle.fileno()).st_nlink == 0:  # sent by another process meanwhile
+                handle.close()
+                continue
+            if peek:
+                handle.close()
+            yield path, handle
+
+
+@dataclass(slots=True)
+class SendReport:
+    files: int = 0  # files sent and deleted
+    kept: int = 0  # files left for a later attempt
+    events: int = 0  # events the server answered (stored, or had already)
+    sessions: int = 0
+
+
+def _read_lines(handle: BinaryIO) -> list[Line]:
+    lines: list[Line] = []
+    for raw in handle.read().splitlines():
+        if not raw.strip():
+            continue
+        try:
+            line = json.loads(raw)
+        except ValueError:
+            break  # a journal cut short by a crash mid-write: what came before is whole
+        if isinstance(line, dict):
+            lines.append(line)
+    if not lines or lines[0].get("v") != FORMAT_VERSION:
+        raise ValueError("not a spool file of this SDK version")
+    return lines
+
+
+def _replay(lines: list[Line], transport: Transport, timeout: float, report: SendReport) -> bool:
+    """Repeat a file's operations in order; False at the first one not answered 2xx."""
+    header = lines[0]
+    endpoint = str(header["endpoint"]).rstrip("/")
+    key_headers = {wire.API_KEY_HEADER: str(header["api_key"])}
+    if header.get("parent_key"):
+        key_headers[wire.PARENT_KEY_HEADER] = str(header["parent_key"])
+    tokens: dict[str, str] = {}
+    deadline = time.monotonic() + timeout
+
+    def post(path: str, body: Line, headers: dict[str, str]) -> Response | None:
+        if time.monotonic() > deadline:
+            return None
+        request = Request(endpoint + path, path, _encode(body)[:-1], headers)
+        try:
+            return transport.send(request)
+        except TransportError:
+            return None
+
+    def token(session_id: str, snapshot: dict[str, Any] | None) -> str | None:
+        if session_id not in tokens:
+            body = {"session": snapshot or {"session_id": session_id}}
+            res = post(wire.CREATE_SESSION, body, key_headers)
+            jwt = _json_field(res, "jwt")
+            if jwt is None:
+                return None
+            tokens[session_id] = jwt
+            report.sessions += 1
+        return tokens[session_id]
+
+    snapshots: dict[str, dict[str, Any]] = {}
+    for line in lines[1:]:
+        if "session" in line and isinstance(line["session"], dict):
+            snapshot = line["session"]
+            session_id = str(snapshot.get("session_id"))
+            snapshots[session_id] = snapshot
+            if token(session_id, snapshot) is None:
+                return False
+            continue
+        session_id = str(line.get("session_id"))
+        jwt = token(session_id, snapshots.get(session_id))
+        if jwt is None:
+            return False
+        auth = {**key_headers, wire.AUTHORIZATION_HEADER: f"Bearer {jwt}"}
+        if isinstance(line.get("events"), list):
+            events = line["events"]
+            for start in range(0, len(events), EVENTS_PER_REQUEST):
+                chunk = events[start : start + EVENTS_PER_REQUEST]
+                if not _ok(post(wire.CREATE_EVENTS, {"events": chunk}, auth)):
+                    return False
+                report.events += len(chunk)
+        elif isinstance(line.get("end"), dict):
+            if not _ok(post(wire.UPDATE_SESSION, {"session": line["end"]}, auth)):
+                return False
+    return True
+
+
+def _ok(res: Response | None) -> bool:
+    return res is not None and 200 <= res.status < 300
+
+
+def _json_field(res: Response | None, name: str) -> str | None:
+    if not _ok(res):
+        return None
+    assert res is not None
+    payload = res.json()
+    value = payload.get(name) if isinstance(payload, dict) else None
+    return value if isinstance(value, str) and value else None
+
+
+def _unlink(path: Path) -> None:
+    try:
+        path.unlink()
+    except FileNotFoundError:
+        pass
+
+
+class Journal:
+    """Durable mode: a process's operations appended to its locked journal file.
+
+    `add()` costs the caller a list append; a daemon thread writes what was added every
+    100 ms (JOURNAL_INTERVAL_SECONDS), so a process killed with SIGKILL loses at most the
+    last interval. Lines are handed over as callables that build the line on the journal's
+    thread (encoding an event is not the caller's cost).
+    """
+
+    def __init__(self, spool: Spool, path: Path, destination: Destination) -> None:
+        self.path = path
+        self._spool = spool
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        self._file = os.fdopen(fd, "ab")
+        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        self._file.write(_encode(destination.header()))
+        self._file.flush()
+        self._added: list[Callable[[], Line | None]] = []
+        self._write_lock = threading.Lock()
+        self._closed = False
+        self._thread = threading.Thread(target=self._run, name="agentops-journal", daemon=True)
+        self._thread.start()
+
+    def add(self, build: Callable[[], Line | None]) -> None:
+        self._added.append(build)
+
+    def write_pending(self) -> None:
+        """Write what was added so far (the journal's thread, and close())."""
+        with self._write_lock:
+            if self._closed:
+                return
+            added, self._added = self._added, []
+            if not added:
+                return
+            chunks = []
+            for build in added:
+                with capture_internal_errors("journal line"):
+                    line = build()
+                    if line is not None:
+                        chunks.append(_encode(line))
+            self._file.write(b"".join(chunks))
+            self._file.flush()
+
+    def _run(self) -> None:
+        while not self._closed:
+            time.sleep(JOURNAL_INTERVAL_SECONDS)
+            with capture_internal_errors("journal"):
+                self.write_pending()
+
+    def close(self, *, delivered: bool) -> None:
+        """At exit: delete the journal if everything reached the server, else keep it for the
+        next process (it stays a whole file: written out, then unlocked)."""
+        with capture_internal_errors("journal close"):
+            self.write_pending()
+            with self._write_lock:
+                if self._closed:
+                    return
+                self._closed = True
+                if delivered:
+                    _unlink(self.path)
+                self._file.close()  # releases the lock
