@@ -351,3 +351,19 @@ def test_the_first_run_page_opens_the_list_when_the_first_session_arrives(
         )
     finally:
         agent.close()
+
+
+def test_the_dark_theme_follows_the_system(world: World, page_at: Any, size: str) -> None:
+    page = page_at
+    page.emulate_media(color_scheme="dark")
+    sign_in(page, world)
+    page.goto(f"{world.server.url}/projects/{world.server.project_id}/sessions/{world.busy}")
+    page.wait_for_selector("#waterfall[data-state=ready]")
+    background = page.evaluate("getComputedStyle(document.body).backgroundColor")
+    panel = page.evaluate(
+        "getComputedStyle(document.getElementById('session-summary')).backgroundColor"
+    )
+    assert background == "rgb(15, 19, 26)" and panel == "rgb(23, 28, 37)"
+    page.screenshot(path=str(SCREENSHOTS / f"{size}-session-dark.png"), full_page=True)
+    page.emulate_media(color_scheme="light")
+    assert page.evaluate("getComputedStyle(document.body).backgroundColor") == "rgb(246, 247, 249)"
