@@ -254,6 +254,8 @@ def main() -> None:
     event_id = detail["tree"]["data"][0]["id"]
     middle = f"from_ms={(detail['timeline']['start_ms'] + detail['timeline']['end_ms']) // 2}"
     page_2 = f"cursor={detail['tree']['next_cursor']}"
+    half = (detail["timeline"]["start_ms"] + detail["timeline"]["end_ms"]) // 2
+    after_middle = f"start_ms={half}&end_ms={detail['timeline']['end_ms']}"
     tree = f"{base}/sessions/{nested}/tree"
     top = client.get(tree).json()
     agent = top["data"][0]
@@ -287,6 +289,16 @@ def main() -> None:
         ),
         ("event list, first 200 (JSON)", f"{base}/sessions/{big}/events?{window}&limit=200"),
         ("inspector, one event (JSON)", f"{base}/sessions/{big}/events/{event_id}"),
+        ("event filter, type errors (JSON)",
+         f"{base}/sessions/{big}/events?{window}&type=errors&limit=200"),
+        ("event filter, name part tools-3 (JSON)",
+         f"{base}/sessions/{big}/events?{window}&name=tools-3&limit=200"),
+        ("event filter, name matching nothing (JSON)",
+         f"{base}/sessions/{big}/events?{window}&name=zz-none&limit=200"),
+        ("next error, from the middle (JSON)",
+         f"{base}/sessions/{big}/events?{after_middle}&type=errors&limit=50"),
+        ("group by agent, 2,000 events of the view (JSON)",
+         f"{base}/sessions/{big}/events?{window}&limit=2000&running=true"),
         ("tree, flat session, top level page 2 (JSON)", f"{base}/sessions/{big}/tree?{page_2}"),
         ("tree, flat session, from its middle (JSON)", f"{base}/sessions/{big}/tree?{middle}"),
         ("session page, nested session (HTML)", f"{base}/sessions/{nested}"),

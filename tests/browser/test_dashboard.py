@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -97,12 +98,12 @@ def test_find_session_by_tag_inspect_llm_call_and_export(seeded: Seeded, browser
     assert page.evaluate("typeof window.__pwned") == "undefined"
     assert dialogs == []
 
-    page.click("#export-link")
-    page.wait_for_url(f"**/sessions/{seeded.session_ids[0]}/export")
-    exported = json.loads(page.inner_text("body"))
+    with page.expect_download() as download:  # the export is a download, not a page
+        page.click("#export-link")
+    assert download.value.suggested_filename == f"session-{seeded.session_ids[0]}.json"
+    exported = json.loads(Path(download.value.path()).read_text())
     assert exported["session"]["id"] == seeded.session_ids[0]
     assert exported["llms"][0]["prompt"]["messages"][1]["content"].startswith("<script>")
-    shot(page, "06-export-json")
 
 
 def test_pages_refuse_inline_script_by_policy(seeded: Seeded) -> None:

@@ -3,11 +3,12 @@ duration) with keyset pages, the overview, and windows of a session's events."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import timedelta
 
 import pytest
 
-from agentops_server.storage.dashboard_records import SessionSort
+from agentops_server.storage.dashboard_records import EventMatch, SessionSort
 from agentops_server.storage.records import SessionFilter, SessionWrite
 from agentops_server.storage.sql_store import SqlStore
 from agentops_server.storage.store import Conflict, InvalidCursor, NotFound
@@ -228,3 +229,34 @@ def test_bounded_walks_grow_in_chunks_and_keep_the_order(
         if cursor is None:
             break
     assert found == [sid for sid in everything if sid in rare]
+
+
+def test_event_windows_filter_by_type_name_model_and_agent(store: SqlStore, seed: Seed) -> None:
+    seed.session("mixed", start=0)
+    made = [
+        event("mixed", "a", event_type="llms", start=1, agent_id="ag-1"),
+        event("mixed", "b", event_type="tools", start=2, agent_id="ag-1"),
+        event("mixed", "c", event_type="tools", start=3, agent_id="ag-2"),
+        event("mixed", "d", event_type="errors", start=4),
+    ]
+    made[2] = replace(made[2], name="Fetch_100%")
+    store.append_events(made)
+
+    def ids(**fields: str) -> list[str]:
+        window = store.list_event_window("mixed", at(0), at(10), None, 50, EventMatch(**fields))
+        return [e.id for e in window.events]
+
+    assert ids() == ["a", "b", "c", "d"]
+    assert ids(event_type="tools") == ["b", "c"]
+    assert ids(name="TOOLS-") == ["b"]  # a part of the name, in any case
+    assert ids(name="100%") == ["c"] and ids(name="h_1") == ["c"]  # % and _ are characters
+    assert ids(name="1%0") == []
+    assert ids(model="GPT") == ["a"]
+    assert ids(agent_id="ag-1") == ["a", "b"]
+    assert ids(agent_id="ag-1", event_type="tools") == ["b"]
+    page = store.list_event_window("mixed", at(0), at(10), None, 1, EventMatch(event_type="tools"))
+    assert [e.id for e in page.events] == ["b"] and page.next_cursor is not None
+    rest = store.list_event_window(
+        "mixed", at(0), at(10), page.next_cursor, 5, EventMatch(event_type="tools")
+    )
+    assert [e.id for e in rest.events] == ["c"] and rest.next_cursor is None

@@ -12,6 +12,7 @@ from agentops_server import queries
 from agentops_server.storage.dashboard_records import (
     DayPoint,
     EventBrief,
+    EventMatch,
     EventWindow,
     Overview,
     SessionSort,
@@ -138,6 +139,7 @@ def session_row(session: Session) -> dict[str, Any]:
     return {
         **queries.session_json(session, host_env=False),
         "duration_seconds": queries.duration_seconds(session),
+        "running": session.end_timestamp is None,
         "stats": queries.stats_json(session),
     }
 
@@ -183,6 +185,7 @@ def session_detail(store: Store, project_id: str, session_id: str) -> dict[str, 
             "session": {
                 **queries.session_json(session),
                 "duration_seconds": queries.duration_seconds(session),
+                "running": session.end_timestamp is None,
             },
             "stats": queries.stats_json(session),
             "agents": [{"id": a.id, "name": a.name} for a in store.list_agents(session_id)],
@@ -220,12 +223,13 @@ def event_window(
     cursor: str | None,
     limit: int,
     running: bool = False,
+    match: EventMatch | None = None,
 ) -> dict[str, Any]:
-    """Events starting in the window; with `running`, the first page also starts with the
-    events already running when the window opens (the waterfall's bars)."""
-    found = store.list_event_window(session_id, _dt(start_ms), _dt(end_ms), cursor, limit)
+    """Events starting in the window that `match` selects; with `running` (and no match),
+    the first page also starts with the events already running when the window opens."""
+    found = store.list_event_window(session_id, _dt(start_ms), _dt(end_ms), cursor, limit, match)
     window = _window_json(found)
-    if running and cursor is None:
+    if running and cursor is None and match is None:
         earlier = store.list_running_events(session_id, _dt(start_ms))
         window["events"] = [_brief_json(e) for e in earlier] + window["events"]
     return {"data": window}

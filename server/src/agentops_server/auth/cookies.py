@@ -43,6 +43,7 @@ class CookieSigner:
             raise ValueError("the signing secret must have at least 16 bytes")
         self._cookie_key = hmac.new(raw, b"agentops-dashboard-cookie", hashlib.sha256).digest()
         self._csrf_key = hmac.new(raw, b"agentops-dashboard-csrf", hashlib.sha256).digest()
+        self._notice_key = hmac.new(raw, b"agentops-dashboard-notice", hashlib.sha256).digest()
         self.max_age = max_age
 
     def new_session(self, user_id: str | None, stamp: str = "") -> CookieSession:
@@ -98,6 +99,32 @@ class CookieSigner:
         if session is None or not token:
             return False
         return hmac.compare_digest(token.encode("utf-8"), self.csrf_token(session).encode())
+
+    def seal(self, data: dict[str, str]) -> str:
+        """A signed (not encrypted) one-time notice, for a cookie that lives a few minutes."""
+        body = json.dumps({**data, "iat": str(int(time.time()))}, separators=(",", ":"))
+        encoded = b64encode(body.encode("utf-8"))
+        mac = hmac.new(self._notice_key, encoded.encode("ascii"), hashlib.sha256).digest()
+        return f"{encoded}.{b64encode(mac)}"
+
+    def unseal(self, value: str | None, max_age: int) -> dict[str, str] | None:
+        """The notice `seal` made, or None if missing, forged or older than `max_age` s."""
+        if not value or value.count(".") != 1 or len(value) > 4096:
+            return None
+        encoded, mac = value.split(".")
+        try:
+            expected = hmac.new(self._notice_key, encoded.encode("ascii"), hashlib.sha256)
+            if not hmac.compare_digest(b64decode(mac), expected.digest()):
+                return None
+            data = json.loads(b64decode(encoded))
+        except ValueError:
+            return None
+        if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+            return None
+        issued = data.pop("iat", "")
+        if not issued.isdigit() or abs(time.time() - int(issued)) > max_age:
+            return None
+        return data
 
     def _mac(self, encoded: str) -> bytes:
         return hmac.new(self._cookie_key, encoded.encode("ascii"), hashlib.sha256).digest()

@@ -6,13 +6,14 @@
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 
 from agentops_server.auth.cookies import CookieSigner
 from agentops_server.auth.tokens import load_secret
 from agentops_server.config import ServerConfig
 from agentops_server.dashboard.admin import add_admin_routes
 from agentops_server.dashboard.context import Dashboard
+from agentops_server.dashboard.notice import KeyNotice
 from agentops_server.dashboard.pages import add_page_routes
 from agentops_server.dashboard.signin import add_signin_routes
 from agentops_server.dashboard.visits import Visits
@@ -24,12 +25,22 @@ __all__ = ["dashboard_router"]
 def dashboard_router(config: ServerConfig, store: Store) -> APIRouter:
     signer = CookieSigner(load_secret(config))
     secure = (config.public_url or "").startswith("https://")
-    dash = Dashboard(config=config, store=store, visits=Visits(signer, secure=secure))
+    dash = Dashboard(
+        config=config,
+        store=store,
+        visits=Visits(signer, secure=secure),
+        notice=KeyNotice(signer, secure=secure),
+    )
     router = APIRouter(include_in_schema=False)
 
     @router.get("/static/{name}")
     def static(name: str, request: Request) -> Response:
         return dash.static.response(name)
+
+    @router.get("/favicon.ico")
+    def favicon() -> Response:
+        """Browsers ask for /favicon.ico by themselves: the same icon as the pages link."""
+        return RedirectResponse(dash.static.url("favicon.svg"), status_code=301)
 
     add_signin_routes(router, dash)
     add_admin_routes(router, dash)

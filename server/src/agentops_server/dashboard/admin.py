@@ -40,7 +40,7 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
             project = await run_in_threadpool(dash.store.create_project, name)
         except Conflict as exc:
             return dash.error(request, visit, 409, f"{exc}: choose another name")
-        return await _issue_key_page(dash, request, visit, project, "default")
+        return await _issue_key_page(dash, request, visit, project, "default", "keys")
 
     @router.get("/projects/{project_id}/keys")
     def keys(request: Request, project_id: str) -> Response:
@@ -52,7 +52,15 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
         except NotFound as exc:
             return dash.error(request, visit, 404, str(exc))
         payload = dq.list_api_keys(dash.store, project)
-        return dash.page(request, visit, "keys.html", payload, project=project, nav="keys")
+        new_key = dash.notice.take(request, visit, project.id)
+        if new_key is not None:
+            payload["data"]["new_key"] = new_key
+        response = dash.page(
+            request, visit, "keys.html", payload, project=project, nav="keys", new_key=new_key
+        )
+        if new_key is not None:  # shown once: a reload no longer shows it
+            dash.notice.clear(response, project.id)
+        return response
 
     @router.post("/projects/{project_id}/keys")
     async def create_key(request: Request, project_id: str) -> Response:
@@ -67,7 +75,8 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
             project = await run_in_threadpool(dash.project, project_id)
         except NotFound as exc:
             return dash.error(request, visit, 404, str(exc))
-        return await _issue_key_page(dash, request, visit, project, label)
+        then = "start" if form.get("then") == "start" else "keys"
+        return await _issue_key_page(dash, request, visit, project, label, then)
 
     @router.post("/projects/{project_id}/keys/{key_id}/revoke")
     async def revoke_key(request: Request, project_id: str, key_id: str) -> Response:
@@ -83,24 +92,15 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
 
 
 async def _issue_key_page(
-    dash: Dashboard, request: Request, visit: Visit, project: Project, label: str
+    dash: Dashboard, request: Request, visit: Visit, project: Project, label: str, then: str
 ) -> Response:
-    """Issue a key for `project` and show the keys page with it (its only showing)."""
+    """Issue a key for `project` and redirect to the page that shows it once: the keys page,
+    or the project's first-run page (`then="start"`)."""
     issued = await run_in_threadpool(issue_key, dash.store, project.id, label)
-    payload = await run_in_threadpool(dq.list_api_keys, dash.store, project)
-    new_key = {"key": issued.secret, "label": issued.record.label, "id": issued.record.id}
-    payload["data"]["new_key"] = new_key
-    return dash.page(
-        request,
-        visit,
-        "keys.html",
-        payload,
-        project=project,
-        nav="keys",
-        status=201,
-        new_key=new_key,
-        twin=f"/projects/{project.id}/keys?format=json",
-    )
+    page = "sessions" if then == "start" else "keys"
+    response = RedirectResponse(f"/projects/{project.id}/{page}", status_code=303)
+    dash.notice.attach(response, visit, project.id, issued.secret, issued.record.label)
+    return dash.visits.finish(response, visit)
 
 
 async def _checked_post(

@@ -11,6 +11,7 @@ from fastapi.responses import Response
 
 from agentops_server.auth.signin_limit import SignInLimiter
 from agentops_server.config import ServerConfig
+from agentops_server.dashboard.notice import KeyNotice
 from agentops_server.dashboard.render import (
     Renderer,
     StaticFiles,
@@ -34,6 +35,7 @@ class Dashboard:
     config: ServerConfig
     store: Store
     visits: Visits
+    notice: KeyNotice
     static: StaticFiles = field(default_factory=StaticFiles)
     signin_limit: SignInLimiter = field(default_factory=SignInLimiter)
     renderer: Renderer = field(init=False)

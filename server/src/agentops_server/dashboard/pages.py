@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from typing import Annotated
+from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
 from fastapi import APIRouter, Query, Request
@@ -16,9 +16,11 @@ from agentops.wire import EndState
 from agentops_server import dashboard_queries as dq
 from agentops_server import queries
 from agentops_server.dashboard.context import BadInput, Dashboard, day_range
+from agentops_server.dashboard.csv_export import session_csv
 from agentops_server.dashboard.render import SECURITY_HEADERS, json_response, wants_json
-from agentops_server.storage.dashboard_records import SessionSort
-from agentops_server.storage.records import SessionFilter
+from agentops_server.dashboard.visits import Visit
+from agentops_server.storage.dashboard_records import EventMatch, SessionSort
+from agentops_server.storage.records import Project, SessionFilter
 from agentops_server.storage.store import InvalidCursor, NotFound
 
 PAGE_SIZE = 50
@@ -51,6 +53,10 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
             return dash.error(request, visit, 404, str(exc))
         except BadInput as exc:
             return dash.error(request, visit, 400, str(exc))
+        if not request.query_params and not payload["data"]["totals"]["sessions"]:
+            first = _first_run(dash, request, visit, project)
+            if first is not None:
+                return first
         return dash.page(
             request, visit, "overview.html", payload, project=project, nav="overview", form=form
         )
@@ -74,11 +80,17 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
             sort = _sort(params.get("sort"))
             cursor = params.get("cursor") or None
             limit = _int(params.get("limit"), "limit", PAGE_SIZE, 1, 500)
+            if params.get("format") == "csv":
+                return _sessions_csv(dash, visit, project, filters, sort, cursor)
             payload = dq.list_sessions(dash.store, project.id, filters, sort, cursor, limit)
         except NotFound as exc:
             return dash.error(request, visit, 404, str(exc))
         except (BadInput, InvalidCursor) as exc:
             return dash.error(request, visit, 400, str(exc))
+        if not payload["data"] and not any(v for k, v in params.items() if k != "sort"):
+            first = _first_run(dash, request, visit, project)
+            if first is not None:
+                return first
         keep = {k: v for k, v in params.items() if k not in ("cursor", "format") and v}
         next_url = None
         if payload["next_cursor"]:
@@ -221,17 +233,23 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         cursor: Annotated[str | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_WINDOW_EVENTS)] = 200,
         running: Annotated[bool, Query()] = False,
+        type: Annotated[str | None, Query(max_length=20)] = None,
+        name: Annotated[str | None, Query(max_length=200)] = None,
+        model: Annotated[str | None, Query(max_length=200)] = None,
+        agent: Annotated[str | None, Query(max_length=200)] = None,
     ) -> Response:
         """Events starting in [start_ms, end_ms), time order, keyset pages, no payloads;
-        `running=true` also gives, first, those still running when the window opens."""
+        `running=true` also gives, first, those still running when the window opens.
+        `type`, `name`, `model` (parts, any case) and `agent` (an agent id) filter them."""
         visit = dash.visit(request)
         if visit.user is None:
             return dash.unauthenticated(request, visit, api=True)
         try:
             dash.store.get_session(project_id, session_id)
             _check_window(start_ms, end_ms)
+            match = event_match(type, name, model, agent)
             payload = dq.event_window(
-                dash.store, session_id, start_ms, end_ms, cursor, limit, running
+                dash.store, session_id, start_ms, end_ms, cursor, limit, running, match
             )
         except NotFound as exc:
             return dash.error(request, visit, 404, str(exc), api=True)
@@ -276,10 +294,60 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
             chunks = queries.export_session(dash.store, project_id, session_id)
         except NotFound as exc:
             return dash.error(request, visit, 404, str(exc), api=True)
-        response = StreamingResponse(
-            chunks, media_type="application/json", headers=SECURITY_HEADERS
-        )
+        disposition = f'attachment; filename="session-{_file_part(session_id)}.json"'
+        headers = {**SECURITY_HEADERS, "Content-Disposition": disposition}
+        response = StreamingResponse(chunks, media_type="application/json", headers=headers)
         return dash.visits.finish(response, visit)
+
+
+def _sessions_csv(
+    dash: Dashboard,
+    visit: Visit,
+    project: Project,
+    filters: SessionFilter,
+    sort: SessionSort,
+    cursor: str | None,
+) -> Response:
+    """The filtered list as a CSV download, every page from `cursor` on."""
+    dq.list_sessions(dash.store, project.id, filters, sort, cursor, 1)  # a bad cursor: 400 now
+
+    def read_page(after: str | None) -> dict[str, Any]:
+        return dq.list_sessions(dash.store, project.id, filters, sort, after or cursor, 500)
+
+    disposition = f'attachment; filename="sessions-{_file_part(project.name)}.csv"'
+    headers = {**SECURITY_HEADERS, "Content-Disposition": disposition}
+    response = StreamingResponse(
+        session_csv(read_page), media_type="text/csv; charset=utf-8", headers=headers
+    )
+    return dash.visits.finish(response, visit)
+
+
+def _file_part(text: str) -> str:
+    """Text safe inside a download's file name."""
+    return re.sub(r"[^A-Za-z0-9._-]+", "-", text)[:80].strip("-") or "export"
+
+
+def _first_run(
+    dash: Dashboard, request: Request, visit: Visit, project: Project
+) -> Response | None:
+    """For a project without any session: how to send it the first one (with the key just
+    created for it, once). None when the project has sessions."""
+    newest = SessionSort.NEWEST
+    if dash.store.list_sessions_sorted(project.id, SessionFilter(), newest, None, 1).sessions:
+        return None
+    new_key = dash.notice.take(request, visit, project.id)
+    response = dash.page(
+        request,
+        visit,
+        "first_run.html",
+        {"data": [], "next_cursor": None, "first_run": True},
+        project=project,
+        nav="sessions",
+        new_key=new_key,
+    )
+    if new_key is not None:
+        dash.notice.clear(response, project.id)
+    return response
 
 
 def _end_state(value: str | None) -> str | None:
@@ -289,6 +357,20 @@ def _end_state(value: str | None) -> str | None:
         return EndState(value).value
     except ValueError:
         raise BadInput(f"end state must be Success, Fail or Indeterminate, not {value!r}") from None
+
+
+def event_match(
+    event_type: str | None, name: str | None, model: str | None, agent: str | None
+) -> EventMatch | None:
+    """The session page's event filters; an unknown type is a client mistake (400)."""
+    if event_type and event_type not in queries.EVENT_TYPES:
+        options = ", ".join(queries.EVENT_TYPES)
+        raise BadInput(f"type must be one of {options}, not {event_type[:20]!r}")
+    for value in (name, model, agent):
+        if value and "\x00" in value:
+            raise BadInput("filters cannot hold NUL characters")
+    match = EventMatch(event_type or None, name or None, model or None, agent or None)
+    return None if match.is_empty() else match
 
 
 def _sort(value: str | None) -> SessionSort:

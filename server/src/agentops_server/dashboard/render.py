@@ -16,9 +16,14 @@ from urllib.parse import urlencode
 from fastapi import Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from markupsafe import Markup
 
 HERE = Path(__file__).resolve().parent
-STATIC_TYPES: Final = {".css": "text/css; charset=utf-8", ".js": "text/javascript; charset=utf-8"}
+STATIC_TYPES: Final = {
+    ".css": "text/css; charset=utf-8",
+    ".js": "text/javascript; charset=utf-8",
+    ".svg": "image/svg+xml",
+}
 # No inline script or style anywhere: all code comes from /static, data from JSON elements.
 CSP: Final = (
     "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -108,22 +113,39 @@ def format_count(value: int | float | None) -> str:
     return f"{value:,}" if isinstance(value, int) else f"{value:,.0f}"
 
 
-def format_usd(value: str | None) -> str:
-    """Exact decimal USD strings as money; None means the cost could not be priced."""
+def format_usd(value: str | None) -> Markup:
+    """Exact decimal USD strings as money to 4 significant digits, the exact amount on hover;
+    None means the cost could not be priced."""
     if value is None:
-        return "unknown"
+        return Markup("unknown")
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        return str(value)
+        return Markup("{}").format(value)
+    exact = ("-$" if amount < 0 else "$") + _plain_decimal(abs(amount))
+    return Markup('<span class="usd" title="{}">{}</span>').format(exact, round_usd(amount))
+
+
+def round_usd(amount: Decimal) -> str:
+    """$0.00, $1,235, $12.35, $0.1235, $0.00004512: 4 significant digits, at least cents."""
     if amount == 0:
         return "$0.00"
-    if abs(amount) >= 1:
-        return f"${amount:,.2f}"
-    if abs(amount) >= Decimal("0.01"):
-        return f"${amount:.4f}"
-    text = f"{amount:.9f}".rstrip("0")
-    return "$" + text
+    sign = "-" if amount < 0 else ""
+    amount = abs(amount)
+    if amount >= 1000:
+        return f"{sign}${amount:,.0f}"
+    decimals = max(2, 4 - (amount.adjusted() + 1))
+    text = f"{amount:,.{decimals}f}"
+    if "." in text:
+        whole, frac = text.split(".")
+        frac = frac.rstrip("0").ljust(2, "0")
+        text = f"{whole}.{frac}"
+    return f"{sign}${text}"
+
+
+def _plain_decimal(amount: Decimal) -> str:
+    text = f"{amount:f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
 
 
 def format_duration(seconds: float | None) -> str:

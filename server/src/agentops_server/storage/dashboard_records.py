@@ -138,6 +138,20 @@ class EventDensity:
 
 
 @dataclass(frozen=True, slots=True)
+class EventMatch:
+    """Which events of a session to list: by type, by a part of the name or model (any case),
+    by agent id. Unset fields match everything."""
+
+    event_type: str | None = None
+    name: str | None = None
+    model: str | None = None
+    agent_id: str | None = None
+
+    def is_empty(self) -> bool:
+        return not (self.event_type or self.name or self.model or self.agent_id)
+
+
+@dataclass(frozen=True, slots=True)
 class EventWindow:
     """One keyset page of a session's events (without payloads) inside a time window."""
 

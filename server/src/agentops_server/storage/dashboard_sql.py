@@ -27,11 +27,12 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from agentops_server.storage import event_cursor, event_tree, session_sort
+from agentops_server.storage import event_cursor, event_match, event_tree, session_sort
 from agentops_server.storage.dashboard_records import (
     DayPoint,
     EventBrief,
     EventDensity,
+    EventMatch,
     EventWindow,
     LaneBucket,
     ModelCost,
@@ -180,14 +181,21 @@ class DashboardSql:
         return EventDensity(start_ms, end_ms, width, sum(x.count for x in lanes), lanes)
 
     def list_event_window(
-        self, session_id: str, start: datetime, end: datetime, cursor: str | None, limit: int
+        self,
+        session_id: str,
+        start: datetime,
+        end: datetime,
+        cursor: str | None,
+        limit: int,
+        match: EventMatch | None = None,
     ) -> EventWindow:
-        """Events starting in [start, end) in time order, without payloads."""
+        """Events starting in [start, end) that `match` selects, in time order, no payloads."""
         limit = max(1, min(limit, 5000))
         query = select(*[c for c in events.c if c.name != "payload"]).where(
             events.c.session_id == session_id,
             events.c.init_timestamp >= start,
             events.c.init_timestamp < end,
+            event_match.matches(match),
         )
         if cursor:
             query = query.where(event_cursor.after(*event_cursor.decode(cursor, "e")))

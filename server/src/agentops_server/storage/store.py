@@ -14,6 +14,7 @@ from typing import Any, Protocol
 from agentops_server.storage.dashboard_records import (
     EventBrief,
     EventDensity,
+    EventMatch,
     EventWindow,
     Overview,
     SessionSort,
@@ -155,9 +156,16 @@ class Store(Protocol):
         self, session_id: str, start: datetime, end: datetime, buckets: int
     ) -> EventDensity: ...
     def list_event_window(
-        self, session_id: str, start: datetime, end: datetime, cursor: str | None, limit: int
+        self,
+        session_id: str,
+        start: datetime,
+        end: datetime,
+        cursor: str | None,
+        limit: int,
+        match: EventMatch | None = None,
     ) -> EventWindow:
-        """Events starting in [start, end), time order, without payloads, keyset-paginated."""
+        """Events starting in [start, end) that `match` selects, time order, without payloads,
+        keyset-paginated."""
         ...
 
     def list_running_events(

@@ -29,16 +29,25 @@
     const whole = digits.slice(0, -9), frac = digits.slice(-9).replace(/0+$/, "");
     return (nanos < 0 ? "-$" : "$") + whole + (frac ? "." + (frac.length < 2 ? frac + "0" : frac) : ".00");
   }
+  // Rounded to 4 significant digits, at least cents (the exact amount goes in a title).
   function fmtCost(nanos, source) {
     if (nanos === null || nanos === undefined) return source && source !== "none" ? "unknown" : "–";
-    return usdFromNanos(nanos);
+    if (nanos === 0) return "$0.00";
+    const usd = Math.abs(nanos) / 1e9, sign = nanos < 0 ? "-" : "";
+    if (usd >= 1000) return `${sign}$${Math.round(usd).toLocaleString("en-US")}`;
+    const decimals = Math.max(2, 4 - (Math.floor(Math.log10(usd)) + 1));
+    let [whole, frac] = usd.toFixed(Math.min(decimals, 9)).split(".");
+    frac = (frac || "").replace(/0+$/, "").padEnd(2, "0");
+    return `${sign}$${whole}.${frac}`;
   }
 
   function kv(parent, rows) {
     const dl = h("dl", null, "kv");
     for (const [k, v] of rows) {
       if (v === null || v === undefined || v === "") continue;
-      dl.append(h("dt", k), h("dd", v));
+      const dd = v instanceof Node ? h("dd") : h("dd", v);
+      if (v instanceof Node) dd.appendChild(v);
+      dl.append(h("dt", k), dd);
     }
     parent.appendChild(dl);
     return dl;
@@ -84,8 +93,21 @@
     }
   }
 
-  // Fill `box` with the event at `url`; resolves to the event's JSON.
-  async function inspect(url, box) {
+  // A link to another event of the session: `open(id)` shows it.
+  function eventLink(id, text, open) {
+    if (!id) return null;
+    if (!open) return text;
+    const a = h("a", text, "event-link");
+    a.href = `?event=${encodeURIComponent(id)}`;
+    a.addEventListener("click", (e) => { e.preventDefault(); open(id); });
+    return a;
+  }
+
+  // Fill `box` with the event at `url`; resolves to the event's JSON. `opts.agents` names the
+  // agents ([{id, name}]); `opts.open(id)` opens a linked event (parent, an error's trigger).
+  async function inspect(url, box, opts) {
+    const agents = new Map(((opts && opts.agents) || []).map((a) => [a.id, a.name]));
+    const open = opts && opts.open;
     box.textContent = "Loading…";
     const ev = (await getJSON(url)).data;
     box.textContent = "";
@@ -93,8 +115,10 @@
     const cost = ev.cost_nanos === null ? `unknown (${ev.cost_source})`
       : `${usdFromNanos(ev.cost_nanos)} (${ev.cost_source})`;
     const facts = kv(box, [
-      ["Event id", ev.id], ["Parent event", ev.parent_id], ["Started", ev.init_timestamp],
-      ["Duration", fmtMs(ev.duration_ms)], ["Agent", ev.agent_id], ["Model", ev.model],
+      ["Name", ev.name], ["Event id", ev.id], ["Parent event", eventLink(ev.parent_id, ev.parent_id, open)],
+      ["Started", ev.init_timestamp], ["Duration", fmtMs(ev.duration_ms)],
+      ["Agent", ev.agent_id ? (agents.get(ev.agent_id) ? `${agents.get(ev.agent_id)} (${ev.agent_id})` : ev.agent_id) : null],
+      ["Model", ev.model],
       ["Provider", ev.provider], ["Prompt tokens", ev.prompt_tokens],
       ["Completion tokens", ev.completion_tokens], ["Cache read tokens", ev.cache_read_tokens],
       ["Reasoning tokens", ev.reasoning_tokens], ["Cost", ev.event_type === "llms" ? cost : null],
@@ -105,7 +129,11 @@
       chat(box, "Completion", ev.completion, "assistant");
     }
     if (ev.event_type === "errors") {
-      kv(box, [["Error type", ev.error_type], ["Code", ev.code], ["Details", ev.details]]);
+      const trigger = ev.trigger_event_id
+        ? eventLink(ev.trigger_event_id, `${ev.trigger_event_type || "event"} ${ev.trigger_event_id}`, open) : null;
+      const facts2 = kv(box, [["Error type", ev.error_type], ["Code", ev.code], ["Details", ev.details],
+        ["Triggered by", trigger]]);
+      facts2.id = "inspector-error";
       block(box, "Traceback / logs", ev.logs);
     } else {
       block(box, "Logs", ev.logs);

@@ -13,6 +13,7 @@
 
   let base = "", full = { start: 0, end: 1 }, view = { start: 0, end: 1 };
   let body = null, top = null, selectedId = null, density = null, drawToken = 0;
+  let mode = "tree", alt = null, filterLevel = null, filters = {}, agents = [], laneToken = 0;
   const nodeOf = new WeakMap();  // row element -> node
 
   function q(params) { return new URLSearchParams(params).toString(); }
@@ -54,6 +55,7 @@
       row.setAttribute("aria-expanded", "false");
     }
     const label = h("span", ev.name || ev.model || ev.event_type, "label");
+    label.title = ev.name || ev.model || ev.event_type;  // the full name when cut
     name.append(toggle, h("span", null, `swatch lane-${ev.event_type}`), label);
     if (ev.child_count > 0) name.appendChild(h("span", kids(ev), "kids"));
     if (ev.orphan) {
@@ -67,12 +69,13 @@
     bar.dataset.eventId = ev.id;
     track.appendChild(bar);
     const dur = ev.end_ms === null ? null : Math.max(0, ev.end_ms - ev.start_ms);
+    bar.appendChild(h("span", fmtMs(dur), "bar-text"));
     const tokens = ev.prompt_tokens === null && ev.completion_tokens === null ? ""
       : ` · ${ev.prompt_tokens ?? "?"} / ${ev.completion_tokens ?? "?"} tokens`;
     row.title = `${ev.event_type}: ${ev.name || ev.model || ev.id} · +${fmtMs(ev.start_ms - full.start)}`
       + ` · ${fmtMs(dur)}${tokens}`;
     row.append(name, track, h("div", fmtMs(dur), "cell num"),
-      h("div", ev.event_type === "llms" ? fmtCost(ev.cost_nanos, ev.cost_source) : "", "cell num"));
+      costCell(ev));
 
     const node = { ev, row, track, bar, toggle, group: null, level: null, expanded: false, depth };
     nodeOf.set(row, node);
@@ -81,6 +84,12 @@
     row.addEventListener("click", () => select(ev.id).catch(showError));
     row.addEventListener("keydown", (e) => onKey(e, node));
     return node;
+  }
+
+  function costCell(ev) {
+    const cell = h("div", ev.event_type === "llms" ? fmtCost(ev.cost_nanos, ev.cost_source) : "", "cell num");
+    if (ev.event_type === "llms" && ev.cost_nanos !== null) cell.title = S.usdFromNanos(ev.cost_nanos);
+    return cell;
   }
 
   // The bar of a row on the view's time axis; rows outside the view are dimmed, with a marker
@@ -141,7 +150,7 @@
     row.appendChild(cell);
     button.addEventListener("click", () => {
       button.disabled = true;
-      loadPage(level, false).catch((err) => {
+      (level.load ? level.load(false) : loadPage(level, false)).catch((err) => {
         button.disabled = false;
         showError(err);
       });
@@ -222,7 +231,9 @@
     state("loading");  // "ready" once every open list reaches the view (tests wait on it)
     drawAxis();
     drawOverview();
-    for (const row of body.querySelectorAll(".node")) place(nodeOf.get(row));
+    for (const row of document.querySelectorAll("#tree .node")) place(nodeOf.get(row));
+    writeUrl();
+    if (mode === "lanes") await drawLanes();
     const stale = openLevels(top, []).filter((level) => !covers(level));
     await Promise.all(stale.map(reload));
     if (token !== drawToken) return;  // a later zoom is drawing
@@ -310,10 +321,14 @@
   async function select(id) {
     selectedId = id;
     document.querySelectorAll("#waterfall .selected").forEach((n) => n.classList.remove("selected"));
-    document.querySelectorAll(`#tree-body .node[data-event-id="${CSS.escape(id)}"]`)
+    document.querySelectorAll(`#tree .node[data-event-id="${CSS.escape(id)}"], #tree .bar[data-event-id="${CSS.escape(id)}"]`)
       .forEach((n) => n.classList.add("selected"));
+    writeUrl();
     const box = document.getElementById("inspector");
-    const ev = await S.inspect(`${base}/events/${encodeURIComponent(id)}`, box);
+    const ev = await S.inspect(`${base}/events/${encodeURIComponent(id)}`, box, {
+      agents, open: (other) => reveal(other).catch(showError),
+    });
+    current = ev;
     if (ev.end_timestamp) {
       const start = Date.parse(ev.init_timestamp), end = Date.parse(ev.end_timestamp);
       const zoom = h("button", "Zoom to this event", "secondary small");
@@ -327,15 +342,200 @@
 
   function onKey(e, node) {
     if (e.target !== node.row) return;
-    const rows = () => [...body.querySelectorAll(".node")].filter((r) => r.offsetParent !== null);
+    const rows = () => [...document.querySelectorAll("#tree .node")].filter((r) => r.offsetParent !== null);
+    const down = e.key === "ArrowDown" || e.key === "j", up = e.key === "ArrowUp" || e.key === "k";
+    if (e.ctrlKey || e.metaKey || e.altKey) return;
     if (e.key === "Enter" || e.key === " ") select(node.ev.id).catch(showError);
     else if (e.key === "ArrowRight" && node.ev.child_count > 0 && !node.expanded) toggleNode(node).catch(showError);
     else if (e.key === "ArrowLeft" && node.expanded) collapse(node);
-    else if (e.key === "ArrowDown" || e.key === "ArrowUp") {
-      const list = rows(), i = list.indexOf(node.row) + (e.key === "ArrowDown" ? 1 : -1);
+    else if (e.key === "ArrowLeft" && node.depth > 0) {  // to the parent's row
+      const parent = node.row.parentElement.previousElementSibling;
+      if (parent && parent.classList.contains("node")) parent.focus();
+    } else if (down || up) {
+      const list = rows(), i = list.indexOf(node.row) + (down ? 1 : -1);
       if (list[i]) list[i].focus();
+    } else if (e.key === "Home" || e.key === "End") {
+      const list = rows();
+      (e.key === "Home" ? list[0] : list[list.length - 1])?.focus();
     } else return;
     e.preventDefault();
+  }
+
+  // --- the address: selected event, zoom, filters and grouping, so a link opens the same view ---
+  function writeUrl() {
+    const params = new URLSearchParams();
+    if (selectedId) params.set("event", selectedId);
+    if (view.start > full.start || view.end < full.end) {
+      params.set("from", String(Math.round(view.start - full.start)));
+      params.set("to", String(Math.round(view.end - full.start)));
+    }
+    for (const [k, v] of Object.entries(filters)) if (v) params.set(k, v);
+    if (document.getElementById("group-agents").checked) params.set("group", "agent");
+    const query = params.toString();
+    history.replaceState(null, "", query ? `${location.pathname}?${query}` : location.pathname);
+  }
+
+  function focusRow(node) {
+    node.row.scrollIntoView({ block: "nearest" });
+    node.row.focus({ preventScroll: true });
+  }
+
+  // Open the tree down to an event (its ancestors expanded, each level read from the moment
+  // the next one starts when that row is not loaded yet), then select it.
+  async function reveal(id) {
+    const detail = async (eventId) => (await getJSON(`${base}/events/${encodeURIComponent(eventId)}`)).data;
+    const target = await detail(id);
+    const chain = [target];
+    for (let cur = target; cur.parent_id && chain.length < 64;) {
+      try { cur = await detail(cur.parent_id); } catch (err) { break; }  // a lost parent: an orphan at the top
+      chain.unshift(cur);
+    }
+    const end = target.end_timestamp ? Date.parse(target.end_timestamp) : Date.parse(target.init_timestamp);
+    if (Date.parse(target.init_timestamp) > view.end || end < view.start) {
+      const pad = Math.max(1, (end - Date.parse(target.init_timestamp)) * 0.5);
+      zoomTo(Date.parse(target.init_timestamp) - pad, end + pad);
+    }
+    if (mode === "tree") {
+      let level = top;
+      for (const anc of chain) {
+        let node = level.nodes.find((n) => n.ev.id === anc.id);
+        if (!node) {
+          level.fromMs = Math.max(full.start, Date.parse(anc.init_timestamp));
+          await loadPage(level, true);
+          node = level.nodes.find((n) => n.ev.id === anc.id);
+        }
+        if (!node) break;
+        if (anc === target) { focusRow(node); break; }
+        if (!node.expanded) await toggleNode(node);
+        if (!node.level) break;
+        level = node.level;
+      }
+    }
+    await select(id);
+    const shown = document.querySelector(`#tree [data-event-id="${CSS.escape(id)}"]`);
+    if (shown && mode !== "tree") shown.focus();
+  }
+
+  let current = null;  // the inspected event's JSON
+  async function nextError() {
+    const note = document.getElementById("waterfall-note");
+    const from = current ? Date.parse(current.init_timestamp) : full.start;
+    const ask = async (startMs) => (await getJSON(`${base}/events?${q({
+      start_ms: Math.floor(startMs), end_ms: Math.ceil(full.end) + 1, limit: 50, type: "errors",
+    })}`)).data;
+    let list = await ask(from);
+    let i = list.findIndex((e) => e.id === selectedId);
+    let found = i >= 0 ? list[i + 1] : list.find((e) => e.id !== selectedId);
+    if (!found && from > full.start) {  // wrap around to the first error
+      list = await ask(full.start);
+      found = list.find((e) => e.id !== selectedId);
+    }
+    if (!found) { note.textContent = "No error in this session."; return; }
+    note.textContent = "";
+    await reveal(found.id);
+  }
+
+  function closeInspector() {
+    if (!selectedId) return;
+    const id = selectedId;
+    selectedId = null;
+    current = null;
+    document.querySelectorAll("#waterfall .selected").forEach((n) => n.classList.remove("selected"));
+    const box = document.getElementById("inspector");
+    box.textContent = "";
+    box.appendChild(h("p", "Select an event in the waterfall to inspect it.", "muted"));
+    writeUrl();
+    document.querySelector(`#tree [data-event-id="${CSS.escape(id)}"]`)?.focus();
+  }
+
+  // --- filters: a flat list of the session's matching events, time order, page by page ----
+  function setMode(next) {
+    mode = next;
+    body.hidden = next !== "tree";
+    alt.hidden = next === "tree";
+    alt.classList.toggle("lanes", next === "lanes");
+    if (next !== "filter") filterLevel = null;
+    alt.textContent = "";
+  }
+  function readFilters() {
+    const form = document.getElementById("event-filters");
+    const values = {};
+    for (const name of ["type", "name", "model", "agent"]) values[name] = form.elements[name].value.trim();
+    return values;
+  }
+  async function applyFilters(values) {
+    filters = values;
+    if (!Object.values(values).some(Boolean)) {
+      setMode(document.getElementById("group-agents").checked ? "lanes" : "tree");
+      await redraw();
+      return;
+    }
+    setMode("filter");
+    const level = newLevel(null, alt, 0, null);
+    level.load = async (reset) => {
+      const params = { start_ms: Math.floor(full.start), end_ms: Math.ceil(full.end) + 1, limit: PAGE };
+      for (const [k, v] of Object.entries(filters)) if (v) params[k] = v;
+      if (!reset && level.cursor) params.cursor = level.cursor;
+      const page = await getJSON(`${base}/events?${q(params)}`);
+      if (filterLevel !== level) return;
+      if (reset) alt.textContent = "";
+      addPage(level, page);
+      if (!level.nodes.length) alt.appendChild(h("div", "No event matches these filters.", "muted empty"));
+    };
+    filterLevel = level;
+    state("loading");
+    await level.load(true);
+    writeUrl();
+    state("ready");
+  }
+
+  // --- group by agent: lanes of the view's events, overlapping spans in sub-rows ----------
+  async function drawLanes() {
+    const token = ++laneToken;
+    const params = { start_ms: Math.floor(view.start), end_ms: Math.ceil(view.end) + 1, limit: 2000, running: true };
+    const page = await getJSON(`${base}/events?${q(params)}`);
+    if (token !== laneToken || mode !== "lanes") return;
+    window.AgentopsLanes.render(alt, page.data, agents, pct, view.end - view.start, selectedId,
+      (id) => select(id).catch(showError));
+    if (page.next_cursor) {
+      alt.appendChild(h("div", "The first 2,000 events of this view: zoom in to see the rest.", "muted empty"));
+    }
+  }
+
+  // --- live: a running session's new events join the open levels without a reload ---------
+  async function extend(endMs) {
+    if (!(endMs > full.end)) return;
+    const atEnd = view.end >= full.end - 1 && view.start <= full.start;
+    full.end = endMs;
+    if (atEnd) view = { start: view.start, end: endMs };
+    for (const level of openLevels(top, [])) {
+      if (level.cursor !== null) continue;  // its end is not loaded yet: "Show more" reaches it
+      const last = level.nodes[level.nodes.length - 1];
+      const params = { limit: PAGE };
+      if (level.parentId !== null) params.parent_id = level.parentId;
+      if (last) params.from_ms = Math.floor(last.ev.start_ms);
+      const page = await getJSON(`${base}/tree?${q(params)}`);
+      const known = new Map(level.nodes.map((n, i) => [n.ev.id, i]));
+      for (const ev of page.data) {  // rows whose event ended or gained children since
+        const i = known.get(ev.id);
+        if (i === undefined) continue;
+        const old = level.nodes[i];
+        if (old.expanded || (old.ev.end_ms === ev.end_ms && old.ev.child_count === ev.child_count)) continue;
+        const fresh = makeNode(ev, level);
+        old.row.replaceWith(fresh.row);
+        if (old.group) old.group.remove();
+        level.nodes[i] = fresh;
+      }
+      const added = page.data.filter((ev) => !known.has(ev.id));
+      if (added.length) {
+        level.container.querySelector(":scope > .empty")?.remove();
+        addPage(level, { data: added, next_cursor: page.next_cursor });
+      }
+    }
+    const params = { start_ms: Math.floor(full.start), end_ms: Math.ceil(full.end), buckets: BUCKETS };
+    density = (await getJSON(`${base}/timeline?${q(params)}`)).data;
+    await redraw();
+    if (mode === "filter" && filterLevel) await filterLevel.load(true);
   }
 
   function showError(err) {
@@ -382,5 +582,56 @@
       density = found.data;
       drawOverview();
     }).catch(showError);
+
+    agents = JSON.parse(document.getElementById("agents-data").textContent);
+    alt = h("div", null, "alt-body");
+    alt.id = "alt-body";
+    alt.hidden = true;
+    body.after(alt);
+    const form = document.getElementById("event-filters");
+    const group = document.getElementById("group-agents");
+    form.addEventListener("submit", (e) => {
+      e.preventDefault();
+      applyFilters(readFilters()).catch(showError);
+    });
+    form.addEventListener("reset", () => {
+      setTimeout(() => applyFilters(readFilters()).catch(showError), 0);
+    });
+    group.addEventListener("change", () => {
+      if (mode !== "filter") setMode(group.checked ? "lanes" : "tree");
+      redraw().catch(showError);
+    });
+    document.getElementById("next-error").addEventListener("click", () => nextError().catch(showError));
+    document.addEventListener("keydown", (e) => {
+      const typing = e.target.closest && e.target.closest("input, select, textarea");
+      if (e.key === "Escape" && !typing) closeInspector();
+      else if (e.key === "e" && !typing && !e.ctrlKey && !e.metaKey && !e.altKey) nextError().catch(showError);
+    });
+    window.AgentopsWaterfall = { extend, reveal };
+
+    // a link with ?event=…&from=…&to=… (and filters, group=agent) opens that view
+    const url = new URLSearchParams(location.search);
+    let opening = false;
+    for (const name of ["type", "name", "model", "agent"]) {
+      if (url.get(name)) { form.elements[name].value = url.get(name); opening = true; }
+    }
+    if (url.get("group") === "agent") { group.checked = true; opening = true; }
+    const from = Number(url.get("from")), to = Number(url.get("to"));
+    if (url.has("from") && url.has("to") && to > from && from >= 0) {
+      view = { start: full.start + from, end: Math.min(full.end, full.start + to) };
+      if (!(view.end > view.start)) view = { ...full };
+      opening = true;
+    }
+    const event = url.get("event");
+    if (!opening && !event) return;
+    state("loading");
+    (async () => {
+      const values = readFilters();
+      if (Object.values(values).some(Boolean)) await applyFilters(values);
+      else if (group.checked) setMode("lanes");
+      await redraw();
+      if (event) await reveal(event);
+      state("ready");
+    })().catch((err) => { showError(err); state("ready"); });
   });
 })();
