@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -108,6 +109,18 @@ class ServerProcess:
                 pass
             time.sleep(0.05)
         raise AssertionError(f"server not ready after {timeout}s:\n{self.log()}")
+
+    def reload(self, timeout: float = 180.0) -> None:
+        """SIGHUP (`kill -HUP`), then wait until the server logged that every worker was
+        replaced."""
+        assert self.proc is not None
+        done = self.log().count("Reload complete")
+        self.proc.send_signal(signal.SIGHUP)
+        deadline = time.monotonic() + timeout
+        while self.log().count("Reload complete") == done:
+            if self.proc.poll() is not None or time.monotonic() > deadline:
+                raise AssertionError(f"no reload after SIGHUP:\n{self.log()}")
+            time.sleep(0.1)
 
     def log(self) -> str:
         return self.log_path.read_text() if self.log_path and self.log_path.exists() else ""

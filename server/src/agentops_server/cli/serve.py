@@ -1,29 +1,31 @@
-"""`agentops serve`: migrate, make sure a project exists, and run the server with uvicorn."""
+"""`agentops serve`: migrate, make sure a project exists, listen, and run the supervisor with
+its worker processes (serving/)."""
 
 from __future__ import annotations
 
 import os
 import shlex
+import signal
 import socket
+import sys
 from pathlib import Path
 
 import click
 
-from agentops_server.app import CONFIG_ENV
 from agentops_server.auth.accounts import FIRST_ADMIN_LOGIN, ensure_first_admin
 from agentops_server.auth.keys import issue_key
 from agentops_server.auth.tokens import load_secret
 from agentops_server.cli.options import (
-    build_config,
     database_flags,
     database_options,
     invocation,
     opened_store,
     redact,
 )
-from agentops_server.config import ServerConfig
-
-KEEP_ALIVE_SECONDS = 75
+from agentops_server.cli.serve_settings import SettingsSource, migrate
+from agentops_server.config import ConfigError, ServerConfig
+from agentops_server.serving.listener import address, bind, systemd_socket
+from agentops_server.serving.supervisor import Supervisor
 
 
 @click.command()
@@ -54,10 +56,13 @@ KEEP_ALIVE_SECONDS = 75
 @click.option(
     "--workers",
     type=click.IntRange(min=1),
-    envvar="AGENTOPS_WORKERS",
-    default=1,
-    show_default=True,
-    help="Server processes sharing the port and the database [env AGENTOPS_WORKERS].",
+    help="Server processes sharing the port and the database [env AGENTOPS_WORKERS; default 1].",
+)
+@click.option(
+    "--env-file",
+    type=click.Path(dir_okay=False, exists=True, path_type=Path),
+    help="A file of AGENTOPS_*=value lines, read at start and on every SIGHUP; its values "
+    "override the environment's.",
 )
 def serve(
     host: str | None,
@@ -68,19 +73,35 @@ def serve(
     session_inactivity: int | None,
     log_level: str,
     access_log: bool,
-    workers: int,
+    workers: int | None,
+    env_file: Path | None,
 ) -> None:
-    """Run the server: AgentOps v2 ingestion, export API, dashboard and /docs."""
-    config = build_config(
-        host=host,
-        port=port,
-        database_url=database_url,
-        data_dir=data_dir,
-        max_body_bytes=max_body_bytes,
-        session_inactivity_seconds=session_inactivity,
+    """Run the server: AgentOps v2 ingestion, export API, dashboard and /docs.
+
+    `kill -HUP` replaces the server processes one by one with fresh ones (the code and
+    settings now on disk) while the port stays open: no request is refused."""
+    source = SettingsSource(
+        flags={
+            "host": host,
+            "port": port,
+            "database_url": database_url,
+            "data_dir": data_dir,
+            "max_body_bytes": max_body_bytes,
+            "session_inactivity_seconds": session_inactivity,
+        },
+        workers=workers,
+        env_file=env_file,
+        log_level=log_level,
+        access_log=access_log,
     )
-    if config.port == 0:
-        config = _with_free_port(config)
+    try:
+        config = source.read().config
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from None
+    sock = _listen(config)
+    source.bound = address(sock)
+    settings = source.read()
+    config = settings.config
     try:
         load_secret(config)  # once, before any worker could race to create it
     except OSError as exc:
@@ -88,20 +109,23 @@ def serve(
     _prepare(config)
     import uvicorn
 
-    os.environ[CONFIG_ENV] = config.to_json()
-    uvicorn.run(
-        "agentops_server.app:app_from_env",
-        factory=True,
-        host=config.host,
-        port=config.port,
-        log_level=log_level,
-        access_log=access_log,
-        workers=workers,
-        timeout_graceful_shutdown=30,
-        # Longer than clients keep idle connections (0.3.26: 10 s, sending every 5 s), so the
-        # server never closes one just as a client reuses it (a POST is not retried then).
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
-    )
+    uvicorn.Config(app="", log_level=log_level)  # the same log format as the workers'
+    supervisor = Supervisor(sock, source.reload, migrate)
+    code = supervisor.run()
+    sock.close()
+    if supervisor.stop_signal is not None:  # exit as a process killed by it, as uvicorn did
+        signal.signal(supervisor.stop_signal, signal.SIG_DFL)
+        os.kill(os.getpid(), supervisor.stop_signal)
+    sys.exit(code)
+
+
+def _listen(config: ServerConfig) -> socket.socket:
+    """The socket systemd passed (socket activation), else one bound to host:port."""
+    try:
+        sock = systemd_socket(os.environ)
+        return sock if sock is not None else bind(config.host, config.port)
+    except OSError as exc:
+        raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {exc}") from None
 
 
 def _prepare(config: ServerConfig) -> None:
@@ -141,12 +165,3 @@ def _prepare(config: ServerConfig) -> None:
         echo("")
         echo(f"    {admin_password}")
         echo("")
-
-
-def _with_free_port(config: ServerConfig) -> ServerConfig:
-    from dataclasses import replace
-
-    with socket.socket() as sock:
-        sock.bind((config.host, 0))
-        port = int(sock.getsockname()[1])
-    return replace(config, port=port)
