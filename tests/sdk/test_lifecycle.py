@@ -381,3 +381,71 @@ def test_hooks_are_installed_from_the_main_thread_only(tmp_path: Path) -> None:
     )
     assert done.returncode == 0, done.stderr
     assert done.stdout.split("\n")[:2] == ["True True", "False False"]
+
+
+CATCHING_AGENT = """
+    import time
+    import agentops
+    s = agentops.init()
+    agentops.record(agentops.ActionEvent(action_type="before"))
+    print(s.session_id, flush=True)
+    print("ready", flush=True)
+    try:
+        time.sleep(30)
+    except KeyboardInterrupt:
+        pass
+    for i in range(100):
+        agentops.record(agentops.ActionEvent(action_type="after", params={"i": i}))
+    cost = agentops.end_session("Success")
+    print("cost", cost, s.end_state, flush=True)
+"""
+
+
+def test_a_caught_ctrl_c_changes_nothing(server: ServerProcess, tmp_path: Path) -> None:
+    """The program catches the KeyboardInterrupt and goes on: its session goes on too."""
+    path = write_script(tmp_path, CATCHING_AGENT, "catching.py")
+    proc = subprocess.Popen(
+        [sys.executable, str(path)],
+        preexec_fn=as_from_a_terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=script_env(server),
+    )
+    sid = wait_ready(proc)[0]
+    proc.send_signal(signal.SIGINT)
+    stdout, stderr = proc.communicate(timeout=60)
+    assert proc.returncode == 0, stderr
+    assert "cost 0" in stdout and "Success" in stdout, stdout + stderr  # a Decimal, not None
+    data = export(server, sid)
+    assert data["session"]["end_state"] == "Success"
+    assert data["session"]["end_state_reason"] is None
+    assert [a["params"]["i"] for a in data["actions"] if a["action_type"] == "after"] == list(
+        range(100)
+    )
+    assert len(data["actions"]) == 101
+
+
+def test_a_programs_own_sigint_handler_keeps_its_session_going(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    done = run_script(
+        tmp_path,
+        """
+        import os, signal
+        seen = []
+        signal.signal(signal.SIGINT, lambda signum, frame: seen.append(signum))
+        import agentops
+        s = agentops.init()
+        print(s.session_id, flush=True)
+        os.kill(os.getpid(), signal.SIGINT)
+        agentops.record(agentops.ActionEvent(action_type="after"))
+        print("handled", len(seen), agentops.end_session("Success") is None, flush=True)
+        """,
+        script_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "handled 1" in done.stdout
+    data = export(server, session_id_from(done.stdout))
+    assert data["session"]["end_state"] == "Success"
+    assert [a["action_type"] for a in data["actions"]] == ["after"]

@@ -3,11 +3,16 @@ deadline, then behave exactly as the process would without the SDK.
 
 - atexit: unended sessions end as Indeterminate (wire.REASON_NO_END); if the server does not
   take everything in time, the number of unsent events is printed to stderr.
-- sys.excepthook: every session ends as Fail with the traceback, then the previous hook runs.
-- SIGINT/SIGTERM: every session ends as Fail ("Signal SIGINT detected"), then the previous
-  handler runs (Python's SIGINT handler raises KeyboardInterrupt; for SIG_DFL, SIGINT included,
-  the signal is re-raised, so the exit status is the usual one). A second signal while flushing
-  skips the flush.
+- sys.excepthook: every session ends as Fail with the traceback, then the previous hook runs;
+  an uncaught KeyboardInterrupt (a Ctrl+C that ends the process) ends them as Fail
+  ("Signal SIGINT detected").
+- SIGINT handled by Python (KeyboardInterrupt) or by the program's own handler: only that
+  handler runs. The program may catch the interrupt and go on, and then so do its sessions;
+  if the KeyboardInterrupt ends the process, the excepthook above ends them.
+- SIGTERM, and SIGINT with the default action (SIG_DFL): every session ends as Fail
+  ("Signal SIGTERM detected"), then the previous handler runs (for SIG_DFL the signal is
+  re-raised, so the exit status is the usual one).
+- A second signal while flushing skips the flush.
 Installed once, from the main thread only; only sessions started by this process are ended.
 """
 
@@ -38,6 +43,8 @@ _handling: set[int] = set()
 # Set once an exit-path wait was cut short (deadline, or a second Ctrl+C): later hooks of the
 # same exit (excepthook after KeyboardInterrupt, atexit) then don't wait for the server again.
 _gave_up = False
+# Set by an uncaught KeyboardInterrupt: the process is to exit by SIGINT (see _keep_sigint_exit).
+_interrupted = False
 
 
 def install(shutdown_timeout: float) -> None:
@@ -86,18 +93,52 @@ def end_all(state: EndState, reason: str | None, timeout: float) -> None:
 
 def _at_exit() -> None:
     end_all(EndState.INDETERMINATE, REASON_NO_END, _shutdown_timeout)
+    if _interrupted:
+        _keep_sigint_exit()
 
 
 def _excepthook(
     exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
 ) -> None:
-    text = "".join(traceback.format_exception(exc_type, exc, tb))
-    end_all(EndState.FAIL, f"{exc}: {text}", _shutdown_timeout)
+    global _interrupted
+    if issubclass(exc_type, KeyboardInterrupt):  # the Ctrl+C was not caught: it ends the process
+        _interrupted = True
+        reason = f"Signal {signal.SIGINT.name} detected"
+    else:
+        reason = f"{exc}: " + "".join(traceback.format_exception(exc_type, exc, tb))
+    end_all(EndState.FAIL, reason, _shutdown_timeout)
     previous = _previous_excepthook or sys.__excepthook__
     previous(exc_type, exc, tb)
+    if _interrupted:
+        _keep_sigint_exit()
+
+
+def _keep_sigint_exit() -> None:
+    """After an uncaught KeyboardInterrupt CPython exits by SIGINT (status 130 in a shell),
+    using a flag that every module executed since clears: the SDK's worker importing its HTTP
+    stack while the sessions end would turn the exit status into 1. Setting the flag again
+    is running a top-level code object that raises KeyboardInterrupt (PyRun_String)."""
+    if sys.implementation.name != "cpython":  # pragma: no cover
+        return
+    with capture_internal_errors("keep the SIGINT exit status"):
+        import ctypes
+
+        run = ctypes.pythonapi.PyRun_String
+        run.restype = ctypes.py_object
+        run.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.py_object, ctypes.py_object]
+        file_input = 257  # Py_file_input
+        try:
+            run(b"raise KeyboardInterrupt", file_input, {}, {})
+        except KeyboardInterrupt:
+            pass
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
+    if signum == signal.SIGINT and callable(_previous_handlers.get(signum)):
+        # KeyboardInterrupt or the program's own handler: the program decides whether this
+        # ends it (see _excepthook), so nothing ends here.
+        _chain(signum, frame)
+        return
     name = signal.Signals(signum).name
     if signum not in _handling:
         _handling.add(signum)
