@@ -3,7 +3,6 @@ stopping, and serves a socket systemd passed it (LISTEN_FDS)."""
 
 from __future__ import annotations
 
-import os
 import signal
 import socket
 import subprocess

@@ -19,7 +19,12 @@ def main(endpoint: str, api_key: str, interval: float) -> None:
     assert session is not None, "agentops.init did not start a session"
     print(json.dumps({"session_id": str(session.session_id)}), flush=True)
     stop = threading.Event()
-    threading.Thread(target=lambda: (sys.stdin.readline(), stop.set()), daemon=True).start()
+
+    def wait_for_stdin() -> None:
+        sys.stdin.readline()
+        stop.set()
+
+    threading.Thread(target=wait_for_stdin, daemon=True).start()
     recorded = 0
     while not stop.is_set():
         session.record(ActionEvent(action_type="step", params={"n": recorded}))
