@@ -123,9 +123,13 @@ class Supervisor:
             signal.signal(signum, self._on_signal)
         logger.info("Started parent process [%d]", os.getpid())
         try:
-            for _ in range(self.settings.workers):
-                worker = self._start(self.settings)
-                if worker is None:
+            # all at once: a start is mostly imports, and N of them overlap on N cores
+            starting = [Worker(self.sock, self.settings) for _ in range(self.settings.workers)]
+            for worker in starting:
+                if not self._ready(worker):
+                    for other in starting:
+                        if other.alive():
+                            other.proc.kill()
                     return 1 if self.stop_signal is None else 0
                 self.workers.append(worker)
             while self.stop_signal is None:
@@ -170,15 +174,19 @@ class Supervisor:
 
     def _start(self, settings: Settings) -> Worker | None:
         worker = Worker(self.sock, settings)
+        return worker if self._ready(worker) else None
+
+    def _ready(self, worker: Worker) -> bool:
+        """Wait for a started worker to serve; a worker that can't is killed and reaped."""
         if worker.wait_ready(READY_SECONDS, lambda: self.stop_signal is not None):
             logger.info("Worker [%d] is serving", worker.pid)
-            return worker
+            return True
         if worker.alive():
             worker.proc.kill()
         code = worker.proc.wait()
         if self.stop_signal is None:
             logger.error("Worker [%d] failed to start (exit status %s)", worker.pid, code)
-        return None
+        return False
 
     def _retire(self, worker: Worker) -> None:
         worker.signal(RETIRE_SIGNAL)
