@@ -206,7 +206,7 @@ def main() -> None:
     seeded_at = datetime.now(UTC) - timedelta(hours=2)
     if existing:  # a database seeded by an earlier run (--database-url): measure it again
         project = existing[0]
-        tagged = store.list_sessions(project.id, SessionFilter(tag="big"), None, 1).sessions
+        tagged = store.list_sessions(project.id, SessionFilter(tags=("big",)), None, 1).sessions
         big = tagged[0].id
         print(f"  reusing the seeded database ({big})")
     else:
@@ -223,7 +223,7 @@ def main() -> None:
         print(f"  seeded a {args.events:,}-event session ({time.perf_counter() - began:.0f} s)")
     trees = {}
     for tag, seed in (("nested", nested_session), ("wide", wide_session)):
-        found = store.list_sessions(project.id, SessionFilter(tag=tag), None, 1).sessions
+        found = store.list_sessions(project.id, SessionFilter(tags=(tag,)), None, 1).sessions
         if found:
             trees[tag] = found[0].id
         else:

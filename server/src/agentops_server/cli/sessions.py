@@ -59,7 +59,11 @@ def list_(
     with opened_store(config) as store:
         chosen = resolve_project(store, project)
         page = queries.list_sessions(
-            store, chosen.id, SessionFilter(tag=tag, end_state=state, text=text), cursor, limit
+            store,
+            chosen.id,
+            SessionFilter(tags=(tag,) if tag else (), end_state=state, text=text),
+            cursor,
+            limit,
         )
     if as_json:
         echo_json(page)

@@ -19,6 +19,7 @@ from sqlalchemy import Connection, bindparam, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
+from agentops_server.storage import search_index
 from agentops_server.storage.records import AppendResult, EventWrite
 from agentops_server.storage.schema import STAT_COUNTERS, session_stats, sessions
 from agentops_server.storage.store import LimitExceeded, NotFound
@@ -388,6 +389,7 @@ def append_batches(
             inserted_keys = _insert_sqlite(conn, ordered)
         else:
             inserted_keys = _insert_postgres(conn, ordered)
+    search_index.add_events(conn, dialect, (unique[key] for key in inserted_keys))
     by_session: dict[str, list[EventWrite]] = {}
     inserted_per_batch = [0] * len(batches)
     for key in inserted_keys:
