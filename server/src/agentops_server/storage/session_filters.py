@@ -66,8 +66,9 @@ def row_clauses(filters: SessionFilter, dialect: str, tags_from: int = 1) -> lis
     for key, value in filters.metadata:
         clauses.append(_metadata_value(dialect, key) == value)
     for tag in filters.tags[tags_from:]:
-        tagged = select(session_tags.c.session_id).where(
-            session_tags.c.session_id == sessions.c.id, session_tags.c.tag == tag
+        other = session_tags.alias()  # the listing may walk session_tags itself
+        tagged = select(other.c.session_id).where(
+            other.c.session_id == sessions.c.id, other.c.tag == tag
         )
         clauses.append(tagged.exists())
     return clauses
@@ -88,18 +89,18 @@ def _metadata_value(dialect: str, key: str) -> Any:
 def _text_sessions(text: str, project_id: str, dialect: str) -> Any:
     """Sessions whose words match `text` (storage/search_index.py), that carry it as a tag, or
     whose id starts with it (as typed or lower-cased)."""
+    tagged = session_tags.alias()
     branches: list[Any] = [
-        select(session_tags.c.session_id).where(
-            session_tags.c.project_id == project_id, session_tags.c.tag == text
-        )
+        select(tagged.c.session_id).where(tagged.c.project_id == project_id, tagged.c.tag == text)
     ]
+    named = sessions.alias("named")  # not the listing's own sessions: no correlation
     for prefix in dict.fromkeys([text, text.lower()]):
         if dialect == "postgresql":  # walks ix_sessions_id_pattern (text_pattern_ops)
             escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            starts = sessions.c.id.like(f"{escaped}%", escape="\\")
+            starts = named.c.id.like(f"{escaped}%", escape="\\")
         else:
-            starts = and_(sessions.c.id >= prefix, sessions.c.id < prefix + LAST_CHAR)
-        branches.append(select(sessions.c.id).where(sessions.c.project_id == project_id, starts))
+            starts = and_(named.c.id >= prefix, named.c.id < prefix + LAST_CHAR)
+        branches.append(select(named.c.id).where(named.c.project_id == project_id, starts))
     words = search_index.matching_sessions(dialect, text)
     if words is not None:
         branches.append(words)
