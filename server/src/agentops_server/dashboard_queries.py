@@ -155,8 +155,20 @@ def list_sessions(
     """{"data", "next_cursor", "partial"}: `partial` means a search stopped at its reading
     budget before filling the page; the next cursor continues it (storage/session_sort.py)."""
     page = store.list_sessions_sorted(project_id, filters, sort, cursor, limit)
+    extras = store.session_extras([s.id for s in page.sessions])
+    rows = []
+    for s in page.sessions:
+        more = extras.get(s.id)
+        rows.append(
+            {
+                **session_row(s),
+                "agents": more.agents if more else [],
+                "models": more.models if more else [],
+                "preview": more.preview if more else None,
+            }
+        )
     return {
-        "data": [session_row(s) for s in page.sessions],
+        "data": rows,
         "next_cursor": page.next_cursor,
         "partial": page.next_cursor is not None and len(page.sessions) < limit,
     }

@@ -6,7 +6,7 @@ stay in one place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from enum import StrEnum
 
@@ -157,3 +157,12 @@ class EventWindow:
 
     events: list[EventBrief]
     next_cursor: str | None
+
+
+@dataclass(slots=True)
+class SessionExtras:
+    """What the sessions list shows beside a session (storage/session_extras.py)."""
+
+    agents: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    preview: str | None = None  # the first LLM call's input, shortened

@@ -38,6 +38,7 @@ from agentops_server.storage.dashboard_records import (
     ModelCost,
     Overview,
     OverviewTotals,
+    SessionExtras,
     SessionSort,
     TreeLevel,
     User,
@@ -45,6 +46,7 @@ from agentops_server.storage.dashboard_records import (
 from agentops_server.storage.records import Event, SessionFilter, SessionPage
 from agentops_server.storage.rows import to_event
 from agentops_server.storage.schema import events, session_stats, sessions, users
+from agentops_server.storage.session_extras import read_extras
 from agentops_server.storage.store import Conflict, NotFound
 from agentops_server.storage.types import UTCDateTime
 
@@ -135,6 +137,11 @@ class DashboardSql:
             return session_sort.list_page(
                 conn, project_id, filters, sort, cursor, limit, self.session_scan_limit
             )
+
+    def session_extras(self, session_ids: list[str]) -> dict[str, SessionExtras]:
+        """Agents, models and a prompt preview of each session (a page of the list)."""
+        with self._read() as conn:
+            return read_extras(conn, session_ids)
 
     def overview(self, project_id: str, start: datetime | None, end: datetime | None) -> Overview:
         """Totals, per-day series and cost per model of the sessions started in [start, end)."""

@@ -95,6 +95,7 @@ def _text_sessions(text: str, project_id: str, dialect: str) -> Any:
     ]
     named = sessions.alias("named")  # not the listing's own sessions: no correlation
     for prefix in dict.fromkeys([text, text.lower()]):
+        starts: ColumnElement[bool]
         if dialect == "postgresql":  # walks ix_sessions_id_pattern (text_pattern_ops)
             escaped = prefix.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             starts = named.c.id.like(f"{escaped}%", escape="\\")

@@ -17,6 +17,7 @@ from agentops_server.storage.dashboard_records import (
     EventMatch,
     EventWindow,
     Overview,
+    SessionExtras,
     SessionSort,
     TreeLevel,
     User,
@@ -146,6 +147,10 @@ class Store(Protocol):
     ) -> SessionPage:
         """Sessions in `sort` order (newest, oldest, cost, duration), keyset-paginated through
         an index for each order; a cursor is only valid for the order that issued it."""
+        ...
+
+    def session_extras(self, session_ids: list[str]) -> dict[str, SessionExtras]:
+        """Agents, models and a prompt preview of each session (a page of the list)."""
         ...
 
     def overview(self, project_id: str, start: datetime | None, end: datetime | None) -> Overview:

@@ -78,14 +78,15 @@ def _backfill(conn: Any, dialect: str) -> None:
     )
     ids = [r[0] for r in conn.execute(sa.text("SELECT DISTINCT session_id FROM events"))]
     json_type = postgresql.JSONB() if dialect == "postgresql" else sa.JSON()
-    read = sa.text(
-        "SELECT session_id, name, model, payload FROM events WHERE session_id IN :ids"
-    ).bindparams(sa.bindparam("ids", expanding=True))
-    read = read.columns(
+    read = (
+        sa.text("SELECT session_id, name, model, payload FROM events WHERE session_id IN :ids")
+        .bindparams(sa.bindparam("ids", expanding=True))
+        .columns(
         sa.column("session_id", sa.Text()),
         sa.column("name", sa.Text()),
         sa.column("model", sa.Text()),
-        sa.column("payload", json_type),
+            sa.column("payload", json_type),
+        )
     )
     for start in range(0, len(ids), SESSIONS_PER_BATCH):
         rows = conn.execute(read, {"ids": ids[start : start + SESSIONS_PER_BATCH]}).mappings()
