@@ -366,8 +366,8 @@ def search_part(args: argparse.Namespace, config: ServerConfig, store: SqlStore,
             create_account(store, EMAIL, PASSWORD)
         per_session = 100
         began = time.perf_counter()
-        start = datetime.now(UTC) - timedelta(days=20)
         sessions = max(1, args.search_events // per_session)
+        start = datetime.now(UTC) - timedelta(minutes=sessions + 60)  # one a minute, up to now
         for done in search_seed.seed(store, project.id, start, sessions, per_session):
             if done % 100_000 == 0:
                 print(f"  seeded {done:,} events ({time.perf_counter() - began:.0f} s)", flush=True)
@@ -393,10 +393,12 @@ def search_part(args: argparse.Namespace, config: ServerConfig, store: SqlStore,
         ("model (1 in 6)", f"{base}&model=claude-3-5-haiku"),
         ("agent (1 in 50)", f"{base}&agent=agent-7"),
         ("two tags (all must match)", f"{base}&tag=prod&tag=team-3"),
-        ("cost range", f"{base}&cost_min=0.5&cost_max=0.6"),
+        ("cost range", f"{base}&cost_min=0.01&cost_max=0.012"),
         ("duration range", f"{base}&duration_min=100&duration_max=130"),
         ("metadata team=t4", f"{base}&meta=team%3Dt4"),
-        ("tag + model + text", f"{base}&tag=prod&model=gpt-4o&q={common}"),
+        ("tag + model + text", f"{base}&tag=prod&model=gpt-4o-mini&q={common}"),
+        ("overview, last 30 days (HTML)", f"/projects/{project.id}?days=30"),
+        ("overview, last day, by the hour (HTML)", f"/projects/{project.id}?days=1"),
         ("end state Fail + model, sorted by duration",
          f"{base}&end_state=Fail&model=o3-mini&sort=duration"),
     ]  # fmt: skip
@@ -407,7 +409,8 @@ def search_part(args: argparse.Namespace, config: ServerConfig, store: SqlStore,
     print(f"{'request':<48} {'p50':>8} {'p90':>8} {'max':>8} {'rows':>6}")
     for label, path in cases:
         samples, _ = timed(args.repeat, partial(client.get, path))
-        rows = len(client.get(path).json()["data"])
+        found = client.get(path + "&format=json" if "format" not in path else path).json()
+        rows = len(found["data"]) if isinstance(found["data"], list) else 1
         p90 = statistics.quantiles(samples, n=10)[-1] if len(samples) > 1 else samples[0]
         print(
             f"{label:<48} {statistics.median(samples):8.1f} {p90:8.1f} "

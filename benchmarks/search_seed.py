@@ -54,7 +54,7 @@ def seed(
         for n in range(per_session):
             text = " ".join(rng.choice(words) for _ in range(30))
             if i % 1000 == 0 and n == per_session // 2:
-                text += " zanzibar"
+                text = "zanzibar " + text
             kind = ("llms", "llms", "tools", "actions")[n % 4]
             llm = kind == "llms"
             at = began + timedelta(milliseconds=100 * n)

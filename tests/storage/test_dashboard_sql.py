@@ -118,9 +118,10 @@ def test_overview_totals_days_and_models(store: SqlStore, seed: Seed) -> None:
     t = found.totals
     assert (t.sessions, t.success, t.fail, t.events, t.errors) == (2, 1, 1, 3, 1)
     assert (t.cost_nanos, t.unknown_cost_events) == (1_000, 1)
-    assert [(d.day, d.success, d.fail) for d in found.days] == [
-        (T0.date(), 1, 0),
-        ((T0 + timedelta(days=1)).date(), 0, 1),
+    assert found.bucket == "day"
+    assert [(p.start, p.success, p.fail, p.with_errors) for p in found.points] == [
+        (T0.replace(hour=0), 1, 0, 0),
+        ((T0 + timedelta(days=1)).replace(hour=0), 0, 1, 1),
     ]
     [model] = found.models
     assert (model.model, model.calls, model.cost_nanos, model.unknown_cost_calls) == (
@@ -129,8 +130,44 @@ def test_overview_totals_days_and_models(store: SqlStore, seed: Seed) -> None:
         1_000,
         1,
     )
+    assert (model.failed_calls, model.unpriced_calls) == (0, 1)
     empty = store.overview(seed.project_id, T0 + timedelta(days=3), T0 + timedelta(days=4))
-    assert empty.totals.sessions == 0 and empty.days == [] and empty.models == []
+    assert empty.totals.sessions == 0 and empty.points == [] and empty.models == []
+
+
+def test_overview_by_the_hour_with_latency_and_every_model(store: SqlStore, seed: Seed) -> None:
+    """Hourly buckets; p50/p95 of LLM call durations; every model, failed calls (no tokens, no
+    cost: a provider's 429) apart from unpriced ones (tokens, no price)."""
+    seed.session("early", start=60)
+    seed.session("late", start=3 * 3600 + 60)
+    durations = [0.1 * n for n in range(1, 21)]  # 0.1 s .. 2.0 s
+    store.append_events(
+        [event("early", start=100 + i, duration=d) for i, d in enumerate(durations)]
+        + [
+            replace(event("late", start=3 * 3600 + 100, cost_nanos=None), model="my-finetune"),
+            replace(
+                event("late", start=3 * 3600 + 101, cost_nanos=None, prompt_tokens=None,
+                      completion_tokens=None),
+                model="claude-3-5-haiku",
+            ),
+            event("late", event_type="errors", start=3 * 3600 + 102),
+        ]
+    )  # fmt: skip
+    found = store.overview(seed.project_id, T0, T0 + timedelta(days=1), hourly=True)
+    assert found.bucket == "hour"
+    assert [(p.start.hour, p.sessions, p.with_errors) for p in found.points] == [
+        (12, 1, 0),
+        (15, 1, 1),
+    ]
+    early = found.points[0].llm
+    assert (early.calls, early.p50_ms, early.p95_ms) == (20, 1000.0, 1900.0)
+    by_model = {m.model: m for m in found.models}
+    assert set(by_model) == {"gpt-4o", "my-finetune", "claude-3-5-haiku"}
+    assert by_model["gpt-4o"].calls == 20 and by_model["gpt-4o"].llm.p95_ms == 1900.0
+    unpriced, failed = by_model["my-finetune"], by_model["claude-3-5-haiku"]
+    assert (unpriced.unpriced_calls, unpriced.failed_calls) == (1, 0)
+    assert (failed.unpriced_calls, failed.failed_calls) == (0, 1)
+    assert found.llm.calls == 22
 
 
 def test_event_windows_and_density(store: SqlStore, seed: Seed) -> None:

@@ -153,8 +153,15 @@ class Store(Protocol):
         """Agents, models and a prompt preview of each session (a page of the list)."""
         ...
 
-    def overview(self, project_id: str, start: datetime | None, end: datetime | None) -> Overview:
-        """Totals, per-UTC-day series and cost per model of sessions started in [start, end)."""
+    def overview(
+        self,
+        project_id: str,
+        start: datetime | None,
+        end: datetime | None,
+        hourly: bool = False,
+    ) -> Overview:
+        """Totals, per-UTC-day (or hour) series, every model and LLM latency percentiles of
+        the sessions started in [start, end)."""
         ...
 
     def event_density(
