@@ -2,17 +2,19 @@
 range, every model their LLM calls used, and LLM latency percentiles (p50, p95).
 
 Sums of int64 columns are taken in two 32-bit halves (SQLite's SUM raises past int64).
-Percentiles are nearest-rank, computed by the database with window functions, so no event
-leaves it; one sort of the range's LLM calls per grouping (time bucket, model, overall).
+Models come from the per-session rollup session_models. Latency percentiles are nearest-rank,
+over a systematic sample of about LATENCY_SAMPLE LLM calls (all of them below that), read
+once, so the cost stays bounded at any scale.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Connection, and_, case, func, literal, select
+from sqlalchemy import ColumnElement, Connection, case, func, select
 
 from agentops_server.storage.dashboard_records import (
     BucketPoint,
@@ -21,8 +23,10 @@ from agentops_server.storage.dashboard_records import (
     Overview,
     OverviewTotals,
 )
-from agentops_server.storage.schema import events, session_stats, sessions
+from agentops_server.storage.model_calls import NO_MODEL
+from agentops_server.storage.schema import events, session_models, session_stats, sessions
 
+LATENCY_SAMPLE = 10_000  # LLM calls measured for the percentiles, about (every n-th call)
 _HALF = 2**32
 WIDE = frozenset({"prompt_tokens", "completion_tokens", "cost_nanos"})
 COUNTERS = ["events", "llms", "tools", "actions", "errors", "prompt_tokens"]
@@ -44,14 +48,14 @@ def read_overview(
         scope.append(sessions.c.init_timestamp < end)
     bucket = _bucket(dialect, hourly)
     totals, points = _series(conn, scope, bucket)
-    by_bucket = _latency(conn, dialect, scope, bucket)
+    every = max(1, -(-totals.llms // LATENCY_SAMPLE))
+    overall, by_bucket, by_model = _latency(conn, dialect, scope, bucket, every)
     points = [replace(p, llm=by_bucket.get(_key(p.start, hourly), Latency())) for p in points]
-    by_model = _latency(conn, dialect, scope, events.c.model)
     models = [
-        ModelCost(**{**m, "llm": by_model.get(m["model"], Latency())}) for m in _models(conn, scope)
+        ModelCost(**{**m, "llm": by_model.get(m["model"] or NO_MODEL, Latency())})
+        for m in _models(conn, scope)
     ]
     models.sort(key=lambda m: (-m.calls, -m.cost_nanos, m.model or ""))
-    overall = _latency(conn, dialect, scope, literal(1)).get(1, Latency())
     return Overview(
         totals=totals,
         bucket="hour" if hourly else "day",
@@ -159,27 +163,30 @@ def _series(
 
 
 def _models(conn: Connection, scope: list[ColumnElement[bool]]) -> list[dict[str, Any]]:
-    tokens = func.coalesce(events.c.prompt_tokens, 0) + func.coalesce(events.c.completion_tokens, 0)
-    unknown = events.c.cost_nanos.is_(None)
+    """Every model's calls from the per-session rollup (storage/model_calls.py)."""
+    m = session_models.c
     query = (
         select(
-            events.c.model,
-            func.count().label("calls"),
-            *_wide_sum(events.c.prompt_tokens, "prompt_tokens"),
-            *_wide_sum(events.c.completion_tokens, "completion_tokens"),
-            *_wide_sum(events.c.cost_nanos, "cost_nanos"),
-            _count_if(unknown).label("unknown_cost_calls"),
-            _count_if(and_(unknown, tokens == 0)).label("failed_calls"),
-            _count_if(and_(unknown, tokens > 0)).label("unpriced_calls"),
+            m.model,
+            *_wide_sum(m.calls, "calls"),
+            *_wide_sum(m.failed_calls, "failed_calls"),
+            *_wide_sum(m.unpriced_calls, "unpriced_calls"),
+            *_wide_sum(m.prompt_tokens, "prompt_tokens"),
+            *_wide_sum(m.completion_tokens, "completion_tokens"),
+            *_wide_sum(m.cost_nanos, "cost_nanos"),
         )
-        .join_from(events, sessions, sessions.c.id == events.c.session_id)
-        .where(*scope, events.c.event_type == "llms")
-        .group_by(events.c.model)
+        .join_from(session_models, sessions, sessions.c.id == m.session_id)
+        .where(*scope)
+        .group_by(m.model)
     )
-    rows = [_joined(r) for r in conn.execute(query).mappings()]
-    return [
-        {"model": r["model"], **{k: int(v) for k, v in r.items() if k != "model"}} for r in rows
-    ]
+    found = []
+    for row in conn.execute(query).mappings():
+        r = _joined(row)
+        model = r.pop("model")
+        counts = {k: int(v) for k, v in r.items()}
+        counts["unknown_cost_calls"] = counts["failed_calls"] + counts["unpriced_calls"]
+        found.append({"model": None if model == NO_MODEL else model, **counts})
+    return found
 
 
 def _duration_ms(dialect: str) -> Any:
@@ -190,28 +197,45 @@ def _duration_ms(dialect: str) -> Any:
 
 
 def _latency(
-    conn: Connection, dialect: str, scope: list[ColumnElement[bool]], group: Any
-) -> dict[Any, Latency]:
-    """Nearest-rank p50 and p95 of the LLM calls' durations per value of `group`."""
-    calls = (
-        select(group.label("g"), _duration_ms(dialect).label("ms"))
+    conn: Connection, dialect: str, scope: list[ColumnElement[bool]], bucket: Any, every: int
+) -> tuple[Latency, dict[str, Latency], dict[str, Latency]]:
+    """Nearest-rank p50 and p95 of the LLM calls' durations: overall, per time bucket and per
+    model, from one read of every `every`-th call (by storage order: a sample that the
+    (session, type, time, seq) index picks without reading the other rows)."""
+    sampled = [] if every <= 1 else [events.c.seq % every == 0]
+    query = (
+        select(bucket, func.coalesce(events.c.model, NO_MODEL), _duration_ms(dialect))
         .join_from(events, sessions, sessions.c.id == events.c.session_id)
-        .where(*scope, events.c.event_type == "llms", events.c.end_timestamp.is_not(None))
-        .subquery()
+        .where(
+            *scope,
+            events.c.event_type == "llms",
+            *sampled,
+            events.c.end_timestamp.is_not(None),
+        )
     )
-    ranked = select(
-        calls.c.g,
-        calls.c.ms,
-        func.row_number().over(partition_by=calls.c.g, order_by=calls.c.ms).label("rn"),
-        func.count().over(partition_by=calls.c.g).label("n"),
-    ).subquery()
-    query = select(
-        ranked.c.g,
-        ranked.c.n,
-        func.min(case((ranked.c.rn >= ranked.c.n * 0.5, ranked.c.ms))).label("p50"),
-        func.min(case((ranked.c.rn >= ranked.c.n * 0.95, ranked.c.ms))).label("p95"),
-    ).group_by(ranked.c.g, ranked.c.n)
-    return {g: Latency(int(n), _round(p50), _round(p95)) for g, n, p50, p95 in conn.execute(query)}
+    everything: list[float] = []
+    by_bucket: dict[str, list[float]] = {}
+    by_model: dict[str, list[float]] = {}
+    for key, model, ms in conn.execute(query):
+        value = float(ms)
+        everything.append(value)
+        by_bucket.setdefault(str(key), []).append(value)
+        by_model.setdefault(str(model), []).append(value)
+    return (
+        _percentiles(everything),
+        {k: _percentiles(v) for k, v in by_bucket.items()},
+        {k: _percentiles(v) for k, v in by_model.items()},
+    )
+
+
+def _percentiles(values: list[float]) -> Latency:
+    if not values:
+        return Latency()
+    values.sort()
+    n = len(values)
+    return Latency(
+        n, _round(values[math.ceil(0.5 * n) - 1]), _round(values[math.ceil(0.95 * n) - 1])
+    )
 
 
 def _round(ms: Any) -> float | None:

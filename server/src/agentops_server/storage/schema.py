@@ -263,15 +263,31 @@ stored_objects = Table(
 )
 
 # --- finding sessions (migration 0004) -------------------------------------------------------
-# The models each session called (one row per session and model, added at ingest), so that a
-# model filter reads an index instead of every event.
+# The LLM calls of each session per model ("" when none was named), kept at ingest like
+# session_stats (`col = col + delta`): the model filter and the overview's models read these
+# rows instead of every event. A failed call has no token and no cost (a provider error); an
+# unpriced one has tokens but no cost.
 session_models = Table(
     "session_models",
     metadata,
     Column("session_id", Text, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
     Column("model", Text, nullable=False),
+    Column("calls", BigInteger, nullable=False, server_default="0"),
+    Column("failed_calls", BigInteger, nullable=False, server_default="0"),
+    Column("unpriced_calls", BigInteger, nullable=False, server_default="0"),
+    Column("prompt_tokens", BigInteger, nullable=False, server_default="0"),
+    Column("completion_tokens", BigInteger, nullable=False, server_default="0"),
+    Column("cost_nanos", BigInteger, nullable=False, server_default="0"),
     PrimaryKeyConstraint("session_id", "model"),
     Index("ix_session_models_model", "model", "session_id"),
+)
+MODEL_COUNTERS = (
+    "calls",
+    "failed_calls",
+    "unpriced_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_nanos",
 )
 Index("ix_agents_name", agents.c.name, agents.c.session_id)
 

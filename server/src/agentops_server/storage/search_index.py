@@ -10,9 +10,9 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, Select, column, func, literal_column, select, table
 
-from agentops_server.storage import search_text
+from agentops_server.storage import model_calls, search_text
 from agentops_server.storage.records import EventWrite
-from agentops_server.storage.schema import search_docs, session_models
+from agentops_server.storage.schema import search_docs
 from agentops_server.storage.types import dumps
 
 FTS_TABLE = "search_text"
@@ -57,20 +57,7 @@ def add_events(conn: Connection, dialect: str, events: Iterable[EventWrite]) -> 
     """What ingest adds for newly stored events: their words, and their sessions' models."""
     stored = list(events)
     add_documents(conn, dialect, search_text.documents(stored))
-    pairs = sorted({(e.session_id, e.model) for e in stored if e.model})
-    if not pairs:
-        return
-    if dialect == "sqlite":
-        conn.exec_driver_sql(
-            "INSERT INTO session_models (session_id, model) VALUES (?, ?) ON CONFLICT DO NOTHING",
-            list(pairs),
-        )
-        return
-    conn.exec_driver_sql(
-        "INSERT INTO session_models (session_id, model) "
-        "SELECT r->>0, r->>1 FROM json_array_elements(%s::json) AS r ON CONFLICT DO NOTHING",
-        (dumps([list(p) for p in pairs]),),
-    )
+    model_calls.add_calls(conn, dialect, stored)
 
 
 def matching_sessions(dialect: str, text: str) -> Select[tuple[str]] | None:
@@ -87,7 +74,3 @@ def matching_sessions(dialect: str, text: str) -> Select[tuple[str]] | None:
     terms = " & ".join(f"{w}:*" if len(w) >= prefix else w for w in words)
     match = search_docs.c.terms.op("@@")(func.to_tsquery("simple", terms))
     return select(search_docs.c.session_id).where(match)
-
-
-def sessions_with_model(model: str) -> Select[tuple[str]]:
-    return select(session_models.c.session_id).where(session_models.c.model == model)

@@ -13,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, String, Text, and_, cast, func, literal, select, union
 
-from agentops_server.storage import search_index
+from agentops_server.storage import model_calls, search_index
 from agentops_server.storage.records import SessionFilter
 from agentops_server.storage.schema import agents, session_stats, session_tags, sessions
 
@@ -42,7 +42,7 @@ def candidate_clauses(
     if filters.text:
         clauses.append(sessions.c.id.in_(_text_sessions(filters.text, project_id, dialect)))
     if filters.model:
-        clauses.append(sessions.c.id.in_(search_index.sessions_with_model(filters.model)))
+        clauses.append(sessions.c.id.in_(model_calls.sessions_with_model(filters.model)))
     if filters.agent:
         named = select(agents.c.session_id).where(agents.c.name == filters.agent)
         clauses.append(sessions.c.id.in_(named))

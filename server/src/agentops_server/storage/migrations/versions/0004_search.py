@@ -26,6 +26,18 @@ depends_on = None
 SEQ = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 TERMS = sa.Text().with_variant(postgresql.TSVECTOR(), "postgresql")
 SESSIONS_PER_BATCH = 500
+MODEL_COUNTERS: tuple[str, ...] = ("calls", "failed_calls", "unpriced_calls")
+MODEL_COUNTERS += ("prompt_tokens", "completion_tokens", "cost_nanos")
+TOKENS = "COALESCE(prompt_tokens, 0) + COALESCE(completion_tokens, 0)"
+MODELS_BACKFILL = f"""
+INSERT INTO session_models (session_id, model, {", ".join(MODEL_COUNTERS)})
+SELECT session_id, COALESCE(model, ''), COUNT(*),
+  SUM(CASE WHEN cost_nanos IS NULL AND {TOKENS} = 0 THEN 1 ELSE 0 END),
+  SUM(CASE WHEN cost_nanos IS NULL AND {TOKENS} > 0 THEN 1 ELSE 0 END),
+  COALESCE(SUM(prompt_tokens), 0), COALESCE(SUM(completion_tokens), 0),
+  COALESCE(SUM(cost_nanos), 0)
+FROM events WHERE event_type = 'llms' GROUP BY session_id, COALESCE(model, '')
+"""
 
 
 def upgrade() -> None:
@@ -35,6 +47,10 @@ def upgrade() -> None:
         "session_models",
         sa.Column("session_id", sa.Text(), nullable=False),
         sa.Column("model", sa.Text(), nullable=False),
+        *[
+            sa.Column(name, sa.BigInteger(), server_default="0", nullable=False)
+            for name in MODEL_COUNTERS
+        ],
         sa.ForeignKeyConstraint(
             ["session_id"],
             ["sessions.id"],
@@ -70,12 +86,7 @@ def upgrade() -> None:
 def _backfill(conn: Any, dialect: str) -> None:
     """Index what is stored: each session's events in one document, a few hundred sessions
     at a time, then agent names and end reasons."""
-    conn.execute(
-        sa.text(
-            "INSERT INTO session_models (session_id, model) SELECT DISTINCT session_id, model "
-            "FROM events WHERE model IS NOT NULL"
-        )
-    )
+    conn.execute(sa.text(MODELS_BACKFILL))
     ids = [r[0] for r in conn.execute(sa.text("SELECT DISTINCT session_id FROM events"))]
     json_type = postgresql.JSONB() if dialect == "postgresql" else sa.JSON()
     read = (
