@@ -31,7 +31,10 @@ def sessions() -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
 @click.option("--tag", help="Only sessions with this tag.")
 @click.option("--end-state", help="Success, Fail or Indeterminate.")
-@click.option("--text", help="Substring of the id, a tag or the end reason.")
+@click.option(
+    "--text",
+    help="Words of its prompts, completions, tools, errors or agent names; a tag; an id start.",
+)
 @click.option("--cursor", help="next_cursor printed by the previous page.")
 @click.option("--json", "as_json", is_flag=True, help="Print the export API's JSON page.")
 @database_options
