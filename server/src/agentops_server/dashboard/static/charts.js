@@ -160,7 +160,8 @@
       const y = 5 + i * rowH;
       const name = m.model === null ? "(no model)" : m.model;
       const label = el("text", { x: left - 6, y: y + rowH * 0.65, "text-anchor": "end", "font-size": 12, fill: "#1d2430" });
-      label.textContent = name.length > 26 ? name.slice(0, 25) + "…" : name;
+      const room = Math.max(8, Math.floor((left - 10) / 6.6)); // characters that fit at 12 px
+      label.textContent = name.length > room ? name.slice(0, room - 1) + "…" : name;
       title(label, name);
       link(svg, listModel(m), label);
       const row = { ...m, priced: m.calls - m.unpriced_calls - m.failed_calls };
@@ -175,7 +176,7 @@
         x += Math.max(w, 1);
       }
       const v = el("text", { x: x + 4, y: y + rowH * 0.65, "font-size": 11, fill: MUTED }, svg);
-      v.textContent = `${fmt(m.calls, "count")} calls`;
+      v.textContent = `${fmt(m.calls, "count")} call${m.calls === 1 ? "" : "s"}`;
     });
   }
 
