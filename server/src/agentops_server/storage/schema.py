@@ -262,7 +262,7 @@ stored_objects = Table(
     Column("body", Text, nullable=False),
 )
 
-# --- finding sessions (migration 0004) -------------------------------------------------------
+# --- finding sessions (migration 0005) -------------------------------------------------------
 # The LLM calls of each session per model ("" when none was named), kept at ingest like
 # session_stats (`col = col + delta`): the model filter and the overview's models read these
 # rows instead of every event. A failed call has no token and no cost (a provider error); an

@@ -2,8 +2,8 @@
 full-text index (search_docs with FTS5 on SQLite, a GIN-indexed tsvector on PostgreSQL),
 filled here from the events, agents and end reasons already stored.
 
-Revision ID: 0004
-Revises: 0003
+Revision ID: 0005
+Revises: 0004
 Create Date: 2026-12-03
 """
 
@@ -18,8 +18,8 @@ from sqlalchemy.dialects import postgresql
 
 from agentops_server.storage import search_index, search_text
 
-revision = "0004"
-down_revision = "0003"
+revision = "0005"
+down_revision = "0004"
 branch_labels = None
 depends_on = None
 
