@@ -112,7 +112,19 @@ def test_bad_filters_are_refused_with_a_reason(found: Seeded) -> None:
             ("duration_max=-1", "duration_max must be between"),
             ("meta=novalue", "key=value"),
             ("after=yesterday", "after must be an ISO 8601 time"),
+            ("before=9999-12-31T23:59:59-14:00", "before is out of range"),
         ):
             answer = client.get(f"{base}&{query}")
             assert answer.status_code == 400, query
             assert reason in answer.json()["error"]["message"], query
+
+
+def test_the_rest_listing_takes_several_tags_and_refuses_too_many(found: Seeded) -> None:
+    headers = {"X-Agentops-Api-Key": found.server.api_key}
+    url = f"{found.server.url}/v2/sessions"
+    both = httpx.get(url, params=[("tag", "prod"), ("tag", "research-agent")], headers=headers)
+    assert [s["id"] for s in both.json()["data"]] == [found.session_ids[0]]
+    words = httpx.get(url, params={"text": "reykjavik", "model": "gpt-4o-mini"}, headers=headers)
+    assert [s["id"] for s in words.json()["data"]] == [found.session_ids[1]]
+    many = httpx.get(url, params=[("tag", f"t{i}") for i in range(11)], headers=headers)
+    assert many.status_code == 400 and "at most 10 tags" in many.json()["error"]["message"]

@@ -131,3 +131,13 @@ def test_events_sent_again_are_indexed_once(store: SqlStore, world: Seed) -> Non
     again = event("chat", "c1", payload={"prompt": "a brand new word: quixotic"})
     store.append_events([again])
     assert _ids(store, world, text="quixotic") == []
+
+
+def test_words_may_come_in_different_batches(store: SqlStore, world: Seed) -> None:
+    """A live agent's events arrive over many requests: the words of a search may sit in
+    different ones."""
+    store.append_events([event("quiet", "q2", payload={"completion": "a marmalade sandwich"})])
+    store.append_events([event("quiet", "q3", payload={"completion": "with extra toast"})])
+    assert _ids(store, world, text="marmalade toast") == ["quiet"]
+    assert _ids(store, world, text="marmalade librarian") == ["quiet"]  # an agent's name too
+    assert _ids(store, world, text="marmalade zanzibar") == []

@@ -21,6 +21,8 @@ from agentops_server.ingest.v2 import canonical_session_id
 from agentops_server.storage.records import SessionFilter
 from agentops_server.storage.store import NotFound, StoreError
 
+MAX_TAGS = 10  # tags one listing may require
+
 router = APIRouter(prefix="/v2/sessions", tags=["export"])
 
 
@@ -65,8 +67,11 @@ async def list_sessions(
             raise invalid(
                 f"end_state must be Success, Fail or Indeterminate, got {end_state!r}"
             ) from None
+    tags = tuple(dict.fromkeys(t for t in tag or [] if t))
+    if len(tags) > MAX_TAGS:
+        raise invalid(f"at most {MAX_TAGS} tags, got {len(tags)}")
     filters = SessionFilter(
-        tags=tuple(dict.fromkeys(t for t in tag or [] if t)),
+        tags=tags,
         end_state=state,
         started_after=_aware("started_after", started_after),
         started_before=_aware("started_before", started_before),

@@ -82,9 +82,11 @@ def _moment(raw: str | None, name: str) -> datetime | None:
         return None
     try:
         when = datetime.fromisoformat(raw)
+        return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
     except ValueError:
         raise BadInput(f"{name} must be an ISO 8601 time, not {raw[:40]!r}") from None
-    return when.replace(tzinfo=UTC) if when.tzinfo is None else when.astimezone(UTC)
+    except OverflowError:
+        raise BadInput(f"{name} is out of range once converted to UTC") from None
 
 
 def _pair(raw: str) -> tuple[str, str]:

@@ -8,7 +8,16 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import Connection, Select, column, func, literal_column, select, table
+from sqlalchemy import (
+    Connection,
+    Select,
+    column,
+    func,
+    intersect,
+    literal_column,
+    select,
+    table,
+)
 
 from agentops_server.storage import model_calls, search_text
 from agentops_server.storage.records import EventWrite
@@ -61,16 +70,25 @@ def add_events(conn: Connection, dialect: str, events: Iterable[EventWrite]) -> 
 
 
 def matching_sessions(dialect: str, text: str) -> Select[tuple[str]] | None:
-    """Ids of the sessions whose documents hold every word of `text` (the last ones as
-    prefixes when PREFIX_FROM letters long), or None when `text` has no word."""
+    """Ids of the sessions whose documents hold every word of `text` (a word of PREFIX_FROM
+    letters or more also as the start of a longer one), in any of their documents: one set
+    per word, intersected. None when `text` has no word."""
     words = search_text.query_words(text)
     if not words:
         return None
-    prefix = search_text.PREFIX_FROM
+    per_word = [_sessions_with_word(dialect, w) for w in words]
+    if len(per_word) == 1:
+        return per_word[0]
+    every = intersect(*per_word).subquery()  # a plain SELECT: SQLite nests no compound
+    return select(every.c.session_id)
+
+
+def _sessions_with_word(dialect: str, word: str) -> Select[tuple[str]]:
+    prefix = len(word) >= search_text.PREFIX_FROM
     if dialect == "sqlite":
-        query = " AND ".join(f'"{w}"*' if len(w) >= prefix else f'"{w}"' for w in words)
+        query = f'"{word}"*' if prefix else f'"{word}"'
         hits = select(_fts.c.rowid).where(literal_column(FTS_TABLE).op("MATCH")(query))
         return select(search_docs.c.session_id).where(search_docs.c.seq.in_(hits))
-    terms = " & ".join(f"{w}:*" if len(w) >= prefix else w for w in words)
+    terms = f"{word}:*" if prefix else word
     match = search_docs.c.terms.op("@@")(func.to_tsquery("simple", terms))
     return select(search_docs.c.session_id).where(match)
