@@ -389,7 +389,6 @@ def append_batches(
             inserted_keys = _insert_sqlite(conn, ordered)
         else:
             inserted_keys = _insert_postgres(conn, ordered)
-    search_index.add_events(conn, dialect, (unique[key] for key in inserted_keys))
     by_session: dict[str, list[EventWrite]] = {}
     inserted_per_batch = [0] * len(batches)
     for key in inserted_keys:
@@ -399,7 +398,8 @@ def append_batches(
     for session_id, inserted in by_session.items():
         deltas[session_id] = StatDelta()
         deltas[session_id].add_events(inserted)
-    apply_stat_deltas(conn, deltas)
+    apply_stat_deltas(conn, deltas)  # raises LimitExceeded first: the rollups stay in int64
+    search_index.add_events(conn, dialect, (unique[key] for key in inserted_keys))
     return [
         AppendResult(
             inserted=inserted_per_batch[i],
