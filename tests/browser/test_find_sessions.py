@@ -127,4 +127,4 @@ def test_the_rest_listing_takes_several_tags_and_refuses_too_many(found: Seeded)
     words = httpx.get(url, params={"text": "reykjavik", "model": "gpt-4o-mini"}, headers=headers)
     assert [s["id"] for s in words.json()["data"]] == [found.session_ids[1]]
     many = httpx.get(url, params=[("tag", f"t{i}") for i in range(11)], headers=headers)
-    assert many.status_code == 400 and "at most 10 tags" in many.json()["error"]["message"]
+    assert many.status_code == 422 and "at most 10 tags" in many.json()["error"]["message"]

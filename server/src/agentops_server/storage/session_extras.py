@@ -8,7 +8,7 @@ from typing import Any
 from sqlalchemy import Connection, select
 
 from agentops_server.storage.dashboard_records import SessionExtras
-from agentops_server.storage.schema import agents, events, session_models
+from agentops_server.storage.schema import agents, events, session_models, sessions
 
 PREVIEW_CHARS = 160
 
@@ -30,14 +30,15 @@ def read_extras(conn: Connection, session_ids: list[str]) -> dict[str, SessionEx
         used.order_by(session_models.c.session_id, session_models.c.model)
     ):
         found[sid].models.append(model)
-    for sid in session_ids:  # one index look-up each: (session, type, time)
-        first = (
-            select(events.c.payload)
-            .where(events.c.session_id == sid, events.c.event_type == "llms")
-            .order_by(events.c.init_timestamp, events.c.seq)
-            .limit(1)
-        )
-        payload = conn.execute(first).scalar()
+    first = (  # one statement; an index look-up per session: (session, type, time)
+        select(events.c.payload)
+        .where(events.c.session_id == sessions.c.id, events.c.event_type == "llms")
+        .order_by(events.c.init_timestamp, events.c.seq)
+        .limit(1)
+        .scalar_subquery()
+    )
+    prompts = select(sessions.c.id, first).where(sessions.c.id.in_(session_ids))
+    for sid, payload in conn.execute(prompts):
         if payload is not None:
             found[sid].preview = _preview(payload)
     return found
