@@ -16,10 +16,12 @@ figures include HTTP and rendering). Prints p50 / p90 / max in ms.
 from __future__ import annotations
 
 import argparse
+import random
 import re
 import shutil
 import socket
 import statistics
+import sys
 import tempfile
 import threading
 import time
@@ -39,6 +41,9 @@ from agentops_server.storage.migrate import upgrade
 from agentops_server.storage.records import CostSource, EventWrite, SessionFilter, SessionWrite
 from agentops_server.storage.sql_store import SqlStore, open_store
 from agentops_server.storage.synthetic import SyntheticSpec, seed_sessions
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from benchmarks import search_seed
 
 EMAIL, PASSWORD = "bench@example.com", "benchmark-password"
 KINDS = ("llms", "tools", "actions", "llms", "tools", "errors")
@@ -192,6 +197,14 @@ def main() -> None:
     parser.add_argument("--sessions", type=int, default=1_000_000)
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--repeat", type=int, default=15)
+    parser.add_argument(
+        "--part",
+        choices=("all", "lists", "search"),
+        default="all",
+        help="lists: the 1,000,000-session lists and big sessions; search: finding sessions "
+        "among --search-events events (filters and full-text search)",
+    )
+    parser.add_argument("--search-events", type=int, default=1_000_000)
     args = parser.parse_args()
 
     data_dir = Path(tempfile.mkdtemp(prefix="agentops-bench-"))
@@ -202,11 +215,14 @@ def main() -> None:
     config = ServerConfig.build(database_url=url, data_dir=data_dir, port=port, environ={})
     upgrade(url)
     store = open_store(url)
+    if args.part == "search":
+        search_part(args, config, store, url)
+        return
     existing = [p for p in store.list_projects() if p.name == "Bench"]
     seeded_at = datetime.now(UTC) - timedelta(hours=2)
     if existing:  # a database seeded by an earlier run (--database-url): measure it again
         project = existing[0]
-        tagged = store.list_sessions(project.id, SessionFilter(tag="big"), None, 1).sessions
+        tagged = store.list_sessions(project.id, SessionFilter(tags=("big",)), None, 1).sessions
         big = tagged[0].id
         print(f"  reusing the seeded database ({big})")
     else:
@@ -223,7 +239,7 @@ def main() -> None:
         print(f"  seeded a {args.events:,}-event session ({time.perf_counter() - began:.0f} s)")
     trees = {}
     for tag, seed in (("nested", nested_session), ("wide", wide_session)):
-        found = store.list_sessions(project.id, SessionFilter(tag=tag), None, 1).sessions
+        found = store.list_sessions(project.id, SessionFilter(tags=(tag,)), None, 1).sessions
         if found:
             trees[tag] = found[0].id
         else:
@@ -330,9 +346,80 @@ def main() -> None:
     client.close()
     server.should_exit = True
     thread.join(30)
+    if args.part == "all":
+        search_part(args, config, store, url)
     store.close()
     if args.database_url is None:
         shutil.rmtree(data_dir, ignore_errors=True)
+
+
+def search_part(args: argparse.Namespace, config: ServerConfig, store: SqlStore, url: str) -> None:
+    """Finding sessions among --search-events events: every filter and full-text search,
+    through the sessions list's JSON twin (newest first, 50 a page, unless said)."""
+    existing = [p for p in store.list_projects() if p.name == "Bench search"]
+    if existing:
+        project = existing[0]
+        print("  reusing the seeded search project")
+    else:
+        project = store.create_project("Bench search")
+        if store.find_user(EMAIL) is None:
+            create_account(store, EMAIL, PASSWORD)
+        per_session = 100
+        began = time.perf_counter()
+        sessions = max(1, args.search_events // per_session)
+        start = datetime.now(UTC) - timedelta(minutes=sessions + 60)  # one a minute, up to now
+        for done in search_seed.seed(store, project.id, start, sessions, per_session):
+            if done % 100_000 == 0:
+                print(f"  seeded {done:,} events ({time.perf_counter() - began:.0f} s)", flush=True)
+        store.analyze()
+    server, thread = serve(config, store)
+    client = httpx.Client(base_url=f"http://127.0.0.1:{config.port}", timeout=120)
+    token = re.search(r'name="csrf_token" value="([^"]+)"', client.get("/login").text)
+    assert token is not None
+    signed = client.post(
+        "/login", data={"csrf_token": token.group(1), "email": EMAIL, "password": PASSWORD}
+    )
+    assert signed.status_code == 303, signed.text
+    base = f"/projects/{project.id}/sessions?format=json"
+    common = search_seed.vocabulary(random.Random(13))[7]
+    cases = [
+        ("no filter", base),
+        (f"text, a common word ({common})", f"{base}&q={common}"),
+        ("text, a rare word (1 session in 1,000)", f"{base}&q=zanzibar"),
+        ("text, no match", f"{base}&q=nothingmatchesthis"),
+        ("text, two words", f"{base}&q={common}+zanzibar"),
+        ("text, a prefix (zanz)", f"{base}&q=zanz"),
+        ("text, rare word, sorted by cost", f"{base}&q=zanzibar&sort=cost"),
+        ("model (1 in 6)", f"{base}&model=claude-3-5-haiku"),
+        ("agent (1 in 50)", f"{base}&agent=agent-7"),
+        ("two tags (all must match)", f"{base}&tag=prod&tag=team-3"),
+        ("cost range", f"{base}&cost_min=0.01&cost_max=0.012"),
+        ("duration range", f"{base}&duration_min=100&duration_max=130"),
+        ("metadata team=t4", f"{base}&meta=team%3Dt4"),
+        ("tag + model + text", f"{base}&tag=prod&model=gpt-4o-mini&q={common}"),
+        ("overview, last 30 days (HTML)", f"/projects/{project.id}?days=30"),
+        ("overview, last day, by the hour (HTML)", f"/projects/{project.id}?days=1"),
+        ("end state Fail + model, sorted by duration",
+         f"{base}&end_state=Fail&model=o3-mini&sort=duration"),
+    ]  # fmt: skip
+    print(
+        f"\nfinding sessions among {args.search_events:,} events, {store.dialect}, "
+        f"{args.repeat} runs each (ms, client-side on loopback)"
+    )
+    print(f"{'request':<48} {'p50':>8} {'p90':>8} {'max':>8} {'rows':>6}")
+    for label, path in cases:
+        samples, _ = timed(args.repeat, partial(client.get, path))
+        found = client.get(path + "&format=json" if "format" not in path else path).json()
+        rows = len(found["data"]) if isinstance(found["data"], list) else 1
+        p90 = statistics.quantiles(samples, n=10)[-1] if len(samples) > 1 else samples[0]
+        print(
+            f"{label:<48} {statistics.median(samples):8.1f} {p90:8.1f} "
+            f"{max(samples):8.1f} {rows:6}",
+            flush=True,
+        )
+    client.close()
+    server.should_exit = True
+    thread.join(30)
 
 
 if __name__ == "__main__":

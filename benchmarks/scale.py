@@ -187,8 +187,10 @@ def measure(store: SqlStore, project_id: str, big_id: str, sessions: int) -> Non
         200,
         lambda i: store.list_sessions(project_id, SessionFilter(), cursors[i], 50),
     )
-    latency("list_sessions, tag=team-3, first page", 300, listing(SessionFilter(tag="team-3")))
-    latency("list_sessions, tag=rare (0.1%), first page", 100, listing(SessionFilter(tag="rare")))
+    latency("list_sessions, tag=team-3, first page", 300, listing(SessionFilter(tags=("team-3",))))
+    latency(
+        "list_sessions, tag=rare (0.1%), first page", 100, listing(SessionFilter(tags=("rare",)))
+    )
     latency(
         "list_sessions, end_state=Fail, first page", 300, listing(SessionFilter(end_state="Fail"))
     )

@@ -35,9 +35,9 @@ def test_find_session_by_tag_inspect_llm_call_and_export(seeded: Seeded, browser
     shot(page, "02-overview")
 
     page.click("header nav >> text=Sessions")
-    page.fill("input[name=tag]", seeded.tag)
+    page.fill("input[name=tags]", seeded.tag)
     page.click("#session-filters button[type=submit]")
-    page.wait_for_url(f"**tag={seeded.tag}**")
+    page.wait_for_url(f"**tags={seeded.tag}**")
     rows = page.locator("#sessions tbody tr")
     assert rows.count() == 1
     assert "<b>bold</b>" in rows.first.inner_text()  # a tag holding HTML is shown as text

@@ -295,7 +295,7 @@ def test_dashboard_on_postgresql_through_agentops_serve(pg_server: ServerProcess
         top = client.get(f"{base}/{ids[0]}/tree?limit=5").json()
         assert [e["id"] for e in top["data"]] == [e["id"] for e in detail["tree"]["data"]]
         assert len(top["data"]) == 1 and top["next_cursor"] is None
-        found = client.get(f"{base}?q=8000-000000000002&format=json").json()["data"]
+        found = client.get(f"{base}?q={ids[2]}&format=json").json()["data"]  # an id
         assert [s["id"] for s in found] == [ids[2]]
     finally:
         client.close()

@@ -89,7 +89,7 @@ def test_sorted_lists_apply_filters_and_refuse_foreign_cursors(store: SqlStore, 
     _ended(seed, "dear-1", 1, 2.0, 500)
     seed.session("untagged", start=2)
     page = store.list_sessions_sorted(
-        seed.project_id, SessionFilter(tag="t", text="dear"), SessionSort.COST, None, 10
+        seed.project_id, SessionFilter(tags=("t",), text="dear"), SessionSort.COST, None, 10
     )
     assert [s.id for s in page.sessions] == ["dear-1"]
     first = store.list_sessions_sorted(seed.project_id, SessionFilter(), SessionSort.COST, None, 1)
@@ -118,9 +118,10 @@ def test_overview_totals_days_and_models(store: SqlStore, seed: Seed) -> None:
     t = found.totals
     assert (t.sessions, t.success, t.fail, t.events, t.errors) == (2, 1, 1, 3, 1)
     assert (t.cost_nanos, t.unknown_cost_events) == (1_000, 1)
-    assert [(d.day, d.success, d.fail) for d in found.days] == [
-        (T0.date(), 1, 0),
-        ((T0 + timedelta(days=1)).date(), 0, 1),
+    assert found.bucket == "day"
+    assert [(p.start, p.success, p.fail, p.with_errors) for p in found.points] == [
+        (T0.replace(hour=0), 1, 0, 0),
+        ((T0 + timedelta(days=1)).replace(hour=0), 0, 1, 1),
     ]
     [model] = found.models
     assert (model.model, model.calls, model.cost_nanos, model.unknown_cost_calls) == (
@@ -129,8 +130,44 @@ def test_overview_totals_days_and_models(store: SqlStore, seed: Seed) -> None:
         1_000,
         1,
     )
+    assert (model.failed_calls, model.unpriced_calls) == (0, 1)
     empty = store.overview(seed.project_id, T0 + timedelta(days=3), T0 + timedelta(days=4))
-    assert empty.totals.sessions == 0 and empty.days == [] and empty.models == []
+    assert empty.totals.sessions == 0 and empty.points == [] and empty.models == []
+
+
+def test_overview_by_the_hour_with_latency_and_every_model(store: SqlStore, seed: Seed) -> None:
+    """Hourly buckets; p50/p95 of LLM call durations; every model, failed calls (no tokens, no
+    cost: a provider's 429) apart from unpriced ones (tokens, no price)."""
+    seed.session("early", start=60)
+    seed.session("late", start=3 * 3600 + 60)
+    durations = [0.1 * n for n in range(1, 21)]  # 0.1 s .. 2.0 s
+    store.append_events(
+        [event("early", start=100 + i, duration=d) for i, d in enumerate(durations)]
+        + [
+            replace(event("late", start=3 * 3600 + 100, cost_nanos=None), model="my-finetune"),
+            replace(
+                event("late", start=3 * 3600 + 101, cost_nanos=None, prompt_tokens=None,
+                      completion_tokens=None),
+                model="claude-3-5-haiku",
+            ),
+            event("late", event_type="errors", start=3 * 3600 + 102),
+        ]
+    )  # fmt: skip
+    found = store.overview(seed.project_id, T0, T0 + timedelta(days=1), hourly=True)
+    assert found.bucket == "hour"
+    assert [(p.start.hour, p.sessions, p.with_errors) for p in found.points] == [
+        (12, 1, 0),
+        (15, 1, 1),
+    ]
+    early = found.points[0].llm
+    assert (early.calls, early.p50_ms, early.p95_ms) == (20, 1000.0, 1900.0)
+    by_model = {m.model: m for m in found.models}
+    assert set(by_model) == {"gpt-4o", "my-finetune", "claude-3-5-haiku"}
+    assert by_model["gpt-4o"].calls == 20 and by_model["gpt-4o"].llm.p95_ms == 1900.0
+    unpriced, failed = by_model["my-finetune"], by_model["claude-3-5-haiku"]
+    assert (unpriced.unpriced_calls, unpriced.failed_calls) == (1, 0)
+    assert (failed.unpriced_calls, failed.failed_calls) == (0, 1)
+    assert found.llm.calls == 22
 
 
 def test_event_windows_and_density(store: SqlStore, seed: Seed) -> None:
@@ -171,7 +208,7 @@ def test_event_windows_and_density(store: SqlStore, seed: Seed) -> None:
 
 
 @pytest.mark.parametrize("sort", list(SessionSort))
-def test_searches_read_a_bounded_number_of_sessions_per_page(
+def test_filters_without_an_index_read_a_bounded_number_of_sessions_per_page(
     store: SqlStore, seed: Seed, sort: SessionSort
 ) -> None:
     for i in range(12):
@@ -182,7 +219,7 @@ def test_searches_read_a_bounded_number_of_sessions_per_page(
                 SessionWrite(
                     id=f"s{i:02}",
                     project_id=seed.project_id,
-                    end_state_reason="needle in the reason",
+                    metadata={"kind": "needle"},
                 ),
                 create=False,
             )
@@ -193,7 +230,7 @@ def test_searches_read_a_bounded_number_of_sessions_per_page(
     while pages < 30:
         pages += 1
         page = store.list_sessions_sorted(
-            seed.project_id, SessionFilter(text="needle"), sort, cursor, 2
+            seed.project_id, SessionFilter(metadata=(("kind", "needle"),)), sort, cursor, 2
         )
         assert len(page.sessions) <= 2
         found += [s.id for s in page.sessions]
@@ -203,7 +240,9 @@ def test_searches_read_a_bounded_number_of_sessions_per_page(
     assert sorted(found) == ["s01", "s07", "s10"] and len(found) == 3
     assert pages >= 4  # 12 sessions, 3 read per page: the search went on in steps
     store.session_scan_limit = 10_000
-    whole = store.list_sessions_sorted(seed.project_id, SessionFilter(text="needle"), sort, None, 5)
+    whole = store.list_sessions_sorted(
+        seed.project_id, SessionFilter(metadata=(("kind", "needle"),)), sort, None, 5
+    )
     assert [s.id for s in whole.sessions] == found  # the same sessions, in the same order
 
 
@@ -215,14 +254,14 @@ def test_bounded_walks_grow_in_chunks_and_keep_the_order(
     for _ in seed_sessions(store, seed.project_id, spec):
         pass
     everything = _walk(store, seed, sort, 1000)
-    tagged = store.list_sessions(seed.project_id, SessionFilter(tag="rare"), None, 50)
+    tagged = store.list_sessions(seed.project_id, SessionFilter(tags=("rare",)), None, 50)
     rare = {s.id for s in tagged.sessions}
     assert len(rare) == 4
     found: list[str] = []
     cursor = None
     for _ in range(10):
         page = store.list_sessions_sorted(
-            seed.project_id, SessionFilter(tag="rare"), sort, cursor, 3
+            seed.project_id, SessionFilter(tags=("rare",)), sort, cursor, 3
         )
         found += [s.id for s in page.sessions]
         cursor = page.next_cursor

@@ -38,7 +38,7 @@ def test_other_projects_sessions_are_not_listed(store: SqlStore) -> None:
     mine.session("m1", tags=["t"])
     theirs.session("t1", tags=["t"])
     assert all_pages(store, mine.project_id, SessionFilter(), 10) == ["m1"]
-    assert all_pages(store, mine.project_id, SessionFilter(tag="t"), 10) == ["m1"]
+    assert all_pages(store, mine.project_id, SessionFilter(tags=("t",)), 10) == ["m1"]
 
 
 def test_filters(seed: Seed) -> None:
@@ -61,17 +61,20 @@ def test_filters(seed: Seed) -> None:
     def ids(limit: int = 2, **kw: object) -> list[str]:
         return all_pages(store, seed.project_id, SessionFilter(**kw), limit)  # type: ignore[arg-type]
 
-    assert ids(tag="prod") == ["run-3", "run-1"]
-    assert ids(tag="prod", limit=1) == ["run-3", "run-1"]
-    assert ids(tag="nope") == []
+    assert ids(tags=("prod",)) == ["run-3", "run-1"]
+    assert ids(tags=("prod",), limit=1) == ["run-3", "run-1"]
+    assert ids(tags=("nope",)) == []
     assert ids(end_state="Fail") == ["run-3"]
     assert ids(end_state="Indeterminate") == ["other", "run-2", "run-1"]
     assert ids(started_after=at(2), started_before=at(4)) == ["run-3", "run-2"]
-    assert ids(tag="prod", started_after=at(2)) == ["run-3"]
-    assert ids(text="run-") == ["run-3", "run-2", "run-1"]
+    assert ids(tags=("prod",), started_after=at(2)) == ["run-3"]
+    assert ids(text="run-") == ["run-3", "run-2", "run-1"]  # the start of an id
     assert ids(text="RUN-2") == ["run-2"]
+    assert ids(text="un-2") == []  # ids match from their start
     assert ids(text="dev") == ["run-2"]  # a tag
-    assert ids(text="100%") == ["run-3"]  # the end reason, with a LIKE wildcard in it
+    assert ids(text="100%") == ["run-3"]  # a word of the end reason, with a LIKE wildcard
+    assert ids(text="rate HIT") == ["run-3"]  # every word, in any order and case
+    assert ids(text="rate miss") == []
     assert ids(text="_") == []  # the wildcard is literal
     assert ids(text="prod", end_state="Indeterminate") == ["run-1"]
 
@@ -82,8 +85,8 @@ def test_tag_filter_follows_tag_changes(seed: Seed) -> None:
     store.write_session(
         SessionWrite(id="s1", project_id=seed.project_id, tags=["new"]), create=False
     )
-    assert all_pages(store, seed.project_id, SessionFilter(tag="old"), 5) == []
-    assert all_pages(store, seed.project_id, SessionFilter(tag="new"), 5) == ["s1"]
+    assert all_pages(store, seed.project_id, SessionFilter(tags=("old",)), 5) == []
+    assert all_pages(store, seed.project_id, SessionFilter(tags=("new",)), 5) == ["s1"]
 
 
 def test_bad_cursor_is_an_error_not_a_crash(seed: Seed) -> None:
@@ -93,22 +96,24 @@ def test_bad_cursor_is_an_error_not_a_crash(seed: Seed) -> None:
             seed.store.list_sessions(seed.project_id, SessionFilter(), bad, 5)
 
 
-def test_text_search_scans_a_bounded_window_per_call(seed: Seed) -> None:
-    """A rare match must not scan every session at once: each call looks at a bounded window
-    and hands back a cursor to go on from, even when its page is short or empty."""
+def test_filters_without_an_index_scan_a_bounded_window_per_call(seed: Seed) -> None:
+    """A rare match of a filter no index answers (here a second tag) must not scan every
+    session at once: each call looks at a bounded window and hands back a cursor to go on
+    from, even when its page is short or empty."""
     store = seed.store
     for n in range(9):
-        seed.session(f"{'hit' if n in (1, 7) else 'miss'}-{n}", start=n)
+        seed.session(f"s-{n}", start=n, tags=["all", "hit"] if n in (1, 7) else ["all"])
     store.text_scan_limit = 3
+    both = SessionFilter(tags=("all", "hit"))
     pages, cursor = [], None
     for _ in range(10):
-        page = store.list_sessions(seed.project_id, SessionFilter(text="hit"), cursor, 10)
+        page = store.list_sessions(seed.project_id, both, cursor, 10)
         pages.append([s.id for s in page.sessions])
         cursor = page.next_cursor
         if cursor is None:
             break
     # windows of 3, newest first: (8 7 6) (5 4 3) (2 1 0) and then nothing left
-    assert pages == [["hit-7"], [], ["hit-1"], []]
-    assert all_pages(store, seed.project_id, SessionFilter(text="hit"), 10) == ["hit-7", "hit-1"]
-    assert all_pages(store, seed.project_id, SessionFilter(text="hit"), 1) == ["hit-7", "hit-1"]
-    assert all_pages(store, seed.project_id, SessionFilter(text="nothing"), 10) == []
+    assert pages == [["s-7"], [], ["s-1"], []]
+    assert all_pages(store, seed.project_id, both, 10) == ["s-7", "s-1"]
+    assert all_pages(store, seed.project_id, both, 1) == ["s-7", "s-1"]
+    assert all_pages(store, seed.project_id, SessionFilter(tags=("all", "no")), 10) == []

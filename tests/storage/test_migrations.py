@@ -3,13 +3,25 @@
 from __future__ import annotations
 
 import multiprocessing
+from datetime import UTC, datetime
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
+from sqlalchemy import insert
 
 from agentops_server.storage.engine import create_admin_engine
 from agentops_server.storage.migrate import current_revision, head_revision, upgrade
-from agentops_server.storage.schema import metadata
+from agentops_server.storage.records import SessionFilter
+from agentops_server.storage.schema import (
+    SEARCH_ENGINE_OBJECTS,
+    agents,
+    events,
+    metadata,
+    projects,
+    session_stats,
+    sessions,
+)
+from agentops_server.storage.sql_store import open_store
 
 
 def test_upgrade_empty_database_to_head_and_again(database_url: str) -> None:
@@ -25,7 +37,10 @@ def test_migrated_schema_matches_table_definitions(database_url: str) -> None:
     engine = create_admin_engine(database_url)
     try:
         with engine.connect() as conn:
-            diff = compare_metadata(MigrationContext.configure(conn), metadata)
+            context = MigrationContext.configure(
+                conn, opts={"include_name": lambda name, *_: name not in SEARCH_ENGINE_OBJECTS}
+            )
+            diff = compare_metadata(context, metadata)
     finally:
         engine.dispose()
     assert diff == []
@@ -48,3 +63,50 @@ def test_servers_starting_together_migrate_once(database_url: str) -> None:
         p.join(timeout=120)
     assert [p.exitcode for p in procs] == [0] * 4
     assert current_revision(database_url) == head_revision()
+
+
+def test_the_search_migration_indexes_what_is_stored(database_url: str) -> None:
+    """Data stored before migration 0005 is found by words, model and agent after it, and its
+    models' calls are counted (failed apart from unpriced)."""
+    upgrade(database_url, "0004")
+    when = datetime(2026, 11, 1, tzinfo=UTC)
+    engine = create_admin_engine(database_url)
+    try:
+        with engine.begin() as conn:
+            conn.execute(insert(projects).values(id="p", name="P", created_at=when))
+            conn.execute(
+                insert(sessions).values(
+                    id="s1", project_id="p", init_timestamp=when, end_state="Fail",
+                    end_state_reason="ran out of marmalade", tags=["old"],
+                    created_at=when, last_activity_at=when,
+                )
+            )  # fmt: skip
+            conn.execute(insert(session_stats).values(session_id="s1", llms=2))
+            common = {"session_id": "s1", "event_type": "llms", "init_timestamp": when}
+            conn.execute(
+                insert(events),
+                [
+                    {**common, "id": "e1", "model": "gpt-4o", "prompt_tokens": 5,
+                     "completion_tokens": 1, "cost_nanos": 7, "cost_source": "computed",
+                     "payload": {"prompt": [{"role": "user", "content": "Zanzibar cloves"}]}},
+                    {**common, "id": "e2", "model": "my-model", "prompt_tokens": None,
+                     "completion_tokens": None, "cost_nanos": None,
+                     "cost_source": "unknown_model", "payload": {"completion": ""}},
+                ],
+            )  # fmt: skip
+            conn.execute(insert(agents).values(session_id="s1", id="a1", name="Librarian"))
+    finally:
+        engine.dispose()
+    upgrade(database_url)
+    store = open_store(database_url)
+    try:
+        for found in ("zanzibar cloves", "marmalade", "librarian"):
+            page = store.list_sessions("p", SessionFilter(text=found), None, 10)
+            assert [s.id for s in page.sessions] == ["s1"], found
+        page = store.list_sessions("p", SessionFilter(model="my-model"), None, 10)
+        assert [s.id for s in page.sessions] == ["s1"]
+        models = {m.model: m for m in store.overview("p", None, None).models}
+        assert (models["gpt-4o"].calls, models["gpt-4o"].cost_nanos) == (1, 7)
+        assert (models["my-model"].failed_calls, models["my-model"].unpriced_calls) == (1, 0)
+    finally:
+        store.close()

@@ -70,8 +70,8 @@ def snapshot(store: SqlStore, project_id: str) -> dict[str, object]:
             for s in page
         },  # fmt: skip
         "agents": {s.id: store.list_agents(s.id) for s in page},
-        "tagged": [s.id for s in store.list_sessions(project_id, SessionFilter(tag="t2"), None, 9)
-                   .sessions],
+        "tagged": [s.id for s in store.list_sessions(
+            project_id, SessionFilter(tags=("t2",)), None, 9).sessions],
     }  # fmt: skip
 
 

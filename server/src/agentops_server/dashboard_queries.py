@@ -10,11 +10,11 @@ from typing import Any
 
 from agentops_server import queries
 from agentops_server.storage.dashboard_records import (
-    DayPoint,
+    BucketPoint,
     EventBrief,
     EventMatch,
     EventWindow,
-    Overview,
+    Latency,
     SessionSort,
     TreeLevel,
 )
@@ -55,18 +55,25 @@ def list_api_keys(store: Store, project: Project) -> dict[str, Any]:
 
 
 # --- overview ----------------------------------------------------------------------------------
+HOURLY_UP_TO = timedelta(days=2)  # ranges this short are charted by the hour
+
+
 def overview(
     store: Store, project: Project, start: datetime | None, end: datetime | None
 ) -> dict[str, Any]:
-    """Totals, per-day series (UTC days) and cost by model of sessions started in [start, end)."""
-    found = store.overview(project.id, start, end)
+    """Totals, a per-hour (ranges up to 2 days) or per-day series (UTC), every model, and the
+    LLM calls' latency percentiles, of the sessions started in [start, end)."""
+    hourly = start is not None and end is not None and end - start <= HOURLY_UP_TO
+    found = store.overview(project.id, start, end, hourly)
     t = found.totals
+    failed = sum(m.failed_calls for m in found.models)
     totals = {
         "sessions": t.sessions,
         "success": t.success,
         "fail": t.fail,
         "indeterminate": t.indeterminate,
         "fail_rate": (t.fail / t.sessions) if t.sessions else None,
+        "sessions_with_errors": sum(p.with_errors for p in found.points),
         "events": t.events,
         "llms": t.llms,
         "tools": t.tools,
@@ -77,29 +84,41 @@ def overview(
         "cost": queries.format_usd(t.cost_nanos),
         "cost_nanos": t.cost_nanos,
         "unknown_cost_events": t.unknown_cost_events,
+        "failed_llm_calls": failed,
+        "unpriced_llm_calls": sum(m.unpriced_calls for m in found.models),
+        "llm_latency": _latency_json(found.llm),
     }
-    days = [
+    step = timedelta(hours=1) if hourly else timedelta(days=1)
+    points = [
         {
-            "day": d.day.isoformat(),
-            "success": d.success,
-            "fail": d.fail,
-            "indeterminate": d.indeterminate,
-            "cost": queries.format_usd(d.cost_nanos),
-            "cost_nanos": d.cost_nanos,
-            "prompt_tokens": d.prompt_tokens,
-            "completion_tokens": d.completion_tokens,
+            "start": iso(p.start),
+            "end": iso(p.start + step),
+            "sessions": p.sessions,
+            "success": p.success,
+            "fail": p.fail,
+            "indeterminate": p.indeterminate,
+            "with_errors": p.with_errors,
+            "error_rate": (p.with_errors / p.sessions) if p.sessions else None,
+            "cost": queries.format_usd(p.cost_nanos),
+            "cost_nanos": p.cost_nanos,
+            "prompt_tokens": p.prompt_tokens,
+            "completion_tokens": p.completion_tokens,
+            "llm_latency": _latency_json(p.llm),
         }
-        for d in _fill_days(found, start, end)
+        for p in _filled(found.points, start, end, step)
     ]
     models = [
         {
             "model": m.model,
             "calls": m.calls,
+            "failed_calls": m.failed_calls,
+            "unpriced_calls": m.unpriced_calls,
             "prompt_tokens": m.prompt_tokens,
             "completion_tokens": m.completion_tokens,
             "cost": queries.format_usd(m.cost_nanos),
             "cost_nanos": m.cost_nanos,
             "unknown_cost_calls": m.unknown_cost_calls,
+            "llm_latency": _latency_json(m.llm),
         }
         for m in found.models
     ]
@@ -107,30 +126,44 @@ def overview(
         "data": {
             "project": project_json(project),
             "range": {"start": iso(start), "end": iso(end)},
+            "bucket": found.bucket,
             "totals": totals,
-            "days": days,
+            "points": points,
             "models": models,
         }
     }
 
 
-def _fill_days(found: Overview, start: datetime | None, end: datetime | None) -> list[Any]:
-    """Days without sessions appear as zeros, so charts keep a true time axis (≤ 400 days)."""
-    if not found.days and (start is None or end is None):
+def _latency_json(llm: Latency) -> dict[str, Any]:
+    return {"calls": llm.calls, "p50_ms": llm.p50_ms, "p95_ms": llm.p95_ms}
+
+
+def _filled(
+    found: list[BucketPoint], start: datetime | None, end: datetime | None, step: timedelta
+) -> list[BucketPoint]:
+    """Buckets without sessions appear as zeros, so charts keep a true time axis (up to 400
+    buckets; longer ranges show the buckets with sessions only)."""
+    if not found and (start is None or end is None):
         return []
-    first = start.date() if start else found.days[0].day
-    last = (end - timedelta(microseconds=1)).date() if end else found.days[-1].day
-    if found.days:
-        first, last = min(first, found.days[0].day), max(last, found.days[-1].day)
-    if (last - first).days > 400:
-        return list(found.days)
-    by_day = {d.day: d for d in found.days}
+    first = _floor(start, step) if start else found[0].start
+    last = end - timedelta(microseconds=1) if end else found[-1].start
+    if found:
+        first, last = min(first, found[0].start), max(last, found[-1].start)
+    if (last - first) / step > 400:
+        return list(found)
+    by_start = {p.start: p for p in found}
     out = []
-    day = first
-    while day <= last:
-        out.append(by_day.get(day) or DayPoint(day, 0, 0, 0, 0, 0, 0))
-        day += timedelta(days=1)
+    at = first
+    while at <= last:
+        out.append(by_start.get(at) or BucketPoint(at, 0, 0, 0, 0, 0, 0, 0, 0))
+        at += step
     return out
+
+
+def _floor(when: datetime, step: timedelta) -> datetime:
+    if step == timedelta(hours=1):
+        return when.replace(minute=0, second=0, microsecond=0)
+    return when.replace(hour=0, minute=0, second=0, microsecond=0)
 
 
 # --- sessions ----------------------------------------------------------------------------------
@@ -155,8 +188,20 @@ def list_sessions(
     """{"data", "next_cursor", "partial"}: `partial` means a search stopped at its reading
     budget before filling the page; the next cursor continues it (storage/session_sort.py)."""
     page = store.list_sessions_sorted(project_id, filters, sort, cursor, limit)
+    extras = store.session_extras([s.id for s in page.sessions])
+    rows = []
+    for s in page.sessions:
+        more = extras.get(s.id)
+        rows.append(
+            {
+                **session_row(s),
+                "agents": more.agents if more else [],
+                "models": more.models if more else [],
+                "preview": more.preview if more else None,
+            }
+        )
     return {
-        "data": [session_row(s) for s in page.sessions],
+        "data": rows,
         "next_cursor": page.next_cursor,
         "partial": page.next_cursor is not None and len(page.sessions) < limit,
     }

@@ -21,6 +21,8 @@ from agentops_server.ingest.v2 import canonical_session_id
 from agentops_server.storage.records import SessionFilter
 from agentops_server.storage.store import NotFound, StoreError
 
+MAX_TAGS = 10  # tags one listing may require
+
 router = APIRouter(prefix="/v2/sessions", tags=["export"])
 
 
@@ -31,7 +33,9 @@ router = APIRouter(prefix="/v2/sessions", tags=["export"])
 )
 async def list_sessions(
     request: Request,
-    tag: Annotated[str | None, Query(description="only sessions with this tag")] = None,
+    tag: Annotated[
+        list[str] | None, Query(description="only sessions with this tag (repeat: all of them)")
+    ] = None,
     end_state: Annotated[
         str | None, Query(description="Success, Fail (or Failure) or Indeterminate")
     ] = None,
@@ -42,8 +46,14 @@ async def list_sessions(
         datetime | None, Query(description="ISO 8601; sessions started before")
     ] = None,
     text: Annotated[
-        str | None, Query(description="substring of the id, a tag or the end reason")
+        str | None,
+        Query(
+            description="words of its prompts, completions, tool params and returns, errors, "
+            "agent names, name or end reason (all must match); or a tag, or the start of its id"
+        ),
     ] = None,
+    model: Annotated[str | None, Query(description="an LLM call used this model")] = None,
+    agent: Annotated[str | None, Query(description="an agent of the session has this name")] = None,
     limit: Annotated[int, Query(ge=1, le=queries.MAX_PAGE_SIZE)] = 50,
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
@@ -57,12 +67,17 @@ async def list_sessions(
             raise invalid(
                 f"end_state must be Success, Fail or Indeterminate, got {end_state!r}"
             ) from None
+    tags = tuple(dict.fromkeys(t for t in tag or [] if t))
+    if len(tags) > MAX_TAGS:
+        raise invalid(f"at most {MAX_TAGS} tags, got {len(tags)}")
     filters = SessionFilter(
-        tag=tag or None,
+        tags=tags,
         end_state=state,
         started_after=_aware("started_after", started_after),
         started_before=_aware("started_before", started_before),
         text=text or None,
+        model=model or None,
+        agent=agent or None,
     )
     try:
         return await run_in_threadpool(

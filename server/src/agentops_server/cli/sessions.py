@@ -31,7 +31,10 @@ def sessions() -> None:
 @click.option("--limit", default=20, show_default=True, type=click.IntRange(1, 500))
 @click.option("--tag", help="Only sessions with this tag.")
 @click.option("--end-state", help="Success, Fail or Indeterminate.")
-@click.option("--text", help="Substring of the id, a tag or the end reason.")
+@click.option(
+    "--text",
+    help="Words of its prompts, completions, tools, errors or agent names; a tag; an id start.",
+)
 @click.option("--cursor", help="next_cursor printed by the previous page.")
 @click.option("--json", "as_json", is_flag=True, help="Print the export API's JSON page.")
 @database_options
@@ -59,7 +62,11 @@ def list_(
     with opened_store(config) as store:
         chosen = resolve_project(store, project)
         page = queries.list_sessions(
-            store, chosen.id, SessionFilter(tag=tag, end_state=state, text=text), cursor, limit
+            store,
+            chosen.id,
+            SessionFilter(tags=(tag,) if tag else (), end_state=state, text=text),
+            cursor,
+            limit,
         )
     if as_json:
         echo_json(page)

@@ -12,9 +12,9 @@ from urllib.parse import quote, urlencode
 from fastapi import APIRouter, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
-from agentops.wire import EndState
 from agentops_server import dashboard_queries as dq
 from agentops_server import queries
+from agentops_server.dashboard import session_search
 from agentops_server.dashboard.context import BadInput, Dashboard, day_range
 from agentops_server.dashboard.csv_export import session_csv
 from agentops_server.dashboard.render import SECURITY_HEADERS, json_response, wants_json
@@ -69,14 +69,7 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         params = dict(request.query_params)
         try:
             project = dash.project(project_id)
-            start, end, dates = day_range(params, default_days=None)
-            filters = SessionFilter(
-                tag=params.get("tag") or None,
-                end_state=_end_state(params.get("end_state")),
-                started_after=start,
-                started_before=end,
-                text=(params.get("q") or "").strip() or None,
-            )
+            filters, form = session_search.parse(request.query_params)
             sort = _sort(params.get("sort"))
             cursor = params.get("cursor") or None
             limit = _int(params.get("limit"), "limit", PAGE_SIZE, 1, 500)
@@ -91,18 +84,15 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
             first = _first_run(dash, request, visit, project)
             if first is not None:
                 return first
-        keep = {k: v for k, v in params.items() if k not in ("cursor", "format") and v}
+        keep = [
+            (k, v)
+            for k, v in request.query_params.multi_items()
+            if k not in ("cursor", "format") and v
+        ]
         next_url = None
         if payload["next_cursor"]:
-            next_url = _with_query(request.url.path, {**keep, "cursor": payload["next_cursor"]})
-        form = {
-            **dates,
-            "q": params.get("q", ""),
-            "tag": params.get("tag", ""),
-            "end_state": filters.end_state or "",
-            "sort": sort.value,
-            "cursor": cursor or "",
-        }
+            next_url = _with_query(request.url.path, [*keep, ("cursor", payload["next_cursor"])])
+        form = {**form, "sort": sort.value, "cursor": cursor or ""}
         return dash.page(
             request,
             visit,
@@ -350,15 +340,6 @@ def _first_run(
     return response
 
 
-def _end_state(value: str | None) -> str | None:
-    if not value:
-        return None
-    try:
-        return EndState(value).value
-    except ValueError:
-        raise BadInput(f"end state must be Success, Fail or Indeterminate, not {value!r}") from None
-
-
 def event_match(
     event_type: str | None, name: str | None, model: str | None, agent: str | None
 ) -> EventMatch | None:
@@ -406,5 +387,5 @@ def _forward(request: Request, path: str) -> RedirectResponse:
     return RedirectResponse(f"{path}?{query}" if query else path, status_code=303)
 
 
-def _with_query(path: str, params: dict[str, str]) -> str:
+def _with_query(path: str, params: dict[str, str] | list[tuple[str, str]]) -> str:
     return f"{path}?{urlencode(params)}" if params else path

@@ -91,6 +91,7 @@ class Renderer:
             duration=format_duration,
             dt=format_datetime,
             percent=format_percent,
+            ms=format_ms,
             plain=terminal_text,
         )
 
@@ -111,6 +112,15 @@ def format_count(value: int | float | None) -> str:
     if value is None:
         return "–"
     return f"{value:,}" if isinstance(value, int) else f"{value:,.0f}"
+
+
+def format_ms(value: float | None) -> str:
+    """A duration in milliseconds, as people read it: "840 ms", "2.4 s"; "–" when unknown."""
+    if value is None:
+        return "–"
+    if value >= 1000:
+        return f"{value / 1000:.1f} s" if value < 10_000 else f"{value / 1000:.0f} s"
+    return f"{value:.0f} ms"
 
 
 def format_usd(value: str | None) -> Markup:

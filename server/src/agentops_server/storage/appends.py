@@ -19,6 +19,7 @@ from sqlalchemy import Connection, bindparam, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
+from agentops_server.storage import search_index
 from agentops_server.storage.records import AppendResult, EventWrite
 from agentops_server.storage.schema import STAT_COUNTERS, session_stats, sessions
 from agentops_server.storage.store import LimitExceeded, NotFound
@@ -397,7 +398,8 @@ def append_batches(
     for session_id, inserted in by_session.items():
         deltas[session_id] = StatDelta()
         deltas[session_id].add_events(inserted)
-    apply_stat_deltas(conn, deltas)
+    apply_stat_deltas(conn, deltas)  # raises LimitExceeded first: the rollups stay in int64
+    search_index.add_events(conn, dialect, (unique[key] for key in inserted_keys))
     return [
         AppendResult(
             inserted=inserted_per_batch[i],

@@ -6,8 +6,8 @@ stay in one place.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from datetime import date, datetime
+from dataclasses import dataclass, field
+from datetime import datetime
 from enum import StrEnum
 
 
@@ -48,33 +48,53 @@ class OverviewTotals:
 
 
 @dataclass(frozen=True, slots=True)
-class DayPoint:
-    """One day of the overview charts (UTC days)."""
+class Latency:
+    """Durations of LLM calls, in ms (nearest-rank percentiles; None without a call)."""
 
-    day: date
+    calls: int = 0
+    p50_ms: float | None = None
+    p95_ms: float | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class BucketPoint:
+    """One UTC hour or day of the overview charts: the sessions that started in it."""
+
+    start: datetime
+    sessions: int
     success: int
     fail: int
     indeterminate: int
+    with_errors: int  # sessions with at least one error event
     cost_nanos: int
     prompt_tokens: int
     completion_tokens: int
+    llm: Latency = Latency()
 
 
 @dataclass(frozen=True, slots=True)
 class ModelCost:
+    """LLM calls of one model. A failed call carries no token and no cost (a provider error,
+    such as a 429); an unpriced one has tokens but no price."""
+
     model: str | None
     calls: int
     prompt_tokens: int
     completion_tokens: int
     cost_nanos: int
-    unknown_cost_calls: int
+    unknown_cost_calls: int  # failed + unpriced
+    failed_calls: int = 0
+    unpriced_calls: int = 0
+    llm: Latency = Latency()
 
 
 @dataclass(frozen=True, slots=True)
 class Overview:
     totals: OverviewTotals
-    days: list[DayPoint]
-    models: list[ModelCost]
+    bucket: str  # "hour" or "day"
+    points: list[BucketPoint]  # only the buckets with sessions, in time order
+    models: list[ModelCost]  # every model, the most used first
+    llm: Latency = Latency()
 
 
 @dataclass(frozen=True, slots=True)
@@ -157,3 +177,12 @@ class EventWindow:
 
     events: list[EventBrief]
     next_cursor: str | None
+
+
+@dataclass(slots=True)
+class SessionExtras:
+    """What the sessions list shows beside a session (storage/session_extras.py)."""
+
+    agents: list[str] = field(default_factory=list)
+    models: list[str] = field(default_factory=list)
+    preview: str | None = None  # the first LLM call's input, shortened

@@ -14,11 +14,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Integer,
     bindparam,
-    case,
     cast,
     func,
     insert,
@@ -27,24 +25,29 @@ from sqlalchemy import (
 )
 from sqlalchemy.exc import IntegrityError
 
-from agentops_server.storage import event_cursor, event_match, event_tree, session_sort
+from agentops_server.storage import (
+    event_cursor,
+    event_match,
+    event_tree,
+    overview_sql,
+    session_sort,
+)
 from agentops_server.storage.dashboard_records import (
-    DayPoint,
     EventBrief,
     EventDensity,
     EventMatch,
     EventWindow,
     LaneBucket,
-    ModelCost,
     Overview,
-    OverviewTotals,
+    SessionExtras,
     SessionSort,
     TreeLevel,
     User,
 )
 from agentops_server.storage.records import Event, SessionFilter, SessionPage
 from agentops_server.storage.rows import to_event
-from agentops_server.storage.schema import events, session_stats, sessions, users
+from agentops_server.storage.schema import events, sessions, users
+from agentops_server.storage.session_extras import read_extras
 from agentops_server.storage.store import Conflict, NotFound
 from agentops_server.storage.types import UTCDateTime
 
@@ -136,17 +139,22 @@ class DashboardSql:
                 conn, project_id, filters, sort, cursor, limit, self.session_scan_limit
             )
 
-    def overview(self, project_id: str, start: datetime | None, end: datetime | None) -> Overview:
-        """Totals, per-day series and cost per model of the sessions started in [start, end)."""
-        scope = [sessions.c.project_id == project_id]
-        if start is not None:
-            scope.append(sessions.c.init_timestamp >= start)
-        if end is not None:
-            scope.append(sessions.c.init_timestamp < end)
+    def session_extras(self, session_ids: list[str]) -> dict[str, SessionExtras]:
+        """Agents, models and a prompt preview of each session (a page of the list)."""
         with self._read() as conn:
-            totals, days = _days(conn, self.dialect, scope)
-            models = _models(conn, scope)
-        return Overview(totals=totals, days=days, models=models)
+            return read_extras(conn, session_ids)
+
+    def overview(
+        self,
+        project_id: str,
+        start: datetime | None,
+        end: datetime | None,
+        hourly: bool = False,
+    ) -> Overview:
+        """Totals, per-day (or per-hour) series and every model of the sessions started in
+        [start, end), with LLM latency percentiles (storage/overview_sql.py)."""
+        with self._read() as conn:
+            return overview_sql.read_overview(conn, self.dialect, project_id, start, end, hourly)
 
     # --- events ------------------------------------------------------------------------------
     def event_density(
@@ -280,116 +288,6 @@ def _density_by_edges(
             if n:
                 lanes.append(LaneBucket(index=i, event_type=str(kind), count=int(n)))
     return lanes
-
-
-# --- overview --------------------------------------------------------------------------------
-def _sum(column: Any) -> Any:
-    return func.coalesce(func.sum(column), 0)
-
-
-_HALF = 2**32
-WIDE = frozenset({"prompt_tokens", "completion_tokens", "cost_nanos"})
-
-
-def _wide_sum(column: Any, name: str) -> list[Any]:
-    """SUM of an int64 column that cannot overflow (SQLite's SUM raises past int64): the high
-    and low 32 bits summed apart, joined again by _joined. Exact below 2**31 rows."""
-    return [
-        _sum(column // _HALF).label(f"{name}__hi"),
-        _sum(column % _HALF).label(f"{name}__lo"),
-    ]
-
-
-def _joined(row: Any) -> dict[str, Any]:
-    """A result row with each wide sum's two halves joined into one exact int."""
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        name, _, half = key.partition("__")
-        if half == "hi":
-            out[name] = out.get(name, 0) + int(value) * _HALF
-        elif half == "lo":
-            out[name] = out.get(name, 0) + int(value)
-        else:
-            out[key] = value
-    return out
-
-
-def _state_count(state: str) -> Any:
-    return _sum(case((sessions.c.end_state == state, 1), else_=0))
-
-
-COUNTERS = ["events", "llms", "tools", "actions", "errors", "prompt_tokens"]
-COUNTERS += ["completion_tokens", "cost_nanos", "unknown_cost_events"]
-DAY_FIELDS = ["success", "fail", "indeterminate", "cost_nanos", "prompt_tokens"]
-DAY_FIELDS += ["completion_tokens"]
-
-
-def _days(
-    conn: Connection, dialect: str, scope: list[ColumnElement[bool]]
-) -> tuple[OverviewTotals, list[DayPoint]]:
-    """One pass over the range: per-day sums, whose sum is the totals."""
-    if dialect == "postgresql":
-        day: Any = func.to_char(
-            func.timezone("UTC", sessions.c.init_timestamp), "YYYY-MM-DD"
-        ).label("day")
-    else:
-        day = func.substr(sessions.c.init_timestamp, 1, 10).label("day")
-    query = (
-        select(
-            day,
-            func.count().label("sessions"),
-            _state_count("Success").label("success"),
-            _state_count("Fail").label("fail"),
-            _state_count("Indeterminate").label("indeterminate"),
-            *[
-                part
-                for n in COUNTERS
-                for part in (
-                    _wide_sum(session_stats.c[n], n)
-                    if n in WIDE
-                    else [_sum(session_stats.c[n]).label(n)]
-                )
-            ],
-        )
-        .join_from(sessions, session_stats, session_stats.c.session_id == sessions.c.id)
-        .where(*scope)
-        .group_by(day)
-        .order_by(day)
-    )
-    found = [_joined(r) for r in conn.execute(query).mappings()]
-    rows = [{k: int(v) for k, v in r.items() if k != "day"} for r in found]
-    names = ["sessions", "success", "fail", "indeterminate", *COUNTERS]
-    totals = OverviewTotals(**{n: sum(r[n] for r in rows) for n in names})
-    days = [
-        DayPoint(
-            day=datetime.strptime(str(r["day"]), "%Y-%m-%d").date(),
-            **{k: sums[k] for k in DAY_FIELDS},
-        )
-        for r, sums in zip(found, rows, strict=True)
-    ]
-    return totals, days
-
-
-def _models(conn: Connection, scope: list[ColumnElement[bool]]) -> list[ModelCost]:
-    query = (
-        select(
-            events.c.model,
-            func.count().label("calls"),
-            *_wide_sum(events.c.prompt_tokens, "prompt_tokens"),
-            *_wide_sum(events.c.completion_tokens, "completion_tokens"),
-            *_wide_sum(events.c.cost_nanos, "cost_nanos"),
-            _sum(case((events.c.cost_nanos.is_(None), 1), else_=0)).label("unknown_cost_calls"),
-        )
-        .join_from(events, sessions, sessions.c.id == events.c.session_id)
-        .where(*scope, events.c.event_type == "llms")
-        .group_by(events.c.model)
-    )
-    rows = [_joined(r) for r in conn.execute(query).mappings()]
-    found = [
-        ModelCost(model=r["model"], **{k: int(v) for k, v in r.items() if k != "model"})
-        for r in rows
-    ]
-    return sorted(found, key=lambda m: (-m.cost_nanos, -m.calls, m.model or ""))
 
 
 # --- helpers ---------------------------------------------------------------------------------

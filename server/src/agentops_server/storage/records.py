@@ -180,11 +180,20 @@ class Agent:
 class SessionFilter:
     """Filters for listing sessions. All are optional and combine with AND."""
 
-    tag: str | None = None
+    tags: tuple[str, ...] = ()  # every one must be on the session
     end_state: str | None = None
     started_after: datetime | None = None
     started_before: datetime | None = None
-    text: str | None = None  # substring of id, a tag or the end reason
+    # words of its events (prompts, completions, tool params and returns, errors), agent
+    # names, name or end reason; or a tag, or the start of its id
+    text: str | None = None
+    model: str | None = None  # an LLM call of the session used this model
+    agent: str | None = None  # an agent of the session has this name
+    min_cost_nanos: int | None = None
+    max_cost_nanos: int | None = None
+    min_duration_ms: int | None = None  # ended sessions only, when either bound is set
+    max_duration_ms: int | None = None
+    metadata: tuple[tuple[str, str], ...] = ()  # (key, value): metadata[key] == value
 
 
 @dataclass(frozen=True, slots=True)

@@ -20,6 +20,7 @@ from sqlalchemy import (
     false,
     text,
 )
+from sqlalchemy.dialects.postgresql import TSVECTOR
 
 from agentops_server.storage.types import DecimalText, JsonDoc, UTCDateTime
 
@@ -259,4 +260,60 @@ stored_objects = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Column("size", BigInteger, nullable=False),  # bytes of the UTF-8 body
     Column("body", Text, nullable=False),
+)
+
+# --- finding sessions (migration 0005) -------------------------------------------------------
+# The LLM calls of each session per model ("" when none was named), kept at ingest like
+# session_stats (`col = col + delta`): the model filter and the overview's models read these
+# rows instead of every event. A failed call has no token and no cost (a provider error); an
+# unpriced one has tokens but no cost.
+session_models = Table(
+    "session_models",
+    metadata,
+    Column("session_id", Text, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("model", Text, nullable=False),
+    Column("calls", BigInteger, nullable=False, server_default="0"),
+    Column("failed_calls", BigInteger, nullable=False, server_default="0"),
+    Column("unpriced_calls", BigInteger, nullable=False, server_default="0"),
+    Column("prompt_tokens", BigInteger, nullable=False, server_default="0"),
+    Column("completion_tokens", BigInteger, nullable=False, server_default="0"),
+    Column("cost_nanos", BigInteger, nullable=False, server_default="0"),
+    PrimaryKeyConstraint("session_id", "model"),
+    Index("ix_session_models_model", "model", "session_id"),
+)
+MODEL_COUNTERS = (
+    "calls",
+    "failed_calls",
+    "unpriced_calls",
+    "prompt_tokens",
+    "completion_tokens",
+    "cost_nanos",
+)
+Index("ix_agents_name", agents.c.name, agents.c.session_id)
+
+# Full-text search: one document per session and append (the words of its events' prompts,
+# completions, parameters, returns and errors), plus one per agent name and end reason. The
+# words live in a full-text index beside it: on SQLite the FTS5 table `search_text` (rowid =
+# seq), on PostgreSQL the tsvector column `terms` with a GIN index (storage/search_index.py).
+search_docs = Table(
+    "search_docs",
+    metadata,
+    Column("seq", SeqInt, primary_key=True, autoincrement=True),
+    Column("session_id", Text, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
+    Column("terms", TSVECTOR().with_variant(Text(), "sqlite"), nullable=True),  # NULL on SQLite
+    Index("ix_search_docs_session", "session_id"),
+)
+# Objects of the full-text index that the table definitions above cannot express: the
+# migrated schema has them, schema comparisons leave them out.
+SEARCH_ENGINE_OBJECTS = frozenset(
+    {
+        "search_text",
+        "search_text_data",
+        "search_text_idx",
+        "search_text_docsize",
+        "search_text_config",
+        "search_text_content",
+        "ix_search_docs_terms",
+        "ix_sessions_id_pattern",
+    }
 )

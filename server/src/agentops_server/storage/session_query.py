@@ -9,17 +9,15 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import (
-    ColumnElement,
     Connection,
     Select,
     and_,
     bindparam,
-    exists,
-    or_,
     select,
     tuple_,
 )
 
+from agentops_server.storage import session_filters
 from agentops_server.storage.records import SessionFilter, SessionPage
 from agentops_server.storage.rows import session_select, to_session
 from agentops_server.storage.schema import session_tags, sessions
@@ -27,7 +25,7 @@ from agentops_server.storage.store import InvalidCursor
 from agentops_server.storage.types import UTCDateTime
 
 MAX_LIMIT = 1000
-TEXT_SCAN_LIMIT = 20_000  # sessions one text-search call looks at, at most
+TEXT_SCAN_LIMIT = 20_000  # sessions one call looks at, at most, for filters without an index
 
 
 def encode_cursor(init_timestamp: datetime, session_id: str) -> str:
@@ -47,29 +45,16 @@ def decode_cursor(cursor: str) -> tuple[datetime, str]:
     return when, session_id
 
 
-def _like_escape(text: str) -> str:
-    return text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-
-
-def _text_match(text: str) -> ColumnElement[bool]:
-    pattern = f"%{_like_escape(text)}%"
-    tagged = exists().where(session_tags.c.session_id == sessions.c.id, session_tags.c.tag == text)
-    return or_(
-        sessions.c.id.ilike(pattern, escape="\\"),
-        sessions.c.end_state_reason.ilike(pattern, escape="\\"),
-        tagged,
-    )
-
-
 def _filtered(
     query: Select[Any], project_id: str, filters: SessionFilter, cursor: str | None
 ) -> tuple[Select[Any], Any, Any]:
-    """Apply every filter but `text`, and the cursor; returns (query, order_ts, order_id)."""
-    if filters.tag is not None:
+    """Apply the filters the walked index answers, and the cursor; returns (query, order_ts,
+    order_id). The first tag is walked by its index; the other filters are in `_rest`."""
+    if filters.tags:
         # walk the tag index, which holds the project and start time, in list order
         query = query.join(
             session_tags,
-            and_(session_tags.c.session_id == sessions.c.id, session_tags.c.tag == filters.tag),
+            and_(session_tags.c.session_id == sessions.c.id, session_tags.c.tag == filters.tags[0]),
         ).where(session_tags.c.project_id == project_id)
         order_ts: Any = session_tags.c.init_timestamp
         order_id: Any = session_tags.c.session_id
@@ -92,6 +77,14 @@ def _filtered(
     return query, order_ts, order_id
 
 
+def _rest(conn: Connection, project_id: str, filters: SessionFilter) -> list[Any]:
+    dialect = conn.dialect.name
+    return [
+        *session_filters.candidate_clauses(filters, project_id, dialect),
+        *session_filters.row_clauses(filters, dialect),
+    ]
+
+
 def list_sessions(
     conn: Connection,
     project_id: str,
@@ -101,9 +94,10 @@ def list_sessions(
     text_scan_limit: int = TEXT_SCAN_LIMIT,
 ) -> SessionPage:
     limit = max(1, min(limit, MAX_LIMIT))
-    if filters.text:
+    if session_filters.has_row_filters(filters) and not session_filters.has_candidates(filters):
         return _search(conn, project_id, filters, cursor, limit, text_scan_limit)
     query, order_ts, order_id = _filtered(session_select(), project_id, filters, cursor)
+    query = query.where(*_rest(conn, project_id, filters))
     query = query.order_by(order_ts.desc(), order_id.desc()).limit(limit + 1)
     rows = conn.execute(query).mappings().all()
     page = [to_session(row) for row in rows[:limit]]
@@ -121,9 +115,10 @@ def _search(
     limit: int,
     scan_limit: int,
 ) -> SessionPage:
-    """Text search looks at most `scan_limit` sessions (newest first) per call, so a rare match
-    never scans a million rows at once. A page may then hold fewer than `limit` sessions (even
-    none) and still have a next_cursor: the position where the scan stopped."""
+    """Filters that no index answers (cost and duration ranges, metadata, a second tag) look
+    at most `scan_limit` sessions (newest first) per call, so a rare match never scans a
+    million rows at once. A page may then hold fewer than `limit` sessions (even none) and
+    still have a next_cursor: the position where the scan stopped."""
     keys, order_ts, order_id = _filtered(
         select(sessions.c.id.label("wid"), sessions.c.init_timestamp.label("wts")),
         project_id,
@@ -135,7 +130,7 @@ def _search(
     query = (
         session_select()
         .join(window, window.c.wid == sessions.c.id)
-        .where(_text_match(filters.text or ""))
+        .where(*_rest(conn, project_id, filters))
         # ordered by the window's columns: the planner must build the (bounded) window first
         # rather than walk the sessions index testing each row against it
         .order_by(window.c.wts.desc(), window.c.wid.desc())

@@ -21,11 +21,11 @@ from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, func, select, tuple_
 
-from agentops_server.storage import session_query
+from agentops_server.storage import session_filters, session_query
 from agentops_server.storage.dashboard_records import SessionSort
 from agentops_server.storage.records import SessionFilter, SessionPage
 from agentops_server.storage.rows import session_select, to_session
-from agentops_server.storage.schema import session_stats, session_tags, sessions
+from agentops_server.storage.schema import session_stats, sessions
 from agentops_server.storage.store import InvalidCursor
 from agentops_server.storage.types import UTCDateTime
 
@@ -77,9 +77,14 @@ def list_page(
     limit: int,
     scan_limit: int = SCAN_LIMIT,
 ) -> SessionPage:
-    if sort is SessionSort.NEWEST and not filters.text:
-        return session_query.list_sessions(conn, project_id, filters, cursor, limit)
+    if sort is SessionSort.NEWEST:
+        return session_query.list_sessions(conn, project_id, filters, cursor, limit, scan_limit)
     plan = _plan(sort, project_id, filters)
+    dialect = conn.dialect.name
+    extra = [
+        *session_filters.candidate_clauses(filters, project_id, dialect),
+        *session_filters.row_clauses(filters, dialect, tags_from=0),
+    ]
     first, after = _decode(cursor, plan) if cursor else (0, None)
     bounded = _needs_bound(sort, filters)
     found: list[tuple[Phase, Any]] = []
@@ -89,7 +94,7 @@ def list_page(
         position = after if index == first else None
         if not bounded:
             scope = [*phase.scope, *(phase.after(*position) if position else [])]
-            query = _filtered(session_select(), filters, phase).where(*scope)
+            query = _filtered(session_select(), filters, phase, extra).where(*scope)
             query = query.order_by(*phase.order()).limit(limit + 1 - len(found))
             found += [(phase, r) for r in conn.execute(query).mappings().all()]
             if len(found) > limit:
@@ -106,7 +111,7 @@ def list_page(
                 .limit(chunk)
                 .subquery()
             )
-            query = _filtered(session_select(), filters, phase)
+            query = _filtered(session_select(), filters, phase, extra)
             query = query.where(sessions.c.id.in_(select(walk.c[1])))
             query = query.order_by(*phase.order()).limit(limit + 1 - len(found))
             found += [(phase, r) for r in conn.execute(query).mappings().all()]
@@ -163,16 +168,21 @@ def _plan(sort: SessionSort, project_id: str, filters: SessionFilter) -> list[Ph
 
 
 def _needs_bound(sort: SessionSort, filters: SessionFilter) -> bool:
-    if filters.text:
+    """Whether a page may have to read more sessions than it shows: not when candidate
+    filters name the sessions (storage/session_filters.py)."""
+    if session_filters.has_candidates(filters):
+        return False
+    if session_filters.has_row_filters(filters):
         return True
     if sort is SessionSort.OLDEST:
-        return filters.tag is not None or filters.end_state is not None
+        return bool(filters.tags) or filters.end_state is not None
     ranged = filters.started_after is not None or filters.started_before is not None
-    return filters.tag is not None or filters.end_state is not None or ranged
+    return bool(filters.tags) or filters.end_state is not None or ranged
 
 
-def _filtered(query: Any, filters: SessionFilter, phase: Phase) -> Any:
-    """The filters the walked index does not answer itself."""
+def _filtered(query: Any, filters: SessionFilter, phase: Phase, extra: list[Any]) -> Any:
+    """The filters the walked index does not answer itself (`extra`: tags, candidate and row
+    filters, storage/session_filters.py)."""
     if filters.end_state is not None:
         query = query.where(sessions.c.end_state == filters.end_state)
     if not phase.timestamp:
@@ -180,14 +190,7 @@ def _filtered(query: Any, filters: SessionFilter, phase: Phase) -> Any:
             query = query.where(sessions.c.init_timestamp >= filters.started_after)
         if filters.started_before is not None:
             query = query.where(sessions.c.init_timestamp < filters.started_before)
-    if filters.tag is not None:
-        tagged = select(session_tags.c.session_id).where(
-            session_tags.c.session_id == sessions.c.id, session_tags.c.tag == filters.tag
-        )
-        query = query.where(tagged.exists())
-    if filters.text:
-        query = query.where(session_query._text_match(filters.text))
-    return query
+    return query.where(*extra)
 
 
 def _reverse(walk: Any, phase: Phase) -> list[Any]:

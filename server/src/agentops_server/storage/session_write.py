@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, delete, insert, select, update
 
+from agentops_server.storage import search_index
 from agentops_server.storage.appends import insert_ignore
 from agentops_server.storage.records import SessionWrite
 from agentops_server.storage.schema import session_stats, session_tags, sessions
@@ -70,6 +71,13 @@ def _end_fields(write: SessionWrite, row: RowMapping | None, now: datetime) -> d
     return values
 
 
+def _index_words(conn: Connection, write: SessionWrite) -> None:
+    """A session's name and end reason find it in a text search."""
+    text = "\n".join(t for t in (write.name, write.end_state_reason) if t)
+    if text:
+        search_index.add_documents(conn, conn.dialect.name, {write.id: text})
+
+
 def create_session(conn: Connection, dialect: str, write: SessionWrite, now: datetime) -> None:
     """Insert the session, or re-attach to it: never wipes what is stored."""
     init = write.init_timestamp or now
@@ -102,6 +110,7 @@ def create_session(conn: Connection, dialect: str, write: SessionWrite, now: dat
     if inserted is not None:
         conn.execute(insert(session_stats).values(session_id=write.id))
         _add_tag_rows(conn, write.id, write.project_id, init, tags)
+        _index_words(conn, write)
         return
     row = _locked_row(conn, write.id)
     if row is None:  # pragma: no cover - rows are never deleted
@@ -127,6 +136,7 @@ def create_session(conn: Connection, dialect: str, write: SessionWrite, now: dat
         # someone re-attached: the session is alive after all
         values.update(end_timestamp=None, end_state_reason=None, auto_ended=False)
     conn.execute(update(sessions).where(sessions.c.id == write.id).values(values))
+    _index_words(conn, write)
     new_init = values.get("init_timestamp", stored_init)
     if "init_timestamp" in values:
         conn.execute(
@@ -166,6 +176,7 @@ def update_session(conn: Connection, write: SessionWrite, now: datetime) -> None
     if write.tags is not None:
         values["tags"] = unique_tags(write.tags)
     conn.execute(update(sessions).where(sessions.c.id == write.id).values(values))
+    _index_words(conn, write)
     if write.tags is not None:
         conn.execute(delete(session_tags).where(session_tags.c.session_id == write.id))
         _add_tag_rows(conn, write.id, row["project_id"], init, values["tags"])

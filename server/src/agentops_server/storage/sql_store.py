@@ -17,7 +17,7 @@ from typing import TypeVar
 from sqlalchemy import Connection, case, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from agentops_server.storage import pricing_sql, session_query
+from agentops_server.storage import pricing_sql, search_index, session_query
 from agentops_server.storage.appends import append_batches, insert_ignore
 from agentops_server.storage.dashboard_sql import DashboardSql
 from agentops_server.storage.engine import Engines, create_engines
@@ -239,6 +239,8 @@ class SqlStore(TraceSql, DashboardSql):
             stmt = insert_ignore(self.dialect, agents).values(
                 session_id=session_id, id=agent_id, name=name
             )
+            if name is not None:  # an agent's name finds its sessions
+                search_index.add_documents(conn, self.dialect, {session_id: name})
             if name is None:
                 conn.execute(stmt.on_conflict_do_nothing(index_elements=["session_id", "id"]))
             else:

@@ -17,6 +17,7 @@ from agentops_server.storage.dashboard_records import (
     EventMatch,
     EventWindow,
     Overview,
+    SessionExtras,
     SessionSort,
     TreeLevel,
     User,
@@ -148,8 +149,19 @@ class Store(Protocol):
         an index for each order; a cursor is only valid for the order that issued it."""
         ...
 
-    def overview(self, project_id: str, start: datetime | None, end: datetime | None) -> Overview:
-        """Totals, per-UTC-day series and cost per model of sessions started in [start, end)."""
+    def session_extras(self, session_ids: list[str]) -> dict[str, SessionExtras]:
+        """Agents, models and a prompt preview of each session (a page of the list)."""
+        ...
+
+    def overview(
+        self,
+        project_id: str,
+        start: datetime | None,
+        end: datetime | None,
+        hourly: bool = False,
+    ) -> Overview:
+        """Totals, per-UTC-day (or hour) series, every model and LLM latency percentiles of
+        the sessions started in [start, end)."""
         ...
 
     def event_density(

@@ -1,0 +1,94 @@
+"""The full-text index of sessions: writing documents at ingest, and the sessions a search
+matches. SQLite: the contentless FTS5 table `search_text` whose rowid is search_docs.seq.
+PostgreSQL: search_docs.terms, a tsvector of the 'simple' configuration under a GIN index.
+Both receive the words of storage/search_text.py, so both engines find the same sessions.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from sqlalchemy import (
+    Connection,
+    Select,
+    column,
+    func,
+    intersect,
+    literal_column,
+    select,
+    table,
+)
+
+from agentops_server.storage import model_calls, search_text
+from agentops_server.storage.records import EventWrite
+from agentops_server.storage.schema import search_docs
+from agentops_server.storage.types import dumps
+
+FTS_TABLE = "search_text"
+# SQLite: the FTS5 table (detail=none keeps the index small and the writes cheap; searches
+# are words ANDed, which need no positions)
+SQLITE_CREATE = (
+    f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(body, content='', "
+    "tokenize='unicode61 remove_diacritics 0', detail=none)"
+)
+POSTGRES_INDEXES = [
+    "CREATE INDEX ix_search_docs_terms ON search_docs USING gin (terms)",
+    # session ids by prefix (LIKE 'abc%') under any collation
+    "CREATE INDEX ix_sessions_id_pattern ON sessions (id text_pattern_ops)",
+]
+
+_fts = table(FTS_TABLE, column("rowid"), column("body"))
+
+
+def add_documents(conn: Connection, dialect: str, docs: dict[str, str]) -> None:
+    """Index one document per session (session id -> text)."""
+    if not docs:
+        return
+    ordered = sorted(docs.items())
+    if dialect == "sqlite":
+        for session_id, body in ordered:
+            seq = conn.exec_driver_sql(
+                "INSERT INTO search_docs (session_id) VALUES (?) RETURNING seq", (session_id,)
+            ).scalar_one()
+            conn.exec_driver_sql(
+                f"INSERT INTO {FTS_TABLE} (rowid, body) VALUES (?, ?)", (seq, body)
+            )
+        return
+    rows = [[session_id, search_text.words(body)] for session_id, body in ordered]
+    conn.exec_driver_sql(
+        "INSERT INTO search_docs (session_id, terms) "
+        "SELECT r->>0, to_tsvector('simple', r->>1) FROM json_array_elements(%s::json) AS r",
+        (dumps(rows),),
+    )
+
+
+def add_events(conn: Connection, dialect: str, events: Iterable[EventWrite]) -> None:
+    """What ingest adds for newly stored events: their words, and their sessions' models."""
+    stored = list(events)
+    add_documents(conn, dialect, search_text.documents(stored))
+    model_calls.add_calls(conn, dialect, stored)
+
+
+def matching_sessions(dialect: str, text: str) -> Select[tuple[str]] | None:
+    """Ids of the sessions whose documents hold every word of `text` (a word of PREFIX_FROM
+    letters or more also as the start of a longer one), in any of their documents: one set
+    per word, intersected. None when `text` has no word."""
+    words = search_text.query_words(text)
+    if not words:
+        return None
+    per_word = [_sessions_with_word(dialect, w) for w in words]
+    if len(per_word) == 1:
+        return per_word[0]
+    every = intersect(*per_word).subquery()  # a plain SELECT: SQLite nests no compound
+    return select(every.c.session_id)
+
+
+def _sessions_with_word(dialect: str, word: str) -> Select[tuple[str]]:
+    prefix = len(word) >= search_text.PREFIX_FROM
+    if dialect == "sqlite":
+        query = f'"{word}"*' if prefix else f'"{word}"'
+        hits = select(_fts.c.rowid).where(literal_column(FTS_TABLE).op("MATCH")(query))
+        return select(search_docs.c.session_id).where(search_docs.c.seq.in_(hits))
+    terms = f"{word}:*" if prefix else word
+    match = search_docs.c.terms.op("@@")(func.to_tsquery("simple", terms))
+    return select(search_docs.c.session_id).where(match)
