@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 
 import agentops
-from agentops import _client, _recording, _worker
+from agentops import _api, _client, _recording, _worker
 from agentops._errors import set_internal_error_hook
 from tests.support.server import ServerProcess
 
@@ -92,7 +92,8 @@ def server(shared_server: ServerProcess) -> Iterator[ServerProcess]:
     if shared_server.proc is None:  # the test stopped it
         shared_server.start()
     _reset()
-    _worker.get_worker().flush(10)
+    for worker in _worker.live_workers():
+        worker.flush(10)
 
 
 def _reset() -> None:
@@ -100,7 +101,7 @@ def _reset() -> None:
         session._finish("Indeterminate", "test teardown", None)
     _client.set_client(_client.NoopClient())
     _client.teardown_integrations()  # init() may have set them up: leave no import hooks behind
-    agentops._configured.clear()
+    _api._configured.clear()
     _recording.set_current(None)
 
 

@@ -20,10 +20,10 @@ def field_names(cls: type) -> list[str]:
 
 def test_fields_and_defaults_match_0_3_26() -> None:
     base = ["event_type", "params", "returns", "init_timestamp", "end_timestamp", "agent_id"]
-    base += ["id", "session_id"]
+    base += ["id", "session_id", "parent_id"]  # parent_id: our extension, the nesting
     assert field_names(agentops.Event) == base
     assert field_names(agentops.ActionEvent) == [*base, "action_type", "logs", "screenshot"]
-    assert field_names(agentops.ToolEvent) == [*base, "name", "logs"]
+    assert field_names(agentops.ToolEvent) == [*base, "name", "logs", "cost"]
     assert field_names(agentops.LLMEvent) == [
         *base,
         *("thread_id", "prompt", "prompt_tokens", "completion", "completion_tokens", "cost"),

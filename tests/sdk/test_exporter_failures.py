@@ -16,6 +16,7 @@ import pytest
 import agentops
 from agentops import wire
 from agentops._exporter import Exporter
+from agentops._outcome import BatchResult, Outcome
 from agentops.testing import InMemoryTransport
 from tests.sdk.conftest import LogLines
 
@@ -74,19 +75,46 @@ def test_halves_refused_for_another_reason_are_split_again_not_dropped() -> None
     assert dropped() == before
 
 
-def test_a_retry_budget_that_runs_out_drops_and_counts_the_batch(agentops_log: LogLines) -> None:
+def test_a_retry_budget_that_runs_out_is_a_dropped_batch_holding_its_events() -> None:
     transport = InMemoryTransport()
     session = started(transport)
-    before = dropped()
+    exporter = Exporter(max_retry_seconds=0.3)
+    assert exporter.create_session(session)
     transport.fail_next(*[0] * 50)  # nobody answers
-    Exporter(max_retry_seconds=0.3).send_events(session, [agentops.ActionEvent(action_type="late")])
+    (result,) = exporter.send_events(session, [agentops.ActionEvent(action_type="late")])
     transport.clear_failures()
-    assert dropped() - before == 1
-    assert "1 event(s) dropped: create_events failed: no answer from the server" in (
-        agentops_log.text
-    )
+    assert (result.outcome, result.count) == (Outcome.DROPPED, 1)
+    assert result.reason == "create_events failed: no answer from the server"
+    assert result.session_id == str(session.session_id)
+    assert [e["action_type"] for e in result.events or []] == ["late"]
     assert session.end_session("Success") is not None
     assert transport.events == []
+
+
+def test_the_worker_counts_each_batch_result_and_tells_its_listeners(
+    agentops_log: LogLines,
+) -> None:
+    transport = InMemoryTransport()
+    session = started(transport)
+    client = agentops.get_client()
+    assert isinstance(client, agentops.Client)
+    seen: list[BatchResult] = []
+    client.worker.add_listener(seen.append)
+    before = dropped()
+    transport.fail_next(422)  # the one event of the batch is refused
+    session.record(agentops.ActionEvent(action_type="refused"))
+    assert agentops.flush(10)
+    session.record(agentops.ActionEvent(action_type="kept"))
+    assert session.end_session("Success") is not None
+    refused = [r for r in seen if r.outcome is Outcome.REFUSED]
+    why = "create_events failed: HTTP 422: simulated failure"
+    assert [(r.count, r.reason) for r in refused] == [(1, why)]
+    assert [e["action_type"] for e in refused[0].events or []] == ["refused"]
+    assert [r.count for r in seen if r.outcome is Outcome.SENT] == [1]
+    assert dropped() - before == 1
+    assert client.worker.counts[Outcome.SENT] >= 1
+    assert client.worker.lost_reasons[why] == 1
+    assert "1 event(s) refused: create_events failed: HTTP 422" in agentops_log.text
 
 
 class OddServer(BaseHTTPRequestHandler):

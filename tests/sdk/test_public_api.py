@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 import agentops
-from agentops import _worker
 from agentops.testing import InMemoryTransport
 from tests.sdk.conftest import LogLines, script_env
 
@@ -46,6 +45,23 @@ PUBLIC = {
     "start_session",
     "stop_instrumenting",
     "track_agent",
+    # agentops 0.4
+    "ERROR",
+    "SUCCESS",
+    "TraceContext",
+    "TraceState",
+    "UNSET",
+    "agent",
+    "end_trace",
+    "guardrail",
+    "operation",
+    "session",
+    "start_trace",
+    "task",
+    "tool",
+    "trace",
+    "update_trace_metadata",
+    "workflow",
 }
 
 
@@ -58,7 +74,23 @@ def test_all_is_exactly_the_public_names() -> None:
         if not name.startswith("_") and not isinstance(getattr(agentops, name), type(agentops))
     }
     # everything public in the module is in __all__ (modules like agentops.wire aside)
-    assert public_attrs - PUBLIC <= {"annotations", "Any", "Decimal", "uuid"}
+    assert public_attrs - PUBLIC <= {"annotations", "Any", "TYPE_CHECKING", "importlib"}
+
+
+def test_importing_agentops_wire_loads_nothing_else_of_the_sdk() -> None:
+    """What the server imports: the wire schema alone, not the SDK's client, worker or httpx."""
+    code = "import json, sys, agentops.wire\nprint(json.dumps(sorted(sys.modules)))\n"
+    env = {k: v for k, v in script_env().items() if not k.startswith("COVERAGE_")}
+    out = subprocess.run(
+        [sys.executable, "-c", code],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=60,
+        check=True,
+    ).stdout
+    ours = {m for m in json.loads(out) if m == "agentops" or m.startswith("agentops.")}
+    assert ours == {"agentops", "agentops.wire"}
 
 
 def test_importing_agentops_loads_no_server_framework_or_database(tmp_path: Path) -> None:
@@ -167,8 +199,12 @@ def test_end_states_accept_failure_spelling() -> None:
     assert agentops.EventType.ACTION.value == "actions"
 
 
-def test_worker_is_one_per_process() -> None:
-    assert _worker.get_worker() is _worker.get_worker()
+def test_each_client_owns_a_worker_built_from_its_own_settings() -> None:
+    small = agentops.Client(agentops.Configuration(api_key=str(uuid.uuid4()), max_queue_size=7))
+    large = agentops.Client(agentops.Configuration(api_key=str(uuid.uuid4()), max_queue_size=9))
+    assert small.worker is small.worker and small.worker is not large.worker
+    assert (small.worker.capacity, large.worker.capacity) == (7, 9)
+    assert small.worker._thread is None  # no thread until something is queued
 
 
 def test_every_env_var_and_public_name_is_documented() -> None:

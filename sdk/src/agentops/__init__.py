@@ -1,4 +1,5 @@
-"""agentops: observability for AI agents, the AgentOps Session API (compatible with 0.3.x).
+"""agentops: observability for AI agents, the AgentOps API of 0.3.x (sessions) and of 0.4.x
+(traces and nesting decorators) on one SDK.
 
     import agentops
     agentops.init(api_key=..., endpoint="http://127.0.0.1:8000")   # starts a session
@@ -7,287 +8,245 @@
 
 Module functions act on the default client (a do-nothing one until init() succeeds) and on
 the current session (contextvars), else the only active one. See docs/sdk.md.
+
+The names load on first use (PEP 562), so `import agentops.wire`, what the server imports,
+runs nothing else of the SDK.
 """
 
 from __future__ import annotations
 
+import importlib
+from typing import TYPE_CHECKING, Any
+
 __version__ = "0.1.0"
 
-import uuid
-from decimal import Decimal
-from typing import Any
+if TYPE_CHECKING:
+    from agentops._api import (
+        add_tags,
+        configure,
+        create_agent,
+        end_all_sessions,
+        end_session,
+        flush,
+        get_api_key,
+        get_session,
+        init,
+        record,
+        set_api_key,
+        set_parent_key,
+        set_tags,
+        start_session,
+        stop_instrumenting,
+    )
+    from agentops._client import (
+        Client,
+        get_client,
+    )
+    from agentops._config import (
+        Configuration,
+    )
+    from agentops._decorators import (
+        record_action,
+        record_function,
+        record_tool,
+        track_agent,
+    )
+    from agentops._entities import (
+        agent,
+        guardrail,
+        operation,
+        session,
+        task,
+        tool,
+        trace,
+        workflow,
+    )
+    from agentops._events import (
+        ActionEvent,
+        ErrorEvent,
+        Event,
+        LLMEvent,
+        ToolEvent,
+    )
+    from agentops._session import (
+        Session,
+    )
+    from agentops._trace_context import (
+        TraceContext,
+    )
+    from agentops._traces import (
+        end_trace,
+        start_trace,
+        update_trace_metadata,
+    )
+    from agentops.enums import (
+        ERROR,
+        SUCCESS,
+        UNSET,
+        TraceState,
+    )
+    from agentops.wire import (
+        EndState,
+        EventType,
+    )
 
-from agentops import _config, _recording
-from agentops._client import Client, get_client
-from agentops._client import NoopClient as _NoopClient
-from agentops._client import set_client as _set_client
-from agentops._client import teardown_integrations as _teardown_integrations
-from agentops._config import Configuration
-from agentops._decorators import record_action, record_function, record_tool, track_agent
-from agentops._errors import logger as _logger
-from agentops._errors import report_internal_error as _report_internal_error
-from agentops._errors import setup_logging as _setup_logging
-from agentops._errors import warn_once as _warn_once
-from agentops._events import ActionEvent, ErrorEvent, Event, LLMEvent, ToolEvent
-from agentops._session import Session
-from agentops._transport import Transport as _Transport
-from agentops.wire import EndState, EventType
+# Each public name and the module that defines it.
+_HOMES = {
+    **dict.fromkeys(
+        (
+            "add_tags",
+            "configure",
+            "create_agent",
+            "end_all_sessions",
+            "end_session",
+            "flush",
+            "get_api_key",
+            "get_session",
+            "init",
+            "record",
+            "set_api_key",
+            "set_parent_key",
+            "set_tags",
+            "start_session",
+            "stop_instrumenting",
+        ),
+        "agentops._api",
+    ),
+    **dict.fromkeys(
+        (
+            "Client",
+            "get_client",
+        ),
+        "agentops._client",
+    ),
+    **dict.fromkeys(
+        ("Configuration",),
+        "agentops._config",
+    ),
+    **dict.fromkeys(
+        (
+            "record_action",
+            "record_function",
+            "record_tool",
+            "track_agent",
+        ),
+        "agentops._decorators",
+    ),
+    **dict.fromkeys(
+        (
+            "agent",
+            "guardrail",
+            "operation",
+            "session",
+            "task",
+            "tool",
+            "trace",
+            "workflow",
+        ),
+        "agentops._entities",
+    ),
+    **dict.fromkeys(
+        (
+            "ActionEvent",
+            "ErrorEvent",
+            "Event",
+            "LLMEvent",
+            "ToolEvent",
+        ),
+        "agentops._events",
+    ),
+    **dict.fromkeys(
+        ("Session",),
+        "agentops._session",
+    ),
+    **dict.fromkeys(
+        ("TraceContext",),
+        "agentops._trace_context",
+    ),
+    **dict.fromkeys(
+        (
+            "end_trace",
+            "start_trace",
+            "update_trace_metadata",
+        ),
+        "agentops._traces",
+    ),
+    **dict.fromkeys(
+        (
+            "ERROR",
+            "SUCCESS",
+            "TraceState",
+            "UNSET",
+        ),
+        "agentops.enums",
+    ),
+    **dict.fromkeys(
+        (
+            "EndState",
+            "EventType",
+        ),
+        "agentops.wire",
+    ),
+}
 
 __all__ = [
     "ActionEvent",
     "Client",
     "Configuration",
+    "ERROR",
     "EndState",
     "ErrorEvent",
     "Event",
     "EventType",
     "LLMEvent",
+    "SUCCESS",
     "Session",
     "ToolEvent",
+    "TraceContext",
+    "TraceState",
+    "UNSET",
     "add_tags",
+    "agent",
     "configure",
     "create_agent",
     "end_all_sessions",
     "end_session",
+    "end_trace",
     "flush",
     "get_api_key",
     "get_client",
     "get_session",
+    "guardrail",
     "init",
+    "operation",
     "record",
     "record_action",
     "record_function",
     "record_tool",
+    "session",
     "set_api_key",
     "set_parent_key",
     "set_tags",
     "start_session",
+    "start_trace",
     "stop_instrumenting",
+    "task",
+    "tool",
+    "trace",
     "track_agent",
+    "update_trace_metadata",
+    "workflow",
 ]
 
-# Values given to configure() before init(), applied by the next init().
-_configured: dict[str, Any] = {}
+
+def __getattr__(name: str) -> Any:
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(f"module 'agentops' has no attribute {name!r}")
+    value = getattr(importlib.import_module(home), name)
+    globals()[name] = value  # later lookups are plain attribute reads
+    return value
 
 
-def init(
-    api_key: str | None = None,
-    parent_key: str | None = None,
-    endpoint: str | None = None,
-    max_wait_time: int | None = None,
-    max_queue_size: int | None = None,
-    tags: list[str] | None = None,
-    default_tags: list[str] | None = None,
-    instrument_llm_calls: bool | None = None,
-    auto_start_session: bool | None = None,
-    inherited_session_id: str | uuid.UUID | None = None,
-    skip_auto_end_session: bool | None = None,
-    env_data_opt_out: bool | None = None,
-    *,
-    transport: _Transport | None = None,
-) -> Session | None:
-    """Set up the SDK and (by default) start a session, which is returned.
-
-    Without a valid API key it warns once and the SDK does nothing. Calling it again (a
-    notebook cell re-run) while sessions run keeps them and their client: other settings are
-    ignored, with a warning, until they end. `transport` is for tests
-    (agentops.testing.InMemoryTransport).
-    """
-    try:
-        if tags is not None:
-            _logger.warning("The 'tags' parameter is deprecated. Use 'default_tags' instead")
-            default_tags = default_tags if default_tags is not None else tags
-        explicit = {
-            "api_key": api_key,
-            "parent_key": parent_key,
-            "endpoint": endpoint,
-            "max_wait_time": max_wait_time,
-            "max_queue_size": max_queue_size,
-            "default_tags": _config.tags_tuple(default_tags) if default_tags is not None else None,
-            "instrument_llm_calls": instrument_llm_calls,
-            "auto_start_session": auto_start_session,
-            "skip_auto_end_session": skip_auto_end_session,
-            "env_data_opt_out": env_data_opt_out,
-        }
-        config = _config.build(
-            **{**_configured, **{k: v for k, v in explicit.items() if v is not None}}
-        )
-        _setup_logging(config.log_level, config.log_to_file)
-        current = get_client()
-        if isinstance(current, Client) and current.sessions:
-            return _init_again(current, config, transport, inherited_session_id)
-        if config.api_key is None:
-            _warn_once(
-                "no-api-key",
-                "Could not initialize AgentOps client - API Key is missing. Pass api_key= or set "
-                "AGENTOPS_API_KEY; the SDK does nothing until then",
-            )
-            _set_client(_NoopClient(config))
-            return None
-        if (
-            isinstance(current, Client)
-            and current.config == config
-            and transport in (None, current.transport)
-        ):
-            client = current
-        else:
-            client = Client(config, transport=transport)
-            _set_client(client)
-        client.initialize()
-        if inherited_session_id is not None:
-            if auto_start_session is False:
-                _logger.warning("inherited_session_id is ignored because auto_start_session=False")
-                return None
-            return client.start_session(inherited_session_id=inherited_session_id)
-        return client.start_session() if config.auto_start_session else None
-    except Exception as exc:  # never crash the host over the SDK
-        _logger.error("agentops.init() failed (%r); no session was started", exc)
-        _report_internal_error(exc, "init")
-        return None
-
-
-def _init_again(
-    client: Client,
-    config: Configuration,
-    transport: _Transport | None,
-    inherited_session_id: str | uuid.UUID | None,
-) -> Session | None:
-    """init() while `client` has running sessions: keep them, their client and its settings."""
-    running = client.sessions
-    if config != client.config or transport not in (None, client.transport):
-        _logger.warning(
-            "agentops.init() was called again with other settings while %d session(s) run: "
-            "they go on with the settings they started with and the new ones are ignored. "
-            "End them first (agentops.end_session) to apply new settings",
-            len(running),
-        )
-    client.initialize()
-    if inherited_session_id is not None:
-        existing = client.get_session(inherited_session_id)
-        if existing is not None:
-            _recording.set_current(existing)
-            return existing
-        return client.start_session(inherited_session_id=inherited_session_id)
-    if not config.auto_start_session:
-        return None
-    _logger.info("AgentOps has already been initialized: continuing its running session")
-    _recording.set_current(running[-1])
-    return running[-1]
-
-
-def configure(
-    api_key: str | None = None,
-    parent_key: str | None = None,
-    endpoint: str | None = None,
-    max_wait_time: int | None = None,
-    max_queue_size: int | None = None,
-    default_tags: list[str] | None = None,
-    instrument_llm_calls: bool | None = None,
-    auto_start_session: bool | None = None,
-    skip_auto_end_session: bool | None = None,
-    env_data_opt_out: bool | None = None,
-) -> None:
-    """Change settings for the sessions started from now on (locked while sessions run)."""
-    running = _recording.active_sessions()
-    if running:
-        _logger.warning(
-            "%d session(s) in progress. Configuration is locked until there are no more "
-            "sessions running",
-            len(running),
-        )
-        return
-    changes = {
-        k: v
-        for k, v in {
-            "api_key": api_key,
-            "parent_key": parent_key,
-            "endpoint": endpoint,
-            "max_wait_time": max_wait_time,
-            "max_queue_size": max_queue_size,
-            "default_tags": _config.tags_tuple(default_tags) if default_tags is not None else None,
-            "instrument_llm_calls": instrument_llm_calls,
-            "auto_start_session": auto_start_session,
-            "skip_auto_end_session": skip_auto_end_session,
-            "env_data_opt_out": env_data_opt_out,
-        }.items()
-        if v is not None
-    }
-    client = get_client()
-    client.config = _config.apply(client.config, changes)
-    _configured.update(changes)
-
-
-def start_session(
-    tags: list[str] | None = None,
-    inherited_session_id: str | uuid.UUID | None = None,
-    config: Configuration | None = None,
-) -> Session | None:
-    """Start a session (it becomes the current one in this context) and return it."""
-    client = get_client()
-    if not isinstance(client, Client):
-        _warn_once(
-            "start-before-init",
-            "AgentOps has not been initialized yet. Call agentops.init() before "
-            "agentops.start_session()",
-        )
-        return None
-    return client.start_session(tags, inherited_session_id, config)
-
-
-def end_session(
-    end_state: str | EndState,
-    end_state_reason: str | None = None,
-    video: str | None = None,
-    is_auto_end: bool = False,
-) -> Decimal | None:
-    """End the current session; returns its total cost in USD (None if the server didn't say)."""
-    return get_client().end_session(end_state, end_state_reason, video, is_auto_end)
-
-
-def record(event: Event) -> None:
-    """Record an event to the current session."""
-    get_client().record(event)
-
-
-def add_tags(tags: list[str] | str) -> None:
-    get_client().add_tags(tags)
-
-
-def set_tags(tags: list[str] | str) -> None:
-    get_client().set_tags(tags)
-
-
-def create_agent(name: str | None, agent_id: str | None = None) -> str | None:
-    """Declare an agent in the current session (or the next one to start); returns its id."""
-    return get_client().create_agent(name, agent_id)
-
-
-def get_session(session_id: str | uuid.UUID) -> Session | None:
-    """A running session by id (str or UUID)."""
-    return get_client().get_session(session_id)
-
-
-def end_all_sessions() -> None:
-    get_client().end_all_sessions()
-
-
-def flush(timeout: float | None = None) -> bool:
-    """Send every queued event now; False if the server didn't take them within `timeout` s."""
-    return get_client().flush(timeout)
-
-
-def get_api_key() -> str | None:
-    return get_client().config.api_key
-
-
-def set_api_key(api_key: str) -> None:
-    configure(api_key=api_key)
-
-
-def set_parent_key(parent_key: str) -> None:
-    configure(parent_key=parent_key)
-
-
-def stop_instrumenting() -> None:
-    """Undo the LLM libraries' instrumentation."""
-    _teardown_integrations()
+def __dir__() -> list[str]:
+    return sorted({*globals(), *__all__})

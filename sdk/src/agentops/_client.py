@@ -1,8 +1,8 @@
 """BaseClient (no-op methods), NoopClient (no API key: nothing happens) and Client.
 
 The module functions of `agentops` call the default client, a NoopClient until init()
-succeeds, so no caller ever branches on "enabled". A Client starts no thread until its first
-session; the worker thread is shared by every client of the process.
+succeeds, so no caller ever branches on "enabled". A Client owns its worker (queue, thread,
+exporter), built from its own settings when its first session starts.
 """
 
 from __future__ import annotations
@@ -15,9 +15,11 @@ from agentops import _host, _lifecycle, _recording
 from agentops._config import Configuration, apply, tags_tuple
 from agentops._errors import capture_internal_errors, logger, report_internal_error, warn_once
 from agentops._events import Event
+from agentops._exporter import Exporter
 from agentops._session import Session
 from agentops._transport import Transport, default_transport
-from agentops._worker import get_worker
+from agentops._worker import BatchWorker, Command
+from agentops.wire import EndState
 
 
 def setup_integrations(config: Configuration) -> None:
@@ -56,12 +58,14 @@ class BaseClient:
         tags: list[str] | None = None,
         inherited_session_id: str | uuid.UUID | None = None,
         config: Configuration | None = None,
+        *,
+        name: str | None = None,
     ) -> Session | None:
         return None
 
     def end_session(
         self,
-        end_state: str = "Indeterminate",
+        end_state: str | EndState = "Indeterminate",
         end_state_reason: str | None = None,
         video: str | None = None,
         is_auto_end: bool = False,
@@ -125,8 +129,8 @@ class BaseClient:
 
     @property
     def dropped_events(self) -> int:
-        """Events dropped in this process (queue full, or refused by the server)."""
-        return get_worker().dropped
+        """Events of this client that never reached the server (queue full, refused, lost)."""
+        return 0
 
     def configure(self, **changes: object) -> None:
         """Change this client's settings (None values ignored; locked while sessions run)."""
@@ -167,6 +171,25 @@ class Client(BaseClient):
         self.is_initialized = False
         self._pending_agents: list[tuple[str, str | None]] = []
         self._lock = threading.Lock()
+        self._worker: BatchWorker | None = None
+
+    @property
+    def worker(self) -> BatchWorker:
+        """This client's worker, made on first use from its settings (no thread until used)."""
+        worker = self._worker
+        if worker is None:
+            with self._lock:
+                if self._worker is None:
+                    config = self.config
+                    self._worker = BatchWorker(
+                        Exporter(), config.max_queue_size, config.batch_size, config.max_wait_time
+                    )
+                worker = self._worker
+        return worker
+
+    @property
+    def dropped_events(self) -> int:
+        return self._worker.dropped if self._worker is not None else 0
 
     def initialize(self) -> None:
         """Install exit hooks, start host collection and the integrations (once)."""
@@ -183,6 +206,8 @@ class Client(BaseClient):
         tags: list[str] | None = None,
         inherited_session_id: str | uuid.UUID | None = None,
         config: Configuration | None = None,
+        *,
+        name: str | None = None,
     ) -> Session | None:
         """Start (or, with inherited_session_id, re-attach to) a session; it becomes current."""
         given: object = config
@@ -204,14 +229,15 @@ class Client(BaseClient):
                 return None
         else:
             session_id = uuid.uuid4()
-        get_worker().configure(config.max_queue_size, config.batch_size, config.max_wait_time)
         session = Session(
             session_id,
             config,
             tags=[*config.default_tags, *tags_tuple(tags)],
             transport=self.transport,
+            worker=self.worker,
         )
         session._client_id = id(self)
+        session.name = name
         session._start()
         _recording.set_current(session)
         with self._lock:
@@ -222,7 +248,7 @@ class Client(BaseClient):
 
     def end_session(
         self,
-        end_state: str = "Indeterminate",
+        end_state: str | EndState = "Indeterminate",
         end_state_reason: str | None = None,
         video: str | None = None,
         is_auto_end: bool = False,
@@ -268,15 +294,20 @@ class Client(BaseClient):
 
     def end_all_sessions(self) -> None:
         """End every running session as Indeterminate (each one, unlike 0.3.26)."""
-        ends = [s._finish("Indeterminate", None, None) for s in _recording.active_sessions()]
-        commands = [c for c in ends if c is not None]
-        if commands:
-            get_worker().deliver(commands, self.config.flush_timeout)
+        by_worker: dict[BatchWorker, list[Command]] = {}
+        for session in _recording.active_sessions():
+            command = session._finish("Indeterminate", None, None)
+            if command is not None:
+                by_worker.setdefault(session._worker, []).append(command)
+        for worker, commands in by_worker.items():
+            worker.deliver(commands, self.config.flush_timeout)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send every queued event now; False if `timeout` (default flush_timeout) ran out."""
+        if self._worker is None:
+            return True
         try:
-            return get_worker().flush(self.config.flush_timeout if timeout is None else timeout)
+            return self._worker.flush(self.config.flush_timeout if timeout is None else timeout)
         except Exception as exc:
             report_internal_error(exc, "flush")
             return False

@@ -54,6 +54,9 @@ def event_to_wire(event: Event, session_id: str) -> dict[str, Any]:
         etype = body["event_type"] = getattr(etype, "value", etype)
     body["id"] = str(event.id)
     body["session_id"] = session_id
+    parent = body.get("parent_id")
+    if parent is not None:
+        body["parent_id"] = str(parent)
     for key in ("init_timestamp", "end_timestamp"):
         stamp = body.get(key)
         if stamp.__class__ is not str or not _is_iso(stamp):
@@ -64,6 +67,8 @@ def event_to_wire(event: Event, session_id: str) -> dict[str, Any]:
     elif etype == "tools":
         name = body.get("name") or body.get("tool_name")
         body["name"] = body["tool_name"] = name
+        if body.get("cost") is not None:
+            body["cost"] = _cost(body["cost"])
     elif isinstance(event, ErrorEvent):
         body.pop("exception", None)
         if isinstance(event.trigger_event, Event):  # sent as its id and type, below

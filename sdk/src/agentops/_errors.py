@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import sys
 import threading
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Final
@@ -97,3 +98,9 @@ def setup_logging(level: str | int | None, to_file: bool = False) -> None:
                 logger.addHandler(file_handler)
     if level is not None:
         logger.setLevel(level)
+
+
+def failure_reason(exc: BaseException) -> str:
+    """0.3's end_state_reason for an exception: "<message>: <traceback>"."""
+    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
+    return f"{exc}: {text}"

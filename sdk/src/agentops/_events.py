@@ -22,6 +22,21 @@ from typing import Any
 from agentops.wire import EventType
 
 _current_agent: ContextVar[str | None] = ContextVar("agentops_current_agent", default=None)
+
+
+class Frame:
+    """A decorated call running in this context (agentops 0.4 decorators): the event that
+    records it, the session it goes to, and the exception one of its children recorded."""
+
+    __slots__ = ("event", "raised", "session")
+
+    def __init__(self, event: Event, session: Any) -> None:
+        self.event, self.session = event, session
+        self.raised: BaseException | None = None
+
+
+# Events created while a frame is current are its children (parent_id).
+_current_parent: ContextVar[Frame | None] = ContextVar("agentops_current_parent", default=None)
 _second_prefix: tuple[int, str] = (-1, "")
 # Event ids: random version-4 UUIDs from a private generator seeded by the OS (a user's
 # random.seed() can't make ids repeat; reseeded in forked children). 4x faster than uuid4().
@@ -62,6 +77,12 @@ def current_agent_id() -> str | None:
     return _current_agent.get()
 
 
+def current_parent_id() -> uuid.UUID | None:
+    """The id of the decorated call running in this context (the parent of new events)."""
+    frame = _current_parent.get()
+    return frame.event.id if frame is not None else None
+
+
 @dataclass
 class Event:
     """Base of every event. `id` is the idempotency key: the server stores each id once."""
@@ -74,6 +95,7 @@ class Event:
     agent_id: uuid.UUID | str | None = field(default_factory=current_agent_id)
     id: uuid.UUID = field(default_factory=new_id)
     session_id: uuid.UUID | None = None
+    parent_id: uuid.UUID | str | None = field(default_factory=current_parent_id)
 
 
 @dataclass
@@ -111,6 +133,7 @@ class ToolEvent(Event):
     event_type: str = EventType.TOOL.value
     name: str | None = None
     logs: str | dict[str, Any] | None = None
+    cost: float | None = None  # USD, added to the session's cost (agentops 0.4 @tool(cost=))
 
 
 @dataclass

@@ -5,7 +5,7 @@ honoured); that is safe because the server stores each event id once. A 401 on a
 call re-creates the session (the server re-attaches by id) for a fresh token, once. A batch
 answered 413 (too large), 400 or 422 (some event in it refused) is split in halves until the
 refused events are alone, so one bad event never costs the others. Whatever is given up is
-counted as dropped and logged.
+reported to the worker as a BatchResult (refused or dropped, and why), never counted here.
 
 HTTP 500 is the server failing on what it was sent, or failing altogether. A batch answered
 500 three times is split and both halves are sent: when one half is stored and the other is
@@ -20,17 +20,39 @@ from __future__ import annotations
 import random
 import threading
 import time
+import uuid
+from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
-from agentops import wire
+from agentops import _outcome, wire
 from agentops._encode import dumps, event_to_wire
 from agentops._errors import logger
-from agentops._transport import Request, Response, TransportError
+from agentops._outcome import BatchResult
+from agentops._transport import Request, Response, Transport, TransportError
 
 if TYPE_CHECKING:
+    from agentops._config import Configuration
     from agentops._events import Event
-    from agentops._session import Session
+
+
+class Target(Protocol):
+    """What the exporter needs of a session (a Session, without importing it)."""
+
+    session_id: uuid.UUID
+    config: Configuration
+    transport: Transport
+
+    def wire_snapshot(self, host_env_wait: float = 0.0) -> dict[str, Any]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SessionAnswer:
+    """update_session's answer: the session's cost so far, and whether every call was priced."""
+
+    cost: Decimal
+    cost_complete: bool | None
+
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
 SPLIT_STATUSES = frozenset({400, 413, 422})
@@ -53,7 +75,8 @@ def parse_cost(value: Any) -> Decimal:
 
 
 class Exporter:
-    """Stateless apart from retry pacing; session tokens live on the Session."""
+    """Holds each session's token (and whether the server refused to create it) and the
+    retry pacing; everything else is the worker's."""
 
     def __init__(self, max_retry_seconds: float = 300.0, max_backoff: float = 10.0) -> None:
         self.max_retry_seconds = max_retry_seconds
@@ -63,9 +86,18 @@ class Exporter:
         # Set when a command arrives (end_session, flush): a retry waiting out its backoff
         # tries again at once instead of sleeping through the caller's deadline.
         self.nudge = threading.Event()
+        self._tokens: dict[uuid.UUID, str] = {}
+        self._refused: dict[uuid.UUID, str] = {}  # session id -> why the server refused it
+
+    def token(self, session_id: uuid.UUID) -> str | None:
+        """The server's token for a session (None until created)."""
+        return self._tokens.get(session_id)
+
+    def needs_create(self, session_id: uuid.UUID) -> bool:
+        return session_id not in self._tokens and session_id not in self._refused
 
     # --- protocol calls -----------------------------------------------------------------
-    def create_session(self, session: Session) -> bool:
+    def create_session(self, session: Target) -> bool:
         body = dumps({"session": session.wire_snapshot(host_env_wait=1.0)})
         res = self.post(session, wire.CREATE_SESSION, body, with_token=False)
         token = None
@@ -75,81 +107,107 @@ class Exporter:
             if isinstance(payload, dict) and isinstance(payload.get("jwt"), str):
                 token = payload["jwt"] or None
         if token is None:
-            session._rejected = True
-            logger.error("Could not start session %s - %s", session.session_id, _describe(res))
+            why = _describe(res)
+            self._refused[session.session_id] = why
+            logger.error("Could not start session %s - %s", session.session_id, why)
             return False
-        session._jwt = token
+        self._tokens[session.session_id] = token
         return True
 
-    def send_events(self, session: Session, events: list[Event]) -> None:
-        if not self._ready(session):
-            self._drop(len(events), f"session {session.session_id} was not created")
-            return
+    def send_events(self, session: Target, events: list[Event]) -> list[BatchResult]:
+        """Send one session's events; what became of them, in one or more results."""
         sid = str(session.session_id)
+        if not self._ready(session):
+            why = self._refused.get(session.session_id, "no answer from the server")
+            return [_outcome.dropped(len(events), f"session {sid} was not created: {why}", sid)]
+        results: list[BatchResult] = []
         try:
             wire_events = [event_to_wire(e, sid) for e in events]
         except Exception:  # find the culprits: each one is dropped and counted alone
-            wire_events = [w for w in (self._encode_one(e, sid) for e in events) if w is not None]
+            encoded = (self._encode_one(e, sid, results) for e in events)
+            wire_events = [w for w in encoded if w is not None]
         if wire_events:
-            self._send_wire(session, wire_events)
+            self._send_wire(session, wire_events, results)
+        return results
 
-    def _encode_one(self, event: Event, session_id: str) -> dict[str, Any] | None:
+    def _encode_one(
+        self, event: Event, session_id: str, results: list[BatchResult]
+    ) -> dict[str, Any] | None:
         try:
             return event_to_wire(event, session_id)
         except Exception as exc:
             logger.debug("could not encode %s", type(event).__name__, exc_info=exc)
-            self._drop(1, f"{type(event).__name__} could not be encoded ({exc!r})")
+            why = f"{type(event).__name__} could not be encoded ({exc!r})"
+            results.append(_outcome.dropped(1, why, session_id))
             return None
 
     def _post_events(
-        self, session: Session, events: list[dict[str, Any]], isolate: bool
+        self, session: Target, events: list[dict[str, Any]], isolate: bool
     ) -> Response | None:
         body = dumps({"events": events})
         return self.post(session, wire.CREATE_EVENTS, body, isolate_500=isolate)
 
     def _send_wire(
-        self, session: Session, events: list[dict[str, Any]], *, isolate: bool = True
+        self,
+        session: Target,
+        events: list[dict[str, Any]],
+        results: list[BatchResult],
+        *,
+        isolate: bool = True,
     ) -> None:
+        sid = str(session.session_id)
         server_was_working = self._last_ok
         res = self._post_events(session, events, isolate)
         if _ok(res):
+            results.append(_outcome.sent(sid, events))
             return
         if isolate and res is not None and res.status == 500:
             if len(events) > 1:
-                self._isolate(session, events)
+                self._isolate(session, events, results)
             elif server_was_working:
-                self._drop(1, _UNSTORABLE)
+                results.append(_outcome.refused(sid, events, _UNSTORABLE))
             else:
-                self._send_wire(session, events, isolate=False)
+                self._send_wire(session, events, results, isolate=False)
             return
         if res is not None and res.status in SPLIT_STATUSES and len(events) > 1:
             half = len(events) // 2
-            self._send_wire(session, events[:half], isolate=isolate)
-            self._send_wire(session, events[half:], isolate=isolate)
+            self._send_wire(session, events[:half], results, isolate=isolate)
+            self._send_wire(session, events[half:], results, isolate=isolate)
             return
-        self._drop(len(events), f"create_events failed: {_describe(res)}")
+        why = f"create_events failed: {_describe(res)}"
+        if res is None or res.status in RETRY_STATUSES:  # no (final) answer in time
+            results.append(_outcome.dropped(len(events), why, sid, events))
+        else:
+            results.append(_outcome.refused(sid, events, why))
 
-    def _isolate(self, session: Session, events: list[dict[str, Any]]) -> None:
+    def _isolate(
+        self, session: Target, events: list[dict[str, Any]], results: list[BatchResult]
+    ) -> None:
         """`events` were answered 500: find the ones the server can't store by halving."""
+        sid = str(session.session_id)
         half = len(events) // 2
         parts = (events[:half], events[half:])
         answers = [self._post_events(session, part, True) for part in parts]
+        for part, res in zip(parts, answers, strict=True):
+            if _ok(res):
+                results.append(_outcome.sent(sid, part))
         failed = [(part, res) for part, res in zip(parts, answers, strict=True) if not _ok(res)]
         if len(failed) == 1 and failed[0][1] is not None and failed[0][1].status == 500:
             part = failed[0][0]  # its sibling was stored: the server works, this part doesn't
             if len(part) == 1:
-                self._drop(1, _UNSTORABLE)
+                results.append(_outcome.refused(sid, part, _UNSTORABLE))
             else:
-                self._isolate(session, part)
+                self._isolate(session, part, results)
             return
         if len(failed) == 2 and all(res is not None and res.status == 500 for _, res in failed):
-            self._send_wire(session, events, isolate=False)  # the server is failing: an outage
+            # the server is failing: an outage
+            self._send_wire(session, events, results, isolate=False)
             return
         for part, _ in failed:  # refused for another reason: the usual handling
-            self._send_wire(session, part)
+            self._send_wire(session, part, results)
 
-    def update_session(self, session: Session, snapshot: dict[str, Any]) -> Decimal | None:
-        """POST a session snapshot; the server's cumulative token_cost, or None on failure."""
+    def update_session(self, session: Target, snapshot: dict[str, Any]) -> SessionAnswer | None:
+        """POST a session snapshot; the server's cumulative cost, or None on failure."""
         if not self._ready(session):
             return None
         host_env = session.wire_snapshot(host_env_wait=1.0)["host_env"]  # if not sent yet
@@ -161,12 +219,13 @@ class Exporter:
         assert res is not None
         payload = res.json()
         if not isinstance(payload, dict):
-            return parse_cost(None)
-        if isinstance(payload.get(wire.COST_COMPLETE), bool):
-            session.cost_complete = payload[wire.COST_COMPLETE]
-        return parse_cost(payload.get("token_cost"))
+            return SessionAnswer(parse_cost(None), None)
+        complete = payload.get(wire.COST_COMPLETE)
+        return SessionAnswer(
+            parse_cost(payload.get("token_cost")), complete if isinstance(complete, bool) else None
+        )
 
-    def create_agent(self, session: Session, agent_id: str, name: str | None) -> None:
+    def create_agent(self, session: Target, agent_id: str, name: str | None) -> None:
         if not self._ready(session):
             return
         body: dict[str, Any] = {"id": agent_id}
@@ -176,21 +235,15 @@ class Exporter:
         if not _ok(res):
             logger.warning("Could not create agent %s - %s", name, _describe(res))
 
-    def _ready(self, session: Session) -> bool:
-        if session._rejected:
+    def _ready(self, session: Target) -> bool:
+        if session.session_id in self._refused:
             return False
-        return session._jwt is not None or self.create_session(session)
-
-    def _drop(self, n: int, why: str) -> None:
-        from agentops._worker import get_worker
-
-        get_worker().count_dropped(n)
-        logger.warning("%d event(s) dropped: %s", n, why)
+        return session.session_id in self._tokens or self.create_session(session)
 
     # --- one request with retries -------------------------------------------------------
     def post(
         self,
-        session: Session,
+        session: Target,
         path: str,
         body: bytes,
         *,
@@ -210,8 +263,9 @@ class Exporter:
             headers = {wire.API_KEY_HEADER: config.api_key or ""}
             if config.parent_key and path == wire.CREATE_SESSION:
                 headers[wire.PARENT_KEY_HEADER] = config.parent_key
-            if with_token and session._jwt:
-                headers[wire.AUTHORIZATION_HEADER] = f"Bearer {session._jwt}"
+            token = self._tokens.get(session.session_id)
+            if with_token and token:
+                headers[wire.AUTHORIZATION_HEADER] = f"Bearer {token}"
             request = Request(url=config.endpoint + path, path=path, body=body, headers=headers)
             delay: float | None = None
             res: Response | None = None
@@ -226,7 +280,7 @@ class Exporter:
                 self._note_recovery(config.endpoint)
                 if answer.status == 401 and with_token and not reauthorized:
                     reauthorized = True
-                    session._jwt = None
+                    self._tokens.pop(session.session_id, None)
                     if self.create_session(session):
                         continue
                     return answer

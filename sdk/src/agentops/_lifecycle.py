@@ -70,25 +70,31 @@ def end_all(state: EndState, reason: str | None, timeout: float) -> None:
     global _gave_up
     with capture_internal_errors("end_all"):
         pid = os.getpid()
-        ends = [
-            session._finish(state, reason, None)
-            for session in _recording.active_sessions()
-            if session._pid == pid
-        ]
-        worker = _worker._worker
-        if worker is None or worker._thread is None or _gave_up:
+        ends: dict[_worker.BatchWorker, list[_worker.Command]] = {}
+        for session in _recording.active_sessions():
+            if session._pid == pid:
+                command = session._finish(state, reason, None)
+                if command is not None:
+                    ends.setdefault(session._worker, []).append(command)
+        workers = _worker.live_workers()
+        if not workers or _gave_up:
             return
         deadline = time.monotonic() + timeout
+        done = True
         try:  # the ends go ahead of a backlog that can't be sent in time, then the rest
-            commands = [c for c in ends if c is not None] or [worker.put(_worker.Command())]
-            done = worker.deliver(commands, timeout)
-            done = worker.flush(max(0.0, deadline - time.monotonic())) and done
+            for worker in workers:
+                commands = ends.get(worker) or [worker.put(_worker.Command())]
+                left = max(0.0, deadline - time.monotonic())
+                done = worker.deliver(commands, left) and done
+            for worker in workers:
+                done = worker.flush(max(0.0, deadline - time.monotonic())) and done
         except BaseException:  # KeyboardInterrupt from a second Ctrl+C
             _gave_up = True
             raise
         if not done:
             _gave_up = True
-            _worker.report_pending(worker, timeout)
+            for worker in workers:
+                _worker.report_pending(worker, timeout)
 
 
 def _at_exit() -> None:

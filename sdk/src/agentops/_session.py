@@ -11,7 +11,6 @@ import functools
 import os
 import threading
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from contextvars import Token
@@ -21,38 +20,43 @@ from typing import Any, TypeVar
 
 from agentops import _host, _recording
 from agentops._config import Configuration, tags_tuple
-from agentops._errors import capture_internal_errors, logger, report_internal_error
+from agentops._errors import capture_internal_errors, failure_reason, logger, report_internal_error
 from agentops._events import Event, get_ISO_time
+from agentops._exporter import Exporter, SessionAnswer
+from agentops._trace_context import TraceContext
 from agentops._transport import Transport, default_transport
-from agentops._worker import Command, get_worker
+from agentops._worker import BatchWorker, Command
 from agentops.wire import EndState
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 class CreateSession(Command):
-    def run(self, exporter: Any) -> None:
-        assert self.session is not None
-        if self.session._jwt is None and not self.session._rejected:
-            exporter.create_session(self.session)
+    def __init__(self, session: Session) -> None:
+        super().__init__()
+        self.target = session
+
+    def run(self, exporter: Exporter) -> None:
+        if exporter.needs_create(self.target.session_id):
+            exporter.create_session(self.target)
 
 
 class UpdateSession(Command):
     def __init__(self, session: Session, snapshot: dict[str, Any]) -> None:
-        super().__init__(session)
-        self.snapshot = snapshot
+        super().__init__()
+        self.target, self.snapshot = session, snapshot
 
-    def run(self, exporter: Any) -> None:
-        self.result = exporter.update_session(self.session, self.snapshot)
+    def run(self, exporter: Exporter) -> None:
+        self.result = exporter.update_session(self.target, self.snapshot)
 
 
 class CreateAgent(Command):
     def __init__(self, session: Session, agent_id: str, name: str | None) -> None:
-        super().__init__(session)
-        self.agent_id, self.name = agent_id, name
+        super().__init__()
+        self.target, self.agent_id, self.name = session, agent_id, name
 
-    def run(self, exporter: Any) -> None:
-        exporter.create_agent(self.session, self.agent_id, self.name)
+    def run(self, exporter: Exporter) -> None:
+        exporter.create_agent(self.target, self.agent_id, self.name)
 
 
 def format_duration(seconds: float) -> str:
@@ -82,6 +86,7 @@ class Session:
         host_env: dict[str, Any] | None = None,
         *,
         transport: Transport | None = None,
+        worker: BatchWorker | None = None,
     ) -> None:
         self.session_id = session_id
         self.config = config
@@ -92,15 +97,19 @@ class Session:
         self.tags: list[str] = list(tags_tuple(tags))
         self.video: str | None = None
         self.host_env = host_env
+        self.name: str | None = None  # a trace's name (agentops 0.4 start_trace)
+        self.metadata: dict[str, Any] | None = None  # update_trace_metadata, end_session kwargs
         self.token_cost = Decimal(0)
         # False once the server said some LLM call could not be priced (None: not said).
         self.cost_complete: bool | None = None
         self.event_counts = {"llms": 0, "tools": 0, "actions": 0, "errors": 0, "apis": 0}
         self.is_running = False
         self.transport: Transport = transport if transport is not None else default_transport()
-        self._jwt: str | None = None
-        self._rejected = False
-        self._worker = get_worker()
+        if worker is None:  # a Session built by hand: a worker of its own, with its settings
+            worker = BatchWorker(
+                Exporter(), config.max_queue_size, config.batch_size, config.max_wait_time
+            )
+        self._worker = worker
         self._lock = threading.RLock()  # the signal handler may re-enter _finish()
         self._pid = os.getpid()
         self._started = time.time()
@@ -115,7 +124,16 @@ class Session:
     @property
     def jwt(self) -> str | None:
         """The server's token for this session (None until the worker created it)."""
-        return self._jwt
+        return self._worker.exporter.token(self.session_id)
+
+    @property
+    def trace_context(self) -> TraceContext:
+        """This session as an agentops 0.4 trace (0.4's legacy Session.trace_context)."""
+        return TraceContext(self)
+
+    @property
+    def span(self) -> Any:
+        return self.trace_context.span
 
     @property
     def session_url(self) -> str:
@@ -135,13 +153,22 @@ class Session:
         end_state: str | EndState = EndState.INDETERMINATE,
         end_state_reason: str | None = None,
         video: str | None = None,
+        **metadata: Any,
     ) -> Decimal | None:
-        """End the session; its total cost in USD as priced by the server (None if unknown)."""
+        """End the session; its total cost in USD as priced by the server (None if unknown).
+
+        Other keywords (agentops 0.4's legacy end_session(..., custom_field=...)) are kept as
+        the session's metadata."""
+        if metadata and self.is_running:
+            self.metadata = {**(self.metadata or {}), **metadata}
         command = self._finish(end_state, end_state_reason, video)
         if command is None:
             return None
         delivered = self._worker.deliver([command], self.config.flush_timeout)
-        cost: Decimal | None = command.result if delivered else None
+        answer: SessionAnswer | None = command.result if delivered else None
+        cost = answer.cost if answer is not None else None
+        if answer is not None and answer.cost_complete is not None:
+            self.cost_complete = answer.cost_complete
         if cost is not None:
             self.token_cost = cost
             if self.cost_complete is False:
@@ -246,6 +273,12 @@ class Session:
             self.tags = list(tags_tuple(tags))
             self._send_update()
 
+    def set_metadata(self, values: dict[str, Any]) -> None:
+        """Merge `values` into the session's metadata and send it."""
+        with capture_internal_errors("set_metadata"):
+            self.metadata = {**(self.metadata or {}), **values}
+            self._send_update()
+
     def set_video(self, video: str) -> None:
         self.video = video
 
@@ -293,6 +326,8 @@ class Session:
             "tags": list(self.tags),
             "video": self.video,
             "host_env": self.host_env,
+            "name": self.name,
+            "metadata": self.metadata,
             "event_counts": dict(self.event_counts),
             "is_running": self.is_running,
         }
@@ -323,9 +358,3 @@ def _describe(value: object) -> str:
     if isinstance(value, type):
         return f"the class {value.__name__} (an instance is needed: {value.__name__}(...))"
     return type(value).__name__
-
-
-def failure_reason(exc: BaseException) -> str:
-    """0.3's end_state_reason for an exception: "<message>: <traceback>"."""
-    text = "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))
-    return f"{exc}: {text}"

@@ -1,10 +1,13 @@
-"""BatchWorker: one daemon thread for every session of the process (Sentry's worker, OTel's
-BatchProcessor).
+"""BatchWorker: a client's queue and its one daemon thread (Sentry's worker, OTel's
+BatchProcessor). Each Client owns one, built from its own settings.
 
 record() appends (session, event) to a bounded deque: O(1), no lock, no I/O. Commands
 (create/update session, create agent, flush barriers) go through the same deque, so the order
 "create_session, events, end update" holds. The thread wakes when a batch is full, a command
 arrives or the interval passes, and sends everything queued. A full queue drops and counts.
+The exporter returns what became of each batch (sent, refused, dropped, and why); the worker
+counts it and hands it to its listeners (add_listener), the hook for anything that keeps
+what the server did not take.
 
 deliver() waits for commands with a deadline: the events queued before them get the first
 part of it; if they are not all sent by then, the commands jump the queue (run next, once),
@@ -18,27 +21,30 @@ import os
 import sys
 import threading
 import time
-from collections import deque
+import weakref
+from collections import Counter, deque
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from agentops._errors import capture_internal_errors, logger
+from agentops import _outcome
+from agentops._errors import capture_internal_errors, logger, report_internal_error
+from agentops._outcome import BatchResult, Listener, Outcome
 
 # deliver(): the part of a deadline kept for commands that had to jump the queue.
 EXPEDITE_RESERVE = 1.0
 EXPEDITE_SHARE = 0.4
+IDLE_EXIT_SECONDS = 30.0
 
 if TYPE_CHECKING:
     from agentops._events import Event
     from agentops._exporter import Exporter
-    from agentops._session import Session
+    from agentops._exporter import Target as Session
 
 
 class Command:
     """A unit of work for the worker thread; `done` is set once it ran (or was given up)."""
 
-    def __init__(self, session: Session | None = None) -> None:
-        self.session = session
+    def __init__(self) -> None:
         self.done = threading.Event()
         self.result: Any = None
         self.claimed = False  # set by the worker thread when it starts running it
@@ -51,32 +57,45 @@ class Command:
 
 
 class BatchWorker:
-    """The queue, its thread and the drop counter."""
+    """The queue, its thread, and the count of what became of every event."""
 
-    def __init__(self, exporter: Exporter) -> None:
+    def __init__(
+        self,
+        exporter: Exporter,
+        capacity: int = 100_000,
+        batch_size: int = 500,
+        interval_ms: int = 2000,
+    ) -> None:
         self.exporter = exporter
-        self.capacity = 100_000
-        self.batch_size = 500
-        self.interval = 2.0
-        self.dropped = 0
+        self.capacity = capacity
+        self.batch_size = max(1, batch_size)
+        self.interval = max(0.001, interval_ms / 1000)
+        self.counts: Counter[Outcome] = Counter()
+        self.lost_reasons: Counter[str] = Counter()  # refused or dropped, by reason
+        self._listeners: list[Listener] = []
         self._reported_drops = 0
         self._queue: deque[tuple[Session, Event] | Command] = deque()
         self._wake = threading.Event()
         self._lock = threading.RLock()  # RLock: a signal handler may flush from inside
         self._thread: threading.Thread | None = None
         self._in_flight = 0
+        _live.add(self)
 
-    def configure(self, capacity: int, batch_size: int, interval_ms: int) -> None:
-        self.capacity = capacity
-        self.batch_size = max(1, batch_size)
-        self.interval = max(0.001, interval_ms / 1000)
+    @property
+    def dropped(self) -> int:
+        """Events that did not reach the server: refused by it, or dropped."""
+        return self.counts[Outcome.REFUSED] + self.counts[Outcome.DROPPED]
+
+    def add_listener(self, listener: Listener) -> None:
+        """Call `listener(result)` on the worker thread for every batch result."""
+        self._listeners.append(listener)
 
     # --- caller side (any thread) -------------------------------------------------------
     def put_event(self, session: Session, event: Event) -> bool:
         """Queue one event; False (and counted) when the queue is full."""
         queue = self._queue
         if len(queue) >= self.capacity:
-            self.count_dropped(1)
+            self.account(_outcome.dropped(1, "queue full", str(session.session_id)))
             return False
         queue.append((session, event))
         if self._thread is None:
@@ -122,9 +141,19 @@ class BatchWorker:
         queued = sum(1 for item in list(self._queue) if isinstance(item, tuple))
         return queued + self._in_flight
 
-    def count_dropped(self, n: int) -> None:
+    def account(self, result: BatchResult) -> None:
+        """Count one result and hand it to the listeners (any thread; never raises)."""
         with self._lock:
-            self.dropped += n
+            self.counts[result.outcome] += result.count
+            if result.reason is not None:
+                self.lost_reasons[result.reason] += result.count
+        if result.outcome is not Outcome.SENT and result.reason != "queue full":
+            logger.warning("%d event(s) %s: %s", result.count, result.outcome.value, result.reason)
+        for listener in self._listeners:
+            try:
+                listener(result)
+            except Exception as exc:
+                report_internal_error(exc, "batch listener")
 
     def _start(self) -> None:
         with self._lock:
@@ -143,12 +172,28 @@ class BatchWorker:
 
     # --- worker thread ------------------------------------------------------------------
     def _run(self) -> None:
+        idle_since = time.monotonic()
         while True:
-            self._wake.wait(self.interval)
+            woken = self._wake.wait(self.interval)
             self._wake.clear()
+            if self._queue or woken:
+                idle_since = time.monotonic()
+            elif time.monotonic() - idle_since >= IDLE_EXIT_SECONDS and self._stop_if_idle():
+                return
             with capture_internal_errors("worker"):
                 self._drain()
             self._report_drops()
+
+    def _stop_if_idle(self) -> bool:
+        """End the thread of a worker with nothing to do (a client no longer used leaves
+        no thread behind); the next put() starts a new one."""
+        with self._lock:
+            if self._queue:
+                return False
+            self._thread = None
+        if self._queue:  # put() saw the old thread between our check and the line above
+            self._start()
+        return True
 
     def _drain(self) -> None:
         queue = self._queue
@@ -185,7 +230,8 @@ class BatchWorker:
         self._in_flight = sum(len(events) for events in batch.values())
         for session, events in batch.items():
             with capture_internal_errors("send events"):
-                self.exporter.send_events(session, events)
+                for result in self.exporter.send_events(session, events):
+                    self.account(result)
             self._in_flight -= len(events)
         self._in_flight = 0
 
@@ -210,25 +256,17 @@ def report_pending(worker: BatchWorker, waited: float) -> None:
         )
 
 
-_worker: BatchWorker | None = None
-_worker_lock = threading.Lock()
+_live: weakref.WeakSet[BatchWorker] = weakref.WeakSet()
 
 
-def get_worker() -> BatchWorker:
-    """The process's worker, created on first use."""
-    global _worker
-    if _worker is None:
-        with _worker_lock:
-            if _worker is None:
-                from agentops._exporter import Exporter
-
-                _worker = BatchWorker(Exporter())
-    return _worker
+def live_workers() -> list[BatchWorker]:
+    """Every worker of the process that has a thread (the exit hooks flush them)."""
+    return [w for w in list(_live) if w._thread is not None]
 
 
 def _after_fork_in_child() -> None:
-    if _worker is not None:
-        _worker.after_fork()
+    for worker in list(_live):
+        worker.after_fork()
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -13,7 +13,7 @@ from typing import Any
 from agentops import wire
 from agentops.wire import EndState
 from agentops_server.pricing import Pricer, TokenUsage
-from agentops_server.storage.records import CostSource, EventWrite, SessionWrite
+from agentops_server.storage.records import CostSource, EventWrite, SessionWrite, usd_to_nanos
 from agentops_server.timestamps import parse_timestamp
 
 MAX_ID_LENGTH = 200
@@ -114,6 +114,8 @@ def session_write(
         video=_text("session.video", session.get("video")),
         parent_project_id=parent_project_id,
         dropped_events=dropped_events(session.get("dropped_events")),
+        name=_text("session.name", session.get("name")),
+        metadata=_object("session.metadata", session.get("metadata")),
     )
 
 
@@ -208,6 +210,10 @@ def _event(
                 f"prompt_tokens/completion_tokens price to {cost_nanos / 10**9:.0f} USD for one "
                 f"call with {model}: over the limit of {MAX_COST_USD} USD per event"
             )
+    elif kind == "tools" and wire_type == kind:  # a tool's own cost (agentops 0.4 @tool(cost=))
+        tool_cost = _cost(pop("cost", None))
+        if tool_cost is not None:
+            cost_nanos, cost_source = usd_to_nanos(tool_cost), CostSource.REPORTED
     return EventWrite(
         id=event_id,
         session_id=session_id,

@@ -1,0 +1,441 @@
+"""agentops 0.4's decorators: agent, task/operation, workflow, guardrail, tool, trace/session.
+
+Each decorated call is one event, nested under the decorated call that made it (parent_id,
+through a context variable: asyncio tasks and copy_context() inherit it, new threads start
+without one, as with 0.4's OpenTelemetry context). Its params are 0.4's
+{"args": [...], "kwargs": {...}}, its returns the result, its timestamps the call's. An
+exception is recorded once, as an error event triggered by the deepest call it went through,
+and reaches the caller unchanged. Sync and async functions, generators and async generators
+are all wrapped; without a running session the function simply runs.
+"""
+
+from __future__ import annotations
+
+import functools
+import inspect
+from collections.abc import AsyncGenerator, Callable, Generator
+from typing import Any, TypeVar, overload
+
+from agentops import _recording
+from agentops._client import Client, get_client
+from agentops._errors import failure_reason, report_internal_error
+from agentops._events import (
+    ActionEvent,
+    ErrorEvent,
+    Event,
+    Frame,
+    ToolEvent,
+    _current_agent,
+    _current_parent,
+    get_ISO_time,
+)
+from agentops._traces import tag_list
+from agentops.wire import EndState
+
+F = TypeVar("F", bound=Callable[..., Any])
+_AGENT_FRAME = "_agentops_frame"
+
+
+class _Spec:
+    """What one decorated function records, built once at decoration time."""
+
+    __slots__ = ("cost", "is_agent", "kind", "name", "skip_self")
+
+    def __init__(self, kind: str, name: str, cost: Any, skip_self: bool) -> None:
+        self.kind, self.name, self.cost, self.skip_self = kind, name, cost, skip_self
+        self.is_agent = kind == "agent"
+
+    def new_event(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Event:
+        params = {"args": list(args[1:] if self.skip_self else args), "kwargs": kwargs}
+        if self.kind == "tool":
+            return ToolEvent(name=self.name, params=params, cost=self.cost)
+        return ActionEvent(action_type=self.name, params=params)
+
+
+def _begin(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Frame | None:
+    """The frame of a call starting now, or None when there is no session to record it to."""
+    try:
+        parent = _current_parent.get()
+        session = parent.session if parent is not None else None
+        if session is None or not session.is_running:
+            session = _recording.current_session()
+            if session is None:
+                return None
+            if parent is not None and parent.session is not session:
+                parent = None
+        event = spec.new_event(args, kwargs)
+        if parent is None:
+            event.parent_id = None
+        if spec.is_agent:
+            event.agent_id = agent_id = str(event.id)
+            session.create_agent(spec.name, agent_id)
+        return Frame(event, session)
+    except Exception as exc:
+        report_internal_error(exc, "decorator")
+        return None
+
+
+def _agent_id(frame: Frame) -> str | None:
+    agent_id = frame.event.agent_id
+    return None if agent_id is None else str(agent_id)
+
+
+def _end(frame: Frame, result: Any) -> None:
+    event = frame.event
+    event.returns = result
+    event.end_timestamp = get_ISO_time()
+    frame.session.record(event)
+
+
+def _fail(frame: Frame, exc: BaseException) -> None:
+    """Record the failed call; the error only if no decorated call inside recorded it."""
+    try:
+        event = frame.event
+        event.end_timestamp = get_ISO_time()
+        frame.session.record(event)
+        parent = _current_parent.get()
+        if isinstance(exc, Exception) and frame.raised is not exc:
+            error = ErrorEvent(trigger_event=event, exception=exc)
+            error.parent_id = event.id
+            frame.session.record(error)
+        if parent is not None:
+            parent.raised = exc
+    except Exception as internal:
+        report_internal_error(internal, "decorator failure")
+
+
+def _call(spec: _Spec, func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        frame = _begin(spec, args, kwargs)
+        if frame is None:
+            return func(*args, **kwargs)
+        token = _current_parent.set(frame)
+        agent = _current_agent.set(_agent_id(frame)) if spec.is_agent else None
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            _reset(token, agent)
+            _fail(frame, exc)
+            raise
+        _reset(token, agent)
+        _end(frame, result)
+        return result
+
+    return wrapper
+
+
+def _async_call(spec: _Spec, func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    async def wrapper(*args: Any, **kwargs: Any) -> Any:
+        frame = _begin(spec, args, kwargs)
+        if frame is None:
+            return await func(*args, **kwargs)
+        token = _current_parent.set(frame)
+        agent = _current_agent.set(_agent_id(frame)) if spec.is_agent else None
+        try:
+            result = await func(*args, **kwargs)
+        except BaseException as exc:
+            _reset(token, agent)
+            _fail(frame, exc)
+            raise
+        _reset(token, agent)
+        _end(frame, result)
+        return result
+
+    return wrapper
+
+
+def _reset(token: Any, agent: Any) -> None:
+    try:
+        _current_parent.reset(token)
+        if agent is not None:
+            _current_agent.reset(agent)
+    except ValueError:  # made in another context: leave this one clean
+        _current_parent.set(None)
+
+
+def _generator(spec: _Spec, func: Callable[..., Any]) -> Callable[..., Any]:
+    """Each step of the generator runs with its frame current; the event ends with it."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        frame = _begin(spec, args, kwargs)
+        if frame is None:
+            return (yield from func(*args, **kwargs))
+        inner = func(*args, **kwargs)
+        sent: Any = None
+        thrown: BaseException | None = None
+        try:
+            while True:
+                token = _current_parent.set(frame)
+                try:
+                    item = inner.send(sent) if thrown is None else inner.throw(thrown)
+                finally:
+                    _reset(token, None)
+                thrown = None
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    raise
+                except BaseException as exc:  # thrown into us: into the inner generator
+                    thrown, sent = exc, None
+        except StopIteration as stop:
+            _end(frame, None)
+            return stop.value
+        except GeneratorExit:
+            inner.close()
+            _end(frame, None)
+            raise
+        except BaseException as exc:
+            _fail(frame, exc)
+            raise
+
+    return wrapper
+
+
+def _async_generator(spec: _Spec, func: Callable[..., Any]) -> Callable[..., Any]:
+    @functools.wraps(func)
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        frame = _begin(spec, args, kwargs)
+        inner = func(*args, **kwargs)
+        if frame is None:
+            async for item in inner:
+                yield item
+            return
+        sent: Any = None
+        thrown: BaseException | None = None
+        try:
+            while True:
+                token = _current_parent.set(frame)
+                try:
+                    if thrown is None:
+                        item = await inner.asend(sent)
+                    else:
+                        item = await inner.athrow(thrown)
+                finally:
+                    _reset(token, None)
+                thrown = None
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    raise
+                except BaseException as exc:
+                    thrown, sent = exc, None
+        except StopAsyncIteration:
+            _end(frame, None)
+        except GeneratorExit:
+            await inner.aclose()
+            _end(frame, None)
+            raise
+        except BaseException as exc:
+            _fail(frame, exc)
+            raise
+
+    return wrapper
+
+
+def _trace_call(name: str, tags: Any, func: Callable[..., Any]) -> Callable[..., Any]:
+    """@trace / @session: each call is a trace (a session) of its own."""
+
+    def begin() -> Any:
+        client = get_client()
+        if not isinstance(client, Client):
+            return None
+        session = client.start_session(tag_list(tags), name=name)
+        if session is None:
+            return None
+        return session, _recording.set_current(session)
+
+    def end(started: Any, exc: BaseException | None) -> None:
+        session, token = started
+        _recording.reset_current(token)
+        if exc is None:
+            session.end_session(EndState.SUCCESS)
+        else:  # as 0.4.21 ends it, with the exception as the reason
+            session.end_session(EndState.INDETERMINATE, failure_reason(exc))
+
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            started = begin()
+            if started is None:
+                return await func(*args, **kwargs)
+            try:
+                result = await func(*args, **kwargs)
+            except BaseException as exc:
+                end(started, exc)
+                raise
+            end(started, None)
+            return result
+
+        return async_wrapper
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        started = begin()
+        if started is None:
+            return func(*args, **kwargs)
+        try:
+            result = func(*args, **kwargs)
+        except BaseException as exc:
+            end(started, exc)
+            raise
+        end(started, None)
+        return result
+
+    return wrapper
+
+
+def _is_method(func: Callable[..., Any]) -> bool:
+    """A function defined in a class body whose first parameter is self or cls."""
+    if "." not in getattr(func, "__qualname__", "").replace(".<locals>.", ""):
+        return False
+    try:
+        first = next(iter(inspect.signature(func).parameters), None)
+    except (TypeError, ValueError):
+        return False
+    return first in ("self", "cls")
+
+
+def _wrap_function(spec: _Spec, func: Callable[..., Any]) -> Callable[..., Any]:
+    if inspect.isasyncgenfunction(func):
+        return _async_generator(spec, func)
+    if inspect.isgeneratorfunction(func):
+        return _generator(spec, func)
+    if inspect.iscoroutinefunction(func):
+        return _async_call(spec, func)
+    return _call(spec, func)
+
+
+def _wrap_class(spec: _Spec, cls: type) -> type:
+    """Each instance is one call of the class (and, for @agent, one agent): recorded when
+    __init__ returns; its methods' calls nest under it and carry its agent id."""
+    original_init = cls.__init__  # type: ignore[misc]
+
+    @functools.wraps(original_init)
+    def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
+        frame = _begin(spec, args, kwargs)
+        original_init(self, *args, **kwargs)
+        if frame is not None:
+            _end(frame, None)
+            try:
+                object.__setattr__(self, _AGENT_FRAME, frame)
+            except Exception as exc:  # __slots__ without room for it: no nesting then
+                report_internal_error(exc, "agent class")
+
+    cls.__init__ = __init__  # type: ignore[misc]
+    for attr, value in list(vars(cls).items()):
+        if attr.startswith("__") or not inspect.isfunction(value):
+            continue
+        if inspect.isgeneratorfunction(value) or inspect.isasyncgenfunction(value):
+            continue
+        setattr(cls, attr, _inside_instance(value, spec.is_agent))
+    return cls
+
+
+def _inside_instance(func: Callable[..., Any], is_agent: bool) -> Callable[..., Any]:
+    """Run a method with its instance's frame as the parent (unless a call is running)."""
+
+    def enter(args: tuple[Any, ...]) -> tuple[Any, Any]:
+        frame = getattr(args[0], _AGENT_FRAME, None) if args else None
+        if not isinstance(frame, Frame):
+            return None, None
+        token = _current_parent.set(frame) if _current_parent.get() is None else None
+        agent = _current_agent.set(_agent_id(frame)) if is_agent else None
+        return token, agent
+
+    def leave(token: Any, agent: Any) -> None:
+        if token is not None:
+            _reset(token, None)
+        if agent is not None:
+            _current_agent.reset(agent)
+
+    if inspect.iscoroutinefunction(func):
+
+        @functools.wraps(func)
+        async def async_method(*args: Any, **kwargs: Any) -> Any:
+            token, agent = enter(args)
+            try:
+                return await func(*args, **kwargs)
+            finally:
+                leave(token, agent)
+
+        return async_method
+
+    @functools.wraps(func)
+    def method(*args: Any, **kwargs: Any) -> Any:
+        token, agent = enter(args)
+        try:
+            return func(*args, **kwargs)
+        finally:
+            leave(token, agent)
+
+    return method
+
+
+class EntityDecorator:
+    """One of 0.4's decorators: `@tool`, or with options, `@tool(name=..., cost=0.01)`."""
+
+    def __init__(self, kind: str, doc: str) -> None:
+        self.kind = kind
+        self.__doc__ = doc
+
+    @overload
+    def __call__(self, wrapped: F) -> F: ...
+
+    @overload
+    def __call__(
+        self,
+        wrapped: None = None,
+        *,
+        name: str | None = None,
+        version: Any = None,
+        tags: list[str] | dict[str, Any] | None = None,
+        cost: Any = None,
+        spec: Any = None,
+        capture_request: bool = True,
+        capture_response: bool = True,
+    ) -> Callable[[F], F]: ...
+
+    def __call__(
+        self,
+        wrapped: Any = None,
+        *,
+        name: str | None = None,
+        version: Any = None,
+        tags: list[str] | dict[str, Any] | None = None,
+        cost: Any = None,
+        spec: Any = None,
+        capture_request: bool = True,
+        capture_response: bool = True,
+    ) -> Any:
+        if wrapped is None:
+            return functools.partial(self._decorate, name=name, tags=tags, cost=cost)
+        return self._decorate(wrapped, name=name, tags=tags, cost=cost)
+
+    def _decorate(self, wrapped: Any, *, name: str | None, tags: Any, cost: Any) -> Any:
+        kind = self.kind
+        label = str(name or getattr(wrapped, "__name__", kind))
+        if kind == "session" and not inspect.isclass(wrapped):
+            if not (inspect.isgeneratorfunction(wrapped) or inspect.isasyncgenfunction(wrapped)):
+                return _trace_call(label, tags, wrapped)
+        details = _Spec(kind, label, cost if kind == "tool" else None, _is_method(wrapped))
+        if inspect.isclass(wrapped):
+            return _wrap_class(details, wrapped)
+        return _wrap_function(details, wrapped)
+
+
+def _factory(kind: str) -> EntityDecorator:
+    return EntityDecorator(kind, f"agentops 0.4's @{kind}: each call is an event.")
+
+
+agent = _factory("agent")
+task = _factory("task")
+operation = task  # as in 0.4: the same decorator
+workflow = _factory("workflow")
+guardrail = _factory("guardrail")
+tool = _factory("tool")
+trace = EntityDecorator("session", "agentops 0.4's @trace: each call is a trace (a session).")
+session = trace

@@ -1,0 +1,54 @@
+"""What became of a batch of events: the exporter returns it, the worker counts it.
+
+The one seam between sending and bookkeeping (OpenTelemetry's SpanExportResult, Sentry's
+lost-event reasons): the exporter never touches counters, and whatever wants to act on a
+batch that did not reach the server (a log, an on-disk spool) subscribes to the worker.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from enum import Enum
+from typing import Any
+
+
+class Outcome(str, Enum):  # noqa: UP042 (str mixin kept: str() and format() unchanged)
+    SENT = "sent"  # the server stored them (or had them already)
+    REFUSED = "refused"  # the server answered and refused them; sending again won't help
+    DROPPED = "dropped"  # given up without the server's say: queue full, no answer in time
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """`count` events of one session had `outcome`; `reason` says why when not sent.
+
+    `events` are the wire dicts of those events when the exporter built them (None for
+    events dropped before encoding), so a listener can keep what the server did not take.
+    """
+
+    outcome: Outcome
+    count: int
+    session_id: str | None = None
+    reason: str | None = None
+    events: Sequence[dict[str, Any]] | None = None
+
+
+Listener = Callable[[BatchResult], None]
+
+
+def sent(session_id: str, events: Sequence[dict[str, Any]]) -> BatchResult:
+    return BatchResult(Outcome.SENT, len(events), session_id)
+
+
+def refused(session_id: str, events: Sequence[dict[str, Any]], reason: str) -> BatchResult:
+    return BatchResult(Outcome.REFUSED, len(events), session_id, reason, events)
+
+
+def dropped(
+    count: int,
+    reason: str,
+    session_id: str | None = None,
+    events: Sequence[dict[str, Any]] | None = None,
+) -> BatchResult:
+    return BatchResult(Outcome.DROPPED, count, session_id, reason, events)
