@@ -141,6 +141,9 @@ def script_env(server: ServerProcess | None = None, **extra: str) -> dict[str, s
     if server is not None:
         env["AGENTOPS_API_KEY"] = server.api_key
         env["AGENTOPS_API_ENDPOINT"] = server.url
+        # A server that answers: the exit hooks' 2 s deadline is about servers that don't;
+        # on a loaded 2-core machine a healthy one took longer to take three sessions.
+        env["AGENTOPS_SHUTDOWN_TIMEOUT"] = "30"
     env["AGENTOPS_INSTRUMENT_LLM_CALLS"] = "false"
     env.update(extra)
     return env

@@ -4,6 +4,9 @@ decorated calls nest (parent_id) in the export, sync, async and generators alike
 from __future__ import annotations
 
 import asyncio
+import signal
+import subprocess
+import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from decimal import Decimal
@@ -13,7 +16,14 @@ import pytest
 
 import agentops
 from agentops.sdk.decorators import agent as agent_from_sdk_path
-from tests.sdk.conftest import export, init_only, run_script, script_env
+from tests.sdk.conftest import (
+    as_from_a_terminal,
+    export,
+    init_only,
+    run_script,
+    script_env,
+    write_script,
+)
 from tests.support.server import ServerProcess
 
 
@@ -241,3 +251,69 @@ def test_a_trace_left_open_at_exit_ends_indeterminate_and_is_delivered(
     assert data["session"]["tags"] == ["open"]
     assert data["stats"]["event_counts"]["tools"] == 1
     assert Decimal(data["stats"]["cost"]) == Decimal("0.5")
+
+
+INTERRUPTED_AGENT = """
+    import sys, time
+    import agentops
+
+    @agentops.tool(cost=0.25)
+    def lookup(q):
+        return q
+
+    @agentops.task
+    def wait_for_input():
+        print("ready", flush=True)
+        time.sleep(60)
+
+    @agentops.agent(name="Waiter")
+    def waiter():
+        lookup("x")
+        wait_for_input()
+
+    agentops.init(auto_start_session=False)
+    ctx = agentops.start_trace("interrupted", tags=["sigint"])
+    print(ctx.session.session_id, flush=True)
+    waiter()
+"""
+PLAIN_AGENT = """
+    import time
+    print("ready", flush=True)
+    time.sleep(60)
+"""
+
+
+def test_ctrl_c_in_a_decorated_call_ends_the_trace_and_exits_as_without_the_sdk(
+    server: ServerProcess, tmp_path: Any
+) -> None:
+    """SIGINT while a @task of an @agent runs: the trace ends Fail and is delivered with the
+    calls that finished; KeyboardInterrupt and the exit status are Python's own."""
+    outcomes = {}
+    for name, source in (("plain", PLAIN_AGENT), ("sdk", INTERRUPTED_AGENT)):
+        path = write_script(tmp_path, source, f"{name}.py")
+        proc = subprocess.Popen(
+            [sys.executable, str(path)],
+            preexec_fn=as_from_a_terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=script_env(server),
+        )
+        assert proc.stdout is not None
+        lines = []
+        while (line := proc.stdout.readline().strip()) != "ready":
+            assert line, "the script ended before it was ready"
+            lines.append(line)
+        proc.send_signal(signal.SIGINT)
+        _, stderr = proc.communicate(timeout=60)
+        outcomes[name] = (proc.returncode, "KeyboardInterrupt" in stderr, lines)
+    assert outcomes["sdk"][:2] == outcomes["plain"][:2] == (outcomes["plain"][0], True)
+    data = export(server, outcomes["sdk"][2][0])
+    session = data["session"]
+    assert session["name"] == "interrupted" and session["tags"] == ["sigint"]
+    assert session["end_state"] == "Fail"
+    assert session["end_state_reason"] == "Signal SIGINT detected"
+    (tool,) = data["tools"]
+    assert Decimal(tool["cost"]) == Decimal("0.25")
+    assert [a["name"] for a in data["agents"]] == ["Waiter"]
+    assert tool["agent_id"] == data["agents"][0]["id"]
