@@ -6,7 +6,6 @@ something (enum end states, cached tokens), the test names the difference."""
 from __future__ import annotations
 
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
 
 import pytest

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from agentops._errors import logger
-from agentops._events import ErrorEvent, Event
+from agentops._events import ErrorEvent, Event, Frame
 from agentops.wire import (
     CACHE_READ_TOKENS,
     CACHE_WRITE_TOKENS,
@@ -46,8 +46,11 @@ _TOKEN_FIELDS = (
 )
 
 
-def event_to_wire(event: Event, session_id: str) -> dict[str, Any]:
-    """The wire envelope of one event: every dataclass field, ids as strings, type extras."""
+def event_to_wire(event: Event | Frame, session_id: str) -> dict[str, Any]:
+    """The wire envelope of one event: every dataclass field, ids as strings, type extras.
+    A decorated call's Frame becomes its event here, on the exporter's thread."""
+    if event.__class__ is Frame:
+        event = event.as_event()
     body = event.__dict__.copy()
     etype = body["event_type"]
     if etype.__class__ is not str:

@@ -13,24 +13,16 @@ from __future__ import annotations
 
 import functools
 import inspect
+import time
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import Any, TypeVar, overload
 
 from agentops import _recording
 from agentops._client import Client, get_client
 from agentops._errors import failure_reason, report_internal_error
-from agentops._events import (
-    ActionEvent,
-    ErrorEvent,
-    Event,
-    Frame,
-    ToolEvent,
-    _current_agent,
-    _current_parent,
-    get_ISO_time,
-)
+from agentops._events import ErrorEvent, Frame, _current_agent, _current_parent
 from agentops._traces import tag_list
-from agentops.wire import EndState
+from agentops.wire import EndState, EventType
 
 F = TypeVar("F", bound=Callable[..., Any])
 _AGENT_FRAME = "_agentops_frame"
@@ -39,17 +31,12 @@ _AGENT_FRAME = "_agentops_frame"
 class _Spec:
     """What one decorated function records, built once at decoration time."""
 
-    __slots__ = ("cost", "is_agent", "kind", "name", "skip_self")
+    __slots__ = ("cost", "event_type", "is_agent", "kind", "name", "skip_self")
 
     def __init__(self, kind: str, name: str, cost: Any, skip_self: bool) -> None:
         self.kind, self.name, self.cost, self.skip_self = kind, name, cost, skip_self
         self.is_agent = kind == "agent"
-
-    def new_event(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Event:
-        params = {"args": list(args[1:] if self.skip_self else args), "kwargs": kwargs}
-        if self.kind == "tool":
-            return ToolEvent(name=self.name, params=params, cost=self.cost)
-        return ActionEvent(action_type=self.name, params=params)
+        self.event_type = EventType.TOOL.value if kind == "tool" else EventType.ACTION.value
 
 
 def _begin(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Frame | None:
@@ -63,35 +50,34 @@ def _begin(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Frame 
                 return None
             if parent is not None and parent.session is not session:
                 parent = None
-        event = spec.new_event(args, kwargs)
-        if parent is None:
-            event.parent_id = None
+        frame = Frame(
+            spec.event_type, spec.name, spec.cost, args, kwargs, spec.skip_self, parent, session
+        )
         if spec.is_agent:
-            event.agent_id = agent_id = str(event.id)
+            frame.agent_id = agent_id = str(frame.id)
             session.create_agent(spec.name, agent_id)
-        return Frame(event, session)
+        return frame
     except Exception as exc:
         report_internal_error(exc, "decorator")
         return None
 
 
 def _agent_id(frame: Frame) -> str | None:
-    agent_id = frame.event.agent_id
-    return None if agent_id is None else str(agent_id)
+    return frame.agent_id
 
 
 def _end(frame: Frame, result: Any) -> None:
-    event = frame.event
-    event.returns = result
-    event.end_timestamp = get_ISO_time()
-    frame.session.record(event)
+    """Queue the finished call; its event is built on the exporter's thread."""
+    frame.result = result
+    frame.ended = time.time()
+    frame.session.record_call(frame)
 
 
 def _fail(frame: Frame, exc: BaseException) -> None:
     """Record the failed call; the error only if no decorated call inside recorded it."""
     try:
-        event = frame.event
-        event.end_timestamp = get_ISO_time()
+        frame.ended = time.time()
+        event = frame.as_event()
         frame.session.record(event)
         parent = _current_parent.get()
         if isinstance(exc, Exception) and frame.raised is not exc:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import random
 import sys
+import threading
 import time
 import traceback
 import uuid
@@ -22,17 +23,6 @@ from typing import Any
 from agentops.wire import EventType
 
 _current_agent: ContextVar[str | None] = ContextVar("agentops_current_agent", default=None)
-
-
-class Frame:
-    """A decorated call running in this context (agentops 0.4 decorators): the event that
-    records it, the session it goes to, and the exception one of its children recorded."""
-
-    __slots__ = ("event", "raised", "session")
-
-    def __init__(self, event: Event, session: Any) -> None:
-        self.event, self.session = event, session
-        self.raised: BaseException | None = None
 
 
 # Events created while a frame is current are its children (parent_id).
@@ -62,8 +52,12 @@ os.register_at_fork(after_in_child=lambda: _random.seed(os.urandom(32)))
 
 def get_ISO_time() -> str:
     """Now as ISO-8601 UTC with microseconds, e.g. 2025-01-24T12:36:31.832889+00:00."""
+    return iso_time(time.time())
+
+
+def iso_time(now: float) -> str:
+    """A time.time() value as get_ISO_time() writes it."""
     global _second_prefix
-    now = time.time()
     second = int(now)
     cached_second, prefix = _second_prefix
     if second != cached_second:
@@ -80,7 +74,7 @@ def current_agent_id() -> str | None:
 def current_parent_id() -> uuid.UUID | None:
     """The id of the decorated call running in this context (the parent of new events)."""
     frame = _current_parent.get()
-    return frame.event.id if frame is not None else None
+    return frame.id if frame is not None else None
 
 
 @dataclass
@@ -180,3 +174,77 @@ class ErrorEvent(Event):
         if not isinstance(trigger, Event):
             return None
         return str(getattr(trigger.event_type, "value", trigger.event_type))
+
+
+_id_lock = threading.Lock()
+
+
+class Frame:
+    """One decorated call (agentops 0.4 decorators), captured cheaply on the caller's thread:
+    its inputs, result and times as given, its parent as a reference. The exporter's thread
+    turns it into its Event (as_event): ids, timestamps and params are built there, off the
+    caller's path. Its id is made on first use (a child reading it, or the exporter)."""
+
+    __slots__ = (
+        "_id",
+        "agent_id",
+        "args",
+        "cost",
+        "ended",
+        "event_type",
+        "kwargs",
+        "name",
+        "parent",
+        "raised",
+        "result",
+        "session",
+        "skip_self",
+        "started",
+    )
+
+    def __init__(
+        self,
+        event_type: str,
+        name: str,
+        cost: Any,
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        skip_self: bool,
+        parent: Frame | None,
+        session: Any,
+    ) -> None:
+        self.event_type, self.name, self.cost = event_type, name, cost
+        self.args, self.kwargs, self.skip_self = args, kwargs, skip_self
+        self.parent, self.session = parent, session
+        self.agent_id: str | None = _current_agent.get()
+        self.started = time.time()
+        self.ended: float | None = None
+        self.result: Any = None
+        self.raised: BaseException | None = None  # the exception a child recorded
+        self._id: uuid.UUID | None = None
+
+    @property
+    def id(self) -> uuid.UUID:
+        value = self._id
+        if value is None:
+            with _id_lock:  # the caller's and the exporter's thread may both ask first
+                value = self._id
+                if value is None:
+                    value = self._id = new_id()
+        return value
+
+    def as_event(self) -> Event:
+        """The event recording this call."""
+        args = self.args[1:] if self.skip_self else self.args
+        common: dict[str, Any] = {
+            "params": {"args": list(args), "kwargs": self.kwargs},
+            "returns": self.result,
+            "init_timestamp": iso_time(self.started),
+            "end_timestamp": None if self.ended is None else iso_time(self.ended),
+            "agent_id": self.agent_id,
+            "id": self.id,
+            "parent_id": None if self.parent is None else self.parent.id,
+        }
+        if self.event_type == EventType.TOOL.value:
+            return ToolEvent(name=self.name, cost=self.cost, **common)
+        return ActionEvent(action_type=self.name, **common)

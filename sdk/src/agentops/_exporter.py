@@ -33,7 +33,7 @@ from agentops._transport import Request, Response, Transport, TransportError
 
 if TYPE_CHECKING:
     from agentops._config import Configuration
-    from agentops._events import Event
+    from agentops._events import Event, Frame
 
 
 class Target(Protocol):
@@ -114,7 +114,7 @@ class Exporter:
         self._tokens[session.session_id] = token
         return True
 
-    def send_events(self, session: Target, events: list[Event]) -> list[BatchResult]:
+    def send_events(self, session: Target, events: list[Event | Frame]) -> list[BatchResult]:
         """Send one session's events; what became of them, in one or more results."""
         sid = str(session.session_id)
         if not self._ready(session):
@@ -131,7 +131,7 @@ class Exporter:
         return results
 
     def _encode_one(
-        self, event: Event, session_id: str, results: list[BatchResult]
+        self, event: Event | Frame, session_id: str, results: list[BatchResult]
     ) -> dict[str, Any] | None:
         try:
             return event_to_wire(event, session_id)

@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from agentops import _host, _recording
 from agentops._config import Configuration, tags_tuple
 from agentops._errors import capture_internal_errors, failure_reason, logger, report_internal_error
-from agentops._events import Event, get_ISO_time
+from agentops._events import Event, Frame, get_ISO_time
 from agentops._exporter import Exporter, SessionAnswer
 from agentops._trace_context import TraceContext
 from agentops._transport import Transport, default_transport
@@ -258,6 +258,16 @@ class Session:
             return
         if flush_now:
             self._worker.flush(self.config.flush_timeout)
+
+    def record_call(self, frame: Frame) -> None:
+        """Queue a finished decorated call (its event is built by the exporter; O(1))."""
+        if not self.is_running:
+            return
+        try:
+            self.event_counts[frame.event_type] += 1
+            self._worker.put_event(self, frame)
+        except Exception as exc:
+            report_internal_error(exc, "record")
 
     def add_tags(self, tags: list[str] | str) -> None:
         """Append tags not already present and send them."""

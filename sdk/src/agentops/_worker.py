@@ -36,7 +36,7 @@ EXPEDITE_SHARE = 0.4
 IDLE_EXIT_SECONDS = 30.0
 
 if TYPE_CHECKING:
-    from agentops._events import Event
+    from agentops._events import Event, Frame
     from agentops._exporter import Exporter
     from agentops._exporter import Target as Session
 
@@ -74,7 +74,7 @@ class BatchWorker:
         self.lost_reasons: Counter[str] = Counter()  # refused or dropped, by reason
         self._listeners: list[Listener] = []
         self._reported_drops = 0
-        self._queue: deque[tuple[Session, Event] | Command] = deque()
+        self._queue: deque[tuple[Session, Event | Frame] | Command] = deque()
         self._wake = threading.Event()
         self._lock = threading.RLock()  # RLock: a signal handler may flush from inside
         self._thread: threading.Thread | None = None
@@ -91,7 +91,7 @@ class BatchWorker:
         self._listeners.append(listener)
 
     # --- caller side (any thread) -------------------------------------------------------
-    def put_event(self, session: Session, event: Event) -> bool:
+    def put_event(self, session: Session, event: Event | Frame) -> bool:
         """Queue one event; False (and counted) when the queue is full."""
         queue = self._queue
         if len(queue) >= self.capacity:
@@ -197,7 +197,7 @@ class BatchWorker:
 
     def _drain(self) -> None:
         queue = self._queue
-        batch: dict[Session, list[Event]] = {}
+        batch: dict[Session, list[Event | Frame]] = {}
         count = 0
         while True:
             try:
@@ -226,7 +226,7 @@ class BatchWorker:
         if batch:
             self._send(batch)
 
-    def _send(self, batch: dict[Session, list[Event]]) -> None:
+    def _send(self, batch: dict[Session, list[Event | Frame]]) -> None:
         self._in_flight = sum(len(events) for events in batch.values())
         for session, events in batch.items():
             with capture_internal_errors("send events"):

@@ -143,12 +143,16 @@ def main() -> None:
     agentops.end_trace(dict_tags, "Success")
     ids["dict_tags"] = session_id(dict_tags)
 
-    with agentops.start_trace("with_ok", tags=["same", "with"]) as ok:
+    ok_trace = agentops.start_trace("with_ok", tags=["same", "with"])
+    assert ok_trace is not None
+    with ok_trace as ok:
         plan_step("inside")
     ids["with_ok"] = session_id(ok)
 
+    err_trace = agentops.start_trace("with_err", tags=["same", "with"])
+    assert err_trace is not None
     try:
-        with agentops.start_trace("with_err", tags=["same", "with"]) as err:
+        with err_trace as err:
             plan_step("inside")
             raise ValueError("block failed")
     except ValueError:
