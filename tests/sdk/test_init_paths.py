@@ -7,6 +7,7 @@ import uuid
 from pathlib import Path
 
 import agentops
+from agentops import _worker
 from agentops.testing import InMemoryTransport
 from tests.sdk.conftest import LogLines, run_script, script_env
 
@@ -121,3 +122,59 @@ def test_a_session_configuration_without_a_key_uses_the_clients_key() -> None:
     assert session.config.api_key == key
     session.end_session("Success")
     assert transport.sessions[str(session.session_id)]["end_state"] == "Success"
+
+
+def test_init_with_other_settings_ends_the_old_workers_thread_after_it_sent_everything() -> None:
+    key = str(uuid.uuid4())
+    first = InMemoryTransport()
+    session = agentops.init(
+        api_key=key, transport=first, instrument_llm_calls=False, max_wait_time=60_000
+    )
+    assert session is not None
+    old = agentops.get_client()
+    worker = old._worker  # type: ignore[attr-defined]
+    for _ in range(3):
+        agentops.record(agentops.ActionEvent(action_type="held"))
+    thread = worker._thread
+    assert thread is not None and thread.is_alive()
+    session._finish("Success", None, None)  # ended, its end still queued behind the events
+
+    second = InMemoryTransport()
+    again = agentops.init(api_key=key, transport=second, instrument_llm_calls=False)
+    assert again is not None and agentops.get_client() is not old
+    thread.join(timeout=30)  # the old thread ends once its queue is sent (not after idling)
+    assert not thread.is_alive()
+    assert worker not in _worker.live_workers()
+    assert len(first.events_of(session.session_id)) == 3
+    assert first.sessions[str(session.session_id)]["end_state"] == "Success"
+    again.end_session("Success")
+    assert str(again.session_id) in second.sessions
+
+
+def test_a_process_running_sessions_one_after_another_keeps_no_token_per_ended_session() -> None:
+    transport = InMemoryTransport()
+    agentops.init(
+        api_key=str(uuid.uuid4()),
+        transport=transport,
+        instrument_llm_calls=False,
+        auto_start_session=False,
+    )
+    ended = []
+    for _ in range(20):
+        session = agentops.start_session()
+        assert session is not None
+        session.record(agentops.ActionEvent(action_type="step"))
+        session.end_session("Success")
+        ended.append(session.session_id)
+    running = agentops.start_session()
+    assert running is not None
+    running.record(agentops.ActionEvent(action_type="step"))
+    assert agentops.flush()
+    exporter = agentops.get_client().worker.exporter  # type: ignore[attr-defined]
+    assert [sid for sid in ended if exporter.token(sid) is not None] == []
+    assert exporter.token(running.session_id) is not None
+    for sid in ended:  # each delivered in full before it was forgotten
+        assert transport.sessions[str(sid)]["end_state"] == "Success"
+        assert len(transport.events_of(sid)) == 1
+    running.end_session("Success")
+    assert exporter.token(running.session_id) is None

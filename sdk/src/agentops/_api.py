@@ -100,6 +100,8 @@ def init(
         else:
             client = Client(config, transport=transport)
             _set_client(client)
+            if isinstance(current, Client):
+                current.close()  # its worker sends what it holds, then its thread ends
         client.initialize()
         if inherited_session_id is not None:
             if auto_start_session is False:

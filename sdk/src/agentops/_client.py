@@ -191,6 +191,14 @@ class Client(BaseClient):
     def dropped_events(self) -> int:
         return self._worker.dropped if self._worker is not None else 0
 
+    def close(self) -> None:
+        """This client is replaced (init() with other settings, no session running): its
+        worker sends what it still holds, then its thread ends (no waiting here)."""
+        worker = self._worker
+        if worker is not None:
+            with capture_internal_errors("close client"):
+                worker.stop()
+
     def initialize(self) -> None:
         """Install exit hooks, start host collection and the integrations (once)."""
         _lifecycle.install(self.config.shutdown_timeout)  # retried: a no-op off the main thread

@@ -93,6 +93,12 @@ class Exporter:
         """The server's token for a session (None until created)."""
         return self._tokens.get(session_id)
 
+    def forget(self, session_id: uuid.UUID) -> None:
+        """Drop what is kept for a session whose end was sent (or given up): a process
+        running sessions one after another keeps no token per session it ever ran."""
+        self._tokens.pop(session_id, None)
+        self._refused.pop(session_id, None)
+
     def needs_create(self, session_id: uuid.UUID) -> bool:
         return session_id not in self._tokens and session_id not in self._refused
 

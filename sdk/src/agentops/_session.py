@@ -42,12 +42,18 @@ class CreateSession(Command):
 
 
 class UpdateSession(Command):
-    def __init__(self, session: Session, snapshot: dict[str, Any]) -> None:
+    """Send a snapshot; the session's last one (`final`) also lets the exporter forget it."""
+
+    def __init__(self, session: Session, snapshot: dict[str, Any], final: bool = False) -> None:
         super().__init__()
-        self.target, self.snapshot = session, snapshot
+        self.target, self.snapshot, self.final = session, snapshot, final
 
     def run(self, exporter: Exporter) -> None:
-        self.result = exporter.update_session(self.target, self.snapshot)
+        try:
+            self.result = exporter.update_session(self.target, self.snapshot)
+        finally:
+            if self.final:  # nothing is sent for an ended session after its end
+                exporter.forget(self.target.session_id)
 
 
 class CreateAgent(Command):
@@ -214,7 +220,7 @@ class Session:
         if video is not None:
             self.video = video
         _recording.unregister(self)
-        return self._worker.put(UpdateSession(self, self._snapshot()))
+        return self._worker.put(UpdateSession(self, self._snapshot(), final=True))
 
     def __enter__(self) -> Session:
         self._tokens.append(_recording.set_current(self))

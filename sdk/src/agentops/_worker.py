@@ -79,6 +79,7 @@ class BatchWorker:
         self._lock = threading.RLock()  # RLock: a signal handler may flush from inside
         self._thread: threading.Thread | None = None
         self._in_flight = 0
+        self._stop_requested = False
         _live.add(self)
 
     @property
@@ -112,6 +113,13 @@ class BatchWorker:
         self._wake.set()
         self.exporter.nudge.set()
         return command
+
+    def stop(self) -> Command:
+        """Send everything queued, then end the thread (no waiting: the returned command is
+        done once that happened). The exit hooks still flush it if the thread is still
+        running; a later put() starts a new thread."""
+        self._stop_requested = True
+        return self.put(Command())
 
     def flush(self, timeout: float | None) -> bool:
         """Send everything queued so far; False if `timeout` seconds passed first."""
@@ -169,6 +177,7 @@ class BatchWorker:
         self._lock = threading.RLock()
         self._thread = None
         self._in_flight = 0
+        self._stop_requested = False
 
     # --- worker thread ------------------------------------------------------------------
     def _run(self) -> None:
@@ -183,6 +192,8 @@ class BatchWorker:
             with capture_internal_errors("worker"):
                 self._drain()
             self._report_drops()
+            if self._stop_requested and self._stop_if_idle():
+                return
 
     def _stop_if_idle(self) -> bool:
         """End the thread of a worker with nothing to do (a client no longer used leaves
@@ -191,6 +202,7 @@ class BatchWorker:
             if self._queue:
                 return False
             self._thread = None
+            self._stop_requested = False
         if self._queue:  # put() saw the old thread between our check and the line above
             self._start()
         return True
