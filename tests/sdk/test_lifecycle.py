@@ -149,7 +149,7 @@ def test_sigterm_behind_a_backlog_still_ends_the_session_as_fail(
             agentops.record(agentops.ActionEvent(action_type="busy"))
         os.kill(os.getpid(), signal.SIGTERM)
         """,
-        script_env(server),
+        script_env(server, AGENTOPS_SHUTDOWN_TIMEOUT="2"),  # the default deadline
         timeout=120,
     )
     assert done.returncode == -signal.SIGTERM, done.stderr  # dies of SIGTERM, as without SDK
