@@ -286,8 +286,8 @@ PLAIN_AGENT = """
 def test_ctrl_c_in_a_decorated_call_ends_the_trace_and_exits_as_without_the_sdk(
     server: ServerProcess, tmp_path: Any
 ) -> None:
-    """SIGINT while a @task of an @agent runs: the trace ends Fail and is delivered with the
-    calls that finished; KeyboardInterrupt and the exit status are Python's own."""
+    """SIGINT while a @task of an @agent runs: the trace ends Fail and is delivered with every
+    call, the interrupted ones included; KeyboardInterrupt and the exit status are Python's."""
     outcomes = {}
     for name, source in (("plain", PLAIN_AGENT), ("sdk", INTERRUPTED_AGENT)):
         path = write_script(tmp_path, source, f"{name}.py")
@@ -317,3 +317,9 @@ def test_ctrl_c_in_a_decorated_call_ends_the_trace_and_exits_as_without_the_sdk(
     assert Decimal(tool["cost"]) == Decimal("0.25")
     assert [a["name"] for a in data["agents"]] == ["Waiter"]
     assert tool["agent_id"] == data["agents"][0]["id"]
+    # the interrupted calls unwind before the trace ends: recorded, nested, no error event
+    actions = {a["action_type"]: a for a in data["actions"]}
+    assert sorted(actions) == ["Waiter", "wait_for_input"]
+    assert actions["wait_for_input"]["parent_id"] == actions["Waiter"]["id"]
+    assert tool["parent_id"] == actions["Waiter"]["id"]
+    assert data["errors"] == []
