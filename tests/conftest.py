@@ -27,6 +27,19 @@ def require(available: bool, what: str) -> None:
     pytest.skip(f"{what} not available")
 
 
+@pytest.fixture(scope="session", autouse=True)
+def private_spool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """SDK processes of the tests (and their subprocesses) spool under a folder of this run,
+    not in the user's ~/.local/state (the SDK's default is $XDG_STATE_HOME/agentops/spool)."""
+    previous = os.environ.get("XDG_STATE_HOME")
+    os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
+    yield
+    if previous is None:
+        os.environ.pop("XDG_STATE_HOME", None)
+    else:
+        os.environ["XDG_STATE_HOME"] = previous
+
+
 @pytest.fixture(scope="session")
 def postgres_ok() -> bool:
     return postgres_available()

@@ -100,15 +100,17 @@ def test_the_spool_keeps_what_the_server_did_not_take(
     assert len(export(server, session_id)["actions"]) == 3
 
 
-def test_a_wrong_key_keeps_the_file(
+def test_what_the_server_refuses_is_not_kept_forever(
     server: ServerProcess, tmp_path: Path, http: HttpTransport
 ) -> None:
     spool = Spool(tmp_path / "spool")
-    assert spool.save(
-        Destination(server.url, str(uuid.uuid4())), [session_line(snapshot(str(uuid.uuid4())))]
-    )
-    assert spool.send_all(http).kept == 1
-    assert spool.pending() == 1
+    session_id = str(uuid.uuid4())
+    lines = [session_line(snapshot(session_id)), events_line(session_id, [action(1)])]
+    assert spool.save(Destination(server.url, str(uuid.uuid4())), lines)  # a revoked key
+    report = spool.send_all(http)
+    assert (report.files, report.kept, report.refused, report.events) == (1, 0, 1, 0)
+    assert spool.pending() == 0
+    assert server.export(session_id).status_code == 404
 
 
 def test_the_spool_is_bounded(server: ServerProcess, tmp_path: Path, http: HttpTransport) -> None:

@@ -166,8 +166,14 @@ def configure(
     auto_start_session: bool | None = None,
     skip_auto_end_session: bool | None = None,
     env_data_opt_out: bool | None = None,
+    *,
+    spool: bool | None = None,
+    spool_dir: str | None = None,
+    spool_max_bytes: int | None = None,
+    durable: bool | None = None,
 ) -> None:
-    """Change settings for the sessions started from now on (locked while sessions run)."""
+    """Change settings for the sessions started from now on (locked while sessions run).
+    The spool settings (keyword-only, ours) take effect at the next init()."""
     running = _recording.active_sessions()
     if running:
         _logger.warning(
@@ -189,6 +195,10 @@ def configure(
             "auto_start_session": auto_start_session,
             "skip_auto_end_session": skip_auto_end_session,
             "env_data_opt_out": env_data_opt_out,
+            "spool": spool,
+            "spool_dir": spool_dir,
+            "spool_max_bytes": spool_max_bytes,
+            "durable": durable,
         }.items()
         if v is not None
     }

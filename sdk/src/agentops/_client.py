@@ -17,6 +17,7 @@ from agentops._errors import capture_internal_errors, logger, report_internal_er
 from agentops._events import Event
 from agentops._exporter import Exporter
 from agentops._session import Session
+from agentops._spooling import Spooler
 from agentops._transport import Transport, default_transport
 from agentops._worker import BatchWorker, Command
 from agentops.wire import EndState
@@ -172,18 +173,35 @@ class Client(BaseClient):
         self._pending_agents: list[tuple[str, str | None]] = []
         self._lock = threading.Lock()
         self._worker: BatchWorker | None = None
+        self._spooler: Spooler | None = None
+        self._spooler_made = False
+
+    @property
+    def spooler(self) -> Spooler | None:
+        """This client's spool (None when the `spool` setting is off)."""
+        if not self._spooler_made:
+            with self._lock:
+                if not self._spooler_made:
+                    self._spooler_made = True
+                    if self.config.spool:
+                        with capture_internal_errors("spool"):
+                            self._spooler = Spooler(self.config, self.transport)
+        return self._spooler
 
     @property
     def worker(self) -> BatchWorker:
         """This client's worker, made on first use from its settings (no thread until used)."""
         worker = self._worker
         if worker is None:
+            keeper = self.spooler  # (takes the lock itself)
             with self._lock:
                 if self._worker is None:
                     config = self.config
                     self._worker = BatchWorker(
                         Exporter(), config.max_queue_size, config.batch_size, config.max_wait_time
                     )
+                    self._worker.keeper = keeper
+                    self._worker.journal = keeper.journal if keeper is not None else None
                 worker = self._worker
         return worker
 
@@ -208,6 +226,10 @@ class Client(BaseClient):
         _host.start(self.config.env_data_opt_out)
         if self.config.instrument_llm_calls:
             setup_integrations(self.config)
+        spooler = self.spooler
+        if spooler is not None:
+            with capture_internal_errors("spool"):
+                spooler.send_earlier_files()
 
     def start_session(
         self,
@@ -246,6 +268,10 @@ class Client(BaseClient):
         )
         session._client_id = id(self)
         session.name = name
+        spooler = self.spooler
+        if spooler is not None:
+            spooler.track(session)
+            session._journal = spooler.journal
         session._start()
         _recording.set_current(session)
         with self._lock:

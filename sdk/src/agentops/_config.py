@@ -16,6 +16,10 @@ The rest of the SDK (and `agentops.integrations.setup_integrations(config)`) rec
     flush_timeout           seconds end_session()/flush() wait for the server at most
     shutdown_timeout        seconds the exit hooks wait for the server at most
     log_level, log_to_file  the `agentops` logger's level and the ./agentops.log file
+    spool                   keep what could not be sent on disk, for a later process to send
+    spool_dir               where ("" = $XDG_STATE_HOME/agentops/spool or ~/.local/state/...)
+    spool_max_bytes         the spool directory's size limit
+    durable                 also journal every event as it is recorded (kill -9 loses <= 100 ms)
 """
 
 from __future__ import annotations
@@ -41,6 +45,10 @@ ENV_MAX_QUEUE_SIZE: Final = "AGENTOPS_MAX_QUEUE_SIZE"
 ENV_INSTRUMENT_LLM_CALLS: Final = "AGENTOPS_INSTRUMENT_LLM_CALLS"
 ENV_FLUSH_TIMEOUT: Final = "AGENTOPS_FLUSH_TIMEOUT"
 ENV_SHUTDOWN_TIMEOUT: Final = "AGENTOPS_SHUTDOWN_TIMEOUT"
+ENV_SPOOL: Final = "AGENTOPS_SPOOL"
+ENV_SPOOL_DIR: Final = "AGENTOPS_SPOOL_DIR"
+ENV_SPOOL_MAX_BYTES: Final = "AGENTOPS_SPOOL_MAX_BYTES"
+ENV_DURABLE: Final = "AGENTOPS_DURABLE"
 ENV_VARS: Final = (
     ENV_API_KEY,
     ENV_PARENT_KEY,
@@ -53,6 +61,10 @@ ENV_VARS: Final = (
     ENV_INSTRUMENT_LLM_CALLS,
     ENV_FLUSH_TIMEOUT,
     ENV_SHUTDOWN_TIMEOUT,
+    ENV_SPOOL,
+    ENV_SPOOL_DIR,
+    ENV_SPOOL_MAX_BYTES,
+    ENV_DURABLE,
 )
 
 DEFAULT_ENDPOINT: Final = "http://127.0.0.1:8000"
@@ -78,6 +90,10 @@ class Configuration:
     shutdown_timeout: float = 2.0
     log_level: str = "INFO"
     log_to_file: bool = False
+    spool: bool = True
+    spool_dir: str = ""
+    spool_max_bytes: int = 64 * 1024 * 1024
+    durable: bool = False
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -91,7 +107,8 @@ class Configuration:
             raise ConfigurationError(f"endpoint must be an http(s) URL, got {self.endpoint!r}")
         set_(self, "endpoint", self.endpoint.rstrip("/"))
         set_(self, "default_tags", tags_tuple(self.default_tags))
-        for name in ("max_wait_time", "max_queue_size"):
+        set_(self, "spool_dir", str(self.spool_dir))  # a pathlib.Path is welcome too
+        for name in ("max_wait_time", "max_queue_size", "spool_max_bytes"):
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ConfigurationError(f"{name} must be a positive int, got {value!r}")
@@ -179,6 +196,10 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "instrument_llm_calls": _env_bool(env, ENV_INSTRUMENT_LLM_CALLS),
         "flush_timeout": _env_float(env, ENV_FLUSH_TIMEOUT),
         "shutdown_timeout": _env_float(env, ENV_SHUTDOWN_TIMEOUT),
+        "spool": _env_bool(env, ENV_SPOOL),
+        "spool_dir": env.get(ENV_SPOOL_DIR) or None,
+        "spool_max_bytes": _env_int(env, ENV_SPOOL_MAX_BYTES),
+        "durable": _env_bool(env, ENV_DURABLE),
     }
     return {k: v for k, v in values.items() if v is not None}
 
@@ -195,6 +216,10 @@ _ENV_OF_FIELD: Final = {
     "instrument_llm_calls": ENV_INSTRUMENT_LLM_CALLS,
     "flush_timeout": ENV_FLUSH_TIMEOUT,
     "shutdown_timeout": ENV_SHUTDOWN_TIMEOUT,
+    "spool": ENV_SPOOL,
+    "spool_dir": ENV_SPOOL_DIR,
+    "spool_max_bytes": ENV_SPOOL_MAX_BYTES,
+    "durable": ENV_DURABLE,
 }
 
 

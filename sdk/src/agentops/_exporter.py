@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from agentops import _outcome, wire
 from agentops._encode import dumps, event_to_wire
 from agentops._errors import logger
-from agentops._outcome import BatchResult
+from agentops._outcome import BatchResult, Outcome
 from agentops._transport import Request, Response, Transport, TransportError
 
 if TYPE_CHECKING:
@@ -124,8 +124,13 @@ class Exporter:
         """Send one session's events; what became of them, in one or more results."""
         sid = str(session.session_id)
         if not self._ready(session):
-            why = self._refused.get(session.session_id, "no answer from the server")
-            return [_outcome.dropped(len(events), f"session {sid} was not created: {why}", sid)]
+            refused = self._refused.get(session.session_id)
+            if refused is not None:
+                why = f"session {sid} was refused: {refused}"
+                return [BatchResult(Outcome.REFUSED, len(events), sid, why)]
+            why = f"session {sid} was not created: no answer from the server"
+            wire_events = [w for w in (self._encode_one(e, sid, []) for e in events) if w]
+            return [_outcome.dropped(len(events), why, sid, wire_events)]
         results: list[BatchResult] = []
         try:
             wire_events = [event_to_wire(e, sid) for e in events]

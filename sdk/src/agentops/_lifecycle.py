@@ -29,7 +29,7 @@ from collections.abc import Callable
 from types import FrameType, TracebackType
 from typing import Any
 
-from agentops import _recording, _worker
+from agentops import _recording, _spooling, _worker
 from agentops._errors import capture_internal_errors, logger
 from agentops.wire import REASON_NO_END, EndState
 
@@ -77,24 +77,33 @@ def end_all(state: EndState, reason: str | None, timeout: float) -> None:
                 if command is not None:
                     ends.setdefault(session._worker, []).append(command)
         workers = _worker.live_workers()
-        if not workers or _gave_up:
-            return
-        deadline = time.monotonic() + timeout
-        done = True
-        try:  # the ends go ahead of a backlog that can't be sent in time, then the rest
-            for worker in workers:
-                commands = ends.get(worker) or [worker.put(_worker.Command())]
-                left = max(0.0, deadline - time.monotonic())
-                done = worker.deliver(commands, left) and done
-            for worker in workers:
-                done = worker.flush(max(0.0, deadline - time.monotonic())) and done
-        except BaseException:  # KeyboardInterrupt from a second Ctrl+C
-            _gave_up = True
-            raise
+        done = not _gave_up
+        if workers and not _gave_up:
+            deadline = time.monotonic() + timeout
+            try:  # the ends go ahead of a backlog that can't be sent in time, then the rest
+                for worker in workers:
+                    commands = ends.get(worker) or [worker.put(_worker.Command())]
+                    left = max(0.0, deadline - time.monotonic())
+                    done = worker.deliver(commands, left) and done
+                for worker in workers:
+                    done = worker.flush(max(0.0, deadline - time.monotonic())) and done
+            except BaseException:  # KeyboardInterrupt from a second Ctrl+C
+                _gave_up = True
+                _keep_unsent(workers, timeout, done=False)
+                raise
         if not done:
             _gave_up = True
-            for worker in workers:
-                _worker.report_pending(worker, timeout)
+        _keep_unsent(workers, timeout, done=done)
+
+
+def _keep_unsent(workers: list[_worker.BatchWorker], waited: float, *, done: bool) -> None:
+    """What did not reach the server in time goes to the spool (said on stderr); durable
+    journals are deleted when everything was delivered, else kept for the next run."""
+    for worker in workers if not done else ():
+        keeper = worker.keeper
+        kept = keeper.spill(worker) if keeper is not None else 0
+        _worker.report_pending(worker, waited, kept, keeper)
+    _spooling.close_all(delivered=done)
 
 
 def _at_exit() -> None:

@@ -17,6 +17,10 @@ class Outcome(str, Enum):  # noqa: UP042 (str mixin kept: str() and format() unc
     SENT = "sent"  # the server stored them (or had them already)
     REFUSED = "refused"  # the server answered and refused them; sending again won't help
     DROPPED = "dropped"  # given up without the server's say: queue full, no answer in time
+    SPOOLED = "spooled"  # no answer in time, kept on disk for a later process to send
+
+
+QUEUE_FULL = "queue full"
 
 
 @dataclass(frozen=True, slots=True)
@@ -35,6 +39,17 @@ class BatchResult:
 
 
 Listener = Callable[[BatchResult], None]
+
+
+def loss_key(result: BatchResult) -> str:
+    """The short reason a loss is reported to the server under (session.dropped_events)."""
+    if result.outcome is Outcome.REFUSED:
+        return "refused"
+    if result.reason == QUEUE_FULL:
+        return "queue_full"
+    if result.events is not None:  # no answer in time, and the spool could not keep them
+        return "unreachable"
+    return "unencodable" if result.reason and "encoded" in result.reason else "not_sent"
 
 
 def sent(session_id: str, events: Sequence[dict[str, Any]]) -> BatchResult:

@@ -23,6 +23,7 @@ from agentops._config import Configuration, tags_tuple
 from agentops._errors import capture_internal_errors, failure_reason, logger, report_internal_error
 from agentops._events import Event, Frame, get_ISO_time
 from agentops._exporter import Exporter, SessionAnswer
+from agentops._spool import Journal, end_line
 from agentops._trace_context import TraceContext
 from agentops._transport import Transport, default_transport
 from agentops._worker import BatchWorker, Command
@@ -49,11 +50,18 @@ class UpdateSession(Command):
         self.target, self.snapshot, self.final = session, snapshot, final
 
     def run(self, exporter: Exporter) -> None:
+        session = self.target
+        losses = session._worker.losses.get(str(session.session_id))
+        if losses:  # known only now: after the events queued before this update were sent
+            self.snapshot["dropped_events"] = dict(losses)
         try:
-            self.result = exporter.update_session(self.target, self.snapshot)
+            self.result = exporter.update_session(session, self.snapshot)
+            keeper = session._worker.keeper
+            if self.result is None and self.final and keeper is not None:
+                keeper.keep_update(session, self.snapshot)
         finally:
             if self.final:  # nothing is sent for an ended session after its end
-                exporter.forget(self.target.session_id)
+                exporter.forget(session.session_id)
 
 
 class CreateAgent(Command):
@@ -122,6 +130,7 @@ class Session:
         self._ended: float | None = None
         self._tokens: list[Token[Session | None]] = []
         self._client_id = 0
+        self._journal: Journal | None = None  # durable mode: the client's journal
 
     def __repr__(self) -> str:
         state = "running" if self.is_running else self.end_state
@@ -220,7 +229,10 @@ class Session:
         if video is not None:
             self.video = video
         _recording.unregister(self)
-        return self._worker.put(UpdateSession(self, self._snapshot(), final=True))
+        snapshot = self._snapshot()
+        if self._journal is not None:
+            self._journal.add(lambda: end_line(str(self.session_id), snapshot))
+        return self._worker.put(UpdateSession(self, snapshot, final=True))
 
     def __enter__(self) -> Session:
         self._tokens.append(_recording.set_current(self))

@@ -49,6 +49,7 @@ SPOOL_SUFFIX = ".spool"
 JOURNAL_SUFFIX = ".journal"
 EVENTS_PER_REQUEST = 500
 JOURNAL_INTERVAL_SECONDS = 0.1
+_RETRY_LATER = frozenset({408, 429, 500, 502, 503, 504})
 
 Line = dict[str, Any]
 
@@ -216,6 +217,7 @@ class SendReport:
     kept: int = 0  # files left for a later attempt
     events: int = 0  # events the server answered (stored, or had already)
     sessions: int = 0
+    refused: int = 0  # events the server refused outright (not kept: retrying won't help)
 
 
 def _read_lines(handle: BinaryIO) -> list[Line]:
@@ -235,58 +237,86 @@ def _read_lines(handle: BinaryIO) -> list[Line]:
 
 
 def _replay(lines: list[Line], transport: Transport, timeout: float, report: SendReport) -> bool:
-    """Repeat a file's operations in order; False at the first one not answered 2xx."""
+    """Repeat a file's operations in order. False (keep the file) at the first one that got
+    no answer, or a busy or failing server's (408, 429, 5xx); what the server refuses outright
+    (a revoked key, a session of another project) is skipped, counted and logged: sending it
+    again would not change the answer."""
     header = lines[0]
     endpoint = str(header["endpoint"]).rstrip("/")
     key_headers = {wire.API_KEY_HEADER: str(header["api_key"])}
     if header.get("parent_key"):
         key_headers[wire.PARENT_KEY_HEADER] = str(header["parent_key"])
-    tokens: dict[str, str] = {}
+    tokens: dict[str, str | None] = {}  # session id -> token; None: the server refused it
+    snapshots: dict[str, dict[str, Any]] = {}
     deadline = time.monotonic() + timeout
 
-    def post(path: str, body: Line, headers: dict[str, str]) -> Response | None:
+    def post(path: str, body: Line, headers: dict[str, str], count: int) -> bool | None:
+        """True if stored, False if refused for good, None to try again later."""
         if time.monotonic() > deadline:
             return None
         request = Request(endpoint + path, path, _encode(body)[:-1], headers)
         try:
-            return transport.send(request)
+            res = transport.send(request)
         except TransportError:
             return None
+        if 200 <= res.status < 300:
+            return True
+        if res.status in _RETRY_LATER:
+            return None
+        report.refused += count
+        logger.warning("The server refused %s from the spool: HTTP %d", path, res.status)
+        return False
 
-    def token(session_id: str, snapshot: dict[str, Any] | None) -> str | None:
+    def token(session_id: str) -> str | None | bool:
+        """The session's token; None if refused; False to try again later."""
         if session_id not in tokens:
-            body = {"session": snapshot or {"session_id": session_id}}
-            res = post(wire.CREATE_SESSION, body, key_headers)
+            body = {"session": snapshots.get(session_id) or {"session_id": session_id}}
+            request = Request(
+                endpoint + wire.CREATE_SESSION, wire.CREATE_SESSION, _encode(body)[:-1], key_headers
+            )
+            try:
+                res = transport.send(request)
+            except TransportError:
+                return False
+            if res.status in _RETRY_LATER:
+                return False
             jwt = _json_field(res, "jwt")
             if jwt is None:
-                return None
+                logger.warning(
+                    "The server refused session %s from the spool: HTTP %d", session_id, res.status
+                )
+            else:
+                report.sessions += 1
             tokens[session_id] = jwt
-            report.sessions += 1
         return tokens[session_id]
 
-    snapshots: dict[str, dict[str, Any]] = {}
     for line in lines[1:]:
-        if "session" in line and isinstance(line["session"], dict):
+        if isinstance(line.get("session"), dict):
             snapshot = line["session"]
             session_id = str(snapshot.get("session_id"))
             snapshots[session_id] = snapshot
-            if token(session_id, snapshot) is None:
+            if token(session_id) is False:
                 return False
             continue
         session_id = str(line.get("session_id"))
-        jwt = token(session_id, snapshots.get(session_id))
-        if jwt is None:
+        jwt = token(session_id)
+        if jwt is False:
             return False
+        events = line.get("events") if isinstance(line.get("events"), list) else None
+        if jwt is None:  # the session was refused: so is all of it
+            report.refused += len(events or ())
+            continue
         auth = {**key_headers, wire.AUTHORIZATION_HEADER: f"Bearer {jwt}"}
-        if isinstance(line.get("events"), list):
-            events = line["events"]
+        if events is not None:
             for start in range(0, len(events), EVENTS_PER_REQUEST):
                 chunk = events[start : start + EVENTS_PER_REQUEST]
-                if not _ok(post(wire.CREATE_EVENTS, {"events": chunk}, auth)):
+                stored = post(wire.CREATE_EVENTS, {"events": chunk}, auth, len(chunk))
+                if stored is None:
                     return False
-                report.events += len(chunk)
+                if stored:
+                    report.events += len(chunk)
         elif isinstance(line.get("end"), dict):
-            if not _ok(post(wire.UPDATE_SESSION, {"session": line["end"]}, auth)):
+            if post(wire.UPDATE_SESSION, {"session": line["end"]}, auth, 0) is None:
                 return False
     return True
 
@@ -326,8 +356,11 @@ class Journal:
         fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
         self._file = os.fdopen(fd, "ab")
         fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        self._file.write(_encode(destination.header()))
+        header = _encode(destination.header())
+        self._file.write(header)
         self._file.flush()
+        self._size = len(header)
+        self._full = False
         self._added: list[Callable[[], Line | None]] = []
         self._write_lock = threading.Lock()
         self._closed = False
@@ -351,8 +384,20 @@ class Journal:
                     line = build()
                     if line is not None:
                         chunks.append(_encode(line))
-            self._file.write(b"".join(chunks))
+            data = b"".join(chunks)
+            if self._size + len(data) > self._spool.max_bytes:
+                if not self._full:
+                    self._full = True
+                    logger.warning(
+                        "The durable journal %s reached the spool's limit (%d bytes): later "
+                        "events are sent but not journaled",
+                        self.path,
+                        self._spool.max_bytes,
+                    )
+                return
+            self._file.write(data)
             self._file.flush()
+            self._size += len(data)
 
     def _run(self) -> None:
         while not self._closed:

@@ -17,6 +17,8 @@ After a fork the child gets a fresh queue and starts its own thread on first use
 
 from __future__ import annotations
 
+import dataclasses
+import functools
 import os
 import sys
 import threading
@@ -24,11 +26,14 @@ import time
 import weakref
 from collections import Counter, deque
 from collections.abc import Sequence
-from typing import TYPE_CHECKING, Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
 
 from agentops import _outcome
+from agentops._encode import event_to_wire
 from agentops._errors import capture_internal_errors, logger, report_internal_error
 from agentops._outcome import BatchResult, Listener, Outcome
+from agentops._spool import Journal, Line, events_line
 
 # deliver(): the part of a deadline kept for commands that had to jump the queue.
 EXPEDITE_RESERVE = 1.0
@@ -39,6 +44,20 @@ if TYPE_CHECKING:
     from agentops._events import Event, Frame
     from agentops._exporter import Exporter
     from agentops._exporter import Target as Session
+
+
+class Keeper(Protocol):
+    """Keeps what the server did not answer for (the spool)."""
+
+    def keep_events(self, result: BatchResult) -> str | None:
+        """None if it kept the events, else the loss key to count them under."""
+
+    def keep_update(self, session: Session, snapshot: dict[str, Any]) -> None: ...
+
+    @property
+    def directory(self) -> Path: ...
+
+    def spill(self, worker: BatchWorker) -> int: ...
 
 
 class Command:
@@ -72,6 +91,12 @@ class BatchWorker:
         self.interval = max(0.001, interval_ms / 1000)
         self.counts: Counter[Outcome] = Counter()
         self.lost_reasons: Counter[str] = Counter()  # refused or dropped, by reason
+        # per session id: what was lost, by loss_key (reported to the server with the session)
+        self.losses: dict[str, Counter[str]] = {}
+        # The spool of the client, offered what gets no answer (agentops._spooling.Spooler).
+        self.keeper: Keeper | None = None
+        self._sending: dict[Session, list[Event | Frame]] = {}
+        self.journal: Journal | None = None  # durable mode: every event queued is journaled
         self._listeners: list[Listener] = []
         self._reported_drops = 0
         self._queue: deque[tuple[Session, Event | Frame] | Command] = deque()
@@ -96,9 +121,12 @@ class BatchWorker:
         """Queue one event; False (and counted) when the queue is full."""
         queue = self._queue
         if len(queue) >= self.capacity:
-            self.account(_outcome.dropped(1, "queue full", str(session.session_id)))
+            self.account(_outcome.dropped(1, _outcome.QUEUE_FULL, str(session.session_id)))
             return False
         queue.append((session, event))
+        journal = self.journal
+        if journal is not None:  # durable mode: built and written on the journal's thread
+            journal.add(functools.partial(_journal_line, session, event))
         if self._thread is None:
             self._start()
         elif len(queue) >= self.batch_size and not self._wake.is_set():
@@ -151,11 +179,25 @@ class BatchWorker:
 
     def account(self, result: BatchResult) -> None:
         """Count one result and hand it to the listeners (any thread; never raises)."""
+        key = None
+        if result.outcome is Outcome.DROPPED and result.events is not None and self.keeper:
+            try:
+                key = self.keeper.keep_events(result)
+            except Exception as exc:
+                report_internal_error(exc, "spool")
+                key = "unreachable"
+            if key is None:
+                result = dataclasses.replace(result, outcome=Outcome.SPOOLED)
         with self._lock:
             self.counts[result.outcome] += result.count
-            if result.reason is not None:
-                self.lost_reasons[result.reason] += result.count
-        if result.outcome is not Outcome.SENT and result.reason != "queue full":
+            if result.outcome not in (Outcome.SENT, Outcome.SPOOLED):
+                if result.reason is not None:
+                    self.lost_reasons[result.reason] += result.count
+                losses = self.losses.setdefault(result.session_id or "", Counter())
+                losses[key or _outcome.loss_key(result)] += result.count
+        if result.outcome is Outcome.SPOOLED:
+            logger.info("%d event(s) kept in the spool: %s", result.count, result.reason)
+        elif result.outcome is not Outcome.SENT and result.reason != _outcome.QUEUE_FULL:
             logger.warning("%d event(s) %s: %s", result.count, result.outcome.value, result.reason)
         for listener in self._listeners:
             try:
@@ -178,6 +220,7 @@ class BatchWorker:
         self._thread = None
         self._in_flight = 0
         self._stop_requested = False
+        self._sending = {}
 
     # --- worker thread ------------------------------------------------------------------
     def _run(self) -> None:
@@ -238,7 +281,26 @@ class BatchWorker:
         if batch:
             self._send(batch)
 
+    def take_unsent(self) -> tuple[dict[Session, list[Event | Frame]], list[Command]]:
+        """Everything not known to be delivered: the queue (emptied) and the batch being sent
+        (it may still arrive: the server stores an event once). For the exit path."""
+        unsent: dict[Session, list[Event | Frame]] = {}
+        for session, events in list(self._sending.items()):
+            unsent.setdefault(session, []).extend(events)
+        commands: list[Command] = []
+        while True:
+            try:
+                item = self._queue.popleft()
+            except IndexError:
+                break
+            if isinstance(item, tuple):
+                unsent.setdefault(item[0], []).append(item[1])
+            elif not item.done.is_set():
+                commands.append(item)
+        return unsent, commands
+
     def _send(self, batch: dict[Session, list[Event | Frame]]) -> None:
+        self._sending = batch
         self._in_flight = sum(len(events) for events in batch.values())
         for session, events in batch.items():
             with capture_internal_errors("send events"):
@@ -246,6 +308,7 @@ class BatchWorker:
                     self.account(result)
             self._in_flight -= len(events)
         self._in_flight = 0
+        self._sending = {}
 
     def _report_drops(self) -> None:
         dropped = self.dropped
@@ -258,14 +321,28 @@ class BatchWorker:
             self._reported_drops = dropped
 
 
-def report_pending(worker: BatchWorker, waited: float) -> None:
+def _journal_line(session: Session, event: Event | Frame) -> Line:
+    session_id = str(session.session_id)
+    return events_line(session_id, [event_to_wire(event, session_id)])
+
+
+def report_pending(
+    worker: BatchWorker, waited: float, kept: int = 0, keeper: Keeper | None = None
+) -> None:
     """What the exit hooks print when they give up waiting for the server."""
-    pending = worker.pending()
-    if pending:
-        print(
-            f"agentops: {pending} event(s) not sent after waiting {waited:.1f}s for the server",
-            file=sys.stderr,
+    pending = worker.pending() + kept
+    if not pending:
+        return
+    where = ""
+    if kept and keeper is not None:
+        where = (
+            f"; {kept} kept in the spool {keeper.directory}: the next run that uses agentops "
+            "sends them (or: python -m agentops.spool send)"
         )
+    print(
+        f"agentops: {pending} event(s) not sent after waiting {waited:.1f}s for the server{where}",
+        file=sys.stderr,
+    )
 
 
 _live: weakref.WeakSet[BatchWorker] = weakref.WeakSet()

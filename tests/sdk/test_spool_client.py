@@ -1,0 +1,131 @@
+"""Nothing lost with the spool: real agent processes of our SDK against a real server that is
+down, restarted, or that outlives an agent killed with SIGKILL; the next run (or the
+documented command) sends what was kept, each event once; losses reach the session's stats."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.sdk.conftest import REPO_ROOT, export, script_env, write_script
+from tests.support.server import ServerProcess
+
+RECORDING_AGENT = """
+import os, signal, sys, time
+import agentops
+session = agentops.init(auto_start_session=False)
+s = agentops.start_session(tags=["spool"])
+print(s.session_id, flush=True)
+for i in range(int(sys.argv[1])):
+    agentops.record(agentops.ActionEvent(action_type=f"step-{i}"))
+how = sys.argv[2]
+if how == "end":
+    agentops.end_session("Success")
+elif how == "sigkill":
+    time.sleep(0.4)  # more than the journal's 100 ms
+    os.kill(os.getpid(), signal.SIGKILL)
+elif how == "os_exit":
+    time.sleep(0.4)
+    os._exit(0)
+"""
+
+LATER_RUN = """
+import agentops
+agentops.init(auto_start_session=False)  # sends what earlier runs left, in the background
+"""
+
+
+def run(script: Path, *args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(script), *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+
+
+def spool_command(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "agentops.spool", *args],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO_ROOT,
+        timeout=120,
+    )
+
+
+def test_an_exit_during_an_outage_is_sent_by_the_next_run(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    spool_dir = tmp_path / "spool"
+    env = script_env(
+        server, AGENTOPS_SPOOL_DIR=str(spool_dir), AGENTOPS_SHUTDOWN_TIMEOUT="1",
+        AGENTOPS_FLUSH_TIMEOUT="1",
+    )  # fmt: skip
+    agent = write_script(tmp_path, RECORDING_AGENT)
+    server.stop()
+    try:
+        done = run(agent, "300", "end", env=env)
+    finally:
+        server.start()  # same address, same data
+    assert done.returncode == 0, done.stderr
+    session_id = done.stdout.split()[0]
+    assert "300 kept in the spool" in done.stderr, done.stderr
+    assert server.export(session_id).status_code == 404  # the server never heard of it
+    assert "1 file(s) waiting" in spool_command(env=env).stdout
+
+    later = run(write_script(tmp_path, LATER_RUN, "later.py"), env=env)
+    assert later.returncode == 0, later.stderr
+    data = export(server, session_id)
+    assert len(data["actions"]) == 300  # each event once
+    assert data["session"]["end_state"] == "Success"
+    assert data["session"]["tags"] == ["spool"]
+    assert list(spool_dir.glob("*.spool")) == []
+
+
+def test_durable_mode_survives_sigkill_and_os_exit(server: ServerProcess, tmp_path: Path) -> None:
+    spool_dir = tmp_path / "spool"
+    env = script_env(server, AGENTOPS_SPOOL_DIR=str(spool_dir), AGENTOPS_DURABLE="true")
+    # a long batch interval: without the journal, every event would still be in memory
+    env["AGENTOPS_MAX_WAIT_TIME"] = "60000"
+    agent = write_script(tmp_path, RECORDING_AGENT)
+    sessions = []
+    for how in ("sigkill", "os_exit"):
+        done = run(agent, "250", how, env=env)
+        assert done.returncode in (-9, 0), done.stderr
+        sessions.append(done.stdout.split()[0])
+    assert len(list(spool_dir.glob("*.journal"))) == 2
+
+    sent = spool_command("send", env=env)
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    assert "sent 500 event(s) of 2 session(s) from 2 file(s)" in sent.stdout
+    for session_id in sessions:
+        data = export(server, session_id)
+        assert len(data["actions"]) == 250
+        assert data["session"]["tags"] == ["spool"]
+    assert list(spool_dir.iterdir()) == []
+
+
+def test_a_clean_durable_run_leaves_no_journal(server: ServerProcess, tmp_path: Path) -> None:
+    spool_dir = tmp_path / "spool"
+    env = script_env(server, AGENTOPS_SPOOL_DIR=str(spool_dir), AGENTOPS_DURABLE="1")
+    done = run(write_script(tmp_path, RECORDING_AGENT), "20", "end", env=env)
+    assert done.returncode == 0, done.stderr
+    assert len(export(server, done.stdout.split()[0])["actions"]) == 20
+    assert list(spool_dir.iterdir()) == []
+
+
+def test_losses_reach_the_session_stats(server: ServerProcess, tmp_path: Path) -> None:
+    env = script_env(server, AGENTOPS_SPOOL_DIR=str(tmp_path / "spool"))
+    env["AGENTOPS_MAX_QUEUE_SIZE"] = "10"
+    env["AGENTOPS_MAX_WAIT_TIME"] = "60000"  # nothing is sent before the queue overflows
+    done = run(write_script(tmp_path, RECORDING_AGENT), "100", "end", env=env)
+    assert done.returncode == 0, done.stderr
+    data = export(server, done.stdout.split()[0])
+    lost = data["stats"]["dropped_events"]
+    assert set(lost) == {"queue_full"} and lost["queue_full"] >= 80
+    assert len(data["actions"]) + lost["queue_full"] == 100  # every event is one or the other
