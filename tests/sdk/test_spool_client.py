@@ -129,3 +129,46 @@ def test_losses_reach_the_session_stats(server: ServerProcess, tmp_path: Path) -
     lost = data["stats"]["dropped_events"]
     assert set(lost) == {"queue_full"} and lost["queue_full"] >= 80
     assert len(data["actions"]) + lost["queue_full"] == 100  # every event is one or the other
+
+
+def test_what_gets_no_answer_past_the_retry_budget_is_spooled(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    from agentops import ActionEvent
+    from agentops._client import Client
+    from agentops._config import Configuration
+    from agentops._outcome import Outcome
+    from agentops._spool import Spool
+    from agentops._transport import HttpTransport
+
+    spool_dir = tmp_path / "spool"
+    config = Configuration(
+        api_key=server.api_key, endpoint=server.url, spool_dir=str(spool_dir),
+        max_wait_time=50, flush_timeout=1,
+    )  # fmt: skip
+    client = Client(config, transport=HttpTransport(timeout=1))
+    client.worker.exporter.max_retry_seconds = 0.5  # the budget, short for the test
+    server.stop()
+    try:
+        session = client.start_session(tags=["budget"])
+        assert session is not None
+        for i in range(20):
+            session.record(ActionEvent(action_type=f"step-{i}"))
+        assert client.flush(30)
+        assert session.end_session("Success") is None  # no answer: no cost
+        assert client.flush(30)
+    finally:
+        server.start()
+    assert client.worker.counts[Outcome.SPOOLED] == 20
+    assert client.dropped_events == 0  # kept, not lost
+    assert server.export(str(session.session_id)).status_code == 404
+
+    transport = HttpTransport()
+    try:
+        report = Spool(spool_dir).send_all(transport)
+    finally:
+        transport.close()
+    assert report.events == 20 and report.kept == 0
+    data = export(server, session.session_id)
+    assert len(data["actions"]) == 20
+    assert data["session"]["end_state"] == "Success" and data["session"]["tags"] == ["budget"]

@@ -114,7 +114,8 @@ class Exporter:
                 token = payload["jwt"] or None
         if token is None:
             why = _describe(res)
-            self._refused[session.session_id] = why
+            if res is not None and res.status not in RETRY_STATUSES:  # refused: for good
+                self._refused[session.session_id] = why
             logger.error("Could not start session %s - %s", session.session_id, why)
             return False
         self._tokens[session.session_id] = token
