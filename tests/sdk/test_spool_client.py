@@ -146,7 +146,8 @@ def test_what_gets_no_answer_past_the_retry_budget_is_spooled(
         api_key=server.api_key, endpoint=server.url, spool_dir=str(spool_dir),
         max_wait_time=50, flush_timeout=1,
     )  # fmt: skip
-    client = Client(config, transport=HttpTransport(timeout=1))
+    sending = HttpTransport(timeout=1)
+    client = Client(config, transport=sending)
     client.worker.exporter.max_retry_seconds = 0.5  # the budget, short for the test
     server.stop()
     try:
@@ -159,6 +160,7 @@ def test_what_gets_no_answer_past_the_retry_budget_is_spooled(
         assert client.flush(30)
     finally:
         server.start()
+        sending.close()
     assert client.worker.counts[Outcome.SPOOLED] == 20
     assert client.dropped_events == 0  # kept, not lost
     assert server.export(str(session.session_id)).status_code == 404
