@@ -16,12 +16,14 @@ from __future__ import annotations
 import asyncio
 import functools
 import resource
-import time
+import weakref
 from dataclasses import dataclass
 from enum import Enum
 from typing import Any, cast
 
+from uvicorn.config import Config
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.server import ServerState
 
 from agentops_server.config import ServerConfig
 
@@ -59,12 +61,46 @@ class Phase(Enum):
     IDLE = 4  # between requests on a kept-alive connection
 
 
+class Room:
+    """One server's connections that may be closed to make room, oldest first, so choosing
+    one costs O(1) even when thousands of connections arrive at once."""
+
+    def __init__(self) -> None:
+        self.idle: dict[GuardedProtocol, None] = {}  # insertion order = time it became idle
+        self.reading: dict[GuardedProtocol, None] = {}
+
+    def place(self, connection: GuardedProtocol, phase: Phase | None) -> None:
+        self.idle.pop(connection, None)
+        self.reading.pop(connection, None)
+        if phase is Phase.IDLE:
+            self.idle[connection] = None
+        elif phase in (Phase.HEADERS, Phase.BODY):
+            self.reading[connection] = None
+
+    def victim(self) -> GuardedProtocol | None:
+        """The connection idle the longest, else the one reading its request the longest."""
+        for group in (self.idle, self.reading):
+            for connection in group:
+                return connection
+        return None
+
+
+_ROOMS: weakref.WeakKeyDictionary[ServerState, Room] = weakref.WeakKeyDictionary()
+
+
 class GuardedProtocol(HttpToolsProtocol):
-    def __init__(self, *args: Any, limits: ConnectionLimits, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
+    def __init__(
+        self,
+        config: Config,
+        server_state: ServerState,
+        *args: Any,
+        limits: ConnectionLimits,
+        **kwargs: Any,
+    ) -> None:
+        super().__init__(config, server_state, *args, **kwargs)
         self.limits = limits
+        self.room = _ROOMS.setdefault(server_state, Room())
         self.phase = Phase.HEADERS
-        self.phase_since = time.monotonic()
         self.received_any = False
         self._deadline: asyncio.TimerHandle | None = None
 
@@ -80,6 +116,7 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel()
+        self.room.place(self, None)
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
@@ -106,7 +143,7 @@ class GuardedProtocol(HttpToolsProtocol):
     def _enter(self, phase: Phase, timeout: float | None) -> None:
         self._cancel()
         self.phase = phase
-        self.phase_since = time.monotonic()
+        self.room.place(self, phase)
         if timeout is not None:
             self._deadline = self.loop.call_later(timeout, self._timed_out)
 
@@ -129,23 +166,12 @@ class GuardedProtocol(HttpToolsProtocol):
 
     def _make_room(self) -> bool:
         """Close one connection for this one: the longest idle, else the slowest reader."""
-        idle: GuardedProtocol | None = None
-        reading: GuardedProtocol | None = None
-        for other in self.connections:
-            if other is self or not isinstance(other, GuardedProtocol):
-                continue
-            if other.transport is None or other.transport.is_closing():
-                continue
-            if other.phase is Phase.IDLE:
-                if idle is None or other.phase_since < idle.phase_since:
-                    idle = other
-            elif other.phase in (Phase.HEADERS, Phase.BODY):
-                if reading is None or other.phase_since < reading.phase_since:
-                    reading = other
-        victim = idle or reading
+        victim = self.room.victim()
         if victim is None:
             return False
-        victim._close(answer=TIMEOUT_408 if victim is reading and victim.received_any else None)
+        reading = victim.phase is not Phase.IDLE
+        self.room.place(victim, None)
+        victim._close(answer=TIMEOUT_408 if reading and victim.received_any else None)
         victim.connections.discard(victim)  # counted as gone now; connection_lost follows
         return True
 
