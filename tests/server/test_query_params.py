@@ -156,6 +156,7 @@ ROUTES: dict[str, list[str]] = {
         "limit",
         "cursor",
     ],
+    "api_price": ["provider"],
 }
 """Every route that reads query parameters, with them (the API's come from its schema too)."""
 
@@ -176,6 +177,7 @@ def path_of(site: Site, route: str) -> str:
         "drilldown": "/drilldown",
         "login": "/login",
         "api_sessions": "/v2/sessions",
+        "api_price": "/v2/prices/gpt-4o-mini",
     }[route]
 
 
