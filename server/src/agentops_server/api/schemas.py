@@ -57,6 +57,19 @@ _TAGS: dict[str, Any] = {
 }
 
 
+_DROPPED: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "object",
+            "maxProperties": 20,
+            "propertyNames": {"minLength": 1, "maxLength": 64},
+            "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 10**12},
+        },
+        {"type": "null"},
+    ]
+}
+
+
 class SessionFields(BaseModel):
     """Any further fields are ignored."""
 
@@ -70,10 +83,11 @@ class SessionFields(BaseModel):
     is_running: Any = Field(
         None, description="0.3 clients: false on the final update; end fields count only then"
     )
-    dropped_events: dict[str, int] | None = Field(
+    dropped_events: Any = Field(
         None,
         description="our SDK: events it could not deliver, cumulative counts by reason "
         '(e.g. {"queue_full": 3}); the larger count per reason is kept',
+        json_schema_extra=_DROPPED,
     )
 
 

@@ -336,6 +336,8 @@ def dropped_events(value: object) -> dict[str, int] | None:
             raise Invalid(
                 f"session.dropped_events: a reason must be 1 to {MAX_DROP_REASON_LENGTH} characters"
             )
+        if isinstance(count, float) and count.is_integer():  # 3.0 is a JSON integer too
+            count = int(count)
         if type(count) is not int or not 0 <= count <= MAX_TOKENS:
             raise Invalid(
                 f"session.dropped_events.{reason} must be a count (a whole number >= 0), "

@@ -318,7 +318,7 @@ SEARCH_ENGINE_OBJECTS = frozenset(
     }
 )
 
-# --- server-side sign-out (migration 0004) ---------------------------------------------------
+# --- server-side sign-out (migration 0006) ---------------------------------------------------
 # "Sign out everywhere" increments an account's generation: cookies of an older one are refused.
 users.append_column(Column("signin_generation", Integer, nullable=False, server_default="0"))
 # Sign-ins ended by "sign out", kept until their cookie would have expired anyway.
