@@ -8,7 +8,8 @@ latency of a normal request, while hundreds trickle and thousands idle.
 second, and --headers connections send one header byte per second; `idle`: --idle kept-alive
 connections each make one request and then say nothing. With --reconnect, a connection the
 server closes is opened again at once. The attackers run in a process of their own; every
-second this one prints the server's open descriptors (/proc/PID/fd), its resident memory,
+second this one prints the server's open descriptors and resident memory (`agentops serve`
+and its worker processes, from /proc),
 and the time a new connection takes to get GET /health answered, then the summary.
 --server-src puts another checkout's server (e.g. /work/main/server/src) first on
 PYTHONPATH, to measure it the same way. Linux only.
@@ -115,15 +116,26 @@ def probe(port: int) -> float | None:
     return time.perf_counter() - start if answer.startswith(b"HTTP/1.1 200") else None
 
 
+def family(pid: int) -> list[int]:
+    """The process and its descendants (`agentops serve` supervises worker processes)."""
+    found = [pid]
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        for child in (task / "children").read_text().split():
+            found += family(int(child))
+    return found
+
+
 def descriptors(pid: int) -> int:
-    return len(os.listdir(f"/proc/{pid}/fd"))
+    return sum(len(os.listdir(f"/proc/{p}/fd")) for p in family(pid))
 
 
 def rss_mb(pid: int) -> float:
-    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-        if line.startswith("VmRSS:"):
-            return int(line.split()[1]) / 1024
-    return 0.0
+    total = 0.0
+    for p in family(pid):
+        for line in Path(f"/proc/{p}/status").read_text().splitlines():
+            if line.startswith("VmRSS:"):
+                total += int(line.split()[1]) / 1024
+    return total
 
 
 async def attack(args: argparse.Namespace) -> None:
