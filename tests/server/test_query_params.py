@@ -82,11 +82,19 @@ MOMENTS = st.one_of(
 NUMBERS = st.one_of(
     st.integers(min_value=-5, max_value=5000), st.integers(), st.just(2**63), st.just(-(2**63))
 ).map(str)
+AMOUNTS = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True).map(repr),
+    st.decimals(allow_nan=True).map(str),
+    NUMBERS,
+)
 TYPED = {
     "from": DAYS,
     "to": DAYS,
     "started_after": MOMENTS,
     "started_before": MOMENTS,
+    "after": MOMENTS,
+    "before": MOMENTS,
+    **dict.fromkeys(["cost_min", "cost_max", "duration_min", "duration_max"], AMOUNTS),
     **dict.fromkeys(["days", "limit", "buckets", "start_ms", "end_ms", "from_ms"], NUMBERS),
 }
 """What a parameter's values look like when typed right; each also gets any value at all."""
@@ -126,18 +134,10 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
 
 ROUTES: dict[str, list[str]] = {
     "overview": ["from", "to", "days", "format"],
-    "sessions": [
-        "from",
-        "to",
-        "days",
-        "tag",
-        "end_state",
-        "q",
-        "sort",
-        "cursor",
-        "limit",
-        "format",
-    ],
+    "sessions": (
+        "from to days after before tag tags meta end_state q model agent cost_min cost_max "
+        "duration_min duration_max sort cursor limit format"
+    ).split(),
     "session": ["format"],
     "tree": ["parent_id", "cursor", "limit", "from_ms"],
     "timeline": ["start_ms", "end_ms", "buckets"],
@@ -147,15 +147,9 @@ ROUTES: dict[str, list[str]] = {
     "trace_link": ["trace_id", "format"],
     "drilldown": ["session_id", "format"],
     "login": ["next"],
-    "api_sessions": [
-        "tag",
-        "end_state",
-        "started_after",
-        "started_before",
-        "text",
-        "limit",
-        "cursor",
-    ],
+    "api_sessions": (
+        "tag end_state started_after started_before text model agent limit cursor"
+    ).split(),
     "api_price": ["provider"],
 }
 """Every route that reads query parameters, with them (the API's come from its schema too)."""
