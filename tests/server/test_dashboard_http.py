@@ -216,6 +216,54 @@ def test_a_new_password_signs_out_every_browser(live: LiveServer, browser: httpx
     assert browser.get("/projects").status_code == 200
 
 
+def test_sign_out_ends_that_sign_in_on_the_server(live: LiveServer, browser: httpx.Client) -> None:
+    """A copied cookie is useless after sign-out: the server refuses it, not only the browser."""
+    assert sign_in(browser).status_code == 303
+    stolen = browser.cookies["agentops_session"]
+    with httpx.Client(base_url=live.url, timeout=30) as other:
+        assert sign_in(other).status_code == 303  # the same account in another browser
+        token = csrf_token(browser.get("/projects").text)
+        assert browser.post("/logout", data={"csrf_token": token}).status_code == 303
+        replay = httpx.get(f"{live.url}/projects", cookies={"agentops_session": stolen})
+        assert replay.status_code == 303 and replay.headers["location"].startswith("/login")
+        twin = httpx.get(
+            f"{live.url}/projects/{live.project_id}?format=json",
+            cookies={"agentops_session": stolen},
+        )
+        assert twin.status_code == 401
+        assert other.get("/projects").status_code == 200  # only that sign-in ended
+    assert sign_in(browser).status_code == 303
+    assert browser.get("/projects").status_code == 200
+
+
+def test_sign_out_everywhere_ends_every_sign_in_of_the_account(
+    live: LiveServer, browser: httpx.Client
+) -> None:
+    create_account(live.store, "second@example.com", PASSWORD)
+    assert sign_in(browser).status_code == 303
+    page = browser.get("/projects").text
+    assert 'action="/logout/everywhere"' in page and "Sign out everywhere" in page
+    with (
+        httpx.Client(base_url=live.url, timeout=30) as laptop,
+        httpx.Client(base_url=live.url, timeout=30) as colleague,
+    ):
+        assert sign_in(laptop).status_code == 303
+        assert sign_in(colleague, email="second@example.com").status_code == 303
+        everywhere = "/logout/everywhere"
+        assert browser.post(everywhere).status_code == 403  # CSRF-checked like every write
+        assert laptop.get("/projects").status_code == 200
+        token = csrf_token(page)
+        response = browser.post(everywhere, data={"csrf_token": token})
+        assert response.status_code == 303 and response.headers["location"] == "/login"
+        assert browser.get("/projects").status_code == 303
+        assert laptop.get("/projects").status_code == 303
+        assert laptop.get("/projects?format=json").status_code == 401
+        assert colleague.get("/projects").status_code == 200  # another account: untouched
+        # signing in again, at once, works
+        assert sign_in(laptop).status_code == 303
+        assert laptop.get("/projects").status_code == 200
+
+
 def test_an_unpriced_cost_is_shown_as_unknown_never_as_zero(
     live: LiveServer, browser: httpx.Client
 ) -> None:

@@ -42,11 +42,14 @@ def client_from(server: ServerProcess, address: str) -> httpx.Client:
     return httpx.Client(base_url=server.url, transport=transport, timeout=30)
 
 
-def sign_in(server: ServerProcess, address: str, login: str, password: str) -> httpx.Response:
+def sign_in(
+    server: ServerProcess, address: str, login: str, password: str, forwarded_for: str = ""
+) -> httpx.Response:
+    headers = {"X-Forwarded-For": forwarded_for} if forwarded_for else {}
     with client_from(server, address) as browser:
         token = csrf_token(browser.get("/login").text)
         form = {"csrf_token": token, "email": login, "password": password, "next": "/"}
-        return browser.post("/login", data=form)
+        return browser.post("/login", data=form, headers=headers)
 
 
 def assert_limited(response: httpx.Response) -> None:
@@ -94,6 +97,42 @@ def test_a_successful_sign_in_clears_the_failures(server: ServerProcess) -> None
         for _ in range(LIMIT - 1):
             assert sign_in(server, "127.0.0.40", login, "not-it-at-all").status_code == 401
         assert sign_in(server, "127.0.0.40", login, PASSWORD).status_code == 303
+
+
+@pytest.mark.slow
+def test_x_forwarded_for_is_not_believed_by_default(server: ServerProcess) -> None:
+    """Rotating X-Forwarded-For (even from loopback) does not buy more password checks."""
+    for n in range(LIMIT):
+        login = f"{uuid.uuid4().hex}@example.com"
+        wrong = sign_in(server, "127.0.0.1", login, "not-it", forwarded_for=f"203.0.113.{n}")
+        assert wrong.status_code == 401
+    limited = sign_in(server, "127.0.0.1", account(server), PASSWORD, "203.0.113.99")
+    assert_limited(limited)
+
+
+@pytest.mark.slow
+def test_x_forwarded_for_is_believed_from_the_proxies_the_operator_names(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    env = {"AGENTOPS_TRUSTED_PROXIES": "127.0.0.60, 10.9.0.0/16"}
+    data_dir = tmp_path_factory.mktemp("proxied") / "data"
+    proxied = ServerProcess(data_dir=data_dir, extra_env=env).start()
+    try:
+        for n in range(LIMIT):  # ten users behind the proxy, one failure each
+            login = f"{uuid.uuid4().hex}@example.com"
+            wrong = sign_in(proxied, "127.0.0.60", login, "not-it", forwarded_for=f"198.51.100.{n}")
+            assert wrong.status_code == 401
+        # an eleventh user behind the same proxy is not limited by the others' failures
+        ok = sign_in(proxied, "127.0.0.60", account(proxied), PASSWORD, "198.51.100.200")
+        assert ok.status_code == 303
+        # the header from anyone else is still ignored: its peer address is what counts
+        for _ in range(LIMIT):
+            login = f"{uuid.uuid4().hex}@example.com"
+            wrong = sign_in(proxied, "127.0.0.61", login, "not-it", forwarded_for="198.51.100.7")
+            assert wrong.status_code == 401
+        assert_limited(sign_in(proxied, "127.0.0.61", account(proxied), PASSWORD, "192.0.2.1"))
+    finally:
+        proxied.stop()
 
 
 def test_limiter_memory_is_bounded_and_failures_leave_the_window() -> None:

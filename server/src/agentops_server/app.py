@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from starlette.types import ASGIApp, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from agentops_server import __version__
 from agentops_server.api import agentops_v4, health, ingest, otlp, prices, sessions, ttd
@@ -89,6 +90,8 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     app.include_router(dashboard_router(config, store))
     app.add_middleware(CollapseSlashes)
     app.add_middleware(RejectNulInUrls)
+    if config.trusted_proxies:  # else the client address is the peer's, whatever it sends
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=list(config.trusted_proxies))
     return app
 
 

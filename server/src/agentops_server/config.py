@@ -6,6 +6,7 @@ Every variable is listed in ENV_VARS and documented in docs/settings.md.
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import os
 from collections.abc import Mapping
@@ -32,6 +33,15 @@ ENV_VARS: Final[dict[str, str]] = {
     "its token arrived are held for an authenticated request of the same trace; default 600",
     "AGENTOPS_OTLP_PENDING_BYTES": "most bytes of such spans held at once (beyond: 503, the "
     "client retries); default 64 MiB",
+    "AGENTOPS_HEADER_TIMEOUT_SECONDS": "a request's line and headers must arrive within it, or "
+    "the connection is closed; default 10",
+    "AGENTOPS_BODY_TIMEOUT_SECONDS": "a request's body must arrive within it once its headers "
+    "are in, or the connection is closed; default 30",
+    "AGENTOPS_KEEP_ALIVE_SECONDS": "idle keep-alive connections are closed after it; default 75",
+    "AGENTOPS_MAX_CONNECTIONS": "open connections per server process; beyond it the longest "
+    "idle (then the slowest reading) connection is closed for the new one; default 1000",
+    "AGENTOPS_TRUSTED_PROXIES": "comma-separated addresses or networks of reverse proxies whose "
+    "X-Forwarded-For/-Proto are believed; default none",
 }
 
 DEFAULT_DATA_DIR: Final = "./agentops-data"
@@ -56,6 +66,11 @@ class ServerConfig:
     key_check_seconds: int = 5
     otlp_pending_seconds: int = 600
     otlp_pending_bytes: int = 64 * 1024 * 1024
+    header_timeout_seconds: int = 10
+    body_timeout_seconds: int = 30
+    keep_alive_seconds: int = 75
+    max_connections: int = 1000
+    trusted_proxies: tuple[str, ...] = ()
 
     def to_json(self) -> str:
         """Every field, for `serve` to hand its worker processes (see from_json)."""
@@ -67,6 +82,7 @@ class ServerConfig:
     def from_json(cls, text: str) -> ServerConfig:
         values = json.loads(text)
         values["data_dir"] = Path(values["data_dir"])
+        values["trusted_proxies"] = tuple(values.get("trusted_proxies", ()))
         return cls(**values)
 
     @property
@@ -134,6 +150,27 @@ class ServerConfig:
                 64 * 1024 * 1024,
                 minimum=0,
             ),
+            header_timeout_seconds=_int(
+                "header timeout seconds",
+                None,
+                env.get("AGENTOPS_HEADER_TIMEOUT_SECONDS"),
+                10,
+                minimum=1,
+            ),
+            body_timeout_seconds=_int(
+                "body timeout seconds",
+                None,
+                env.get("AGENTOPS_BODY_TIMEOUT_SECONDS"),
+                30,
+                minimum=1,
+            ),
+            keep_alive_seconds=_int(
+                "keep-alive seconds", None, env.get("AGENTOPS_KEEP_ALIVE_SECONDS"), 75, minimum=1
+            ),
+            max_connections=_int(
+                "max connections", None, env.get("AGENTOPS_MAX_CONNECTIONS"), 1000, minimum=2
+            ),
+            trusted_proxies=parse_proxies(env.get("AGENTOPS_TRUSTED_PROXIES") or ""),
         )
 
 
@@ -147,6 +184,22 @@ def normalize_database_url(url: str) -> str:
     raise ConfigError(
         f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DB"
     )
+
+
+def parse_proxies(raw: str) -> tuple[str, ...]:
+    """`10.0.0.1, 10.1.0.0/16` -> the addresses and networks, each checked."""
+    found = []
+    for item in (part.strip() for part in raw.split(",")):
+        if not item:
+            continue
+        try:
+            ipaddress.ip_network(item, strict=False)
+        except ValueError:
+            raise ConfigError(
+                f"trusted proxies: {item!r} is not an IP address or network (like 10.0.0.0/8)"
+            ) from None
+        found.append(item)
+    return tuple(found)
 
 
 def _int(name: str, given: int | None, raw: str | None, default: int, *, minimum: int) -> int:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 
 def parse_timestamp(value: object) -> datetime | None:
@@ -19,6 +19,10 @@ def parse_timestamp(value: object) -> datetime | None:
             return parsed
         if tz is None:
             return parsed.replace(tzinfo=UTC)
+        if parsed.date() in (date.min, date.max) and parsed.utcoffset():
+            # the calendar's first and last day with an offset: refused whole, as the API
+            # document says (its UTC time may lie outside the calendar)
+            raise ValueError(f"timestamp {value!r} is out of range (first or last day, offset)")
         try:
             return parsed.astimezone(UTC)
         except OverflowError as exc:

@@ -28,8 +28,25 @@ server has no plans."""
 MAX_TRACE_ID = 2**128 - 1
 
 
+def _json_body(properties: dict[str, Any], required: list[str]) -> dict[str, Any]:
+    schema = {"type": "object", "properties": properties, "required": required}
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
+_TEXT_BODY = _json_body({"body": {"type": "string"}}, ["body"])
+_TRACE_ID_HEADER = {
+    "name": "Trace-Id",
+    "in": "header",
+    "required": True,
+    "description": "the trace id as a decimal integer (agentops 0.4), or 32 hex digits",
+    "schema": {"type": "string", "pattern": "^[1-9][0-9]{0,37}$"},
+}
+
+
 @router.post(
-    "/v3/auth/token", summary="Exchange an API key for the token agentops 0.4 exports with"
+    "/v3/auth/token",
+    summary="Exchange an API key for the token agentops 0.4 exports with",
+    openapi_extra=_json_body({"api_key": {"type": "string", "minLength": 1}}, ["api_key"]),
 )
 async def auth_token(request: Request) -> dict[str, Any]:
     svc = services(request)
@@ -63,7 +80,11 @@ def trace_id_from_header(value: str | None) -> str:
     return f"{number:032x}"
 
 
-@router.post("/v4/logs/upload/", summary="Keep the log text agentops 0.4 uploads with its session")
+@router.post(
+    "/v4/logs/upload/",
+    summary="Keep the log text agentops 0.4 uploads with its session",
+    openapi_extra={**_TEXT_BODY, "parameters": [_TRACE_ID_HEADER]},
+)
 async def upload_logs(request: Request) -> dict[str, Any]:
     svc = services(request)
     project = await require_project(request)
@@ -82,7 +103,11 @@ async def upload_logs(request: Request) -> dict[str, Any]:
     return {"status": "success", "session_id": session_id}
 
 
-@router.post("/v4/objects/upload/", summary="Store an object agentops 0.4 uploads; answers its URL")
+@router.post(
+    "/v4/objects/upload/",
+    summary="Store an object agentops 0.4 uploads; answers its URL",
+    openapi_extra=_TEXT_BODY,
+)
 async def upload_object(request: Request) -> dict[str, Any]:
     svc = services(request)
     project = await require_project(request)

@@ -227,7 +227,9 @@ async def developer_errors(request: Request) -> dict[str, Any]:
     svc = services(request)
     key = await require_api_key(request)
     body = await read_json(request, svc.config.max_body_bytes)
-    report = body if isinstance(body, dict) else {"message": body}
+    if not isinstance(body, dict):
+        raise invalid("the body must be a JSON object (sdk_version, type, message, ...)")
+    report = body
     logger.warning(
         "SDK error reported (project %s, sdk %s, session %s): %s: %.2000s",
         key.project_id,

@@ -14,8 +14,10 @@ from typing import Any
 
 import orjson
 from fastapi import APIRouter, Request, Response
+from google.protobuf.message import DecodeError
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceResponse
 from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import (
+    ExportMetricsServiceRequest,
     ExportMetricsServiceResponse,
 )
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
@@ -120,10 +122,23 @@ async def _failures(request: Request, media: str, work: Any) -> Response:
         return status_response(media, 503, message)
 
 
+_OTLP_BODY = {
+    "requestBody": {
+        "required": True,
+        "description": "an OTLP/HTTP export request (opentelemetry-proto), protobuf or JSON",
+        "content": {
+            "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+            "application/json": {"schema": {"type": "object"}},
+        },
+    }
+}
+
+
 @router.post(
     "/v1/traces",
     summary="OTLP/HTTP traces: agentops 0.4, OpenLLMetry, OpenInference, openai-v2, any OTel SDK",
     response_class=Response,
+    openapi_extra=_OTLP_BODY,
 )
 async def export_traces(request: Request) -> Response:
     media = _media_type(request)
@@ -155,7 +170,11 @@ async def export_traces(request: Request) -> Response:
     return await _failures(request, media, work)
 
 
-@router.post("/v1/logs", summary="OTLP/HTTP logs: GenAI prompts and completions join their span")
+@router.post(
+    "/v1/logs",
+    summary="OTLP/HTTP logs: GenAI prompts and completions join their span",
+    openapi_extra=_OTLP_BODY,
+)
 async def export_logs(request: Request) -> Response:
     media = _media_type(request)
 
@@ -170,7 +189,9 @@ async def export_logs(request: Request) -> Response:
     return await _failures(request, media, work)
 
 
-@router.post("/v1/metrics", summary="OTLP/HTTP metrics: accepted and not kept")
+@router.post(
+    "/v1/metrics", summary="OTLP/HTTP metrics: accepted and not kept", openapi_extra=_OTLP_BODY
+)
 async def export_metrics(request: Request) -> Response:
     media = _media_type(request)
 
@@ -181,7 +202,23 @@ async def export_metrics(request: Request) -> Response:
             raise UnsupportedMediaType(
                 f"Content-Type {media or 'none'!r} is not OTLP: use {PROTOBUF} or {JSON}"
             )
-        await read_body(request, svc.config.max_body_bytes)
+        body = await read_body(request, svc.config.max_body_bytes)
+        _check_metrics(body, media)  # not kept, but a body that is no export is refused
         return _success(media, ExportMetricsServiceResponse())
 
     return await _failures(request, media, work)
+
+
+def _check_metrics(body: bytes, media: str) -> None:
+    if media == JSON:
+        try:
+            valid = isinstance(orjson.loads(body), dict)
+        except orjson.JSONDecodeError:
+            valid = False
+        if not valid:
+            raise Undecodable("an OTLP/JSON export request is a JSON object")
+        return
+    try:
+        ExportMetricsServiceRequest().ParseFromString(body)
+    except DecodeError:
+        raise Undecodable("not an OTLP/protobuf ExportMetricsServiceRequest") from None

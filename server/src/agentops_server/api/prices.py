@@ -11,7 +11,7 @@ from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, WithJsonSchema
 from starlette.concurrency import run_in_threadpool
 
 from agentops_server.api.deps import require_api_key, services
@@ -22,7 +22,16 @@ from agentops_server.storage.store import NotFound
 
 router = APIRouter(prefix="/v2/prices", tags=["prices"])
 
-Price = Annotated[Decimal, Field(ge=0, le=1_000_000, allow_inf_nan=False)]
+_PRICE_SCHEMA = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 1_000_000},
+        {"type": "string", "pattern": r"^(1000000(\.0+)?|[0-9]{1,6}(\.[0-9]+)?)$"},
+    ],
+    "description": "USD per million tokens, 0 to 1,000,000 (a number or a decimal string)",
+}
+Price = Annotated[
+    Decimal, Field(ge=0, le=1_000_000, allow_inf_nan=False), WithJsonSchema(_PRICE_SCHEMA)
+]
 MAX_MODEL_LENGTH = 200
 
 

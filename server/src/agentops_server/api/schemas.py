@@ -15,23 +15,88 @@ from pydantic.json_schema import models_json_schema
 _REF = "#/components/schemas/{model}"
 
 
-class SessionSnapshot(BaseModel):
-    session_id: str = Field(description="client-generated id (a UUID for agentops clients)")
-    init_timestamp: str | None = Field(None, description="ISO 8601; naive means UTC")
-    end_timestamp: str | None = None
-    end_state: str | None = Field(None, description="Success, Fail (or Failure), Indeterminate")
-    end_state_reason: str | None = None
-    tags: list[str] | None = None
-    host_env: dict[str, Any] | None = None
-    video: str | None = None
-    is_running: bool | None = Field(
+_UUID: dict[str, Any] = {"format": "uuid"}
+_ID_TEXT: dict[str, Any] = {"type": "string", "pattern": r"\S", "maxLength": 200}
+_ID: dict[str, Any] = {"anyOf": [_ID_TEXT, {"type": "integer"}]}  # trimmed, 1-200 characters
+_NONE: list[dict[str, Any]] = [{"const": ""}, {"type": "null"}]  # "" and null mean unset
+# The calendar's first and last day with a non-zero offset are refused (UTC may lie outside).
+_EDGE_WITH_OFFSET = (
+    r"^(0001-01-01|9999-12-31)[Tt ][^+-]*[+-]"
+    r"([0-9][1-9]|[1-9][0-9]|00:?([0-9][1-9]|[1-9][0-9]))"
+)
+_TIMESTAMP: dict[str, Any] = {
+    "anyOf": [
+        {"type": "string", "format": "date-time", "not": {"pattern": _EDGE_WITH_OFFSET}},
+        # epoch seconds, or milliseconds when past 1e11; within years 1 to 9999
+        {"type": "number", "minimum": -62135596800000, "maximum": 253402300799999},
+        *_NONE,
+    ],
+    "description": "ISO 8601 (no offset: UTC), or epoch seconds or milliseconds",
+}
+_TEXT: dict[str, Any] = {"type": ["string", "number", "null"]}
+_TOKENS: dict[str, Any] = {
+    "anyOf": [{"type": "integer", "minimum": 0, "maximum": 10**12}, *_NONE],
+}
+_COST: dict[str, Any] = {
+    "anyOf": [
+        {"type": "number", "minimum": 0, "maximum": 1_000_000},
+        {"type": "string", "pattern": r"^(1000000(\.0+)?|[0-9]{1,6}(\.[0-9]+)?)$"},
+        *_NONE,
+    ],
+    "description": "USD; when sent it wins over the computed price",
+}
+_END_STATE: dict[str, Any] = {
+    "anyOf": [{"enum": ["Success", "Fail", "Failure", "Indeterminate"]}, *_NONE],
+}
+_TAGS: dict[str, Any] = {
+    "anyOf": [
+        {"type": "array", "items": {"type": ["string", "number"]}},
+        {"type": "string", "description": "comma-separated"},
+        {"type": "null"},
+    ]
+}
+
+
+_DROPPED: dict[str, Any] = {
+    "anyOf": [
+        {
+            "type": "object",
+            "maxProperties": 20,
+            "propertyNames": {"minLength": 1, "maxLength": 64},
+            "additionalProperties": {"type": "integer", "minimum": 0, "maximum": 10**12},
+        },
+        {"type": "null"},
+    ]
+}
+
+
+class SessionFields(BaseModel):
+    """Any further fields are ignored."""
+
+    init_timestamp: Any = Field(None, json_schema_extra=_TIMESTAMP)
+    end_timestamp: Any = Field(None, json_schema_extra=_TIMESTAMP)
+    end_state: Any = Field(None, json_schema_extra=_END_STATE)
+    end_state_reason: Any = Field(None, json_schema_extra=_TEXT)
+    tags: Any = Field(None, json_schema_extra=_TAGS)
+    host_env: Any = Field(None, json_schema_extra={"anyOf": [{"type": "object"}, *_NONE]})
+    video: Any = Field(None, json_schema_extra=_TEXT)
+    is_running: Any = Field(
         None, description="0.3 clients: false on the final update; end fields count only then"
     )
-    dropped_events: dict[str, int] | None = Field(
+    dropped_events: Any = Field(
         None,
         description="our SDK: events it could not deliver, cumulative counts by reason "
         '(e.g. {"queue_full": 3}); the larger count per reason is kept',
+        json_schema_extra=_DROPPED,
     )
+
+
+class SessionSnapshot(SessionFields):
+    session_id: str = Field(description="client-generated UUID", json_schema_extra=_UUID)
+
+
+class SessionUpdate(SessionFields):
+    session_id: Any = Field(None, description="ignored: the session token names it")
 
 
 class CreateSessionBody(BaseModel):
@@ -39,40 +104,55 @@ class CreateSessionBody(BaseModel):
 
 
 class UpdateSessionBody(BaseModel):
-    session: SessionSnapshot = Field(description="session_id is ignored: the token names it")
+    session: SessionUpdate
 
 
 class Event(BaseModel):
     """Any further fields are stored with the event and returned by the export."""
 
-    id: str = Field(description="client-generated; a repeated id is stored once")
-    event_type: str = Field(description="llms, actions, tools, errors; others stored as actions")
-    init_timestamp: str | None = None
-    end_timestamp: str | None = None
-    agent_id: str | None = None
-    parent_id: str | None = Field(
-        None, description="the id of the event this one ran inside; null directly under the session"
+    id: Any = Field(
+        description="client-generated; a repeated id is stored once", json_schema_extra=_ID
+    )
+    event_type: str = Field(
+        min_length=1, description="llms, actions, tools, errors; others stored as actions"
+    )
+    init_timestamp: Any = Field(None, json_schema_extra=_TIMESTAMP)
+    end_timestamp: Any = Field(None, json_schema_extra=_TIMESTAMP)
+    agent_id: Any = Field(
+        None, json_schema_extra={"anyOf": [_ID_TEXT, {"type": "integer"}, *_NONE]}
+    )
+    parent_id: Any = Field(
+        None,
+        description="the id of the event this one ran inside; null directly under the session",
+        json_schema_extra={"anyOf": [_ID_TEXT, {"type": "integer"}, *_NONE]},
     )
     params: Any = None
     returns: Any = None
-    action_type: str | None = Field(None, description="actions")
-    name: str | None = Field(None, description="tools (and actions)")
+    action_type: Any = Field(None, description="actions", json_schema_extra=_TEXT)
+    name: Any = Field(None, description="tools (and actions)", json_schema_extra=_TEXT)
+    tool_name: Any = Field(None, description="tools", json_schema_extra=_TEXT)
     logs: Any = None
-    model: str | None = Field(None, description="llms")
-    provider: str | None = Field(None, description="llms: pricing provider id, e.g. openai")
+    model: Any = Field(None, description="llms", json_schema_extra=_TEXT)
+    provider: Any = Field(
+        None, description="llms: pricing provider id, e.g. openai", json_schema_extra=_TEXT
+    )
     prompt: Any = Field(None, description="llms: chat messages or text")
     completion: Any = Field(None, description="llms: a message or text")
-    prompt_tokens: int | None = Field(None, description="llms: all input tokens")
-    completion_tokens: int | None = Field(None, description="llms: all output tokens")
-    cache_read_tokens: int | None = None
-    cache_write_tokens: int | None = None
-    reasoning_tokens: int | None = None
-    cost: float | str | None = Field(None, description="llms: USD; when sent it wins")
-    error_type: str | None = Field(None, description="errors")
+    prompt_tokens: Any = Field(
+        None, description="llms: all input tokens", json_schema_extra=_TOKENS
+    )
+    completion_tokens: Any = Field(
+        None, description="llms: all output tokens", json_schema_extra=_TOKENS
+    )
+    cache_read_tokens: Any = Field(None, json_schema_extra=_TOKENS)
+    cache_write_tokens: Any = Field(None, json_schema_extra=_TOKENS)
+    reasoning_tokens: Any = Field(None, json_schema_extra=_TOKENS)
+    cost: Any = Field(None, json_schema_extra=_COST)
+    error_type: Any = Field(None, description="errors", json_schema_extra=_TEXT)
     code: Any = None
     details: Any = None
-    trigger_event_id: str | None = None
-    trigger_event_type: str | None = None
+    trigger_event_id: Any = None
+    trigger_event_type: Any = None
 
 
 class CreateEventsBody(BaseModel):
@@ -80,20 +160,22 @@ class CreateEventsBody(BaseModel):
 
 
 class CreateAgentBody(BaseModel):
-    id: str
-    name: str | None = None
+    id: Any = Field(json_schema_extra=_ID)
+    name: Any = Field(None, json_schema_extra=_TEXT)
 
 
 class ReauthorizeBody(BaseModel):
-    session_id: str
+    session_id: str = Field(json_schema_extra=_UUID)
 
 
 class DeveloperErrorBody(BaseModel):
-    sdk_version: str | None = None
-    type: str | None = None
-    message: str | None = None
-    stack_trace: str | None = None
-    session_id: str | None = None
+    """What an SDK reports about its own failure; logged, never validated further."""
+
+    sdk_version: Any = None
+    type: Any = None
+    message: Any = None
+    stack_trace: Any = None
+    session_id: Any = None
 
 
 class StatusResponse(BaseModel):
@@ -250,7 +332,39 @@ def install_schemas(app: FastAPI) -> None:
         components = document.setdefault("components", {}).setdefault("schemas", {})
         for name, schema in defs.get("$defs", {}).items():
             components.setdefault(name, schema)
+        for name in ("HTTPValidationError", "ValidationError"):  # our 422s are ErrorResponse
+            components.pop(name, None)
+        for path, operations in document.get("paths", {}).items():
+            for operation in operations.values():
+                document_errors(path, operation)
         app.openapi_schema = document
         return document
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+_OTLP_STATUS = {
+    "type": "object",
+    "description": "google.rpc.Status {code, message}, encoded like the request",
+}
+
+
+def document_errors(path: str, operation: dict[str, Any]) -> None:
+    """Every operation may answer a client error (4XX: 400 malformed, 401 key or token, 404
+    unknown, 405 method, 413 too large, 415 encoding, 422 invalid field) and 503 (database
+    down, with Retry-After), each with the error body; OTLP routes answer a google.rpc.Status."""
+    if path.startswith("/v1/"):
+        error: dict[str, Any] = {
+            "application/json": {"schema": _OTLP_STATUS},
+            "application/x-protobuf": {"schema": {"type": "string", "format": "binary"}},
+        }
+    else:
+        error = {"application/json": {"schema": {"$ref": _REF.format(model="ErrorResponse")}}}
+    responses = operation.setdefault("responses", {})
+    responses.pop("422", None)  # FastAPI's HTTPValidationError: covered by 4XX
+    responses["4XX"] = {"description": "client error", "content": error}
+    responses["503"] = {
+        "description": "the database is unavailable: nothing was stored; retry after Retry-After",
+        "content": error,
+        "headers": {"Retry-After": {"schema": {"type": "integer"}}},
+    }

@@ -5,6 +5,7 @@ Authenticated with the project's API key in X-Agentops-Api-Key, as AgentOps' v2 
 
 from __future__ import annotations
 
+import re
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
@@ -24,6 +25,12 @@ from agentops_server.storage.store import NotFound, StoreError
 MAX_TAGS = 10  # tags one listing may require
 
 router = APIRouter(prefix="/v2/sessions", tags=["export"])
+EXAMPLE = "2026-11-21T12:00:00Z"
+# The bounds are RFC 3339 date-times; one without offset is read as UTC. A number or a date
+# alone is refused (a 422), never read as a time.
+DAY_AND_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}[Tt ][0-9]{2}:[0-9]{2}")
+MOMENT: dict[str, Any] = {"json_schema_extra": {"format": "date-time"}}
+MOMENT_DOC = "sessions started {} this moment: ISO 8601 like " + EXAMPLE + " (no offset: UTC)"
 
 
 @router.get(
@@ -37,13 +44,17 @@ async def list_sessions(
         list[str] | None, Query(description="only sessions with this tag (repeat: all of them)")
     ] = None,
     end_state: Annotated[
-        str | None, Query(description="Success, Fail (or Failure) or Indeterminate")
+        str | None,
+        Query(
+            description="Success, Fail (or Failure) or Indeterminate",
+            json_schema_extra={"enum": ["Success", "Fail", "Failure", "Indeterminate", ""]},
+        ),
     ] = None,
     started_after: Annotated[
-        datetime | None, Query(description="ISO 8601; sessions started at or after")
+        str | None, Query(description=MOMENT_DOC.format("at or after"), **MOMENT)
     ] = None,
     started_before: Annotated[
-        datetime | None, Query(description="ISO 8601; sessions started before")
+        str | None, Query(description=MOMENT_DOC.format("before"), **MOMENT)
     ] = None,
     text: Annotated[
         str | None,
@@ -120,10 +131,16 @@ async def session_export(request: Request, session_id: str) -> StreamingResponse
     return StreamingResponse(chunks, media_type="application/json")
 
 
-def _aware(field: str, value: datetime | None) -> datetime | None:
+def _aware(field: str, raw: str | None) -> datetime | None:
     """The bound in UTC (naive means UTC); one that UTC cannot represent is a 422."""
-    if value is None:
+    if raw is None:
         return None
+    try:
+        if not DAY_AND_TIME.match(raw):
+            raise ValueError(raw)
+        value = datetime.fromisoformat(raw)
+    except ValueError:
+        raise invalid(f"{field} must be a date and time like {EXAMPLE}, got {raw[:40]!r}") from None
     if value.tzinfo is None:
         return value.replace(tzinfo=UTC)
     try:

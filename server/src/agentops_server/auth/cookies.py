@@ -31,7 +31,7 @@ class CookieSession:
     session_id: str
     user_id: str | None
     issued_at: int
-    stamp: str = ""  # fingerprint of the account's password hash: a new password signs out
+    stamp: str = ""  # fingerprint of the password hash and sign-in generation (see stamp())
 
 
 class CookieSigner:
@@ -49,9 +49,11 @@ class CookieSigner:
     def new_session(self, user_id: str | None, stamp: str = "") -> CookieSession:
         return CookieSession(secrets.token_urlsafe(18), user_id, int(time.time()), stamp)
 
-    def stamp(self, password_hash: str) -> str:
-        """A short keyed fingerprint of a password hash (the hash itself never leaves)."""
-        digest = hmac.new(self._cookie_key, password_hash.encode(), hashlib.sha256).digest()
+    def stamp(self, password_hash: str, generation: int = 0) -> str:
+        """A short keyed fingerprint of a password hash (the hash itself never leaves) and of
+        the account's sign-in generation: a new password or "sign out everywhere" changes it."""
+        material = password_hash if generation == 0 else f"{password_hash}\n{generation}"
+        digest = hmac.new(self._cookie_key, material.encode(), hashlib.sha256).digest()
         return b64encode(digest)[:16]
 
     def dumps(self, session: CookieSession) -> str:

@@ -44,7 +44,7 @@ class Dashboard:
         self.renderer = Renderer(self.static)
 
     def visit(self, request: Request) -> Visit:
-        return self.visits.open(request, self.store.get_user)
+        return self.visits.open(request, self.store.get_user, self.store.dashboard_session_ended)
 
     def page(
         self,
@@ -142,7 +142,7 @@ def day_range(
         raise BadInput("the range ends before it starts: swap from and to")
     start = None if first is None else datetime(first.year, first.month, first.day, tzinfo=UTC)
     end = None
-    if last is not None:
+    if last is not None and last < date.max:  # to=9999-12-31 has no next day: open-ended
         end = datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1)
     form = {"from": first.isoformat() if first else "", "to": last.isoformat() if last else ""}
     return start, end, form

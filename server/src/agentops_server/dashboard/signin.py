@@ -1,4 +1,5 @@
-"""Sign-in and sign-out. Both are CSRF-checked POSTs; signing in starts a new session id.
+"""Sign-in and sign-out. All are CSRF-checked POSTs; signing in starts a new session id, and
+signing out ends that sign-in on the server (or, "everywhere", every sign-in of the account).
 
 Failed sign-ins are limited per client address and per login (auth/signin_limit.py): past the
 limit the form answers 429 with Retry-After and does not check the password.
@@ -51,14 +52,31 @@ def add_signin_routes(router: APIRouter, dash: Dashboard) -> None:
 
     @router.post("/logout")
     async def logout(request: Request) -> Response:
-        visit = await run_in_threadpool(dash.visit, request)
-        raw = await request.form()
-        token = raw.get(CSRF_FIELD)
-        if not dash.visits.csrf_ok(visit, token if isinstance(token, str) else None, request):
-            message = "the sign-out form is stale (CSRF check): reload the page and try again"
-            return dash.error(request, visit, 403, message)
-        response = RedirectResponse("/login", status_code=303)
-        return dash.visits.finish(response, dash.visits.sign_out())
+        """End this sign-in on the server too: its cookie is refused from now on."""
+        return await _sign_out(dash, request, everywhere=False)
+
+    @router.post("/logout/everywhere")
+    async def logout_everywhere(request: Request) -> Response:
+        """End every sign-in of this account, in every browser."""
+        return await _sign_out(dash, request, everywhere=True)
+
+
+async def _sign_out(dash: Dashboard, request: Request, *, everywhere: bool) -> Response:
+    visit = await run_in_threadpool(dash.visit, request)
+    raw = await request.form()
+    token = raw.get(CSRF_FIELD)
+    if not dash.visits.csrf_ok(visit, token if isinstance(token, str) else None, request):
+        message = "the sign-out form is stale (CSRF check): reload the page and try again"
+        return dash.error(request, visit, 403, message)
+    if visit.user is not None:
+        expires_at = dash.visits.expires_at(visit)
+        await run_in_threadpool(
+            dash.store.end_dashboard_session, visit.session.session_id, expires_at
+        )
+        if everywhere:
+            await run_in_threadpool(dash.store.end_all_dashboard_sessions, visit.user.id)
+    response = RedirectResponse("/login", status_code=303)
+    return dash.visits.finish(response, dash.visits.sign_out())
 
 
 def _too_many(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from fastapi import Request
@@ -21,6 +22,8 @@ from agentops_server.storage.store import NotFound
 
 GetUser = Callable[[str], User]
 """Loads an account by id; raises storage NotFound."""
+IsEnded = Callable[[str], bool]
+"""Whether a sign-in (its cookie's session id) was ended by signing out."""
 
 
 @dataclass(slots=True)
@@ -38,8 +41,9 @@ class Visits:
         self.signer = signer
         self.secure = secure
 
-    def open(self, request: Request, get_user: GetUser) -> Visit:
-        """The visit of this request; a missing, forged or expired cookie starts a new one."""
+    def open(self, request: Request, get_user: GetUser, is_ended: IsEnded) -> Visit:
+        """The visit of this request; a missing, forged, expired or signed-out cookie starts a
+        new one."""
         found = self.signer.loads(request.cookies.get(COOKIE_NAME))
         if found is None:
             return self._new(None)
@@ -49,7 +53,9 @@ class Visits:
                 user = get_user(found.user_id)
             except NotFound:  # the account was removed: sign out
                 return self._new(None)
-            if found.stamp != self.signer.stamp(user.password_hash):  # password changed
+            if found.stamp != self._stamp(user):  # new password, or signed out everywhere
+                return self._new(None)
+            if is_ended(found.session_id):  # this sign-in was signed out
                 return self._new(None)
         return Visit(found, user, self.signer.csrf_token(found), fresh=False)
 
@@ -89,8 +95,15 @@ class Visits:
         if user is None:
             session = self.signer.new_session(None)
         else:
-            session = self.signer.new_session(user.id, self.signer.stamp(user.password_hash))
+            session = self.signer.new_session(user.id, self._stamp(user))
         return Visit(session, user, self.signer.csrf_token(session), fresh=True)
+
+    def _stamp(self, user: User) -> str:
+        return self.signer.stamp(user.password_hash, user.signin_generation)
+
+    def expires_at(self, visit: Visit) -> datetime:
+        """When this visit's cookie stops being accepted anyway."""
+        return datetime.fromtimestamp(visit.session.issued_at + self.signer.max_age, UTC)
 
 
 def safe_next(target: str | None) -> str:

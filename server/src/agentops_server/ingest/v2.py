@@ -91,24 +91,24 @@ def session_write(
     0.3.26 also sends an end_timestamp with "Indeterminate" while still running (get_analytics)."""
     end_state = _end_state(session.get("end_state"))
     end_ts = _timestamp("session.end_timestamp", session.get("end_timestamp"))
+    reason = _text("session.end_state_reason", session.get("end_state_reason"))
     running = session.get("is_running")
     if running is None:
         ended = end_ts is not None or end_state in (EndState.SUCCESS.value, EndState.FAIL.value)
     else:
         ended = running is False
-    init_ts = None
-    if creating:
-        init_ts = _timestamp("session.init_timestamp", session.get("init_timestamp"))
+    init_ts = _timestamp("session.init_timestamp", session.get("init_timestamp"))  # checked
+    if creating:  # an update never moves the start
         init_ts = init_ts or now or datetime.now(UTC)
+    else:
+        init_ts = None
     return SessionWrite(
         id=session_id,
         project_id=project_id,
         init_timestamp=init_ts,
         end_timestamp=(end_ts or now or datetime.now(UTC)) if ended else None,
         end_state=(end_state or EndState.INDETERMINATE.value) if ended else None,
-        end_state_reason=_text("session.end_state_reason", session.get("end_state_reason"))
-        if ended
-        else None,
+        end_state_reason=reason if ended else None,
         tags=_tags(session.get("tags")),
         host_env=_object("session.host_env", session.get("host_env")),
         video=_text("session.video", session.get("video")),
@@ -160,6 +160,7 @@ def _event(
     raw: dict[str, Any], session_id: str, project_id: str, pricer: Pricer, now: datetime
 ) -> EventWrite:
     """`raw` was just parsed and is ours: lifted fields are popped, the rest is the payload."""
+    _check_typed_fields(raw)
     pop = raw.pop
     wire_type = pop("event_type", None)
     if not isinstance(wire_type, str) or not wire_type:
@@ -234,6 +235,29 @@ def _event(
         payload=raw,
         parent_id=None if parent_id is None or parent_id == "" else _id("parent_id", parent_id),
     )
+
+
+_TEXT_FIELDS = ("action_type", "name", "tool_name", "model", wire.PROVIDER, "error_type")
+_TOKEN_FIELDS = (
+    "prompt_tokens",
+    "completion_tokens",
+    wire.CACHE_READ_TOKENS,
+    wire.CACHE_WRITE_TOKENS,
+    wire.REASONING_TOKENS,
+)
+
+
+def _check_typed_fields(raw: dict[str, Any]) -> None:
+    """The fields the API documents with a type have it on every event, whatever its type
+    (an ActionEvent's `model: {}` is refused like an LLMEvent's), as the OpenAPI document says."""
+    for key in _TEXT_FIELDS:
+        if key in raw:
+            _text(key, raw[key])
+    for key in _TOKEN_FIELDS:
+        if key in raw:
+            _tokens(key, raw[key])
+    if "cost" in raw:
+        _cost(raw["cost"])
 
 
 def _trigger_link(raw: dict[str, Any]) -> None:
@@ -312,6 +336,8 @@ def dropped_events(value: object) -> dict[str, int] | None:
             raise Invalid(
                 f"session.dropped_events: a reason must be 1 to {MAX_DROP_REASON_LENGTH} characters"
             )
+        if isinstance(count, float) and count.is_integer():  # 3.0 is a JSON integer too
+            count = int(count)
         if type(count) is not int or not 0 <= count <= MAX_TOKENS:
             raise Invalid(
                 f"session.dropped_events.{reason} must be a count (a whole number >= 0), "

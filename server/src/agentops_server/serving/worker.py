@@ -13,11 +13,12 @@ from typing import Final
 
 import uvicorn
 
+from agentops_server.config import ServerConfig
+from agentops_server.connection_guard import guarded_protocol, raise_descriptor_limit
 from agentops_server.serving.drain import CloseWhenDraining, Drain, RetiringServer
 
 WORKER_ENV: Final = "AGENTOPS_SERVE_WORKER"
 RETIRE_SIGNAL: Final = signal.SIGUSR1
-KEEP_ALIVE_SECONDS: Final = 75
 GRACEFUL_SECONDS: Final = 30
 
 
@@ -62,7 +63,10 @@ def main() -> None:
     options = WorkerOptions.from_json(os.environ.pop(WORKER_ENV))
     sock = socket.socket(fileno=options.fd)
     drain = Drain()
-    app = CloseWhenDraining(app_from_env(), drain)
+    inner = app_from_env()
+    settings: ServerConfig = inner.state.config
+    raise_descriptor_limit(settings)
+    app = CloseWhenDraining(inner, drain)
     config = uvicorn.Config(
         app,
         log_level=options.log_level,
@@ -70,7 +74,9 @@ def main() -> None:
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         # Longer than clients keep idle connections (0.3.26: 10 s, sending every 5 s), so the
         # server never closes one just as a client reuses it (a POST is not retried then).
-        timeout_keep_alive=KEEP_ALIVE_SECONDS,
+        timeout_keep_alive=settings.keep_alive_seconds,
+        http=guarded_protocol(settings),  # header/body read deadlines, a connection cap
+        proxy_headers=False,  # the app believes X-Forwarded-* from AGENTOPS_TRUSTED_PROXIES only
     )
     server = WorkerServer(config, drain, options.ready_fd)
     signal.signal(RETIRE_SIGNAL, lambda signum, frame: server.retire())

@@ -19,6 +19,7 @@ class User:
     email: str
     password_hash: str
     created_at: datetime
+    signin_generation: int = 0  # "sign out everywhere" increments it
 
 
 class SessionSort(StrEnum):

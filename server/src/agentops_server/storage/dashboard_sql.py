@@ -309,4 +309,6 @@ def _offset_ms(dialect: str, column: Any, since: datetime) -> Any:
 
 
 def _to_user(row: Any) -> User:
-    return User(row["id"], row["email"], row["password_hash"], row["created_at"])
+    return User(
+        row["id"], row["email"], row["password_hash"], row["created_at"], row["signin_generation"]
+    )

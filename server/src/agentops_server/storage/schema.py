@@ -317,3 +317,15 @@ SEARCH_ENGINE_OBJECTS = frozenset(
         "ix_sessions_id_pattern",
     }
 )
+
+# --- server-side sign-out (migration 0006) ---------------------------------------------------
+# "Sign out everywhere" increments an account's generation: cookies of an older one are refused.
+users.append_column(Column("signin_generation", Integer, nullable=False, server_default="0"))
+# Sign-ins ended by "sign out", kept until their cookie would have expired anyway.
+dashboard_signouts = Table(
+    "dashboard_signouts",
+    metadata,
+    Column("session_id", Text, primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index("ix_dashboard_signouts_expires", "expires_at"),
+)

@@ -54,6 +54,7 @@ from agentops_server.storage.schema import (
     sessions,
 )
 from agentops_server.storage.session_write import create_session, update_session
+from agentops_server.storage.signout_sql import SignOutSql
 from agentops_server.storage.store import Conflict, NotFound
 from agentops_server.storage.trace_sql import TraceSql
 
@@ -75,7 +76,7 @@ def open_store(database_url: str) -> SqlStore:
     return SqlStore(create_engines(database_url))
 
 
-class SqlStore(TraceSql, DashboardSql):
+class SqlStore(TraceSql, DashboardSql, SignOutSql):
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         self.dialect = engines.dialect
