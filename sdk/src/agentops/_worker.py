@@ -336,8 +336,8 @@ def report_pending(
     where = ""
     if kept and keeper is not None:
         where = (
-            f"; {kept} kept in the spool {keeper.directory}: the next run that uses agentops "
-            "sends them (or: python -m agentops.spool send)"
+            f"; {kept} kept in the spool {keeper.directory}: the next run that calls "
+            "agentops.init() sends them (or: python -m agentops.spool send)"
         )
     print(
         f"agentops: {pending} event(s) not sent after waiting {waited:.1f}s for the server{where}",
