@@ -224,8 +224,15 @@ def start_session(
     return client.start_session(tags, inherited_session_id, config)
 
 
+class _Unset:
+    """end_session() called without an end state (0.4: Success), unlike end_session(None)."""
+
+
+_UNSET = _Unset()
+
+
 def end_session(
-    end_state: str | EndState | Session | None = None,
+    end_state: str | EndState | Session | None | _Unset = _UNSET,
     end_state_reason: str | None = None,
     video: str | None = None,
     is_auto_end: bool = False,
@@ -239,8 +246,9 @@ def end_session(
     keywords (end_session("Fail", custom_field="abc")) are kept as the session's metadata.
     """
     target = end_state if isinstance(end_state, Session) else None
+    # an explicit None (or any other bad value) is refused with a warning, as in 0.3
     state: str | EndState = keywords.pop("end_state", None) or (
-        "Success" if end_state is None or target is not None else end_state  # type: ignore[assignment]
+        "Success" if isinstance(end_state, _Unset) or target is not None else end_state  # type: ignore[assignment]
     )
     reason = keywords.pop("end_state_reason", end_state_reason)
     video = keywords.pop("video", video)

@@ -1,0 +1,260 @@
+"""The agentops 0.4 API's less travelled paths, in process over the in-memory server: values
+sent into and thrown into decorated generators, generators closed early, decorated calls
+with no trace running, @trace on sync and async functions, and what end_trace,
+update_trace_metadata and the end-state parser accept."""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import uuid
+from collections.abc import AsyncGenerator, Generator
+from typing import Any
+
+import pytest
+
+import agentops
+from agentops import TraceState
+from agentops._trace_context import TraceContext
+from agentops._traces import parse_end_state, tag_list
+from agentops.testing import InMemoryTransport
+from agentops.wire import EndState
+from tests.sdk.conftest import LogLines
+
+KEY = str(uuid.uuid4())
+
+
+@pytest.fixture
+def wire() -> InMemoryTransport:
+    transport = InMemoryTransport()
+    agentops.init(
+        api_key=KEY, transport=transport, auto_start_session=False, instrument_llm_calls=False
+    )
+    return transport
+
+
+def started(name: str) -> TraceContext:
+    ctx = agentops.start_trace(name)
+    assert ctx is not None
+    return ctx
+
+
+def names(wire: InMemoryTransport, session_id: object) -> list[tuple[str, str | None]]:
+    """(event name, parent's name) of a session's events, in recording order."""
+    agentops.flush()
+    events = wire.events_of(str(session_id))
+    by_id = {e["id"]: e for e in events}
+
+    def label(e: dict[str, Any]) -> str:
+        return str(e.get("action_type") or e.get("name") or e.get("error_type") or "?")
+
+    return [
+        (label(e), label(by_id[e["parent_id"]]) if e.get("parent_id") in by_id else None)
+        for e in events
+    ]
+
+
+@agentops.task
+def running_total() -> Generator[int, int | None, None]:
+    total = 0
+    while True:
+        try:
+            value = yield total
+        except ValueError:
+            total = -1
+            continue
+        if value is None:
+            return
+        total += value
+
+
+@agentops.operation
+async def countdown(n: int) -> AsyncGenerator[int, None]:
+    while n > 0:
+        try:
+            yield n
+        except KeyError:
+            n = 2
+        n -= 1
+
+
+@agentops.tool
+def step(x: int) -> int:
+    return x * 2
+
+
+def test_values_sent_and_thrown_into_a_generator_reach_it(wire: InMemoryTransport) -> None:
+    ctx = agentops.start_trace("gen")
+    assert ctx is not None
+    totals = running_total()
+    assert next(totals) == 0
+    assert totals.send(5) == 5
+    assert totals.throw(ValueError("reset")) == -1  # caught inside: the generator goes on
+    assert totals.send(3) == 2
+    totals.close()  # closed early: the call still ends and is recorded once
+    agentops.end_trace(ctx, "Success")
+    assert names(wire, ctx.session.session_id) == [("running_total", None)]
+
+
+def test_a_generator_that_raises_records_one_error(wire: InMemoryTransport) -> None:
+    @agentops.task
+    def broken() -> Generator[int, None, None]:
+        yield 1
+        raise RuntimeError("boom")
+
+    with started("gen-fail") as ctx:
+        with pytest.raises(RuntimeError, match="boom"):
+            list(broken())
+    events = names(wire, ctx.session.session_id)
+    assert events == [("broken", None), ("RuntimeError", "broken")]
+
+
+def test_async_generators_take_thrown_values_and_close_early(wire: InMemoryTransport) -> None:
+    async def run() -> list[int]:
+        seen = []
+        gen = countdown(3)
+        seen.append(await gen.__anext__())
+        seen.append(await gen.athrow(KeyError("skip")))  # caught inside: it goes on from 1
+        await gen.aclose()
+        async for value in countdown(2):
+            seen.append(value)
+        return seen
+
+    with started("agen") as ctx:
+        assert asyncio.run(run()) == [3, 1, 2, 1]
+    assert names(wire, ctx.session.session_id) == [("countdown", None), ("countdown", None)]
+
+
+def test_an_async_generator_that_raises_records_one_error(wire: InMemoryTransport) -> None:
+    @agentops.operation
+    async def failing() -> AsyncGenerator[int, None]:
+        yield 1
+        raise LookupError("gone")
+
+    async def run() -> None:
+        async for _ in failing():
+            pass
+
+    with started("agen-fail") as ctx:
+        with pytest.raises(LookupError):
+            asyncio.run(run())
+    assert names(wire, ctx.session.session_id) == [("failing", None), ("LookupError", "failing")]
+
+
+def test_decorated_code_without_a_trace_runs_unrecorded(wire: InMemoryTransport) -> None:
+    async def run() -> list[int]:
+        return [value async for value in countdown(2)]
+
+    @agentops.agent
+    async def helper() -> int:
+        return step(4)
+
+    totals = running_total()
+    next(totals)
+    assert totals.send(2) == 2
+    totals.close()
+    assert asyncio.run(run()) == [2, 1]
+    assert asyncio.run(helper()) == 8
+    assert step(1) == 2
+    agentops.flush()
+    assert wire.events == []
+
+
+def test_trace_decorator_makes_one_session_per_call(wire: InMemoryTransport) -> None:
+    @agentops.trace(name="nightly", tags={"team": "ops"})
+    def job(x: int) -> int:
+        return step(x)
+
+    @agentops.trace(name="async-job")
+    async def async_job() -> int:
+        return step(2)
+
+    @agentops.trace(name="failing-job")
+    def failing_job() -> None:
+        step(1)
+        raise ValueError("bad input")
+
+    assert job(3) == 6
+    assert asyncio.run(async_job()) == 4
+    with pytest.raises(ValueError):
+        failing_job()
+    agentops.flush()
+    by_name = {s.get("name"): s for s in wire.sessions.values()}
+    assert by_name["nightly"]["end_state"] == "Success"
+    assert by_name["nightly"]["tags"] == ["team:ops"]
+    assert by_name["async-job"]["end_state"] == "Success"
+    failed = by_name["failing-job"]
+    assert failed["end_state"] == "Indeterminate" and "bad input" in failed["end_state_reason"]
+    assert sum(1 for e in wire.events if e.get("name") == "step") == 3
+
+
+def test_end_trace_forms(wire: InMemoryTransport, agentops_log: LogLines) -> None:
+    first = agentops.start_trace("first")
+    second = agentops.start_trace("second")
+    assert first is not None and second is not None
+    agentops.end_trace(second.session, TraceState.ERROR)  # a Session works too
+    agentops.end_trace("not a context")  # type: ignore[arg-type]
+    assert "expects the TraceContext" in agentops_log.text
+    agentops.end_trace()  # every trace still running
+    agentops.flush()
+    states = {s.get("name"): s["end_state"] for s in wire.sessions.values()}
+    assert states == {"first": "Success", "second": "Fail"}
+
+
+def test_update_trace_metadata(wire: InMemoryTransport, agentops_log: LogLines) -> None:
+    assert agentops.update_trace_metadata({"k": "v"}) is False  # no trace running
+    with started("meta") as ctx:
+        assert agentops.update_trace_metadata(
+            {"stage": "eval", "n": 3, "scores": [1, 2.5], "tags": ["a", "b"], "skip": None}
+        )
+        assert not agentops.update_trace_metadata({"obj": object()})
+        assert agentops.update_trace_metadata({"tags": ["c"]})
+    agentops.flush()
+    session = wire.sessions[str(ctx.session.session_id)]
+    assert session["metadata"] == {"stage": "eval", "n": 3, "scores": [1, 2.5]}
+    assert session["tags"] == ["c"]
+    assert "Skipping metadata key 'obj'" in agentops_log.text
+
+
+def test_start_trace_before_init_does_nothing(agentops_log: LogLines) -> None:
+    assert agentops.start_trace("early") is None
+    assert "not initialized" in agentops_log.text
+
+
+class Status(enum.Enum):  # shaped like opentelemetry.trace.StatusCode
+    UNSET = 0
+    OK = 1
+    ERROR = 2
+
+
+class Other(enum.Enum):
+    DONE = "done"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (EndState.FAIL, (EndState.FAIL, None)),
+        (TraceState.SUCCESS, (EndState.SUCCESS, None)),
+        (Status.ERROR, (EndState.FAIL, None)),
+        (Status.OK, (EndState.SUCCESS, None)),
+        (Other.DONE, (EndState.INDETERMINATE, "DONE")),
+        ("Success", (EndState.SUCCESS, None)),
+        ("error", (EndState.FAIL, None)),
+        ("ok", (EndState.SUCCESS, None)),
+        ("unset", (EndState.INDETERMINATE, None)),
+        ("half-done", (EndState.INDETERMINATE, "half-done")),
+        ("", (EndState.INDETERMINATE, None)),
+    ],
+)
+def test_end_states_0_4_accepts(value: Any, expected: tuple[EndState, str | None]) -> None:
+    assert parse_end_state(value) == expected
+
+
+def test_tags_0_4_accepts() -> None:
+    assert tag_list(None) == []
+    assert tag_list({"team": "a", "n": 1}) == ["team:a", "n:1"]
+    assert tag_list("solo") == ["solo"]
+    assert tag_list(["a", 2]) == ["a", "2"]
+    assert tag_list(("x",)) == ["x"]
+    assert tag_list(42) == []
