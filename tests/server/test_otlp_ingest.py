@@ -302,6 +302,29 @@ def test_token_less_agentops_spans_wait_for_their_token(live: LiveServer) -> Non
     check_workflow(live, trace_id, root, children)
 
 
+def test_a_token_less_log_upload_waits_for_its_trace_token(live: LiveServer) -> None:
+    """agentops 0.4 uploads its logfile when a trace ends, which may be before its token."""
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    header = {"Trace-Id": str(int(trace_id, 16))}
+    held = live.post("/v4/logs/upload/", {"body": "early line"}, headers=header)
+    assert held.status_code == 200, held.text
+    assert live.client.post(
+        live.url + "/v1/traces", content=trace_request(children).SerializeToString(),
+        headers=PROTOBUF,
+    ).status_code == 200  # fmt: skip
+    assert live.store.list_session_logs(session_of(trace_id)) == []
+    token = live.post("/v3/auth/token", {"api_key": live.api_key}).json()["token"]
+    assert send(live, [root], key=token).status_code == 200
+    check_workflow(live, trace_id, root, children)
+    assert [log.body for log in live.store.list_session_logs(session_of(trace_id))] == [
+        "early line"
+    ]
+    late = live.post("/v4/logs/upload/", {"body": "intruder"}, headers=header)
+    assert late.status_code == 401  # the session exists: only its project's key adds to it
+    assert len(live.store.list_session_logs(session_of(trace_id))) == 1
+
+
 def test_requests_without_a_valid_key_store_nothing(live: LiveServer) -> None:
     trace_id = new_trace_id()
     root, children = workflow(trace_id)

@@ -16,9 +16,10 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from agentops_server.api.body import read_json
-from agentops_server.api.deps import check_api_key, require_project, services
-from agentops_server.api.errors import ApiError, bad_request, invalid, not_found
+from agentops_server.api.deps import check_api_key, optional_project, require_project, services
+from agentops_server.api.errors import ApiError, bad_request, invalid, not_found, unauthorized
 from agentops_server.auth.project_tokens import ProjectClaims
+from agentops_server.ingest.otlp.assemble import session_id_of
 from agentops_server.storage.store import Conflict, NotFound
 
 router = APIRouter(tags=["agentops 0.4 (token, uploads)"])
@@ -86,10 +87,20 @@ def trace_id_from_header(value: str | None) -> str:
     openapi_extra={**_TEXT_BODY, "parameters": [_TRACE_ID_HEADER]},
 )
 async def upload_logs(request: Request) -> dict[str, Any]:
+    """agentops 0.4.21 uploads its logfile when a trace ends, with no Authorization header
+    if that is before its token arrives: held then like its token-less spans (docs/otel.md)."""
     svc = services(request)
-    project = await require_project(request)
+    project = await optional_project(request)
     trace_id = trace_id_from_header(request.headers.get("trace-id"))
     text = _upload_body(await read_json(request, svc.config.max_body_bytes))
+    if project is None:
+        if not await run_in_threadpool(svc.otlp.hold_upload, trace_id, text):
+            raise unauthorized(
+                "missing API key: this trace's session exists, and only a request with its "
+                "project's key adds to it",
+                "missing_api_key",
+            )
+        return {"status": "held", "session_id": session_id_of(trace_id)}
 
     def store() -> str:
         session_id = svc.otlp.session_for_upload(trace_id, project)

@@ -46,6 +46,9 @@ from agentops_server.storage.records import Event, EventWrite, PendingOtlp, Sess
 from agentops_server.storage.store import Conflict, NotFound, Store
 
 logger = logging.getLogger("agentops_server.otlp")
+SPANS, LOGS, UPLOAD = "spans", "logs", "upload"
+"""Kinds of what waits for a trace: token-less spans, GenAI log contents that came before
+their span, and token-less log uploads of agentops 0.4."""
 
 
 class PendingFull(Exception):
@@ -104,15 +107,28 @@ class OtlpIngest:
         many spans were held."""
         now = datetime.now(UTC)
         rows = [
-            PendingOtlp(trace_id, None, "spans", spans_to_json(group), now)
+            PendingOtlp(trace_id, None, SPANS, spans_to_json(group), now)
             for trace_id, group in group_by_trace(spans).items()
             if self._store.find_session_project(session_id_of(trace_id)) is None
         ]
+        self._hold_rows(rows)
+        return sum(len(spans_from_json(row.body)) for row in rows) if rows else 0
+
+    def hold_upload(self, trace_id: str, text: str) -> bool:
+        """Keep a token-less log upload (agentops 0.4 uploads its logfile when a trace ends,
+        which may be before its token arrives) until an authenticated request names the
+        trace, under the same rules and bounds as token-less spans. False if the trace's
+        session exists already: then only its project's key adds to it."""
+        if self._store.find_session_project(session_id_of(trace_id)) is not None:
+            return False
+        self._hold_rows([PendingOtlp(trace_id, None, UPLOAD, text, datetime.now(UTC))])
+        return True
+
+    def _hold_rows(self, rows: list[PendingOtlp]) -> None:
         size = sum(len(row.body.encode()) for row in rows)
         if rows and self._store.pending_bytes() + size > self._pending_limit:
-            raise PendingFull("too many spans are waiting for their client's token; retry later")
+            raise PendingFull("too much is waiting for its client's token; retry later")
         self._store.hold_pending(rows)
-        return sum(len(spans_from_json(row.body)) for row in rows) if rows else 0
 
     def expire(self, now: datetime | None = None) -> int:
         """Drop what waited longer than the pending period (the sweeper calls this)."""
@@ -162,8 +178,10 @@ class OtlpIngest:
         if waiting:
             held: list[Span] = []
             for row in self._store.claim_pending([trace_id], project_id):
-                if row.kind == "spans":
+                if row.kind == SPANS:
                     held += spans_from_json(row.body)
+                elif row.kind == UPLOAD:
+                    self._store.add_session_log(session.id, row.body)
                 else:
                     _merge_contents(contents, contents_from_json(row.body))
             if held:
@@ -227,7 +245,7 @@ class OtlpIngest:
             }
             if remaining:
                 held.append(
-                    PendingOtlp(trace_id, project_id, "logs", contents_to_json(remaining), now)
+                    PendingOtlp(trace_id, project_id, LOGS, contents_to_json(remaining), now)
                 )
         self._store.hold_pending(held)
 
