@@ -93,11 +93,11 @@ class OtlpIngest:
             return decode_traces(body, media)
 
     async def ingest_spans(self, spans: Sequence[Span], project_id: str) -> Outcome:
-        prepared = await run_in_threadpool(self._prepare_one_at_a_time, spans, project_id)
+        prepared = await run_in_threadpool(self.prepare, spans, project_id)
         if prepared.events:
             await self._writer.append(prepared.events)
         if prepared.agents or prepared.roots:
-            await run_in_threadpool(self._finish, prepared)
+            await run_in_threadpool(self.finish, prepared)
         return prepared.outcome
 
     def hold(self, spans: Sequence[Span]) -> int:
@@ -143,7 +143,7 @@ class OtlpIngest:
             )
         return dropped
 
-    def _prepare_one_at_a_time(self, spans: Sequence[Span], project_id: str) -> _Prepared:
+    def prepare(self, spans: Sequence[Span], project_id: str) -> _Prepared:
         """Pure-Python work, one request at a time: threads that share the GIL get no faster
         together, and fewer of them leave the writer thread its turn sooner."""
         with self._cpu:
@@ -216,7 +216,7 @@ class OtlpIngest:
             return self._store.write_session(write, create=True)
         return stored
 
-    def _finish(self, prepared: _Prepared) -> None:
+    def finish(self, prepared: _Prepared) -> None:
         for session_id, agent_id, name in prepared.agents:
             self._store.upsert_agent(session_id, agent_id, name)
             self._store.assign_agent(session_id, agent_id)
