@@ -4,7 +4,8 @@ a value whose meaning is clear is converted, anything else is left out, the even
 from __future__ import annotations
 
 import uuid
-from typing import Any
+from datetime import UTC, datetime, timedelta
+from typing import Any, cast
 
 import pytest
 
@@ -83,14 +84,24 @@ def test_reported_costs_are_converted_or_left_out(given: Any, kept: Any) -> None
         (1_700_000_000_500, "2023-11-14T22:13:20.500000+00:00"),  # epoch milliseconds
         (" 2025-01-02T03:04:05+00:00 ", "2025-01-02T03:04:05+00:00"),
         (1e300, None),  # no such date
-        (None, None),
     ],
-    ids=["epoch-s", "epoch-ms", "padded-iso", "out-of-range", "none"],
+    ids=["epoch-s", "epoch-ms", "padded-iso", "out-of-range"],
 )
 def test_timestamps_are_converted_or_left_out(given: Any, kept: str | None) -> None:
     (action,) = sent(agentops.ActionEvent(action_type="a", init_timestamp=given))
     assert action["init_timestamp"] == kept
     assert action["action_type"] == "a"
+
+
+def test_an_event_made_with_no_start_time_starts_when_it_was_made() -> None:
+    """init_timestamp=None is the default: now (kept as a number until it is read or sent)."""
+    before = datetime.now(UTC)
+    event = agentops.ActionEvent(action_type="a", init_timestamp=cast(Any, None))
+    (action,) = sent(event)
+    started = datetime.fromisoformat(action["init_timestamp"])
+    assert before - timedelta(milliseconds=1) <= started <= datetime.now(UTC)
+    assert event.init_timestamp == action["init_timestamp"]
+    assert action["id"] == str(event.id) and event.id == event.id
 
 
 def test_odd_event_types_and_dict_keys_still_encode() -> None:

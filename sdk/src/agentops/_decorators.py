@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from agentops import _recording
 from agentops._client import get_client
 from agentops._errors import capture_internal_errors, logger, report_internal_error
-from agentops._events import ActionEvent, ErrorEvent, Event, ToolEvent, _current_agent, get_ISO_time
+from agentops._events import ActionEvent, ErrorEvent, Event, ToolEvent, _current_agent, end_now
 
 F = TypeVar("F", bound=Callable[..., Any])
 T = TypeVar("T")
@@ -54,7 +54,7 @@ def _succeed(event: Event | None, result: Any, session: Any) -> None:
             screenshot = None
         if screenshot is not None and isinstance(event, ActionEvent):
             event.screenshot = screenshot
-        event.end_timestamp = get_ISO_time()
+        end_now(event)
         _recording.record_event(event, session)
 
 
@@ -62,7 +62,7 @@ def _fail(event: Event | None, exc: BaseException, session: Any) -> None:
     if event is None:
         return
     with capture_internal_errors("record failure"):
-        event.end_timestamp = get_ISO_time()
+        end_now(event)
         target = session if session is not None else _recording.current_session()
         _recording.record_event(event, target)
         _recording.record_event(ErrorEvent(trigger_event=event, exception=exc), target)

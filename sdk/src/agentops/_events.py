@@ -77,17 +77,93 @@ def current_parent_id() -> uuid.UUID | None:
     return frame.id if frame is not None else None
 
 
+_time = time.time
+STARTED = "_started"
+"""Where an event keeps the time.time() of its creation until init_timestamp is read."""
+ENDED = "_ended"
+"""Where an event keeps the time.time() of its end (end_stamp) until end_timestamp is read."""
+
+
+class _LazyId:
+    """`Event.id`: made on first read (usually on the exporter's thread), not at creation:
+    creating and recording an event is on the agent's path (issue: <= 2 us per event).
+    Kept in the instance's __dict__ under the field's own name, as a plain field would be."""
+
+    def __get__(self, event: Event | None, owner: type) -> Any:
+        if event is None:
+            return None  # the dataclass default: None means "make one"
+        found = event.__dict__.get("id")
+        if found is None:  # setdefault: two threads reading it first agree on one id
+            found = event.__dict__.setdefault("id", new_id())
+        return found
+
+    def __set__(self, event: Event, value: Any) -> None:
+        if value is None:
+            event.__dict__.pop("id", None)
+        else:
+            event.__dict__["id"] = value
+
+
+class _LazyStamp:
+    """`init_timestamp` and `end_timestamp`: an ISO-8601 string when read, but what is kept
+    at creation (init) or at record() (end) is time.time(), formatted on first read."""
+
+    def __init__(self, name: str, pending: str, now_when_none: bool) -> None:
+        self._name = name
+        self._pending = pending
+        self._now_when_none = now_when_none
+
+    def __get__(self, event: Event | None, owner: type) -> Any:
+        if event is None:
+            return None
+        values = event.__dict__
+        found = values.get(self._name)
+        if found is None:
+            when = values.get(self._pending)
+            if when is not None:
+                found = values[self._name] = iso_time(when)
+        return found
+
+    def __set__(self, event: Event, value: Any) -> None:
+        values = event.__dict__
+        if value is None:
+            values.pop(self._name, None)
+            if self._now_when_none:
+                values[self._pending] = _time()
+            else:
+                values.pop(self._pending, None)
+        else:
+            values[self._name] = value
+
+
+def end_now(event: Event) -> None:
+    """Set `event`'s end to now (formatted when read), replacing any end it had."""
+    values = event.__dict__
+    values.pop("end_timestamp", None)
+    values[ENDED] = _time()
+
+
+def end_stamp(event: Event) -> None:
+    """Mark `event` ended now (its end_timestamp, formatted when read), unless it has an end."""
+    values = event.__dict__
+    if values.get("end_timestamp") is None and ENDED not in values:
+        values[ENDED] = _time()
+
+
 @dataclass
 class Event:
-    """Base of every event. `id` is the idempotency key: the server stores each id once."""
+    """Base of every event. `id` is the idempotency key: the server stores each id once.
+
+    `id`, `init_timestamp` and `end_timestamp` read as usual; unless given, the id is made
+    and the times formatted when first read (see _LazyId, _LazyStamp)."""
 
     event_type: str
     params: dict[str, Any] | None = None
     returns: Any = None
-    init_timestamp: str = field(default_factory=get_ISO_time)
-    end_timestamp: str | None = None
+    init_timestamp: str = _LazyStamp("init_timestamp", STARTED, now_when_none=True)  # type: ignore[assignment]
+    end_timestamp: str | None = _LazyStamp("end_timestamp", ENDED, now_when_none=False)  # type: ignore[assignment]
     agent_id: uuid.UUID | str | None = field(default_factory=current_agent_id)
-    id: uuid.UUID = field(default_factory=new_id)
+    id: uuid.UUID = _LazyId()  # type: ignore[assignment]
     session_id: uuid.UUID | None = None
     parent_id: uuid.UUID | str | None = field(default_factory=current_parent_id)
 
@@ -155,7 +231,7 @@ class ErrorEvent(Event):
             self.exception = None
         elif self.logs is None and sys.exc_info()[1] is not None:
             self.logs = traceback.format_exc()
-        self.end_timestamp = self.end_timestamp or get_ISO_time()
+        end_stamp(self)
 
     @property
     def timestamp(self) -> str:

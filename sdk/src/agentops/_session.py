@@ -21,7 +21,7 @@ from typing import Any, TypeVar
 from agentops import _host, _recording
 from agentops._config import Configuration, tags_tuple
 from agentops._errors import capture_internal_errors, failure_reason, logger, report_internal_error
-from agentops._events import Event, Frame, get_ISO_time
+from agentops._events import Event, Frame, end_stamp, get_ISO_time
 from agentops._exporter import Exporter, SessionAnswer
 from agentops._spool import Journal, end_line
 from agentops._trace_context import TraceContext
@@ -263,8 +263,7 @@ class Session:
             logger.warning("record() expects an agentops Event, got %s", _describe(given))
             return
         try:
-            if event.end_timestamp is None:
-                event.end_timestamp = get_ISO_time()
+            end_stamp(event)
             etype = event.event_type
             counts = self.event_counts
             key = etype if etype.__class__ is str else getattr(etype, "value", etype)

@@ -14,7 +14,7 @@ from typing import Any
 
 from agentops import _recording
 from agentops._errors import capture_internal_errors, report_internal_error
-from agentops._events import ErrorEvent, LLMEvent, get_ISO_time
+from agentops._events import ErrorEvent, LLMEvent, end_now
 
 # Set while a wrapper library (litellm) runs, so the provider call it makes underneath is
 # not recorded a second time. Context variables follow threads started with copy_context()
@@ -65,7 +65,6 @@ class LLMCall:
             prompt=prompt,
             model=params.get("model"),
             provider=provider,
-            init_timestamp=get_ISO_time(),
         )
 
     def finish(
@@ -132,7 +131,7 @@ class LLMCall:
         provider: str | None = None,
     ) -> None:
         event = self.event
-        event.end_timestamp = get_ISO_time()
+        end_now(event)
         if model:
             event.model = model
         if provider:

@@ -68,6 +68,13 @@ class OverrideCache:
             entry = self._load(project_id)
         return entry[1].get(normalize_model(model))
 
+    def fresh(self, project_id: str) -> bool:
+        """Whether get() for this project answers from memory now (no store read)."""
+        if self._store is None:
+            return True
+        entry = self._by_project.get(project_id)
+        return entry is not None and time.monotonic() - entry[0] <= self._ttl
+
     def _load(self, project_id: str) -> tuple[float, dict[str, PriceOverride]]:
         assert self._store is not None
         loaded_at = time.monotonic()

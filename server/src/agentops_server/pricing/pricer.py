@@ -105,6 +105,11 @@ class Pricer:
             return Price(None, CostSource.UNKNOWN_TOKENS)
         return Price(usd_to_nanos(cost), CostSource.COMPUTED)
 
+    def needs_no_io(self, project_id: str) -> bool:
+        """Whether pricing this project's events reads nothing from the store now (its
+        overrides are in memory): then it may run on the event loop."""
+        return self._overrides.fresh(project_id)
+
     # --- overrides --------------------------------------------------------------------------
     def list_overrides(self, project_id: str) -> list[PriceOverride]:
         store = self._require_store()
