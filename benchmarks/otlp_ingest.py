@@ -68,16 +68,21 @@ def build_spans(total: int, traces: int) -> tuple[list[SpanSpec], list[SpanSpec]
     return children, roots
 
 
-def run(
-    server: ServerProcess, total: int, traces: int, batch: int, clients: int, label: str
-) -> float:
-    children, roots = build_spans(total, traces)
-    bodies = [
+def request_bodies(children: list[SpanSpec], roots: list[SpanSpec], batch: int) -> list[bytes]:
+    """Protobuf export requests of `batch` spans: the children, then the roots."""
+    return [
         trace_request(children[i : i + batch]).SerializeToString()
         for i in range(0, len(children), batch)
     ] + [
         trace_request(roots[i : i + batch]).SerializeToString() for i in range(0, len(roots), batch)
     ]
+
+
+def run(
+    server: ServerProcess, total: int, traces: int, batch: int, clients: int, label: str
+) -> float:
+    children, roots = build_spans(total, traces)
+    bodies = request_bodies(children, roots, batch)
     headers = {
         "Content-Type": "application/x-protobuf",
         "Authorization": f"Bearer {server.api_key}",

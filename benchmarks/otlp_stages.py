@@ -28,8 +28,7 @@ from agentops_server.ingest.writer import IngestWriter
 from agentops_server.pricing import Pricer
 from agentops_server.storage import migrate
 from agentops_server.storage.sql_store import open_store
-from benchmarks.otlp_ingest import build_spans
-from tests.support.otlp import trace_request
+from benchmarks.otlp_ingest import build_spans, request_bodies
 
 PROTOBUF = "application/x-protobuf"
 STAGES = ("decode", "prepare", "write", "finish")
@@ -44,13 +43,7 @@ def main() -> None:
     parser.add_argument("--profile", help="write a cProfile of the stages to this file")
     args = parser.parse_args()
     children, roots = build_spans(args.spans, args.traces)
-    bodies = [
-        trace_request(children[i : i + args.batch]).SerializeToString()
-        for i in range(0, len(children), args.batch)
-    ] + [
-        trace_request(roots[i : i + args.batch]).SerializeToString()
-        for i in range(0, len(roots), args.batch)
-    ]
+    bodies = request_bodies(children, roots, args.batch)
     with tempfile.TemporaryDirectory() as tmp:
         url = args.database_url or f"sqlite:///{tmp}/agentops.sqlite3"
         migrate.upgrade(url)
