@@ -1,8 +1,9 @@
 """Reading request bodies: size limit (before and after gzip), decompression, JSON parsing.
 
-Bodies are parsed with stdlib json. The agentops 0.3 client writes NaN and Infinity as bare
-tokens; they become None here (PostgreSQL JSONB rejects them), as do numbers too large for a
-float. NUL characters and lone surrogates, which no database stores, are replaced.
+Bodies are parsed with orjson when it gives what stdlib json would, else with stdlib json. The
+agentops 0.3 client writes NaN and Infinity as bare tokens; they become None here (PostgreSQL
+JSONB rejects them), as do numbers too large for a float. NUL characters and lone surrogates,
+which no database stores, are replaced.
 """
 
 from __future__ import annotations
@@ -12,9 +13,13 @@ import math
 import zlib
 from typing import Any
 
+import orjson
 from fastapi import Request
 
 from agentops_server.api.errors import ApiError, bad_request
+
+_DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
 
 
 def too_large(limit: int) -> ApiError:
@@ -67,7 +72,7 @@ def parse_json(raw: bytes) -> Any:
     if not raw.strip():
         raise bad_request("request body is empty: expected a JSON object")
     try:
-        value = json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+        value = _load(raw)
     except UnicodeDecodeError:
         raise bad_request("request body is not UTF-8 encoded JSON") from None
     except ValueError as exc:
@@ -80,6 +85,19 @@ def parse_json(raw: bytes) -> Any:
         except RecursionError:
             raise bad_request("request body is nested too deeply") from None
     return value
+
+
+def _load(raw: bytes) -> Any:
+    """orjson (2-5x faster) where it gives what the lenient stdlib parser gives: it refuses
+    NaN, Infinity, lone surrogates, non-UTF-8 and deep nesting, and reads integers beyond 64
+    bits as floats; such bodies (any run of 19 digits, found with one C-speed pass) go to
+    the stdlib parser, which keeps those integers exact."""
+    if _LONG_DIGIT_RUN not in raw.translate(_DIGITS_AS_ZERO):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
+    return json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
 
 
 def _no_constant(token: str) -> None:
