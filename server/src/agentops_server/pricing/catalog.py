@@ -5,7 +5,8 @@ and re-decomposes the usage every time. `Catalog` caches the (provider, model) l
 too), the resolved and validated price list of each `ModelPrice`, and the usage-inference
 outcome per set of reported token kinds, then runs the same Decimal arithmetic in the same
 order, so its totals are identical to `calc_price`'s (tests/pricing/test_catalog.py checks every
-model of the table).
+model of the table). The total of each price and usage is remembered too: a pure function of
+both, and most events of a project repeat a few models and often the same counts.
 """
 
 from __future__ import annotations
@@ -38,6 +39,11 @@ REASONING = "output_reasoning_tokens"
 # Distinct (provider, model) names remembered at most; clients choose model names, so the
 # cache is bounded (cleared when full; refilling costs one table search per name).
 MAX_REMEMBERED_NAMES = 20_000
+# Distinct usages remembered per price (cleared when full): a total depends only on the price
+# and the counts, and the same counts recur (retries, fixed prompts, small outputs).
+MAX_REMEMBERED_USAGES = 4_096
+# input, output, cache read, cache write, reasoning tokens
+_Counts = tuple[int, int, int | None, int | None, int | None]
 
 
 class InvalidUsage(ValueError):
@@ -68,6 +74,7 @@ class _Plan:
     tiered: bool
     error: ValueError | None = None
     inferred: dict[frozenset[str], ValueError | None] = field(default_factory=dict)
+    totals: dict[_Counts, Decimal] = field(default_factory=dict)  # what each usage cost
 
 
 def _compile(model_price: ModelPrice) -> _Plan:
@@ -184,22 +191,46 @@ class Catalog:
         at: datetime | None = None,
     ) -> Decimal:
         """Total USD, equal to `calc_price(...).total_price`. Raises InvalidUsage."""
-        values: dict[str, int] = {INPUT: input_tokens, OUTPUT: output_tokens}
-        if cache_read_tokens is not None:
-            values[CACHE_READ] = cache_read_tokens
-        if cache_write_tokens is not None:
-            values[CACHE_WRITE] = cache_write_tokens
-        if reasoning_tokens is not None:
-            values[REASONING] = reasoning_tokens
-        if any(value < 0 for value in values.values()):
-            raise InvalidUsage("token counts cannot be negative")
         when = at or datetime.now(tz=UTC)
-        if match.provider.id == "groq":  # genai-prices bills some groq models specially
-            return self._slow_cost(match, values, when)
-        model_price = match.model.get_prices(when)
+        if match.provider.id != "groq":
+            plan = self._plan(match.model.get_prices(when))
+            counts = (
+                input_tokens,
+                output_tokens,
+                cache_read_tokens,
+                cache_write_tokens,
+                reasoning_tokens,
+            )
+            total = plan.totals.get(counts)
+            if total is None:
+                total = self._total(plan, *counts)
+                if len(plan.totals) >= MAX_REMEMBERED_USAGES:
+                    plan.totals.clear()
+                plan.totals[counts] = total
+            return total
+        values = _usage_values(
+            input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
+        )
+        return self._slow_cost(match, values, when)  # genai-prices bills some groq models apart
+
+    def _plan(self, model_price: ModelPrice) -> _Plan:
         plan = self._plans.get(id(model_price))
         if plan is None or plan.model_price is not model_price:
             plan = self._plans[id(model_price)] = _compile(model_price)
+        return plan
+
+    @staticmethod
+    def _total(
+        plan: _Plan,
+        input_tokens: int,
+        output_tokens: int,
+        cache_read_tokens: int | None,
+        cache_write_tokens: int | None,
+        reasoning_tokens: int | None,
+    ) -> Decimal:
+        values = _usage_values(
+            input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens
+        )
         if plan.error is not None:
             raise InvalidUsage(str(plan.error))
         if not plan.priced_keys <= values.keys():
@@ -233,3 +264,23 @@ class Catalog:
         except ValueError as exc:
             raise InvalidUsage(str(exc)) from exc
         return calc.total_price
+
+
+def _usage_values(
+    input_tokens: int,
+    output_tokens: int,
+    cache_read_tokens: int | None,
+    cache_write_tokens: int | None,
+    reasoning_tokens: int | None,
+) -> dict[str, int]:
+    """The reported counts under genai-prices' names. Raises InvalidUsage if one is negative."""
+    values: dict[str, int] = {INPUT: input_tokens, OUTPUT: output_tokens}
+    if cache_read_tokens is not None:
+        values[CACHE_READ] = cache_read_tokens
+    if cache_write_tokens is not None:
+        values[CACHE_WRITE] = cache_write_tokens
+    if reasoning_tokens is not None:
+        values[REASONING] = reasoning_tokens
+    if any(value < 0 for value in values.values()):
+        raise InvalidUsage("token counts cannot be negative")
+    return values

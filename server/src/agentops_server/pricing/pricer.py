@@ -12,6 +12,7 @@ from datetime import datetime
 from decimal import Decimal
 
 from agentops_server.pricing.catalog import Catalog, InvalidUsage, ModelMatch
+from agentops_server.pricing.nanos import finite_usd_to_nanos
 from agentops_server.pricing.overrides import OverrideCache, normalize_model, override_cost
 from agentops_server.storage.records import CostSource, PriceOverride, usd_to_nanos
 from agentops_server.storage.store import Store
@@ -103,7 +104,7 @@ class Pricer:
             )
         except InvalidUsage:
             return Price(None, CostSource.UNKNOWN_TOKENS)
-        return Price(usd_to_nanos(cost), CostSource.COMPUTED)
+        return Price(finite_usd_to_nanos(cost), CostSource.COMPUTED)
 
     def needs_no_io(self, project_id: str) -> bool:
         """Whether pricing this project's events reads nothing from the store now (its

@@ -12,51 +12,27 @@ from __future__ import annotations
 import uuid
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from agentops_server.ingest.otlp.conventions.facts import SpanFacts
+from agentops_server.ingest.otlp.kept_attributes import kept_attributes
 from agentops_server.ingest.otlp.spans import Span
+from agentops_server.ingest.otlp.times import to_time
 from agentops_server.ingest.v2 import MAX_COST_USD, MAX_TOKENS
 from agentops_server.pricing import Pricer, TokenUsage
+from agentops_server.pricing.nanos import finite_usd_to_nanos
 from agentops_server.storage.records import (
     CostSource,
     Event,
     EventWrite,
     Session,
     SessionWrite,
-    usd_to_nanos,
 )
 
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_COST_NANOS = MAX_COST_USD * 10**9
 _EVENT_TYPES = {"llm": "llms", "tool": "tools", "agent": "actions", "session": "actions"}
 _KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUS_NAMES = ("UNSET", "OK", "ERROR")
-_CONTENT_PREFIXES = (
-    "gen_ai.prompt.",
-    "gen_ai.completion.",
-    "gen_ai.input.messages",
-    "gen_ai.output.messages",
-    "gen_ai.system_instructions",
-    "llm.input_messages.",
-    "llm.output_messages.",
-    "input.value",
-    "output.value",
-    "agentops.",
-    "traceloop.entity.input",
-    "traceloop.entity.output",
-    "gen_ai.usage.",
-    "llm.token_count.",
-    "gen_ai.response.model",
-    "gen_ai.response.id",
-    "operation.name",
-)
-"""Attributes already lifted into the event (prompt, completion, params, returns, tokens,
-model, name): not kept twice."""
-_KEPT: dict[str, bool] = {}
-"""Per attribute key, whether it is kept (keys repeat across spans: one dict look-up each)."""
-_MAX_KEPT_KEYS = 50_000
 _HOST_PREFIXES = ("host.", "os.", "process.runtime.", "service.", "telemetry.sdk.")
 ERROR_SUFFIX = "-error"
 
@@ -64,10 +40,6 @@ ERROR_SUFFIX = "-error"
 def session_id_of(trace_id: str) -> str:
     """A trace's session: the same 128 bits as a UUID."""
     return str(uuid.UUID(hex=trace_id))
-
-
-def to_time(ns: int) -> datetime:
-    return EPOCH + timedelta(microseconds=ns // 1000)
 
 
 @dataclass(frozen=True, slots=True)
@@ -268,24 +240,23 @@ class Assembler:
         kind = facts.kind
         wraps = self._wrapped_llm(item) if kind == "llm" else None
         event_type = "actions" if wraps else _EVENT_TYPES.get(kind, "actions")
-        start = to_time(span.start_ns)
+        start_ns, end_ns = span.start_ns, span.end_ns
+        start = to_time(start_ns)
         payload = _payload(span, facts)
         model = provider = None
-        tokens: list[int | None] = [None] * 5
+        prompt = completion = cache_read = cache_write = reasoning = None
         cost_nanos: int | None = None
         source = CostSource.NONE
         if event_type == "llms":
             model, provider = facts.model, facts.provider
-            tokens = [
-                _count(facts.input_tokens),
-                _count(facts.output_tokens),
-                _count(facts.cache_read_tokens),
-                _count(facts.cache_write_tokens),
-                _count(facts.reasoning_tokens),
-            ]
-            if tokens[0] is not None and tokens[1] is None and _is_embedding(span):
-                tokens[1] = 0  # an embedding has no output: priced by its input alone
-            usage = TokenUsage(*tokens)
+            prompt = _count(facts.input_tokens)
+            completion = _count(facts.output_tokens)
+            cache_read = _count(facts.cache_read_tokens)
+            cache_write = _count(facts.cache_write_tokens)
+            reasoning = _count(facts.reasoning_tokens)
+            if prompt is not None and completion is None and _is_embedding(span):
+                completion = 0  # an embedding has no output: priced by its input alone
+            usage = TokenUsage(prompt, completion, cache_read, cache_write, reasoning)
             price = self._pricer.price(
                 self._session.project_id, model, provider, usage, facts.reported_cost, at=start
             )
@@ -295,29 +266,30 @@ class Assembler:
             payload["prompt"] = facts.prompt
             payload["completion"] = facts.completion
         elif facts.reported_cost is not None and 0 <= facts.reported_cost <= MAX_COST_USD:
-            cost_nanos, source = usd_to_nanos(facts.reported_cost), CostSource.REPORTED
+            cost_nanos, source = finite_usd_to_nanos(facts.reported_cost), CostSource.REPORTED
         if wraps:
             payload["wraps_llm_event"] = wraps
-        agent = span.span_id if kind == "agent" else self._agent_of(item)
+        span_id = span.span_id
+        parent = span.parent_span_id
         return EventWrite(
-            id=span.span_id,
+            id=span_id,
             session_id=self._session.id,
             event_type=event_type,
             init_timestamp=start,
-            end_timestamp=to_time(max(span.end_ns, span.start_ns)),
-            agent_id=agent,
+            end_timestamp=to_time(end_ns) if end_ns > start_ns else start,
+            agent_id=span_id if kind == "agent" else self._agent_of(item),
             name=(model or facts.name) if event_type == "llms" else facts.name or span.name,
             model=model,
             provider=provider,
-            prompt_tokens=tokens[0],
-            completion_tokens=tokens[1],
-            cache_read_tokens=tokens[2],
-            cache_write_tokens=tokens[3],
-            reasoning_tokens=tokens[4],
+            prompt_tokens=prompt,
+            completion_tokens=completion,
+            cache_read_tokens=cache_read,
+            cache_write_tokens=cache_write,
+            reasoning_tokens=reasoning,
             cost_nanos=cost_nanos,
             cost_source=source,
             payload=payload,
-            parent_id=self._parent_id(span),
+            parent_id=None if parent is None or parent == self._root_id else parent,
         )
 
     def _error_event(self, item: Item, event: EventWrite) -> EventWrite | None:
@@ -365,52 +337,41 @@ class Assembler:
 
 
 def _payload(span: Span, facts: SpanFacts) -> dict[str, Any]:
+    kind_code, status = span.kind, span.status_code
     payload: dict[str, Any] = {
         "span": {
             "name": span.name,
-            "kind": _KIND_NAMES[span.kind] if 0 <= span.kind < len(_KIND_NAMES) else span.kind,
+            "kind": _KIND_NAMES[kind_code] if 0 <= kind_code < len(_KIND_NAMES) else kind_code,
             "scope": span.scope_name,
-            "status": _STATUS_NAMES[span.status_code] if 0 <= span.status_code < 3 else "UNSET",
+            "status": _STATUS_NAMES[status] if 0 <= status < 3 else "UNSET",
             "status_message": span.status_message or None,
             "convention": facts.convention,
         },
-        "attributes": _kept_attributes(span.attributes),
+        "attributes": kept_attributes(span.attributes),
     }
     kind = facts.kind
     if kind == "tool":
-        payload.update(name=facts.name, params=facts.params, returns=facts.returns)
+        payload["name"] = facts.name
+        payload["params"] = facts.params
+        payload["returns"] = facts.returns
     elif kind != "llm":
-        payload.update(action_type=facts.name or span.name, params=facts.params)
+        payload["action_type"] = facts.name or span.name
+        payload["params"] = facts.params
         payload["returns"] = facts.returns
         if kind == "agent":
             payload["agent_name"] = facts.agent_name or facts.name
         elif kind == "session":
-            payload.update(
-                end_state=facts.end_state,
-                end_state_reason=facts.end_reason,
-                tags=list(facts.tags),
-            )
+            payload["end_state"] = facts.end_state
+            payload["end_state_reason"] = facts.end_reason
+            payload["tags"] = list(facts.tags)
     if facts.response_id is not None:
         payload["response_id"] = facts.response_id
     if facts.conversation_id is not None:
         payload["conversation_id"] = facts.conversation_id
-    if facts.error is not None:
-        payload["error"] = {"type": facts.error.type, "message": facts.error.message}
+    error = facts.error
+    if error is not None:
+        payload["error"] = {"type": error.type, "message": error.message}
     return payload
-
-
-def _kept_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
-    kept = _KEPT
-    out = {}
-    for key, value in attributes.items():
-        keep = kept.get(key)
-        if keep is None:
-            if len(kept) > _MAX_KEPT_KEYS:  # keys made of ids: do not grow without bound
-                kept.clear()
-            keep = kept[key] = not key.startswith(_CONTENT_PREFIXES)
-        if keep:
-            out[key] = value
-    return out
 
 
 def _is_embedding(span: Span) -> bool:
