@@ -24,6 +24,8 @@ CONVERSATION = (
     "traceloop.association.properties.session_id",
 )
 _HOST_PREFIXES = ("host.", "os.", "process.runtime.", "service.", "telemetry.sdk.")
+_CONTEXT_KEYS = frozenset({"metadata", "user.id", "tag.tags", *CONVERSATION})
+"""The keys read here, but for the association properties."""
 
 
 def context(span: Span, *, associations: bool, resource_env: bool = True) -> dict[str, Any]:
@@ -34,6 +36,9 @@ def context(span: Span, *, associations: bool, resource_env: bool = True) -> dic
     `resource_env` gives root spans the host environment of their resource.
     """
     attrs = span.attributes
+    host_env = resource_host_env(span) if resource_env and span.parent_span_id is None else None
+    if not associations and attrs.keys().isdisjoint(_CONTEXT_KEYS):  # most spans carry none
+        return {"tags": (), "metadata": {}, "conversation_id": None, "host_env": host_env}
     metadata: dict[str, AttrValue] = {}
     raw = attrs.get("metadata")
     if raw is not None:
@@ -54,9 +59,7 @@ def context(span: Span, *, associations: bool, resource_env: bool = True) -> dic
         "tags": string_list(tags) if tags is not None else (),
         "metadata": metadata,
         "conversation_id": first_text(attrs, CONVERSATION),
-        "host_env": resource_host_env(span)
-        if resource_env and span.parent_span_id is None
-        else None,
+        "host_env": host_env,
     }
 
 

@@ -8,8 +8,8 @@ calls (images, reasoning, blobs) stay in `parts`. Other message fields are kept 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from functools import lru_cache
 
+from agentops_server.ingest.otlp.conventions.indexed import Family, family_layout, fields_of
 from agentops_server.ingest.otlp.conventions.values import decoded
 from agentops_server.ingest.otlp.spans import AttrValue, Span
 
@@ -19,32 +19,31 @@ _GENAI_PROMPT = "gen_ai.prompt."  # OpenLLMetry legacy and agentops: gen_ai.prom
 _GENAI_COMPLETION = "gen_ai.completion."
 _OI_INPUT = "llm.input_messages."  # OpenInference: llm.input_messages.{i}.message.role ...
 _OI_OUTPUT = "llm.output_messages."
-_FAMILIES = (_GENAI_PROMPT, _GENAI_COMPLETION, _OI_INPUT, _OI_OUTPUT)
 
-Fields = dict[str, AttrValue]  # one message's attributes, keys below "{prefix}{i}."
 Message = dict[str, AttrValue]
 
 
 def llm_messages(span: Span) -> tuple[AttrValue, AttrValue]:
     """(prompt, completion): the first family present on the span, for each."""
     attrs = span.attributes
-    families = _indexed(attrs)
+    families = family_layout(attrs)
+    values = tuple(attrs.values()) if families else ()
     prompt = _structured(
         attrs.get("gen_ai.input.messages"), attrs.get("gen_ai.system_instructions")
     )
     if prompt is None:
-        prompt = _indexed_messages(families.get(_GENAI_PROMPT))
+        prompt = _indexed_messages(families.get(_GENAI_PROMPT), values)
     if prompt is None:
-        prompt = _openinference_messages(families.get(_OI_INPUT))
+        prompt = _openinference_messages(families.get(_OI_INPUT), values)
     if prompt is None:
         prompt = _event_value(span, "gen_ai.content.prompt", "gen_ai.prompt")
     if prompt is None:
         prompt = io_value(attrs, "input")
     completion = _structured(attrs.get("gen_ai.output.messages"), None)
     if completion is None:
-        completion = _indexed_messages(families.get(_GENAI_COMPLETION))
+        completion = _indexed_messages(families.get(_GENAI_COMPLETION), values)
     if completion is None:
-        completion = _openinference_messages(families.get(_OI_OUTPUT))
+        completion = _openinference_messages(families.get(_OI_OUTPUT), values)
     if completion is None:
         completion = _event_value(span, "gen_ai.content.completion", "gen_ai.completion")
     if completion is None:
@@ -60,42 +59,20 @@ def io_value(attrs: Mapping[str, AttrValue], direction: str) -> AttrValue:
     return value
 
 
-def _indexed(attrs: Mapping[str, AttrValue]) -> dict[str, dict[int, Fields]]:
-    """{prefix: {i: {field: value}}} for the indexed families, in one pass over the keys."""
-    families: dict[str, dict[int, Fields]] = {}
-    for key, value in attrs.items():
-        parsed = _family_key(key)
-        if parsed is not None:
-            prefix, index, field = parsed
-            families.setdefault(prefix, {}).setdefault(index, {})[field] = value
-    return families
-
-
-@lru_cache(maxsize=4096)
-def _family_key(key: str) -> tuple[str, int, str] | None:
-    """("gen_ai.prompt.", 0, "role") from "gen_ai.prompt.0.role"; None for other keys.
-
-    Cached: the same few dozen keys recur on every LLM span, and one cache hit is cheaper
-    than testing each key against each family.
-    """
-    for prefix in _FAMILIES:
-        if key.startswith(prefix):
-            index, _, field = key[len(prefix) :].partition(".")
-            if field and index.isascii() and index.isdigit():
-                return prefix, int(index), field
-            return None
-    return None
-
-
-def _indexed_messages(entries: dict[int, Fields] | None) -> list[AttrValue] | None:
+def _indexed_messages(
+    family: Family | None, values: tuple[AttrValue, ...]
+) -> list[AttrValue] | None:
     """gen_ai.prompt.{i}.role|content|tool_call_id and .tool_calls.{j}.id|name|arguments."""
-    if not entries:
+    if not family:
         return None
     messages: list[AttrValue] = []
-    for _, fields in sorted(entries.items()):
+    for entry in family:
+        if not entry[1]:  # no tool calls: every field as it is
+            messages.append(fields_of(entry, values))
+            continue
         message: Message = {}
         calls = _Numbered()
-        for field, value in fields.items():
+        for field, value in fields_of(entry, values).items():
             if field.startswith("tool_calls."):
                 calls.put(field[11:], value)
             else:
@@ -106,16 +83,18 @@ def _indexed_messages(entries: dict[int, Fields] | None) -> list[AttrValue] | No
     return messages
 
 
-def _openinference_messages(entries: dict[int, Fields] | None) -> list[AttrValue] | None:
+def _openinference_messages(
+    family: Family | None, values: tuple[AttrValue, ...]
+) -> list[AttrValue] | None:
     """llm.*_messages.{i}.message.role|content, .tool_calls.{j}.tool_call.*, .contents.{j}.*"""
-    if not entries:
+    if not family:
         return None
     messages: list[AttrValue] = []
-    for _, fields in sorted(entries.items()):
+    for entry in family:
         message: Message = {}
         calls = _Numbered()
         contents = _Numbered()
-        for field, value in fields.items():
+        for field, value in fields_of(entry, values).items():
             name = field.removeprefix("message.")
             if name.startswith("tool_calls."):
                 calls.put(name[11:], value, strip=("tool_call.", "function."))

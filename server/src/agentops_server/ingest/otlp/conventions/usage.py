@@ -1,19 +1,29 @@
-"""Model, provider, token counts and reported cost of an LLM span, across conventions.
+"""Where model, provider, token counts and reported cost of an LLM span are, across conventions.
 
-Each figure is the first usable key of its list. Cached and reasoning tokens are subsets of
-input and output (spec, OpenAI) and are reported apart, never added to them.
+Each figure is the first usable key of its list (`llm.read_llm` reads them). Cached and
+reasoning tokens are subsets of input and output (spec, OpenAI) and are reported apart, never
+added to them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from decimal import Decimal
-from typing import Any
 
-from agentops_server.ingest.otlp.conventions.values import first_count, first_text, money
+from agentops_server.ingest.otlp.conventions.values import money
 from agentops_server.ingest.otlp.spans import AttrValue
 
-__all__ = ["llm_usage", "reported_cost"]
+__all__ = [
+    "CACHE_READ",
+    "CACHE_WRITE",
+    "INPUT",
+    "MODEL",
+    "OUTPUT",
+    "PROVIDER",
+    "REASONING",
+    "RESPONSE_ID",
+    "reported_cost",
+]
 
 MODEL = (
     "gen_ai.response.model",
@@ -24,6 +34,7 @@ MODEL = (
     "embedding.model_name",
 )
 PROVIDER = ("gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system")
+RESPONSE_ID = ("gen_ai.response.id",)
 INPUT = ("gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt")
 OUTPUT = (
     "gen_ai.usage.output_tokens",
@@ -51,22 +62,7 @@ COST = (
     ("llm.cost.total", ("llm.cost.prompt", "llm.cost.completion")),
     ("gen_ai.usage.total_cost", ("gen_ai.usage.prompt_cost", "gen_ai.usage.completion_cost")),
 )
-
-
-def llm_usage(attrs: Mapping[str, AttrValue]) -> dict[str, Any]:
-    """SpanFacts fields for an LLM span: model, provider, response id, tokens, cost."""
-    provider = first_text(attrs, PROVIDER)
-    return {
-        "model": first_text(attrs, MODEL),
-        "provider": provider.lower() if provider else None,
-        "response_id": first_text(attrs, ("gen_ai.response.id",)),
-        "input_tokens": first_count(attrs, INPUT),
-        "output_tokens": first_count(attrs, OUTPUT),
-        "cache_read_tokens": first_count(attrs, CACHE_READ),
-        "cache_write_tokens": first_count(attrs, CACHE_WRITE),
-        "reasoning_tokens": first_count(attrs, REASONING),
-        "reported_cost": reported_cost(attrs),
-    }
+_ZERO = Decimal(0)
 
 
 def reported_cost(attrs: Mapping[str, AttrValue]) -> Decimal | None:
@@ -74,9 +70,10 @@ def reported_cost(attrs: Mapping[str, AttrValue]) -> Decimal | None:
     for total_key, part_keys in COST:
         if total_key in attrs and (total := money(attrs[total_key])) is not None:
             return total
-        parts = [
-            part for key in part_keys if key in attrs and (part := money(attrs[key])) is not None
-        ]
-        if parts:
-            return sum(parts, Decimal(0))
+        parts: Decimal | None = None
+        for key in part_keys:
+            if key in attrs and (part := money(attrs[key])) is not None:
+                parts = (_ZERO if parts is None else parts) + part  # as sum(parts, Decimal(0))
+        if parts is not None:
+            return parts
     return None

@@ -25,6 +25,10 @@ __all__ = [
     "text",
 ]
 
+_MAX_MONEY = 10_000
+_MONEY: dict[float, Decimal] = {}
+"""Reported costs already read (a tool's cost repeats on each of its spans)."""
+
 
 def text(value: AttrValue) -> str | None:
     """A non-empty string, else None."""
@@ -61,7 +65,14 @@ def money(value: AttrValue) -> Decimal | None:
     if type(value) is int and value >= 0:
         return Decimal(value)
     if type(value) is float and math.isfinite(value) and value >= 0:
-        return Decimal(repr(value))  # 0.01, not 0.01000000000000000020816681711721685...
+        found = _MONEY.get(value)
+        if found is None:
+            found = Decimal(repr(value))  # 0.01, not 0.01000000000000000020816681711721685...
+            if value:  # 0.0 and -0.0 are one key but two Decimals
+                if len(_MONEY) >= _MAX_MONEY:
+                    _MONEY.clear()
+                _MONEY[value] = found
+        return found
     return None
 
 
