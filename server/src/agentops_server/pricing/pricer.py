@@ -33,6 +33,10 @@ class Price:
     source: CostSource
 
 
+_UNKNOWN_MODEL = Price(None, CostSource.UNKNOWN_MODEL)
+_UNKNOWN_TOKENS = Price(None, CostSource.UNKNOWN_TOKENS)
+
+
 @dataclass(frozen=True, slots=True)
 class ModelPrices:
     """The effective per-million-token prices of a model for a project (for display)."""
@@ -73,37 +77,66 @@ class Pricer:
         at: datetime | None = None,
     ) -> Price:
         """`at` is when the call was made (prices change over time); default now."""
+        return self.price_counts(
+            project_id,
+            model,
+            provider,
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            usage.cache_read_tokens,
+            usage.cache_write_tokens,
+            usage.reasoning_tokens,
+            reported_cost,
+            at=at,
+        )
+
+    def price_counts(
+        self,
+        project_id: str,
+        model: str | None,
+        provider: str | None,
+        prompt_tokens: int | None,
+        completion_tokens: int | None,
+        cache_read_tokens: int | None,
+        cache_write_tokens: int | None,
+        reasoning_tokens: int | None,
+        reported_cost: Decimal | None = None,
+        *,
+        at: datetime | None = None,
+    ) -> Price:
+        """`price` with the counts of a TokenUsage as they are, for the ingestion hot path
+        (a TokenUsage per LLM span costs more than pricing it from the caches)."""
         if reported_cost is not None:
             return Price(usd_to_nanos(reported_cost), CostSource.REPORTED)
         if not model or not model.strip():
-            return Price(None, CostSource.UNKNOWN_MODEL)
-        if usage.prompt_tokens is None or usage.completion_tokens is None:
-            return Price(None, CostSource.UNKNOWN_TOKENS)
+            return _UNKNOWN_MODEL
+        if prompt_tokens is None or completion_tokens is None:
+            return _UNKNOWN_TOKENS
         try:
             override = self._overrides.get(project_id, model)
             if override is not None:
                 cost = override_cost(
                     override,
-                    usage.prompt_tokens,
-                    usage.completion_tokens,
-                    usage.cache_read_tokens,
-                    usage.cache_write_tokens,
+                    prompt_tokens,
+                    completion_tokens,
+                    cache_read_tokens,
+                    cache_write_tokens,
                 )
                 return Price(usd_to_nanos(cost), CostSource.OVERRIDE)
             match = self._catalog.find(model, provider)
             if match is None:
-                return Price(None, CostSource.UNKNOWN_MODEL)
+                return _UNKNOWN_MODEL
             cost = self._catalog.cost(
                 match,
-                usage.prompt_tokens,
-                usage.completion_tokens,
-                usage.cache_read_tokens,
-                usage.cache_write_tokens,
-                usage.reasoning_tokens,
+                prompt_tokens,
+                completion_tokens,
+                cache_read_tokens,
+                cache_write_tokens,
+                reasoning_tokens,
                 at=at,
             )
         except InvalidUsage:
-            return Price(None, CostSource.UNKNOWN_TOKENS)
+            return _UNKNOWN_TOKENS
         return Price(finite_usd_to_nanos(cost), CostSource.COMPUTED)
 
     def needs_no_io(self, project_id: str) -> bool:

@@ -19,7 +19,7 @@ from agentops_server.ingest.otlp.kept_attributes import kept_attributes
 from agentops_server.ingest.otlp.spans import Span
 from agentops_server.ingest.otlp.times import to_time
 from agentops_server.ingest.v2 import MAX_COST_USD, MAX_TOKENS
-from agentops_server.pricing import Pricer, TokenUsage
+from agentops_server.pricing import Pricer
 from agentops_server.pricing.nanos import finite_usd_to_nanos
 from agentops_server.storage.records import (
     CostSource,
@@ -54,15 +54,18 @@ def find_root(items: Sequence[Item]) -> Item | None:
     return next((item for item in items if item.span.parent_span_id is None), None)
 
 
-def session_write(trace_id: str, items: Sequence[Item], project_id: str) -> SessionWrite:
-    """What this batch of the trace's spans says about the session."""
-    root = find_root(items)
+def session_write(
+    trace_id: str, items: Sequence[Item], project_id: str, root: Item | None
+) -> SessionWrite:
+    """What this batch of the trace's spans (whose root is `find_root(items)`) says about the
+    session."""
     tags: dict[str, None] = {}
     metadata: dict[str, Any] = {}
     host_env: dict[str, Any] | None = None
     for item in items:
         facts = item.facts
-        tags.update(dict.fromkeys(facts.tags))
+        if facts.tags:
+            tags.update(dict.fromkeys(facts.tags))
         if facts.metadata and (facts.kind == "session" or facts.convention != "agentops"):
             metadata.update(facts.metadata)  # agentops keeps a run's metadata on session spans
         if host_env is None and facts.host_env:
@@ -159,13 +162,14 @@ class Assembler:
         self,
         session: Session,
         items: Sequence[Item],
+        root: Item | None,
         stored: Stored,
         pricer: Pricer,
     ) -> None:
+        """`root` is `find_root(items)`."""
         self._session = session
         self._pricer = pricer
         self._stored = stored
-        root = find_root(items)
         self._root_id = session.root_span_id or (root.span.span_id if root else None)
         self._items = [item for item in items if item is not root]
         self._by_id = {item.span.span_id: item for item in self._items}
@@ -256,9 +260,17 @@ class Assembler:
             reasoning = _count(facts.reasoning_tokens)
             if prompt is not None and completion is None and _is_embedding(span):
                 completion = 0  # an embedding has no output: priced by its input alone
-            usage = TokenUsage(prompt, completion, cache_read, cache_write, reasoning)
-            price = self._pricer.price(
-                self._session.project_id, model, provider, usage, facts.reported_cost, at=start
+            price = self._pricer.price_counts(
+                self._session.project_id,
+                model,
+                provider,
+                prompt,
+                completion,
+                cache_read,
+                cache_write,
+                reasoning,
+                facts.reported_cost,
+                at=start,
             )
             cost_nanos, source = price.cost_nanos, price.source
             if cost_nanos is not None and cost_nanos > _MAX_COST_NANOS:

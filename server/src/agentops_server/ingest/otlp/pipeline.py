@@ -166,8 +166,9 @@ class OtlpIngest:
         waiting: bool,
     ) -> None:
         items = [Item(span, read_span(span)) for span in spans]
+        root = find_root(items)
         try:
-            session = self._session(session_write(trace_id, items, project_id))
+            session = self._session(session_write(trace_id, items, project_id, root))
         except Conflict:
             prepared.outcome.rejected += len(spans)
             prepared.outcome.messages.append(
@@ -186,8 +187,9 @@ class OtlpIngest:
                     _merge_contents(contents, contents_from_json(row.body))
             if held:
                 items = [Item(span, read_span(span)) for span in held] + items
+                root = find_root(items)
                 session = self._store.write_session(
-                    session_write(trace_id, items, project_id), create=True
+                    session_write(trace_id, items, project_id, root), create=True
                 )
         parents, watched = lookups(items, session)
         stored = Stored()
@@ -195,12 +197,11 @@ class OtlpIngest:
             stored.parents = {e.id: e for e in self._store.get_events(session.id, parents)}
         if watched:
             stored.children = _by_parent(self._store.child_events(session.id, watched))
-        built = Assembler(session, items, stored, self._pricer).build()
+        built = Assembler(session, items, root, stored, self._pricer).build()
         if contents:
             _fill_contents(built.events, contents)
         prepared.events += built.events
         prepared.agents += [(session.id, agent, name) for agent, name in built.agents]
-        root = find_root(items)
         if root is not None:
             prepared.roots.append((session.id, root.span.span_id))
 
