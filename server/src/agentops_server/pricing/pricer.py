@@ -35,6 +35,18 @@ class Price:
 
 _UNKNOWN_MODEL = Price(None, CostSource.UNKNOWN_MODEL)
 _UNKNOWN_TOKENS = Price(None, CostSource.UNKNOWN_TOKENS)
+_MAX_COMPUTED = 10_000
+_COMPUTED: dict[int, Price] = {}
+"""Computed prices by amount: immutable, so one object serves every event of that cost."""
+
+
+def _computed(nanos: int) -> Price:
+    price = _COMPUTED.get(nanos)
+    if price is None:
+        if len(_COMPUTED) >= _MAX_COMPUTED:
+            _COMPUTED.clear()
+        price = _COMPUTED[nanos] = Price(nanos, CostSource.COMPUTED)
+    return price
 
 
 @dataclass(frozen=True, slots=True)
@@ -137,7 +149,7 @@ class Pricer:
             )
         except InvalidUsage:
             return _UNKNOWN_TOKENS
-        return Price(finite_usd_to_nanos(cost), CostSource.COMPUTED)
+        return _computed(finite_usd_to_nanos(cost))
 
     def needs_no_io(self, project_id: str) -> bool:
         """Whether pricing this project's events reads nothing from the store now (its

@@ -42,7 +42,7 @@ def session_id_of(trace_id: str) -> str:
     return str(uuid.UUID(hex=trace_id))
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: frozen costs ~0.3 us per span, built for every span
 class Item:
     """A span with what its convention says it means."""
 
