@@ -68,11 +68,14 @@ def _gather(
 
     One plain recursive function with the dedup inline: the hot path of ingest (a generator
     per container cost more than everything else the write does in Python)."""
-    items = (
-        [item for key, item in value.items() if key not in SKIPPED_KEYS]
-        if isinstance(value, dict)
-        else value
-    )
+    items: Iterable[Any] = value
+    if isinstance(value, dict):
+        # most dicts have no skipped key, which one pass in C over the keys proves
+        items = (
+            value.values()
+            if SKIPPED_KEYS.isdisjoint(value)
+            else [item for key, item in value.items() if key not in SKIPPED_KEYS]
+        )
     for item in items:
         if isinstance(item, str):
             if item and item not in strings:
