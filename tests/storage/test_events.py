@@ -51,6 +51,26 @@ def test_duplicates_within_and_across_calls_count_once(seed: Seed) -> None:
     assert [e.id for e in store.iter_events("s1")] == ["e1", "e2", "e3"]
 
 
+def test_a_resent_mix_of_stored_and_new_ids_counts_only_the_new(seed: Seed) -> None:
+    """Several submissions in one transaction, some ids stored already: each new event is
+    stored and counted once, credited to the first submission that brought it."""
+    store = seed.store
+    seed.session("s1")
+    seed.session("s2")
+    store.append_events([event("s1", "e1"), event("s2", "e1")])
+    first, second = store.append_event_batches(
+        [
+            [event("s2", "e1"), event("s1", "e2")],
+            [event("s1", "e2"), event("s1", "e1"), event("s2", "e3"), event("s2", "e3")],
+        ]
+    )
+    assert (first.inserted, first.duplicates) == (1, 1)
+    assert (second.inserted, second.duplicates) == (1, 3)
+    assert store.get_stats(seed.project_id, "s1").events == 2
+    assert store.get_stats(seed.project_id, "s2").events == 2
+    assert [e.id for e in store.iter_events("s2")] == ["e1", "e3"]
+
+
 def test_same_event_id_in_two_sessions_is_two_events(seed: Seed) -> None:
     store = seed.store
     seed.session("s1")

@@ -10,7 +10,9 @@ from __future__ import annotations
 import functools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
+from itertools import groupby
+from operator import attrgetter
 from typing import Any
 
 import psycopg
@@ -19,9 +21,10 @@ from sqlalchemy import Connection, bindparam, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from agentops_server.storage import search_index
+from agentops_server.storage import search_index, sqlite_events, sqlite_sessions
 from agentops_server.storage.records import AppendResult, EventWrite
 from agentops_server.storage.schema import STAT_COUNTERS, session_stats, sessions
+from agentops_server.storage.sqlite_events import EVENT_INSERT_COLUMNS, sqlite_time
 from agentops_server.storage.store import LimitExceeded, NotFound
 from agentops_server.storage.types import UTCDateTime, dumps
 
@@ -133,7 +136,7 @@ def apply_stat_deltas(conn: Connection, deltas: dict[str, StatDelta]) -> None:
     """Add deltas to session_stats atomically (`col = col + :delta`), sessions in id order."""
     if not deltas:
         return
-    stmt = _stat_update()
+    sqlite = conn.dialect.name == "sqlite"
     params = []
     summed: set[str] = set()  # the counters that can approach MAX_STAT_TOTAL
     for session_id in sorted(deltas):
@@ -145,10 +148,17 @@ def apply_stat_deltas(conn: Connection, deltas: dict[str, StatDelta]) -> None:
                 summed.add(name)
         row: dict[str, Any] = {f"d_{name}": delta.counters.get(name, 0) for name in STAT_COUNTERS}
         row["d_session_id"] = session_id
-        row["d_first"] = delta.first_event_at
-        row["d_last"] = delta.last_event_at
+        if sqlite:
+            row["d_first"] = sqlite_time(delta.first_event_at)
+            row["d_last"] = sqlite_time(delta.last_event_at)
+        else:
+            row["d_first"] = delta.first_event_at
+            row["d_last"] = delta.last_event_at
         params.append(row)
-    conn.execute(stmt, params)
+    if sqlite:
+        sqlite_sessions.add_stats(conn, params)
+    else:
+        conn.execute(_stat_update(), params)
     if summed:
         _check_totals(conn, sorted(deltas), sorted(summed))
 
@@ -168,10 +178,13 @@ def _totals_query(names: tuple[str, ...]) -> Any:
 def _check_totals(conn: Connection, session_ids: list[str], names: list[str]) -> None:
     """Raise LimitExceeded (rolling the caller's transaction back) if an update just took a
     session's total past MAX_STAT_TOTAL. Both terms were at most 2**62: the sum fit int64."""
-    query = _totals_query(tuple(names))
+    sqlite = conn.dialect.name == "sqlite"
     for start in range(0, len(session_ids), IDS_PER_STATEMENT):
         ids = session_ids[start : start + IDS_PER_STATEMENT]
-        row = conn.execute(query, {"ids": ids}).first()
+        if sqlite:
+            row = sqlite_sessions.first_over(conn, ids, tuple(names), MAX_STAT_TOTAL)
+        else:
+            row = conn.execute(_totals_query(tuple(names)), {"ids": ids}).first()
         if row is not None:
             over = next(
                 n for n, value in zip(names, row[1:], strict=True) if value > MAX_STAT_TOTAL
@@ -196,9 +209,14 @@ def touch_sessions(conn: Connection, session_ids: Iterable[str], now: datetime) 
         return
     found: dict[str, bool] = {}
     touch, revive = _touch_statements()
+    sqlite = conn.dialect.name == "sqlite"
     for start in range(0, len(wanted), IDS_PER_STATEMENT):
-        params = {"ids": wanted[start : start + IDS_PER_STATEMENT], "now": now}
-        found.update((row[0], bool(row[1])) for row in conn.execute(touch, params))
+        ids = wanted[start : start + IDS_PER_STATEMENT]
+        if sqlite:
+            found.update(sqlite_sessions.touch(conn, ids, now))
+        else:
+            params = {"ids": ids, "now": now}
+            found.update((row[0], bool(row[1])) for row in conn.execute(touch, params))
     missing = [s for s in wanted if s not in found]
     if missing:
         raise NotFound(f"session {missing[0]} does not exist")
@@ -226,75 +244,6 @@ def _touch_statements() -> tuple[Any, Any]:
     return touch, revive
 
 
-EVENT_INSERT_COLUMNS = (
-    "session_id",
-    "id",
-    "event_type",
-    "init_timestamp",
-    "end_timestamp",
-    "agent_id",
-    "name",
-    "model",
-    "provider",
-    "prompt_tokens",
-    "completion_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cost_nanos",
-    "cost_source",
-    "payload",
-    "parent_id",
-)
-SQLITE_ROWS_PER_STATEMENT = 1000  # 18 parameters a row, under SQLite's 32766 limit
-
-
-@functools.lru_cache(maxsize=64)
-def _sqlite_insert_sql(rows: int) -> str:
-    marks = "(" + ",".join("?" * len(EVENT_INSERT_COLUMNS)) + ")"
-    return (
-        f"INSERT INTO events ({','.join(EVENT_INSERT_COLUMNS)}) VALUES "
-        + ",".join([marks] * rows)
-        + " ON CONFLICT (session_id, id) DO NOTHING RETURNING session_id, id"
-    )
-
-
-def _inserted_keys(conn: Connection, sql: str, params: tuple[Any, ...]) -> list[tuple[str, str]]:
-    """Plain SQL, no type processing (the two returned columns are text); errors still go
-    through SQLAlchemy, which wraps them and invalidates a broken connection."""
-    return [(row[0], row[1]) for row in conn.exec_driver_sql(sql, params)]
-
-
-def sqlite_time(value: datetime | None) -> str | None:
-    """The text UTCDateTime stores on SQLite (same format as SQLAlchemy's DATETIME)."""
-    if value is None:
-        return None
-    if value.tzinfo is UTC:  # the usual case: drop "+00:00" (years are always 4 digits)
-        return value.isoformat(" ", "microseconds")[:26]
-    if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value!r}: storage needs aware UTC timestamps")
-    return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-
-
-def _insert_sqlite(conn: Connection, ordered: list[EventWrite]) -> list[tuple[str, str]]:
-    """The hot path on SQLite: multi-row INSERT ... RETURNING with plain parameters, skipping
-    per-value type processing (the formats match UTCDateTime and JsonDoc exactly)."""
-    inserted: list[tuple[str, str]] = []
-    for start in range(0, len(ordered), SQLITE_ROWS_PER_STATEMENT):
-        chunk = ordered[start : start + SQLITE_ROWS_PER_STATEMENT]
-        params: list[Any] = []
-        for e in chunk:
-            params += (
-                e.session_id, e.id, e.event_type, sqlite_time(e.init_timestamp),
-                sqlite_time(e.end_timestamp), e.agent_id, e.name, e.model, e.provider,
-                e.prompt_tokens, e.completion_tokens, e.cache_read_tokens, e.cache_write_tokens,
-                e.reasoning_tokens, e.cost_nanos, e.cost_source.value, dumps(e.payload),
-                e.parent_id,
-            )  # fmt: skip
-        inserted += _inserted_keys(conn, _sqlite_insert_sql(len(chunk)), tuple(params))
-    return inserted
-
-
 POSTGRES_COLUMN_TYPES = [
     "text", "text", "text", "timestamptz", "timestamptz", "text", "text", "text", "text",
     "bigint", "bigint", "bigint", "bigint", "bigint", "bigint", "text", "jsonb", "text",
@@ -309,7 +258,7 @@ POSTGRES_INSERT_SQL = (
 )
 
 
-def _insert_postgres(conn: Connection, ordered: list[EventWrite]) -> list[tuple[str, str]]:
+def _insert_postgres(conn: Connection, ordered: list[EventWrite]) -> list[EventWrite]:
     """PostgreSQL: a binary COPY straight into events, the fastest way in. COPY cannot skip
     conflicts, so it runs under a savepoint: if one id is already stored (a client's retry),
     nothing of it is kept and the batch goes through INSERT ... ON CONFLICT DO NOTHING."""
@@ -336,15 +285,15 @@ def _insert_postgres(conn: Connection, ordered: list[EventWrite]) -> list[tuple[
         raise DBAPIError.instance(
             POSTGRES_COPY_SQL, None, exc, psycopg.Error, connection_invalidated=raw.broken
         ) from exc
-    return [(e.session_id, e.id) for e in ordered]
+    return ordered
 
 
 POSTGRES_COPY_SQL = f"COPY events ({','.join(EVENT_INSERT_COLUMNS)}) FROM STDIN (FORMAT BINARY)"
 
 
-def _insert_postgres_skipping(conn: Connection, ordered: list[EventWrite]) -> list[tuple[str, str]]:
+def _insert_postgres_skipping(conn: Connection, ordered: list[EventWrite]) -> list[EventWrite]:
     """PostgreSQL, when some ids may be stored already: the whole batch as ONE JSON document
-    expanded by the server (json_to_recordset), skipping stored ids; answers the new keys."""
+    expanded by the server (json_to_recordset), skipping stored ids; answers the new events."""
     rows = [
         {
             "session_id": e.session_id, "id": e.id, "event_type": e.event_type,
@@ -358,7 +307,8 @@ def _insert_postgres_skipping(conn: Connection, ordered: list[EventWrite]) -> li
         }
         for e in ordered
     ]  # fmt: skip
-    return _inserted_keys(conn, POSTGRES_INSERT_SQL, (dumps(rows),))
+    new = {(row[0], row[1]) for row in conn.exec_driver_sql(POSTGRES_INSERT_SQL, (dumps(rows),))}
+    return [e for e in ordered if (e.session_id, e.id) in new]
 
 
 def append_batches(
@@ -382,24 +332,25 @@ def append_batches(
                 owner[key] = index
         session_order.append(list(seen_sessions))
     touch_sessions(conn, (s for batch_sessions in session_order for s in batch_sessions), now)
-    inserted_keys: list[tuple[str, str]] = []
+    inserted: list[EventWrite] = []
     if unique:
         ordered = [unique[key] for key in sorted(unique)]
         if dialect == "sqlite":
-            inserted_keys = _insert_sqlite(conn, ordered)
+            inserted = sqlite_events.insert_events(conn, ordered)
         else:
-            inserted_keys = _insert_postgres(conn, ordered)
-    by_session: dict[str, list[EventWrite]] = {}
-    inserted_per_batch = [0] * len(batches)
-    for key in inserted_keys:
-        by_session.setdefault(key[0], []).append(unique[key])
-        inserted_per_batch[owner[key]] += 1
+            inserted = _insert_postgres(conn, ordered)
+    if len(inserted) == len(unique):  # the usual case: every distinct event was new
+        inserted_per_batch = [0] * len(batches)
+        for index in owner.values():
+            inserted_per_batch[index] += 1
+    else:
+        inserted_per_batch = _per_batch(inserted, owner, len(batches))
     deltas: dict[str, StatDelta] = {}
-    for session_id, inserted in by_session.items():
-        deltas[session_id] = StatDelta()
-        deltas[session_id].add_events(inserted)
+    for session_id, of_session in groupby(inserted, attrgetter("session_id")):
+        deltas[session_id] = delta = StatDelta()  # the events are in session order
+        delta.add_events(of_session)
     apply_stat_deltas(conn, deltas)  # raises LimitExceeded first: the rollups stay in int64
-    search_index.add_events(conn, dialect, (unique[key] for key in inserted_keys))
+    search_index.add_events(conn, dialect, inserted)
     return [
         AppendResult(
             inserted=inserted_per_batch[i],
@@ -408,3 +359,13 @@ def append_batches(
         )
         for i, batch in enumerate(batches)
     ]
+
+
+def _per_batch(
+    inserted: list[EventWrite], owner: dict[tuple[str, str], int], batches: int
+) -> list[int]:
+    """How many of the inserted events each submission brought first."""
+    counts = [0] * batches
+    for e in inserted:
+        counts[owner[(e.session_id, e.id)]] += 1
+    return counts

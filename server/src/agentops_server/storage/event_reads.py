@@ -15,8 +15,8 @@ from typing import Any
 
 from sqlalchemy import Connection
 
-from agentops_server.storage.appends import sqlite_time
 from agentops_server.storage.records import Event
+from agentops_server.storage.sqlite_events import sqlite_time
 
 COLUMNS = (
     "seq", "id", "session_id", "event_type", "init_timestamp", "end_timestamp", "agent_id",

@@ -8,6 +8,7 @@ from collections.abc import Iterable
 
 from sqlalchemy import Connection, Select, select
 
+from agentops_server.storage.driver import sqlite_cursor
 from agentops_server.storage.records import EventWrite
 from agentops_server.storage.schema import MODEL_COUNTERS, session_models
 from agentops_server.storage.types import dumps
@@ -47,7 +48,8 @@ def add_calls(conn: Connection, dialect: str, events: Iterable[EventWrite]) -> N
         return
     ordered = [[sid, model, *counts] for (sid, model), counts in sorted(rows.items())]
     if dialect == "sqlite":
-        conn.exec_driver_sql(SQLITE_UPSERT, [tuple(r) for r in ordered])
+        with sqlite_cursor(conn, SQLITE_UPSERT) as cursor:
+            cursor.executemany(SQLITE_UPSERT, ordered)
     else:
         conn.exec_driver_sql(POSTGRES_UPSERT, (dumps(ordered),))
 

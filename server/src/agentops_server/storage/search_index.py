@@ -20,6 +20,7 @@ from sqlalchemy import (
 )
 
 from agentops_server.storage import model_calls, search_text
+from agentops_server.storage.driver import sqlite_cursor
 from agentops_server.storage.records import EventWrite
 from agentops_server.storage.schema import search_docs
 from agentops_server.storage.types import dumps
@@ -38,6 +39,8 @@ POSTGRES_INDEXES = [
 ]
 
 _fts = table(FTS_TABLE, column("rowid"), column("body"))
+SQLITE_DOC_INSERT = "INSERT INTO search_docs (session_id) VALUES (?)"  # its rowid is its seq
+SQLITE_TEXT_INSERT = f"INSERT INTO {FTS_TABLE} (rowid, body) VALUES (?, ?)"
 
 
 def add_documents(conn: Connection, dialect: str, docs: dict[str, str]) -> None:
@@ -46,13 +49,10 @@ def add_documents(conn: Connection, dialect: str, docs: dict[str, str]) -> None:
         return
     ordered = sorted(docs.items())
     if dialect == "sqlite":
-        for session_id, body in ordered:
-            seq = conn.exec_driver_sql(
-                "INSERT INTO search_docs (session_id) VALUES (?) RETURNING seq", (session_id,)
-            ).scalar_one()
-            conn.exec_driver_sql(
-                f"INSERT INTO {FTS_TABLE} (rowid, body) VALUES (?, ?)", (seq, body)
-            )
+        with sqlite_cursor(conn, SQLITE_DOC_INSERT) as cursor:
+            for session_id, body in ordered:
+                cursor.execute(SQLITE_DOC_INSERT, (session_id,))
+                cursor.execute(SQLITE_TEXT_INSERT, (cursor.lastrowid, body))
         return
     rows = [[session_id, search_text.words(body)] for session_id, body in ordered]
     conn.exec_driver_sql(

@@ -11,11 +11,12 @@ PostgreSQL receives them already cut, so both engines index the same words.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from typing import Any, Protocol
 
 MAX_EVENT_CHARS = 8000
 MAX_QUERY_WORDS = 8
+MAX_DEPTH = 12  # containers nested deeper than this are not read
 PREFIX_FROM = 3  # query words this long match as prefixes ("gpt" finds "gpt4")
 WORD = re.compile(r"[^\W_]+")
 SKIPPED_KEYS = frozenset(
@@ -41,41 +42,54 @@ def documents(events: Iterable[Searchable]) -> dict[str, str]:
     """One document per session of `events`: its events' searchable text, each string once."""
     seen: dict[str, dict[str, None]] = {}
     for event in events:
-        strings = seen.setdefault(event.session_id, {})
-        budget = MAX_EVENT_CHARS
-        for value in _event_strings(event):
-            if value in strings:
-                continue
-            if len(value) > budget:
-                value = value[:budget]
-            strings[value] = None
-            budget -= len(value)
-            if budget <= 0:
-                break
+        strings = seen.get(event.session_id)
+        if strings is None:
+            strings = seen[event.session_id] = {}
+        name, model = event.name, event.model
+        head = [name] if name else []
+        if model and model != name:
+            head.append(model)
+        budget = _gather(head, 0, strings, MAX_EVENT_CHARS)
+        payload = event.payload
+        if budget > 0:
+            if isinstance(payload, str):
+                _gather([payload], 0, strings, budget)
+            elif isinstance(payload, (dict, list)):
+                _gather(payload, 0, strings, budget)
     return {session_id: "\n".join(found) for session_id, found in seen.items() if found}
 
 
-def _event_strings(event: Searchable) -> Iterator[str]:
-    if event.name:
-        yield event.name
-    if event.model and event.model != event.name:
-        yield event.model
-    yield from _strings(event.payload, 0)
+def _gather(
+    value: dict[Any, Any] | list[Any], depth: int, strings: dict[str, None], budget: int
+) -> int:
+    """Add the non-empty strings under `value` (depth first, in order, skipping SKIPPED_KEYS
+    and containers nested deeper than MAX_DEPTH) that `strings` lacks, until `budget`
+    characters are taken (the last one cut to fit); returns the budget left.
 
-
-def _strings(value: Any, depth: int) -> Iterator[str]:
-    if isinstance(value, str):
-        if value:
-            yield value
-    elif depth > 12:
-        return
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            if key not in SKIPPED_KEYS:
-                yield from _strings(item, depth + 1)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item, depth + 1)
+    One plain recursive function with the dedup inline: the hot path of ingest (a generator
+    per container cost more than everything else the write does in Python)."""
+    items: Iterable[Any] = value
+    if isinstance(value, dict):
+        # most dicts have no skipped key, which one pass in C over the keys proves
+        items = (
+            value.values()
+            if SKIPPED_KEYS.isdisjoint(value)
+            else [item for key, item in value.items() if key not in SKIPPED_KEYS]
+        )
+    for item in items:
+        if isinstance(item, str):
+            if item and item not in strings:
+                if len(item) > budget:
+                    item = item[:budget]
+                strings[item] = None
+                budget -= len(item)
+                if budget <= 0:
+                    return budget
+        elif depth < MAX_DEPTH and isinstance(item, (dict, list)):
+            budget = _gather(item, depth + 1, strings, budget)
+            if budget <= 0:
+                return budget
+    return budget
 
 
 def words(text: str) -> str:
