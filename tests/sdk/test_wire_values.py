@@ -3,6 +3,8 @@ a value whose meaning is clear is converted, anything else is left out, the even
 
 from __future__ import annotations
 
+import copy
+import pickle
 import uuid
 from datetime import UTC, datetime, timedelta
 from typing import Any, cast
@@ -102,6 +104,14 @@ def test_an_event_made_with_no_start_time_starts_when_it_was_made() -> None:
     assert before - timedelta(milliseconds=1) <= started <= datetime.now(UTC)
     assert event.init_timestamp == action["init_timestamp"]
     assert action["id"] == str(event.id) and event.id == event.id
+
+
+def test_a_copied_or_pickled_event_is_the_same_event() -> None:
+    """The id is made lazily: a copy made before it was read must still share it."""
+    event = agentops.ActionEvent(action_type="a")
+    copies = [copy.copy(event), copy.deepcopy(event), pickle.loads(pickle.dumps(event))]
+    assert all(c == event and c.id == event.id for c in copies)
+    assert {action["id"] for action in sent(*copies)} == {str(event.id)}
 
 
 def test_odd_event_types_and_dict_keys_still_encode() -> None:

@@ -320,6 +320,8 @@ def test_a_token_less_log_upload_waits_for_its_trace_token(live: LiveServer) -> 
     assert [log.body for log in live.store.list_session_logs(session_of(trace_id))] == [
         "early line"
     ]
+    empty = live.post("/v4/logs/upload/", {"body": ""}, headers={"Trace-Id": "12345"})
+    assert empty.status_code == 200 and live.store.pending_bytes() == 0  # nothing to keep
     late = live.post("/v4/logs/upload/", {"body": "intruder"}, headers=header)
     assert late.status_code == 401  # the session exists: only its project's key adds to it
     assert len(live.store.list_session_logs(session_of(trace_id))) == 1

@@ -3,12 +3,13 @@ their whole subtree, a root's children move under the session, held spans are cl
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
 
-from agentops_server.storage.records import PendingOtlp
-from agentops_server.storage.sql_store import SqlStore
+from agentops_server.storage.records import PendingOtlp, pending_size
+from agentops_server.storage.sql_store import SqlStore, open_store
 from agentops_server.storage.store import NotFound
 from tests.storage.builders import Seed, at, event
 
@@ -100,13 +101,52 @@ def test_held_otlp_data_is_claimed_once_and_only_by_its_project(
     ]
     store.hold_pending(held)
     assert store.has_pending(["t1"]) and not store.has_pending(["t9"])
-    assert store.pending_bytes() == 3 * len('{"n": 1}')
+    assert store.pending_bytes() == 3 * pending_size('{"n": 1}')  # a row counts beyond its body
+    assert pending_size("") > 0
     claimed = store.claim_pending(["t1"], seed.project_id)
     assert [(c.trace_id, c.project_id, c.body) for c in claimed] == [("t1", None, '{"n": 1}')]
     assert store.claim_pending(["t1"], seed.project_id) == []
     assert [c.body for c in store.claim_pending(["t1"], other)] == ['{"n": 2}']
     assert store.expire_pending(at(2) + timedelta(microseconds=1)) == 1
     assert not store.has_pending(["t2"])
+
+
+def test_two_workers_claiming_at_once_each_take_a_held_row_at_most_once(
+    database_url: str, store: SqlStore, seed: Seed
+) -> None:
+    """Two authenticated requests of one trace at once (a client's retry, --workers 2): every
+    held row goes to one of them, never to both (a log upload would be kept twice)."""
+    second = open_store(database_url)
+    try:
+        for trial in range(30):
+            trace_id = f"{trial + 1:032x}"
+            store.hold_pending([PendingOtlp(trace_id, None, "upload", "log text", at(trial))])
+            barrier = threading.Barrier(2)
+            claimed: list[list[PendingOtlp]] = []
+            threads = [
+                threading.Thread(
+                    target=_claim, args=(w, trace_id, seed.project_id, barrier, claimed)
+                )
+                for w in (store, second)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert sorted(len(rows) for rows in claimed) == [0, 1], trial
+    finally:
+        second.close()
+
+
+def _claim(
+    worker: SqlStore,
+    trace_id: str,
+    project_id: str,
+    barrier: threading.Barrier,
+    into: list[list[PendingOtlp]],
+) -> None:
+    barrier.wait()
+    into.append(worker.claim_pending([trace_id], project_id))
 
 
 def test_logs_and_objects_belong_to_their_session_and_project(store: SqlStore, seed: Seed) -> None:

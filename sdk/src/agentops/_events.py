@@ -167,6 +167,11 @@ class Event:
     session_id: uuid.UUID | None = None
     parent_id: uuid.UUID | str | None = field(default_factory=current_parent_id)
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Copies and pickles are the same event: its id is made now if it was not yet."""
+        _ = self.id
+        return self.__dict__
+
 
 @dataclass
 class ActionEvent(Event):

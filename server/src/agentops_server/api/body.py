@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import math
 import zlib
+from array import array
+from itertools import accumulate
 from typing import Any
 
 import orjson
@@ -20,6 +22,11 @@ from agentops_server.api.errors import ApiError, bad_request
 
 _DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range(256))
 _LONG_DIGIT_RUN = b"0" * 19
+_NOT_A_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
+_BRACKET_STEP = bytes(
+    1 if byte in b"[{" else 255 if byte in b"]}" else 0 for byte in range(256)
+)  # 255 is -1 as a signed byte
+_ORJSON_SAFE_DEPTH = 512
 
 
 def too_large(limit: int) -> ApiError:
@@ -92,12 +99,21 @@ def _load(raw: bytes) -> Any:
     NaN, Infinity, lone surrogates, non-UTF-8 and deep nesting, and reads integers beyond 64
     bits as floats; such bodies (any run of 19 digits, found with one C-speed pass) go to
     the stdlib parser, which keeps those integers exact."""
-    if _LONG_DIGIT_RUN not in raw.translate(_DIGITS_AS_ZERO):
+    if _LONG_DIGIT_RUN not in raw.translate(_DIGITS_AS_ZERO) and not _maybe_too_deep(raw):
         try:
             return orjson.loads(raw)
         except orjson.JSONDecodeError:
             pass
     return json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float)
+
+
+def _maybe_too_deep(raw: bytes) -> bool:
+    """Whether the brackets of `raw` (strings' included: an overestimate) nest deeper than
+    orjson's readings should go. orjson reads 1,024 levels, where the stdlib parser (and the
+    storage's encoder after it) stop near 950; such bodies go to the stdlib parser, whose
+    RecursionError is the client's 400. In C but for one accumulate over the brackets."""
+    steps = raw.translate(None, _NOT_A_BRACKET).translate(_BRACKET_STEP)
+    return max(accumulate(array("b", steps)), default=0) > _ORJSON_SAFE_DEPTH
 
 
 def _no_constant(token: str) -> None:

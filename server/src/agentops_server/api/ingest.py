@@ -159,7 +159,7 @@ async def create_events(request: Request) -> dict[str, Any]:
             now=datetime.now(UTC),
         )
         if len(events) <= INLINE_EVENTS and svc.pricer.needs_no_io(claims.project_id):
-            writes = normalize()
+            writes = normalize(load_overrides=False)  # what is in memory: no store read
         else:  # in a worker thread: pricing may load the project's price overrides first
             writes = await run_in_threadpool(normalize)
     except Invalid as exc:

@@ -140,24 +140,36 @@ def event_list(body: Any) -> list[Any]:
 
 
 def event_writes(
-    events: list[Any], *, session_id: str, project_id: str, pricer: Pricer, now: datetime
+    events: list[Any],
+    *,
+    session_id: str,
+    project_id: str,
+    pricer: Pricer,
+    now: datetime,
+    load_overrides: bool = True,
 ) -> list[EventWrite]:
     """Normalize a whole batch; any invalid event rejects the batch (nothing is stored).
 
-    The event dicts become the payloads (their lifted fields removed): pass fresh ones."""
+    The event dicts become the payloads (their lifted fields removed): pass fresh ones.
+    load_overrides=False prices with the project's overrides in memory (no store read)."""
     out = []
     for index, raw in enumerate(events):
         if not isinstance(raw, dict):
             raise Invalid(f"events[{index}] must be an object")
         try:
-            out.append(_event(raw, session_id, project_id, pricer, now))
+            out.append(_event(raw, session_id, project_id, pricer, now, load_overrides))
         except Invalid as exc:
             raise Invalid(f"events[{index}].{exc}") from None
     return out
 
 
 def _event(
-    raw: dict[str, Any], session_id: str, project_id: str, pricer: Pricer, now: datetime
+    raw: dict[str, Any],
+    session_id: str,
+    project_id: str,
+    pricer: Pricer,
+    now: datetime,
+    load_overrides: bool,
 ) -> EventWrite:
     """`raw` was just parsed and is ours: lifted fields are popped, the rest is the payload."""
     _check_typed_fields(raw)
@@ -204,7 +216,9 @@ def _event(
         reasoning = _tokens(wire.REASONING_TOKENS, pop(wire.REASONING_TOKENS, None))
         usage = TokenUsage(prompt, completion, cache_read, cache_write, reasoning)
         reported = _cost(pop("cost", None))
-        price = pricer.price(project_id, model, provider, usage, reported, at=init_ts)
+        price = pricer.price(
+            project_id, model, provider, usage, reported, at=init_ts, load_overrides=load_overrides
+        )
         cost_nanos, cost_source = price.cost_nanos, price.source
         if cost_nanos is not None and cost_nanos > _MAX_COST_NANOS:
             raise Invalid(

@@ -8,6 +8,7 @@ are seen after `ttl` seconds.
 
 from __future__ import annotations
 
+import math
 import threading
 import time
 from decimal import Decimal
@@ -60,11 +61,12 @@ class OverrideCache:
         self._lock = threading.Lock()
         self._by_project: dict[str, tuple[float, dict[str, PriceOverride]]] = {}
 
-    def get(self, project_id: str, model: str) -> PriceOverride | None:
+    def get(self, project_id: str, model: str, *, load: bool = True) -> PriceOverride | None:
+        """load=False: the entry in memory even if stale (loaded only if there is none)."""
         if self._store is None:
             return None
         entry = self._by_project.get(project_id)
-        if entry is None or time.monotonic() - entry[0] > self._ttl:
+        if entry is None or (load and time.monotonic() - entry[0] > self._ttl):
             entry = self._load(project_id)
         return entry[1].get(normalize_model(model))
 
@@ -85,8 +87,10 @@ class OverrideCache:
         return entry
 
     def invalidate(self, project_id: str | None = None) -> None:
+        """Make the next get() reload; the stale entry stays for get(load=False) meanwhile."""
         with self._lock:
-            if project_id is None:
-                self._by_project.clear()
-            else:
-                self._by_project.pop(project_id, None)
+            targets = list(self._by_project) if project_id is None else [project_id]
+            for target in targets:
+                entry = self._by_project.get(target)
+                if entry is not None:
+                    self._by_project[target] = (-math.inf, entry[1])

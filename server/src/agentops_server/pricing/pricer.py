@@ -87,8 +87,11 @@ class Pricer:
         reported_cost: Decimal | None = None,
         *,
         at: datetime | None = None,
+        load_overrides: bool = True,
     ) -> Price:
-        """`at` is when the call was made (prices change over time); default now."""
+        """`at` is when the call was made (prices change over time); default now.
+        load_overrides=False (on the event loop, after needs_no_io()) never reads the store:
+        the project's overrides in memory are used even if they just went stale."""
         return self.price_counts(
             project_id,
             model,
@@ -100,6 +103,7 @@ class Pricer:
             usage.reasoning_tokens,
             reported_cost,
             at=at,
+            load_overrides=load_overrides,
         )
 
     def price_counts(
@@ -115,6 +119,7 @@ class Pricer:
         reported_cost: Decimal | None = None,
         *,
         at: datetime | None = None,
+        load_overrides: bool = True,
     ) -> Price:
         """`price` with the counts of a TokenUsage as they are, for the ingestion hot path
         (a TokenUsage per LLM span costs more than pricing it from the caches)."""
@@ -125,7 +130,7 @@ class Pricer:
         if prompt_tokens is None or completion_tokens is None:
             return _UNKNOWN_TOKENS
         try:
-            override = self._overrides.get(project_id, model)
+            override = self._overrides.get(project_id, model, load=load_overrides)
             if override is not None:
                 cost = override_cost(
                     override,

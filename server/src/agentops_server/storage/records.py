@@ -230,9 +230,19 @@ class PendingOtlp:
 
     trace_id: str
     project_id: str | None
-    kind: str  # "spans" | "logs"
-    body: str  # JSON, as ingest/otlp encodes the records
+    kind: str  # "spans" | "logs" | "upload" (agentops 0.4's logfile text)
+    body: str  # JSON, as ingest/otlp encodes the records; an upload's text as it came
     received_at: datetime
+
+
+PENDING_ROW_OVERHEAD = 256
+"""Bytes a held row counts for beyond its body, so that the byte limit on what waits
+(AGENTOPS_OTLP_PENDING_BYTES) bounds the number of rows too."""
+
+
+def pending_size(body: str) -> int:
+    """What one held row counts toward AGENTOPS_OTLP_PENDING_BYTES."""
+    return len(body.encode()) + PENDING_ROW_OVERHEAD
 
 
 @dataclass(frozen=True, slots=True)

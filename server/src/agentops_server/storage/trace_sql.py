@@ -19,6 +19,7 @@ from agentops_server.storage.records import (
     PendingOtlp,
     SessionLog,
     StoredObject,
+    pending_size,
 )
 from agentops_server.storage.rows import to_event
 from agentops_server.storage.schema import events, pending_otlp, session_logs, stored_objects
@@ -130,7 +131,7 @@ class TraceSql:
                 "project_id": r.project_id,
                 "kind": r.kind,
                 "received_at": r.received_at,
-                "size": len(r.body.encode()),
+                "size": pending_size(r.body),
                 "body": r.body,
             }
             for r in rows
@@ -159,15 +160,10 @@ class TraceSql:
                         pending_otlp.c.project_id.is_(None), pending_otlp.c.project_id == project_id
                     ),
                 )
-                rows = (
-                    conn.execute(select(pending_otlp).where(where).order_by(pending_otlp.c.seq))
-                    .mappings()
-                    .all()
-                )
-                if rows:
-                    conn.execute(
-                        delete(pending_otlp).where(pending_otlp.c.seq.in_([r["seq"] for r in rows]))
-                    )
+                # DELETE ... RETURNING: of two requests claiming at once (PostgreSQL, several
+                # workers), each row goes to the one whose delete removed it, never to both
+                taken = conn.execute(delete(pending_otlp).where(where).returning(pending_otlp))
+                rows = sorted(taken.mappings().all(), key=lambda r: int(r["seq"]))
                 claimed += [
                     PendingOtlp(
                         r["trace_id"], r["project_id"], r["kind"], r["body"], r["received_at"]

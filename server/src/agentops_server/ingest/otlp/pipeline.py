@@ -42,7 +42,14 @@ from agentops_server.ingest.otlp.pending import (
 from agentops_server.ingest.otlp.spans import LogRecord, Span
 from agentops_server.ingest.writer import IngestWriter
 from agentops_server.pricing import Pricer
-from agentops_server.storage.records import Event, EventWrite, PendingOtlp, Session, SessionWrite
+from agentops_server.storage.records import (
+    Event,
+    EventWrite,
+    PendingOtlp,
+    Session,
+    SessionWrite,
+    pending_size,
+)
 from agentops_server.storage.store import Conflict, NotFound, Store
 
 logger = logging.getLogger("agentops_server.otlp")
@@ -121,11 +128,12 @@ class OtlpIngest:
         session exists already: then only its project's key adds to it."""
         if self._store.find_session_project(session_id_of(trace_id)) is not None:
             return False
-        self._hold_rows([PendingOtlp(trace_id, None, UPLOAD, text, datetime.now(UTC))])
+        if text:  # an empty logfile has nothing to keep
+            self._hold_rows([PendingOtlp(trace_id, None, UPLOAD, text, datetime.now(UTC))])
         return True
 
     def _hold_rows(self, rows: list[PendingOtlp]) -> None:
-        size = sum(len(row.body.encode()) for row in rows)
+        size = sum(pending_size(row.body) for row in rows)
         if rows and self._store.pending_bytes() + size > self._pending_limit:
             raise PendingFull("too much is waiting for its client's token; retry later")
         self._store.hold_pending(rows)
