@@ -8,8 +8,10 @@ until the stats endpoint shows every event, for batches of 25 (the 0.3 client's 
 
 Bodies are built before the clock starts (typical 0.3.26 events: 1 LLM call, 2 actions,
 1 tool call per 4 events, with prompts and completions). Reports events/s, request latency and
-the server's peak RSS (VmHWM). --export-events also streams a session of that many events and
-reports the server's RSS before and after (a streamed export keeps memory flat).
+the server's peak RSS (VmHWM), and beside each rate the rate of raw SQLite inserting the same
+rows in transactions of the same size (and the ratio). --export-events also streams a session
+of that many events and reports the server's RSS before and after (a streamed export keeps
+memory flat).
 
 CPU per event is reported for the server (all its processes), for PostgreSQL (the backends
 serving the benchmark's database) and for this load generator: on a machine with C cores the
@@ -22,6 +24,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import sqlite3
 import statistics
 import sys
 import tempfile
@@ -234,6 +237,35 @@ def run(
     return total / elapsed
 
 
+def raw_sqlite_rate(total: int, batch: int) -> float:
+    """Rows/s of the same events inserted straight into SQLite, as a floor for what a server
+    could do: one table (id primary key, session, type, two times, the JSON payload), WAL and
+    synchronous=NORMAL like the server's, one transaction per `batch` rows by executemany."""
+    rows = [
+        (e["id"], "s", e["event_type"], e["init_timestamp"], e["end_timestamp"], json.dumps(e))
+        for start in range(0, total, batch)
+        for e in events_for(min(batch, total - start), start)
+    ]
+    with tempfile.TemporaryDirectory() as tmp:
+        conn = sqlite3.connect(Path(tmp) / "raw.sqlite3", isolation_level=None)
+        conn.execute("PRAGMA journal_mode=WAL")
+        conn.execute("PRAGMA synchronous=NORMAL")
+        conn.execute(
+            "CREATE TABLE events (id TEXT PRIMARY KEY, session_id TEXT, event_type TEXT,"
+            " init_timestamp TEXT, end_timestamp TEXT, payload TEXT)"
+        )
+        started = time.perf_counter()
+        for start in range(0, total, batch):
+            conn.execute("BEGIN")
+            conn.executemany(
+                "INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows[start : start + batch]
+            )
+            conn.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+        conn.close()
+    return total / elapsed
+
+
 def export_memory(server: ServerProcess, count: int) -> None:
     ((sid, jwt),) = open_sessions(server, 1)
     with httpx.Client(timeout=120) as http:
@@ -293,6 +325,12 @@ def measure_ingest(
                     finally:
                         server.stop()
                     rows.append((label, batch, rate))
+                    raw = raw_sqlite_rate(total, batch)
+                    print(
+                        f"  raw SQLite, the same {total:,} rows in transactions of {batch}: "
+                        f"{raw:,.0f} rows/s; this server reached {rate / raw:.0%} of it",
+                        flush=True,
+                    )
     return rows
 
 
