@@ -30,6 +30,8 @@ from genai_prices.types import (
 from genai_prices.units import UnitDef, _get_registry
 from genai_prices.validation import validate_priced_units
 
+from agentops_server.remembered import Remembered
+
 # Usage keys we report (genai-prices names). Input and output include their sub-kinds.
 INPUT = "input_tokens"
 OUTPUT = "output_tokens"
@@ -74,7 +76,9 @@ class _Plan:
     tiered: bool
     error: ValueError | None = None
     inferred: dict[frozenset[str], ValueError | None] = field(default_factory=dict)
-    totals: dict[_Counts, Decimal] = field(default_factory=dict)  # what each usage cost
+    totals: Remembered[_Counts, Decimal] = field(
+        default_factory=lambda: Remembered(MAX_REMEMBERED_USAGES)
+    )  # what each usage cost
 
 
 def _compile(model_price: ModelPrice) -> _Plan:
@@ -203,10 +207,7 @@ class Catalog:
             )
             total = plan.totals.get(counts)
             if total is None:
-                total = self._total(plan, *counts)
-                if len(plan.totals) >= MAX_REMEMBERED_USAGES:
-                    plan.totals.clear()
-                plan.totals[counts] = total
+                total = plan.totals.keep(counts, self._total(plan, *counts))
             return total
         values = _usage_values(
             input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, reasoning_tokens

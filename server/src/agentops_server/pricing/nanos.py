@@ -8,20 +8,18 @@ from __future__ import annotations
 
 from decimal import Decimal
 
+from agentops_server.remembered import Remembered
 from agentops_server.storage.records import usd_to_nanos
 
 __all__ = ["finite_usd_to_nanos"]
 
 _MAX_REMEMBERED = 10_000
-_NANOS: dict[Decimal, int] = {}
+_NANOS: Remembered[Decimal, int] = Remembered(_MAX_REMEMBERED)
 
 
 def finite_usd_to_nanos(usd: Decimal) -> int:
     """`usd_to_nanos` of a finite amount (a NaN cannot be a dict key), remembered."""
     nanos = _NANOS.get(usd)
     if nanos is None:
-        nanos = usd_to_nanos(usd)
-        if len(_NANOS) >= _MAX_REMEMBERED:
-            _NANOS.clear()
-        _NANOS[usd] = nanos
+        nanos = _NANOS.keep(usd, usd_to_nanos(usd))
     return nanos

@@ -14,6 +14,7 @@ from decimal import Decimal
 from agentops_server.pricing.catalog import Catalog, InvalidUsage, ModelMatch
 from agentops_server.pricing.nanos import finite_usd_to_nanos
 from agentops_server.pricing.overrides import OverrideCache, normalize_model, override_cost
+from agentops_server.remembered import Remembered
 from agentops_server.storage.records import CostSource, PriceOverride, usd_to_nanos
 from agentops_server.storage.store import Store
 
@@ -36,16 +37,14 @@ class Price:
 _UNKNOWN_MODEL = Price(None, CostSource.UNKNOWN_MODEL)
 _UNKNOWN_TOKENS = Price(None, CostSource.UNKNOWN_TOKENS)
 _MAX_COMPUTED = 10_000
-_COMPUTED: dict[int, Price] = {}
+_COMPUTED: Remembered[int, Price] = Remembered(_MAX_COMPUTED)
 """Computed prices by amount: immutable, so one object serves every event of that cost."""
 
 
 def _computed(nanos: int) -> Price:
     price = _COMPUTED.get(nanos)
     if price is None:
-        if len(_COMPUTED) >= _MAX_COMPUTED:
-            _COMPUTED.clear()
-        price = _COMPUTED[nanos] = Price(nanos, CostSource.COMPUTED)
+        price = _COMPUTED.keep(nanos, Price(nanos, CostSource.COMPUTED))
     return price
 
 

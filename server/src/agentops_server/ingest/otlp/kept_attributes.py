@@ -8,6 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from agentops_server.remembered import Remembered
+
 __all__ = ["kept_attributes"]
 
 LIFTED_PREFIXES = (
@@ -33,7 +35,7 @@ LIFTED_PREFIXES = (
 model, name): not kept twice."""
 _MAX_SHAPES = 10_000
 """Key sequences remembered at most (cleared when full: keys made of ids vary without bound)."""
-_KEPT_BY_SHAPE: dict[tuple[str, ...], tuple[str, ...]] = {}
+_KEPT_BY_SHAPE: Remembered[tuple[str, ...], tuple[str, ...]] = Remembered(_MAX_SHAPES)
 
 
 def kept_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
@@ -49,7 +51,4 @@ def kept_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
 
 def _kept_keys(shape: tuple[str, ...]) -> tuple[str, ...]:
     kept = tuple(key for key in shape if not key.startswith(LIFTED_PREFIXES))
-    if len(_KEPT_BY_SHAPE) >= _MAX_SHAPES:
-        _KEPT_BY_SHAPE.clear()
-    _KEPT_BY_SHAPE[shape] = kept
-    return kept
+    return _KEPT_BY_SHAPE.keep(shape, kept)

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from agentops_server.remembered import Remembered
+
 __all__ = ["EPOCH", "to_time"]
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_SECONDS = 100_000
 """Distinct seconds remembered at most (cleared when full: timestamps come from clients)."""
 _Fields = tuple[int, int, int, int, int, int]
-_SECONDS: dict[int, _Fields] = {}
+_SECONDS: Remembered[int, _Fields] = Remembered(_MAX_SECONDS)
 
 
 def to_time(ns: int) -> datetime:
@@ -30,7 +32,4 @@ def to_time(ns: int) -> datetime:
 def _calendar(second: int) -> _Fields:
     moment = EPOCH + timedelta(seconds=second)
     fields = (moment.year, moment.month, moment.day, moment.hour, moment.minute, moment.second)
-    if len(_SECONDS) >= _MAX_SECONDS:
-        _SECONDS.clear()
-    _SECONDS[second] = fields
-    return fields
+    return _SECONDS.keep(second, fields)

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from agentops_server.ingest.otlp.spans import AttrValue
+from agentops_server.remembered import Remembered
 
 __all__ = ["FAMILIES", "Entry", "Family", "family_layout", "fields_of"]
 
@@ -24,7 +25,7 @@ Fields = dict[str, AttrValue]
 
 _MAX_SHAPES = 4_096
 """Key sequences remembered at most (cleared when full: keys made of ids vary without bound)."""
-_LAYOUTS: dict[tuple[str, ...], dict[str, Family]] = {}
+_LAYOUTS: Remembered[tuple[str, ...], dict[str, Family]] = Remembered(_MAX_SHAPES)
 
 
 def family_layout(attrs: Mapping[str, AttrValue]) -> dict[str, Family]:
@@ -32,10 +33,7 @@ def family_layout(attrs: Mapping[str, AttrValue]) -> dict[str, Family]:
     shape = tuple(attrs)
     layout = _LAYOUTS.get(shape)
     if layout is None:
-        layout = _layout(shape)
-        if len(_LAYOUTS) >= _MAX_SHAPES:
-            _LAYOUTS.clear()
-        _LAYOUTS[shape] = layout
+        layout = _LAYOUTS.keep(shape, _layout(shape))
     return layout
 
 

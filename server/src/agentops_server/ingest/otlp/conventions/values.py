@@ -12,6 +12,7 @@ from decimal import Decimal
 import orjson
 
 from agentops_server.ingest.otlp.spans import AttrValue
+from agentops_server.remembered import Remembered
 
 __all__ = [
     "count",
@@ -26,7 +27,7 @@ __all__ = [
 ]
 
 _MAX_MONEY = 10_000
-_MONEY: dict[float, Decimal] = {}
+_MONEY: Remembered[float, Decimal] = Remembered(_MAX_MONEY)
 """Reported costs already read (a tool's cost repeats on each of its spans)."""
 
 
@@ -69,9 +70,7 @@ def money(value: AttrValue) -> Decimal | None:
         if found is None:
             found = Decimal(repr(value))  # 0.01, not 0.01000000000000000020816681711721685...
             if value:  # 0.0 and -0.0 are one key but two Decimals
-                if len(_MONEY) >= _MAX_MONEY:
-                    _MONEY.clear()
-                _MONEY[value] = found
+                _MONEY.keep(value, found)
         return found
     return None
 
