@@ -22,7 +22,7 @@ import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-from agentops_server.app import tune_gc
+from agentops_server.app import tune_runtime
 from agentops_server.config import ServerConfig
 from agentops_server.ingest.otlp.pipeline import OtlpIngest
 from agentops_server.ingest.writer import IngestWriter
@@ -52,7 +52,7 @@ def main() -> None:
         config = ServerConfig(database_url=url, data_dir=Path(tmp))
         ingest = OtlpIngest(store, Pricer(store), IngestWriter(store), config)
         project = store.create_project("bench").id
-        tune_gc()  # as `agentops serve` does once started
+        tune_runtime()  # as `agentops serve` does once started
         spent = dict.fromkeys(STAGES, 0.0)
         profiler = cProfile.Profile() if args.profile else None
         if profiler:
