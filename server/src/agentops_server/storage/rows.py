@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import RowMapping, Select, select
+from sqlalchemy import RowMapping, Select, bindparam, select
 
 from agentops_server.storage.records import (
     ApiKey,
@@ -32,6 +32,12 @@ def session_select() -> Select[Any]:
     return select(sessions, *STATS_COLUMNS).join_from(
         sessions, session_stats, session_stats.c.session_id == sessions.c.id
     )
+
+
+SESSION_BY_ID = session_select().where(sessions.c.id == bindparam("session_id"))
+"""One session by id (parameter `session_id`), built once: see session_write.py."""
+SESSION_OF_PROJECT = SESSION_BY_ID.where(sessions.c.project_id == bindparam("project_id"))
+"""One session by id (`session_id`) if it is `project_id`'s."""
 
 
 def to_stats(session_id: str, row: RowMapping) -> SessionStats:

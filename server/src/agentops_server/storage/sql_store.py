@@ -37,8 +37,9 @@ from agentops_server.storage.records import (
     SessionWrite,
 )
 from agentops_server.storage.rows import (
+    SESSION_BY_ID,
+    SESSION_OF_PROJECT,
     STATS_COLUMNS,
-    session_select,
     to_api_key,
     to_event,
     to_project,
@@ -215,7 +216,7 @@ class SqlStore(TraceSql, DashboardSql, SignOutSql):
                 create_session(conn, self.dialect, write, now)
             else:
                 update_session(conn, write, now)
-            row = conn.execute(session_select().where(sessions.c.id == write.id)).mappings()
+            row = conn.execute(SESSION_BY_ID, {"session_id": write.id}).mappings()
             return to_session(row.one())
 
         return self._transact(work)
@@ -275,11 +276,9 @@ class SqlStore(TraceSql, DashboardSql, SignOutSql):
 
     # --- reads -------------------------------------------------------------------------------
     def get_session(self, project_id: str, session_id: str) -> Session:
-        query = session_select().where(
-            sessions.c.id == session_id, sessions.c.project_id == project_id
-        )
+        params = {"session_id": session_id, "project_id": project_id}
         with self._read() as conn:
-            row = conn.execute(query).mappings().first()
+            row = conn.execute(SESSION_OF_PROJECT, params).mappings().first()
         if row is None:
             raise NotFound(f"session {session_id} not found")
         return to_session(row)
