@@ -12,7 +12,19 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, and_, delete, func, insert, or_, select, text, update
+from sqlalchemy import (
+    BindParameter,
+    Connection,
+    and_,
+    bindparam,
+    delete,
+    func,
+    insert,
+    or_,
+    select,
+    text,
+    update,
+)
 
 from agentops_server.storage.records import (
     Event,
@@ -27,6 +39,27 @@ from agentops_server.storage.store import NotFound
 
 T = TypeVar("T")
 IDS_PER_QUERY = 500
+
+# The ingest path's statements, built once and run with parameters (building and hashing them
+# per call cost more than running them).
+_IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
+_EVENTS_BY_ID = select(events).where(
+    events.c.session_id == bindparam("session_id"), events.c.id.in_(_IDS)
+)
+_CHILDREN = (
+    select(events)
+    .where(events.c.session_id == bindparam("session_id"), events.c.parent_id.in_(_IDS))
+    .order_by(events.c.init_timestamp, events.c.seq)
+)
+_ANY_PENDING = select(pending_otlp.c.seq).where(pending_otlp.c.trace_id.in_(_IDS)).limit(1)
+_REPARENT = (
+    update(events)
+    .where(
+        events.c.session_id == bindparam("of_session"),
+        events.c.parent_id == bindparam("old_parent"),
+    )
+    .values(parent_id=None)
+)
 
 _ASSIGN_AGENT = text(
     """
@@ -63,11 +96,8 @@ class TraceSql:
         wanted = list(dict.fromkeys(ids))
         with self._read() as conn:
             for start in range(0, len(wanted), IDS_PER_QUERY):
-                chunk = wanted[start : start + IDS_PER_QUERY]
-                query = select(events).where(
-                    events.c.session_id == session_id, events.c.id.in_(chunk)
-                )
-                found += [to_event(row) for row in conn.execute(query).mappings()]
+                params = {"session_id": session_id, "ids": wanted[start : start + IDS_PER_QUERY]}
+                found += [to_event(row) for row in conn.execute(_EVENTS_BY_ID, params).mappings()]
         return found
 
     def child_events(self, session_id: str, parent_ids: Sequence[str]) -> list[Event]:
@@ -76,15 +106,8 @@ class TraceSql:
         wanted = list(dict.fromkeys(parent_ids))
         with self._read() as conn:
             for start in range(0, len(wanted), IDS_PER_QUERY):
-                query = (
-                    select(events)
-                    .where(
-                        events.c.session_id == session_id,
-                        events.c.parent_id.in_(wanted[start : start + IDS_PER_QUERY]),
-                    )
-                    .order_by(events.c.init_timestamp, events.c.seq)
-                )
-                found += [to_event(row) for row in conn.execute(query).mappings()]
+                params = {"session_id": session_id, "ids": wanted[start : start + IDS_PER_QUERY]}
+                found += [to_event(row) for row in conn.execute(_CHILDREN, params).mappings()]
         return found
 
     def assign_agent(self, session_id: str, agent_id: str) -> int:
@@ -96,12 +119,8 @@ class TraceSql:
     def reparent_children(self, session_id: str, parent_id: str) -> int:
         """Move the children of `parent_id` directly under the session (parent_id NULL): the
         parent turned out to be the trace's root span, which is the session itself."""
-        stmt = (
-            update(events)
-            .where(events.c.session_id == session_id, events.c.parent_id == parent_id)
-            .values(parent_id=None)
-        )
-        return self._transact(lambda conn: int(conn.execute(stmt).rowcount))
+        params = {"of_session": session_id, "old_parent": parent_id}
+        return self._transact(lambda conn: int(conn.execute(_REPARENT, params).rowcount))
 
     def merge_event_payload(self, session_id: str, event_id: str, fields: dict[str, Any]) -> bool:
         """Fill in a stored event's payload: `fields` go where the payload has no value yet
@@ -179,11 +198,8 @@ class TraceSql:
         wanted = sorted(set(trace_ids))
         with self._read() as conn:
             for start in range(0, len(wanted), IDS_PER_QUERY):
-                chunk = wanted[start : start + IDS_PER_QUERY]
-                query = (
-                    select(pending_otlp.c.seq).where(pending_otlp.c.trace_id.in_(chunk)).limit(1)
-                )
-                if conn.execute(query).first() is not None:
+                params = {"ids": wanted[start : start + IDS_PER_QUERY]}
+                if conn.execute(_ANY_PENDING, params).first() is not None:
                     return True
         return False
 
