@@ -121,12 +121,17 @@ def _genai_price(
         values["cache_read_tokens"] = cache_read_tokens
     if cache_write_tokens is not None:
         values["cache_write_tokens"] = cache_write_tokens
-    usage = genai.Usage(**values)
     now = datetime.now(UTC)
-    for provider_id in (provider, None) if provider else (None,):
+    # as the server looks models up: the provider given, any provider, "openai/gpt-4o"'s prefix
+    attempts: list[tuple[str, str | None]] = [(model, provider)] if provider else []
+    attempts.append((model, None))
+    if "/" in model:
+        prefix, rest = model.split("/", 1)
+        attempts.append((rest, prefix))
+    for name, provider_id in attempts:
         try:
             found = genai.calc_price(
-                usage, model, provider_id=provider_id, genai_request_timestamp=now
+                genai.Usage(**values), name, provider_id=provider_id, genai_request_timestamp=now
             )
         except LookupError:
             continue
