@@ -99,7 +99,7 @@ class Ledger:
     def __init__(
         self,
         config: Configuration,
-        project: ProjectBudgetSignal | None = None,
+        project: ProjectBudgetSignal,
         session_id: str | None = None,
     ) -> None:
         self.max_cost_usd: Decimal | None = config.max_cost_usd
@@ -128,12 +128,10 @@ class Ledger:
                     shown = f"{maximum} reached ({used} used)"
                 message = f"budget: {name} {shown}"
                 return BudgetExceeded(name, maximum, used, message, self.session_id)
-        if self.project is not None:
-            breach = self.project.breach()
-            if breach is not None:
-                breach.session_id = self.session_id
-            return breach
-        return None
+        breach = self.project.breach()
+        if breach is not None:
+            breach.session_id = self.session_id
+        return breach
 
     def admit(self) -> BudgetExceeded | None:
         """Take one call if no budget is reached (or the handler allows it); else the refusal,
