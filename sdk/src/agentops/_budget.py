@@ -106,6 +106,8 @@ class Ledger:
         self.max_tokens = config.max_tokens
         self.max_llm_calls = config.max_llm_calls
         self.handler: BudgetHandler | None = config.on_budget_exceeded
+        limits = (self.max_cost_usd, self.max_tokens, self.max_llm_calls)
+        self.limited = any(limit is not None for limit in limits)
         self.project = project
         self.session_id = session_id
         self.cost = Decimal(0)
@@ -136,6 +138,8 @@ class Ledger:
     def admit(self) -> BudgetExceeded | None:
         """Take one call if no budget is reached (or the handler allows it); else the refusal,
         for the caller to record and raise."""
+        if not self.limited and not self.project.state[0]:
+            return None  # nothing to count against: no lock on the hot path
         with self._lock:
             breach = self._breach()
             if breach is None:
@@ -171,15 +175,16 @@ class Ledger:
         cache_write_tokens: int | None = None,
     ) -> None:
         """Add an answered call's tokens and cost (never raises)."""
+        if self.max_tokens is None and self.max_cost_usd is None:
+            return
         try:
             if prompt_tokens is None or completion_tokens is None:
-                if self.max_tokens is not None or self.max_cost_usd is not None:
-                    warn_once(
-                        "budget-unknown-tokens",
-                        "An LLM call reported no token counts (e.g. an OpenAI stream without "
-                        "stream_options={'include_usage': True}): it counts toward "
-                        "max_llm_calls only, not max_tokens or max_cost_usd",
-                    )
+                warn_once(
+                    "budget-unknown-tokens",
+                    "An LLM call reported no token counts (e.g. an OpenAI stream without "
+                    "stream_options={'include_usage': True}): it counts toward "
+                    "max_llm_calls only, not max_tokens or max_cost_usd",
+                )
                 return
             cost = Decimal(0)
             if self.max_cost_usd is not None:
