@@ -331,3 +331,43 @@ for i in range(10):
     data = export(server, result["session_id"])
     priced = [Decimal(e["cost"]) for e in data["llms"] if e["prompt_tokens"]]
     assert len(priced) == 2 and all(0 < cost < per_call for cost in priced)
+
+
+def test_litellm_calls_stop_at_max_cost_usd(server: ServerProcess, fake: FakeProviders) -> None:
+    per_call = expected_cost(
+        "gpt-4o-mini-2024-07-18",
+        "openai",
+        fp.CHAT_PROMPT,
+        fp.CHAT_COMPLETION,
+        fp.CHAT_CACHED,
+        None,
+        0,
+    )
+    limit = (per_call * Decimal("1.5")).quantize(Decimal("0.000001"))
+    body = """
+import litellm
+msgs = [{"role": "user", "content": "Say hi"}]
+OPENAI = dict(api_base=FAKE + "/v1", api_key="sk-fake", max_retries=0, num_retries=0)
+out["refused"] = []
+for i in range(10):
+    try:
+        if i % 2:
+            stream = litellm.completion(model="openai/gpt-4o-mini", messages=msgs,
+                                        user=f"call-{i}", stream=True,
+                                        stream_options={"include_usage": True}, **OPENAI)
+            for _ in stream:
+                pass
+        else:
+            litellm.completion(model="openai/gpt-4o-mini", messages=msgs, user=f"call-{i}",
+                               **OPENAI)
+    except agentops.BudgetExceeded as exc:
+        out["refused"].append({"limit": exc.limit, "used": str(exc.used), "at": i})
+        break
+"""
+    result = run_agent(server, fake, body, init_kwargs=f'max_cost_usd="{limit}"')
+    assert provider_calls(fake, "/v1/chat/completions") == 2  # one plain, one streamed
+    (refusal,) = result["refused"]
+    assert (refusal["limit"], refusal["at"]) == ("max_cost_usd", 2)
+    assert abs(Decimal(refusal["used"]) - 2 * per_call) < Decimal("0.000000005")
+    data = export(server, result["session_id"])
+    assert data["session"]["end_state_reason"].startswith("budget: max_cost_usd ")
