@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import pickle
 import threading
 import uuid
 from collections.abc import Iterator
@@ -118,6 +119,12 @@ def test_the_project_budget_signal_refuses_calls_until_an_answer_clears_it(
     assert refused.value.maximum is None and refused.value.used is None
     assert str(refused.value) == f"budget: the project's daily budget is reached ({MESSAGE})"
     assert refused.value.session_id == str(session.session_id)
+    copied = pickle.loads(pickle.dumps(refused.value))  # e.g. across a process pool
+    assert (copied.limit, str(copied), copied.session_id) == (
+        "project_daily_budget",
+        str(refused.value),
+        str(session.session_id),
+    )
     assert "the project's daily budget is reached" in agentops_log.text
     assert sent_calls(fake) == 1
     budget_server.exceeded = None

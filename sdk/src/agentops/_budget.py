@@ -51,6 +51,10 @@ class BudgetExceeded(AgentOpsError):
         self.message = message
         self.session_id = session_id
 
+    def __reduce__(self) -> tuple[Any, ...]:  # survives pickling (process pools)
+        args = (self.limit, self.maximum, self.used, self.message, self.session_id)
+        return (type(self), args)
+
 
 BudgetHandler = Callable[[BudgetExceeded], bool]
 
