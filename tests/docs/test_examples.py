@@ -122,6 +122,11 @@ def test_example_runs_as_written(checkout: Checkout, block: Block, tmp_path: Pat
         env["VIRTUAL_ENV"] = str(tmp_path / "agent")
     else:
         assert block.directive is None, f"{block.name}: unknown directive {block.directive}"
+        # the checkout's own code, as its `make setup` would install it (a worktree's, not the
+        # shared .venv's editable install)
+        env["PYTHONPATH"] = os.pathsep.join(
+            str(REPO_ROOT / part / "src") for part in ("sdk", "server")
+        )
     done = checkout.run(block, env)
     assert done.returncode == 0, f"{block.name} failed:\n{done.stdout}\n{done.stderr}"
     assert '{"error"' not in done.stdout, f"{block.name} got an error answer:\n{done.stdout}"

@@ -87,7 +87,10 @@ def run_agent(
         "T_ENDPOINT": server.url,
         "T_FAKE": fake.url,
         "LITELLM_LOCAL_MODEL_COST_MAP": "True",
-        "PYTHONPATH": str(REPO_ROOT),
+        # the checkout under test first (a worktree's SDK, not the venv's editable install)
+        "PYTHONPATH": os.pathsep.join(
+            [str(REPO_ROOT), str(REPO_ROOT / "sdk" / "src"), os.environ.get("PYTHONPATH", "")]
+        ),
     }
     done = subprocess.run(
         [agent_python(), "-c", script], capture_output=True, text=True, env=env, timeout=180

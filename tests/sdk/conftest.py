@@ -136,7 +136,8 @@ def stats(server: ServerProcess, session_id: object) -> dict[str, Any]:
 
 def script_env(server: ServerProcess | None = None, **extra: str) -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOPS_")}
-    env["PYTHONPATH"] = str(REPO_ROOT)
+    # the checkout under test first (a worktree's SDK, not the venv's editable install)
+    env["PYTHONPATH"] = os.pathsep.join([str(REPO_ROOT), str(REPO_ROOT / "sdk" / "src")])
     env["PYTHONUNBUFFERED"] = "1"
     if server is not None:
         env["AGENTOPS_API_KEY"] = server.api_key

@@ -16,6 +16,7 @@ from tests.sdk.conftest import LogLines, script_env
 
 PUBLIC = {
     "ActionEvent",
+    "BudgetExceeded",
     "Client",
     "Configuration",
     "EndState",

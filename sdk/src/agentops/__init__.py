@@ -38,6 +38,9 @@ if TYPE_CHECKING:
         start_session,
         stop_instrumenting,
     )
+    from agentops._budget import (
+        BudgetExceeded,
+    )
     from agentops._client import (
         Client,
         get_client,
@@ -111,6 +114,10 @@ _HOMES = {
             "stop_instrumenting",
         ),
         "agentops._api",
+    ),
+    **dict.fromkeys(
+        ("BudgetExceeded",),
+        "agentops._budget",
     ),
     **dict.fromkeys(
         (
@@ -191,6 +198,7 @@ _HOMES = {
 
 __all__ = [
     "ActionEvent",
+    "BudgetExceeded",
     "Client",
     "Configuration",
     "ERROR",

@@ -7,6 +7,7 @@ from decimal import Decimal
 from typing import Any
 
 from agentops import _config, _recording
+from agentops._budget import BudgetHandler
 from agentops._client import Client, get_client
 from agentops._client import NoopClient as _NoopClient
 from agentops._client import set_client as _set_client
@@ -48,6 +49,10 @@ def init(
     fail_safe: bool | None = None,
     log_session_replay_url: bool | None = None,
     export_flush_interval: int | None = None,
+    max_cost_usd: float | str | Decimal | None = None,
+    max_tokens: int | None = None,
+    max_llm_calls: int | None = None,
+    on_budget_exceeded: BudgetHandler | None = None,
 ) -> Session | None:
     """Set up the SDK and (by default) start a session, which is returned.
 
@@ -57,7 +62,9 @@ def init(
     (agentops.testing.InMemoryTransport). agentops 0.4's keywords are accepted: `trace_name`
     names the session init() starts, `log_level` sets the logger's level; `app_url`,
     `exporter_endpoint` (OTLP), `auto_init`, `fail_safe`, `log_session_replay_url` and
-    `export_flush_interval` have no use here and are ignored.
+    `export_flush_interval` have no use here and are ignored. `max_cost_usd`, `max_tokens`
+    and `max_llm_calls` limit every session it starts (see docs/sdk.md, Budgets);
+    `on_budget_exceeded(BudgetExceeded)` returning True lets a refused LLM call be sent.
     """
     try:
         if tags is not None:
@@ -75,6 +82,10 @@ def init(
             "skip_auto_end_session": skip_auto_end_session,
             "env_data_opt_out": env_data_opt_out,
             "log_level": _level_name(log_level),
+            "max_cost_usd": max_cost_usd,
+            "max_tokens": max_tokens,
+            "max_llm_calls": max_llm_calls,
+            "on_budget_exceeded": on_budget_exceeded,
         }
         config = _config.build(
             **{**_configured, **{k: v for k, v in explicit.items() if v is not None}}
@@ -211,8 +222,14 @@ def start_session(
     tags: list[str] | None = None,
     inherited_session_id: str | uuid.UUID | None = None,
     config: Configuration | None = None,
+    *,
+    max_cost_usd: float | str | Decimal | None = None,
+    max_tokens: int | None = None,
+    max_llm_calls: int | None = None,
+    on_budget_exceeded: BudgetHandler | None = None,
 ) -> Session | None:
-    """Start a session (it becomes the current one in this context) and return it."""
+    """Start a session (it becomes the current one in this context) and return it. The
+    budget keywords override init()'s for this session (docs/sdk.md, Budgets)."""
     client = get_client()
     if not isinstance(client, Client):
         _warn_once(
@@ -221,7 +238,13 @@ def start_session(
             "agentops.start_session()",
         )
         return None
-    return client.start_session(tags, inherited_session_id, config)
+    budget = {
+        "max_cost_usd": max_cost_usd,
+        "max_tokens": max_tokens,
+        "max_llm_calls": max_llm_calls,
+        "on_budget_exceeded": on_budget_exceeded,
+    }
+    return client.start_session(tags, inherited_session_id, config, budget=budget)
 
 
 class _Unset:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import threading
 import uuid
 from decimal import Decimal
+from typing import Any
 
 from agentops import _host, _lifecycle, _recording
 from agentops._config import Configuration, apply, tags_tuple
@@ -61,6 +62,7 @@ class BaseClient:
         config: Configuration | None = None,
         *,
         name: str | None = None,
+        budget: dict[str, Any] | None = None,
     ) -> Session | None:
         return None
 
@@ -238,8 +240,10 @@ class Client(BaseClient):
         config: Configuration | None = None,
         *,
         name: str | None = None,
+        budget: dict[str, Any] | None = None,
     ) -> Session | None:
-        """Start (or, with inherited_session_id, re-attach to) a session; it becomes current."""
+        """Start (or, with inherited_session_id, re-attach to) a session; it becomes current.
+        `budget` overrides the limits of the configuration (max_cost_usd, ..., None: kept)."""
         given: object = config
         if given is not None and not isinstance(given, Configuration):
             logger.error(
@@ -251,6 +255,8 @@ class Client(BaseClient):
         config = config if config is not None else self.config
         if config.api_key is None:
             config = config.replace(api_key=self.config.api_key)
+        if budget:
+            config = apply(config, budget)
         if inherited_session_id is not None:
             try:
                 session_id = uuid.UUID(str(inherited_session_id))

@@ -20,6 +20,10 @@ The rest of the SDK (and `agentops.integrations.setup_integrations(config)`) rec
     spool_dir               where ("" = $XDG_STATE_HOME/agentops/spool or ~/.local/state/...)
     spool_max_bytes         the spool directory's size limit
     durable                 also journal every event as it is recorded (kill -9 loses <= 100 ms)
+    max_cost_usd            a session's LLM calls stop at this cost in USD (None: no limit)
+    max_tokens              ... at this many tokens (prompt + completion; None: no limit)
+    max_llm_calls           ... after this many LLM calls (None: no limit)
+    on_budget_exceeded      called with the BudgetExceeded of a refused call; True sends it
 """
 
 from __future__ import annotations
@@ -27,8 +31,9 @@ from __future__ import annotations
 import dataclasses
 import os
 import uuid
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from decimal import Decimal, InvalidOperation
 from typing import Any, Final
 
 from agentops._errors import ConfigurationError, logger
@@ -49,6 +54,9 @@ ENV_SPOOL: Final = "AGENTOPS_SPOOL"
 ENV_SPOOL_DIR: Final = "AGENTOPS_SPOOL_DIR"
 ENV_SPOOL_MAX_BYTES: Final = "AGENTOPS_SPOOL_MAX_BYTES"
 ENV_DURABLE: Final = "AGENTOPS_DURABLE"
+ENV_MAX_COST_USD: Final = "AGENTOPS_MAX_COST_USD"
+ENV_MAX_TOKENS: Final = "AGENTOPS_MAX_TOKENS"
+ENV_MAX_LLM_CALLS: Final = "AGENTOPS_MAX_LLM_CALLS"
 ENV_VARS: Final = (
     ENV_API_KEY,
     ENV_PARENT_KEY,
@@ -65,6 +73,9 @@ ENV_VARS: Final = (
     ENV_SPOOL_DIR,
     ENV_SPOOL_MAX_BYTES,
     ENV_DURABLE,
+    ENV_MAX_COST_USD,
+    ENV_MAX_TOKENS,
+    ENV_MAX_LLM_CALLS,
 )
 
 DEFAULT_ENDPOINT: Final = "http://127.0.0.1:8000"
@@ -94,6 +105,10 @@ class Configuration:
     spool_dir: str = ""
     spool_max_bytes: int = 64 * 1024 * 1024
     durable: bool = False
+    max_cost_usd: Decimal | None = None
+    max_tokens: int | None = None
+    max_llm_calls: int | None = None
+    on_budget_exceeded: Callable[[Any], bool] | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -116,6 +131,18 @@ class Configuration:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
                 raise ConfigurationError(f"{name} must be a number of seconds >= 0, got {value!r}")
+        set_(self, "max_cost_usd", _usd_or_none(self.max_cost_usd))
+        for name in ("max_tokens", "max_llm_calls"):
+            value = getattr(self, name)
+            if value is not None and (
+                isinstance(value, bool) or not isinstance(value, int) or value < 0
+            ):
+                raise ConfigurationError(f"{name} must be a whole number >= 0, got {value!r}")
+        if self.on_budget_exceeded is not None and not callable(self.on_budget_exceeded):
+            raise ConfigurationError(
+                "on_budget_exceeded must be a callable taking the BudgetExceeded and returning "
+                f"True to send the call, got {self.on_budget_exceeded!r}"
+            )
         level = str(self.log_level).upper()
         if level not in _LEVELS:
             raise ConfigurationError(f"log_level must be one of {', '.join(_LEVELS)}")
@@ -139,6 +166,23 @@ def tags_tuple(tags: Iterable[str] | str | None) -> tuple[str, ...]:
     if isinstance(tags, str) or not isinstance(tags, Iterable):  # one tag (e.g. 5)
         tags = [str(tags)]
     return tuple(dict.fromkeys(str(t) for t in tags))
+
+
+def _usd_or_none(value: object) -> Decimal | None:
+    """A cost limit as a Decimal: a number or numeric string >= 0 (e.g. 0.50 or "0.50")."""
+    if value is None:
+        return None
+    try:
+        if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
+            raise InvalidOperation
+        usd = Decimal(str(value).strip())
+    except InvalidOperation:
+        usd = Decimal("NaN")
+    if not usd.is_finite() or usd < 0:
+        raise ConfigurationError(
+            f"max_cost_usd must be a number of US dollars >= 0 (e.g. 0.50), got {value!r}"
+        )
+    return usd
 
 
 def _uuid_or_none(value: object, what: str) -> str | None:
@@ -200,6 +244,9 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "spool_dir": env.get(ENV_SPOOL_DIR) or None,
         "spool_max_bytes": _env_int(env, ENV_SPOOL_MAX_BYTES),
         "durable": _env_bool(env, ENV_DURABLE),
+        "max_cost_usd": (env.get(ENV_MAX_COST_USD) or "").strip() or None,
+        "max_tokens": _env_int(env, ENV_MAX_TOKENS),
+        "max_llm_calls": _env_int(env, ENV_MAX_LLM_CALLS),
     }
     return {k: v for k, v in values.items() if v is not None}
 
@@ -220,6 +267,9 @@ _ENV_OF_FIELD: Final = {
     "spool_dir": ENV_SPOOL_DIR,
     "spool_max_bytes": ENV_SPOOL_MAX_BYTES,
     "durable": ENV_DURABLE,
+    "max_cost_usd": ENV_MAX_COST_USD,
+    "max_tokens": ENV_MAX_TOKENS,
+    "max_llm_calls": ENV_MAX_LLM_CALLS,
 }
 
 

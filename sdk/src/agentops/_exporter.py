@@ -26,6 +26,7 @@ from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Protocol
 
 from agentops import _outcome, wire
+from agentops._budget import ProjectBudgetSignal
 from agentops._encode import dumps, event_to_wire
 from agentops._errors import logger
 from agentops._outcome import BatchResult, Outcome
@@ -88,6 +89,8 @@ class Exporter:
         self.nudge = threading.Event()
         self._tokens: dict[uuid.UUID, str] = {}
         self._refused: dict[uuid.UUID, str] = {}  # session id -> why the server refused it
+        # What the server's last answer said of the project's budget (read by every Ledger).
+        self.project_budget = ProjectBudgetSignal()
 
     def token(self, session_id: uuid.UUID) -> str | None:
         """The server's token for a session (None until created)."""
@@ -289,6 +292,7 @@ class Exporter:
             else:
                 res = answer
                 self._last_ok = 200 <= answer.status < 300
+                self.project_budget.note(answer.headers)
                 self._note_recovery(config.endpoint)
                 if answer.status == 401 and with_token and not reauthorized:
                     reauthorized = True

@@ -19,6 +19,7 @@ from types import TracebackType
 from typing import Any, TypeVar
 
 from agentops import _host, _recording
+from agentops._budget import Ledger
 from agentops._config import Configuration, tags_tuple
 from agentops._errors import capture_internal_errors, failure_reason, logger, report_internal_error
 from agentops._events import Event, Frame, end_stamp, get_ISO_time
@@ -124,6 +125,8 @@ class Session:
                 Exporter(), config.max_queue_size, config.batch_size, config.max_wait_time
             )
         self._worker = worker
+        # limits on cost, tokens and LLM calls, and the project's budget as the server says
+        self.budget = Ledger(config, worker.exporter.project_budget, str(session_id))
         self._lock = threading.RLock()  # the signal handler may re-enter _finish()
         self._pid = os.getpid()
         self._started = time.time()
@@ -225,7 +228,7 @@ class Session:
         self._ended = time.time()
         self.end_timestamp = get_ISO_time()
         self.end_state = state.value
-        self.end_state_reason = reason
+        self.end_state_reason = self.budget.end_reason(reason)
         if video is not None:
             self.video = video
         _recording.unregister(self)

@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import enum
 import json
+from decimal import Decimal
 from typing import Any
 
 from agentops import _recording
+from agentops._budget import BudgetHandler
 from agentops._client import Client, get_client
 from agentops._errors import capture_internal_errors, logger, warn_once
 from agentops._session import Session
@@ -61,9 +63,16 @@ def tag_list(tags: object) -> list[str]:
 
 
 def start_trace(
-    trace_name: str = "session", tags: dict[str, Any] | list[str] | None = None
+    trace_name: str = "session",
+    tags: dict[str, Any] | list[str] | None = None,
+    *,
+    max_cost_usd: float | str | Decimal | None = None,
+    max_tokens: int | None = None,
+    max_llm_calls: int | None = None,
+    on_budget_exceeded: BudgetHandler | None = None,
 ) -> TraceContext | None:
-    """Start a trace (a session named `trace_name`); it is current in this context."""
+    """Start a trace (a session named `trace_name`); it is current in this context. The
+    budget keywords override init()'s for this trace (docs/sdk.md, Budgets)."""
     client = get_client()
     if not isinstance(client, Client):
         warn_once(
@@ -72,7 +81,13 @@ def start_trace(
         )
         return None
     with capture_internal_errors("start_trace"):
-        session = client.start_session(tag_list(tags), name=trace_name)
+        budget = {
+            "max_cost_usd": max_cost_usd,
+            "max_tokens": max_tokens,
+            "max_llm_calls": max_llm_calls,
+            "on_budget_exceeded": on_budget_exceeded,
+        }
+        session = client.start_session(tag_list(tags), name=trace_name, budget=budget)
         if session is not None:
             ctx = TraceContext(session)
             ctx.token = _recording.set_current(session)

@@ -13,6 +13,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from agentops import _recording
+from agentops._budget import BudgetExceeded, Ledger
 from agentops._errors import capture_internal_errors, report_internal_error
 from agentops._events import ErrorEvent, LLMEvent, end_now
 
@@ -55,11 +56,12 @@ def _record(event: LLMEvent | ErrorEvent, session: Any) -> None:
 class LLMCall:
     """A call in flight. `params` are the request kwargs minus the prompt ones."""
 
-    __slots__ = ("done", "event", "session")
+    __slots__ = ("done", "event", "ledger", "session")
 
     def __init__(self, provider: str, prompt: Any, params: dict[str, Any], session: Any) -> None:
         self.session = session
         self.done = False
+        self.ledger: Ledger | None = None  # the session's budget, once admit() took the call
         self.event = LLMEvent(
             params=params,
             prompt=prompt,
@@ -95,8 +97,41 @@ class LLMCall:
                 provider,
             )
             _record(self.event, self.session)
+            self._count()
         except Exception as exc:
             report_internal_error(exc, "integrations.finish")
+
+    def admit(self) -> None:
+        """Ask the session's budget before the call is sent. A refused call is recorded (no
+        tokens, and an error event) and BudgetExceeded raised; nothing else ever is."""
+        refusal: BudgetExceeded | None = None
+        try:
+            target = self.session if self.session is not None else _recording.current_session()
+            ledger = getattr(target, "budget", None)
+            if not isinstance(ledger, Ledger):
+                return
+            refusal = ledger.admit()
+            if refusal is None:
+                self.ledger = ledger
+                return
+            self.fail(refusal, prompt_tokens=0, completion_tokens=0)
+        except Exception as exc:
+            report_internal_error(exc, "integrations.budget")
+            return
+        raise refusal
+
+    def _count(self) -> None:
+        ledger = self.ledger
+        if ledger is not None:
+            event = self.event
+            ledger.count(
+                event.model,
+                event.provider,
+                event.prompt_tokens,
+                event.completion_tokens,
+                event.cache_read_tokens,
+                event.cache_write_tokens,
+            )
 
     def fail(self, exc: BaseException, **gathered: Any) -> None:
         """Record the failed call and an ErrorEvent linked to it (trigger_event).
@@ -118,6 +153,7 @@ class LLMCall:
                 self._fill()
             _record(self.event, self.session)
             _record(ErrorEvent(trigger_event=self.event, exception=exc), self.session)
+            self._count()
 
     def _fill(
         self,
@@ -169,15 +205,18 @@ def start_call(
     prompt_keys: tuple[str, ...],
     build_prompt: Callable[[dict[str, Any]], Any],
 ) -> LLMCall | None:
-    """An LLMCall for these request kwargs, or None if building it failed."""
+    """An LLMCall for these request kwargs, admitted by the session's budget (else
+    BudgetExceeded is raised), or None if building it failed."""
     try:
         params = {
             k: v for k, v in kwargs.items() if k not in prompt_keys and k not in SECRET_PARAMS
         }
-        return LLMCall(provider, build_prompt(kwargs), params, session)
+        call = LLMCall(provider, build_prompt(kwargs), params, session)
     except Exception as exc:
         report_internal_error(exc, "integrations.start")
         return None
+    call.admit()
+    return call
 
 
 def copy_list(value: Any) -> Any:
