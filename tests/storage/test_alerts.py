@@ -81,7 +81,8 @@ def test_a_failed_session_fires_once_across_processes(
 ) -> None:
     rule = add_rule(seed, "session_failed")
     t = rule.created_at
-    failed = session_at(seed, t + timedelta(seconds=1), ended=t + timedelta(seconds=5), state="Fail")
+    end = t + timedelta(seconds=5)
+    failed = session_at(seed, t + timedelta(seconds=1), ended=end, state="Fail")
     session_at(seed, t + timedelta(seconds=1), ended=t + timedelta(seconds=5), state="Success")
     session_at(seed, t + timedelta(seconds=2))  # still running
     before = session_at(seed, t - timedelta(hours=1), ended=t, state="Fail")  # before the rule
@@ -197,7 +198,8 @@ def test_a_delivery_is_leased_to_one_process_and_every_attempt_is_kept(
         (1, False, 500),
         (2, True, 204),
     ]
-    assert store.claim_alert_deliveries(retry_at + timedelta(days=1), retry_at + timedelta(days=2)) == []
+    next_day = retry_at + timedelta(days=1)
+    assert store.claim_alert_deliveries(next_day, next_day + timedelta(days=1)) == []
 
 
 def test_an_expired_lease_is_taken_over_and_the_last_attempt_gives_up(
@@ -217,7 +219,8 @@ def test_an_expired_lease_is_taken_over_and_the_last_attempt_gives_up(
     other_store.record_alert_attempt(firing.id, gave_up, None)
     (history,) = store.list_alert_firings(seed.project_id, rule.id)
     assert history.status == "failed"
-    assert store.claim_alert_deliveries(later + timedelta(days=1), later + timedelta(days=2)) == []
+    next_day = later + timedelta(days=1)
+    assert store.claim_alert_deliveries(next_day, next_day + timedelta(days=1)) == []
 
 
 def test_removing_a_rule_removes_its_history_and_an_attempt_in_flight_is_dropped(
