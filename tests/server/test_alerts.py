@@ -234,4 +234,4 @@ def _rule_url(server: ServerProcess, rule_id: str) -> str:
         timeout=30,
     )
     rules = {r["id"]: r["webhook_url"] for r in response.json()["data"]}
-    return rules[rule_id]
+    return str(rules[rule_id])
