@@ -56,3 +56,15 @@ def _iso(firing: AlertFiring) -> str | None:
     if firing.status != "pending" or firing.next_attempt_at is None:
         return None
     return firing.next_attempt_at.isoformat()
+
+
+def alerts_page(
+    rules: list[AlertRule], firings: list[AlertFiring], base_url: str
+) -> dict[str, Any]:
+    """The dashboard's alerts page (and its JSON twin): the rules and the latest firings."""
+    return {
+        "data": {
+            "rules": [rule_json(r) for r in rules],
+            "history": [firing_json(f, base_url) for f in firings],
+        }
+    }
