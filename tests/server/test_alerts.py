@@ -109,7 +109,7 @@ def test_each_rule_fires_once_per_occurrence_with_two_workers(
     try:
         hook = receiver.url
         add_rule(server, kind="session_failed", webhook_url=f"{hook}/failed")
-        add_rule(server, kind="session_cost", threshold="1.0", webhook_url=f"{hook}/cost")
+        add_rule(server, kind="session_cost", threshold=1.0, webhook_url=f"{hook}/cost")
         add_rule(server, kind="session_duration", threshold=60, webhook_url=f"{hook}/duration")
         add_rule(server, kind="daily_cost", threshold=2, webhook_url=f"{hook}/daily")
         add_rule(

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
 
 import httpx
 from starlette.concurrency import run_in_threadpool
@@ -109,10 +110,10 @@ class Alerter:
         status: int | None = None
         error: str | None = None
         try:
-            response = await self._client.post(delivery.rule.webhook_url, json=body)
-            status = response.status_code
-            if not response.is_success:
-                error = f"HTTP {status}: {response.text[:200]}"
+            async with self._client.stream("POST", delivery.rule.webhook_url, json=body) as got:
+                status = got.status_code
+                if not got.is_success:
+                    error = f"HTTP {status}: {await _start_of(got)}"
         except httpx.HTTPError as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
         now = datetime.now(UTC)
@@ -133,10 +134,26 @@ class Alerter:
                 "alert %s: attempt %d to %s failed (%s); %s",
                 delivery.firing.id,
                 delivery.attempt,
-                delivery.rule.webhook_url,
+                _where(delivery.rule.webhook_url),
                 error,
                 then,
             )
         await run_in_threadpool(
             self._store.record_alert_attempt, delivery.firing.id, attempt, retry_at
         )
+
+
+async def _start_of(response: httpx.Response, limit: int = 200) -> str:
+    """The first characters of an error answer (never the whole of a huge one)."""
+    start = b""
+    async for chunk in response.aiter_bytes():
+        start += chunk
+        if len(start) >= limit:
+            break
+    return start[:limit].decode("utf-8", "replace").strip()
+
+
+def _where(url: str) -> str:
+    """scheme://host[:port] of a webhook: its path may hold a secret (Slack's does)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/..."

@@ -3,8 +3,8 @@
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal, InvalidOperation
-from urllib.parse import urlsplit
 
 from agentops_server.storage.alert_records import AlertKind, AlertRuleWrite
 
@@ -26,8 +26,14 @@ DESCRIPTIONS = {
 DEFAULT_WINDOW_MINUTES = 60
 MAX_WINDOW_MINUTES = 7 * 24 * 60
 DEFAULT_MIN_SESSIONS = 5
+MAX_MIN_SESSIONS = 1_000_000
 MAX_THRESHOLD = Decimal(1_000_000_000)
 MAX_URL_LENGTH = 2000
+_PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
+_HOST = r"([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
+WEBHOOK_PATTERN = rf"^https?://{_HOST}(:{_PORT})?(/[!-~]*)?$"
+"""http(s), a host name or address, an optional port, a path of printable ASCII; the REST
+API's schema states the same pattern."""
 
 
 class InvalidRule(ValueError):
@@ -49,7 +55,7 @@ def parse_rule(
     min_sessions: int | None = None,
 ) -> AlertRuleWrite:
     try:
-        chosen = AlertKind(kind.strip())
+        chosen = AlertKind(kind)
     except ValueError:
         raise InvalidRule(f"unknown kind {kind!r}: use one of {', '.join(KINDS)}") from None
     unit = THRESHOLD_UNIT.get(chosen)
@@ -66,6 +72,8 @@ def parse_rule(
         if window > MAX_WINDOW_MINUTES:
             raise InvalidRule(f"window_minutes must be at most {MAX_WINDOW_MINUTES} (7 days)")
         least = _whole("min_sessions", min_sessions, DEFAULT_MIN_SESSIONS, 1)
+        if least > MAX_MIN_SESSIONS:
+            raise InvalidRule(f"min_sessions must be at most {MAX_MIN_SESSIONS}")
     elif window_minutes is not None or min_sessions is not None:
         raise InvalidRule("window_minutes and min_sessions apply to error_rate rules only")
     return AlertRuleWrite(
@@ -78,19 +86,13 @@ def parse_rule(
     )
 
 
-def parse_webhook_url(raw: str) -> str:
-    url = raw.strip()
-    if len(url) > MAX_URL_LENGTH or "\x00" in url:
-        raise InvalidRule(f"webhook_url must be at most {MAX_URL_LENGTH} characters")
-    try:
-        parts = urlsplit(url)
-        port_ok = parts.port is None or parts.port > 0
-    except ValueError:
-        port_ok = False
-        parts = urlsplit("")
-    if parts.scheme not in ("http", "https") or not parts.hostname or not port_ok:
-        raise InvalidRule(f"webhook_url must be an http:// or https:// URL, got {url!r}")
-    return url
+def parse_webhook_url(url: str) -> str:
+    if len(url) > MAX_URL_LENGTH or re.search(WEBHOOK_PATTERN, url) is None:
+        raise InvalidRule(
+            f"webhook_url must be an http:// or https:// URL (a host, an optional port and "
+            f"path, at most {MAX_URL_LENGTH} characters), got {url[:100]!r}"
+        )
+    return url.rstrip("\n")
 
 
 def _threshold(kind: AlertKind, raw: object, unit: str) -> Decimal:

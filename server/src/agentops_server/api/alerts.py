@@ -9,35 +9,20 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query, Request
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
-from agentops_server.alerts.rules import KINDS, InvalidRule, parse_rule
+from agentops_server.alerts.rule_body import RULE_BODY_SCHEMA, rule_from_json
+from agentops_server.alerts.rules import InvalidRule
 from agentops_server.alerts.views import firing_json, rule_json
+from agentops_server.api.body import read_json
 from agentops_server.api.deps import require_api_key, services
 from agentops_server.api.errors import invalid, not_found
 from agentops_server.storage.store import NotFound
 
 router = APIRouter(prefix="/v2/alerts", tags=["alerts"])
 MAX_HISTORY = 500
-
-
-class RuleIn(BaseModel):
-    """A new rule. See docs/alerts.md for what each kind watches."""
-
-    model_config = ConfigDict(extra="forbid")
-
-    kind: str = Field(
-        description="one of " + ", ".join(KINDS), json_schema_extra={"enum": list(KINDS)}
-    )
-    webhook_url: str = Field(description="http:// or https:// URL that receives a JSON POST")
-    threshold: float | str | None = Field(
-        default=None,
-        description="USD (session_cost, daily_cost), seconds (session_duration) or percent "
-        "(error_rate); none for session_failed and session_unended",
-    )
-    window_minutes: int | None = Field(default=None, description="error_rate: default 60")
-    min_sessions: int | None = Field(default=None, description="error_rate: default 5")
+MAX_BODY_BYTES = 64 * 1024
 
 
 class RuleOut(BaseModel):
@@ -94,18 +79,23 @@ async def list_rules(request: Request) -> dict[str, Any]:
     return {"data": [rule_json(r) for r in found]}
 
 
-@router.post("/rules", summary="Add an alert rule", response_model=RuleOutOne, status_code=201)
-async def add_rule(request: Request, body: RuleIn) -> dict[str, Any]:
+@router.post(
+    "/rules",
+    summary="Add an alert rule",
+    response_model=RuleOutOne,
+    status_code=201,
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": RULE_BODY_SCHEMA}},
+        }
+    },
+)
+async def add_rule(request: Request) -> dict[str, Any]:
     key = await require_api_key(request)
+    body = await read_json(request, MAX_BODY_BYTES)
     try:
-        write = parse_rule(
-            key.project_id,
-            body.kind,
-            body.threshold,
-            body.webhook_url,
-            window_minutes=body.window_minutes,
-            min_sessions=body.min_sessions,
-        )
+        write = rule_from_json(key.project_id, body)
     except InvalidRule as exc:
         raise invalid(str(exc)) from None
     rule = await run_in_threadpool(services(request).store.create_alert_rule, write)

@@ -58,7 +58,7 @@ def add(
                 chosen.id,
                 kind,
                 threshold,
-                webhook_url,
+                webhook_url.strip(),
                 window_minutes=window_minutes,
                 min_sessions=min_sessions,
             )

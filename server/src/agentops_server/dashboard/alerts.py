@@ -47,9 +47,9 @@ def add_alert_routes(router: APIRouter, dash: Dashboard) -> None:
         try:
             write = parse_rule(
                 project.id,
-                form.get("kind", ""),
-                form.get("threshold") or None,
-                form.get("webhook_url", ""),
+                form.get("kind", "").strip(),
+                form.get("threshold", "").strip() or None,
+                form.get("webhook_url", "").strip(),
                 window_minutes=_whole(form.get("window_minutes")),
                 min_sessions=_whole(form.get("min_sessions")),
             )

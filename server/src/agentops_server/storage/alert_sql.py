@@ -94,23 +94,35 @@ class AlertSql:
     # --- evaluation --------------------------------------------------------------------------
     def fire_alert_rule(self, rule: AlertRule, now: datetime) -> list[AlertFiring]:
         """Evaluate `rule` at `now` and claim what it finds: the firings this call created
-        (another process that claimed an occurrence first makes it absent here)."""
-
-        def work(conn: Connection) -> list[AlertFiring]:
+        (another process that claimed an occurrence first makes it absent here). The search
+        reads; a write transaction is only opened for something to claim."""
+        with self._read() as conn:
             if rule.kind == AlertKind.ERROR_RATE:
-                found = self._error_rate_episode(conn, rule, now)
+                breached, details = error_rate(conn, rule, now)
+                flag = select(alert_rules.c.breached).where(alert_rules.c.id == rule.id)
+                was_breached = conn.execute(flag).scalar()
             else:
                 found = find_occurrences(conn, self.dialect, rule, now)
-            return [f for f in (self._claim(conn, rule, o, now) for o in found) if f is not None]
+        if rule.kind == AlertKind.ERROR_RATE:
+            if was_breached is None or breached == was_breached:  # removed, or no change
+                return []
+            return self._transact(lambda conn: self._episode(conn, rule, breached, details, now))
+        if not found:
+            return []
+        return self._transact(
+            lambda conn: [f for f in (self._claim(conn, rule, o, now) for o in found) if f]
+        )
 
-        return self._transact(work)
-
-    def _error_rate_episode(
-        self, conn: Connection, rule: AlertRule, now: datetime
-    ) -> list[AlertOccurrence]:
-        """An episode starts when the rate goes over (the rule's `breached` flips, and only
-        the UPDATE that flipped it fires) and ends when it is back under."""
-        breached, details = error_rate(conn, rule, now)
+    def _episode(
+        self,
+        conn: Connection,
+        rule: AlertRule,
+        breached: bool,
+        details: dict[str, Any],
+        now: datetime,
+    ) -> list[AlertFiring]:
+        """An error-rate episode starts when the rate goes over (the rule's `breached` flips,
+        and only the UPDATE that flipped it fires) and ends when it is back under."""
         mine = alert_rules.c.id == rule.id
         if not breached:
             conn.execute(
@@ -127,7 +139,9 @@ class AlertSql:
         ).first()
         if flipped is None:
             return []
-        return [AlertOccurrence(f"episode:{flipped[0]}", None, details)]
+        episode = AlertOccurrence(f"episode:{flipped[0]}", None, details)
+        firing = self._claim(conn, rule, episode, now)
+        return [] if firing is None else [firing]
 
     def _claim(
         self, conn: Connection, rule: AlertRule, found: AlertOccurrence, now: datetime
@@ -176,6 +190,10 @@ class AlertSql:
             .values(lease_until=lease_until, attempts=alert_firings.c.attempts + 1)
             .returning(*alert_firings.c)
         )
+
+        with self._read() as conn:
+            if conn.execute(select(alert_firings.c.id).where(*due).limit(1)).first() is None:
+                return []  # the usual case: no write transaction
 
         def work(conn: Connection) -> list[AlertDelivery]:
             leased = [_firing(r) for r in conn.execute(lease).mappings()]
