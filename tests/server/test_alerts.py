@@ -180,12 +180,15 @@ def test_each_rule_fires_once_per_occurrence_with_two_workers(
 
 @pytest.mark.slow
 def test_a_receiver_that_is_down_or_failing_gets_the_alert_once_after_retries(
-    tmp_path: Path,
+    tmp_path: Path, database_url: str
 ) -> None:
     failing = WebhookReceiver(answers=[500, 503]).start()
     down_port = free_port()  # nothing listens there yet: connection refused
     server = ServerProcess(
-        data_dir=tmp_path / "data", extra_args=["--workers", "2"], extra_env=FAST
+        data_dir=tmp_path / "data",
+        database_url=database_url,
+        extra_args=["--workers", "2"],
+        extra_env=FAST,
     ).start()
     down: WebhookReceiver | None = None
     try:

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner, Result
 
 from agentops_server.cli import main
+from agentops_server.config import ConfigError, ServerConfig
 from tests.server.conftest import LiveServer
 
 HOOK = "https://hooks.example.com/services/T000/B000"
@@ -125,3 +126,23 @@ def test_the_cli_adds_lists_shows_history_and_removes_rules(tmp_path: Path) -> N
     again = CliRunner().invoke(main, ["alerts", "remove", rule["id"], *data])
     assert again.exit_code == 1 and "no alert rule" in again.output
     assert "(none)" in run("alerts", "list", *data).output
+
+
+def test_the_alert_settings_are_read_from_the_environment_and_checked(tmp_path: Path) -> None:
+    env = {
+        "AGENTOPS_ALERT_INTERVAL_SECONDS": "0.5",
+        "AGENTOPS_ALERT_RETRY_SECONDS": "2",
+        "AGENTOPS_ALERT_MAX_ATTEMPTS": "3",
+    }
+    config = ServerConfig.build(data_dir=tmp_path, environ=env)
+    assert (config.alert_interval_seconds, config.alert_retry_seconds) == (0.5, 2.0)
+    assert config.alert_max_attempts == 3
+    assert ServerConfig.from_json(config.to_json()) == config  # as `serve` hands it to workers
+    for name, value, message in [
+        ("AGENTOPS_ALERT_INTERVAL_SECONDS", "soon", "must be a number of seconds"),
+        ("AGENTOPS_ALERT_INTERVAL_SECONDS", "0", "between 0.05 and 86400"),
+        ("AGENTOPS_ALERT_RETRY_SECONDS", "nan", "between 0.05 and 86400"),
+        ("AGENTOPS_ALERT_MAX_ATTEMPTS", "0", "at least 1"),
+    ]:
+        with pytest.raises(ConfigError, match=message):
+            ServerConfig.build(data_dir=tmp_path, environ={name: value})
