@@ -19,7 +19,7 @@ from tests.support.webhook import WebhookReceiver, wait_until
 FAST = {
     "AGENTOPS_ALERT_INTERVAL_SECONDS": "0.2",
     "AGENTOPS_ALERT_RETRY_SECONDS": "0.2",
-    "AGENTOPS_SESSION_INACTIVITY_SECONDS": "3",
+    "AGENTOPS_SESSION_INACTIVITY_SECONDS": "5",  # sessions the tests end are ended well before
 }
 QUIET_TICKS = 10  # evaluations by each worker after the last expected alert
 
