@@ -36,7 +36,7 @@ def firing_json(firing: AlertFiring, base_url: str) -> dict[str, Any]:
         "fired_at": firing.fired_at.isoformat(),
         "status": firing.status,
         "attempts": firing.attempts,
-        "next_attempt_at": _iso(firing),
+        "next_attempt_at": _next_attempt(firing),
         "delivered_at": None if firing.delivered_at is None else firing.delivered_at.isoformat(),
         "values": firing.details,
         "history": [
@@ -52,7 +52,7 @@ def firing_json(firing: AlertFiring, base_url: str) -> dict[str, Any]:
     }
 
 
-def _iso(firing: AlertFiring) -> str | None:
+def _next_attempt(firing: AlertFiring) -> str | None:
     if firing.status != "pending" or firing.next_attempt_at is None:
         return None
     return firing.next_attempt_at.isoformat()
