@@ -13,7 +13,8 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from agentops_server import __version__
-from agentops_server.api import agentops_v4, health, ingest, otlp, prices, sessions, ttd
+from agentops_server.alerts.alerter import Alerter
+from agentops_server.api import agentops_v4, alerts, health, ingest, otlp, prices, sessions, ttd
 from agentops_server.api.deps import Services
 from agentops_server.api.errors import error_response, install_error_handlers
 from agentops_server.api.reference import reference_router
@@ -40,14 +41,17 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     pricer = Pricer(store)
     otlp_ingest = OtlpIngest(store, pricer, writer, config)
     sweeper = Sweeper(store, config.session_inactivity_seconds, also=otlp_ingest.expire)
+    alerter = Alerter(store, config)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await writer.start()
         sweeper.start()
+        alerter.start()
         try:
             yield
         finally:
+            await alerter.stop()
             await sweeper.stop()
             await writer.close()
             if close_store:
@@ -87,6 +91,7 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     app.include_router(sessions.router)
     app.include_router(prices.router)
     app.include_router(ttd.router)
+    app.include_router(alerts.router)
     app.include_router(reference_router(app.title, app.openapi_url or "/openapi.json"))
     app.include_router(dashboard_router(config, store))
     app.add_middleware(CollapseSlashes)

@@ -40,6 +40,12 @@ ENV_VARS: Final[dict[str, str]] = {
     "AGENTOPS_KEEP_ALIVE_SECONDS": "idle keep-alive connections are closed after it; default 75",
     "AGENTOPS_MAX_CONNECTIONS": "open connections per server process; beyond it the longest "
     "idle (then the slowest reading) connection is closed for the new one; default 1000",
+    "AGENTOPS_ALERT_INTERVAL_SECONDS": "how often alert rules are evaluated and due webhook "
+    "deliveries sent (each server process; a decimal number); default 30",
+    "AGENTOPS_ALERT_RETRY_SECONDS": "wait before the first retry of a failed webhook delivery, "
+    "doubled each time up to an hour (a decimal number); default 30",
+    "AGENTOPS_ALERT_MAX_ATTEMPTS": "delivery attempts of one alert before it is marked failed; "
+    "default 8",
     "AGENTOPS_TRUSTED_PROXIES": "comma-separated addresses or networks of reverse proxies whose "
     "X-Forwarded-For/-Proto are believed; default none",
 }
@@ -71,6 +77,9 @@ class ServerConfig:
     keep_alive_seconds: int = 75
     max_connections: int = 1000
     trusted_proxies: tuple[str, ...] = ()
+    alert_interval_seconds: float = 30.0
+    alert_retry_seconds: float = 30.0
+    alert_max_attempts: int = 8
 
     def to_json(self) -> str:
         """Every field, for `serve` to hand its worker processes (see from_json)."""
@@ -171,6 +180,15 @@ class ServerConfig:
                 "max connections", None, env.get("AGENTOPS_MAX_CONNECTIONS"), 1000, minimum=2
             ),
             trusted_proxies=parse_proxies(env.get("AGENTOPS_TRUSTED_PROXIES") or ""),
+            alert_interval_seconds=_seconds(
+                "alert interval seconds", env.get("AGENTOPS_ALERT_INTERVAL_SECONDS"), 30.0
+            ),
+            alert_retry_seconds=_seconds(
+                "alert retry seconds", env.get("AGENTOPS_ALERT_RETRY_SECONDS"), 30.0
+            ),
+            alert_max_attempts=_int(
+                "alert max attempts", None, env.get("AGENTOPS_ALERT_MAX_ATTEMPTS"), 8, minimum=1
+            ),
         )
 
 
@@ -214,4 +232,17 @@ def _int(name: str, given: int | None, raw: str | None, default: int, *, minimum
         value = default
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    return value
+
+
+def _seconds(name: str, raw: str | None, default: float) -> float:
+    """A positive decimal number of seconds (at least 0.05, at most a day)."""
+    if not raw:
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ConfigError(f"{name} must be a number of seconds, got {raw!r}") from None
+    if not 0.05 <= value <= 86400:  # also refuses NaN
+        raise ConfigError(f"{name} must be between 0.05 and 86400, got {raw!r}")
     return value

@@ -5,6 +5,7 @@ from __future__ import annotations
 import click
 
 from agentops_server import __version__
+from agentops_server.cli.alerts import alerts
 from agentops_server.cli.db import db
 from agentops_server.cli.keys import keys
 from agentops_server.cli.prices import prices
@@ -32,5 +33,6 @@ main.add_command(reprice)
 main.add_command(db)
 main.add_command(export_)
 main.add_command(import_)
+main.add_command(alerts)
 
 __all__ = ["main"]

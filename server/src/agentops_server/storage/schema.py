@@ -329,3 +329,55 @@ dashboard_signouts = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_dashboard_signouts_expires", "expires_at"),
 )
+
+# --- alerts (migration 0007_alerts) ----------------------------------------------------------
+# A project's alert rules. `breached`/`episode` are the error-rate rule's state: an episode
+# starts (and fires once) when the rate goes over the threshold, and ends when it recovers.
+alert_rules = Table(
+    "alert_rules",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("project_id", Text, ForeignKey("projects.id"), nullable=False),
+    Column("kind", Text, nullable=False),
+    Column("threshold", DecimalText, nullable=True),
+    Column("window_minutes", Integer, nullable=True),
+    Column("min_sessions", Integer, nullable=True),
+    Column("webhook_url", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("breached", Boolean, nullable=False, server_default=false()),
+    Column("episode", Integer, nullable=False, server_default="0"),
+    Index("ix_alert_rules_project_created", "project_id", "created_at"),
+)
+# One row per occurrence of a rule: the unique (rule, occurrence) is the claim that makes every
+# worker and replica agree that it fired once. It carries its delivery state and lease.
+alert_firings = Table(
+    "alert_firings",
+    metadata,
+    Column("id", Text, primary_key=True),
+    Column("rule_id", Text, ForeignKey("alert_rules.id", ondelete="CASCADE"), nullable=False),
+    Column("project_id", Text, nullable=False),
+    Column("occurrence", Text, nullable=False),
+    Column("session_id", Text, nullable=True),
+    Column("fired_at", UTCDateTime, nullable=False),
+    Column("details", JsonDoc, nullable=False),
+    Column("status", Text, nullable=False),  # pending | delivered | failed
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("next_attempt_at", UTCDateTime, nullable=True),
+    Column("lease_until", UTCDateTime, nullable=True),
+    Column("delivered_at", UTCDateTime, nullable=True),
+    UniqueConstraint("rule_id", "occurrence"),
+    Index("ix_alert_firings_status_next", "status", "next_attempt_at"),
+    Index("ix_alert_firings_project_fired", "project_id", "fired_at", "id"),
+)
+# Every delivery attempt of a firing, in order.
+alert_attempts = Table(
+    "alert_attempts",
+    metadata,
+    Column("firing_id", Text, ForeignKey("alert_firings.id", ondelete="CASCADE"), nullable=False),
+    Column("attempt", Integer, nullable=False),
+    Column("at", UTCDateTime, nullable=False),
+    Column("ok", Boolean, nullable=False),
+    Column("status_code", Integer, nullable=True),
+    Column("error", Text, nullable=True),
+    PrimaryKeyConstraint("firing_id", "attempt"),
+)

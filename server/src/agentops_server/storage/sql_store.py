@@ -18,6 +18,7 @@ from sqlalchemy import Connection, case, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
 from agentops_server.storage import pricing_sql, search_index, session_query
+from agentops_server.storage.alert_sql import AlertSql
 from agentops_server.storage.appends import append_batches, insert_ignore
 from agentops_server.storage.dashboard_sql import DashboardSql
 from agentops_server.storage.engine import Engines, create_engines
@@ -77,7 +78,7 @@ def open_store(database_url: str) -> SqlStore:
     return SqlStore(create_engines(database_url))
 
 
-class SqlStore(TraceSql, DashboardSql, SignOutSql):
+class SqlStore(TraceSql, DashboardSql, SignOutSql, AlertSql):
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         self.dialect = engines.dialect

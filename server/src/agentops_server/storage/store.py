@@ -11,6 +11,13 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from agentops_server.storage.alert_records import (
+    AlertAttempt,
+    AlertDelivery,
+    AlertFiring,
+    AlertRule,
+    AlertRuleWrite,
+)
 from agentops_server.storage.dashboard_records import (
     EventBrief,
     EventDensity,
@@ -233,6 +240,28 @@ class Store(Protocol):
     def list_session_logs(self, session_id: str) -> list[SessionLog]: ...
     def put_object(self, project_id: str, body: str) -> StoredObject: ...
     def get_object(self, project_id: str, object_id: str) -> StoredObject: ...  # NotFound
+
+    # --- alerts (alert_sql.py) ----------------------------------------------------------------
+    def create_alert_rule(self, write: AlertRuleWrite) -> AlertRule: ...  # NotFound (project)
+    def list_alert_rules(self, project_id: str | None = None) -> list[AlertRule]: ...
+    def delete_alert_rule(self, project_id: str, rule_id: str) -> AlertRule: ...  # NotFound
+    def fire_alert_rule(self, rule: AlertRule, now: datetime) -> list[AlertFiring]:
+        """Evaluate a rule and claim its new occurrences: each is returned by one call only,
+        across processes (a unique (rule, occurrence) row)."""
+        ...
+
+    def claim_alert_deliveries(
+        self, now: datetime, lease_until: datetime, limit: int = 10
+    ) -> list[AlertDelivery]:
+        """Lease firings due for a delivery attempt; a leased firing is no one else's."""
+        ...
+
+    def record_alert_attempt(
+        self, firing_id: str, attempt: AlertAttempt, retry_at: datetime | None
+    ) -> None: ...
+    def list_alert_firings(
+        self, project_id: str, rule_id: str | None = None, limit: int = 100
+    ) -> list[AlertFiring]: ...
 
     # --- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None: ...

@@ -1,0 +1,159 @@
+"""The background alerter of each server process: evaluates every rule, then delivers due
+firings to their webhooks, every AGENTOPS_ALERT_INTERVAL_SECONDS.
+
+All processes run one; the store's claims make each occurrence fire once and each delivery
+attempt run in one process. Nothing here runs on the ingestion path.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import UTC, datetime, timedelta
+from urllib.parse import urlsplit
+
+import httpx
+from starlette.concurrency import run_in_threadpool
+
+from agentops_server import __version__
+from agentops_server.alerts.payload import alert_payload
+from agentops_server.config import ServerConfig
+from agentops_server.storage.alert_records import AlertAttempt, AlertDelivery
+from agentops_server.storage.store import Store
+
+logger = logging.getLogger("agentops_server.alerts")
+
+DELIVERY_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+LEASE = timedelta(seconds=60)  # longer than one attempt can take (DELIVERY_TIMEOUT)
+MAX_RETRY_DELAY = 3600.0
+MAX_ERROR_LENGTH = 500
+CLAIM_ROUNDS = 10  # deliveries claimed per tick: up to CLAIM_ROUNDS x 10
+
+
+def retry_delay(retry_seconds: float, attempt: int) -> timedelta:
+    """Wait after failed attempt number `attempt` (1, 2, ...): doubling, capped at an hour."""
+    return timedelta(seconds=min(MAX_RETRY_DELAY, retry_seconds * 2 ** (attempt - 1)))
+
+
+class Alerter:
+    def __init__(self, store: Store, config: ServerConfig) -> None:
+        self._store = store
+        self._config = config
+        self._task: asyncio.Task[None] | None = None
+        self._stopping = asyncio.Event()
+        self._client: httpx.AsyncClient | None = None
+
+    def start(self) -> None:
+        self._client = httpx.AsyncClient(
+            timeout=DELIVERY_TIMEOUT,
+            follow_redirects=False,
+            headers={"User-Agent": f"agentops-server/{__version__} (alerts)"},
+        )
+        self._task = asyncio.get_running_loop().create_task(self._run(), name="alerter")
+
+    async def stop(self) -> None:
+        """Let a tick in progress finish (attempts have timeouts), then stop."""
+        self._stopping.set()
+        if self._task is not None:
+            await self._task
+            self._task = None
+        if self._client is not None:
+            await self._client.aclose()
+            self._client = None
+
+    async def _run(self) -> None:
+        while not self._stopping.is_set():
+            try:
+                await asyncio.wait_for(
+                    self._stopping.wait(), timeout=self._config.alert_interval_seconds
+                )
+            except TimeoutError:
+                pass
+            if self._stopping.is_set():
+                return
+            try:
+                await run_in_threadpool(self.evaluate)
+                await self.deliver()
+            except Exception:  # a database hiccup must not stop future evaluations
+                logger.exception("evaluating or delivering alerts failed; will retry")
+
+    def evaluate(self) -> int:
+        """Evaluate every rule once; returns how many occurrences this process fired."""
+        now = datetime.now(UTC)
+        fired = 0
+        for rule in self._store.list_alert_rules():
+            try:
+                found = self._store.fire_alert_rule(rule, now)
+            except Exception:  # one rule's failure must not silence the others
+                logger.exception("evaluating alert rule %s failed", rule.id)
+                continue
+            for firing in found:
+                logger.info("alert rule %s (%s) fired: %s", rule.id, rule.kind, firing.occurrence)
+            fired += len(found)
+        return fired
+
+    async def deliver(self) -> int:
+        """Attempt every due delivery this process can lease; returns how many it tried."""
+        tried = 0
+        for _ in range(CLAIM_ROUNDS):
+            now = datetime.now(UTC)
+            leased = await run_in_threadpool(self._store.claim_alert_deliveries, now, now + LEASE)
+            if not leased:
+                break
+            await asyncio.gather(*(self._attempt(d) for d in leased))
+            tried += len(leased)
+        return tried
+
+    async def _attempt(self, delivery: AlertDelivery) -> None:
+        assert self._client is not None
+        body = alert_payload(delivery, self._config.base_url)
+        status: int | None = None
+        error: str | None = None
+        try:
+            async with self._client.stream("POST", delivery.rule.webhook_url, json=body) as got:
+                status = got.status_code
+                if not got.is_success:
+                    error = f"HTTP {status}: {await _start_of(got)}"
+        except httpx.HTTPError as exc:
+            error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+        now = datetime.now(UTC)
+        ok = error is None
+        retry_at = None
+        if not ok and delivery.attempt < self._config.alert_max_attempts:
+            retry_at = now + retry_delay(self._config.alert_retry_seconds, delivery.attempt)
+        attempt = AlertAttempt(
+            attempt=delivery.attempt,
+            at=now,
+            ok=ok,
+            status_code=status,
+            error=None if error is None else error[:MAX_ERROR_LENGTH],
+        )
+        if not ok:
+            then = "giving up" if retry_at is None else f"retry at {retry_at:%H:%M:%S}"
+            logger.warning(
+                "alert %s: attempt %d to %s failed (%s); %s",
+                delivery.firing.id,
+                delivery.attempt,
+                _where(delivery.rule.webhook_url),
+                error,
+                then,
+            )
+        await run_in_threadpool(
+            self._store.record_alert_attempt, delivery.firing.id, attempt, retry_at
+        )
+
+
+async def _start_of(response: httpx.Response, limit: int = 200) -> str:
+    """The first characters of an error answer (never the whole of a huge one)."""
+    start = b""
+    async for chunk in response.aiter_bytes():
+        start += chunk
+        if len(start) >= limit:
+            break
+    return start[:limit].decode("utf-8", "replace").strip()
+
+
+def _where(url: str) -> str:
+    """scheme://host[:port] of a webhook: its path may hold a secret (Slack's does)."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/..."

@@ -1,0 +1,236 @@
+"""Alert rules in storage, on both engines: each occurrence is claimed once (also by a second
+store on the same database, as another worker or replica), deliveries are leased to one
+process, and every attempt is kept."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import datetime, timedelta
+from decimal import Decimal
+
+import pytest
+
+from agentops_server.alerts.rules import parse_rule
+from agentops_server.storage.alert_records import AlertAttempt, AlertRule
+from agentops_server.storage.records import SessionWrite
+from agentops_server.storage.sql_store import SqlStore, open_store
+from agentops_server.storage.store import NotFound
+from tests.storage.builders import Seed, event
+
+HOOK = "http://127.0.0.1:9/hook"
+
+
+def add_rule(seed: Seed, kind: str, threshold: object = None, **extra: int) -> AlertRule:
+    return seed.store.create_alert_rule(parse_rule(seed.project_id, kind, threshold, HOOK, **extra))
+
+
+def session_at(
+    seed: Seed,
+    start: datetime,
+    *,
+    ended: datetime | None = None,
+    state: str | None = None,
+    cost_nanos: int | None = None,
+) -> str:
+    session_id = str(uuid.uuid4())
+    write = SessionWrite(id=session_id, project_id=seed.project_id, init_timestamp=start)
+    seed.store.write_session(write, create=True)
+    if cost_nanos is not None:
+        seed.store.append_events([event(session_id, cost_nanos=cost_nanos)])
+    if ended is not None:
+        end = SessionWrite(
+            id=session_id, project_id=seed.project_id, end_timestamp=ended, end_state=state
+        )
+        seed.store.write_session(end, create=False)
+    return session_id
+
+
+@pytest.fixture
+def other_store(store: SqlStore, database_url: str) -> Iterator[SqlStore]:
+    """A second store on the same database: what another worker process or replica has."""
+    opened = open_store(database_url)
+    yield opened
+    opened.close()
+
+
+def test_rules_are_listed_per_project_and_removed_only_by_their_project(
+    store: SqlStore, seed: Seed
+) -> None:
+    other = Seed.create(store, "Other")
+    mine = add_rule(seed, "session_cost", "2.50")
+    theirs = add_rule(other, "error_rate", 20, window_minutes=10, min_sessions=3)
+    assert [r.id for r in store.list_alert_rules(seed.project_id)] == [mine.id]
+    assert {r.id for r in store.list_alert_rules()} == {mine.id, theirs.id}
+    (stored,) = store.list_alert_rules(other.project_id)
+    assert (stored.kind, stored.threshold, stored.window_minutes, stored.min_sessions) == (
+        "error_rate",
+        Decimal(20),
+        10,
+        3,
+    )
+    with pytest.raises(NotFound):
+        store.delete_alert_rule(seed.project_id, theirs.id)
+    assert store.delete_alert_rule(seed.project_id, mine.id).id == mine.id
+    assert store.list_alert_rules(seed.project_id) == []
+    assert [r.id for r in store.list_alert_rules(other.project_id)] == [theirs.id]
+
+
+def test_a_failed_session_fires_once_across_processes(
+    store: SqlStore, other_store: SqlStore, seed: Seed
+) -> None:
+    rule = add_rule(seed, "session_failed")
+    t = rule.created_at
+    end = t + timedelta(seconds=5)
+    failed = session_at(seed, t + timedelta(seconds=1), ended=end, state="Fail")
+    session_at(seed, t + timedelta(seconds=1), ended=t + timedelta(seconds=5), state="Success")
+    session_at(seed, t + timedelta(seconds=2))  # still running
+    before = session_at(seed, t - timedelta(hours=1), ended=t, state="Fail")  # before the rule
+    now = t + timedelta(seconds=10)
+    (firing,) = store.fire_alert_rule(rule, now)
+    assert (firing.session_id, firing.occurrence, firing.status) == (failed, failed, "pending")
+    assert firing.details["end_state"] == "Fail"
+    assert other_store.fire_alert_rule(rule, now) == []
+    assert store.fire_alert_rule(rule, now + timedelta(minutes=1)) == []
+    assert before not in {f.session_id for f in store.list_alert_firings(seed.project_id)}
+
+
+def test_session_cost_and_duration_fire_once_per_session(store: SqlStore, seed: Seed) -> None:
+    cost_rule = add_rule(seed, "session_cost", "0.5")
+    duration_rule = add_rule(seed, "session_duration", 60)
+    t = duration_rule.created_at
+    expensive = session_at(seed, t + timedelta(seconds=1), cost_nanos=600_000_000)
+    session_at(seed, t + timedelta(seconds=1), cost_nanos=400_000_000)
+    long_ended = session_at(seed, t + timedelta(seconds=1), ended=t + timedelta(seconds=90))
+    session_at(seed, t + timedelta(seconds=1), ended=t + timedelta(seconds=30))
+    now = t + timedelta(seconds=50)
+    (costly,) = store.fire_alert_rule(cost_rule, now)
+    assert costly.session_id == expensive and costly.details["cost_usd"] == "0.6"
+    (slow,) = store.fire_alert_rule(duration_rule, now)
+    assert slow.session_id == long_ended and slow.details["duration_seconds"] == 89.0
+    # a minute later the sessions still running (expensive, and the cheap one) are long too
+    later = store.fire_alert_rule(duration_rule, t + timedelta(seconds=200))
+    assert len(later) == 2 and long_ended not in {f.session_id for f in later}
+    assert store.fire_alert_rule(cost_rule, t + timedelta(seconds=200)) == []
+
+
+def test_a_session_closed_by_the_sweeper_fires_the_unended_rule(
+    store: SqlStore, seed: Seed
+) -> None:
+    rule = add_rule(seed, "session_unended")
+    t = rule.created_at
+    session_id = session_at(seed, t + timedelta(seconds=1))
+    assert store.fire_alert_rule(rule, t + timedelta(seconds=2)) == []
+    assert store.close_inactive_sessions(datetime.max.replace(tzinfo=t.tzinfo), "no end") == 1
+    (firing,) = store.fire_alert_rule(rule, t + timedelta(seconds=3))
+    assert firing.session_id == session_id and firing.details["end_state_reason"] == "no end"
+
+
+def test_the_daily_cost_fires_once_per_utc_day(
+    store: SqlStore, other_store: SqlStore, seed: Seed
+) -> None:
+    rule = add_rule(seed, "daily_cost", 1)
+    t = rule.created_at
+    session_at(seed, t + timedelta(seconds=1), cost_nanos=700_000_000)
+    assert store.fire_alert_rule(rule, t + timedelta(seconds=2)) == []
+    session_at(seed, t + timedelta(seconds=2), cost_nanos=700_000_000)
+    (firing,) = store.fire_alert_rule(rule, t + timedelta(seconds=3))
+    assert firing.occurrence == f"day:{t.date().isoformat()}"
+    assert firing.details["cost_usd"] == "1.4"
+    session_at(seed, t + timedelta(seconds=3), cost_nanos=700_000_000)
+    assert other_store.fire_alert_rule(rule, t + timedelta(seconds=4)) == []
+
+
+def test_the_error_rate_fires_once_per_episode_and_again_after_recovering(
+    store: SqlStore, other_store: SqlStore, seed: Seed
+) -> None:
+    rule = add_rule(seed, "error_rate", 50, window_minutes=10, min_sessions=2)
+    t = rule.created_at
+
+    def ended(offset: float, state: str) -> None:
+        moment = t + timedelta(seconds=offset)
+        session_at(seed, moment - timedelta(seconds=1), ended=moment, state=state)
+
+    ended(10, "Fail")  # 1 of 1 failed: fewer than min_sessions
+    assert store.fire_alert_rule(rule, t + timedelta(seconds=20)) == []
+    ended(30, "Fail")  # 2 of 2
+    (firing,) = store.fire_alert_rule(rule, t + timedelta(seconds=40))
+    assert firing.occurrence == "episode:1"
+    assert (firing.details["sessions_ended"], firing.details["sessions_failed"]) == (2, 2)
+    assert firing.details["error_rate_percent"] == "100.00"
+    assert other_store.fire_alert_rule(rule, t + timedelta(seconds=41)) == []
+    ended(50, "Success")  # 2 of 3: still over 50%
+    assert store.fire_alert_rule(rule, t + timedelta(seconds=60)) == []
+    ended(70, "Success")
+    ended(80, "Success")  # 2 of 5: recovered
+    assert store.fire_alert_rule(rule, t + timedelta(seconds=90)) == []
+    for offset in (100, 110, 120, 130):
+        ended(offset, "Fail")  # 6 of 9
+    (again,) = other_store.fire_alert_rule(rule, t + timedelta(seconds=140))
+    assert again.occurrence == "episode:2"
+    # ten minutes on, only the last failures are in the window; it stays one episode
+    assert store.fire_alert_rule(rule, t + timedelta(seconds=700)) == []
+
+
+def test_a_delivery_is_leased_to_one_process_and_every_attempt_is_kept(
+    store: SqlStore, other_store: SqlStore, seed: Seed
+) -> None:
+    rule = add_rule(seed, "session_failed")
+    t = rule.created_at
+    session_at(seed, t + timedelta(seconds=1), ended=t + timedelta(seconds=2), state="Fail")
+    (firing,) = store.fire_alert_rule(rule, t + timedelta(seconds=3))
+    now = t + timedelta(seconds=4)
+    (leased,) = store.claim_alert_deliveries(now, now + timedelta(minutes=1))
+    assert (leased.firing.id, leased.attempt, leased.project_name) == (firing.id, 1, "Test")
+    assert leased.rule.webhook_url == HOOK
+    assert other_store.claim_alert_deliveries(now, now + timedelta(minutes=1)) == []
+    retry_at = now + timedelta(seconds=30)
+    failed = AlertAttempt(attempt=1, at=now, ok=False, status_code=500, error="HTTP 500")
+    store.record_alert_attempt(firing.id, failed, retry_at)
+    assert other_store.claim_alert_deliveries(now, now + timedelta(minutes=1)) == []  # not due
+    (second,) = other_store.claim_alert_deliveries(retry_at, retry_at + timedelta(minutes=1))
+    assert second.attempt == 2
+    delivered = AlertAttempt(attempt=2, at=retry_at, ok=True, status_code=204, error=None)
+    other_store.record_alert_attempt(firing.id, delivered, None)
+    (history,) = store.list_alert_firings(seed.project_id)
+    assert (history.status, history.attempts, history.delivered_at) == ("delivered", 2, retry_at)
+    assert [(a.attempt, a.ok, a.status_code) for a in history.history] == [
+        (1, False, 500),
+        (2, True, 204),
+    ]
+    next_day = retry_at + timedelta(days=1)
+    assert store.claim_alert_deliveries(next_day, next_day + timedelta(days=1)) == []
+
+
+def test_an_expired_lease_is_taken_over_and_the_last_attempt_gives_up(
+    store: SqlStore, other_store: SqlStore, seed: Seed
+) -> None:
+    rule = add_rule(seed, "session_failed")
+    t = rule.created_at
+    session_at(seed, t + timedelta(seconds=1), ended=t + timedelta(seconds=2), state="Fail")
+    (firing,) = store.fire_alert_rule(rule, t + timedelta(seconds=3))
+    now = t + timedelta(seconds=4)
+    assert len(store.claim_alert_deliveries(now, now + timedelta(seconds=60))) == 1
+    # the process that leased it died: after the lease, another one takes over
+    later = now + timedelta(seconds=61)
+    (taken,) = other_store.claim_alert_deliveries(later, later + timedelta(seconds=60))
+    assert taken.attempt == 2
+    gave_up = AlertAttempt(attempt=2, at=later, ok=False, status_code=None, error="refused")
+    other_store.record_alert_attempt(firing.id, gave_up, None)
+    (history,) = store.list_alert_firings(seed.project_id, rule.id)
+    assert history.status == "failed"
+    next_day = later + timedelta(days=1)
+    assert store.claim_alert_deliveries(next_day, next_day + timedelta(days=1)) == []
+
+
+def test_removing_a_rule_removes_its_history_and_an_attempt_in_flight_is_dropped(
+    store: SqlStore, seed: Seed
+) -> None:
+    rule = add_rule(seed, "session_failed")
+    t = rule.created_at
+    session_at(seed, t + timedelta(seconds=1), ended=t + timedelta(seconds=2), state="Fail")
+    (firing,) = store.fire_alert_rule(rule, t + timedelta(seconds=3))
+    store.delete_alert_rule(seed.project_id, rule.id)
+    attempt = AlertAttempt(attempt=1, at=t, ok=True, status_code=200, error=None)
+    store.record_alert_attempt(firing.id, attempt, None)
+    assert store.list_alert_firings(seed.project_id) == []
