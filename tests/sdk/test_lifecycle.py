@@ -389,8 +389,8 @@ CATCHING_AGENT = """
     s = agentops.init()
     agentops.record(agentops.ActionEvent(action_type="before"))
     print(s.session_id, flush=True)
-    print("ready", flush=True)
-    try:
+    try:  # ready only once inside: a Ctrl+C right after "ready" is caught too
+        print("ready", flush=True)
         time.sleep(30)
     except KeyboardInterrupt:
         pass
