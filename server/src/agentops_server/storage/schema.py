@@ -329,3 +329,15 @@ dashboard_signouts = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Index("ix_dashboard_signouts_expires", "expires_at"),
 )
+
+# --- project budgets (migration 0007_budgets) ------------------------------------------------
+# A project's daily and monthly cost limits in nano-USD (NULL: no limit). While the spend of the
+# UTC day or month reaches one, ingest answers tell the SDKs (agentops_server/budgets.py).
+project_budgets = Table(
+    "project_budgets",
+    metadata,
+    Column("project_id", Text, ForeignKey("projects.id"), primary_key=True),
+    Column("daily_limit_nanos", BigInteger, nullable=True),
+    Column("monthly_limit_nanos", BigInteger, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+)

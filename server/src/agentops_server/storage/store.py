@@ -11,6 +11,7 @@ from collections.abc import Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
+from agentops_server.storage.budget_records import ProjectBudget, ProjectSpend
 from agentops_server.storage.dashboard_records import (
     EventBrief,
     EventDensity,
@@ -233,6 +234,17 @@ class Store(Protocol):
     def list_session_logs(self, session_id: str) -> list[SessionLog]: ...
     def put_object(self, project_id: str, body: str) -> StoredObject: ...
     def get_object(self, project_id: str, object_id: str) -> StoredObject: ...  # NotFound
+
+    # --- project budgets (budget_sql.py) ------------------------------------------------------
+    def get_budget(self, project_id: str) -> ProjectBudget: ...  # raises NotFound
+    def set_budget(
+        self, project_id: str, daily_limit_nanos: int | None, monthly_limit_nanos: int | None
+    ) -> ProjectBudget: ...  # raises NotFound
+    def project_spend(
+        self, project_id: str, day: tuple[datetime, datetime], month: tuple[datetime, datetime]
+    ) -> ProjectSpend:
+        """Cost (nano-USD) of the project's events that started in [day) and in [month)."""
+        ...
 
     # --- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None: ...
