@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -85,3 +86,14 @@ def test_repriced_events_change_the_spend(store: SqlStore, seed: Seed) -> None:
     store.append_events([write])
     store.set_event_costs([(session.id, "e1", 250, "override")])
     assert store.project_spend(seed.project_id, day_of(T0), month_of(T0)) == ProjectSpend(250, 250)
+
+
+def test_an_event_that_ends_before_it_starts_still_counts(store: SqlStore, seed: Seed) -> None:
+    """Clients send such events: the session's last event time is then before the event's
+    start, and it is found by its activity instead."""
+    session = seed.session(start=0)
+    december = T0 + timedelta(days=31)  # 2026-12-02 12:00
+    backwards = replace(event(session.id, start=0, cost_nanos=77), init_timestamp=december)
+    store.append_events([backwards])
+    spend = store.project_spend(seed.project_id, day_of(december), month_of(december))
+    assert spend == ProjectSpend(77, 77)

@@ -19,6 +19,7 @@ from typing import Any
 from starlette.concurrency import run_in_threadpool
 
 from agentops_server.queries import format_usd
+from agentops_server.remembered import Remembered
 from agentops_server.storage.budget_records import ProjectBudget, ProjectSpend
 from agentops_server.storage.records import NANOS_PER_USD
 from agentops_server.storage.store import NotFound, Store
@@ -28,6 +29,8 @@ EXCEEDED_HEADER = "X-AgentOps-Budget-Exceeded"
 MESSAGE_HEADER = "X-AgentOps-Budget-Message"
 MAX_LIMIT_USD = Decimal(1_000_000_000)
 DAILY, MONTHLY = "daily", "monthly"
+KNOWN_PROJECTS = 10_000
+"""Projects whose status a process keeps at once (beyond: it forgets all and reads again)."""
 
 
 class BadLimit(ValueError):
@@ -148,10 +151,11 @@ class BudgetWatch:
     def __init__(self, store: Store, seconds: float) -> None:
         self._store = store
         self._seconds = seconds
-        self._known: dict[str, tuple[float, dict[str, str]]] = {}
+        self._known: Remembered[str, tuple[float, dict[str, str]]] = Remembered(KNOWN_PROJECTS)
         self._reading: dict[str, asyncio.Future[dict[str, str]]] = {}
 
     async def headers(self, project_id: str) -> dict[str, str]:
+        """The headers for an answer of the project's ingest request ({} within its limits)."""
         known = self._known.get(project_id)
         if known is not None and time.monotonic() < known[0]:
             return known[1]
@@ -162,17 +166,19 @@ class BudgetWatch:
         self._reading[project_id] = future
         try:
             found = await run_in_threadpool(self._read, project_id)
-            if self._seconds > 0:
-                if len(self._known) > 100_000:  # bounded: forget all, re-read on demand
-                    self._known.clear()
-                self._known[project_id] = (time.monotonic() + self._seconds, found)
-            future.set_result(found)
         except BaseException as exc:
-            future.set_exception(exc)
-            future.exception()  # retrieved: no "never retrieved" warning when nobody waits
+            if self._reading.get(project_id) is future:
+                del self._reading[project_id]
+            # requests waiting for this read get an error (never this task's cancellation)
+            failure = exc if isinstance(exc, Exception) else RuntimeError("budget read cut off")
+            future.set_exception(failure)
+            future.exception()  # retrieved: no "never retrieved" warning if none waits
             raise
-        finally:
+        future.set_result(found)
+        if self._reading.get(project_id) is future:  # else forget() came during the read
             del self._reading[project_id]
+            if self._seconds > 0:
+                self._known.keep(project_id, (time.monotonic() + self._seconds, found))
         return found
 
     def _read(self, project_id: str) -> dict[str, str]:
@@ -184,3 +190,4 @@ class BudgetWatch:
     def forget(self, project_id: str) -> None:
         """The project's limits changed here: the next answer reads them again."""
         self._known.pop(project_id, None)
+        self._reading.pop(project_id, None)  # a read under way is answered, not kept

@@ -2,8 +2,8 @@
 
 `BudgetSql` is mixed into SqlStore. The spend is the sum of the cost of the project's events
 whose start falls in the period, as the export API reports each event's cost; it is read
-through the sessions whose last event is in the month (session_stats), so a month's spend
-reads the month's events only.
+through the sessions with a last event or activity in the month, so a month's spend reads
+those sessions' events of the month only.
 """
 
 from __future__ import annotations
@@ -13,10 +13,16 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, select
+from sqlalchemy import Connection, and_, case, delete, func, insert, or_, select
 
 from agentops_server.storage.budget_records import ProjectBudget, ProjectSpend
-from agentops_server.storage.schema import events, project_budgets, projects, session_stats
+from agentops_server.storage.schema import (
+    events,
+    project_budgets,
+    projects,
+    session_stats,
+    sessions,
+)
 from agentops_server.storage.store import NotFound
 
 T = TypeVar("T")
@@ -84,9 +90,19 @@ class BudgetSql:
         """Cost of the project's events that started in [day) and in [month) (nano-USD)."""
         month_start, month_end = month
         day_start, day_end = day
-        active = select(session_stats.c.session_id).where(
-            session_stats.c.project_id == project_id,
-            session_stats.c.last_event_at >= month_start,
+        # a session with an event that started in the month has its last event (the latest
+        # end or start) in or after it, or, for an event that ends before it starts, received
+        # something since the month began
+        active = (
+            select(session_stats.c.session_id)
+            .join(sessions, sessions.c.id == session_stats.c.session_id)
+            .where(
+                session_stats.c.project_id == project_id,
+                or_(
+                    session_stats.c.last_event_at >= month_start,
+                    sessions.c.last_activity_at >= month_start,
+                ),
+            )
         )
         in_day = and_(events.c.init_timestamp >= day_start, events.c.init_timestamp < day_end)
         query = select(
