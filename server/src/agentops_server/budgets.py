@@ -10,6 +10,8 @@ ingestion reads the database at most once per project per process in that time.
 from __future__ import annotations
 
 import asyncio
+import math
+import re
 import time
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
@@ -29,6 +31,8 @@ EXCEEDED_HEADER = "X-AgentOps-Budget-Exceeded"
 MESSAGE_HEADER = "X-AgentOps-Budget-Message"
 MAX_LIMIT_USD = Decimal(1_000_000_000)
 DAILY, MONTHLY = "daily", "monthly"
+LIMIT_TEXT = re.compile(r"0*[1-9][0-9]{0,8}(\.[0-9]+)?|0*1000000000(\.0+)?|0*\.[0-9]*[1-9][0-9]*")
+"""A limit written as a decimal string: more than 0 and at most 1,000,000,000 (USD)."""
 KNOWN_PROJECTS = 10_000
 """Projects whose status a process keeps at once (beyond: it forgets all and reads again)."""
 
@@ -37,25 +41,52 @@ class BadLimit(ValueError):
     """A limit that is not a positive amount of USD; the message says why."""
 
 
-def parse_limit(name: str, value: object) -> int | None:
-    """A limit in USD (a number or a decimal string; None or "" clears it) as nano-USD."""
-    if value is None or (isinstance(value, str) and not value.strip()):
+def limit_nanos(value: object) -> int | None:
+    """A limit in USD, a JSON number or a decimal string written like 12.50 (exactly what the
+    REST API's schema allows), as nano-USD rounded up: a positive limit stays positive. None
+    means no limit. BadLimit says what is wrong, without naming the field."""
+    if value is None:
         return None
-    if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
-        raise BadLimit(f"{name} must be an amount of USD like 10 or 12.50, got {value!r}")
-    text = str(value).strip().removeprefix("$")
+    if isinstance(value, str):
+        usd = _decimal(value)
+        if usd is not None and LIMIT_TEXT.fullmatch(value):
+            return math.ceil(usd * NANOS_PER_USD)
+        if usd is None or not usd.is_finite():
+            raise BadLimit(f"must be an amount of USD like 10 or 12.50, got {value[:40]!r}")
+        _check_range(usd, value)
+        raise BadLimit(f"must be written like 10 or 12.50, got {value[:40]!r}")
+    if isinstance(value, bool) or not isinstance(value, int | float | Decimal):
+        raise BadLimit(f"must be an amount of USD like 10 or 12.50, got {value!r:.40}")
+    usd = _decimal(repr(value) if isinstance(value, float) else str(value))
+    if usd is None or not usd.is_finite():
+        raise BadLimit(f"must be an amount of USD like 10 or 12.50, got {value!r:.40}")
+    _check_range(usd, value)
+    return math.ceil(usd * NANOS_PER_USD)
+
+
+def parse_limit(name: str, typed: object) -> int | None:
+    """A limit as people type it (CLI, dashboard): spaces, a leading `$` and thousands commas
+    are fine; empty means no limit. BadLimit names `name`."""
+    if isinstance(typed, str):
+        typed = typed.strip().removeprefix("$").replace(",", "") or None
     try:
-        usd = Decimal(text)
+        return limit_nanos(typed)
+    except BadLimit as exc:
+        raise BadLimit(f"{name} {exc}") from None
+
+
+def _decimal(text: str) -> Decimal | None:
+    try:
+        return Decimal(text)
     except InvalidOperation:
-        raise BadLimit(f"{name} must be an amount of USD like 10 or 12.50, got {text!r}") from None
-    if not usd.is_finite() or usd <= 0:
-        raise BadLimit(f"{name} must be more than 0 USD, got {text!r}")
+        return None
+
+
+def _check_range(usd: Decimal, given: object) -> None:
+    if usd <= 0:
+        raise BadLimit(f"must be more than 0 USD, got {given!r:.40}")
     if usd > MAX_LIMIT_USD:
-        raise BadLimit(f"{name} must be at most {MAX_LIMIT_USD} USD, got {text!r}")
-    nanos = usd * NANOS_PER_USD
-    if nanos != nanos.to_integral_value():
-        raise BadLimit(f"{name} has more than 9 decimal places: {text!r}")
-    return int(nanos)
+        raise BadLimit(f"must be at most {MAX_LIMIT_USD:,} USD, got {given!r:.40}")
 
 
 def usd_text(nanos: int) -> str:

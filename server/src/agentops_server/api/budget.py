@@ -8,33 +8,46 @@ X-AgentOps-Budget-Exceeded and X-AgentOps-Budget-Message headers (budgets.py).
 
 from __future__ import annotations
 
-from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, ConfigDict, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
 from agentops_server.api.deps import require_api_key, services
-from agentops_server.budgets import MAX_LIMIT_USD, read_status, status_json
-from agentops_server.storage.records import usd_to_nanos
+from agentops_server.budgets import (
+    LIMIT_TEXT,
+    MAX_LIMIT_USD,
+    BadLimit,
+    limit_nanos,
+    read_status,
+    status_json,
+)
 
 router = APIRouter(prefix="/v2/budget", tags=["budget"])
 
 _LIMIT_SCHEMA = {
     "anyOf": [
         {"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_LIMIT_USD)},
-        {"type": "string", "pattern": r"^[0-9]{1,10}(\.[0-9]{1,9})?$"},
+        {"type": "string", "pattern": f"^({LIMIT_TEXT.pattern})$"},
         {"type": "null"},
     ],
-    "description": "USD per UTC day or month, more than 0 (a number or a decimal string); "
-    "null or absent: no limit",
+    "description": "USD per UTC day or month, more than 0 and at most 1,000,000,000 (a number "
+    'or a decimal string like "12.50"; rounded up to the nano-dollar); null or absent: '
+    "no limit",
 }
-Limit = Annotated[
-    Decimal | None,
-    Field(gt=0, le=MAX_LIMIT_USD, decimal_places=9, allow_inf_nan=False),
-    WithJsonSchema(_LIMIT_SCHEMA),
-]
+
+
+def _nanos(value: object) -> int | None:
+    try:
+        return limit_nanos(value)
+    except BadLimit as exc:
+        raise PydanticCustomError("bad_limit", str(exc)) from None
+
+
+Limit = Annotated[int | None, BeforeValidator(_nanos), WithJsonSchema(_LIMIT_SCHEMA)]
+"""A limit in USD on the wire, in nano-USD once validated."""
 
 
 class BudgetIn(BaseModel):
@@ -69,10 +82,6 @@ class BudgetOutOne(BaseModel):
     data: BudgetOut
 
 
-def _nanos(usd: Decimal | None) -> int | None:
-    return None if usd is None else usd_to_nanos(usd)
-
-
 async def _answer(request: Request, project_id: str) -> dict[str, Any]:
     status = await run_in_threadpool(read_status, services(request).store, project_id)
     return {"data": status_json(status)}
@@ -92,8 +101,8 @@ async def get_budget(request: Request) -> dict[str, Any]:
 async def put_budget(request: Request, body: BudgetIn) -> dict[str, Any]:
     key = await require_api_key(request)
     svc = services(request)
-    daily, monthly = _nanos(body.daily_limit_usd), _nanos(body.monthly_limit_usd)
-    await run_in_threadpool(svc.store.set_budget, key.project_id, daily, monthly)
+    limits = (body.daily_limit_usd, body.monthly_limit_usd)  # nano-USD
+    await run_in_threadpool(svc.store.set_budget, key.project_id, *limits)
     svc.budgets.forget(key.project_id)
     return await _answer(request, key.project_id)
 
