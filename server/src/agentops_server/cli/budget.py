@@ -52,8 +52,8 @@ def budget(
 ) -> None:
     """Show a project's cost limits and its spend today and this month (UTC), or set them.
 
-    While a limit is reached, the server's answers tell SDKs so: agentops (ours) then refuses
-    LLM calls with agentops.BudgetExceeded; agentops 0.3 clients ignore the signal.
+    While a limit is reached, the server's ingest answers say so: our SDK then refuses LLM
+    calls with agentops.BudgetExceeded; agentops 0.3 clients ignore the signal (only warned).
     """
     if clear and (daily is not None or monthly is not None):
         raise click.UsageError(
