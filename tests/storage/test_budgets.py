@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
@@ -97,3 +98,38 @@ def test_an_event_that_ends_before_it_starts_still_counts(store: SqlStore, seed:
     store.append_events([backwards])
     spend = store.project_spend(seed.project_id, day_of(december), month_of(december))
     assert spend == ProjectSpend(77, 77)
+
+
+def test_spend_equals_the_sum_over_events_for_any_mix_of_sessions(
+    store: SqlStore, seed: Seed
+) -> None:
+    """Sessions wholly inside a period add their stats total, those straddling its start their
+    events in it: for any mix, the result is the plain sum over events."""
+    rng = random.Random(16)
+    writes = []
+    for _ in range(40):
+        session = seed.session(start=rng.uniform(-3, 32) * 86400)
+        first = rng.uniform(-3, 32) * 86400
+        for _ in range(rng.randint(1, 5)):
+            start = first + rng.uniform(0, 2) * 86400  # some sessions cross midnight
+            duration = rng.choice([1.0, 3600.0, -7200.0])  # some end before they start
+            writes.append(
+                event(
+                    session.id,
+                    start=start,
+                    duration=duration,
+                    cost_nanos=rng.choice([None, rng.randint(1, 10**6)]),
+                )
+            )
+    store.append_events(writes)
+    moments = [T0, T0 + timedelta(hours=13), datetime(2026, 11, 30, 23, 59, tzinfo=UTC)]
+    moments += [datetime(2026, 12, 1, tzinfo=UTC), datetime(2026, 10, 31, 12, tzinfo=UTC)]
+    for now in moments:
+        day, month = day_of(now), month_of(now)
+        expected = ProjectSpend(
+            day_nanos=sum(w.cost_nanos or 0 for w in writes if day[0] <= w.init_timestamp < day[1]),
+            month_nanos=sum(
+                w.cost_nanos or 0 for w in writes if month[0] <= w.init_timestamp < month[1]
+            ),
+        )
+        assert store.project_spend(seed.project_id, day, month) == expected, now
