@@ -29,7 +29,7 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
 
     @router.post("/projects")
     async def create_project(request: Request) -> Response:
-        visit, form, refused = await checked_post(dash, request)
+        visit, form, refused = await _checked_post(dash, request)
         if refused is not None:
             return refused
         name = str(form.get("name") or "").strip()
@@ -64,7 +64,7 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
 
     @router.post("/projects/{project_id}/keys")
     async def create_key(request: Request, project_id: str) -> Response:
-        visit, form, refused = await checked_post(dash, request)
+        visit, form, refused = await _checked_post(dash, request)
         if refused is not None:
             return refused
         label = str(form.get("label") or "").strip()
@@ -80,7 +80,7 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
 
     @router.post("/projects/{project_id}/keys/{key_id}/revoke")
     async def revoke_key(request: Request, project_id: str, key_id: str) -> Response:
-        visit, _form, refused = await checked_post(dash, request)
+        visit, _form, refused = await _checked_post(dash, request)
         if refused is not None:
             return refused
         owned = await run_in_threadpool(dash.store.list_api_keys, project_id)
@@ -103,7 +103,7 @@ async def _issue_key_page(
     return dash.visits.finish(response, visit)
 
 
-async def checked_post(
+async def _checked_post(
     dash: Dashboard, request: Request
 ) -> tuple[Visit, dict[str, str], Response | None]:
     """The visit and form of a write, or the response refusing it (not signed in, bad CSRF)."""

@@ -8,7 +8,7 @@ from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from agentops_server.budgets import BadLimit, parse_limit, read_status, status_json
-from agentops_server.dashboard.admin import checked_post
+from agentops_server.dashboard.admin import _checked_post
 from agentops_server.dashboard.context import Dashboard
 from agentops_server.storage.store import NotFound
 
@@ -31,7 +31,7 @@ def add_budget_routes(router: APIRouter, dash: Dashboard) -> None:
 
     @router.post("/projects/{project_id}/budget")
     async def set_budget(request: Request, project_id: str) -> Response:
-        visit, form, refused = await checked_post(dash, request)
+        visit, form, refused = await _checked_post(dash, request)
         if refused is not None:
             return refused
         try:
