@@ -14,7 +14,18 @@ from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from agentops_server import __version__
 from agentops_server.alerts.alerter import Alerter
-from agentops_server.api import agentops_v4, alerts, health, ingest, otlp, prices, sessions, ttd
+from agentops_server.api import (
+    agentops_v4,
+    alerts,
+    budget,
+    health,
+    ingest,
+    otlp,
+    prices,
+    sessions,
+    ttd,
+)
+from agentops_server.api.budget_headers import BudgetHeaders
 from agentops_server.api.deps import Services
 from agentops_server.api.errors import error_response, install_error_handlers
 from agentops_server.api.reference import reference_router
@@ -22,6 +33,7 @@ from agentops_server.api.schemas import install_schemas
 from agentops_server.auth.project_tokens import ProjectTokenSigner
 from agentops_server.auth.revocation import KeyStatusCache
 from agentops_server.auth.tokens import TokenSigner, load_secret
+from agentops_server.budgets import BudgetWatch
 from agentops_server.config import ServerConfig
 from agentops_server.dashboard import dashboard_router
 from agentops_server.ingest.otlp.pipeline import OtlpIngest
@@ -42,6 +54,7 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     otlp_ingest = OtlpIngest(store, pricer, writer, config)
     sweeper = Sweeper(store, config.session_inactivity_seconds, also=otlp_ingest.expire)
     alerter = Alerter(store, config)
+    budgets = BudgetWatch(store, config.budget_check_seconds)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -79,6 +92,7 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
         key_hashes=KeyStatusCache(store.find_api_key, config.key_check_seconds),
         project_tokens=ProjectTokenSigner(signer),
         otlp=otlp_ingest,
+        budgets=budgets,
     )
     app.state.config = config
     app.state.store = store
@@ -90,10 +104,12 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     app.include_router(agentops_v4.router)
     app.include_router(sessions.router)
     app.include_router(prices.router)
+    app.include_router(budget.router)
     app.include_router(ttd.router)
     app.include_router(alerts.router)
     app.include_router(reference_router(app.title, app.openapi_url or "/openapi.json"))
     app.include_router(dashboard_router(config, store))
+    app.add_middleware(BudgetHeaders, watch=budgets)  # inside CollapseSlashes: clean paths
     app.add_middleware(CollapseSlashes)
     app.add_middleware(RejectNulInUrls)
     if config.trusted_proxies:  # else the client address is the peer's, whatever it sends

@@ -29,6 +29,9 @@ ENV_VARS: Final[dict[str, str]] = {
     "AGENTOPS_PUBLIC_URL": "URL users reach the server at, for links; default http://HOST:PORT",
     "AGENTOPS_KEY_CHECK_SECONDS": "how long a process trusts its answer to 'is the API key of "
     "this session token still active'; a revocation takes effect within it; default 5",
+    "AGENTOPS_BUDGET_CHECK_SECONDS": "how long a process reuses a project's budget status "
+    "(spend against its daily and monthly limits) before reading it again; a limit is signalled "
+    "or lifted within it; 0 reads it for every ingest answer; default 5",
     "AGENTOPS_OTLP_PENDING_SECONDS": "how long spans that the agentops 0.4 client exported before "
     "its token arrived are held for an authenticated request of the same trace; default 600",
     "AGENTOPS_OTLP_PENDING_BYTES": "most bytes of such spans held at once (beyond: 503, the "
@@ -70,6 +73,7 @@ class ServerConfig:
     secret_key: str | None = None
     public_url: str | None = None
     key_check_seconds: int = 5
+    budget_check_seconds: int = 5
     otlp_pending_seconds: int = 600
     otlp_pending_bytes: int = 64 * 1024 * 1024
     header_timeout_seconds: int = 10
@@ -144,6 +148,9 @@ class ServerConfig:
             public_url=(env.get("AGENTOPS_PUBLIC_URL") or None),
             key_check_seconds=_int(
                 "key check seconds", None, env.get("AGENTOPS_KEY_CHECK_SECONDS"), 5, minimum=0
+            ),
+            budget_check_seconds=_int(
+                "budget check seconds", None, env.get("AGENTOPS_BUDGET_CHECK_SECONDS"), 5, minimum=0
             ),
             otlp_pending_seconds=_int(
                 "OTLP pending seconds",

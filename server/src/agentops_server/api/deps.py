@@ -9,10 +9,12 @@ from fastapi import Request
 from starlette.concurrency import run_in_threadpool
 
 from agentops import wire
+from agentops_server.api.budget_headers import PROJECT_STATE
 from agentops_server.api.errors import ApiError, unauthorized
 from agentops_server.auth.keys import hash_key, is_key_format, lookup_key
 from agentops_server.auth.revocation import KeyStatusCache
 from agentops_server.auth.tokens import InvalidToken, TokenClaims, TokenSigner
+from agentops_server.budgets import BudgetWatch
 from agentops_server.config import ServerConfig
 from agentops_server.pricing import Pricer
 from agentops_server.storage.records import ApiKey
@@ -37,6 +39,13 @@ class Services:
     key_hashes: KeyStatusCache  # by key hash (the X-Agentops-Api-Key header)
     project_tokens: ProjectTokenSigner  # agentops 0.4's tokens (POST /v3/auth/token)
     otlp: OtlpIngest
+    budgets: BudgetWatch  # the project-budget signal of ingest answers
+
+
+def note_project(request: Request, project_id: str) -> None:
+    """The request is authenticated for this project: its answer carries the project's budget
+    signal (api/budget_headers.py)."""
+    setattr(request.state, PROJECT_STATE, project_id)
 
 
 def services(request: Request) -> Services:
@@ -49,7 +58,9 @@ async def require_api_key(request: Request, header: str = wire.API_KEY_HEADER) -
     key = request.headers.get(header)
     if not key:
         raise unauthorized(f"missing API key: send it in the {header} header", "missing_api_key")
-    return await check_api_key(request, key)
+    found = await check_api_key(request, key)
+    note_project(request, found.project_id)
+    return found
 
 
 async def check_api_key(request: Request, key: str, *, cached: bool = False) -> ApiKey:
@@ -94,6 +105,7 @@ async def require_session_token(request: Request) -> TokenClaims:
             "stored; start a new session with an active API key",
             "revoked_api_key",
         )
+    note_project(request, claims.project_id)
     return claims
 
 
@@ -101,6 +113,13 @@ async def optional_project(request: Request) -> str | None:
     """The project of an OTLP-style request: `Authorization: Bearer` with a token from
     /v3/auth/token, an API key or a session token, or `X-Agentops-Api-Key`. None when the
     request carries no credential at all; a credential that is not valid is a 401."""
+    project = await _optional_project(request)
+    if project is not None:
+        note_project(request, project)
+    return project
+
+
+async def _optional_project(request: Request) -> str | None:
     from agentops_server.auth.project_tokens import InvalidProjectToken, is_project_token
 
     header = request.headers.get(wire.AUTHORIZATION_HEADER, "")

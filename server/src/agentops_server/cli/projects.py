@@ -1,4 +1,4 @@
-"""`agentops projects`: create and list projects."""
+"""`agentops projects`: create and list projects, and set their budgets."""
 
 from __future__ import annotations
 
@@ -7,13 +7,14 @@ from pathlib import Path
 import click
 
 from agentops_server.auth.keys import issue_key
+from agentops_server.cli.budget import budget
 from agentops_server.cli.options import build_config, database_options, echo_json, opened_store
 from agentops_server.storage.store import Conflict
 
 
 @click.group()
 def projects() -> None:
-    """Create and list projects (each has its own API keys and sessions)."""
+    """Create and list projects (each has its own API keys and sessions), set their budgets."""
 
 
 @projects.command("create")
@@ -58,3 +59,6 @@ def list_(as_json: bool, database_url: str | None, data_dir: Path | None) -> Non
         return
     for p in found:
         click.echo(f"{p.id}  {p.created_at:%Y-%m-%d %H:%M}  {p.name}")
+
+
+projects.add_command(budget)

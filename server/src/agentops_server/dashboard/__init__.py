@@ -13,6 +13,7 @@ from agentops_server.auth.tokens import load_secret
 from agentops_server.config import ServerConfig
 from agentops_server.dashboard.admin import add_admin_routes
 from agentops_server.dashboard.alerts import add_alert_routes
+from agentops_server.dashboard.budget import add_budget_routes
 from agentops_server.dashboard.context import Dashboard
 from agentops_server.dashboard.notice import KeyNotice
 from agentops_server.dashboard.pages import add_page_routes
@@ -46,5 +47,6 @@ def dashboard_router(config: ServerConfig, store: Store) -> APIRouter:
     add_signin_routes(router, dash)
     add_admin_routes(router, dash)
     add_alert_routes(router, dash)
+    add_budget_routes(router, dash)
     add_page_routes(router, dash)
     return router

@@ -330,7 +330,7 @@ dashboard_signouts = Table(
     Index("ix_dashboard_signouts_expires", "expires_at"),
 )
 
-# --- alerts (migration 0007_alerts) ----------------------------------------------------------
+# --- alerts (migration 0007) ----------------------------------------------------------
 # A project's alert rules. `breached`/`episode` are the error-rate rule's state: an episode
 # starts (and fires once) when the rate goes over the threshold, and ends when it recovers.
 alert_rules = Table(
@@ -380,4 +380,17 @@ alert_attempts = Table(
     Column("status_code", Integer, nullable=True),
     Column("error", Text, nullable=True),
     PrimaryKeyConstraint("firing_id", "attempt"),
+)
+
+
+# --- project budgets (migration 0008) ------------------------------------------------
+# A project's daily and monthly cost limits in nano-USD (NULL: no limit). While the spend of the
+# UTC day or month reaches one, ingest answers tell the SDKs (agentops_server/budgets.py).
+project_budgets = Table(
+    "project_budgets",
+    metadata,
+    Column("project_id", Text, ForeignKey("projects.id"), primary_key=True),
+    Column("daily_limit_nanos", BigInteger, nullable=True),
+    Column("monthly_limit_nanos", BigInteger, nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
 )

@@ -20,6 +20,7 @@ from sqlalchemy.exc import DBAPIError, IntegrityError
 from agentops_server.storage import pricing_sql, search_index, session_query
 from agentops_server.storage.alert_sql import AlertSql
 from agentops_server.storage.appends import append_batches, insert_ignore
+from agentops_server.storage.budget_sql import BudgetSql
 from agentops_server.storage.dashboard_sql import DashboardSql
 from agentops_server.storage.engine import Engines, create_engines
 from agentops_server.storage.event_reads import read_chunk
@@ -78,7 +79,7 @@ def open_store(database_url: str) -> SqlStore:
     return SqlStore(create_engines(database_url))
 
 
-class SqlStore(TraceSql, DashboardSql, SignOutSql, AlertSql):
+class SqlStore(TraceSql, DashboardSql, SignOutSql, AlertSql, BudgetSql):
     def __init__(self, engines: Engines) -> None:
         self._engines = engines
         self.dialect = engines.dialect

@@ -18,6 +18,7 @@ from agentops_server.storage.alert_records import (
     AlertRule,
     AlertRuleWrite,
 )
+from agentops_server.storage.budget_records import ProjectBudget, ProjectSpend
 from agentops_server.storage.dashboard_records import (
     EventBrief,
     EventDensity,
@@ -262,6 +263,17 @@ class Store(Protocol):
     def list_alert_firings(
         self, project_id: str, rule_id: str | None = None, limit: int = 100
     ) -> list[AlertFiring]: ...
+
+    # --- project budgets (budget_sql.py) ------------------------------------------------------
+    def get_budget(self, project_id: str) -> ProjectBudget: ...  # raises NotFound
+    def set_budget(
+        self, project_id: str, daily_limit_nanos: int | None, monthly_limit_nanos: int | None
+    ) -> ProjectBudget: ...  # raises NotFound
+    def project_spend(
+        self, project_id: str, day: tuple[datetime, datetime], month: tuple[datetime, datetime]
+    ) -> ProjectSpend:
+        """Cost (nano-USD) of the project's events that started in [day) and in [month)."""
+        ...
 
     # --- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None: ...

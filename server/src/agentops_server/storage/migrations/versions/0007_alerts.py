@@ -1,7 +1,7 @@
 """Alerts: a project's rules, one row per occurrence that fired (its unique key is the claim
 that makes workers and replicas send one notification), and every delivery attempt.
 
-Revision ID: 0007_alerts
+Revision ID: 0007
 Revises: 0006
 Create Date: 2026-12-04
 """
@@ -12,7 +12,7 @@ import sqlalchemy as sa
 from alembic import op
 from sqlalchemy.dialects import postgresql
 
-revision = "0007_alerts"
+revision = "0007"
 down_revision = "0006"
 branch_labels = None
 depends_on = None
