@@ -109,17 +109,19 @@ class Alerter:
         body = alert_payload(delivery, self._config.base_url)
         status: int | None = None
         error: str | None = None
+        permanent = False  # a URL httpx refuses (e.g. http://999.1.1.1/) never works
         try:
             async with self._client.stream("POST", delivery.rule.webhook_url, json=body) as got:
                 status = got.status_code
                 if not got.is_success:
                     error = f"HTTP {status}: {await _start_of(got)}"
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
+            permanent = isinstance(exc, httpx.InvalidURL)
         now = datetime.now(UTC)
         ok = error is None
         retry_at = None
-        if not ok and delivery.attempt < self._config.alert_max_attempts:
+        if not ok and not permanent and delivery.attempt < self._config.alert_max_attempts:
             retry_at = now + retry_delay(self._config.alert_retry_seconds, delivery.attempt)
         attempt = AlertAttempt(
             attempt=delivery.attempt,
