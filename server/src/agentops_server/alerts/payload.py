@@ -40,11 +40,17 @@ def alert_payload(delivery: AlertDelivery, base_url: str) -> dict[str, Any]:
     }
 
 
+def slack_escape(text: str) -> str:
+    """Slack reads <...> as a link or a mention (<!channel>) and & as an entity: names and
+    reasons written by users or agents are escaped as Slack's formatting guide says."""
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+
+
 def alert_text(delivery: AlertDelivery, session: dict[str, str] | None) -> str:
     """One line for chat: what happened, in which project, and a link to look at it."""
     rule, values = delivery.rule, delivery.firing.details
     kind = AlertKind(rule.kind)
-    where = f"[agentops] {delivery.project_name}:"
+    where = f"[agentops] {slack_escape(delivery.project_name)}:"
     if kind == AlertKind.DAILY_COST:
         return (
             f"{where} the cost of {values['day']} (UTC) reached {values['cost_usd']} USD, "
@@ -57,14 +63,15 @@ def alert_text(delivery: AlertDelivery, session: dict[str, str] | None) -> str:
             f"({values['error_rate_percent']}%, over {values['threshold_percent']}%)"
         )
     assert session is not None
-    name = f"session {session['id']}"
+    name = f"session {slack_escape(session['id'])}"
     if kind == AlertKind.SESSION_FAILED:
         reason = values.get("end_state_reason")
-        what = f"{name} failed" + (f": {reason}" if reason else "")
+        what = f"{name} failed" + (f": {slack_escape(reason)}" if reason else "")
     elif kind == AlertKind.SESSION_COST:
         what = f"{name} cost {values['cost_usd']} USD, over the {rule.threshold} USD limit"
     elif kind == AlertKind.SESSION_DURATION:
         what = f"{name} ran {values['duration_seconds']:g} s, over the {rule.threshold} s limit"
     else:
-        what = f"{name} never ended ({values.get('end_state_reason') or 'no end received'})"
+        reason = values.get("end_state_reason") or "no end received"
+        what = f"{name} never ended ({slack_escape(reason)})"
     return f"{where} {what} <{session['url']}|open>"
