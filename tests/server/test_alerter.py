@@ -5,6 +5,8 @@ history, not an exception that leaves the alert leased and retried forever."""
 from __future__ import annotations
 
 import asyncio
+import socket
+import threading
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -49,8 +51,9 @@ def failed_session(store: SqlStore, project_id: str, reason: str | None = None) 
     return session_id
 
 
-def evaluate_and_deliver(store: SqlStore, tmp_path: Path) -> int:
-    alerter = Alerter(store, ServerConfig(data_dir=tmp_path, database_url="sqlite://"))
+def evaluate_and_deliver(store: SqlStore, tmp_path: Path, **options: float) -> int:
+    config = ServerConfig(data_dir=tmp_path, database_url="sqlite://")
+    alerter = Alerter(store, config, **options)
     assert alerter.evaluate() == 1
 
     async def deliver() -> int:
@@ -103,3 +106,51 @@ def test_the_slack_text_escapes_what_the_agent_and_the_project_named(
     assert text.count("<") == 1 and text.endswith("|open>")
     assert alert["values"]["end_state_reason"] == reason  # the structured fields are as stored
     assert alert["project"]["name"] == "R&D <ops>"
+
+
+class TricklingReceiver:
+    """Answers every POST a byte at a time (each well within httpx's 10 s read timeout), so
+    the answer is complete only after `seconds`: what a broken or hostile endpoint can do."""
+
+    def __init__(self, seconds: float = 20.0) -> None:
+        self.seconds = seconds
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/hook"
+        self.gone = threading.Event()  # the client hung up before the answer was complete
+        threading.Thread(target=self._serve, daemon=True).start()
+
+    def _serve(self) -> None:
+        conn, _ = self.listener.accept()
+        with conn:
+            conn.recv(65536)
+            header = b"X-Slow: " + b"a" * int(self.seconds / 0.05) + b"\r\n"
+            try:
+                conn.sendall(b"HTTP/1.1 200 OK\r\n")
+                for byte in header:
+                    conn.sendall(bytes([byte]))
+                    if self.gone.wait(0.05):
+                        return
+                conn.sendall(b"Content-Length: 0\r\n\r\n")
+            except OSError:
+                self.gone.set()
+
+    def close(self) -> None:
+        self.gone.set()
+        self.listener.close()
+
+
+def test_an_answer_trickled_past_the_deadline_is_a_failed_attempt_and_retried(
+    store: SqlStore, tmp_path: Path
+) -> None:
+    receiver = TricklingReceiver()
+    try:
+        project = store.create_project("Shop").id
+        rule = add_rule(store, project, receiver.url)
+        failed_session(store, project)
+        assert evaluate_and_deliver(store, tmp_path, attempt_deadline=0.5) == 1
+    finally:
+        receiver.close()
+    (firing,) = store.list_alert_firings(project, rule.id)
+    (attempt,) = firing.history
+    assert not attempt.ok and attempt.error == "no complete answer within 0.5 s"
+    assert firing.status == "pending"  # retried later, within the lease no one else sends it

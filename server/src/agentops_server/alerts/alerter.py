@@ -23,8 +23,11 @@ from agentops_server.storage.store import Store
 
 logger = logging.getLogger("agentops_server.alerts")
 
-DELIVERY_TIMEOUT = httpx.Timeout(10.0, connect=5.0)
-LEASE = timedelta(seconds=60)  # longer than one attempt can take (DELIVERY_TIMEOUT)
+DELIVERY_TIMEOUT = httpx.Timeout(10.0, connect=5.0)  # each connect, read and write
+# The whole attempt: httpx's timeouts are per operation, so a receiver that trickles its answer
+# a byte at a time would otherwise hold the attempt (and the others of its round) past LEASE.
+ATTEMPT_DEADLINE = 30.0
+LEASE = timedelta(seconds=60)  # longer than one attempt can take (ATTEMPT_DEADLINE)
 MAX_RETRY_DELAY = 3600.0
 MAX_ERROR_LENGTH = 500
 CLAIM_ROUNDS = 10  # deliveries claimed per tick: up to CLAIM_ROUNDS x 10
@@ -36,9 +39,12 @@ def retry_delay(retry_seconds: float, attempt: int) -> timedelta:
 
 
 class Alerter:
-    def __init__(self, store: Store, config: ServerConfig) -> None:
+    def __init__(
+        self, store: Store, config: ServerConfig, attempt_deadline: float = ATTEMPT_DEADLINE
+    ) -> None:
         self._store = store
         self._config = config
+        self._attempt_deadline = attempt_deadline
         self._task: asyncio.Task[None] | None = None
         self._stopping = asyncio.Event()
         self._client: httpx.AsyncClient | None = None
@@ -111,10 +117,14 @@ class Alerter:
         error: str | None = None
         permanent = False  # a URL httpx refuses (e.g. http://999.1.1.1/) never works
         try:
-            async with self._client.stream("POST", delivery.rule.webhook_url, json=body) as got:
-                status = got.status_code
-                if not got.is_success:
-                    error = f"HTTP {status}: {await _start_of(got)}"
+            async with asyncio.timeout(self._attempt_deadline):
+                url = delivery.rule.webhook_url
+                async with self._client.stream("POST", url, json=body) as got:
+                    status = got.status_code
+                    if not got.is_success:
+                        error = f"HTTP {status}: {await _start_of(got)}"
+        except TimeoutError:
+            error = f"no complete answer within {self._attempt_deadline:g} s"
         except (httpx.HTTPError, httpx.InvalidURL) as exc:
             error = f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
             permanent = isinstance(exc, httpx.InvalidURL)
