@@ -72,6 +72,8 @@ def test_another_projects_key_cannot_see_or_change_the_rules(live: LiveServer) -
         ({"kind": "session_failed", "webhook_url": "ftp://example.com/x"}, "http:// or https://"),
         ({"kind": "session_failed", "webhook_url": "http://"}, "http:// or https://"),
         ({"kind": "session_failed", "webhook_url": "http://h:99999/"}, "http:// or https://"),
+        ({"kind": "session_duration", "threshold": 3 * 86400, "webhook_url": HOOK},
+         "at most 86400 (seconds, 1 day)"),
     ],
 )  # fmt: skip
 def test_bad_rules_are_refused_with_a_clear_message(

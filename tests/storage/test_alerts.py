@@ -114,6 +114,21 @@ def test_session_cost_and_duration_fire_once_per_session(store: SqlStore, seed: 
     assert store.fire_alert_rule(cost_rule, t + timedelta(seconds=200)) == []
 
 
+def test_the_longest_duration_a_rule_takes_fires_while_the_session_runs_and_once_ended(
+    store: SqlStore, seed: Seed
+) -> None:
+    rule = add_rule(seed, "session_duration", 86400)  # the most a rule takes (1 day)
+    t = rule.created_at
+    running = session_at(seed, t + timedelta(seconds=1))
+    assert store.fire_alert_rule(rule, t + timedelta(hours=23)) == []
+    ended = session_at(
+        seed, t + timedelta(seconds=1), ended=t + timedelta(days=1, hours=12), state="Success"
+    )
+    # evaluated only once, late: a day and a half after they started, both are found
+    found = store.fire_alert_rule(rule, t + timedelta(days=1, hours=12, seconds=1))
+    assert {f.session_id for f in found} == {running, ended}
+
+
 def test_a_session_closed_by_the_sweeper_fires_the_unended_rule(
     store: SqlStore, seed: Seed
 ) -> None:

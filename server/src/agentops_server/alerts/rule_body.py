@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentops_server.alerts.rules import (
+    MAX_DURATION_SECONDS,
     MAX_MIN_SESSIONS,
     MAX_THRESHOLD,
     MAX_URL_LENGTH,
@@ -57,8 +58,8 @@ RULE_BODY_SCHEMA: dict[str, Any] = {
         ),
         _variant(
             [AlertKind.SESSION_DURATION.value],
-            {"type": "number", "exclusiveMinimum": 0, "maximum": int(MAX_THRESHOLD),
-             "description": "seconds"},
+            {"type": "number", "exclusiveMinimum": 0, "maximum": MAX_DURATION_SECONDS,
+             "description": "seconds (1 day at most)"},
             False,
         ),
         _variant(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from decimal import Decimal, InvalidOperation
 
+from agentops_server.storage.alert_conditions import LOOKBACK
 from agentops_server.storage.alert_records import AlertKind, AlertRuleWrite
 
 KINDS = tuple(k.value for k in AlertKind)
@@ -28,6 +29,9 @@ MAX_WINDOW_MINUTES = 7 * 24 * 60
 DEFAULT_MIN_SESSIONS = 5
 MAX_MIN_SESSIONS = 1_000_000
 MAX_THRESHOLD = Decimal(1_000_000_000)
+# Session rules read the sessions started within LOOKBACK (2 days): a longer duration could never
+# be seen, and one close to it only in a moment; half of it leaves a day to notice.
+MAX_DURATION_SECONDS = int(LOOKBACK.total_seconds()) // 2
 MAX_URL_LENGTH = 2000
 _PORT = r"(6553[0-5]|655[0-2][0-9]|65[0-4][0-9]{2}|6[0-4][0-9]{3}|[1-5][0-9]{4}|[1-9][0-9]{0,3})"
 _HOST = r"([A-Za-z0-9]([A-Za-z0-9.-]*[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\])"
@@ -108,6 +112,11 @@ def _threshold(kind: AlertKind, raw: object, unit: str) -> Decimal:
         raise InvalidRule(f"threshold must be a positive number ({unit}), got {raw!r}")
     if kind == AlertKind.ERROR_RATE and value >= 100:
         raise InvalidRule(f"threshold must be below 100 (percent), got {raw!r}")
+    if kind == AlertKind.SESSION_DURATION and value > MAX_DURATION_SECONDS:
+        raise InvalidRule(
+            f"threshold must be at most {MAX_DURATION_SECONDS} (seconds, 1 day): session rules "
+            f"look at the sessions started in the last 2 days, got {raw!r}"
+        )
     if value > MAX_THRESHOLD:
         raise InvalidRule(f"threshold must be at most {MAX_THRESHOLD} ({unit}), got {raw!r}")
     return value
