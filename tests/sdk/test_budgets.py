@@ -197,6 +197,24 @@ def test_a_session_left_by_budget_exceeded_is_not_told_twice(fake: FakeProviders
     assert stored["end_state_reason"].startswith("budget: max_llm_calls 1 reached (1 used): ")
 
 
+def test_a_reason_that_is_not_a_string_follows_the_limit(fake: FakeProviders) -> None:
+    # end_session("Fail", exc) worked before budgets (the reason is sent as its text): a
+    # session stopped by a budget must not raise TypeError into the caller instead
+    transport = InMemoryTransport()
+    agentops.init(api_key=str(uuid.uuid4()), transport=transport, auto_start_session=False)
+    client = openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    session = agentops.start_session(max_llm_calls=1)
+    assert session is not None
+    chat(client)
+    with pytest.raises(agentops.BudgetExceeded):
+        chat(client)
+    agentops.end_session("Fail", ValueError("the agent gave up"))  # type: ignore[arg-type]
+    stored = transport.sessions[str(session.session_id)]
+    assert stored["end_state_reason"] == (
+        "budget: max_llm_calls 1 reached (1 used); the agent gave up"
+    )
+
+
 def test_streams_without_usage_count_as_calls_only(
     fake: FakeProviders, agentops_log: LogLines
 ) -> None:

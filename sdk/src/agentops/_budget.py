@@ -207,8 +207,12 @@ class Ledger:
             report_internal_error(exc, "budget.count")
 
     def end_reason(self, reason: str | None) -> str | None:
-        """The session's end reason: the limit that stopped it first, then the given one."""
+        """The session's end reason: the limit that stopped it first, then the given one (as
+        text: end_session("Fail", exc) is common and must not raise here)."""
         stopped = self.stopped_by
-        if stopped is None or (reason is not None and stopped in reason):
+        if stopped is None:
             return reason
-        return stopped if not reason else f"{stopped}; {reason}"
+        given = None if reason is None else str(reason)
+        if given is not None and stopped in given:
+            return given
+        return stopped if not given else f"{stopped}; {given}"
