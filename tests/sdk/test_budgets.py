@@ -18,6 +18,7 @@ from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 
+import anthropic
 import openai
 import pytest
 from genai_prices import Usage, calc_price, data_snapshot
@@ -28,6 +29,7 @@ from agentops._config import Configuration
 from agentops._errors import ConfigurationError
 from agentops.testing import InMemoryTransport
 from tests.sdk.conftest import LogLines
+from tests.support import fake_providers as fp
 from tests.support.fake_providers import FakeProviders
 
 MESSAGE = "the project's daily budget of $10.00 is reached ($10.42 spent on 2026-12-04 UTC)"
@@ -213,6 +215,32 @@ def test_a_reason_that_is_not_a_string_follows_the_limit(fake: FakeProviders) ->
     assert stored["end_state_reason"] == (
         "budget: max_llm_calls 1 reached (1 used); the agent gave up"
     )
+
+
+def test_streams_left_early_count_their_prompt_tokens(fake: FakeProviders) -> None:
+    # an agent that stops reading each stream at its first event still pays for the prompt
+    agentops.init(
+        api_key=str(uuid.uuid4()), transport=InMemoryTransport(), auto_start_session=False
+    )
+    client = anthropic.Anthropic(base_url=fake.url, api_key="sk-ant-fake", max_retries=0)
+    prompt = fp.ANTH_INPUT + fp.ANTH_CACHE_READ + fp.ANTH_CACHE_WRITE
+    session = agentops.start_session(max_tokens=2 * prompt)
+    assert session is not None
+    sent = 0
+    with pytest.raises(agentops.BudgetExceeded) as refused:
+        for _ in range(5):
+            stream = client.messages.create(
+                model="claude-3-5-sonnet-20241022",
+                max_tokens=64,
+                messages=[{"role": "user", "content": "Say hi"}],
+                stream=True,
+            )
+            sent += 1
+            with stream:
+                next(iter(stream))  # message_start: the prompt's usage, then left
+    assert sent == 2 and refused.value.limit == "max_tokens"
+    assert session.budget.tokens >= 2 * prompt
+    agentops.end_session("Success")
 
 
 def test_streams_without_usage_count_as_calls_only(

@@ -182,7 +182,7 @@ class Ledger:
         if self.max_tokens is None and self.max_cost_usd is None:
             return
         try:
-            if prompt_tokens is None or completion_tokens is None:
+            if prompt_tokens is None:
                 warn_once(
                     "budget-unknown-tokens",
                     "An LLM call reported no token counts (e.g. an OpenAI stream without "
@@ -190,6 +190,8 @@ class Ledger:
                     "max_llm_calls only, not max_tokens or max_cost_usd",
                 )
                 return
+            # a stream left before its end (Anthropic) told its prompt only: count that much
+            completion_tokens = completion_tokens or 0
             cost = Decimal(0)
             if self.max_cost_usd is not None:
                 cost = _prices.cost_of(
