@@ -261,6 +261,10 @@ def test_streams_without_usage_count_as_calls_only(
     assert "counts toward max_llm_calls only" in agentops_log.text
 
 
+async def _async_handler(exc: agentops.BudgetExceeded) -> bool:
+    return True  # never awaited by the SDK: its coroutine is not True, so it would refuse
+
+
 @pytest.mark.parametrize(
     ("changes", "error"),
     [
@@ -271,6 +275,7 @@ def test_streams_without_usage_count_as_calls_only(
         ({"max_tokens": 1.5}, "max_tokens must be a whole number >= 0"),
         ({"max_llm_calls": -1}, "max_llm_calls must be a whole number >= 0"),
         ({"on_budget_exceeded": "stop"}, "on_budget_exceeded must be a callable"),
+        ({"on_budget_exceeded": _async_handler}, "on_budget_exceeded must be a plain function"),
     ],
 )
 def test_bad_limits_are_refused_with_a_clear_error(changes: dict[str, Any], error: str) -> None:

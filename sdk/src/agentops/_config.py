@@ -29,6 +29,7 @@ The rest of the SDK (and `agentops.integrations.setup_integrations(config)`) rec
 from __future__ import annotations
 
 import dataclasses
+import inspect
 import os
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -142,6 +143,11 @@ class Configuration:
             raise ConfigurationError(
                 "on_budget_exceeded must be a callable taking the BudgetExceeded and returning "
                 f"True to send the call, got {self.on_budget_exceeded!r}"
+            )
+        if inspect.iscoroutinefunction(self.on_budget_exceeded):
+            raise ConfigurationError(
+                "on_budget_exceeded must be a plain function (it decides before the call is "
+                f"sent, in sync and async code alike), not async: {self.on_budget_exceeded!r}"
             )
         level = str(self.log_level).upper()
         if level not in _LEVELS:
