@@ -156,6 +156,17 @@ def test_the_daily_cost_fires_once_per_utc_day(
     assert other_store.fire_alert_rule(rule, t + timedelta(seconds=4)) == []
 
 
+def test_a_daily_cost_rule_counts_the_whole_day_it_was_created_on(
+    store: SqlStore, seed: Seed
+) -> None:
+    # as docs/alerts.md says: the one rule that looks at what came before it, in its day
+    rule = add_rule(seed, "daily_cost", 1)
+    midnight = rule.created_at.replace(hour=0, minute=0, second=0, microsecond=0)
+    session_at(seed, midnight, cost_nanos=1_500_000_000)  # started before the rule, that day
+    (firing,) = store.fire_alert_rule(rule, rule.created_at + timedelta(seconds=1))
+    assert firing.details["cost_usd"] == "1.5"
+
+
 def test_the_error_rate_fires_once_per_episode_and_again_after_recovering(
     store: SqlStore, other_store: SqlStore, seed: Seed
 ) -> None:
