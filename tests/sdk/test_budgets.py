@@ -43,6 +43,7 @@ class BudgetServer(ThreadingHTTPServer):
     def __init__(self) -> None:
         super().__init__(("127.0.0.1", 0), _Handler)
         self.exceeded: tuple[str, str] | None = None  # (periods, message)
+        self.refuse_events: list[int] = []  # statuses for create_events first, as a proxy would
         self.updates: list[dict[str, Any]] = []
 
     @property
@@ -58,6 +59,12 @@ class _Handler(BaseHTTPRequestHandler):
         if self.headers.get("Content-Encoding") == "gzip":
             raw = gzip.decompress(raw)
         body = json.loads(raw or b"{}")
+        if self.path == "/v2/create_events" and self.server.refuse_events:
+            status = self.server.refuse_events.pop(0)  # a proxy's answer: no budget headers
+            self.send_response(status)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
         answer: dict[str, Any] = {"status": "Success"}
         if self.path == "/v2/create_session":
             answer["jwt"] = "token-" + body["session"]["session_id"]
@@ -136,6 +143,25 @@ def test_the_project_budget_signal_refuses_calls_until_an_answer_clears_it(
     agentops.end_session("Success")
     final = budget_server.updates[-1]
     assert final["end_state_reason"] == str(refused.value)
+
+
+def test_an_error_answer_without_the_headers_does_not_lift_the_project_budget(
+    budget_server: BudgetServer, fake: FakeProviders
+) -> None:
+    # a proxy's 400 (or an answer whose sign-in failed) says nothing of the budget
+    agentops.init(api_key=str(uuid.uuid4()), endpoint=budget_server.url)
+    client = openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    budget_server.exceeded = ("daily", MESSAGE)
+    agentops.record(agentops.ActionEvent(action_type="step"))
+    assert agentops.flush(10)
+    budget_server.refuse_events = [400]
+    agentops.record(agentops.ActionEvent(action_type="step"))
+    agentops.flush(10)
+    assert budget_server.refuse_events == []  # the 400 was answered
+    with pytest.raises(agentops.BudgetExceeded):
+        chat(client, "still refused")
+    assert sent_calls(fake) == 0
+    agentops.end_session("Success")
 
 
 def test_both_periods_and_a_handler_that_allows_the_call(

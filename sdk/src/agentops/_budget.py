@@ -72,10 +72,13 @@ class ProjectBudgetSignal:
     def __init__(self) -> None:
         self.state: tuple[tuple[str, ...], str] = ((), "")  # (periods, message): one assignment
 
-    def note(self, headers: Mapping[str, str]) -> None:
+    def note(self, headers: Mapping[str, str], ok: bool = True) -> None:
+        """Take an answer's headers. Only a success without them lifts the signal: an error
+        answer may come from a proxy, or from before the server knew the project."""
         raw = headers.get(EXCEEDED_HEADER)
         if not raw:
-            self.state = ((), "")
+            if ok:
+                self.state = ((), "")
             return
         periods = tuple(p.strip().lower() for p in raw.split(",") if p.strip())
         message = headers.get(MESSAGE_HEADER, "").strip()

@@ -292,7 +292,7 @@ class Exporter:
             else:
                 res = answer
                 self._last_ok = 200 <= answer.status < 300
-                self.project_budget.note(answer.headers)
+                self.project_budget.note(answer.headers, self._last_ok)
                 self._note_recovery(config.endpoint)
                 if answer.status == 401 and with_token and not reauthorized:
                     reauthorized = True
