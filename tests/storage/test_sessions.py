@@ -53,6 +53,29 @@ def test_session_of_another_project_is_a_conflict_and_invisible(store: SqlStore)
     assert store.get_session(mine.project_id, "s1").tags == ["x"]
 
 
+def test_sessions_created_together_and_read_together(store: SqlStore) -> None:
+    """OTLP ingest writes a request's new traces in one transaction: each is created or
+    re-attached as alone, another project's is left untouched (None), and reading many
+    gives only the project's own."""
+    mine, theirs = Seed.create(store, "mine"), Seed.create(store, "theirs")
+    theirs.session("foreign", tags=["t"])
+    mine.session("known", start=10, tags=["a"])
+    writes = [
+        SessionWrite(id="new", project_id=mine.project_id, init_timestamp=at(3), tags=["n"]),
+        SessionWrite(id="foreign", project_id=mine.project_id, tags=["hijack"]),
+        SessionWrite(id="known", project_id=mine.project_id, init_timestamp=at(5), tags=["b"]),
+    ]
+    new, foreign, known = store.create_sessions(writes)
+    assert new is not None and new.init_timestamp == at(3) and new.tags == ["n"]
+    assert new.stats.events == 0
+    assert foreign is None
+    assert known is not None and known.init_timestamp == at(5) and known.tags == ["a", "b"]
+    assert store.get_session(theirs.project_id, "foreign").tags == ["t"]
+    found = store.get_sessions(mine.project_id, ["new", "foreign", "known", "missing", "new"])
+    assert found == {"new": new, "known": known}
+    assert store.create_sessions([]) == []
+
+
 def test_update_sets_sent_fields_replaces_tags_and_ends(seed: Seed) -> None:
     store = seed.store
     seed.session("s1", tags=["a", "b"], video="old")

@@ -38,6 +38,14 @@ SESSION_BY_ID = session_select().where(sessions.c.id == bindparam("session_id"))
 """One session by id (parameter `session_id`), built once: see session_write.py."""
 SESSION_OF_PROJECT = SESSION_BY_ID.where(sessions.c.project_id == bindparam("project_id"))
 """One session by id (`session_id`) if it is `project_id`'s."""
+SESSIONS_BY_IDS = session_select().where(
+    sessions.c.id.in_(bindparam("session_ids", expanding=True))
+)
+"""Sessions by id (parameter `session_ids`, a list)."""
+SESSIONS_OF_PROJECT = SESSIONS_BY_IDS.where(sessions.c.project_id == bindparam("project_id"))
+"""Sessions by id (`session_ids`) that are `project_id`'s."""
+IDS_PER_SELECT = 500
+"""Ids bound in one IN (...) (SQLite allows 32766 parameters; PostgreSQL plans stay small)."""
 
 
 def to_stats(session_id: str, row: RowMapping) -> SessionStats:

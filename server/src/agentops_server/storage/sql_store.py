@@ -12,7 +12,7 @@ import uuid
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from datetime import UTC, datetime
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from sqlalchemy import Connection, case, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
@@ -39,8 +39,11 @@ from agentops_server.storage.records import (
     SessionWrite,
 )
 from agentops_server.storage.rows import (
+    IDS_PER_SELECT,
     SESSION_BY_ID,
     SESSION_OF_PROJECT,
+    SESSIONS_BY_IDS,
+    SESSIONS_OF_PROJECT,
     STATS_COLUMNS,
     to_api_key,
     to_event,
@@ -223,6 +226,21 @@ class SqlStore(TraceSql, DashboardSql, SignOutSql, AlertSql, BudgetSql):
 
         return self._transact(work)
 
+    def create_sessions(self, writes: Sequence[SessionWrite]) -> list[Session | None]:
+        def work(conn: Connection) -> list[Session | None]:
+            now = utcnow()
+            created: list[str] = []
+            for write in sorted(writes, key=lambda w: w.id):  # one lock order for all
+                try:
+                    create_session(conn, self.dialect, write, now)
+                except Conflict:  # another project's: create_session changed nothing
+                    continue
+                created.append(write.id)
+            stored = _sessions_by_id(conn, SESSIONS_BY_IDS, created, {})
+            return [stored.get(write.id) for write in writes]
+
+        return self._transact(work) if writes else []
+
     def append_events(self, events: Sequence[EventWrite]) -> AppendResult:
         return self.append_event_batches([events])[0]
 
@@ -284,6 +302,12 @@ class SqlStore(TraceSql, DashboardSql, SignOutSql, AlertSql, BudgetSql):
         if row is None:
             raise NotFound(f"session {session_id} not found")
         return to_session(row)
+
+    def get_sessions(self, project_id: str, session_ids: Sequence[str]) -> dict[str, Session]:
+        with self._read() as conn:
+            return _sessions_by_id(
+                conn, SESSIONS_OF_PROJECT, session_ids, {"project_id": project_id}
+            )
 
     def get_stats(self, project_id: str, session_id: str) -> SessionStats:
         query = (
@@ -363,3 +387,17 @@ class SqlStore(TraceSql, DashboardSql, SignOutSql, AlertSql, BudgetSql):
     # --- lifecycle ---------------------------------------------------------------------------
     def close(self) -> None:
         self._engines.dispose()
+
+
+def _sessions_by_id(
+    conn: Connection, query: Any, ids: Sequence[str], params: dict[str, Any]
+) -> dict[str, Session]:
+    """Run `query` (SESSIONS_BY_IDS or SESSIONS_OF_PROJECT) over `ids`, a chunk at a time."""
+    found: dict[str, Session] = {}
+    wanted = list(dict.fromkeys(ids))
+    for start in range(0, len(wanted), IDS_PER_SELECT):
+        chunk = {**params, "session_ids": wanted[start : start + IDS_PER_SELECT]}
+        for row in conn.execute(query, chunk).mappings():
+            session = to_session(row)
+            found[session.id] = session
+    return found

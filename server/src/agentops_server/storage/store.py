@@ -106,8 +106,18 @@ class Store(Protocol):
         event, else their start) and `reason`, marking them auto_ended. Returns how many."""
         ...
 
+    def create_sessions(self, writes: Sequence[SessionWrite]) -> list[Session | None]:
+        """write_session(write, create=True) for each, in ONE transaction (OTLP ingest: the
+        new traces of a request); each session as stored, or None where the id is another
+        project's (that write changed nothing)."""
+        ...
+
     # --- reads -------------------------------------------------------------------------------
     def get_session(self, project_id: str, session_id: str) -> Session: ...  # raises NotFound
+    def get_sessions(self, project_id: str, session_ids: Sequence[str]) -> dict[str, Session]:
+        """The project's sessions among `session_ids` (missing and foreign ones left out)."""
+        ...
+
     def get_stats(self, project_id: str, session_id: str) -> SessionStats: ...  # raises NotFound
     def list_sessions(
         self, project_id: str, filters: SessionFilter, cursor: str | None, limit: int

@@ -50,7 +50,7 @@ from agentops_server.storage.records import (
     SessionWrite,
     pending_size,
 )
-from agentops_server.storage.store import Conflict, NotFound, Store
+from agentops_server.storage.store import NotFound, Store
 
 logger = logging.getLogger("agentops_server.otlp")
 SPANS, LOGS, UPLOAD = "spans", "logs", "upload"
@@ -161,28 +161,34 @@ class OtlpIngest:
         prepared = _Prepared(Outcome(spans=len(spans)))
         groups = group_by_trace(spans)
         waiting = set(groups) if self._store.has_pending(list(groups)) else set()
+        traces: list[tuple[str, list[Item], Item | None, SessionWrite]] = []
         for trace_id, trace_spans in groups.items():
-            self._prepare_trace(prepared, trace_id, trace_spans, project_id, trace_id in waiting)
+            items = [Item(span, read_span(span)) for span in trace_spans]
+            root = find_root(items)
+            traces.append((trace_id, items, root, session_write(trace_id, items, project_id, root)))
+        sessions = self._sessions([write for *_, write in traces], project_id)
+        for trace_id, items, root, write in traces:
+            session = sessions.get(write.id)
+            if session is None:
+                prepared.outcome.rejected += len(items)
+                prepared.outcome.messages.append(
+                    f"trace {trace_id} belongs to another project: its spans were not stored"
+                )
+                continue
+            waits = trace_id in waiting
+            self._prepare_trace(prepared, trace_id, items, root, session, project_id, waits)
         return prepared
 
     def _prepare_trace(
         self,
         prepared: _Prepared,
         trace_id: str,
-        spans: list[Span],
+        items: list[Item],
+        root: Item | None,
+        session: Session,
         project_id: str,
         waiting: bool,
     ) -> None:
-        items = [Item(span, read_span(span)) for span in spans]
-        root = find_root(items)
-        try:
-            session = self._session(session_write(trace_id, items, project_id, root))
-        except Conflict:
-            prepared.outcome.rejected += len(spans)
-            prepared.outcome.messages.append(
-                f"trace {trace_id} belongs to another project: its spans were not stored"
-            )
-            return
         contents: Contents = {}
         if waiting:
             held: list[Span] = []
@@ -213,16 +219,22 @@ class OtlpIngest:
         if root is not None:
             prepared.roots.append((session.id, root.span.span_id))
 
-    def _session(self, write: SessionWrite) -> Session:
-        """The stored session, written only when this batch tells something new about it: most
-        batches are children of a known trace, and a read does not queue for SQLite's one
-        writer (the append that follows marks the session active anyway)."""
-        try:
-            stored = self._store.get_session(write.project_id, write.id)
-        except NotFound:  # new, or another project's (then write_session raises Conflict)
-            return self._store.write_session(write, create=True)
-        if _tells_something_new(write, stored):
-            return self._store.write_session(write, create=True)
+    def _sessions(self, writes: list[SessionWrite], project_id: str) -> dict[str, Session]:
+        """The request's sessions as stored (another project's left out), written only where
+        the request tells something new: most requests hold children of known traces, and a
+        read does not queue for SQLite's one writer (the append that follows marks the session
+        active anyway). New ones are written together, in one transaction."""
+        stored = self._store.get_sessions(project_id, [write.id for write in writes])
+        news = [
+            write
+            for write in writes
+            if write.id not in stored or _tells_something_new(write, stored[write.id])
+        ]
+        for write, session in zip(news, self._store.create_sessions(news), strict=True):
+            if session is None:  # another project's trace
+                stored.pop(write.id, None)
+            else:
+                stored[write.id] = session
         return stored
 
     def finish(self, prepared: _Prepared) -> None:
