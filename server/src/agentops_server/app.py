@@ -172,7 +172,8 @@ def tune_runtime() -> None:
 
     The GIL's switch interval: the writer thread lets go of the GIL while SQLite inserts, and
     must wait for a request thread to yield it to go on; Python's default 5 ms made the writer
-    idle most of the time while requests were decoded. 0.5 ms lets the two cores work at once."""
+    idle most of the time while requests were decoded. 0.5 ms hands it back sooner
+    (docs/otel.md, Speed)."""
     gc.collect()
     gc.freeze()
     gc.set_threshold(10_000, 20, 100)
