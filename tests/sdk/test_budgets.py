@@ -13,15 +13,16 @@ import json
 import pickle
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
+from typing import Any, cast
 
 import anthropic
 import openai
 import pytest
 from genai_prices import Usage, calc_price, data_snapshot
+from openai.types.chat import ChatCompletionChunk
 
 import agentops
 from agentops import _prices
@@ -269,22 +270,35 @@ def test_streams_left_early_count_their_prompt_tokens(fake: FakeProviders) -> No
     agentops.end_session("Success")
 
 
-def test_streams_without_usage_count_as_calls_only(
-    fake: FakeProviders, agentops_log: LogLines
+def test_streams_without_usage_count_an_upper_bound_of_their_tokens(
+    fake: FakeProviders,
 ) -> None:
-    transport = InMemoryTransport()
-    session = session_with(transport, max_tokens=10, max_llm_calls=5)
+    """An OpenAI stream without usage reports no token counts: the budget counts one token per
+    byte of the prompt's and the completion's text (a token is at least one byte), so a
+    max_tokens limit still stops the loop."""
     client = openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
-    for _ in range(3):  # no stream_options={"include_usage": True}: no token counts
-        for _chunk in client.chat.completions.create(
+    session = session_with(InMemoryTransport(), max_tokens=10, max_llm_calls=5)
+    streamed = ""
+    stream = client.chat.completions.create(
+        model="gpt-4o-mini",
+        messages=MSGS,  # type: ignore[arg-type]
+        stream=True,  # and no stream_options: no token counts
+    )
+    chunks = cast("Iterable[ChatCompletionChunk]", stream)
+    for chunk in chunks:
+        if chunk.choices and chunk.choices[0].delta.content:
+            streamed += chunk.choices[0].delta.content
+    texts = [m["content"] for m in MSGS] + [streamed]
+    assert streamed and session.budget.tokens >= sum(len(t.encode()) for t in texts)
+    with pytest.raises(agentops.BudgetExceeded) as refused:
+        client.chat.completions.create(
             model="gpt-4o-mini",
             messages=MSGS,  # type: ignore[arg-type]
             stream=True,
-        ):
-            pass
-    assert sent_calls(fake) == 3
-    assert (session.budget.tokens, session.budget.llm_calls) == (0, 3)
-    assert "counts toward max_llm_calls only" in agentops_log.text
+        )
+    assert refused.value.limit == "max_tokens"
+    assert sent_calls(fake) == 1
+    agentops.end_session("Success")
 
 
 async def _async_handler(exc: agentops.BudgetExceeded) -> bool:

@@ -12,6 +12,7 @@ or token limit is reached still finish and count.
 
 from __future__ import annotations
 
+import json
 import threading
 from collections.abc import Callable, Mapping
 from decimal import Decimal
@@ -64,6 +65,18 @@ def amount(value: Decimal) -> str:
     text = f"{value.quantize(Decimal('0.000001')):f}".rstrip("0")
     whole, _, fraction = text.partition(".")
     return f"{whole}.{fraction.ljust(2, '0')}"
+
+
+def tokens_at_most(text: Any) -> int:
+    """An upper bound of the tokens of a prompt or completion that the provider did not count
+    (an OpenAI chat stream without usage): one per byte of its JSON text. A token is at least
+    one byte, and the JSON's quotes and keys outweigh the few tokens a chat format adds per
+    message, so the estimate is never lower than the real count."""
+    if text is None:
+        return 0
+    if not isinstance(text, str):
+        text = json.dumps(text, default=str, ensure_ascii=False)
+    return len(text.encode("utf-8", "replace"))
 
 
 class ProjectBudgetSignal:
@@ -188,9 +201,8 @@ class Ledger:
             if prompt_tokens is None:
                 warn_once(
                     "budget-unknown-tokens",
-                    "An LLM call reported no token counts (e.g. an OpenAI stream without "
-                    "stream_options={'include_usage': True}): it counts toward "
-                    "max_llm_calls only, not max_tokens or max_cost_usd",
+                    "An LLM call failed before its answer and reported no token counts: "
+                    "it counts toward max_llm_calls only, not max_tokens or max_cost_usd",
                 )
                 return
             # a stream left before its end (Anthropic) told its prompt only: count that much

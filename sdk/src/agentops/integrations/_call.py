@@ -13,7 +13,7 @@ from contextvars import ContextVar
 from typing import Any
 
 from agentops import _recording
-from agentops._budget import BudgetExceeded, Ledger
+from agentops._budget import BudgetExceeded, Ledger, tokens_at_most
 from agentops._errors import capture_internal_errors, report_internal_error
 from agentops._events import ErrorEvent, LLMEvent, end_now
 
@@ -97,7 +97,7 @@ class LLMCall:
                 provider,
             )
             _record(self.event, self.session)
-            self._count()
+            self._count(answered=True)
         except Exception as exc:
             report_internal_error(exc, "integrations.finish")
 
@@ -120,15 +120,21 @@ class LLMCall:
             return
         raise refusal
 
-    def _count(self) -> None:
+    def _count(self, *, answered: bool = False) -> None:
+        """Add the call to its session's budget. An answered call whose provider counted no
+        tokens (an OpenAI stream without usage) counts an upper bound of them instead."""
         ledger = self.ledger
         if ledger is not None:
             event = self.event
+            prompt_tokens, completion_tokens = event.prompt_tokens, event.completion_tokens
+            if answered and prompt_tokens is None:
+                prompt_tokens = tokens_at_most(event.prompt)
+                completion_tokens = tokens_at_most(event.completion)
             ledger.count(
                 event.model,
                 event.provider,
-                event.prompt_tokens,
-                event.completion_tokens,
+                prompt_tokens,
+                completion_tokens,
                 event.cache_read_tokens,
                 event.cache_write_tokens,
             )
