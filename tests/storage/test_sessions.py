@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agentops_server.storage.records import SessionWrite
+from agentops_server.storage.records import SessionFilter, SessionWrite
 from agentops_server.storage.sql_store import SqlStore
 from agentops_server.storage.store import Conflict, NotFound
 from tests.storage.builders import Seed, at, event
@@ -74,6 +74,41 @@ def test_sessions_created_together_and_read_together(store: SqlStore) -> None:
     found = store.get_sessions(mine.project_id, ["new", "foreign", "known", "missing", "new"])
     assert found == {"new": new, "known": known}
     assert store.create_sessions([]) == []
+
+
+def test_many_sessions_in_one_call_each_as_if_alone(store: SqlStore) -> None:
+    """create_sessions writes new sessions together and re-attaches stored ones together:
+    the result is what one create per write would give, in order, repeats of an id included
+    (a later write's name, end and tags merge into the earlier one's)."""
+    seed = Seed.create(store, "mine")
+    seed.session("old-1", start=10, tags=["a"])
+    seed.session("old-2", start=10)
+    pid = seed.project_id
+    writes = [
+        SessionWrite(id="n-1", project_id=pid, init_timestamp=at(2), tags=["x", "x"], name="Alpha"),
+        SessionWrite(id="old-1", project_id=pid, init_timestamp=at(4), tags=["b"], name="Beta"),
+        SessionWrite(id="n-1", project_id=pid, init_timestamp=at(1), tags=["y"], end_state="Fail"),
+        SessionWrite(id="old-2", project_id=pid, metadata={"k": "v"}),
+        SessionWrite(id="n-2", project_id=pid, init_timestamp=at(3)),
+    ]
+    first, old_1, again, old_2, second = store.create_sessions(writes)
+    assert first == again and first is not None
+    assert first.init_timestamp == at(1) and first.tags == ["x", "y"] and first.name == "Alpha"
+    assert first.end_state == "Fail" and first.end_timestamp is not None
+    assert old_1 is not None and old_1.init_timestamp == at(4) and old_1.tags == ["a", "b"]
+    assert old_1.name == "Beta"
+    assert old_2 is not None and old_2.metadata == {"k": "v"} and old_2.init_timestamp == at(10)
+    assert second is not None and second.tags == [] and second.stats.events == 0
+
+    def found(**kw: object) -> list[str]:
+        page = store.list_sessions(pid, SessionFilter(**kw), None, 10)  # type: ignore[arg-type]
+        return sorted(s.id for s in page.sessions)
+
+    # the tag rows and the words follow: both tags of n-1, old-1's new tag at its new start
+    assert found(tags=("y",)) == found(tags=("x",)) == ["n-1"]
+    assert found(tags=("b",), started_before=at(5)) == ["old-1"]
+    assert found(tags=("a",), started_after=at(5)) == []
+    assert found(text="alpha") == ["n-1"] and found(text="beta") == ["old-1"]
 
 
 def test_update_sets_sent_fields_replaces_tags_and_ends(seed: Seed) -> None:

@@ -78,6 +78,27 @@ def test_children_of_a_root_move_under_the_session(seed: Seed) -> None:
     assert {e.id: e.parent_id for e in store.iter_events("s1")} == {"a": None, "b": "a"}
 
 
+def test_a_requests_agents_and_roots_are_finished_together(seed: Seed) -> None:
+    """finish_traces: each agent named and given its subtree, each root's children moved
+    under their session, for several sessions at once."""
+    store = seed.store
+    seed.session("s1")
+    seed.session("s2")
+    store.append_events(
+        [
+            event("s1", "agent", event_type="actions", parent_id="root-1", agent_id="agent"),
+            event("s1", "llm", parent_id="agent"),
+            event("s2", "tool", event_type="tools", parent_id="root-2"),
+        ]
+    )
+    store.finish_traces([("s1", "agent", "Planner")], [("s1", "root-1"), ("s2", "root-2")])
+    one = {e.id: (e.parent_id, e.agent_id) for e in store.iter_events("s1")}
+    assert one == {"agent": (None, "agent"), "llm": ("agent", "agent")}
+    assert [(e.id, e.parent_id) for e in store.iter_events("s2")] == [("tool", None)]
+    assert [(a.id, a.name) for a in store.list_agents("s1")] == [("agent", "Planner")]
+    store.finish_traces([], [])  # nothing to do: no transaction
+
+
 def test_merging_into_a_payload_keeps_what_is_there(seed: Seed) -> None:
     store = seed.store
     seed.session("s1")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import functools
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -36,7 +37,19 @@ def merged_losses(stored: dict[str, int] | None, reported: dict[str, int]) -> di
 _LOCKED_ROW = (
     select(sessions).where(sessions.c.id == bindparam("session_id")).with_for_update(key_share=True)
 )
+_LOCKED_ROWS = (
+    select(sessions)
+    .where(sessions.c.id.in_(bindparam("session_ids", expanding=True)))
+    .order_by(sessions.c.id)
+    .with_for_update(key_share=True)
+)
 _NEW_STATS = insert(session_stats)
+_RETIME_TAGS = (
+    update(session_tags)
+    .where(session_tags.c.session_id == bindparam("b_id"))
+    .values(init_timestamp=bindparam("init_timestamp", type_=session_tags.c.init_timestamp.type))
+)
+IDS_PER_SELECT = 500
 
 
 @functools.cache
@@ -53,25 +66,9 @@ def _locked_row(conn: Connection, session_id: str) -> RowMapping | None:
     return conn.execute(_LOCKED_ROW, {"session_id": session_id}).mappings().first()
 
 
-def _add_tag_rows(
-    conn: Connection, session_id: str, project_id: str, init: datetime, tags: list[str]
-) -> None:
-    if tags:
-        conn.execute(
-            insert(session_tags),
-            [
-                {
-                    "session_id": session_id,
-                    "tag": t,
-                    "project_id": project_id,
-                    "init_timestamp": init,
-                }
-                for t in tags
-            ],
-        )
-
-
-def _end_fields(write: SessionWrite, row: RowMapping | None, now: datetime) -> dict[str, Any]:
+def _end_fields(
+    write: SessionWrite, row: Mapping[Any, Any] | None, now: datetime
+) -> dict[str, Any]:
     """The end columns a write sets. An explicit end (time or final state) clears auto_ended."""
     values: dict[str, Any] = {}
     if write.end_state is not None:
@@ -89,55 +86,126 @@ def _end_fields(write: SessionWrite, row: RowMapping | None, now: datetime) -> d
     return values
 
 
-def _index_words(conn: Connection, write: SessionWrite) -> None:
+def _words_of(write: SessionWrite) -> str:
     """A session's name and end reason find it in a text search."""
-    text = "\n".join(t for t in (write.name, write.end_state_reason) if t)
+    return "\n".join(t for t in (write.name, write.end_state_reason) if t)
+
+
+def _index_words(conn: Connection, write: SessionWrite) -> None:
+    text = _words_of(write)
     if text:
         search_index.add_documents(conn, conn.dialect.name, {write.id: text})
 
 
 def create_session(conn: Connection, dialect: str, write: SessionWrite, now: datetime) -> None:
     """Insert the session, or re-attach to it: never wipes what is stored."""
-    init = write.init_timestamp or now
-    tags = unique_tags(write.tags or [])
-    ends = _end_fields(write, None, now)
-    inserted = conn.execute(
-        _insert_new(dialect),
-        {
-            "id": write.id,
-            "project_id": write.project_id,
-            "parent_project_id": write.parent_project_id,
-            "init_timestamp": init,
-            "end_timestamp": ends.get("end_timestamp"),
-            "end_state": write.end_state or INDETERMINATE,
-            "end_state_reason": write.end_state_reason,
-            "tags": tags,
-            "host_env": write.host_env,
-            "video": write.video,
-            "name": write.name,
-            "metadata": write.metadata,
-            "root_span_id": write.root_span_id,
-            "dropped_events": write.dropped_events,
-            "created_at": now,
-            "last_activity_at": now,
-            "auto_ended": False,
-        },
-    ).first()
-    if inserted is not None:
-        conn.execute(_NEW_STATS, {"session_id": write.id})
-        _add_tag_rows(conn, write.id, write.project_id, init, tags)
-        _index_words(conn, write)
-        return
-    row = _locked_row(conn, write.id)
-    if row is None:  # pragma: no cover - rows are never deleted
-        raise NotFound(f"session {write.id} vanished during re-attach")
-    if row["project_id"] != write.project_id:
+    if not create_sessions(conn, dialect, [write], now):
         raise Conflict(f"session {write.id} belongs to another project")
+
+
+def create_sessions(
+    conn: Connection, dialect: str, writes: Sequence[SessionWrite], now: datetime
+) -> list[str]:
+    """Insert or re-attach each session, as create_session does one; the ids of those that are
+    their writer's project's (another project's are left untouched).
+
+    A few statements for all of them, not a few per session: the sessions that are new in one
+    multi-row INSERT, the stored ones read in one SELECT (locked in id order on PostgreSQL) and
+    updated by one executemany per set of changed columns."""
+    firsts: dict[str, SessionWrite] = {}
+    repeats: list[SessionWrite] = []  # a second write of one id re-attaches to the first
+    for write in sorted(writes, key=lambda w: w.id):  # one lock order for all
+        if write.id in firsts:
+            repeats.append(write)
+        else:
+            firsts[write.id] = write
+    rows = [_new_row(write, now) for write in firsts.values()]
+    inserted = {row[0] for row in conn.execute(_insert_new(dialect), rows)} if rows else set()
+    new = [write for write in firsts.values() if write.id in inserted]
+    if new:
+        conn.execute(_NEW_STATS, [{"session_id": write.id} for write in new])
+        _add_tags(conn, [(write, write.init_timestamp or now, _tags(write)) for write in new])
+        _add_words(conn, dialect, new)
+    stored = [write for write in firsts.values() if write.id not in inserted] + repeats
+    return [write.id for write in new] + _reattach(conn, dialect, stored, now)
+
+
+def _tags(write: SessionWrite) -> list[str]:
+    return unique_tags(write.tags or [])
+
+
+def _new_row(write: SessionWrite, now: datetime) -> dict[str, Any]:
+    ends = _end_fields(write, None, now)
+    return {
+        "id": write.id,
+        "project_id": write.project_id,
+        "parent_project_id": write.parent_project_id,
+        "init_timestamp": write.init_timestamp or now,
+        "end_timestamp": ends.get("end_timestamp"),
+        "end_state": write.end_state or INDETERMINATE,
+        "end_state_reason": write.end_state_reason,
+        "tags": _tags(write),
+        "host_env": write.host_env,
+        "video": write.video,
+        "name": write.name,
+        "metadata": write.metadata,
+        "root_span_id": write.root_span_id,
+        "dropped_events": write.dropped_events,
+        "created_at": now,
+        "last_activity_at": now,
+        "auto_ended": False,
+    }
+
+
+def _reattach(
+    conn: Connection, dialect: str, writes: list[SessionWrite], now: datetime
+) -> list[str]:
+    """Merge each write into its stored session; the ids of those of the writer's project."""
+    if not writes:
+        return []
+    stored = _locked_rows(conn, [write.id for write in writes])
+    kept: list[str] = []
+    changes: dict[str, dict[str, Any]] = {}  # per session (a repeated id merges into one)
+    added: list[tuple[SessionWrite, datetime, list[str]]] = []
+    for write in writes:
+        row = stored.get(write.id)
+        if row is None:  # pragma: no cover - rows are never deleted
+            raise NotFound(f"session {write.id} vanished during re-attach")
+        if row["project_id"] != write.project_id:
+            continue
+        values = _merged(write, row, now)
+        changes.setdefault(write.id, {}).update(values)
+        before = set(row["tags"])
+        new_tags = [t for t in values.get("tags", ()) if t not in before]
+        stored[write.id] = row = {**row, **values}
+        added.append((write, row["init_timestamp"], new_tags))
+        kept.append(write.id)
+    by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for session_id, values in changes.items():
+        columns = tuple(sorted(values))
+        by_columns.setdefault(columns, []).append({"b_id": session_id, **values})
+    for columns, params in by_columns.items():
+        conn.execute(_update_columns(columns), params)
+    retimed = [
+        {"b_id": session_id, "init_timestamp": values["init_timestamp"]}
+        for session_id, values in changes.items()
+        if "init_timestamp" in values
+    ]
+    if retimed:
+        conn.execute(_RETIME_TAGS, retimed)
+    _add_tags(conn, added)
+    mine = set(kept)
+    _add_words(conn, dialect, [write for write in writes if write.id in mine])
+    return kept
+
+
+def _merged(write: SessionWrite, row: Mapping[Any, Any], now: datetime) -> dict[str, Any]:
+    """The columns a re-attach changes: never wipes what is stored."""
     values: dict[str, Any] = {"last_activity_at": now}
     stored_init: datetime = row["init_timestamp"]
     if write.init_timestamp is not None and write.init_timestamp < stored_init:
         values["init_timestamp"] = write.init_timestamp
-    merged = unique_tags([*row["tags"], *tags])
+    merged = unique_tags([*row["tags"], *_tags(write)])
     if merged != list(row["tags"]):
         values["tags"] = merged
     for name in ("host_env", "video", "parent_project_id", "name", "root_span_id"):
@@ -151,18 +219,48 @@ def create_session(conn: Connection, dialect: str, write: SessionWrite, now: dat
     if row["auto_ended"] and "end_timestamp" not in values:
         # someone re-attached: the session is alive after all
         values.update(end_timestamp=None, end_state_reason=None, auto_ended=False)
-    conn.execute(update(sessions).where(sessions.c.id == write.id).values(values))
-    _index_words(conn, write)
-    new_init = values.get("init_timestamp", stored_init)
-    if "init_timestamp" in values:
-        conn.execute(
-            update(session_tags)
-            .where(session_tags.c.session_id == write.id)
-            .values(init_timestamp=new_init)
-        )
-    stored_tags = set(row["tags"])
-    added = [t for t in merged if t not in stored_tags]
-    _add_tag_rows(conn, write.id, write.project_id, new_init, added)
+    return values
+
+
+def _locked_rows(conn: Connection, ids: list[str]) -> dict[str, Mapping[Any, Any]]:
+    """The stored rows of these sessions by id, locked (key share) in id order on PostgreSQL."""
+    found: dict[str, Mapping[Any, Any]] = {}
+    wanted = sorted(set(ids))
+    for start in range(0, len(wanted), IDS_PER_SELECT):
+        chunk = wanted[start : start + IDS_PER_SELECT]
+        for row in conn.execute(_LOCKED_ROWS, {"session_ids": chunk}).mappings():
+            found[row["id"]] = row
+    return found
+
+
+def _add_tags(conn: Connection, of: list[tuple[SessionWrite, datetime, list[str]]]) -> None:
+    """Tag rows for (session, its start, its new tags), all in one executemany."""
+    rows = [
+        {"session_id": w.id, "tag": t, "project_id": w.project_id, "init_timestamp": init}
+        for w, init, tags in of
+        for t in tags
+    ]
+    if rows:
+        conn.execute(insert(session_tags), rows)
+
+
+def _add_words(conn: Connection, dialect: str, writes: list[SessionWrite]) -> None:
+    docs: dict[str, str] = {}
+    for write in writes:
+        text = _words_of(write)
+        if text:
+            docs[write.id] = f"{docs[write.id]}\n{text}" if write.id in docs else text
+    search_index.add_documents(conn, dialect, docs)
+
+
+@functools.cache
+def _update_columns(columns: tuple[str, ...]) -> Any:
+    """UPDATE sessions SET <columns> WHERE id = :b_id, built once per set of columns."""
+    return (
+        update(sessions)
+        .where(sessions.c.id == bindparam("b_id"))
+        .values({name: bindparam(name, type_=sessions.c[name].type) for name in columns})
+    )
 
 
 def update_session(conn: Connection, write: SessionWrite, now: datetime) -> None:
@@ -195,7 +293,7 @@ def update_session(conn: Connection, write: SessionWrite, now: datetime) -> None
     _index_words(conn, write)
     if write.tags is not None:
         conn.execute(delete(session_tags).where(session_tags.c.session_id == write.id))
-        _add_tag_rows(conn, write.id, row["project_id"], init, values["tags"])
+        _add_tags(conn, [(write, init, values["tags"])])
     elif "init_timestamp" in values:
         conn.execute(
             update(session_tags)

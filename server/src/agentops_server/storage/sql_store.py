@@ -17,9 +17,9 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, case, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from agentops_server.storage import pricing_sql, search_index, session_query
+from agentops_server.storage import pricing_sql, session_query, session_write
 from agentops_server.storage.alert_sql import AlertSql
-from agentops_server.storage.appends import append_batches, insert_ignore
+from agentops_server.storage.appends import append_batches
 from agentops_server.storage.budget_sql import BudgetSql
 from agentops_server.storage.dashboard_sql import DashboardSql
 from agentops_server.storage.engine import Engines, create_engines
@@ -62,7 +62,7 @@ from agentops_server.storage.schema import (
 from agentops_server.storage.session_write import create_session, update_session
 from agentops_server.storage.signout_sql import SignOutSql
 from agentops_server.storage.store import Conflict, NotFound
-from agentops_server.storage.trace_sql import TraceSql
+from agentops_server.storage.trace_sql import TraceSql, write_agent
 
 T = TypeVar("T")
 RETRYABLE_SQLSTATES = frozenset({"40P01", "40001"})  # deadlock, serialization failure
@@ -228,14 +228,7 @@ class SqlStore(TraceSql, DashboardSql, SignOutSql, AlertSql, BudgetSql):
 
     def create_sessions(self, writes: Sequence[SessionWrite]) -> list[Session | None]:
         def work(conn: Connection) -> list[Session | None]:
-            now = utcnow()
-            created: list[str] = []
-            for write in sorted(writes, key=lambda w: w.id):  # one lock order for all
-                try:
-                    create_session(conn, self.dialect, write, now)
-                except Conflict:  # another project's: create_session changed nothing
-                    continue
-                created.append(write.id)
+            created = session_write.create_sessions(conn, self.dialect, writes, utcnow())
             stored = _sessions_by_id(conn, SESSIONS_BY_IDS, created, {})
             return [stored.get(write.id) for write in writes]
 
@@ -258,19 +251,7 @@ class SqlStore(TraceSql, DashboardSql, SignOutSql, AlertSql, BudgetSql):
                 is None
             ):
                 raise NotFound(f"session {session_id} not found")
-            stmt = insert_ignore(self.dialect, agents).values(
-                session_id=session_id, id=agent_id, name=name
-            )
-            if name is not None:  # an agent's name finds its sessions
-                search_index.add_documents(conn, self.dialect, {session_id: name})
-            if name is None:
-                conn.execute(stmt.on_conflict_do_nothing(index_elements=["session_id", "id"]))
-            else:
-                conn.execute(
-                    stmt.on_conflict_do_update(
-                        index_elements=["session_id", "id"], set_={"name": stmt.excluded.name}
-                    )
-                )
+            write_agent(conn, self.dialect, session_id, agent_id, name)
 
         self._transact(work)
 

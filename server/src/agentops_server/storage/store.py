@@ -232,6 +232,13 @@ class Store(Protocol):
         """Events below the agent's event with no agent get this one (inner agents keep theirs)."""
         ...
 
+    def finish_traces(
+        self, agents: Sequence[tuple[str, str, str | None]], roots: Sequence[tuple[str, str]]
+    ) -> None:
+        """In one transaction: each (session, agent id, name) upserted and given its subtree,
+        then each (session, root span id)'s children moved directly under the session."""
+        ...
+
     def reparent_children(self, session_id: str, parent_id: str) -> int:
         """Children of `parent_id` move directly under the session (it was the root span)."""
         ...

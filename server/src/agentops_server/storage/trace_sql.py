@@ -6,6 +6,7 @@ makes to stored events, OTLP data held for its token or its span, uploaded logs 
 
 from __future__ import annotations
 
+import functools
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
@@ -26,6 +27,8 @@ from sqlalchemy import (
     update,
 )
 
+from agentops_server.storage import search_index
+from agentops_server.storage.appends import insert_ignore
 from agentops_server.storage.records import (
     Event,
     PendingOtlp,
@@ -34,7 +37,13 @@ from agentops_server.storage.records import (
     pending_size,
 )
 from agentops_server.storage.rows import to_event
-from agentops_server.storage.schema import events, pending_otlp, session_logs, stored_objects
+from agentops_server.storage.schema import (
+    agents,
+    events,
+    pending_otlp,
+    session_logs,
+    stored_objects,
+)
 from agentops_server.storage.store import NotFound
 
 T = TypeVar("T")
@@ -78,6 +87,27 @@ _ASSIGN_AGENT = text(
 """The UPDATE comes first (a statement opening with WITH reports no row count on SQLite)."""
 
 
+def write_agent(
+    conn: Connection, dialect: str, session_id: str, agent_id: str, name: str | None
+) -> None:
+    """Add the agent to its (stored) session; a name given replaces the stored one, and finds
+    the session in a text search."""
+    params = {"session_id": session_id, "id": agent_id, "name": name}
+    conn.execute(_agent_upsert(dialect, name is not None), params)
+    if name is not None:
+        search_index.add_documents(conn, dialect, {session_id: name})
+
+
+@functools.cache
+def _agent_upsert(dialect: str, named: bool) -> Any:
+    stmt = insert_ignore(dialect, agents)
+    if not named:  # a nameless repeat keeps the stored name
+        return stmt.on_conflict_do_nothing(index_elements=["session_id", "id"])
+    return stmt.on_conflict_do_update(
+        index_elements=["session_id", "id"], set_={"name": stmt.excluded.name}
+    )
+
+
 class TraceSql:
     """The trace methods of SqlStore (which provides `_read`, `_transact`, `dialect`)."""
 
@@ -115,6 +145,25 @@ class TraceSql:
         agent's subtree keeps its own). Returns how many events changed."""
         params = {"session_id": session_id, "agent_id": agent_id}
         return self._transact(lambda conn: int(conn.execute(_ASSIGN_AGENT, params).rowcount))
+
+    def finish_traces(
+        self, agents: Sequence[tuple[str, str, str | None]], roots: Sequence[tuple[str, str]]
+    ) -> None:
+        """In one transaction: each (session, agent id, name) written and given its subtree
+        (upsert_agent, then assign_agent), then each (session, root span id)'s children moved
+        under the session (reparent_children)."""
+        if not agents and not roots:
+            return
+
+        def work(conn: Connection) -> None:
+            for session_id, agent_id, name in agents:
+                write_agent(conn, self.dialect, session_id, agent_id, name)
+                conn.execute(_ASSIGN_AGENT, {"session_id": session_id, "agent_id": agent_id})
+            if roots:
+                params = [{"of_session": s, "old_parent": root} for s, root in roots]
+                conn.execute(_REPARENT, params)
+
+        self._transact(work)
 
     def reparent_children(self, session_id: str, parent_id: str) -> int:
         """Move the children of `parent_id` directly under the session (parent_id NULL): the

@@ -152,32 +152,31 @@ class OtlpIngest:
         return dropped
 
     def prepare(self, spans: Sequence[Span], project_id: str) -> _Prepared:
-        """Pure-Python work, one request at a time: threads that share the GIL get no faster
-        together, and fewer of them leave the writer thread its turn sooner."""
+        """Pure-Python work runs one request at a time (threads that share the GIL get no
+        faster together, and fewer of them leave the writer thread its turn sooner), but not
+        the sessions' write: on SQLite it waits for the writer's transaction, and holding the
+        lock meanwhile would stall every other request's decoding behind it."""
         with self._cpu:
-            return self._prepare(spans, project_id)
-
-    def _prepare(self, spans: Sequence[Span], project_id: str) -> _Prepared:
-        prepared = _Prepared(Outcome(spans=len(spans)))
-        groups = group_by_trace(spans)
-        waiting = set(groups) if self._store.has_pending(list(groups)) else set()
-        traces: list[tuple[str, list[Item], Item | None, SessionWrite]] = []
-        for trace_id, trace_spans in groups.items():
-            items = [Item(span, read_span(span)) for span in trace_spans]
-            root = find_root(items)
-            traces.append((trace_id, items, root, session_write(trace_id, items, project_id, root)))
+            traces = _read_traces(spans, project_id)
         sessions = self._sessions([write for *_, write in traces], project_id)
-        for trace_id, items, root, write in traces:
-            session = sessions.get(write.id)
-            if session is None:
-                prepared.outcome.rejected += len(items)
-                prepared.outcome.messages.append(
-                    f"trace {trace_id} belongs to another project: its spans were not stored"
-                )
-                continue
-            waits = trace_id in waiting
-            self._prepare_trace(prepared, trace_id, items, root, session, project_id, waits)
+        waiting = set(self._pending_of([trace_id for trace_id, *_ in traces]))
+        prepared = _Prepared(Outcome(spans=len(spans)))
+        with self._cpu:
+            for trace_id, items, root, write in traces:
+                session = sessions.get(write.id)
+                if session is None:
+                    prepared.outcome.rejected += len(items)
+                    prepared.outcome.messages.append(
+                        f"trace {trace_id} belongs to another project: its spans were not stored"
+                    )
+                    continue
+                waits = trace_id in waiting
+                self._prepare_trace(prepared, trace_id, items, root, session, project_id, waits)
         return prepared
+
+    def _pending_of(self, trace_ids: list[str]) -> list[str]:
+        """The traces of `trace_ids` that may have something waiting (all of them if any)."""
+        return trace_ids if self._store.has_pending(trace_ids) else []
 
     def _prepare_trace(
         self,
@@ -238,11 +237,7 @@ class OtlpIngest:
         return stored
 
     def finish(self, prepared: _Prepared) -> None:
-        for session_id, agent_id, name in prepared.agents:
-            self._store.upsert_agent(session_id, agent_id, name)
-            self._store.assign_agent(session_id, agent_id)
-        for session_id, root_id in prepared.roots:
-            self._store.reparent_children(session_id, root_id)
+        self._store.finish_traces(prepared.agents, prepared.roots)
 
     # --- logs ------------------------------------------------------------------------------
     async def ingest_logs(self, records: Sequence[LogRecord], project_id: str) -> None:
@@ -280,6 +275,19 @@ class OtlpIngest:
             create=True,
         )
         return session_id
+
+
+def _read_traces(
+    spans: Sequence[Span], project_id: str
+) -> list[tuple[str, list[Item], Item | None, SessionWrite]]:
+    """Per trace of a request: its spans read by their conventions, its root if present, and
+    what the request says of its session."""
+    traces = []
+    for trace_id, trace_spans in group_by_trace(spans).items():
+        items = [Item(span, read_span(span)) for span in trace_spans]
+        root = find_root(items)
+        traces.append((trace_id, items, root, session_write(trace_id, items, project_id, root)))
+    return traces
 
 
 def _tells_something_new(write: SessionWrite, stored: Session) -> bool:
