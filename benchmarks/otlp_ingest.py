@@ -81,7 +81,8 @@ def request_bodies(children: list[SpanSpec], roots: list[SpanSpec], batch: int) 
 def visible_events(http: httpx.Client, server: ServerProcess, sessions: set[str]) -> int:
     """The events of these sessions, as the session list's stats show them (500 sessions per
     request: one request per session would cost the server more than a request of spans)."""
-    seen, cursor = 0, None
+    seen: int = 0
+    cursor: str | None = None
     while True:
         params = {"limit": "500"} | ({"cursor": cursor} if cursor else {})
         page = http.get(

@@ -26,7 +26,7 @@ from agentops_server.app import tune_runtime
 from agentops_server.config import ServerConfig
 from agentops_server.ingest.otlp.pipeline import OtlpIngest
 from agentops_server.ingest.writer import IngestWriter
-from agentops_server.pricing import Pricer
+from agentops_server.pricing import Pricer, load_price_table
 from agentops_server.storage import migrate
 from agentops_server.storage.sql_store import open_store
 from benchmarks.otlp_ingest import build_spans, request_bodies
@@ -52,7 +52,8 @@ def main() -> None:
         config = ServerConfig(database_url=url, data_dir=Path(tmp))
         ingest = OtlpIngest(store, Pricer(store), IngestWriter(store), config)
         project = store.create_project("bench").id
-        tune_runtime()  # as `agentops serve` does once started
+        load_price_table()  # as `agentops serve` does once started
+        tune_runtime()
         spent = dict.fromkeys(STAGES, 0.0)
         profiler = cProfile.Profile() if args.profile else None
         if profiler:

@@ -38,7 +38,7 @@ from agentops_server.config import ServerConfig
 from agentops_server.dashboard import dashboard_router
 from agentops_server.ingest.otlp.pipeline import OtlpIngest
 from agentops_server.ingest.writer import IngestWriter
-from agentops_server.pricing import Pricer
+from agentops_server.pricing import Pricer, load_price_table
 from agentops_server.storage.store import Store
 from agentops_server.sweeper import Sweeper
 
@@ -156,6 +156,7 @@ def app_from_env() -> FastAPI:
 
     config = ServerConfig.from_json(os.environ[CONFIG_ENV])
     app = create_app(config, open_store(config.database_url), close_store=True)
+    load_price_table()
     tune_runtime()
     return app
 

@@ -133,6 +133,13 @@ def _inference_error(plan: _Plan, positive: frozenset[str], values: Mapping[str,
         raise InvalidUsage(str(error))
 
 
+def load_price_table() -> None:
+    """Load genai-prices' table now: importing it takes about a second, which the first LLM
+    event to be priced would otherwise wait (servers call this at start, before freezing what
+    is loaded for the garbage collector)."""
+    data_snapshot.get_snapshot()
+
+
 class Catalog:
     """Fast, thread-safe (GIL-atomic dict caches) view of the genai-prices table."""
 
