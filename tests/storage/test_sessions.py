@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta, timezone
+
 import pytest
 
 from agentops_server.storage.records import SessionFilter, SessionWrite
@@ -109,6 +111,32 @@ def test_many_sessions_in_one_call_each_as_if_alone(store: SqlStore) -> None:
     assert found(tags=("b",), started_before=at(5)) == ["old-1"]
     assert found(tags=("a",), started_after=at(5)) == []
     assert found(text="alpha") == ["n-1"] and found(text="beta") == ["old-1"]
+
+
+def test_a_session_created_together_is_what_reading_it_gives(store: SqlStore) -> None:
+    """create_sessions answers a new session without reading it back: every field must be
+    what a read gives (times in UTC, JSON columns as stored, no events yet)."""
+    seed = Seed.create(store, "mine")
+    plus_two = timezone(timedelta(hours=2))
+    write = SessionWrite(
+        id="full",
+        project_id=seed.project_id,
+        init_timestamp=datetime(2026, 12, 4, 12, 0, 0, 123456, tzinfo=plus_two),
+        end_timestamp=datetime(2026, 12, 4, 12, 0, 5, tzinfo=plus_two),
+        end_state="Fail",
+        end_state_reason="boom",
+        tags=["a", "b", "a"],
+        host_env={"OS": {"OS": "Linux"}, "load": 0.25, "cores": [1, 2]},
+        name="Run",
+        metadata={"k": "v", "nested": {"n": 1.5}, "none": None},
+        root_span_id="00f067aa0ba902b7",
+        dropped_events={"server_down": 3},
+    )
+    [created] = store.create_sessions([write])
+    assert created is not None
+    assert store.get_sessions(seed.project_id, ["full"]) == {"full": created}
+    assert created.init_timestamp.tzinfo is UTC and created.init_timestamp.hour == 10
+    assert created.stats.events == 0 and created.stats.first_event_at is None
 
 
 def test_update_sets_sent_fields_replaces_tags_and_ends(seed: Seed) -> None:

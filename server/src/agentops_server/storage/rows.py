@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Mapping
+from datetime import UTC
 from typing import Any
 
 from sqlalchemy import RowMapping, Select, bindparam, select
@@ -20,6 +23,7 @@ from agentops_server.storage.schema import (
     session_stats,
     sessions,
 )
+from agentops_server.storage.types import dumps
 
 STATS_COLUMNS = [session_stats.c[name] for name in STAT_COUNTERS] + [
     session_stats.c.first_event_at,
@@ -48,7 +52,7 @@ IDS_PER_SELECT = 500
 """Ids bound in one IN (...) (SQLite allows 32766 parameters; PostgreSQL plans stay small)."""
 
 
-def to_stats(session_id: str, row: RowMapping) -> SessionStats:
+def to_stats(session_id: str, row: Mapping[Any, Any]) -> SessionStats:
     return SessionStats(
         session_id=session_id,
         first_event_at=row["first_event_at"],
@@ -57,7 +61,28 @@ def to_stats(session_id: str, row: RowMapping) -> SessionStats:
     )
 
 
-def to_session(row: RowMapping) -> Session:
+_JSON_COLUMNS = ("tags", "host_env", "metadata", "dropped_events")
+_TIME_COLUMNS = ("init_timestamp", "end_timestamp", "created_at")
+_NO_EVENTS: dict[str, Any] = dict.fromkeys(STAT_COUNTERS, 0) | {
+    "first_event_at": None,
+    "last_event_at": None,
+}
+
+
+def new_session(values: Mapping[str, Any]) -> Session:
+    """The session a row just inserted with these column values, as reading it would give it:
+    no events yet, times in UTC, JSON columns as their stored text reads back."""
+    row = dict(values) | _NO_EVENTS
+    for name in _JSON_COLUMNS:
+        if row[name] is not None:
+            row[name] = json.loads(dumps(row[name]))
+    for name in _TIME_COLUMNS:
+        if row[name] is not None:
+            row[name] = row[name].astimezone(UTC)
+    return to_session(row)
+
+
+def to_session(row: Mapping[Any, Any]) -> Session:
     return Session(
         id=row["id"],
         project_id=row["project_id"],

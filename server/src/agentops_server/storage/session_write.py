@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -97,17 +98,27 @@ def _index_words(conn: Connection, write: SessionWrite) -> None:
         search_index.add_documents(conn, conn.dialect.name, {write.id: text})
 
 
+@dataclass(slots=True)
+class Written:
+    """What create_sessions did: the rows it inserted (their column values), and the ids of
+    the stored sessions it re-attached to (another project's are in neither)."""
+
+    inserted: list[dict[str, Any]]
+    reattached: list[str]
+
+
 def create_session(conn: Connection, dialect: str, write: SessionWrite, now: datetime) -> None:
     """Insert the session, or re-attach to it: never wipes what is stored."""
-    if not create_sessions(conn, dialect, [write], now):
+    written = create_sessions(conn, dialect, [write], now)
+    if not written.inserted and not written.reattached:
         raise Conflict(f"session {write.id} belongs to another project")
 
 
 def create_sessions(
     conn: Connection, dialect: str, writes: Sequence[SessionWrite], now: datetime
-) -> list[str]:
-    """Insert or re-attach each session, as create_session does one; the ids of those that are
-    their writer's project's (another project's are left untouched).
+) -> Written:
+    """Insert or re-attach each session, as create_session does one (another project's are
+    left untouched).
 
     A few statements for all of them, not a few per session: the sessions that are new in one
     multi-row INSERT, the stored ones read in one SELECT (locked in id order on PostgreSQL) and
@@ -127,7 +138,9 @@ def create_sessions(
         _add_tags(conn, [(write, write.init_timestamp or now, _tags(write)) for write in new])
         _add_words(conn, dialect, new)
     stored = [write for write in firsts.values() if write.id not in inserted] + repeats
-    return [write.id for write in new] + _reattach(conn, dialect, stored, now)
+    return Written(
+        [row for row in rows if row["id"] in inserted], _reattach(conn, dialect, stored, now)
+    )
 
 
 def _tags(write: SessionWrite) -> list[str]:

@@ -45,6 +45,7 @@ from agentops_server.storage.rows import (
     SESSIONS_BY_IDS,
     SESSIONS_OF_PROJECT,
     STATS_COLUMNS,
+    new_session,
     to_api_key,
     to_event,
     to_project,
@@ -228,8 +229,11 @@ class SqlStore(TraceSql, DashboardSql, SignOutSql, AlertSql, BudgetSql):
 
     def create_sessions(self, writes: Sequence[SessionWrite]) -> list[Session | None]:
         def work(conn: Connection) -> list[Session | None]:
-            created = session_write.create_sessions(conn, self.dialect, writes, utcnow())
-            stored = _sessions_by_id(conn, SESSIONS_BY_IDS, created, {})
+            written = session_write.create_sessions(conn, self.dialect, writes, utcnow())
+            # a new session is what was inserted (no need to read it back); a re-attached one
+            # is read, for its merged columns and statistics (after: a repeated id re-attaches)
+            stored = {row["id"]: new_session(row) for row in written.inserted}
+            stored.update(_sessions_by_id(conn, SESSIONS_BY_IDS, written.reattached, {}))
             return [stored.get(write.id) for write in writes]
 
         return self._transact(work) if writes else []
