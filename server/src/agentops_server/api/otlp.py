@@ -147,25 +147,25 @@ async def export_traces(request: Request) -> Response:
         svc = services(request)
         project = await optional_project(request)
         body = await read_body(request, svc.config.max_body_bytes)
+        if project is not None:
+            outcome = await svc.otlp.ingest_body(body, media, project)
+            return _success(media, ExportTraceServiceResponse(), outcome)
         spans = await run_in_threadpool(svc.otlp.decode, body, media)
-        if project is None:
-            if not is_agentops_client(spans):
-                raise ApiError(
-                    401,
-                    "missing_api_key",
-                    "missing API key: send Authorization: Bearer <API key> or "
-                    "X-Agentops-Api-Key: <API key> (OTEL_EXPORTER_OTLP_HEADERS)",
-                )
-            if not await run_in_threadpool(svc.otlp.hold, spans):
-                raise ApiError(
-                    401,
-                    "missing_api_key",
-                    "missing API key: this trace's session "
-                    "exists, and only a request with its project's key adds to it",
-                )
-            return _success(media, ExportTraceServiceResponse())
-        outcome = await svc.otlp.ingest_spans(spans, project)
-        return _success(media, ExportTraceServiceResponse(), outcome)
+        if not is_agentops_client(spans):
+            raise ApiError(
+                401,
+                "missing_api_key",
+                "missing API key: send Authorization: Bearer <API key> or "
+                "X-Agentops-Api-Key: <API key> (OTEL_EXPORTER_OTLP_HEADERS)",
+            )
+        if not await run_in_threadpool(svc.otlp.hold, spans):
+            raise ApiError(
+                401,
+                "missing_api_key",
+                "missing API key: this trace's session "
+                "exists, and only a request with its project's key adds to it",
+            )
+        return _success(media, ExportTraceServiceResponse())
 
     return await _failures(request, media, work)
 
