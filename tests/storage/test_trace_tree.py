@@ -33,6 +33,29 @@ def test_parent_ids_round_trip_through_appends_and_reads(seed: Seed) -> None:
     }
 
 
+def test_events_and_children_of_several_sessions_in_one_call(seed: Seed) -> None:
+    """What a request's traces look up: keys of any sessions at once, an event or a child of
+    another session than its key's never among them."""
+    store = seed.store
+    seed.session("s1")
+    seed.session("s2")
+    store.append_events(
+        [
+            event("s1", "p", event_type="actions", start=1),
+            event("s1", "late", start=3, parent_id="p"),
+            event("s1", "early", start=2, parent_id="p"),
+            event("s2", "p", event_type="actions", start=1),
+            event("s2", "other", start=2, parent_id="p"),
+        ]
+    )
+    found = store.events_in([("s1", "p"), ("s2", "other"), ("s2", "missing"), ("s1", "other")])
+    assert sorted((e.session_id, e.id) for e in found) == [("s1", "p"), ("s2", "other")]
+    children = store.children_of([("s1", "p"), ("s1", "p"), ("s2", "nobody")])
+    assert [(e.session_id, e.id) for e in children] == [("s1", "early"), ("s1", "late")]
+    assert [e.id for e in store.children_of([("s2", "p")])] == ["other"]
+    assert store.events_in([]) == [] and store.children_of([]) == []
+
+
 def test_retried_batch_with_parents_is_counted_once(seed: Seed) -> None:
     """PostgreSQL's COPY falls back to INSERT ... ON CONFLICT: parent ids survive both."""
     store = seed.store

@@ -24,6 +24,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     update,
 )
 
@@ -47,17 +48,16 @@ from agentops_server.storage.schema import (
 from agentops_server.storage.store import NotFound
 
 T = TypeVar("T")
-IDS_PER_QUERY = 500
+IDS_PER_QUERY = 500  # ids, or (session, id) keys, bound in one IN (...)
 
 # The ingest path's statements, built once and run with parameters (building and hashing them
 # per call cost more than running them).
 _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
-_EVENTS_BY_ID = select(events).where(
-    events.c.session_id == bindparam("session_id"), events.c.id.in_(_IDS)
-)
-_CHILDREN = (
+_KEYS: BindParameter[list[tuple[str, str]]] = bindparam("keys", expanding=True)
+_EVENTS_BY_KEY = select(events).where(tuple_(events.c.session_id, events.c.id).in_(_KEYS))
+_CHILDREN_BY_KEY = (
     select(events)
-    .where(events.c.session_id == bindparam("session_id"), events.c.parent_id.in_(_IDS))
+    .where(tuple_(events.c.session_id, events.c.parent_id).in_(_KEYS))
     .order_by(events.c.init_timestamp, events.c.seq)
 )
 _ANY_PENDING = select(pending_otlp.c.seq).where(pending_otlp.c.trace_id.in_(_IDS)).limit(1)
@@ -122,22 +122,28 @@ class TraceSql:
     # --- the event tree ------------------------------------------------------------------------
     def get_events(self, session_id: str, ids: Sequence[str]) -> list[Event]:
         """The stored events of the session among `ids` (any order; missing ones left out)."""
-        found: list[Event] = []
-        wanted = list(dict.fromkeys(ids))
-        with self._read() as conn:
-            for start in range(0, len(wanted), IDS_PER_QUERY):
-                params = {"session_id": session_id, "ids": wanted[start : start + IDS_PER_QUERY]}
-                found += [to_event(row) for row in conn.execute(_EVENTS_BY_ID, params).mappings()]
-        return found
+        return self.events_in([(session_id, event_id) for event_id in ids])
 
     def child_events(self, session_id: str, parent_ids: Sequence[str]) -> list[Event]:
-        """The stored children of these events (in time order per query)."""
+        """The stored children of these events (in time order)."""
+        return self.children_of([(session_id, parent_id) for parent_id in parent_ids])
+
+    def events_in(self, keys: Sequence[tuple[str, str]]) -> list[Event]:
+        """The stored events among (session id, event id) keys, of any sessions (any order;
+        missing ones left out): what a request's traces look up, in one query."""
+        return self._by_keys(_EVENTS_BY_KEY, keys)
+
+    def children_of(self, keys: Sequence[tuple[str, str]]) -> list[Event]:
+        """The stored events whose (session id, parent id) is among keys (in time order)."""
+        return self._by_keys(_CHILDREN_BY_KEY, keys)
+
+    def _by_keys(self, query: Any, keys: Sequence[tuple[str, str]]) -> list[Event]:
         found: list[Event] = []
-        wanted = list(dict.fromkeys(parent_ids))
+        wanted = list(dict.fromkeys(keys))
         with self._read() as conn:
             for start in range(0, len(wanted), IDS_PER_QUERY):
-                params = {"session_id": session_id, "ids": wanted[start : start + IDS_PER_QUERY]}
-                found += [to_event(row) for row in conn.execute(_CHILDREN, params).mappings()]
+                params = {"keys": wanted[start : start + IDS_PER_QUERY]}
+                found += [to_event(row) for row in conn.execute(query, params).mappings()]
         return found
 
     def assign_agent(self, session_id: str, agent_id: str) -> int:

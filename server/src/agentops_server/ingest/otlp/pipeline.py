@@ -43,7 +43,6 @@ from agentops_server.ingest.otlp.spans import LogRecord, Span
 from agentops_server.ingest.writer import IngestWriter
 from agentops_server.pricing import Pricer
 from agentops_server.storage.records import (
-    Event,
     EventWrite,
     PendingOtlp,
     Session,
@@ -75,6 +74,17 @@ class _Prepared:
     events: list[EventWrite] = field(default_factory=list)
     agents: list[tuple[str, str, str]] = field(default_factory=list)  # session, agent, name
     roots: list[tuple[str, str]] = field(default_factory=list)  # session, root span id
+
+
+@dataclass(slots=True)
+class _Trace:
+    """One trace of a request, ready to assemble: its spans (with those that waited for it),
+    its root if among them, its session, and GenAI log contents that came before its spans."""
+
+    items: list[Item]
+    root: Item | None
+    session: Session
+    contents: Contents = field(default_factory=dict)
 
 
 def is_agentops_client(spans: Sequence[Span]) -> bool:
@@ -169,6 +179,7 @@ class OtlpIngest:
         waiting = set(self._pending_of([trace_id for trace_id, *_ in traces]))
         prepared = _Prepared(Outcome(spans=len(spans)))
         with self._cpu:
+            mine: list[_Trace] = []
             for trace_id, items, root, write in traces:
                 session = sessions.get(write.id)
                 if session is None:
@@ -176,50 +187,69 @@ class OtlpIngest:
                     prepared.outcome.messages.append(
                         f"trace {trace_id} belongs to another project: its spans were not stored"
                     )
-                    continue
-                waits = trace_id in waiting
-                self._prepare_trace(prepared, trace_id, items, root, session, project_id, waits)
+                elif trace_id in waiting:
+                    mine.append(self._with_held(trace_id, items, root, session, project_id))
+                else:
+                    mine.append(_Trace(items, root, session))
+            stored = self._stored(mine)
+            for trace in mine:
+                self._assemble(prepared, trace, stored.get(trace.session.id, Stored()))
         return prepared
 
     def _pending_of(self, trace_ids: list[str]) -> list[str]:
         """The traces of `trace_ids` that may have something waiting (all of them if any)."""
         return trace_ids if self._store.has_pending(trace_ids) else []
 
-    def _prepare_trace(
+    def _with_held(
         self,
-        prepared: _Prepared,
         trace_id: str,
         items: list[Item],
         root: Item | None,
         session: Session,
         project_id: str,
-        waiting: bool,
-    ) -> None:
+    ) -> _Trace:
+        """The trace with what waited for it: token-less spans join its items, an uploaded log
+        is stored with its session, log contents fill its events later."""
         contents: Contents = {}
-        if waiting:
-            held: list[Span] = []
-            for row in self._store.claim_pending([trace_id], project_id):
-                if row.kind == SPANS:
-                    held += spans_from_json(row.body)
-                elif row.kind == UPLOAD:
-                    self._store.add_session_log(session.id, row.body)
-                else:
-                    _merge_contents(contents, contents_from_json(row.body))
-            if held:
-                items = [Item(span, read_span(span)) for span in held] + items
-                root = find_root(items)
-                session = self._store.write_session(
-                    session_write(trace_id, items, project_id, root), create=True
-                )
-        parents, watched = lookups(items, session)
-        stored = Stored()
-        if parents:
-            stored.parents = {e.id: e for e in self._store.get_events(session.id, parents)}
-        if watched:
-            stored.children = _by_parent(self._store.child_events(session.id, watched))
-        built = Assembler(session, items, root, stored, self._pricer).build()
-        if contents:
-            _fill_contents(built.events, contents)
+        held: list[Span] = []
+        for row in self._store.claim_pending([trace_id], project_id):
+            if row.kind == SPANS:
+                held += spans_from_json(row.body)
+            elif row.kind == UPLOAD:
+                self._store.add_session_log(session.id, row.body)
+            else:
+                _merge_contents(contents, contents_from_json(row.body))
+        if held:
+            items = [Item(span, read_span(span)) for span in held] + items
+            root = find_root(items)
+            session = self._store.write_session(
+                session_write(trace_id, items, project_id, root), create=True
+            )
+        return _Trace(items, root, session, contents)
+
+    def _stored(self, traces: list[_Trace]) -> dict[str, Stored]:
+        """Per session, what the store holds that its trace's spans need (parents outside the
+        batch, children of its LLM and failed spans): two queries for the whole request."""
+        parents: list[tuple[str, str]] = []
+        watched: list[tuple[str, str]] = []
+        for trace in traces:
+            of_parents, of_watched = lookups(trace.items, trace.session)
+            parents += [(trace.session.id, span_id) for span_id in of_parents]
+            watched += [(trace.session.id, span_id) for span_id in of_watched]
+        found: dict[str, Stored] = {}
+        for event in self._store.events_in(parents) if parents else ():
+            found.setdefault(event.session_id, Stored()).parents[event.id] = event
+        for event in self._store.children_of(watched) if watched else ():
+            if event.parent_id is not None:
+                children = found.setdefault(event.session_id, Stored()).children
+                children.setdefault(event.parent_id, []).append(event)
+        return found
+
+    def _assemble(self, prepared: _Prepared, trace: _Trace, stored: Stored) -> None:
+        session, root = trace.session, trace.root
+        built = Assembler(session, trace.items, root, stored, self._pricer).build()
+        if trace.contents:
+            _fill_contents(built.events, trace.contents)
         prepared.events += built.events
         prepared.agents += [(session.id, agent, name) for agent, name in built.agents]
         if root is not None:
@@ -310,14 +340,6 @@ def _tells_something_new(write: SessionWrite, stored: Session) -> bool:
     return bool(write.metadata) and any(
         current.get(key) != value for key, value in (write.metadata or {}).items()
     )
-
-
-def _by_parent(events: list[Event]) -> dict[str, list[Event]]:
-    grouped: dict[str, list[Event]] = {}
-    for event in events:
-        if event.parent_id is not None:
-            grouped.setdefault(event.parent_id, []).append(event)
-    return grouped
 
 
 def _merge_contents(into: Contents, more: Contents) -> None:
