@@ -24,7 +24,6 @@ from sqlalchemy import (
     or_,
     select,
     text,
-    tuple_,
     update,
 )
 
@@ -53,11 +52,15 @@ IDS_PER_QUERY = 500  # ids, or (session, id) keys, bound in one IN (...)
 # The ingest path's statements, built once and run with parameters (building and hashing them
 # per call cost more than running them).
 _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
-_KEYS: BindParameter[list[tuple[str, str]]] = bindparam("keys", expanding=True)
-_EVENTS_BY_KEY = select(events).where(tuple_(events.c.session_id, events.c.id).in_(_KEYS))
+_SESSION_IDS: BindParameter[list[str]] = bindparam("session_ids", expanding=True)
+# (session, id) keys of several sessions: `session_id IN (...) AND id IN (...)`, which both
+# engines answer from the (session_id, id) and (session_id, parent_id, ...) indexes (SQLite
+# scans the table for a row-value `(session_id, id) IN (VALUES ...)`); the few rows that match
+# a session and an id of different keys are dropped after.
+_EVENTS_BY_KEY = select(events).where(events.c.session_id.in_(_SESSION_IDS), events.c.id.in_(_IDS))
 _CHILDREN_BY_KEY = (
     select(events)
-    .where(tuple_(events.c.session_id, events.c.parent_id).in_(_KEYS))
+    .where(events.c.session_id.in_(_SESSION_IDS), events.c.parent_id.in_(_IDS))
     .order_by(events.c.init_timestamp, events.c.seq)
 )
 _ANY_PENDING = select(pending_otlp.c.seq).where(pending_otlp.c.trace_id.in_(_IDS)).limit(1)
@@ -131,19 +134,30 @@ class TraceSql:
     def events_in(self, keys: Sequence[tuple[str, str]]) -> list[Event]:
         """The stored events among (session id, event id) keys, of any sessions (any order;
         missing ones left out): what a request's traces look up, in one query."""
-        return self._by_keys(_EVENTS_BY_KEY, keys)
+        return self._by_keys(_EVENTS_BY_KEY, keys, lambda e: (e.session_id, e.id))
 
     def children_of(self, keys: Sequence[tuple[str, str]]) -> list[Event]:
         """The stored events whose (session id, parent id) is among keys (in time order)."""
-        return self._by_keys(_CHILDREN_BY_KEY, keys)
+        return self._by_keys(_CHILDREN_BY_KEY, keys, lambda e: (e.session_id, e.parent_id))
 
-    def _by_keys(self, query: Any, keys: Sequence[tuple[str, str]]) -> list[Event]:
+    def _by_keys(
+        self,
+        query: Any,
+        keys: Sequence[tuple[str, str]],
+        key_of: Callable[[Event], tuple[str, str | None]],
+    ) -> list[Event]:
         found: list[Event] = []
         wanted = list(dict.fromkeys(keys))
         with self._read() as conn:
             for start in range(0, len(wanted), IDS_PER_QUERY):
-                params = {"keys": wanted[start : start + IDS_PER_QUERY]}
-                found += [to_event(row) for row in conn.execute(query, params).mappings()]
+                chunk = wanted[start : start + IDS_PER_QUERY]
+                params = {
+                    "session_ids": list(dict.fromkeys(session for session, _ in chunk)),
+                    "ids": list(dict.fromkeys(key for _, key in chunk)),
+                }
+                rows = conn.execute(query, params).mappings()
+                asked = set(chunk)
+                found += [e for e in map(to_event, rows) if key_of(e) in asked]
         return found
 
     def assign_agent(self, session_id: str, agent_id: str) -> int:
