@@ -223,7 +223,7 @@ class Event:
     returns: Any = None
     init_timestamp: str = _LazyStamp(INIT, STARTED, now_when_none=True)  # type: ignore[assignment]
     end_timestamp: str | None = _LazyStamp(END, ENDED, now_when_none=False)  # type: ignore[assignment]
-    agent_id: uuid.UUID | str | None = field(default_factory=current_agent_id)
+    agent_id: uuid.UUID | str | None = field(default_factory=_current_agent.get)
     id: uuid.UUID = _LazyId()  # type: ignore[assignment]
     session_id: uuid.UUID | None = None
     parent_id: uuid.UUID | str | None = field(default_factory=current_parent_id)

@@ -272,9 +272,12 @@ class Session:
                 stored._ended = _time()
             etype = event.event_type
             counts = self.event_counts
-            key = etype if etype.__class__ is str else getattr(etype, "value", etype)
-            if key in counts:
-                counts[key] += 1
+            try:
+                counts[etype] += 1
+            except KeyError:  # an EventType member, or a type that is not counted
+                key = getattr(etype, "value", etype)
+                if key in counts:
+                    counts[key] += 1
             self._worker.put_event(self, event)
         except Exception as exc:
             report_internal_error(exc, "record")
