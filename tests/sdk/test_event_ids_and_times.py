@@ -95,7 +95,8 @@ def test_ids_made_in_many_threads_are_unique() -> None:
 
 
 def test_a_child_forked_while_an_id_was_being_made_can_make_ids() -> None:
-    """The lock that makes an id once is new in a forked child (it may have been held)."""
+    """The lock that makes a decorated call's id once is new in a forked child (it may have
+    been held at fork time); an event's id needs none."""
     parent_id = agentops.ActionEvent().id
     with _events._id_lock:  # held by this thread at fork time, as another thread might
         pid = os.fork()
@@ -104,7 +105,8 @@ def test_a_child_forked_while_an_id_was_being_made_can_make_ids() -> None:
 
             signal.alarm(10)
             child_id = agentops.ActionEvent().id
-            os._exit(0 if child_id != parent_id else 3)
+            frame = _events.Frame("actions", "call", None, (), {}, False, None, None)
+            os._exit(0 if len({child_id, frame.id, parent_id}) == 3 else 3)
     deadline = time.monotonic() + 20
     while True:
         done, status = os.waitpid(pid, os.WNOHANG)

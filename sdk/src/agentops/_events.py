@@ -48,7 +48,7 @@ def new_id() -> uuid.UUID:
     return value
 
 
-_id_lock = threading.Lock()  # makes a lazy id once (events, Frames)
+_id_lock = threading.Lock()  # makes a Frame's lazy id once
 
 
 def _after_fork_in_child() -> None:
@@ -91,7 +91,7 @@ _time = time.time
 # Where an event keeps its id and times: plain instance attributes, so that creating and
 # recording one stores plain attributes only (no descriptor call, no instance dict made).
 ID = "_id"
-"""The id given or made (None until `id` is first read)."""
+"""The id given or made (absent until `id` is first read)."""
 INIT = "_init_timestamp"
 """The init_timestamp given, or formatted from STARTED when first read."""
 STARTED = "_started"
@@ -105,22 +105,22 @@ ENDED = "_ended"
 class _LazyId:
     """`Event.id`: made on first read (usually on the exporter's thread), not at creation:
     creating and recording an event is on the agent's path (issue 15: <= 2 us per event).
-    Once read, it is the id sent and stored. Kept in the event's `_id`."""
+    Once read, it is the id sent and stored. Kept in the event's `_id`, absent until then."""
 
     def __get__(self, event: Event | None, owner: type) -> Any:
         if event is None:
             return None  # the dataclass default: None means "make one"
-        value = getattr(event, ID, None)
-        if value is None:
-            with _id_lock:  # two threads reading it first agree on one id
-                value = getattr(event, ID, None)
-                if value is None:
-                    value = new_id()
-                    setattr(event, ID, value)
+        values = event.__dict__
+        value = values.get(ID)
+        if value is None:  # setdefault, atomic: two threads (or a signal handler) agree
+            value = values.setdefault(ID, new_id())
         return value
 
     def __set__(self, event: Event, value: Any) -> None:
-        setattr(event, ID, value)  # None: a new one is made when next read
+        if value is None:  # a new one is made when next read
+            event.__dict__.pop(ID, None)
+        else:
+            event.__dict__[ID] = value
 
 
 class _LazyStamp:
@@ -179,7 +179,7 @@ def _plain_init(cls: type[_E]) -> type[_E]:
     _LazyId/_LazyStamp.__set__, about 40% of the cost of creating an event. A user's
     @dataclass subclass gets a dataclass __init__ again, which goes through them (correct)."""
     names: dict[str, Any] = {"_FACTORY": _FACTORY, "_time": _time}
-    stored = {"id": ID, "init_timestamp": INIT, "end_timestamp": END}
+    stored = {"init_timestamp": INIT, "end_timestamp": END}
     params, lines = ["self"], []
     for f in fields(cls):
         assert f.init and not f.kw_only, f"{cls.__name__}.{f.name}: not supported here"
@@ -195,7 +195,10 @@ def _plain_init(cls: type[_E]) -> type[_E]:
         else:
             params.append(name)
             value = name
-        lines.append(f"    self.{stored.get(name, name)} = {value}")
+        if name == "id":  # absent until given or read (see _LazyId)
+            lines.append(f"    if id is not None:\n        self.{ID} = id")
+        else:
+            lines.append(f"    self.{stored.get(name, name)} = {value}")
         if name == "init_timestamp":
             lines.append(f"    self.{STARTED} = _time()")  # the time of creation
         elif name == "end_timestamp":
