@@ -101,6 +101,8 @@ def run(
 ) -> dict[str, Any]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOPS_")}
     env["AGENTOPS_LOGGING_LEVEL"] = "WARNING"
+    if str(python) != sys.executable:  # 0.3.26 from its venv, not a worktree's SDK
+        env.pop("PYTHONPATH", None)
     if spool_dir is not None:
         env.update(AGENTOPS_DURABLE="1", AGENTOPS_SPOOL_DIR=str(spool_dir))
     done = subprocess.run(
