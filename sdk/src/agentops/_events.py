@@ -231,6 +231,11 @@ class Event:
     session_id: uuid.UUID | None = None
     parent_id: uuid.UUID | str | None = field(default_factory=current_parent_id)
 
+    # Where the times are kept (INIT, STARTED, END, ENDED), for an event made without our
+    # __init__ (a subclass's own that does not call it): record() reads them as before; not
+    # fields, as they are not annotated.
+    _init_timestamp = _started = _end_timestamp = _ended = None
+
     def __getstate__(self) -> dict[str, Any]:
         """Copies and pickles are the same event: its id is made now if it was not yet."""
         _ = self.id
