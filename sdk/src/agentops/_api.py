@@ -6,7 +6,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from agentops import _config, _recording
+from agentops import _client, _config, _recording
 from agentops._budget import BudgetHandler
 from agentops._client import Client, get_client
 from agentops._client import NoopClient as _NoopClient
@@ -287,7 +287,7 @@ def end_session(
 
 def record(event: Event) -> None:
     """Record an event to the current session."""
-    get_client().record(event)
+    _client._default.record(event)  # get_client(), without a call: this is the agent's path
 
 
 def add_tags(tags: list[str] | str) -> None:

@@ -301,9 +301,12 @@ class Client(BaseClient):
         return session.end_session(end_state, end_state_reason, video)
 
     def record(self, event: Event) -> None:
-        session = _recording.resolve("record event")
-        if session is not None:
-            session.record(event)
+        session = _recording.context_session()  # current_session()'s first step, inlined
+        if session is None or not session.is_running:
+            session = _recording.resolve("record event")  # or the only one; else says why
+            if session is None:
+                return
+        session.record(event)
 
     def add_tags(self, tags: list[str] | str) -> None:
         session = _recording.resolve("add tags")

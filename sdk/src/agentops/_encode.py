@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any
 
 from agentops._errors import logger
-from agentops._events import ENDED, STARTED, ErrorEvent, Event, Frame, iso_time
+from agentops._events import END, ENDED, ID, INIT, STARTED, ErrorEvent, Event, Frame, iso_time
 from agentops.wire import (
     CACHE_READ_TOKENS,
     CACHE_WRITE_TOKENS,
@@ -53,10 +53,10 @@ def event_to_wire(event: Event | Frame, session_id: str) -> dict[str, Any]:
         event = event.as_event()
     body = event.__dict__.copy()
     started, ended = body.pop(STARTED, None), body.pop(ENDED, None)
-    if body.get("init_timestamp") is None and started is not None:
-        body["init_timestamp"] = iso_time(started)
-    if body.get("end_timestamp") is None and ended is not None:
-        body["end_timestamp"] = iso_time(ended)
+    init, end = body.pop(INIT, None), body.pop(END, None)
+    body.pop(ID, None)
+    body["init_timestamp"] = iso_time(started) if init is None and started is not None else init
+    body["end_timestamp"] = iso_time(ended) if end is None and ended is not None else end
     etype = body["event_type"]
     if etype.__class__ is not str:
         etype = body["event_type"] = getattr(etype, "value", etype)

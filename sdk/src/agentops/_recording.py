@@ -76,6 +76,10 @@ def reset_current(token: Token[Session | None]) -> None:
         _current.set(None)
 
 
+context_session = _current.get
+"""The session set current in this context (None if none; it may have ended)."""
+
+
 def current_session() -> Session | None:
     """The session events go to here: the context's current one, else the only active one."""
     session = _current.get()

@@ -22,7 +22,7 @@ from agentops import _host, _recording
 from agentops._budget import Ledger
 from agentops._config import Configuration, tags_tuple
 from agentops._errors import capture_internal_errors, failure_reason, logger, report_internal_error
-from agentops._events import Event, Frame, end_stamp, get_ISO_time
+from agentops._events import Event, Frame, get_ISO_time
 from agentops._exporter import Exporter, SessionAnswer
 from agentops._spool import Journal, end_line
 from agentops._trace_context import TraceContext
@@ -31,6 +31,7 @@ from agentops._worker import BatchWorker, Command
 from agentops.wire import EndState
 
 F = TypeVar("F", bound=Callable[..., Any])
+_time = time.time
 
 
 class CreateSession(Command):
@@ -266,12 +267,17 @@ class Session:
             logger.warning("record() expects an agentops Event, got %s", _describe(given))
             return
         try:
-            end_stamp(event)
+            stored: Any = event  # end_stamp(), inlined (its END and ENDED are not fields)
+            if stored._end_timestamp is None and stored._ended is None:
+                stored._ended = _time()
             etype = event.event_type
             counts = self.event_counts
-            key = etype if etype.__class__ is str else getattr(etype, "value", etype)
-            if key in counts:
-                counts[key] += 1
+            try:
+                counts[etype] += 1
+            except KeyError:  # an EventType member, or a type that is not counted
+                key = getattr(etype, "value", etype)
+                if key in counts:
+                    counts[key] += 1
             self._worker.put_event(self, event)
         except Exception as exc:
             report_internal_error(exc, "record")
