@@ -155,3 +155,21 @@ def test_one_append_may_span_thousands_of_sessions(seed: Seed) -> None:
     result = seed.store.append_events([event(sid, "e1") for sid in ids])
     assert result.inserted == 1200 and len(result.session_ids) == 1200
     assert seed.store.get_stats(seed.project_id, ids[-1]).events == 1
+
+
+def test_events_of_one_instant_read_back_in_the_order_they_were_sent(seed: Seed) -> None:
+    """Events made in the same microsecond tie on init_timestamp (the SDK makes one in under
+    a microsecond): they keep the order of the batch, whatever their ids, across sessions and
+    submissions of one transaction."""
+    store = seed.store
+    seed.session("s1")
+    seed.session("s2")
+    sent = ["z", "m", "a", "y", "b"]
+    store.append_event_batches(
+        [
+            [event("s2", "k", start=1), *[event("s1", i, start=1) for i in sent[:3]]],
+            [event("s1", i, start=1) for i in sent[3:]],
+        ]
+    )
+    assert [e.id for e in store.iter_events("s1")] == sent
+    assert [e.id for e in store.iter_events("s2")] == ["k"]

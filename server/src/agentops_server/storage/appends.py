@@ -334,7 +334,10 @@ def append_batches(
     touch_sessions(conn, (s for batch_sessions in session_order for s in batch_sessions), now)
     inserted: list[EventWrite] = []
     if unique:
-        ordered = [unique[key] for key in sorted(unique)]
+        # by session (the statistics below go a session at a time), and within a session in
+        # the order sent: seq breaks ties of init_timestamp, and events made in the same
+        # microsecond must read back in the order they were recorded
+        ordered = sorted(unique.values(), key=attrgetter("session_id"))
         if dialect == "sqlite":
             inserted = sqlite_events.insert_events(conn, ordered)
         else:
