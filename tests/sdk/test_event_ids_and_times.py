@@ -32,6 +32,19 @@ def stored_ids(data: dict[str, Any]) -> list[str]:
     return [e["id"] for kind in ("actions", "llms", "tools", "errors") for e in data[kind]]
 
 
+def _sent(event: agentops.ActionEvent) -> dict[str, Any]:
+    """What the SDK sends for `event`, recorded alone in a session of its own."""
+    transport = InMemoryTransport()
+    session = agentops.init(
+        api_key=str(uuid.uuid4()), transport=transport, instrument_llm_calls=False
+    )
+    assert session is not None
+    session.record(event)
+    session.end_session("Success")
+    (wire,) = transport.events_of(session.session_id)
+    return wire
+
+
 def test_an_id_read_before_after_or_never_is_the_one_sent_and_exported(
     server: ServerProcess,
 ) -> None:
@@ -159,14 +172,7 @@ def test_given_ids_and_times_are_kept_and_record_does_not_replace_an_end() -> No
         end_timestamp="2025-01-02T03:04:06+00:00",
     )
     assert event.id == given_id
-    transport = InMemoryTransport()
-    session = agentops.init(
-        api_key=str(uuid.uuid4()), transport=transport, instrument_llm_calls=False
-    )
-    assert session is not None
-    session.record(event)
-    session.end_session("Success")
-    (wire,) = transport.events_of(session.session_id)
+    wire = _sent(event)
     assert wire["id"] == str(given_id)
     assert wire["init_timestamp"] == event.init_timestamp == "2025-01-02T03:04:05+00:00"
     assert wire["end_timestamp"] == event.end_timestamp == "2025-01-02T03:04:06+00:00"
@@ -210,14 +216,7 @@ def test_a_user_dataclass_subclass_works_as_ours_do() -> None:
     event = Lookup(action_type="lookup")
     assert event.table == "users" and event.end_timestamp is None
     assert datetime.fromisoformat(event.init_timestamp).tzinfo is not None
-    transport = InMemoryTransport()
-    session = agentops.init(
-        api_key=str(uuid.uuid4()), transport=transport, instrument_llm_calls=False
-    )
-    assert session is not None
-    session.record(event)
-    session.end_session("Success")
-    (wire,) = transport.events_of(session.session_id)
+    wire = _sent(event)
     assert (wire["table"], wire["action_type"], wire["id"]) == ("users", "lookup", str(event.id))
     assert wire["end_timestamp"] == event.end_timestamp is not None
 
