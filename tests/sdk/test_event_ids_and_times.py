@@ -238,3 +238,14 @@ def test_a_recorded_event_pickles_with_its_id_and_times() -> None:
     )
     session.end_session("Success")
     assert dataclasses.asdict(copy) == dataclasses.asdict(event)
+
+
+def test_a_subclass_redeclaring_the_times_as_plain_fields_sends_them() -> None:
+    @dataclasses.dataclass
+    class Fixed(agentops.ActionEvent):
+        init_timestamp: str = "2025-01-01T00:00:00.000000+00:00"
+        end_timestamp: str | None = "2025-01-01T00:00:02.000000+00:00"
+
+    wire = _sent(Fixed(action_type="fixed"))
+    assert wire["init_timestamp"] == "2025-01-01T00:00:00.000000+00:00"
+    assert wire["end_timestamp"] == "2025-01-01T00:00:02.000000+00:00"

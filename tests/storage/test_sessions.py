@@ -139,6 +139,30 @@ def test_a_session_created_together_is_what_reading_it_gives(store: SqlStore) ->
     assert created.stats.events == 0 and created.stats.first_event_at is None
 
 
+def test_repeats_of_an_id_in_one_call_keep_tag_times_and_words_of_their_own_project(
+    store: SqlStore,
+) -> None:
+    """A tag added by an earlier write of an id starts when the session finally does (a later
+    write moved its start earlier); another project's write of the id adds no search words."""
+    seed, other = Seed.create(store, "mine"), Seed.create(store, "theirs")
+    seed.session("s", start=10, tags=["a"], name="original")
+    store.create_sessions(
+        [
+            SessionWrite(id="s", project_id=seed.project_id, tags=["x"]),
+            SessionWrite(id="s", project_id=other.project_id, name="injected"),
+            SessionWrite(id="s", project_id=seed.project_id, init_timestamp=at(1)),
+        ]
+    )
+
+    def found(**kw: object) -> list[str]:
+        page = store.list_sessions(seed.project_id, SessionFilter(**kw), None, 10)  # type: ignore[arg-type]
+        return [s.id for s in page.sessions]
+
+    assert found(tags=("x",), started_before=at(5)) == found(tags=("a",), started_before=at(5))
+    assert found(tags=("x",), started_before=at(5)) == ["s"]
+    assert found(text="original") == ["s"] and found(text="injected") == []
+
+
 def test_update_sets_sent_fields_replaces_tags_and_ends(seed: Seed) -> None:
     store = seed.store
     seed.session("s1", tags=["a", "b"], video="old")

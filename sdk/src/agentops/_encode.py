@@ -55,6 +55,10 @@ def event_to_wire(event: Event | Frame, session_id: str) -> dict[str, Any]:
     started, ended = body.pop(STARTED, None), body.pop(ENDED, None)
     init, end = body.pop(INIT, None), body.pop(END, None)
     body.pop(ID, None)
+    if init is None:  # a subclass that redeclares the field as a plain one keeps it there
+        init = body.get("init_timestamp")
+    if end is None:
+        end = body.get("end_timestamp")
     body["init_timestamp"] = iso_time(started) if init is None and started is not None else init
     body["end_timestamp"] = iso_time(ended) if end is None and ended is not None else end
     etype = body["event_type"]

@@ -178,8 +178,9 @@ def _reattach(
         return []
     stored = _locked_rows(conn, [write.id for write in writes])
     kept: list[str] = []
+    kept_writes: list[SessionWrite] = []  # not their ids: another project's write adds no words
     changes: dict[str, dict[str, Any]] = {}  # per session (a repeated id merges into one)
-    added: list[tuple[SessionWrite, datetime, list[str]]] = []
+    added: list[tuple[SessionWrite, list[str]]] = []  # (write, the tags it adds)
     for write in writes:
         row = stored.get(write.id)
         if row is None:  # pragma: no cover - rows are never deleted
@@ -191,8 +192,9 @@ def _reattach(
         before = set(row["tags"])
         new_tags = [t for t in values.get("tags", ()) if t not in before]
         stored[write.id] = row = {**row, **values}
-        added.append((write, row["init_timestamp"], new_tags))
+        added.append((write, new_tags))
         kept.append(write.id)
+        kept_writes.append(write)
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for session_id, values in changes.items():
         columns = tuple(sorted(values))
@@ -206,9 +208,10 @@ def _reattach(
     ]
     if retimed:
         conn.execute(_RETIME_TAGS, retimed)
-    _add_tags(conn, added)
-    mine = set(kept)
-    _add_words(conn, dialect, [write for write in writes if write.id in mine])
+    # a tag added by an earlier write of a repeated id starts when the session finally does
+    # (a later write of the id may have moved the start earlier, after that write was merged)
+    _add_tags(conn, [(w, stored[w.id]["init_timestamp"], tags) for w, tags in added])
+    _add_words(conn, dialect, kept_writes)
     return kept
 
 
