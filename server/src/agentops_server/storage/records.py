@@ -80,9 +80,10 @@ class SessionWrite:
     dropped_events: dict[str, int] | None = None  # the SDK's cumulative losses, by reason
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)  # not frozen: a frozen __init__ costs ~1.4 us more, once per event
 class EventWrite:
-    """One event to append. `payload` holds every wire field not lifted into a column."""
+    """One event to append. `payload` holds every wire field not lifted into a column.
+    Treat it as immutable once built."""
 
     id: str
     session_id: str
