@@ -3,22 +3,28 @@ the stats endpoint shows every span's event, like benchmarks/ingest.py does for 
 
     .venv/bin/python benchmarks/otlp_ingest.py [--spans 102400] [--traces 200] [--clients 4]
                                                [--batch 512] [--engines sqlite,postgres]
-                                               [--workers 1,2]
+                                               [--workers 1,2] [--same-text]
 
 Requests are protobuf ExportTraceServiceRequests of `--batch` spans (512: agentops 0.4's batch
 size), built before the clock starts and shaped like what agentops 0.4.21 sends: per trace a
 task span holding OpenAI chat spans (with prompt, completion and usage) and @tool spans (with
 input, output and a cost), children first; the session spans (roots) come last, in their own
-requests. Reports spans/s, request latency, the server's peak RSS and CPU per span.
+requests. Each prompt (about 40 words), completion (about 60) and tool input and output has
+words of its own, as real ones do; `--same-text` gives every span the same short texts (the
+shape measured until 2026-12-04, which the search index and payloads make cheaper).
+Reports spans/s, request latency, the server's peak RSS and CPU per span.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import random
 import statistics
 import sys
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import httpx
@@ -36,9 +42,43 @@ from tests.support.otlp import (
 )
 from tests.support.server import ServerProcess
 
+WORDS = (
+    "weather forecast city report summary invoice customer order refund shipping delay "
+    "account balance meeting schedule calendar flight hotel booking price quote contract "
+    "review draft email reply translate french german spanish python function error "
+    "stack trace database query index latency budget token model agent tool search result"
+).split()
 
-def build_spans(total: int, traces: int) -> tuple[list[SpanSpec], list[SpanSpec]]:
-    """(children, roots): `total` events in all, spread over `traces` traces."""
+
+def _sentence(rng: random.Random, words: int) -> str:
+    """Text of `words` words drawn from WORDS, with a number in it: distinct per span, as
+    prompts and answers are, so the search index and payloads cost what real ones do."""
+    picked = rng.choices(WORDS, k=words)
+    picked.insert(rng.randrange(words), str(rng.randrange(1_000_000)))
+    return " ".join(picked).capitalize() + "."
+
+
+def _vary(span: SpanSpec, rng: random.Random) -> SpanSpec:
+    """The span with distinct prompt, completion, tool input and output."""
+    attributes = dict(span.attributes)
+    if "gen_ai.prompt.1.content" in attributes:
+        attributes["gen_ai.prompt.1.content"] = _sentence(rng, 40)
+        attributes["gen_ai.completion.0.content"] = _sentence(rng, 60)
+    if "agentops.tool.input" in attributes:
+        city = _sentence(rng, 2)
+        attributes["agentops.tool.input"] = json.dumps({"args": [city], "kwargs": {}})
+        attributes["agentops.tool.output"] = json.dumps(
+            {"city": city, "temp_c": rng.randrange(-20, 40), "note": _sentence(rng, 12)}
+        )
+    return replace(span, attributes=attributes)
+
+
+def build_spans(
+    total: int, traces: int, *, varied: bool = True
+) -> tuple[list[SpanSpec], list[SpanSpec]]:
+    """(children, roots): `total` events in all, spread over `traces` traces; with `varied`,
+    every LLM and tool span carries text of its own (else all carry the same words)."""
+    rng = random.Random(1)
     per_trace = max(2, total // traces)
     children: list[SpanSpec] = []
     roots: list[SpanSpec] = []
@@ -57,11 +97,10 @@ def build_spans(total: int, traces: int) -> tuple[list[SpanSpec], list[SpanSpec]
         count = min(per_trace, total - made)
         for i in range(count - 1):
             if i % 2 == 0:
-                children.append(agentops_llm_span(trace_id, task.span_id, start_ms=1 + i * 0.01))
+                span = agentops_llm_span(trace_id, task.span_id, start_ms=1 + i * 0.01)
             else:
-                children.append(
-                    agentops_tool_span(trace_id, task.span_id, cost=0.001, start_ms=1 + i * 0.01)
-                )
+                span = agentops_tool_span(trace_id, task.span_id, cost=0.001, start_ms=1 + i * 0.01)
+            children.append(_vary(span, rng) if varied else span)
         children.append(task)
         roots.append(root)
         made += count
@@ -97,9 +136,16 @@ def visible_events(http: httpx.Client, server: ServerProcess, sessions: set[str]
 
 
 def run(
-    server: ServerProcess, total: int, traces: int, batch: int, clients: int, label: str
+    server: ServerProcess,
+    total: int,
+    traces: int,
+    batch: int,
+    clients: int,
+    label: str,
+    *,
+    varied: bool = True,
 ) -> float:
-    children, roots = build_spans(total, traces)
+    children, roots = build_spans(total, traces, varied=varied)
     bodies = request_bodies(children, roots, batch)
     headers = {
         "Content-Type": "application/x-protobuf",
@@ -140,6 +186,11 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=512)
     parser.add_argument("--engines", default="sqlite", help="sqlite,postgres: throwaway databases")
     parser.add_argument("--workers", default="1", help="serve --workers N; a list runs each")
+    parser.add_argument(
+        "--same-text",
+        action="store_true",
+        help="every LLM and tool span with the same short texts (as measured until 2026-12-04)",
+    )
     args = parser.parse_args()
     rows = []
     for target in args.engines.split(","):
@@ -153,7 +204,15 @@ def main() -> None:
                     extra_args=["--log-level", "warning", "--workers", str(workers)],
                 ).start()
                 try:
-                    rate = run(server, args.spans, args.traces, args.batch, args.clients, label)
+                    rate = run(
+                        server,
+                        args.spans,
+                        args.traces,
+                        args.batch,
+                        args.clients,
+                        label,
+                        varied=not args.same_text,
+                    )
                 finally:
                     server.stop()
                 rows.append((label, args.batch, rate))
