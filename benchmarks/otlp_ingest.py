@@ -11,7 +11,8 @@ task span holding OpenAI chat spans (with prompt, completion and usage) and @too
 input, output and a cost), children first; the session spans (roots) come last, in their own
 requests. Each prompt (about 40 words), completion (about 60) and tool input and output has
 words of its own, as real ones do; `--same-text` gives every span the same short texts (the
-shape measured until 2026-12-04, which the search index and payloads make cheaper).
+shape of the earlier measurements in docs/otel.md, which the search index and payloads make
+cheaper).
 Reports spans/s, request latency, the server's peak RSS and CPU per span.
 """
 
@@ -189,7 +190,7 @@ def main() -> None:
     parser.add_argument(
         "--same-text",
         action="store_true",
-        help="every LLM and tool span with the same short texts (as measured until 2026-12-04)",
+        help="every LLM and tool span with the same short texts (the earlier measurements' shape)",
     )
     args = parser.parse_args()
     rows = []
