@@ -162,6 +162,9 @@ def test_corrupt_gzip_is_400_and_unknown_encodings_415(seeded: tuple[LiveServer,
     live, session_id, jwt = seeded
     headers = {**live.auth(jwt), "Content-Encoding": "gzip"}
     assert_error(live.post("/v2/create_events", content=b"not gzip", headers=headers), 400, "gzip")
+    two_members = gzip.compress(b'{"events": [') + gzip.compress(b"]}")
+    res = live.post("/v2/create_events", content=two_members + b"junk", headers=headers)
+    assert_error(res, 400, "after its gzip data")
     headers["Content-Encoding"] = "br"
     assert_error(live.post("/v2/create_events", content=b"{}", headers=headers), 415, "br")
     unharmed(live, session_id)
@@ -305,6 +308,13 @@ def test_absurd_timestamps_and_deep_nesting_are_client_errors(
     assert_error(res, 422, "out of range")
     res = live.send_events(jwt, [action(init_timestamp=1e300)])
     assert_error(res, 422, "init_timestamp")
+    # an integer too large even for a float
+    res = live.send_events(jwt, [action(end_timestamp=10**400)])
+    assert_error(res, 422, "end_timestamp")
+    res = live.post(
+        "/v2/update_session", {"session": {"end_timestamp": -(10**400)}}, headers=live.auth(jwt)
+    )
+    assert_error(res, 422, "end_timestamp")
     for depth in (1_000, 100_000):  # 1,000: past the stdlib parser's reach, within orjson's
         deep = b'{"events": [{"params": ' + b"[" * depth + b"]" * depth + b"}]}"
         res = live.post("/v2/create_events", content=deep, headers=live.auth(jwt))

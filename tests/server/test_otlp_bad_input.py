@@ -16,6 +16,7 @@ import pytest
 from agentops_server.auth.keys import hash_key
 from tests.server.conftest import LiveServer
 from tests.support import otlp_json
+from tests.support.otlp import SpanSpec, trace_request
 from tests.support.otlp_json import STATUS_OK, Span
 
 PROTOBUF = "application/x-protobuf"
@@ -194,3 +195,108 @@ def test_another_projects_key_or_token_cannot_touch_a_trace(
     assert live.get(f"/v2/sessions/{session_id}/export").json() == before
     for path in (f"/v2/sessions/{session_id}/stats", f"/v2/sessions/{session_id}/export"):
         assert live.get(path, headers={"X-Agentops-Api-Key": other_key}).status_code == 404
+
+
+def test_a_span_that_is_its_own_parent_is_400_and_the_server_goes_on(live: LiveServer) -> None:
+    root = Span(trace_id=otlp_json.new_trace_id(), name="run")
+    looped = root.child("looped")
+    looped.parent_id = looped.span_id
+    res = send_spans(live, [looped], live.key_headers())
+    answered_in(res, 400, "application/json")
+    assert "own parent" in res.json()["message"]
+    spec = SpanSpec("looped", root.trace_id, span_id=looped.span_id, parent=looped.span_id)
+    res = send(live, trace_request([spec]).SerializeToString(), PROTOBUF, live.key_headers())
+    answered_in(res, 400, PROTOBUF)
+    stored_trace(live)  # the receiver still stores the next trace
+
+
+def test_spans_that_are_each_others_parents_are_stored_without_hanging(
+    live: LiveServer,
+) -> None:
+    root = Span(trace_id=otlp_json.new_trace_id(), name="run")
+    first = root.child("first")
+    second = first.child("second")
+    first.parent_id = second.span_id  # a cycle no tree has: both kept, neither under an agent
+    assert send_spans(live, [first, second], live.key_headers()).status_code == 200
+    session_id = otlp_json.session_id(root.trace_id)
+    body = wait_until_stored(live, session_id, lambda e: e["stats"]["events"] == 2)
+    assert {e["agent_id"] for e in body["actions"]} == {None}
+    stored_trace(live)
+
+
+def test_times_and_integers_out_of_64_bits_are_400(live: LiveServer) -> None:
+    root = Span(trace_id=otlp_json.new_trace_id(), name="run")
+    for field, value in (
+        ("startTimeUnixNano", "99999999999999999999999999"),
+        ("endTimeUnixNano", "-99999999999999999999"),
+        ("startTimeUnixNano", 1e300),
+    ):
+        body = otlp_json.export_request([root])
+        body["resourceSpans"][0]["scopeSpans"][0]["spans"][0][field] = value
+        res = send(live, json.dumps(body).encode(), "application/json", live.key_headers())
+        answered_in(res, 400, "application/json")
+        assert field in res.json()["message"] and "64-bit" in res.json()["message"]
+    body = otlp_json.export_request([root])
+    attribute = {"key": "n", "value": {"intValue": str(2**70)}}
+    body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"] = [attribute]
+    res = send(live, json.dumps(body).encode(), "application/json", live.key_headers())
+    answered_in(res, 400, "application/json")
+    stored_trace(live)
+
+
+def _nested_value(depth: int) -> dict[str, Any]:
+    value: dict[str, Any] = {"intValue": "1"}
+    for _ in range(depth):
+        value = {"arrayValue": {"values": [value]}}
+    return value
+
+
+def test_attributes_nested_too_deep_are_400_even_without_a_key(live: LiveServer) -> None:
+    """Deeper than binary OTLP can nest: refused, also for agentops 0.4's token-less spans
+    (which are held as JSON until their token comes)."""
+    for depth, status in ((64, 200), (65, 400), (300, 400)):
+        span = Span(trace_id=otlp_json.new_trace_id(), name="run")
+        body = otlp_json.export_request([span])
+        body["resourceSpans"][0]["resource"]["attributes"].append(
+            {"key": "agentops.project.id", "value": {"stringValue": "temporary"}}
+        )
+        attribute = {"key": "deep", "value": _nested_value(depth)}
+        body["resourceSpans"][0]["scopeSpans"][0]["spans"][0]["attributes"] = [attribute]
+        raw = json.dumps(body).encode()
+        for headers in ({}, live.key_headers()):
+            res = send(live, raw, "application/json", headers)
+            if status == 200:
+                assert res.status_code == 200, res.text
+            else:
+                answered_in(res, status, "application/json")
+                assert "nests deeper than 64" in res.json()["message"]
+
+
+def test_json_text_nested_too_deep_is_kept_as_text(live: LiveServer) -> None:
+    """An LLM span's messages as a JSON string nested far deeper than any real chat: stored
+    as the string it came as, in the span and in /v1/logs, not a 500."""
+    deep = "[" * 1000 + "]" * 1000
+    root = Span(trace_id=otlp_json.new_trace_id(), name="run")
+    chat = root.child("chat gpt-4o", kind=otlp_json.SPAN_KIND_CLIENT, attributes={
+        "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o",
+        "gen_ai.input.messages": deep, "gen_ai.usage.input_tokens": 3,
+        "gen_ai.usage.output_tokens": 2})  # fmt: skip
+    later = root.child("chat gpt-4o", kind=otlp_json.SPAN_KIND_CLIENT, attributes={
+        "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o"})  # fmt: skip
+    logs = {"resourceLogs": [{"scopeLogs": [{"logRecords": [{
+        "traceId": root.trace_id, "spanId": later.span_id,
+        "eventName": "gen_ai.client.inference.operation.details",
+        "attributes": otlp_json.attributes({
+            "gen_ai.input.messages": "[" * 300 + "]" * 300,
+            "gen_ai.output.messages": deep})}]}]}]}  # fmt: skip
+    res = live.client.post(
+        live.url + "/v1/logs", content=json.dumps(logs).encode(),
+        headers={**live.key_headers(), "Content-Type": "application/json"},
+    )  # fmt: skip
+    assert res.status_code == 200, res.text  # before its span: held until the span comes
+    assert send_spans(live, [chat, later, root], live.key_headers()).status_code == 200
+    session_id = otlp_json.session_id(root.trace_id)
+    body = wait_until_stored(live, session_id, lambda e: e["stats"]["events"] == 2)
+    by_id = {event["id"]: event for event in body["llms"]}
+    assert deep in json.dumps(by_id[chat.span_id]["prompt"])
+    assert deep in json.dumps(by_id[later.span_id]["completion"])

@@ -58,17 +58,29 @@ async def read_body(request: Request, limit: int) -> bytes:
 
 
 def _inflate(raw: bytes, limit: int, *, gzip: bool) -> bytes:
-    inflater = zlib.decompressobj(wbits=47 if gzip else 15)  # 47: gzip or zlib header
-    try:
-        data = inflater.decompress(raw, limit + 1)
-    except zlib.error as exc:
-        kind = "gzip" if gzip else "deflate"
-        raise bad_request(f"request body is not valid {kind}: {exc}") from None
-    if len(data) > limit or inflater.unconsumed_tail:
-        raise too_large(limit)
-    if not inflater.eof:
-        raise bad_request("request body is truncated compressed data")
-    return data
+    """Every member of a gzip body (RFC 1952 allows several, concatenated), or the one zlib
+    stream of a deflate body; bytes after the end are refused, not ignored."""
+    kind = "gzip" if gzip else "deflate"
+    parts: list[bytes] = []
+    size = 0
+    rest = raw
+    while True:
+        inflater = zlib.decompressobj(wbits=47 if gzip else 15)  # 47: gzip or zlib header
+        try:
+            data = inflater.decompress(rest, limit - size + 1)
+        except zlib.error as exc:
+            raise bad_request(f"request body is not valid {kind}: {exc}") from None
+        size += len(data)
+        if size > limit or inflater.unconsumed_tail:
+            raise too_large(limit)
+        if not inflater.eof:
+            raise bad_request("request body is truncated compressed data")
+        parts.append(data)
+        rest = inflater.unused_data
+        if not rest:
+            return b"".join(parts)
+        if not gzip or not rest.startswith(b"\x1f\x8b"):
+            raise bad_request(f"request body has {len(rest)} bytes after its {kind} data")
 
 
 async def read_json(request: Request, limit: int) -> Any:

@@ -216,7 +216,7 @@ class Assembler:
                 agent = sid
                 break
             parent = self._parent_id(current.span)
-            if parent is None:
+            if parent is None or parent in chain:  # a cycle of parents names no agent
                 break
             current = self._by_id.get(parent)
             if current is None:

@@ -77,11 +77,16 @@ def _span(
     span_id = hex_id(get("spanId"), f"{where}.spanId", 16)
     if span_id is None:
         raise Undecodable(f"{where}.spanId is missing, empty or all zero: a span needs one")
+    parent = hex_id(get("parentSpanId"), f"{where}.parentSpanId", 16)
+    if parent == span_id:
+        raise Undecodable(
+            f"{where}.parentSpanId is the span's own spanId: a span cannot be its own parent"
+        )
     status = _object(span, "status", where)
     return Span(
         trace_id,
         span_id,
-        hex_id(get("parentSpanId"), f"{where}.parentSpanId", 16),
+        parent,
         string(get("name"), f"{where}.name"),
         enum(get("kind"), f"{where}.kind", _SPAN_KINDS),
         int64(get("startTimeUnixNano"), f"{where}.startTimeUnixNano"),

@@ -15,6 +15,10 @@ from agentops_server.ingest.otlp.spans import AttrValue
 __all__ = ["attributes", "enum", "hex_id", "int64", "json_type", "string"]
 
 _HEX = re.compile(r"[0-9a-fA-F]*")
+_INT64_MIN, _INT64_MAX, _UINT64_MAX = -(2**63), 2**63 - 1, 2**64 - 1
+MAX_VALUE_DEPTH = 64
+"""Arrays and kvlists nested in one attribute at most (binary OTLP cannot nest much deeper:
+the protobuf decoder's recursion limit is 100 messages, two per level)."""
 
 
 class _Bad(Exception):
@@ -50,7 +54,7 @@ def attributes(items: Any, where: str) -> dict[str, AttrValue]:
     return out
 
 
-def _any(value: Any) -> AttrValue:
+def _any(value: Any, depth: int = 0) -> AttrValue:
     if type(value) is not dict:
         raise _Bad("", f"must be an AnyValue object, got {json_type(value)}")
     for name, x in value.items():
@@ -59,16 +63,21 @@ def _any(value: Any) -> AttrValue:
                 return x
             raise _Bad(".stringValue", f"must be a string, got {json_type(x)}")
         if name == "intValue":
+            number: int | None = None
             if type(x) is int:
-                return x
-            if type(x) is str:
+                number = x
+            elif type(x) is str:
                 try:
-                    return int(x)
+                    number = int(x)
                 except ValueError:
                     pass
-            if type(x) is float and x.is_integer():
-                return int(x)
-            raise _Bad(".intValue", f"must be an integer or a decimal string, got {x!r:.60}")
+            elif type(x) is float and x.is_integer():
+                number = int(x)
+            if number is None:
+                raise _Bad(".intValue", f"must be an integer or a decimal string, got {x!r:.60}")
+            if not _INT64_MIN <= number <= _INT64_MAX:
+                raise _Bad(".intValue", f"is out of the range of a 64-bit integer: {x!r:.60}")
+            return number
         if name == "doubleValue":
             if type(x) is float or type(x) is int:
                 return float(x)
@@ -82,10 +91,10 @@ def _any(value: Any) -> AttrValue:
             if type(x) is bool:
                 return x
             raise _Bad(".boolValue", f"must be true or false, got {x!r:.60}")
-        if name == "arrayValue":
-            return _array(x)
-        if name == "kvlistValue":
-            return _kvlist(x)
+        if name in ("arrayValue", "kvlistValue"):
+            if depth >= MAX_VALUE_DEPTH:
+                raise _Bad(f".{name}", f"nests deeper than {MAX_VALUE_DEPTH} arrays and kvlists")
+            return _array(x, depth + 1) if name == "arrayValue" else _kvlist(x, depth + 1)
         if name == "bytesValue":
             if type(x) is str:
                 return x  # base64 already, as the records keep it
@@ -93,7 +102,7 @@ def _any(value: Any) -> AttrValue:
     return None  # {} or only unknown fields: an empty AnyValue
 
 
-def _array(x: Any) -> list[AttrValue]:
+def _array(x: Any, depth: int) -> list[AttrValue]:
     if type(x) is not dict:
         raise _Bad(".arrayValue", f"must be an object {{values: [...]}}, got {json_type(x)}")
     values = x.get("values")
@@ -104,13 +113,13 @@ def _array(x: Any) -> list[AttrValue]:
     out: list[AttrValue] = []
     for j, item in enumerate(values):
         try:
-            out.append(_any(item))
+            out.append(_any(item, depth))
         except _Bad as bad:
             raise _Bad(f".arrayValue.values[{j}]{bad.below}", bad.problem) from None
     return out
 
 
-def _kvlist(x: Any) -> dict[str, AttrValue]:
+def _kvlist(x: Any, depth: int) -> dict[str, AttrValue]:
     if type(x) is not dict:
         raise _Bad(".kvlistValue", f"must be an object {{values: [...]}}, got {json_type(x)}")
     values = x.get("values")
@@ -124,26 +133,32 @@ def _kvlist(x: Any) -> dict[str, AttrValue]:
             raise _Bad(f".kvlistValue.values[{j}]", "must be an object with a string key")
         value = item.get("value")
         try:
-            out[key] = None if value is None else _any(value)
+            out[key] = None if value is None else _any(value, depth)
         except _Bad as bad:
             raise _Bad(f".kvlistValue.values[{j}].value{bad.below}", bad.problem) from None
     return out
 
 
 def int64(value: Any, where: str) -> int:
-    """An int64/fixed64 field: a decimal string or a JSON number; missing -> 0."""
+    """An int64/fixed64 field: a decimal string or a JSON number; missing -> 0. Values that
+    fit neither (below -2**63, from 2**64 up) are refused, as a protobuf decoder would."""
     if value is None:
         return 0
+    number: int | None = None
     if type(value) is int:
-        return value
-    if type(value) is str:
+        number = value
+    elif type(value) is str:
         try:
-            return int(value)
+            number = int(value)
         except ValueError:
             pass
     elif type(value) is float and value.is_integer():
-        return int(value)
-    raise Undecodable(f"{where} must be an integer or a decimal string, got {value!r:.60}")
+        number = int(value)
+    if number is None:
+        raise Undecodable(f"{where} must be an integer or a decimal string, got {value!r:.60}")
+    if not _INT64_MIN <= number <= _UINT64_MAX:
+        raise Undecodable(f"{where} is out of the range of a 64-bit integer: {value!r:.60}")
+    return number
 
 
 def enum(value: Any, where: str, names: dict[str, int]) -> int:

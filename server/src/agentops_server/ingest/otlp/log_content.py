@@ -9,10 +9,10 @@ event as its `prompt` and `completion`.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable
 from typing import Any
 
+from agentops_server.ingest.otlp.conventions.values import decoded
 from agentops_server.ingest.otlp.spans import AttrValue, LogRecord
 
 DETAILS_EVENT = "gen_ai.client.inference.operation.details"
@@ -70,9 +70,8 @@ def _content(record: LogRecord) -> dict[str, list[Any]]:
 def _messages(value: AttrValue) -> list[Any]:
     """Structured messages, or a JSON string of them (what Python instrumentations send)."""
     if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except ValueError:
+        value = decoded(value)
+        if isinstance(value, str):  # not JSON, or nested too deep to keep as structure
             return [{"role": "unknown", "content": value}]
     if isinstance(value, list):
         return list(value)

@@ -47,7 +47,7 @@ def read_traces(body: bytes) -> list[Span]:
                     raise _bad_id(r, s, i, "traceId", trace_id, 16)
                 if len(span_id) != 8 or span_id == _ZERO_SPAN:
                     raise _bad_id(r, s, i, "spanId", span_id, 8)
-                if parent and (len(parent) != 8):
+                if parent and (len(parent) != 8 or parent == span_id):
                     raise _bad_id(r, s, i, "parentSpanId", parent, 8)
                 status = span.status
                 events = span.events
@@ -158,6 +158,8 @@ def _optional_id(raw: bytes, size: int, where: str, field: str) -> str | None:
 
 def _bad_id(r: int, s: int, i: int, field: str, raw: bytes, size: int) -> Undecodable:
     where = f"resourceSpans[{r}].scopeSpans[{s}].spans[{i}].{field}"
+    if len(raw) == size and field == "parentSpanId":
+        return Undecodable(f"{where} is the span's own spanId: a span cannot be its own parent")
     if len(raw) == size:
         return Undecodable(f"{where} must not be all zero (an invalid id)")
     if not raw:

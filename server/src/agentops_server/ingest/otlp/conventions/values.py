@@ -76,14 +76,37 @@ def money(value: AttrValue) -> Decimal | None:
 
 
 def decoded(value: AttrValue) -> AttrValue:
-    """A JSON string parsed when it is valid JSON; anything else as it is."""
+    """A JSON string parsed when it is valid JSON and nests at most MAX_DECODED_DEPTH
+    arrays and objects deep (deeper ones, which no encoder downstream would take, stay the
+    string they came as); anything else as it is."""
     if isinstance(value, str) and value:
         try:
             parsed: AttrValue = orjson.loads(value)
         except orjson.JSONDecodeError:
             return value
+        if (
+            value.count("[") + value.count("{") > MAX_DECODED_DEPTH
+            and _depth(parsed) > MAX_DECODED_DEPTH
+        ):
+            return value
         return parsed
     return value
+
+
+MAX_DECODED_DEPTH = 128
+
+
+def _depth(value: AttrValue) -> int:
+    """How many arrays and objects deep `value` nests (0 for a scalar), without recursion."""
+    deepest = 0
+    level: list[AttrValue] = [value]
+    while level:
+        containers = [v for v in level if isinstance(v, list | dict)]
+        if not containers:
+            break
+        deepest += 1
+        level = [item for c in containers for item in (c.values() if isinstance(c, dict) else c)]
+    return deepest
 
 
 def decoded_container(value: AttrValue) -> AttrValue:
