@@ -463,3 +463,67 @@ def test_token_less_spans_cannot_join_an_existing_session(live: LiveServer) -> N
     assert res.status_code == 401
     assert send(live, [root]).status_code == 200  # an authenticated request of that trace
     check_workflow(live, trace_id, root, children)
+
+
+def test_every_arrival_order_gives_the_llm_call_its_agent(live: LiveServer) -> None:
+    """root -> agent -> task -> LLM call, the four spans in each of the 24 orders, one request
+    each: the call and the task always carry the agent's id."""
+    from itertools import permutations
+
+    for order in permutations(("root", "agent", "task", "llm")):
+        trace_id = new_trace_id()
+        root = agentops_session_span(trace_id)
+        agent = SpanSpec("planner.agent", trace_id, parent=root.span_id, start_ms=1, end_ms=90,
+                         attributes={"agentops.span.kind": "agent",
+                                     "operation.name": "planner"})  # fmt: skip
+        task = SpanSpec("step.task", trace_id, parent=agent.span_id, start_ms=2, end_ms=80,
+                        attributes={"agentops.span.kind": "task",
+                                    "operation.name": "step"})  # fmt: skip
+        llm = agentops_llm_span(trace_id, task.span_id, start_ms=3)
+        spans = {"root": root, "agent": agent, "task": task, "llm": llm}
+        for name in order:
+            assert send(live, [spans[name]]).status_code == 200
+        body = export(live, trace_id)
+        (call,) = body["llms"]
+        by_id = {event["id"]: event for event in body["actions"]}
+        assert call["agent_id"] == agent.span_id, order
+        assert by_id[task.span_id]["agent_id"] == agent.span_id, order
+
+
+def test_an_outer_span_that_arrives_first_is_not_counted_twice(live: LiveServer) -> None:
+    """Two instrumentations wrapping one LLM call, and one exception raised through two tools:
+    the same tokens, cost and errors whichever of the two nested spans arrives first."""
+    outcomes = []
+    for outer_first in (False, True):
+        trace_id = new_trace_id()
+        root = agentops_session_span(trace_id)
+        outer = agentops_llm_span(trace_id, root.span_id)
+        inner = SpanSpec("chat gpt-4o-mini", trace_id, parent=outer.span_id, start_ms=2,
+                         end_ms=5, kind=3, scope="opentelemetry.instrumentation.openai_v2",
+                         attributes={"gen_ai.system": "openai", "gen_ai.operation.name": "chat",
+                                     "gen_ai.request.model": "gpt-4o-mini",
+                                     "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+                                     "gen_ai.usage.input_tokens": 21,
+                                     "gen_ai.usage.output_tokens": 7})  # fmt: skip
+        failure = [("exception", {"exception.type": "ValueError", "exception.message": "boom"})]
+        outer_tool = SpanSpec("outer.tool", trace_id, parent=root.span_id, start_ms=10,
+                              end_ms=19, status=2, events=failure,
+                              attributes={"agentops.span.kind": "tool",
+                                          "operation.name": "outer"})  # fmt: skip
+        inner_tool = SpanSpec("inner.tool", trace_id, parent=outer_tool.span_id, start_ms=11,
+                              end_ms=18, status=2, events=failure,
+                              attributes={"agentops.span.kind": "tool",
+                                          "operation.name": "inner"})  # fmt: skip
+        first, second = ([outer, outer_tool], [inner, inner_tool])
+        for batch in (first, second) if outer_first else (second, first):
+            assert send(live, batch).status_code == 200
+        assert send(live, [root]).status_code == 200
+        stats = export(live, trace_id)["stats"]
+        outcomes.append(
+            {k: stats[k] for k in ("prompt_tokens", "completion_tokens", "cost", "errors")}
+            | {"llms": stats["event_counts"]["llms"]}
+        )
+    inner_first, outer_first_outcome = outcomes
+    assert inner_first == outer_first_outcome
+    assert inner_first["prompt_tokens"] == 21 and inner_first["completion_tokens"] == 7
+    assert inner_first["llms"] == 1 and inner_first["errors"] == 1

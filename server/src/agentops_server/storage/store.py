@@ -241,10 +241,15 @@ class Store(Protocol):
         ...
 
     def finish_traces(
-        self, agents: Sequence[tuple[str, str, str | None]], roots: Sequence[tuple[str, str]]
+        self,
+        agents: Sequence[tuple[str, str, str | None]],
+        roots: Sequence[tuple[str, str]],
+        inherited: Sequence[tuple[str, str, str]] = (),
     ) -> None:
         """In one transaction: each (session, agent id, name) upserted and given its subtree,
-        then each (session, root span id)'s children moved directly under the session."""
+        each (session, event id, agent id) of `inherited` gives its agent to its subtree's
+        events that have none, then each (session, root span id)'s children moved directly
+        under the session."""
         ...
 
     def reparent_children(self, session_id: str, parent_id: str) -> int:

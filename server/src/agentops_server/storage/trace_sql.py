@@ -78,7 +78,7 @@ _ASSIGN_AGENT = text(
     UPDATE events SET agent_id = :agent_id
     WHERE session_id = :session_id AND agent_id IS NULL AND id IN (
         WITH RECURSIVE subtree(id) AS (
-            SELECT id FROM events WHERE session_id = :session_id AND parent_id = :agent_id
+            SELECT id FROM events WHERE session_id = :session_id AND parent_id = :top
             UNION
             SELECT e.id FROM events e JOIN subtree s ON e.parent_id = s.id
             WHERE e.session_id = :session_id
@@ -87,7 +87,9 @@ _ASSIGN_AGENT = text(
     )
     """
 )
-"""The UPDATE comes first (a statement opening with WITH reports no row count on SQLite)."""
+"""The events below `top` without an agent get `agent_id` (`top` is the agent's own event, or
+an event that took its agent from a stored parent after its children were stored). The UPDATE
+comes first (a statement opening with WITH reports no row count on SQLite)."""
 
 
 def write_agent(
@@ -163,22 +165,30 @@ class TraceSql:
     def assign_agent(self, session_id: str, agent_id: str) -> int:
         """Give every event below the agent's event that has no agent yet this agent (an inner
         agent's subtree keeps its own). Returns how many events changed."""
-        params = {"session_id": session_id, "agent_id": agent_id}
+        params = {"session_id": session_id, "agent_id": agent_id, "top": agent_id}
         return self._transact(lambda conn: int(conn.execute(_ASSIGN_AGENT, params).rowcount))
 
     def finish_traces(
-        self, agents: Sequence[tuple[str, str, str | None]], roots: Sequence[tuple[str, str]]
+        self,
+        agents: Sequence[tuple[str, str, str | None]],
+        roots: Sequence[tuple[str, str]],
+        inherited: Sequence[tuple[str, str, str]] = (),
     ) -> None:
         """In one transaction: each (session, agent id, name) written and given its subtree
-        (upsert_agent, then assign_agent), then each (session, root span id)'s children moved
-        under the session (reparent_children)."""
-        if not agents and not roots:
+        (upsert_agent, then assign_agent), each (session, event id, agent id) of `inherited`
+        gives its agent to its subtree the same way, then each (session, root span id)'s
+        children moved under the session (reparent_children)."""
+        if not agents and not roots and not inherited:
             return
 
         def work(conn: Connection) -> None:
             for session_id, agent_id, name in agents:
                 write_agent(conn, self.dialect, session_id, agent_id, name)
-                conn.execute(_ASSIGN_AGENT, {"session_id": session_id, "agent_id": agent_id})
+                assign = {"session_id": session_id, "agent_id": agent_id, "top": agent_id}
+                conn.execute(_ASSIGN_AGENT, assign)
+            for session_id, top, agent_id in inherited:
+                assign = {"session_id": session_id, "agent_id": agent_id, "top": top}
+                conn.execute(_ASSIGN_AGENT, assign)
             if roots:
                 params = [{"of_session": s, "old_parent": root} for s, root in roots]
                 conn.execute(_REPARENT, params)

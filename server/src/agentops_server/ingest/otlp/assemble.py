@@ -124,7 +124,8 @@ def _resource_env(resource: dict[str, Any]) -> dict[str, Any] | None:
 @dataclass(slots=True)
 class Stored:
     """What the store holds that this batch needs: events named as parents of the batch's
-    spans, and the stored children of the batch's LLM and failed spans."""
+    spans (and their error events, under `<id>-error`), and the stored children of the
+    batch's LLM and failed spans."""
 
     parents: dict[str, Event] = field(default_factory=dict)
     children: dict[str, list[Event]] = field(default_factory=dict)
@@ -146,13 +147,17 @@ def lookups(items: Sequence[Item], session: Session) -> tuple[list[str], list[st
         for item in items
         if item.facts.kind == "llm" or item.facts.error is not None
     ]
-    return sorted(p for p in parents if p is not None), watched
+    # a parent's error event too: a failed span that comes after its failed parent leaves
+    # the exception to the error the parent already holds (one error per exception)
+    fetched = sorted(p for p in parents if p is not None)
+    return fetched + [p + ERROR_SUFFIX for p in fetched], watched
 
 
 @dataclass(slots=True)
 class TraceEvents:
     events: list[EventWrite]
     agents: list[tuple[str, str]]  # (agent event id, name)
+    inherited: list[tuple[str, str]]  # (event id, agent id): an agent taken from a stored parent
 
 
 class Assembler:
@@ -183,15 +188,20 @@ class Assembler:
     def build(self) -> TraceEvents:
         events: list[EventWrite] = []
         agents: list[tuple[str, str]] = []
+        inherited: list[tuple[str, str]] = []
         for item in self._items:
             event = self._event(item)
             events.append(event)
             if item.facts.kind == "agent":
                 agents.append((item.span.span_id, item.facts.agent_name or item.facts.name))
+            elif event.agent_id is not None and event.parent_id in self._stored.parents:
+                # its agent came from a stored parent: spans stored below it before it came
+                # have none yet (children come first), and get this one after the write
+                inherited.append((event.id, event.agent_id))
             error = self._error_event(item, event)
             if error is not None:
                 events.append(error)
-        return TraceEvents(events, agents)
+        return TraceEvents(events, agents, inherited)
 
     # --- tree ----------------------------------------------------------------------------------
     def _parent_id(self, span: Span) -> str | None:
@@ -238,12 +248,25 @@ class Assembler:
                 return stored.id
         return None
 
+    def _wrapping_llm(self, item: Item) -> str | None:
+        """The id of a stored LLM parent that is this very call: the outer span of two
+        instrumentations arrived first and holds the tokens, so this one must not."""
+        parent = item.span.parent_span_id
+        stored = self._stored.parents.get(parent) if parent is not None else None
+        if stored is not None and stored.event_type == "llms":
+            if _same_stored_call(item.facts, stored):
+                return stored.id
+        return None
+
     # --- events --------------------------------------------------------------------------------
     def _event(self, item: Item) -> EventWrite:
         span, facts = item.span, item.facts
         kind = facts.kind
-        wraps = self._wrapped_llm(item) if kind == "llm" else None
-        event_type = "actions" if wraps else _EVENT_TYPES.get(kind, "actions")
+        wraps = wrapped_by = None
+        if kind == "llm":
+            wraps = self._wrapped_llm(item)
+            wrapped_by = None if wraps else self._wrapping_llm(item)
+        event_type = "actions" if wraps or wrapped_by else _EVENT_TYPES.get(kind, "actions")
         start_ns, end_ns = span.start_ns, span.end_ns
         start = to_time(start_ns)
         payload = _payload(span, facts)
@@ -281,6 +304,8 @@ class Assembler:
             cost_nanos, source = finite_usd_to_nanos(facts.reported_cost), CostSource.REPORTED
         if wraps:
             payload["wraps_llm_event"] = wraps
+        elif wrapped_by:
+            payload["wrapped_by_llm_event"] = wrapped_by
         span_id = span.span_id
         parent = span.parent_span_id
         return EventWrite(
@@ -319,6 +344,13 @@ class Assembler:
             failure = stored.payload.get("error")
             if isinstance(failure, dict) and (failure.get("type"), failure.get("message")) == mark:
                 return None
+        parent = item.span.parent_span_id
+        held = self._stored.parents.get(parent + ERROR_SUFFIX) if parent is not None else None
+        if (
+            held is not None
+            and (held.payload.get("error_type"), held.payload.get("details")) == mark
+        ):
+            return None  # the parent came first and holds this exception's error already
         end = to_time(max(item.span.end_ns, item.span.start_ns))
         return EventWrite(
             id=item.span.span_id + ERROR_SUFFIX,

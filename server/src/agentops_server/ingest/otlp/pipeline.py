@@ -71,8 +71,14 @@ class Outcome:
 @dataclass(slots=True)
 class _Prepared:
     outcome: Outcome
+    project_id: str
     events: list[EventWrite] = field(default_factory=list)
     agents: list[tuple[str, str, str]] = field(default_factory=list)  # session, agent, name
+    inherited: list[tuple[str, str, str]] = field(default_factory=list)  # session, event, agent
+    rootless: list[str] = field(default_factory=list)
+    """Sessions whose events were built while their root was unknown: if the root arrives
+    meanwhile, its request may move the children under the session before these are written,
+    so after the write they are moved too (see finish)."""
     roots: list[tuple[str, str]] = field(default_factory=list)  # session, root span id
 
 
@@ -120,7 +126,7 @@ class OtlpIngest:
     async def _commit(self, prepared: _Prepared) -> Outcome:
         if prepared.events:
             await self._writer.append(prepared.events)
-        if prepared.agents or prepared.roots:
+        if prepared.agents or prepared.roots or prepared.inherited or prepared.rootless:
             await run_in_threadpool(self.finish, prepared)
         return prepared.outcome
 
@@ -177,7 +183,7 @@ class OtlpIngest:
             traces = _read_traces(spans, project_id)
         sessions = self._sessions([write for *_, write in traces], project_id)
         waiting = set(self._pending_of([trace_id for trace_id, *_ in traces]))
-        prepared = _Prepared(Outcome(spans=len(spans)))
+        prepared = _Prepared(Outcome(spans=len(spans)), project_id)
         with self._cpu:
             mine: list[_Trace] = []
             for trace_id, items, root, write in traces:
@@ -252,8 +258,11 @@ class OtlpIngest:
             _fill_contents(built.events, trace.contents)
         prepared.events += built.events
         prepared.agents += [(session.id, agent, name) for agent, name in built.agents]
+        prepared.inherited += [(session.id, top, agent) for top, agent in built.inherited]
         if root is not None:
             prepared.roots.append((session.id, root.span.span_id))
+        elif session.root_span_id is None and built.events:
+            prepared.rootless.append(session.id)
 
     def _sessions(self, writes: list[SessionWrite], project_id: str) -> dict[str, Session]:
         """The request's sessions as stored (another project's left out), written only where
@@ -274,7 +283,17 @@ class OtlpIngest:
         return stored
 
     def finish(self, prepared: _Prepared) -> None:
-        self._store.finish_traces(prepared.agents, prepared.roots)
+        """The updates the request's events make to what is stored, after they are written;
+        the roots include those that arrived while the request was prepared."""
+        roots = prepared.roots
+        if prepared.rootless:
+            now = self._store.get_sessions(prepared.project_id, prepared.rootless)
+            roots = roots + [
+                (session.id, session.root_span_id)
+                for session in now.values()
+                if session.root_span_id is not None
+            ]
+        self._store.finish_traces(prepared.agents, roots, prepared.inherited)
 
     # --- logs ------------------------------------------------------------------------------
     async def ingest_logs(self, records: Sequence[LogRecord], project_id: str) -> None:

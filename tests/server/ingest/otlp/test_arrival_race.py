@@ -1,0 +1,65 @@
+"""A trace's root that arrives while a request of its children is being prepared: the
+children still end up directly under the session (the root's request moves the children
+already stored; the late ones are moved after their own write)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from agentops_server.config import ServerConfig
+from agentops_server.ingest.otlp.decode import decode_traces
+from agentops_server.ingest.otlp.pipeline import OtlpIngest
+from agentops_server.ingest.writer import IngestWriter
+from agentops_server.pricing import Pricer
+from agentops_server.storage import migrate
+from agentops_server.storage.sql_store import open_store
+from tests.support.otlp import (
+    agentops_llm_span,
+    agentops_session_span,
+    new_trace_id,
+    session_of,
+    trace_request,
+)
+
+PROTOBUF = "application/x-protobuf"
+
+
+def test_children_prepared_before_their_root_came_move_under_the_session(
+    tmp_path: Path,
+) -> None:
+    url = f"sqlite:///{tmp_path}/agentops.sqlite3"
+    migrate.upgrade(url)
+    store = open_store(url)
+    try:
+        config = ServerConfig(database_url=url, data_dir=tmp_path)
+        ingest = OtlpIngest(store, Pricer(store), IngestWriter(store), config)
+        project = store.create_project("race").id
+        trace_id = new_trace_id()
+        root = agentops_session_span(trace_id)
+        early = agentops_llm_span(trace_id, root.span_id, start_ms=1)
+        late = agentops_llm_span(trace_id, root.span_id, start_ms=2)
+
+        first = ingest.prepare(
+            decode_traces(trace_request([early]).SerializeToString(), PROTOBUF), project
+        )
+        store.append_event_batches([first.events])
+        ingest.finish(first)
+        # the late child's request is prepared (its root unknown) ...
+        second = ingest.prepare(
+            decode_traces(trace_request([late]).SerializeToString(), PROTOBUF), project
+        )
+        # ... when the root's whole request runs
+        last = ingest.prepare(
+            decode_traces(trace_request([root]).SerializeToString(), PROTOBUF), project
+        )
+        store.append_event_batches([last.events])
+        ingest.finish(last)
+        # and only then is the late child written
+        store.append_event_batches([second.events])
+        ingest.finish(second)
+
+        events = {e.id: e for e in store.iter_events(session_of(trace_id), "llms")}
+        assert set(events) == {early.span_id, late.span_id}
+        assert {e.parent_id for e in events.values()} == {None}
+    finally:
+        store.close()
