@@ -527,3 +527,47 @@ def test_an_outer_span_that_arrives_first_is_not_counted_twice(live: LiveServer)
     assert inner_first == outer_first_outcome
     assert inner_first["prompt_tokens"] == 21 and inner_first["completion_tokens"] == 7
     assert inner_first["llms"] == 1 and inner_first["errors"] == 1
+
+
+def test_genai_messages_of_one_call_split_over_two_log_requests_are_all_kept(
+    live: LiveServer,
+) -> None:
+    """A log batch may be cut between two messages of one call: both are kept, in order,
+    whether the span came before or after them."""
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+
+    def log_request(trace_id: str, span_id: str, event: str, content: str) -> bytes:
+        request = ExportLogsServiceRequest()
+        record = request.resource_logs.add().scope_logs.add().log_records.add()
+        record.trace_id, record.span_id = bytes.fromhex(trace_id), bytes.fromhex(span_id)
+        record.event_name = event
+        kv = record.body.kvlist_value.values.add()
+        kv.key, kv.value.string_value = "content", content
+        return request.SerializeToString()
+
+    headers = {**PROTOBUF, "X-Agentops-Api-Key": live.api_key}
+    for span_first in (True, False):
+        trace_id = new_trace_id()
+        root = SpanSpec("main", trace_id, scope="app")
+        chat = SpanSpec("chat gpt-4o-mini", trace_id, parent=root.span_id, kind=3, scope="genai",
+                        attributes={"gen_ai.operation.name": "chat",
+                                    "gen_ai.request.model": "gpt-4o-mini",
+                                    "gen_ai.usage.input_tokens": 21,
+                                    "gen_ai.usage.output_tokens": 7})  # fmt: skip
+        if span_first:
+            assert send(live, [chat, root]).status_code == 200
+        for event, content in (
+            ("gen_ai.system.message", "You are terse."),
+            ("gen_ai.user.message", "Say hello"),
+        ):
+            body = log_request(trace_id, chat.span_id, event, content)
+            res = live.client.post(live.url + "/v1/logs", content=body, headers=headers)
+            assert res.status_code == 200, res.text
+        if not span_first:
+            assert send(live, [chat, root]).status_code == 200
+        (llm,) = export(live, trace_id)["llms"]
+        prompt = llm["prompt"]["messages"]  # the export's chatml shape
+        assert [(m["role"], m["content"]) for m in prompt] == [
+            ("system", "You are terse."),
+            ("user", "Say hello"),
+        ], span_first

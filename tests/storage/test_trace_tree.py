@@ -126,10 +126,13 @@ def test_merging_into_a_payload_keeps_what_is_there(seed: Seed) -> None:
     store = seed.store
     seed.session("s1")
     store.append_events([event("s1", "e", payload={"prompt": "kept"})])
-    assert store.merge_event_payload("s1", "e", {"prompt": "other", "completion": "added"})
+    assert store.merge_event_payload("s1", "e", {"prompt": "other", "completion": ["added"]})
+    # a later log request adds to what log records gave, never to what the span carried
+    assert store.merge_event_payload("s1", "e", {"prompt": ["x"], "completion": ["more"]})
     assert next(iter(store.iter_events("s1"))).payload == {
         "prompt": "kept",
-        "completion": "added",
+        "completion": ["added", "more"],
+        "content_from_logs": ["completion"],
     }
     assert not store.merge_event_payload("s1", "missing", {"x": 1})
 

@@ -29,6 +29,7 @@ from sqlalchemy import (
 
 from agentops_server.storage import search_index
 from agentops_server.storage.appends import insert_ignore
+from agentops_server.storage.payload_content import merge_content
 from agentops_server.storage.records import (
     Event,
     PendingOtlp,
@@ -202,8 +203,8 @@ class TraceSql:
         return self._transact(lambda conn: int(conn.execute(_REPARENT, params).rowcount))
 
     def merge_event_payload(self, session_id: str, event_id: str, fields: dict[str, Any]) -> bool:
-        """Fill in a stored event's payload: `fields` go where the payload has no value yet
-        (missing or null). False if the event is not stored."""
+        """Add GenAI content from log records to a stored event's payload (see merge_content).
+        False if the event is not stored."""
 
         def work(conn: Connection) -> bool:
             where = and_(events.c.session_id == session_id, events.c.id == event_id)
@@ -211,9 +212,7 @@ class TraceSql:
             if row is None:
                 return False
             payload = dict(row[0] or {})
-            added = {k: v for k, v in fields.items() if payload.get(k) is None}
-            if added:
-                payload.update(added)
+            if merge_content(payload, fields):
                 conn.execute(update(events).where(where).values(payload=payload))
             return True
 

@@ -42,6 +42,7 @@ from agentops_server.ingest.otlp.pending import (
 from agentops_server.ingest.otlp.spans import LogRecord, Span
 from agentops_server.ingest.writer import IngestWriter
 from agentops_server.pricing import Pricer
+from agentops_server.storage.payload_content import merge_content
 from agentops_server.storage.records import (
     EventWrite,
     PendingOtlp,
@@ -362,16 +363,19 @@ def _tells_something_new(write: SessionWrite, stored: Session) -> bool:
 
 
 def _merge_contents(into: Contents, more: Contents) -> None:
+    """Log contents held in several rows for one span: their messages in arrival order."""
     for span_id, fields in more.items():
         target = into.setdefault(span_id, {})
         for key, value in fields.items():
-            target.setdefault(key, value)
+            held = target.get(key)
+            if isinstance(held, list) and isinstance(value, list):
+                target[key] = held + value
+            else:
+                target.setdefault(key, value)
 
 
 def _fill_contents(events: list[EventWrite], contents: Contents) -> None:
     for event in events:
         fields: dict[str, Any] | None = contents.get(event.id)
         if fields:
-            for key, value in fields.items():
-                if event.payload.get(key) is None:
-                    event.payload[key] = value
+            merge_content(event.payload, fields)
