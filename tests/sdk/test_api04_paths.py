@@ -17,8 +17,9 @@ import agentops
 from agentops import TraceState
 from agentops._trace_context import TraceContext
 from agentops._traces import parse_end_state, tag_list
+from agentops._transport import Request, Response
 from agentops.testing import InMemoryTransport
-from agentops.wire import EndState
+from agentops.wire import UPDATE_SESSION, EndState
 from tests.sdk.conftest import LogLines
 
 KEY = str(uuid.uuid4())
@@ -160,6 +161,34 @@ def test_decorated_code_without_a_trace_runs_unrecorded(wire: InMemoryTransport)
     assert wire.events == []
 
 
+def test_without_a_trace_async_generators_still_take_sent_and_thrown_values(
+    wire: InMemoryTransport,
+) -> None:
+    """Without a session the wrapper used `async for`: asend() values became None and
+    athrow() ended the wrapper instead of reaching the generator."""
+
+    @agentops.task
+    async def echo() -> AsyncGenerator[str, str | None]:
+        got: str | None = None
+        while True:
+            try:
+                got = yield f"got {got}"
+            except ValueError:
+                got = "ValueError"
+
+    async def drive() -> list[str]:
+        gen = echo()
+        seen = [await gen.asend(None), await gen.asend("a"), await gen.asend("b")]
+        seen.append(await gen.athrow(ValueError("caught inside")))
+        await gen.aclose()
+        return seen
+
+    assert asyncio.run(drive()) == ["got None", "got a", "got b", "got ValueError"]
+    with started("agen-send") as ctx:  # and the same with a trace running
+        assert asyncio.run(drive()) == ["got None", "got a", "got b", "got ValueError"]
+    assert names(wire, ctx.session.session_id) == [("echo", None)]
+
+
 def test_trace_decorator_makes_one_session_per_call(wire: InMemoryTransport) -> None:
     @agentops.trace(name="nightly", tags={"team": "ops"})
     def job(x: int) -> int:
@@ -199,6 +228,38 @@ def test_end_trace_forms(wire: InMemoryTransport, agentops_log: LogLines) -> Non
     agentops.flush()
     states = {s.get("name"): s["end_state"] for s in wire.sessions.values()}
     assert states == {"first": "Success", "second": "Fail"}
+
+
+class EndWatcher(InMemoryTransport):
+    """Notes, as each session update arrives, which of `watched` were still running."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.watched: list[agentops.Session] = []
+        self.running_at_updates: list[list[bool]] = []
+
+    def send(self, request: Request) -> Response:
+        if request.path == UPDATE_SESSION:
+            self.running_at_updates.append([s.is_running for s in self.watched])
+        return super().send(request)
+
+
+def test_end_trace_of_every_trace_ends_them_all_before_waiting() -> None:
+    """end_trace() used to end one session, wait up to flush_timeout for it, then the next:
+    later sessions ended (and were timed) one whole wait too late each."""
+    watcher = EndWatcher()
+    agentops.init(
+        api_key=KEY, transport=watcher, auto_start_session=False, instrument_llm_calls=False
+    )
+    for name in ("a", "b", "c", "d"):
+        ctx = agentops.start_trace(name)
+        assert ctx is not None
+        watcher.watched.append(ctx.session)
+    agentops.end_trace(end_state="Fail")
+    assert len(watcher.running_at_updates) == 4
+    assert watcher.running_at_updates[0] == [False] * 4  # every one ended before any was sent
+    states = {s.get("name"): s["end_state"] for s in watcher.sessions.values()}
+    assert states == {"a": "Fail", "b": "Fail", "c": "Fail", "d": "Fail"}
 
 
 def test_update_trace_metadata(wire: InMemoryTransport, agentops_log: LogLines) -> None:

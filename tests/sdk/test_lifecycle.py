@@ -359,7 +359,7 @@ def test_server_down_for_a_few_seconds_then_back(server: ServerProcess, tmp_path
     assert data["session"]["end_state"] == "Success"
 
 
-def test_hooks_are_installed_from_the_main_thread_only(tmp_path: Path) -> None:
+def test_signal_handlers_wait_for_the_main_thread_the_exit_hooks_do_not(tmp_path: Path) -> None:
     done = run_script(
         tmp_path,
         """
@@ -380,7 +380,90 @@ def test_hooks_are_installed_from_the_main_thread_only(tmp_path: Path) -> None:
         ),
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:2] == ["True True", "False False"]
+    assert done.stdout.split("\n")[:2] == ["False True", "False False"]
+
+
+def test_init_from_another_thread_still_delivers_at_exit(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """init() in a worker thread (a request handler, say) installed no exit hook at all:
+    the session and its events were lost when the program ended without end_session()."""
+    done = run_script(
+        tmp_path,
+        """
+        import threading
+        import agentops
+        def work():
+            s = agentops.init()
+            for i in range(5):
+                agentops.record(agentops.ActionEvent(action_type="in-thread", params={"i": i}))
+            print(s.session_id)
+        t = threading.Thread(target=work)
+        t.start()
+        t.join()
+        """,
+        env=script_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    data = export(server, session_id_from(done.stdout))
+    assert data["session"]["end_state"] == "Indeterminate"
+    assert data["session"]["end_state_reason"] == REASON_NO_END
+    assert len(data["actions"]) == 5
+
+
+def test_multiprocessing_fork_children_deliver_their_events(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """multiprocessing's fork children leave by os._exit(), which skips atexit: their events
+    were lost. They are sent from multiprocessing's own exit function now."""
+    done = run_script(
+        tmp_path,
+        """
+        import multiprocessing, os
+        import agentops
+
+        def child(tag):
+            s = agentops.start_session(tags=[tag])  # a session of the child's own
+            for i in range(3):
+                agentops.record(agentops.ActionEvent(action_type=f"{tag}-{i}"))
+            return str(s.session_id)  # not ended: the child's exit ends it
+
+        def inherited(n):  # events to the parent's session, from the child
+            for i in range(n):
+                agentops.record(agentops.ActionEvent(action_type=f"child-{os.getpid()}"))
+            return n
+
+        if __name__ == "__main__":
+            s = agentops.init()
+            agentops.record(agentops.ActionEvent(action_type="parent"))
+            # Not forked during the worker's first request: a child forked then may wait on a
+            # lock its parent's worker thread held (an import of httpx's lazy modules).
+            agentops.flush()
+            ctx = multiprocessing.get_context("fork")
+            p = ctx.Process(target=inherited, args=(4,))
+            p.start()
+            p.join()
+            with ctx.Pool(2) as pool:
+                counts = pool.map(inherited, [3, 3])
+                own = pool.map(child, ["pool-a", "pool-b"])
+                pool.close()
+                pool.join()  # the workers leave as they do at the end of a pool's work
+            agentops.end_session("Success")
+            print(s.session_id, p.exitcode, sum(counts), *own)
+        """,
+        env=script_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    sid, exitcode, pooled, *own = done.stdout.split()
+    assert (exitcode, pooled) == ("0", "6")
+    data = export(server, sid)
+    actions = [a["action_type"] for a in data["actions"]]
+    assert len(actions) == 1 + 4 + 6, (actions, done.stderr)
+    for session_id in own:
+        child = export(server, session_id)
+        assert child["session"]["end_state"] == "Indeterminate"
+        assert child["session"]["end_state_reason"] == REASON_NO_END
+        assert len(child["actions"]) == 3
 
 
 CATCHING_AGENT = """

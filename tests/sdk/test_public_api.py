@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import tomllib
 import uuid
 from pathlib import Path
 
@@ -12,7 +13,7 @@ import pytest
 
 import agentops
 from agentops.testing import InMemoryTransport
-from tests.sdk.conftest import LogLines, script_env
+from tests.sdk.conftest import REPO_ROOT, LogLines, script_env
 
 PUBLIC = {
     "ActionEvent",
@@ -214,3 +215,12 @@ def test_every_env_var_and_public_name_is_documented() -> None:
         assert f"`{name}`" in docs, name
     for name in PUBLIC:
         assert name in docs, name
+
+
+def test_requires_python_is_the_python_the_sdk_is_checked_for() -> None:
+    """The SDK uses 3.11's datetime.UTC; pip must not install it on an older Python."""
+    sdk = tomllib.loads((REPO_ROOT / "sdk" / "pyproject.toml").read_text())
+    workspace = tomllib.loads((REPO_ROOT / "pyproject.toml").read_text())
+    oldest = workspace["tool"]["mypy"]["python_version"]
+    assert workspace["tool"]["ruff"]["target-version"] == "py" + oldest.replace(".", "")
+    assert sdk["project"]["requires-python"] == f">={oldest}"

@@ -3,11 +3,13 @@ the agent goes on recording to the server."""
 
 from __future__ import annotations
 
+import uuid
 from urllib.parse import urlsplit
 
 import pytest
 
 import agentops
+from agentops._transport import HttpTransport, Request, TransportError
 from tests.sdk.conftest import LogLines, export, init_only
 from tests.support.server import ServerProcess
 
@@ -67,3 +69,74 @@ def test_bad_arguments_are_ignored_or_repaired(
     agentops.configure(max_queue_size="lots")  # type: ignore[arg-type]
     assert agentops.get_client().config.max_queue_size == agentops.Configuration().max_queue_size
     assert export(server, session.session_id)["session"]["tags"] == ["5", "one"]
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("AGENTOPS_FLUSH_TIMEOUT", "inf"),
+        ("AGENTOPS_FLUSH_TIMEOUT", "1e300"),
+        ("AGENTOPS_FLUSH_TIMEOUT", "nan"),
+        ("AGENTOPS_SHUTDOWN_TIMEOUT", "inf"),
+        ("AGENTOPS_MAX_WAIT_TIME", str(10**15)),
+    ],
+)
+def test_endless_waits_are_bad_settings(
+    server: ServerProcess,
+    monkeypatch: pytest.MonkeyPatch,
+    agentops_log: LogLines,
+    variable: str,
+    value: str,
+) -> None:
+    """Infinite, NaN or absurd waits used to pass, then overflow the timers in end_session()."""
+    monkeypatch.setenv(variable, value)
+    session = agentops.init(api_key=server.api_key, endpoint=server.url, instrument_llm_calls=False)
+    assert f"ERROR Ignoring the setting {variable}" in agentops_log.text
+    assert session is not None
+    defaults = agentops.Configuration()
+    config = session.config
+    assert (config.flush_timeout, config.shutdown_timeout, config.max_wait_time) == (
+        defaults.flush_timeout,
+        defaults.shutdown_timeout,
+        defaults.max_wait_time,
+    )
+    session.record(agentops.ActionEvent(action_type="still recorded"))
+    assert session.end_session("Success") == 0
+    assert len(export(server, session.session_id)["actions"]) == 1
+
+
+def test_endless_waits_in_code_are_ignored_or_refused(agentops_log: LogLines) -> None:
+    agentops.configure(max_wait_time=10**15)
+    assert "ERROR Ignoring the setting max_wait_time" in agentops_log.text
+    assert agentops.get_client().config.max_wait_time == agentops.Configuration().max_wait_time
+    for value in (float("inf"), float("nan"), 1e300):  # built by hand: raises, as documented
+        with pytest.raises(ValueError, match="flush_timeout"):
+            agentops.Configuration(flush_timeout=value)
+        with pytest.raises(ValueError, match="shutdown_timeout"):
+            agentops.Configuration(shutdown_timeout=value)
+
+
+@pytest.mark.parametrize("endpoint", ["http://[::1", "http://127.0.0.1:port", "http://:8000"])
+def test_an_endpoint_that_is_not_a_url_is_a_bad_setting(
+    monkeypatch: pytest.MonkeyPatch, agentops_log: LogLines, endpoint: str
+) -> None:
+    """httpx refused such a URL with an error the exporter did not catch: every event was
+    lost without a word. Now it is refused at init(), naming it, and the default applies."""
+    key = str(uuid.uuid4())
+    agentops.init(api_key=key, endpoint=endpoint, auto_start_session=False)
+    refused = f"endpoint must be an http(s) URL, got {endpoint!r}"
+    assert f"ERROR Ignoring the setting endpoint: {refused}" in agentops_log.text
+    assert agentops.get_client().config.endpoint == agentops.Configuration().endpoint
+    monkeypatch.setenv("AGENTOPS_API_ENDPOINT", endpoint)
+    agentops.init(api_key=key, auto_start_session=False)
+    assert f"ERROR Ignoring the setting AGENTOPS_API_ENDPOINT: {refused}" in agentops_log.text
+    assert agentops.get_client().config.endpoint == agentops.Configuration().endpoint
+
+
+def test_a_url_httpx_cannot_use_is_a_failed_delivery() -> None:
+    """What reaches the transport anyway (a spool file's endpoint) fails like a refused
+    connection: the exporter retries and spools it, and the spool keeps its file."""
+    transport = HttpTransport(timeout=5)
+    with pytest.raises(TransportError, match="InvalidURL"):
+        transport.send(Request("http://[::1/v2/create_events", "/v2/create_events", b"{}"))
+    transport.close()

@@ -119,6 +119,54 @@ def test_a_clean_durable_run_leaves_no_journal(server: ServerProcess, tmp_path: 
     assert list(spool_dir.iterdir()) == []
 
 
+FORKING_DURABLE_AGENT = """
+import os, sys, time
+import agentops
+s = agentops.init()
+for i in range(10):
+    agentops.record(agentops.ActionEvent(action_type=f"parent-{i}"))
+time.sleep(0.4)  # more than the journal's 100 ms: the parent's journal holds them
+pid = os.fork()
+if pid == 0:
+    agentops.record(agentops.ActionEvent(action_type="child"))
+    sys.exit(0)  # a normal exit: the child's exit hook runs and closes its spool
+_, status = os.waitpid(pid, 0)
+pid = os.fork()
+if pid == 0:
+    agentops.record(agentops.ActionEvent(action_type="child-crashed"))
+    time.sleep(0.4)
+    os._exit(0)  # the child's own journal keeps its event
+os.waitpid(pid, 0)
+print(s.session_id, os.waitstatus_to_exitcode(status), flush=True)
+agentops.record(agentops.ActionEvent(action_type="parent-after"))
+time.sleep(0.4)
+os._exit(0)  # the parent dies without its exit hook: its journal is all that is left
+"""
+
+
+def test_a_forked_child_leaves_its_parents_journal_alone(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """A child made by os.fork() inherited the parent's journal and, exiting normally with
+    everything of its own delivered, deleted it: the parent's next crash lost everything."""
+    spool_dir = tmp_path / "spool"
+    env = script_env(server, AGENTOPS_SPOOL_DIR=str(spool_dir), AGENTOPS_DURABLE="1")
+    env["AGENTOPS_MAX_WAIT_TIME"] = "60000"  # the parent's events stay in memory (and journal)
+    done = run(write_script(tmp_path, FORKING_DURABLE_AGENT), env=env)
+    assert done.returncode == 0, done.stderr
+    session_id, child_status = done.stdout.split()
+    assert child_status == "0"
+    # the parent's and the crashed child's (the other child sent its event and deleted its own)
+    assert len(list(spool_dir.glob("*.journal"))) == 2
+
+    sent = spool_command("send", env=env)
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    actions = sorted(a["action_type"] for a in export(server, session_id)["actions"])
+    expected = ["child", "child-crashed", "parent-after", *(f"parent-{i}" for i in range(10))]
+    assert actions == sorted(expected)
+    assert list(spool_dir.iterdir()) == []
+
+
 def test_losses_reach_the_session_stats(server: ServerProcess, tmp_path: Path) -> None:
     env = script_env(server, AGENTOPS_SPOOL_DIR=str(tmp_path / "spool"))
     env["AGENTOPS_MAX_QUEUE_SIZE"] = "10"

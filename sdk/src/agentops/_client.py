@@ -221,7 +221,7 @@ class Client(BaseClient):
 
     def initialize(self) -> None:
         """Install exit hooks, start host collection and the integrations (once)."""
-        _lifecycle.install(self.config.shutdown_timeout)  # retried: a no-op off the main thread
+        _lifecycle.install(self.config.shutdown_timeout)  # signal handlers: once on the main thread
         if self.is_initialized:
             return
         self.is_initialized = True

@@ -15,6 +15,7 @@ The rest of the SDK (and `agentops.integrations.setup_integrations(config)`) rec
     env_data_opt_out        send only the SDK/OS/cwd/venv sections of the host environment
     flush_timeout           seconds end_session()/flush() wait for the server at most
     shutdown_timeout        seconds the exit hooks wait for the server at most
+                            (waits are finite: at most MAX_SECONDS, a day)
     log_level, log_to_file  the `agentops` logger's level and the ./agentops.log file
     spool                   keep what could not be sent on disk, for a later process to send
     spool_dir               where ("" = $XDG_STATE_HOME/agentops/spool or ~/.local/state/...)
@@ -31,6 +32,7 @@ from __future__ import annotations
 import dataclasses
 import inspect
 import os
+import urllib.parse
 import uuid
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
@@ -80,6 +82,9 @@ ENV_VARS: Final = (
 )
 
 DEFAULT_ENDPOINT: Final = "http://127.0.0.1:8000"
+# The longest wait a setting may ask for (flush_timeout, shutdown_timeout, max_wait_time): a
+# day. Longer (or infinite) waits overflow the clocks and timers they are handed to.
+MAX_SECONDS: Final = 86_400.0
 MAX_BATCH_SIZE: Final = 500
 _LEVELS: Final = ("CRITICAL", "ERROR", "WARNING", "INFO", "DEBUG")
 
@@ -117,9 +122,7 @@ class Configuration:
         set_(self, "parent_key", _uuid_or_none(self.parent_key, "Parent Key"))
         if isinstance(self.endpoint, str) and "://" not in self.endpoint and self.endpoint:
             set_(self, "endpoint", f"http://{self.endpoint.strip()}")  # "localhost:8000"
-        if not isinstance(self.endpoint, str) or not self.endpoint.startswith(
-            ("http://", "https://")
-        ):
+        if not isinstance(self.endpoint, str) or not _is_http_url(self.endpoint):
             raise ConfigurationError(f"endpoint must be an http(s) URL, got {self.endpoint!r}")
         set_(self, "endpoint", self.endpoint.rstrip("/"))
         set_(self, "default_tags", tags_tuple(self.default_tags))
@@ -128,10 +131,21 @@ class Configuration:
             value = getattr(self, name)
             if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
                 raise ConfigurationError(f"{name} must be a positive int, got {value!r}")
+        if self.max_wait_time > MAX_SECONDS * 1000:
+            raise ConfigurationError(
+                f"max_wait_time must be at most {MAX_SECONDS * 1000:.0f} ms, "
+                f"got {self.max_wait_time!r}"
+            )
         for name in ("flush_timeout", "shutdown_timeout"):
             value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-                raise ConfigurationError(f"{name} must be a number of seconds >= 0, got {value!r}")
+            if (
+                isinstance(value, bool)
+                or not isinstance(value, int | float)
+                or not 0 <= value <= MAX_SECONDS  # also refuses NaN
+            ):
+                raise ConfigurationError(
+                    f"{name} must be a number of seconds from 0 to {MAX_SECONDS:.0f}, got {value!r}"
+                )
         set_(self, "max_cost_usd", _usd_or_none(self.max_cost_usd))
         for name in ("max_tokens", "max_llm_calls"):
             value = getattr(self, name)
@@ -189,6 +203,16 @@ def _usd_or_none(value: object) -> Decimal | None:
             f"max_cost_usd must be a number of US dollars >= 0 (e.g. 0.50), got {value!r}"
         )
     return usd
+
+
+def _is_http_url(endpoint: str) -> bool:
+    """An http(s) URL with a host (and a valid port, if any): "http://[::1" is not."""
+    try:
+        parts = urllib.parse.urlsplit(endpoint)
+        _ = parts.port  # raises ValueError for a port that is not a number in range
+    except ValueError:
+        return False
+    return parts.scheme in ("http", "https") and bool(parts.hostname) and endpoint.isprintable()
 
 
 def _uuid_or_none(value: object, what: str) -> str | None:

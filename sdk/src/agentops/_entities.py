@@ -181,26 +181,26 @@ def _generator(spec: _Spec, func: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _async_generator(spec: _Spec, func: Callable[..., Any]) -> Callable[..., Any]:
+    """As _generator: each step runs with its frame current (none without a session);
+    asend() and athrow() reach the inner generator either way."""
+
     @functools.wraps(func)
     async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
         frame = _begin(spec, args, kwargs)
         inner = func(*args, **kwargs)
-        if frame is None:
-            async for item in inner:
-                yield item
-            return
         sent: Any = None
         thrown: BaseException | None = None
         try:
             while True:
-                token = _current_parent.set(frame)
+                token = _current_parent.set(frame) if frame is not None else None
                 try:
                     if thrown is None:
                         item = await inner.asend(sent)
                     else:
                         item = await inner.athrow(thrown)
                 finally:
-                    _reset(token, None)
+                    if token is not None:
+                        _reset(token, None)
                 thrown = None
                 try:
                     sent = yield item
@@ -209,13 +209,16 @@ def _async_generator(spec: _Spec, func: Callable[..., Any]) -> Callable[..., Any
                 except BaseException as exc:
                     thrown, sent = exc, None
         except StopAsyncIteration:
-            _end(frame, None)
+            if frame is not None:
+                _end(frame, None)
         except GeneratorExit:
             await inner.aclose()
-            _end(frame, None)
+            if frame is not None:
+                _end(frame, None)
             raise
         except BaseException as exc:
-            _fail(frame, exc)
+            if frame is not None:
+                _fail(frame, exc)
             raise
 
     return wrapper

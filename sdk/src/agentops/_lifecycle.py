@@ -13,7 +13,10 @@ deadline, then behave exactly as the process would without the SDK.
   ("Signal SIGTERM detected"), then the previous handler runs (for SIG_DFL the signal is
   re-raised, so the exit status is the usual one).
 - A second signal while flushing skips the flush.
-Installed once, from the main thread only; only sessions started by this process are ended.
+- multiprocessing's children (fork, forkserver) leave by os._exit() after running its own exit
+  function, not atexit: the exit path is registered there too (multiprocessing.util.Finalize).
+Installed once, from any thread; the signal handlers only from the main thread (Python's rule),
+by the first init() there. Only sessions started by this process are ended.
 """
 
 from __future__ import annotations
@@ -35,7 +38,12 @@ from agentops.wire import REASON_NO_END, EndState
 
 Handler = Callable[[int, FrameType | None], Any] | int | None
 
+# multiprocessing.util.Finalize priority of the exit path in multiprocessing's children: ahead
+# of the library's own (a Pool's is 15), so the sessions end before it tears things down.
+MULTIPROCESSING_EXIT_PRIORITY = 100
+
 _installed = False
+_signals_installed = False
 _shutdown_timeout = 2.0
 _previous_excepthook: Callable[..., Any] | None = None
 _previous_handlers: dict[int, Handler] = {}
@@ -45,18 +53,34 @@ _handling: set[int] = set()
 _gave_up = False
 # Set by an uncaught KeyboardInterrupt: the process is to exit by SIGINT (see _keep_sigint_exit).
 _interrupted = False
+# The process whose exit path ran (atexit and multiprocessing's exit function may both call it).
+_exited_pid: int | None = None
+_multiprocessing_watched = False
+_finalizer_pid: int | None = None
+
+
+class _Token:
+    """What multiprocessing.util.register_after_fork keeps a weak reference to."""
+
+
+_MULTIPROCESSING_TOKEN = _Token()
 
 
 def install(shutdown_timeout: float) -> None:
-    """Install the hooks (idempotent; a no-op off the main thread)."""
-    global _installed, _shutdown_timeout, _previous_excepthook
+    """Install the hooks (idempotent). The exit path and the excepthook are installed from
+    any thread; the signal handlers once init() runs on the main thread."""
+    global _installed, _signals_installed, _shutdown_timeout, _previous_excepthook
     _shutdown_timeout = shutdown_timeout
-    if _installed or threading.current_thread() is not threading.main_thread():
+    if not _installed:
+        _installed = True
+        atexit.register(_at_exit)
+        _previous_excepthook = sys.excepthook
+        sys.excepthook = _excepthook
+        os.register_at_fork(before=_watch_multiprocessing)
+    _watch_multiprocessing()
+    if _signals_installed or threading.current_thread() is not threading.main_thread():
         return
-    _installed = True
-    atexit.register(_at_exit)
-    _previous_excepthook = sys.excepthook
-    sys.excepthook = _excepthook
+    _signals_installed = True
     for signum in (signal.SIGINT, signal.SIGTERM):
         previous = signal.getsignal(signum)
         if previous is signal.SIG_IGN or previous is None:
@@ -106,7 +130,38 @@ def _keep_unsent(workers: list[_worker.BatchWorker], waited: float, *, done: boo
     _spooling.close_all(delivered=done)
 
 
+def _watch_multiprocessing() -> None:
+    """Once multiprocessing is imported (checked at install and before each fork): each of
+    its children registers the exit path as it starts (its start clears the finalizers it
+    inherited, then runs the after-fork callbacks), and so does one that calls init()."""
+    global _multiprocessing_watched
+    util = sys.modules.get("multiprocessing.util")
+    if util is None:
+        return
+    with capture_internal_errors("multiprocessing exit hook"):
+        if not _multiprocessing_watched:
+            _multiprocessing_watched = True
+            util.register_after_fork(_MULTIPROCESSING_TOKEN, _in_multiprocessing_child)
+        process = sys.modules.get("multiprocessing.process")
+        if process is not None and process.parent_process() is not None:
+            _in_multiprocessing_child(_MULTIPROCESSING_TOKEN)
+
+
+def _in_multiprocessing_child(_token: object) -> None:
+    """A multiprocessing child: run the exit path from multiprocessing's exit function."""
+    global _finalizer_pid
+    util = sys.modules.get("multiprocessing.util")
+    if util is None or _finalizer_pid == os.getpid():
+        return
+    _finalizer_pid = os.getpid()
+    util.Finalize(None, _at_exit, exitpriority=MULTIPROCESSING_EXIT_PRIORITY)
+
+
 def _at_exit() -> None:
+    global _exited_pid
+    if _exited_pid == os.getpid():
+        return
+    _exited_pid = os.getpid()
     end_all(EndState.INDETERMINATE, REASON_NO_END, _shutdown_timeout)
     if _interrupted:
         _keep_sigint_exit()

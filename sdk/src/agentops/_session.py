@@ -184,6 +184,12 @@ class Session:
         if command is None:
             return None
         delivered = self._worker.deliver([command], self.config.flush_timeout)
+        return self._ended_with(command, delivered)
+
+    end = end_session
+
+    def _ended_with(self, command: Command, delivered: bool) -> Decimal | None:
+        """After the end update was waited for: the cost, and what the user is told."""
         answer: SessionAnswer | None = command.result if delivered else None
         cost = answer.cost if answer is not None else None
         if answer is not None and answer.cost_complete is not None:
@@ -206,8 +212,6 @@ class Session:
             )
         self._log_stats()
         return cost
-
-    end = end_session
 
     def _finish(
         self, end_state: str | EndState, reason: str | None, video: str | None
@@ -394,3 +398,20 @@ def _describe(value: object) -> str:
     if isinstance(value, type):
         return f"the class {value.__name__} (an instance is needed: {value.__name__}(...))"
     return type(value).__name__
+
+
+def end_sessions(sessions: list[Session], end_state: EndState, reason: str | None) -> None:
+    """End `sessions` at once, then wait for them all with one deadline (the longest
+    flush_timeout among them), not one after another."""
+    ended = [(s, s._finish(end_state, reason, None)) for s in sessions]
+    waits = [(session, command) for session, command in ended if command is not None]
+    if not waits:
+        return
+    deadline = time.monotonic() + max(session.config.flush_timeout for session, _ in waits)
+    by_worker: dict[BatchWorker, list[Command]] = {}
+    for session, command in waits:
+        by_worker.setdefault(session._worker, []).append(command)
+    for worker, commands in by_worker.items():
+        worker.deliver(commands, max(0.0, deadline - time.monotonic()))
+    for session, command in waits:
+        session._ended_with(command, command.done.is_set())

@@ -16,6 +16,7 @@ is stored once. Two kinds of files share the directory:
 - `*.journal`: the durable mode's journal of a running process, appended every 100 ms and
   held under an exclusive `flock` by its process for its lifetime. The kernel drops the lock
   when the process dies (even by `kill -9`): an unlocked journal is an orphan to send.
+  A child made by os.fork() leaves its parent's journal alone and journals to its own.
 
 A sender takes a file by its exclusive lock, so two processes never send one file at once,
 and deletes it once every operation was answered 2xx. The directory is bounded in bytes;
@@ -30,6 +31,7 @@ import os
 import threading
 import time
 import uuid
+import weakref
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,6 +109,7 @@ class Spool:
         self.directory = directory
         self.max_bytes = max_bytes
         self._lock = threading.Lock()
+        _spools.add(self)
 
     @property
     def available(self) -> bool:
@@ -347,28 +350,51 @@ class Journal:
     `add()` costs the caller a list append; a daemon thread writes what was added every
     100 ms (JOURNAL_INTERVAL_SECONDS), so a process killed with SIGKILL loses at most the
     last interval. Lines are handed over as callables that build the line on the journal's
-    thread (encoding an event is not the caller's cost).
+    thread (encoding an event is not the caller's cost). Writes go straight to the file
+    descriptor (no buffer a forked child could write out again). A child made by os.fork()
+    never writes, closes the lock of or deletes its parent's file (after_fork): it journals
+    to a file of its own, made when it first has something to write.
     """
 
     def __init__(self, spool: Spool, path: Path, destination: Destination) -> None:
-        self.path = path
         self._spool = spool
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
-        self._file = os.fdopen(fd, "ab")
-        fcntl.flock(self._file.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-        header = _encode(destination.header())
-        self._file.write(header)
-        self._file.flush()
-        self._size = len(header)
+        self._destination = destination
+        self.path = path
+        self._fd: int | None = None
+        self._size = 0
         self._full = False
         self._added: list[Callable[[], Line | None]] = []
         self._write_lock = threading.Lock()
+        self._start_lock = threading.Lock()
         self._closed = False
-        self._thread = threading.Thread(target=self._run, name="agentops-journal", daemon=True)
-        self._thread.start()
+        self._thread: threading.Thread | None = None
+        self._open(path)
+        self._start()
+        _journals.add(self)
+
+    def _open(self, path: Path) -> None:
+        """Create `path`, lock it for this process's lifetime and write the header."""
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            header = _encode(self._destination.header())
+            _write_all(fd, header)
+        except BaseException:
+            os.close(fd)
+            raise
+        self._fd, self.path, self._size, self._full = fd, path, len(header), False
+
+    def _start(self) -> None:
+        with self._start_lock:
+            if self._thread is None:
+                thread = threading.Thread(target=self._run, name="agentops-journal", daemon=True)
+                thread.start()
+                self._thread = thread
 
     def add(self, build: Callable[[], Line | None]) -> None:
         self._added.append(build)
+        if self._thread is None:  # a forked child's first line
+            self._start()
 
     def write_pending(self) -> None:
         """Write what was added so far (the journal's thread, and close())."""
@@ -385,6 +411,14 @@ class Journal:
                     if line is not None:
                         chunks.append(_encode(line))
             data = b"".join(chunks)
+            if self._fd is None:  # a forked child: a file of its own
+                try:
+                    self._spool._ensure_directory()
+                    self._open(self._spool.directory / _new_name(JOURNAL_SUFFIX))
+                except OSError as exc:
+                    logger.warning("Could not open a journal in %s: %s", self._spool.directory, exc)
+                    self._closed = True
+                    return
             if self._size + len(data) > self._spool.max_bytes:
                 if not self._full:
                     self._full = True
@@ -395,8 +429,8 @@ class Journal:
                         self._spool.max_bytes,
                     )
                 return
-            self._file.write(data)
-            self._file.flush()
+            assert self._fd is not None
+            _write_all(self._fd, data)
             self._size += len(data)
 
     def _run(self) -> None:
@@ -409,11 +443,51 @@ class Journal:
         """At exit: delete the journal if everything reached the server, else keep it for the
         next process (it stays a whole file: written out, then unlocked)."""
         with capture_internal_errors("journal close"):
-            self.write_pending()
+            if not delivered:
+                self.write_pending()
             with self._write_lock:
                 if self._closed:
                     return
                 self._closed = True
+                fd, self._fd = self._fd, None
+                if fd is None:  # a forked child that journaled nothing
+                    return
                 if delivered:
                     _unlink(self.path)
-                self._file.close()  # releases the lock
+                os.close(fd)  # releases the lock
+
+    def after_fork(self) -> None:
+        """In a forked child: the parent's file is not ours. Closing our copy of its
+        descriptor leaves the parent's lock in place (the parent's descriptor holds it)."""
+        fd, self._fd = self._fd, None
+        if fd is not None:
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+        self._added = []  # the parent's lines: the parent writes them
+        self._write_lock = threading.Lock()
+        self._start_lock = threading.Lock()
+        self._thread = None
+        self._size = 0
+        self._full = False
+
+
+def _write_all(fd: int, data: bytes) -> None:
+    view = memoryview(data)
+    while view:
+        view = view[os.write(fd, view) :]
+
+
+_spools: weakref.WeakSet[Spool] = weakref.WeakSet()
+_journals: weakref.WeakSet[Journal] = weakref.WeakSet()
+
+
+def _after_fork_in_child() -> None:
+    for spool in list(_spools):
+        spool._lock = threading.Lock()  # a thread of the parent may have held it
+    for journal in list(_journals):
+        journal.after_fork()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -18,7 +18,7 @@ from agentops import _recording
 from agentops._budget import BudgetHandler
 from agentops._client import Client, get_client
 from agentops._errors import capture_internal_errors, logger, warn_once
-from agentops._session import Session
+from agentops._session import Session, end_sessions
 from agentops._trace_context import TraceContext
 from agentops.enums import TraceState
 from agentops.wire import EndState
@@ -101,9 +101,8 @@ def end_trace(
 ) -> None:
     """End a trace (every running one when `trace_context` is None) with `end_state`."""
     state, reason = parse_end_state(end_state)
-    if trace_context is None:
-        for session in _recording.active_sessions():
-            session.end_session(state, reason)
+    if trace_context is None:  # all of them end now, and are waited for together
+        end_sessions(_recording.active_sessions(), state, reason)
         return
     given: object = trace_context
     if isinstance(given, Session):

@@ -97,7 +97,9 @@ class HttpTransport:
             headers["Content-Encoding"] = "gzip"
         try:
             res = self._http().post(request.url, content=body, headers=headers)
-        except self._httpx.HTTPError as exc:
+        except (self._httpx.HTTPError, self._httpx.InvalidURL) as exc:
+            # InvalidURL is not an HTTPError: a URL httpx can't use is a request that
+            # can't reach the server, like any other
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
         return Response(
             status=res.status_code,
