@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, cast
+from typing import Any, TypeVar, cast
 
 import anthropic
 import openai
@@ -100,10 +100,24 @@ def budget_server() -> Iterator[BudgetServer]:
         server.server_close()
 
 
+ClientT = TypeVar("ClientT", openai.OpenAI, anthropic.Anthropic)
+_open_clients: list[openai.OpenAI | anthropic.Anthropic] = []
+
+
+def closed_after_the_test(client: ClientT) -> ClientT:
+    """A provider client the `fake` fixture closes (its pooled socket is not left to the GC)."""
+    _open_clients.append(client)
+    return client
+
+
 @pytest.fixture
 def fake() -> Iterator[FakeProviders]:
     with FakeProviders() as providers:
-        yield providers
+        try:
+            yield providers
+        finally:
+            while _open_clients:
+                _open_clients.pop().close()
 
 
 def sent_calls(fake: FakeProviders) -> int:
@@ -119,7 +133,9 @@ def test_the_project_budget_signal_refuses_calls_until_an_answer_clears_it(
 ) -> None:
     session = agentops.init(api_key=str(uuid.uuid4()), endpoint=budget_server.url)
     assert session is not None
-    client = openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    client = closed_after_the_test(
+        openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    )
     chat(client)
     budget_server.exceeded = ("daily", MESSAGE)
     assert agentops.flush(10)  # the answer to the events carries the headers
@@ -151,7 +167,9 @@ def test_an_error_answer_without_the_headers_does_not_lift_the_project_budget(
 ) -> None:
     # a proxy's 400 (or an answer whose sign-in failed) says nothing of the budget
     agentops.init(api_key=str(uuid.uuid4()), endpoint=budget_server.url)
-    client = openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    client = closed_after_the_test(
+        openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    )
     budget_server.exceeded = ("daily", MESSAGE)
     agentops.record(agentops.ActionEvent(action_type="step"))
     assert agentops.flush(10)
@@ -175,7 +193,9 @@ def test_both_periods_and_a_handler_that_allows_the_call(
         return True
 
     agentops.init(api_key=str(uuid.uuid4()), endpoint=budget_server.url, on_budget_exceeded=allow)
-    client = openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    client = closed_after_the_test(
+        openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    )
     budget_server.exceeded = ("daily, monthly", "")
     agentops.record(agentops.ActionEvent(action_type="plan"))
     assert agentops.flush(10)  # answered with the headers
@@ -200,7 +220,9 @@ def test_a_failing_handler_refuses_the_call(fake: FakeProviders, agentops_log: L
 
     transport = InMemoryTransport()
     session = session_with(transport, max_llm_calls=0, on_budget_exceeded=broken)
-    client = openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    client = closed_after_the_test(
+        openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    )
     with pytest.raises(agentops.BudgetExceeded) as refused:
         chat(client)
     assert isinstance(refused.value.__cause__, RuntimeError)
@@ -214,7 +236,9 @@ def test_a_failing_handler_refuses_the_call(fake: FakeProviders, agentops_log: L
 def test_a_session_left_by_budget_exceeded_is_not_told_twice(fake: FakeProviders) -> None:
     transport = InMemoryTransport()
     agentops.init(api_key=str(uuid.uuid4()), transport=transport, auto_start_session=False)
-    client = openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    client = closed_after_the_test(
+        openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    )
     session = agentops.start_session(max_llm_calls=1)
     assert session is not None
     with pytest.raises(agentops.BudgetExceeded), session:
@@ -231,7 +255,9 @@ def test_a_reason_that_is_not_a_string_follows_the_limit(fake: FakeProviders) ->
     # session stopped by a budget must not raise TypeError into the caller instead
     transport = InMemoryTransport()
     agentops.init(api_key=str(uuid.uuid4()), transport=transport, auto_start_session=False)
-    client = openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    client = closed_after_the_test(
+        openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    )
     session = agentops.start_session(max_llm_calls=1)
     assert session is not None
     chat(client)
@@ -249,7 +275,9 @@ def test_streams_left_early_count_their_prompt_tokens(fake: FakeProviders) -> No
     agentops.init(
         api_key=str(uuid.uuid4()), transport=InMemoryTransport(), auto_start_session=False
     )
-    client = anthropic.Anthropic(base_url=fake.url, api_key="sk-ant-fake", max_retries=0)
+    client = closed_after_the_test(
+        anthropic.Anthropic(base_url=fake.url, api_key="sk-ant-fake", max_retries=0)
+    )
     prompt = fp.ANTH_INPUT + fp.ANTH_CACHE_READ + fp.ANTH_CACHE_WRITE
     session = agentops.start_session(max_tokens=2 * prompt)
     assert session is not None
@@ -276,7 +304,9 @@ def test_streams_without_usage_count_an_upper_bound_of_their_tokens(
     """An OpenAI stream without usage reports no token counts: the budget counts one token per
     byte of the prompt's and the completion's text (a token is at least one byte), so a
     max_tokens limit still stops the loop."""
-    client = openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    client = closed_after_the_test(
+        openai.OpenAI(base_url=fake.url + "/v1", api_key="sk-fake", max_retries=0)
+    )
     session = session_with(InMemoryTransport(), max_tokens=10, max_llm_calls=5)
     streamed = ""
     stream = client.chat.completions.create(

@@ -369,9 +369,10 @@ def test_signal_handlers_wait_for_the_main_thread_the_exit_hooks_do_not(tmp_path
         t.start()
         t.join()
         print(sys.excepthook is sys.__excepthook__,
-              signal.getsignal(signal.SIGINT) is signal.default_int_handler)
+              signal.getsignal(signal.SIGTERM) is signal.SIG_DFL)
         agentops.init(auto_start_session=False)
         print(sys.excepthook is sys.__excepthook__,
+              signal.getsignal(signal.SIGTERM) is signal.SIG_DFL,
               signal.getsignal(signal.SIGINT) is signal.default_int_handler)
         """,
         env=script_env(
@@ -380,7 +381,8 @@ def test_signal_handlers_wait_for_the_main_thread_the_exit_hooks_do_not(tmp_path
         ),
     )
     assert done.returncode == 0, done.stderr
-    assert done.stdout.split("\n")[:2] == ["False True", "False False"]
+    # Python's own SIGINT handler stays: asyncio.run() replaces only that one with its own
+    assert done.stdout.split("\n")[:2] == ["False True", "False False True"]
 
 
 def test_init_from_another_thread_still_delivers_at_exit(
@@ -532,3 +534,123 @@ def test_a_programs_own_sigint_handler_keeps_its_session_going(
     data = export(server, session_id_from(done.stdout))
     assert data["session"]["end_state"] == "Success"
     assert [a["action_type"] for a in data["actions"]] == ["after"]
+
+
+def test_ctrl_c_under_asyncio_run_cancels_the_main_task_as_without_the_sdk(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """asyncio.run() installs its Ctrl+C handler (cancel the main task, then raise
+    KeyboardInterrupt) only over Python's own: the SDK leaves that one in place, so the
+    program's cancellation cleanup runs and is recorded before its session ends."""
+    path = write_script(
+        tmp_path,
+        """
+        import asyncio, signal
+        import agentops
+
+        async def main():
+            s = agentops.init()
+            print(s.session_id, type(signal.getsignal(signal.SIGINT)).__name__, flush=True)
+            print("ready", flush=True)
+            try:
+                await asyncio.sleep(60)
+            except asyncio.CancelledError:
+                await asyncio.sleep(0.05)  # a cleanup that still awaits
+                agentops.record(agentops.ActionEvent(action_type="cleanup"))
+                raise
+
+        asyncio.run(main())
+        """,
+    )
+    proc = subprocess.Popen(
+        [sys.executable, str(path)],
+        preexec_fn=as_from_a_terminal,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=script_env(server),
+    )
+    sid, handler = wait_ready(proc)[0].split()
+    assert handler == "partial"  # asyncio's Runner._on_sigint, not the SDK's
+    proc.send_signal(signal.SIGINT)
+    _, stderr = proc.communicate(timeout=30)
+    assert proc.returncode == -signal.SIGINT, stderr
+    assert "KeyboardInterrupt" in stderr
+    data = export(server, sid)
+    assert data["session"]["end_state"] == "Fail"
+    assert data["session"]["end_state_reason"] == "Signal SIGINT detected"
+    assert [a["action_type"] for a in data["actions"]] == ["cleanup"]
+
+
+def test_a_programs_graceful_sigterm_handler_ends_its_session_itself(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """The program's own SIGTERM handler runs first: what it records and how it ends its
+    session are kept (the SDK does not end the session as Fail before it)."""
+    done = run_script(
+        tmp_path,
+        """
+        import os, signal, sys
+        import agentops
+
+        def graceful(signum, frame):
+            agentops.record(agentops.ActionEvent(action_type="shutting-down"))
+            agentops.end_session("Success", "graceful shutdown")
+            sys.exit(0)
+
+        signal.signal(signal.SIGTERM, graceful)
+        s = agentops.init()
+        print(s.session_id, flush=True)
+        os.kill(os.getpid(), signal.SIGTERM)
+        """,
+        script_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    data = export(server, session_id_from(done.stdout))
+    assert data["session"]["end_state"] == "Success"
+    assert data["session"]["end_state_reason"] == "graceful shutdown"
+    assert [a["action_type"] for a in data["actions"]] == ["shutting-down"]
+
+
+def test_a_second_ctrl_c_during_the_exit_wait_still_runs_the_programs_excepthook(
+    tmp_path: Path,
+) -> None:
+    silent = socket.socket()  # accepts and never answers: the exit flush would wait
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(100)
+    try:
+        path = write_script(
+            tmp_path,
+            """
+            import sys, time
+            def mine(kind, value, tb):
+                print("MY EXCEPTHOOK", kind.__name__, flush=True)
+            sys.excepthook = mine
+            import agentops
+            agentops.init()
+            print("ready", flush=True)
+            time.sleep(60)
+            """,
+        )
+        env = script_env(
+            AGENTOPS_API_KEY="00000000-0000-4000-8000-000000000000",
+            AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{silent.getsockname()[1]}",
+            AGENTOPS_SHUTDOWN_TIMEOUT="60",
+        )
+        proc = subprocess.Popen(
+            [sys.executable, str(path)],
+            preexec_fn=as_from_a_terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        wait_ready(proc)
+        proc.send_signal(signal.SIGINT)
+        time.sleep(0.5)
+        proc.send_signal(signal.SIGINT)
+        stdout, stderr = proc.communicate(timeout=20)
+        assert "MY EXCEPTHOOK KeyboardInterrupt" in stdout, stderr
+        assert proc.returncode == -signal.SIGINT
+    finally:
+        silent.close()

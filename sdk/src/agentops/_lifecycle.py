@@ -6,12 +6,16 @@ deadline, then behave exactly as the process would without the SDK.
 - sys.excepthook: every session ends as Fail with the traceback, then the previous hook runs;
   an uncaught KeyboardInterrupt (a Ctrl+C that ends the process) ends them as Fail
   ("Signal SIGINT detected").
-- SIGINT handled by Python (KeyboardInterrupt) or by the program's own handler: only that
-  handler runs. The program may catch the interrupt and go on, and then so do its sessions;
-  if the KeyboardInterrupt ends the process, the excepthook above ends them.
+- SIGINT handled by Python (KeyboardInterrupt) or by the program's own handler: left alone,
+  so asyncio.run() still installs its own (a Ctrl+C cancels the main task). The program may
+  catch the interrupt and go on, and then so do its sessions; if the KeyboardInterrupt ends
+  the process, the excepthook above ends them.
+- SIGTERM with the program's own handler: that handler runs first and decides (a graceful
+  shutdown still records and ends its sessions); sessions still running when the process then
+  exits end as Fail ("Signal SIGTERM detected").
 - SIGTERM, and SIGINT with the default action (SIG_DFL): every session ends as Fail
-  ("Signal SIGTERM detected"), then the previous handler runs (for SIG_DFL the signal is
-  re-raised, so the exit status is the usual one).
+  ("Signal SIGTERM detected"), then the signal is re-raised, so the exit status is the usual
+  one.
 - A second signal while flushing skips the flush.
 - multiprocessing's children (fork, forkserver) leave by os._exit() after running its own exit
   function, not atexit: the exit path is registered there too (multiprocessing.util.Finalize).
@@ -48,6 +52,9 @@ _shutdown_timeout = 2.0
 _previous_excepthook: Callable[..., Any] | None = None
 _previous_handlers: dict[int, Handler] = {}
 _handling: set[int] = set()
+# The signal handed to the program's own handler (SIGTERM): sessions still running at exit
+# end as Fail with it as their reason.
+_signalled: str | None = None
 # Set once an exit-path wait was cut short (deadline, or a second Ctrl+C): later hooks of the
 # same exit (excepthook after KeyboardInterrupt, atexit) then don't wait for the server again.
 _gave_up = False
@@ -85,6 +92,8 @@ def install(shutdown_timeout: float) -> None:
         previous = signal.getsignal(signum)
         if previous is signal.SIG_IGN or previous is None:
             continue  # ignored by the program (or set from C): leave it alone
+        if signum == signal.SIGINT and callable(previous):
+            continue  # KeyboardInterrupt or the program's handler: the excepthook is enough
         _previous_handlers[signum] = previous
         signal.signal(signum, _on_signal)
 
@@ -162,7 +171,14 @@ def _at_exit() -> None:
     if _exited_pid == os.getpid():
         return
     _exited_pid = os.getpid()
-    end_all(EndState.INDETERMINATE, REASON_NO_END, _shutdown_timeout)
+    if _signalled is not None:
+        state, reason = EndState.FAIL, f"Signal {_signalled} detected"
+    else:
+        state, reason = EndState.INDETERMINATE, REASON_NO_END
+    try:
+        end_all(state, reason, _shutdown_timeout)
+    except KeyboardInterrupt:  # a Ctrl+C during the wait: what is unsent stays spooled
+        pass
     if _interrupted:
         _keep_sigint_exit()
 
@@ -176,7 +192,10 @@ def _excepthook(
         reason = f"Signal {signal.SIGINT.name} detected"
     else:
         reason = f"{exc}: " + "".join(traceback.format_exception(exc_type, exc, tb))
-    end_all(EndState.FAIL, reason, _shutdown_timeout)
+    try:
+        end_all(EndState.FAIL, reason, _shutdown_timeout)
+    except KeyboardInterrupt:  # a second Ctrl+C cuts the wait short, not the program's hook
+        pass
     previous = _previous_excepthook or sys.__excepthook__
     previous(exc_type, exc, tb)
     if _interrupted:
@@ -204,12 +223,14 @@ def _keep_sigint_exit() -> None:
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    if signum == signal.SIGINT and callable(_previous_handlers.get(signum)):
-        # KeyboardInterrupt or the program's own handler: the program decides whether this
-        # ends it (see _excepthook), so nothing ends here.
+    global _signalled
+    name = signal.Signals(signum).name
+    if callable(_previous_handlers.get(signum)):
+        # the program's own handler decides whether this ends it; if it does, the exit
+        # hooks end the sessions still running with this signal as the reason
+        _signalled = name
         _chain(signum, frame)
         return
-    name = signal.Signals(signum).name
     if signum not in _handling:
         _handling.add(signum)
         try:
@@ -223,7 +244,7 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 def _chain(signum: int, frame: FrameType | None) -> None:
     """Do what the handler in place before ours would have done."""
     previous = _previous_handlers.get(signum, signal.SIG_DFL)
-    if callable(previous):  # Python's own SIGINT handler raises KeyboardInterrupt
+    if callable(previous):  # the program's own handler
         previous(signum, frame)
         return
     if previous == signal.SIG_DFL:  # pragma: no cover - the process dies of it, unmeasured
