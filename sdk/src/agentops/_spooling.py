@@ -132,8 +132,9 @@ class Spooler:
 
     def close(self, *, delivered: bool) -> None:
         """At exit: a journal whose every line reached the server is deleted, else kept. An
-        earlier run's file being sent gets a moment to finish (else it is sent next time)."""
-        sender = self._sender
+        earlier run's file being sent gets a moment to finish (else it is sent next time), once:
+        the exit hooks that follow (excepthook, then atexit) do not wait for it again."""
+        sender, self._sender = self._sender, None
         if sender is not None and sender.is_alive():
             sender.join(SENDER_GRACE_SECONDS)
         if self.journal is not None:
