@@ -7,7 +7,6 @@ XPASS and fail the run, so remove the mark then.
 
 from __future__ import annotations
 
-import re
 import threading
 import uuid
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.support.server import ServerProcess, cli
+from tests.support.server import ServerProcess
 
 
 def _session(server: ServerProcess) -> tuple[str, dict[str, str]]:
@@ -48,19 +47,6 @@ def _post_events(server: ServerProcess, token: dict[str, str], events: list[Any]
     return httpx.post(
         f"{server.url}/v2/create_events", headers=token, json={"events": events}, timeout=60
     )
-
-
-def _signed_in(server: ServerProcess) -> httpx.Client:
-    email, password = "review@example.com", "review-password-123"
-    cli("users", "create", email, "--password", password, *server.db_args())
-    client = httpx.Client(base_url=server.url, timeout=30)
-    form = client.get("/login").text
-    found = re.search(r'name="(csrf[^"]*)"\s+value="([^"]+)"', form)
-    assert found, form[:500]
-    field, value = found.groups()
-    res = client.post("/login", data={field: value, "email": email, "password": password})
-    assert res.status_code == 303, res.text[:300]
-    return client
 
 
 def test_same_batch_sent_concurrently_counts_once_and_totals_match_export(
