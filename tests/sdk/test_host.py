@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from agentops import _host
-from tests.sdk.conftest import export, start
+from tests.sdk.conftest import export, run_script, script_env, start
 from tests.support.server import ServerProcess
 
 FULL = {
@@ -77,3 +77,28 @@ def test_a_deleted_working_directory_is_reported_as_unknown(
     env = _host.collect(opt_out=True)
     assert env["Project Working Directory"] == {"Project Working Directory": None}
     assert env["SDK"]["Python Version"]
+
+
+def test_a_fork_right_after_init_leaves_the_child_no_import_held_by_a_lost_thread(
+    tmp_path: Path,
+) -> None:
+    """The probes run on a background thread; a fork while one of them imports a module
+    leaves that module's import lock to a thread the child does not have, and the child's
+    own import of it waits forever. init() imports what the probes need on its own thread."""
+    done = run_script(
+        tmp_path,
+        """
+        import sys
+        import agentops
+        probed = ("importlib.metadata", "email.parser", "email.feedparser")
+        print(all(name not in sys.modules for name in probed))
+        agentops.init(auto_start_session=False)
+        print(all(name in sys.modules for name in probed))
+        """,
+        script_env(
+            AGENTOPS_API_KEY="00000000-0000-4000-8000-000000000000",
+            AGENTOPS_API_ENDPOINT="http://127.0.0.1:9",
+        ),
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["True", "True"]

@@ -176,11 +176,24 @@ _futures: dict[bool, Future[HostEnv]] = {}
 _lock = threading.Lock()
 
 
+def _import_what_probes_need() -> None:
+    """Import, on the caller's thread, the modules the probes would import on theirs: a fork
+    while a probe imports leaves that module's import lock held by a thread the child does not
+    have, and the child's own import of the module (its probe, or the program's) would wait
+    for it forever."""
+    import importlib
+
+    # importlib.metadata imports the email parsers lazily, on first use
+    for name in ("importlib.metadata", "email.parser", "email.feedparser"):
+        importlib.import_module(name)
+
+
 def start(opt_out: bool) -> Future[HostEnv]:
     """Begin collecting in the background (once per process and opt-out flag)."""
     with _lock:
         future = _futures.get(opt_out)
         if future is None:
+            _import_what_probes_need()
             future = _futures[opt_out] = Future()
 
             def target() -> None:
