@@ -236,7 +236,22 @@ def test_a_previous_handler_that_returns_lets_the_program_go_on(
     assert done.returncode == 0, done.stderr
     sid, mine, after = done.stdout.split("\n")[:3]
     assert (mine, after) == ("MY HANDLER", "still running")
-    assert export(server, sid)["session"]["end_state"] == "Fail"
+    # the program went on and then left without end_session(): the signal did not end it
+    session = export(server, sid)["session"]
+    assert (session["end_state"], session["end_state_reason"]) == ("Indeterminate", REASON_NO_END)
+
+
+def press_ctrl_c_until_it_ends(proc: subprocess.Popen[str]) -> tuple[str, str]:
+    """Press Ctrl+C every half second, as an impatient user does, until the process ends
+    (at most 40 times); its output. A Ctrl+C that arrives before the exit wait begins has
+    nothing to cut short: the next one does."""
+    for _ in range(40):
+        try:
+            return proc.communicate(timeout=0.5)
+        except subprocess.TimeoutExpired:
+            proc.send_signal(signal.SIGINT)
+    proc.kill()
+    raise AssertionError("the process still ran after 40 Ctrl+C")
 
 
 def test_second_ctrl_c_never_hangs(tmp_path: Path) -> None:
@@ -253,9 +268,7 @@ def test_second_ctrl_c_never_hangs(tmp_path: Path) -> None:
         proc = start_waiting(tmp_path, env, with_sdk=True)
         wait_ready(proc)
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        _, stderr = proc.communicate(timeout=20)  # the second one skips the wait
+        _, stderr = press_ctrl_c_until_it_ends(proc)  # a later one skips the wait
         assert "KeyboardInterrupt" in stderr
         assert proc.returncode != 0
     finally:
@@ -647,10 +660,76 @@ def test_a_second_ctrl_c_during_the_exit_wait_still_runs_the_programs_excepthook
         )
         wait_ready(proc)
         proc.send_signal(signal.SIGINT)
-        time.sleep(0.5)
-        proc.send_signal(signal.SIGINT)
-        stdout, stderr = proc.communicate(timeout=20)
+        stdout, stderr = press_ctrl_c_until_it_ends(proc)
         assert "MY EXCEPTHOOK KeyboardInterrupt" in stdout, stderr
         assert proc.returncode == -signal.SIGINT
     finally:
         silent.close()
+
+
+def test_a_sigterm_handler_that_ends_the_process_at_once_loses_no_event(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """A handler that dies of the signal's default action (or calls os._exit) runs no exit
+    hook: what was queued is sent before it runs."""
+    done = run_script(
+        tmp_path,
+        """
+        import os, signal
+        import agentops
+
+        def die(signum, frame):
+            signal.signal(signal.SIGTERM, signal.SIG_DFL)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        signal.signal(signal.SIGTERM, die)
+        s = agentops.init()
+        print(s.session_id, flush=True)
+        agentops.record(agentops.ActionEvent(action_type="work"))
+        os.kill(os.getpid(), signal.SIGTERM)
+        """,
+        script_env(server),
+    )
+    assert done.returncode == -signal.SIGTERM, done.stderr
+    data = export(server, session_id_from(done.stdout))
+    assert [a["action_type"] for a in data["actions"]] == ["work"]
+
+
+def test_threads_still_running_after_an_uncaught_exception_are_recorded(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """Python waits for the program's other threads before it exits: what they record, and
+    the session they end, are kept; the crash ends only what is still running then."""
+    done = run_script(
+        tmp_path,
+        """
+        import threading, time
+        import agentops
+
+        crashed = agentops.init()
+        mine = agentops.start_session()
+        print(crashed.session_id, mine.session_id, flush=True)
+        started = threading.Event()
+
+        def worker():
+            started.set()
+            for i in range(5):
+                time.sleep(0.05)
+                mine.record(agentops.ActionEvent(action_type=f"w{i}"))
+            mine.end_session("Success")
+
+        threading.Thread(target=worker).start()
+        started.wait()
+        raise ValueError("the main thread fails")
+        """,
+        script_env(server),
+    )
+    assert done.returncode == 1, done.stderr
+    assert "ValueError: the main thread fails" in done.stderr
+    crashed_id, mine_id = done.stdout.split()[:2]
+    mine = export(server, mine_id)
+    assert mine["session"]["end_state"] == "Success"
+    assert [a["action_type"] for a in mine["actions"]] == [f"w{i}" for i in range(5)]
+    crashed = export(server, crashed_id)["session"]
+    assert crashed["end_state"] == "Fail"
+    assert crashed["end_state_reason"].startswith("the main thread fails: Traceback")

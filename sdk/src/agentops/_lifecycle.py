@@ -2,21 +2,25 @@
 deadline, then behave exactly as the process would without the SDK.
 
 - atexit: unended sessions end as Indeterminate (wire.REASON_NO_END); if the server does not
-  take everything in time, the number of unsent events is printed to stderr.
-- sys.excepthook: every session ends as Fail with the traceback, then the previous hook runs;
-  an uncaught KeyboardInterrupt (a Ctrl+C that ends the process) ends them as Fail
-  ("Signal SIGINT detected").
+  take everything in time, the number of unsent events is printed to stderr. It runs after
+  Python has waited for the program's other (non-daemon) threads, so what they record on
+  their way out is delivered too.
+- sys.excepthook: the previous hook runs, and the exit hook ends every session as Fail with
+  the traceback; an uncaught KeyboardInterrupt (a Ctrl+C that ends the process) ends them as
+  Fail ("Signal SIGINT detected"). At the interactive prompt an error ends nothing.
 - SIGINT handled by Python (KeyboardInterrupt) or by the program's own handler: left alone,
   so asyncio.run() still installs its own (a Ctrl+C cancels the main task). The program may
   catch the interrupt and go on, and then so do its sessions; if the KeyboardInterrupt ends
   the process, the excepthook above ends them.
-- SIGTERM with the program's own handler: that handler runs first and decides (a graceful
-  shutdown still records and ends its sessions); sessions still running when the process then
-  exits end as Fail ("Signal SIGTERM detected").
+- SIGTERM with the program's own handler: what is queued is sent first (within the deadline:
+  the handler may end the process at once), then that handler runs and decides. If it ends
+  the process (SystemExit, an exception), the sessions still running end as Fail ("Signal
+  SIGTERM detected"); if it returns, the program and its sessions go on.
 - SIGTERM, and SIGINT with the default action (SIG_DFL): every session ends as Fail
   ("Signal SIGTERM detected"), then the signal is re-raised, so the exit status is the usual
   one.
-- A second signal while flushing skips the flush.
+- A second signal while the exit hooks wait for the server cuts the wait short (what is not
+  sent stays in the spool).
 - multiprocessing's children (fork, forkserver) leave by os._exit() after running its own exit
   function, not atexit: the exit path is registered there too (multiprocessing.util.Finalize).
 Installed once, from any thread; the signal handlers only from the main thread (Python's rule),
@@ -52,9 +56,13 @@ _shutdown_timeout = 2.0
 _previous_excepthook: Callable[..., Any] | None = None
 _previous_handlers: dict[int, Handler] = {}
 _handling: set[int] = set()
-# The signal handed to the program's own handler (SIGTERM): sessions still running at exit
-# end as Fail with it as their reason.
-_signalled: str | None = None
+# (signal name, pid): the program's own handler of that signal ended the process (it raised);
+# the exit hooks end the sessions still running as Fail with it as their reason.
+_signalled: tuple[str, int] | None = None
+# (pid, reason): an uncaught exception ends the process; the exit hook ends the sessions as Fail.
+_crash: tuple[int, str] | None = None
+# Set while an exit hook waits for the server: a signal then cuts the wait short.
+_exit_waiting = False
 # Set once an exit-path wait was cut short (deadline, or a second Ctrl+C): later hooks of the
 # same exit (excepthook after KeyboardInterrupt, atexit) then don't wait for the server again.
 _gave_up = False
@@ -167,39 +175,49 @@ def _in_multiprocessing_child(_token: object) -> None:
 
 
 def _at_exit() -> None:
-    global _exited_pid
+    global _exited_pid, _gave_up, _exit_waiting
     if _exited_pid == os.getpid():
         return
     _exited_pid = os.getpid()
-    if _signalled is not None:
-        state, reason = EndState.FAIL, f"Signal {_signalled} detected"
-    else:
-        state, reason = EndState.INDETERMINATE, REASON_NO_END
+    state, reason = _exit_end()
+    _exit_waiting = True
     try:
         end_all(state, reason, _shutdown_timeout)
-    except KeyboardInterrupt:  # a Ctrl+C during the wait: what is unsent stays spooled
-        pass
+    except BaseException:  # a second signal during the wait: what is unsent stays spooled
+        _gave_up = True
+    finally:
+        _exit_waiting = False
     if _interrupted:
         _keep_sigint_exit()
+
+
+def _exit_end() -> tuple[EndState, str]:
+    """How the sessions still running at exit end: the crash or signal that ended this
+    process (not its parent's, after a fork), else Indeterminate."""
+    pid = os.getpid()
+    if _crash is not None and _crash[0] == pid:
+        return EndState.FAIL, _crash[1]
+    if _signalled is not None and _signalled[1] == pid:
+        return EndState.FAIL, f"Signal {_signalled[0]} detected"
+    return EndState.INDETERMINATE, REASON_NO_END
 
 
 def _excepthook(
     exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
 ) -> None:
-    global _interrupted
+    """Remember why the process ends; the exit hook ends the sessions, once the program's
+    other threads are done (they may still record, and end sessions themselves)."""
+    global _interrupted, _crash
     if issubclass(exc_type, KeyboardInterrupt):  # the Ctrl+C was not caught: it ends the process
         _interrupted = True
-        reason = f"Signal {signal.SIGINT.name} detected"
+        by = _signalled[0] if _signalled is not None and _signalled[1] == os.getpid() else None
+        reason = f"Signal {by or signal.SIGINT.name} detected"
     else:
         reason = f"{exc}: " + "".join(traceback.format_exception(exc_type, exc, tb))
-    try:
-        end_all(EndState.FAIL, reason, _shutdown_timeout)
-    except KeyboardInterrupt:  # a second Ctrl+C cuts the wait short, not the program's hook
-        pass
+    if not hasattr(sys, "ps1"):  # at the interactive prompt an error ends nothing
+        _crash = (os.getpid(), reason)
     previous = _previous_excepthook or sys.__excepthook__
     previous(exc_type, exc, tb)
-    if _interrupted:
-        _keep_sigint_exit()
 
 
 def _keep_sigint_exit() -> None:
@@ -210,26 +228,35 @@ def _keep_sigint_exit() -> None:
     if sys.implementation.name != "cpython":  # pragma: no cover
         return
     with capture_internal_errors("keep the SIGINT exit status"):
-        import ctypes
-
-        run = ctypes.pythonapi.PyRun_String
-        run.restype = ctypes.py_object
-        run.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.py_object, ctypes.py_object]
-        file_input = 257  # Py_file_input
         try:
+            import ctypes
+
+            run = ctypes.pythonapi.PyRun_String
+            run.restype = ctypes.py_object
+            run.argtypes = [ctypes.c_char_p, ctypes.c_int, ctypes.py_object, ctypes.py_object]
+            file_input = 257  # Py_file_input
             run(b"raise KeyboardInterrupt", file_input, {}, {})
-        except KeyboardInterrupt:
+        except KeyboardInterrupt:  # the one raised on purpose (or yet another Ctrl+C)
             pass
+
+
+class _WaitCut(BaseException):
+    """A signal while an exit hook waits for the server: stop waiting."""
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
     global _signalled
     name = signal.Signals(signum).name
     if callable(_previous_handlers.get(signum)):
-        # the program's own handler decides whether this ends it; if it does, the exit
-        # hooks end the sessions still running with this signal as the reason
-        _signalled = name
-        _chain(signum, frame)
+        if _exit_waiting:  # the process is leaving already: the program's handler, then go
+            _chain(signum, frame)
+            raise _WaitCut(name)
+        # the program's own handler decides whether this ends the process, and may end it at
+        # once (os._exit, the default action): what is queued is sent first
+        _flush(_shutdown_timeout)
+        _signalled = (name, os.getpid())
+        _chain(signum, frame)  # if it raises, the exit hooks end the sessions with `name`
+        _signalled = None  # it returned: the program goes on, and so do its sessions
         return
     if signum not in _handling:
         _handling.add(signum)
@@ -239,6 +266,14 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
         finally:
             _handling.discard(signum)
     _chain(signum, frame)
+
+
+def _flush(timeout: float) -> None:
+    """Send what is queued, waiting up to `timeout` s in all."""
+    with capture_internal_errors("flush before the program's signal handler"):
+        deadline = time.monotonic() + timeout
+        for worker in _worker.live_workers():
+            worker.flush(max(0.0, deadline - time.monotonic()))
 
 
 def _chain(signum: int, frame: FrameType | None) -> None:
