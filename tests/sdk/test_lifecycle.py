@@ -733,3 +733,83 @@ def test_threads_still_running_after_an_uncaught_exception_are_recorded(
     crashed = export(server, crashed_id)["session"]
     assert crashed["end_state"] == "Fail"
     assert crashed["end_state_reason"].startswith("the main thread fails: Traceback")
+
+
+def test_a_signal_that_ended_nothing_fails_only_the_sessions_running_then(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """A SIGTERM handler raises, the program catches that and goes on with a new session:
+    at exit the session running at the signal ends as Fail, the later one as Indeterminate."""
+    done = run_script(
+        tmp_path,
+        """
+        import os, signal
+        import agentops
+
+        def stop(signum, frame):
+            raise RuntimeError("stop")
+
+        signal.signal(signal.SIGTERM, stop)
+        first = agentops.init()
+        try:
+            os.kill(os.getpid(), signal.SIGTERM)
+        except RuntimeError:
+            pass
+        second = agentops.start_session()
+        second.record(agentops.ActionEvent(action_type="later"))
+        print(first.session_id, second.session_id, flush=True)
+        """,
+        script_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    first_id, second_id = done.stdout.split()[:2]
+    first = export(server, first_id)["session"]
+    assert (first["end_state"], first["end_state_reason"]) == ("Fail", "Signal SIGTERM detected")
+    second = export(server, second_id)
+    assert (second["session"]["end_state"], second["session"]["end_state_reason"]) == (
+        "Indeterminate",
+        REASON_NO_END,
+    )
+    assert [a["action_type"] for a in second["actions"]] == ["later"]
+
+
+def test_sigterm_during_the_exit_wait_ends_the_process_by_it(tmp_path: Path) -> None:
+    silent = socket.socket()  # accepts and never answers: the exit wait would last a minute
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(100)
+    try:
+        path = write_script(
+            tmp_path,
+            """
+            import agentops
+            agentops.init()
+            agentops.record(agentops.ActionEvent(action_type="unsent"))
+            print("ready", flush=True)
+            """,
+        )
+        env = script_env(
+            AGENTOPS_API_KEY="00000000-0000-4000-8000-000000000000",
+            AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{silent.getsockname()[1]}",
+            AGENTOPS_SHUTDOWN_TIMEOUT="60",
+        )
+        proc = subprocess.Popen(
+            [sys.executable, str(path)],
+            preexec_fn=as_from_a_terminal,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=env,
+        )
+        wait_ready(proc)
+        for _ in range(40):  # a SIGTERM every half second until it ends
+            try:
+                _, stderr = proc.communicate(timeout=0.5)
+                break
+            except subprocess.TimeoutExpired:
+                proc.send_signal(signal.SIGTERM)
+        else:
+            proc.kill()
+            raise AssertionError("still running after 40 SIGTERMs")
+        assert proc.returncode == -signal.SIGTERM, stderr
+    finally:
+        silent.close()

@@ -36,7 +36,7 @@ import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from types import FrameType, TracebackType
 from typing import Any
 
@@ -56,13 +56,22 @@ _shutdown_timeout = 2.0
 _previous_excepthook: Callable[..., Any] | None = None
 _previous_handlers: dict[int, Handler] = {}
 _handling: set[int] = set()
-# (signal name, pid): the program's own handler of that signal ended the process (it raised);
-# the exit hooks end the sessions still running as Fail with it as their reason.
-_signalled: tuple[str, int] | None = None
-# (pid, reason): an uncaught exception ends the process; the exit hook ends the sessions as Fail.
-_crash: tuple[int, str] | None = None
-# Set while an exit hook waits for the server: a signal then cuts the wait short.
-_exit_waiting = False
+# Why sessions end as Fail at exit: (pid, reason, ids of the sessions running then). Set by
+# an uncaught exception, and by a signal whose program handler raised; sessions started later
+# (the program went on) and other processes' (after a fork) are not concerned.
+_Cause = tuple[int, str, frozenset[object]]
+_crash: _Cause | None = None
+_signalled: _Cause | None = None
+_signal_names: dict[int, str] = {}  # pid -> the signal named by _signalled
+# Set while the exit hook waits for the server (not while it spools): a signal cuts the wait.
+_waiting = False
+# A default-action signal that came during the exit path: re-raised once it is done.
+_pending_signal: int | None = None
+_in_exit_path = False
+# The flush before a program's signal handler: running (nested signals skip it), or given up
+# once (the server did not answer in time: later signals do not wait again).
+_flushing = False
+_flush_failed = False
 # Set once an exit-path wait was cut short (deadline, or a second Ctrl+C): later hooks of the
 # same exit (excepthook after KeyboardInterrupt, atexit) then don't wait for the server again.
 _gave_up = False
@@ -106,21 +115,36 @@ def install(shutdown_timeout: float) -> None:
         signal.signal(signum, _on_signal)
 
 
-def end_all(state: EndState, reason: str | None, timeout: float) -> None:
-    """End this process's running sessions and wait up to `timeout` s for the server."""
-    global _gave_up
+def end_all(
+    state: EndState,
+    reason: str | None,
+    timeout: float,
+    *,
+    causes: Sequence[_Cause] = (),
+    cuttable: bool = False,
+) -> None:
+    """End this process's running sessions and wait up to `timeout` s for the server. A
+    session running when one of `causes` happened ends as Fail with its reason; `cuttable`
+    lets a signal cut the wait short (the exit hook's)."""
+    global _gave_up, _waiting
     with capture_internal_errors("end_all"):
         pid = os.getpid()
         ends: dict[_worker.BatchWorker, list[_worker.Command]] = {}
         for session in _recording.active_sessions():
             if session._pid == pid:
-                command = session._finish(state, reason, None)
+                ending, why = state, reason
+                for _, cause, ids in causes:
+                    if session.session_id in ids:
+                        ending, why = EndState.FAIL, cause
+                        break
+                command = session._finish(ending, why, None)
                 if command is not None:
                     ends.setdefault(session._worker, []).append(command)
         workers = _worker.live_workers()
         done = not _gave_up
         if workers and not _gave_up:
             deadline = time.monotonic() + timeout
+            _waiting = cuttable
             try:  # the ends go ahead of a backlog that can't be sent in time, then the rest
                 for worker in workers:
                     commands = ends.get(worker) or [worker.put(_worker.Command())]
@@ -128,10 +152,13 @@ def end_all(state: EndState, reason: str | None, timeout: float) -> None:
                     done = worker.deliver(commands, left) and done
                 for worker in workers:
                     done = worker.flush(max(0.0, deadline - time.monotonic())) and done
-            except BaseException:  # KeyboardInterrupt from a second Ctrl+C
+            except BaseException:  # a second Ctrl+C, or a signal that cut the wait
+                _waiting = False
                 _gave_up = True
                 _keep_unsent(workers, timeout, done=False)
                 raise
+            finally:
+                _waiting = False
         if not done:
             _gave_up = True
         _keep_unsent(workers, timeout, done=done)
@@ -175,47 +202,49 @@ def _in_multiprocessing_child(_token: object) -> None:
 
 
 def _at_exit() -> None:
-    global _exited_pid, _gave_up, _exit_waiting
-    if _exited_pid == os.getpid():
+    global _exited_pid, _gave_up, _in_exit_path
+    pid = os.getpid()
+    if _exited_pid == pid:
         return
-    _exited_pid = os.getpid()
-    state, reason = _exit_end()
-    _exit_waiting = True
+    _exited_pid = pid
+    causes = [cause for cause in (_crash, _signalled) if cause is not None and cause[0] == pid]
+    _in_exit_path = True
     try:
-        end_all(state, reason, _shutdown_timeout)
+        end_all(
+            EndState.INDETERMINATE, REASON_NO_END, _shutdown_timeout, causes=causes, cuttable=True
+        )
     except BaseException:  # a second signal during the wait: what is unsent stays spooled
         _gave_up = True
     finally:
-        _exit_waiting = False
+        _in_exit_path = False
     if _interrupted:
         _keep_sigint_exit()
+    if _pending_signal is not None:  # it came during the exit path: its default action now
+        signal.signal(_pending_signal, signal.SIG_DFL)
+        os.kill(pid, _pending_signal)
 
 
-def _exit_end() -> tuple[EndState, str]:
-    """How the sessions still running at exit end: the crash or signal that ended this
-    process (not its parent's, after a fork), else Indeterminate."""
+def _running_ids() -> frozenset[object]:
     pid = os.getpid()
-    if _crash is not None and _crash[0] == pid:
-        return EndState.FAIL, _crash[1]
-    if _signalled is not None and _signalled[1] == pid:
-        return EndState.FAIL, f"Signal {_signalled[0]} detected"
-    return EndState.INDETERMINATE, REASON_NO_END
+    return frozenset(s.session_id for s in _recording.active_sessions() if s._pid == pid)
 
 
 def _excepthook(
     exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None
 ) -> None:
-    """Remember why the process ends; the exit hook ends the sessions, once the program's
-    other threads are done (they may still record, and end sessions themselves)."""
+    """Remember why the process ends; the exit hook ends the sessions running now, once the
+    program's other threads are done (they may still record, and end sessions themselves)."""
     global _interrupted, _crash
+    pid = os.getpid()
     if issubclass(exc_type, KeyboardInterrupt):  # the Ctrl+C was not caught: it ends the process
         _interrupted = True
-        by = _signalled[0] if _signalled is not None and _signalled[1] == os.getpid() else None
-        reason = f"Signal {by or signal.SIGINT.name} detected"
+        by = _signal_names.get(pid, signal.SIGINT.name)
+        reason = f"Signal {by} detected"
     else:
         reason = f"{exc}: " + "".join(traceback.format_exception(exc_type, exc, tb))
-    if not hasattr(sys, "ps1"):  # at the interactive prompt an error ends nothing
-        _crash = (os.getpid(), reason)
+    # at the interactive prompt (or before it, python -i) an error ends nothing
+    if not (hasattr(sys, "ps1") or sys.flags.inspect):
+        _crash = (pid, reason, _running_ids())
     previous = _previous_excepthook or sys.__excepthook__
     previous(exc_type, exc, tb)
 
@@ -245,18 +274,32 @@ class _WaitCut(BaseException):
 
 
 def _on_signal(signum: int, frame: FrameType | None) -> None:
-    global _signalled
+    global _signalled, _pending_signal
     name = signal.Signals(signum).name
+    pid = os.getpid()
     if callable(_previous_handlers.get(signum)):
-        if _exit_waiting:  # the process is leaving already: the program's handler, then go
+        if _waiting:  # the process is leaving already: the program's handler, then go
             _chain(signum, frame)
             raise _WaitCut(name)
+        if _in_exit_path:  # the exit hook is spooling what is unsent: nothing to add
+            _chain(signum, frame)
+            return
         # the program's own handler decides whether this ends the process, and may end it at
         # once (os._exit, the default action): what is queued is sent first
-        _flush(_shutdown_timeout)
-        _signalled = (name, os.getpid())
-        _chain(signum, frame)  # if it raises, the exit hooks end the sessions with `name`
+        try:
+            _flush(_shutdown_timeout)
+        finally:  # even if a Ctrl+C cut the flush short: the program's handler runs
+            _signalled = (pid, f"Signal {name} detected", _running_ids())
+            _signal_names[pid] = name
+            _chain(signum, frame)  # if it raises, the exit hooks end those sessions as Fail
         _signalled = None  # it returned: the program goes on, and so do its sessions
+        _signal_names.pop(pid, None)
+        return
+    if _waiting:  # a second signal: stop waiting, spool what is unsent, then its default action
+        _pending_signal = signum
+        raise _WaitCut(name)
+    if _in_exit_path:  # the exit hook is spooling: its default action right after
+        _pending_signal = signum
         return
     if signum not in _handling:
         _handling.add(signum)
@@ -269,11 +312,20 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
 
 
 def _flush(timeout: float) -> None:
-    """Send what is queued, waiting up to `timeout` s in all."""
-    with capture_internal_errors("flush before the program's signal handler"):
-        deadline = time.monotonic() + timeout
-        for worker in _worker.live_workers():
-            worker.flush(max(0.0, deadline - time.monotonic()))
+    """Send what is queued, waiting up to `timeout` s in all: once at a time (a signal that
+    comes meanwhile does not wait again), and never again once the server did not answer."""
+    global _flushing, _flush_failed
+    if _flushing or _flush_failed or _gave_up:
+        return
+    _flushing = True
+    try:
+        with capture_internal_errors("flush before the program's signal handler"):
+            deadline = time.monotonic() + timeout
+            for worker in _worker.live_workers():
+                if not worker.flush(max(0.0, deadline - time.monotonic())):
+                    _flush_failed = True
+    finally:
+        _flushing = False
 
 
 def _chain(signum: int, frame: FrameType | None) -> None:
