@@ -7,6 +7,8 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -88,7 +90,12 @@ def test_uncaught_exception_fails_every_session_and_chains_the_hook(
 def start_waiting(tmp_path: Path, env: dict[str, str], with_sdk: bool) -> subprocess.Popen[str]:
     source = WAITING_AGENT.format(maybe_sdk=SDK_LINES if with_sdk else "")
     path = write_script(tmp_path, source, "waiting_sdk.py" if with_sdk else "waiting.py")
-    proc = subprocess.Popen(
+    return launch(path, env)
+
+
+def launch(path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
+    """Start the script at `path` as a user would, from a terminal."""
+    return subprocess.Popen(
         [sys.executable, str(path)],
         preexec_fn=as_from_a_terminal,
         stdout=subprocess.PIPE,
@@ -96,7 +103,23 @@ def start_waiting(tmp_path: Path, env: dict[str, str], with_sdk: bool) -> subpro
         text=True,
         env=env,
     )
-    return proc
+
+
+@contextmanager
+def silent_server() -> Iterator[dict[str, str]]:
+    """A server that accepts connections and never answers (an exit wait lasts its whole
+    minute): the environment of a script pointed at it."""
+    silent = socket.socket()
+    silent.bind(("127.0.0.1", 0))
+    silent.listen(100)
+    try:
+        yield script_env(
+            AGENTOPS_API_KEY="00000000-0000-4000-8000-000000000000",
+            AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{silent.getsockname()[1]}",
+            AGENTOPS_SHUTDOWN_TIMEOUT="60",
+        )
+    finally:
+        silent.close()
 
 
 def wait_ready(proc: subprocess.Popen[str]) -> list[str]:
@@ -175,14 +198,7 @@ def test_previous_signal_handler_is_chained(server: ServerProcess, tmp_path: Pat
         time.sleep(60)
         """,
     )
-    proc = subprocess.Popen(
-        [sys.executable, str(path)],
-        preexec_fn=as_from_a_terminal,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=script_env(server),
-    )
+    proc = launch(path, script_env(server))
     sid = wait_ready(proc)[0]
     proc.send_signal(signal.SIGTERM)
     stdout, _ = proc.communicate(timeout=30)
@@ -241,38 +257,27 @@ def test_a_previous_handler_that_returns_lets_the_program_go_on(
     assert (session["end_state"], session["end_state_reason"]) == ("Indeterminate", REASON_NO_END)
 
 
-def press_ctrl_c_until_it_ends(proc: subprocess.Popen[str]) -> tuple[str, str]:
-    """Press Ctrl+C every half second, as an impatient user does, until the process ends
-    (at most 40 times); its output. A Ctrl+C that arrives before the exit wait begins has
-    nothing to cut short: the next one does."""
+def signal_until_it_ends(proc: subprocess.Popen[str], signum: int) -> tuple[str, str]:
+    """Send `signum` every half second, as an impatient user presses Ctrl+C, until the
+    process ends (at most 40 times); its output. One that arrives before the exit wait begins
+    has nothing to cut short: the next one does."""
     for _ in range(40):
         try:
             return proc.communicate(timeout=0.5)
         except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGINT)
+            proc.send_signal(signum)
     proc.kill()
-    raise AssertionError("the process still ran after 40 Ctrl+C")
+    raise AssertionError(f"the process still ran after 40 times {signal.Signals(signum).name}")
 
 
 def test_second_ctrl_c_never_hangs(tmp_path: Path) -> None:
-    # A server that accepts connections and never answers: the exit flush would wait.
-    silent = socket.socket()
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(100)
-    try:
-        env = script_env(
-            AGENTOPS_API_KEY="00000000-0000-4000-8000-000000000000",
-            AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{silent.getsockname()[1]}",
-            AGENTOPS_SHUTDOWN_TIMEOUT="60",  # the first Ctrl+C would wait a minute
-        )
+    with silent_server() as env:  # the first Ctrl+C would wait a minute
         proc = start_waiting(tmp_path, env, with_sdk=True)
         wait_ready(proc)
         proc.send_signal(signal.SIGINT)
-        _, stderr = press_ctrl_c_until_it_ends(proc)  # a later one skips the wait
-        assert "KeyboardInterrupt" in stderr
-        assert proc.returncode != 0
-    finally:
-        silent.close()
+        _, stderr = signal_until_it_ends(proc, signal.SIGINT)  # a later one skips the wait
+    assert "KeyboardInterrupt" in stderr
+    assert proc.returncode != 0
 
 
 def test_exit_with_server_down_gives_up_after_the_deadline(tmp_path: Path) -> None:
@@ -502,14 +507,7 @@ CATCHING_AGENT = """
 def test_a_caught_ctrl_c_changes_nothing(server: ServerProcess, tmp_path: Path) -> None:
     """The program catches the KeyboardInterrupt and goes on: its session goes on too."""
     path = write_script(tmp_path, CATCHING_AGENT, "catching.py")
-    proc = subprocess.Popen(
-        [sys.executable, str(path)],
-        preexec_fn=as_from_a_terminal,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=script_env(server),
-    )
+    proc = launch(path, script_env(server))
     sid = wait_ready(proc)[0]
     proc.send_signal(signal.SIGINT)
     stdout, stderr = proc.communicate(timeout=60)
@@ -575,14 +573,7 @@ def test_ctrl_c_under_asyncio_run_cancels_the_main_task_as_without_the_sdk(
         asyncio.run(main())
         """,
     )
-    proc = subprocess.Popen(
-        [sys.executable, str(path)],
-        preexec_fn=as_from_a_terminal,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-        env=script_env(server),
-    )
+    proc = launch(path, script_env(server))
     sid, handler = wait_ready(proc)[0].split()
     assert handler == "partial"  # asyncio's Runner._on_sigint, not the SDK's
     proc.send_signal(signal.SIGINT)
@@ -628,43 +619,26 @@ def test_a_programs_graceful_sigterm_handler_ends_its_session_itself(
 def test_a_second_ctrl_c_during_the_exit_wait_still_runs_the_programs_excepthook(
     tmp_path: Path,
 ) -> None:
-    silent = socket.socket()  # accepts and never answers: the exit flush would wait
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(100)
-    try:
-        path = write_script(
-            tmp_path,
-            """
-            import sys, time
-            def mine(kind, value, tb):
-                print("MY EXCEPTHOOK", kind.__name__, flush=True)
-            sys.excepthook = mine
-            import agentops
-            agentops.init()
-            print("ready", flush=True)
-            time.sleep(60)
-            """,
-        )
-        env = script_env(
-            AGENTOPS_API_KEY="00000000-0000-4000-8000-000000000000",
-            AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{silent.getsockname()[1]}",
-            AGENTOPS_SHUTDOWN_TIMEOUT="60",
-        )
-        proc = subprocess.Popen(
-            [sys.executable, str(path)],
-            preexec_fn=as_from_a_terminal,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+    path = write_script(
+        tmp_path,
+        """
+        import sys, time
+        def mine(kind, value, tb):
+            print("MY EXCEPTHOOK", kind.__name__, flush=True)
+        sys.excepthook = mine
+        import agentops
+        agentops.init()
+        print("ready", flush=True)
+        time.sleep(60)
+        """,
+    )
+    with silent_server() as env:
+        proc = launch(path, env)
         wait_ready(proc)
         proc.send_signal(signal.SIGINT)
-        stdout, stderr = press_ctrl_c_until_it_ends(proc)
-        assert "MY EXCEPTHOOK KeyboardInterrupt" in stdout, stderr
-        assert proc.returncode == -signal.SIGINT
-    finally:
-        silent.close()
+        stdout, stderr = signal_until_it_ends(proc, signal.SIGINT)
+    assert "MY EXCEPTHOOK KeyboardInterrupt" in stdout, stderr
+    assert proc.returncode == -signal.SIGINT
 
 
 def test_a_sigterm_handler_that_ends_the_process_at_once_loses_no_event(
@@ -774,42 +748,17 @@ def test_a_signal_that_ended_nothing_fails_only_the_sessions_running_then(
 
 
 def test_sigterm_during_the_exit_wait_ends_the_process_by_it(tmp_path: Path) -> None:
-    silent = socket.socket()  # accepts and never answers: the exit wait would last a minute
-    silent.bind(("127.0.0.1", 0))
-    silent.listen(100)
-    try:
-        path = write_script(
-            tmp_path,
-            """
-            import agentops
-            agentops.init()
-            agentops.record(agentops.ActionEvent(action_type="unsent"))
-            print("ready", flush=True)
-            """,
-        )
-        env = script_env(
-            AGENTOPS_API_KEY="00000000-0000-4000-8000-000000000000",
-            AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{silent.getsockname()[1]}",
-            AGENTOPS_SHUTDOWN_TIMEOUT="60",
-        )
-        proc = subprocess.Popen(
-            [sys.executable, str(path)],
-            preexec_fn=as_from_a_terminal,
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=env,
-        )
+    path = write_script(
+        tmp_path,
+        """
+        import agentops
+        agentops.init()
+        agentops.record(agentops.ActionEvent(action_type="unsent"))
+        print("ready", flush=True)
+        """,
+    )
+    with silent_server() as env:
+        proc = launch(path, env)
         wait_ready(proc)
-        for _ in range(40):  # a SIGTERM every half second until it ends
-            try:
-                _, stderr = proc.communicate(timeout=0.5)
-                break
-            except subprocess.TimeoutExpired:
-                proc.send_signal(signal.SIGTERM)
-        else:
-            proc.kill()
-            raise AssertionError("still running after 40 SIGTERMs")
-        assert proc.returncode == -signal.SIGTERM, stderr
-    finally:
-        silent.close()
+        _, stderr = signal_until_it_ends(proc, signal.SIGTERM)
+    assert proc.returncode == -signal.SIGTERM, stderr
