@@ -762,3 +762,41 @@ def test_sigterm_during_the_exit_wait_ends_the_process_by_it(tmp_path: Path) -> 
         wait_ready(proc)
         _, stderr = signal_until_it_ends(proc, signal.SIGTERM)
     assert proc.returncode == -signal.SIGTERM, stderr
+
+
+def test_a_multiprocessing_child_that_fails_ends_its_session_as_fail(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """multiprocessing never calls sys.excepthook in its children: their failure is read as
+    its exit function runs, while the exception propagates."""
+    done = run_script(
+        tmp_path,
+        """
+        import multiprocessing
+        import agentops
+
+        def child(queue):
+            s = agentops.start_session(tags=["child"])
+            queue.put(str(s.session_id))
+            agentops.record(agentops.ActionEvent(action_type="before-failing"))
+            raise ValueError("the child fails")
+
+        if __name__ == "__main__":
+            agentops.init(auto_start_session=False)
+            ctx = multiprocessing.get_context("fork")
+            queue = ctx.Queue()
+            p = ctx.Process(target=child, args=(queue,))
+            p.start()
+            p.join()
+            print(queue.get(timeout=30), p.exitcode)
+        """,
+        env=script_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    sid, exitcode = done.stdout.split()
+    assert exitcode == "1"
+    assert "ValueError: the child fails" in done.stderr  # multiprocessing's own report
+    data = export(server, sid)
+    assert data["session"]["end_state"] == "Fail"
+    assert data["session"]["end_state_reason"].startswith("the child fails: Traceback")
+    assert [a["action_type"] for a in data["actions"]] == ["before-failing"]

@@ -198,7 +198,18 @@ def _in_multiprocessing_child(_token: object) -> None:
     if util is None or _finalizer_pid == os.getpid():
         return
     _finalizer_pid = os.getpid()
-    util.Finalize(None, _at_exit, exitpriority=MULTIPROCESSING_EXIT_PRIORITY)
+    util.Finalize(None, _at_child_exit, exitpriority=MULTIPROCESSING_EXIT_PRIORITY)
+
+
+def _at_child_exit() -> None:
+    """multiprocessing runs its exit function while the child's exception propagates (and
+    never calls sys.excepthook): a child that failed ends its sessions as Fail, as a process
+    ended by an uncaught exception does."""
+    global _crash
+    exc = sys.exc_info()[1]
+    if exc is not None and not (isinstance(exc, SystemExit) and exc.code in (None, 0)):
+        _crash = (os.getpid(), _reason(type(exc), exc, exc.__traceback__), _running_ids())
+    _at_exit()
 
 
 def _at_exit() -> None:
@@ -235,18 +246,20 @@ def _excepthook(
     """Remember why the process ends; the exit hook ends the sessions running now, once the
     program's other threads are done (they may still record, and end sessions themselves)."""
     global _interrupted, _crash
-    pid = os.getpid()
     if issubclass(exc_type, KeyboardInterrupt):  # the Ctrl+C was not caught: it ends the process
         _interrupted = True
-        by = _signal_names.get(pid, signal.SIGINT.name)
-        reason = f"Signal {by} detected"
-    else:
-        reason = f"{exc}: " + "".join(traceback.format_exception(exc_type, exc, tb))
     # at the interactive prompt (or before it, python -i) an error ends nothing
     if not (hasattr(sys, "ps1") or sys.flags.inspect):
-        _crash = (pid, reason, _running_ids())
+        _crash = (os.getpid(), _reason(exc_type, exc, tb), _running_ids())
     previous = _previous_excepthook or sys.__excepthook__
     previous(exc_type, exc, tb)
+
+
+def _reason(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> str:
+    """A session's end reason for the exception that ends the process."""
+    if issubclass(exc_type, KeyboardInterrupt):  # a Ctrl+C, or a handler that raised it
+        return f"Signal {_signal_names.get(os.getpid(), signal.SIGINT.name)} detected"
+    return f"{exc}: " + "".join(traceback.format_exception(exc_type, exc, tb))
 
 
 def _keep_sigint_exit() -> None:
