@@ -258,16 +258,17 @@ def test_a_previous_handler_that_returns_lets_the_program_go_on(
 
 
 def signal_until_it_ends(proc: subprocess.Popen[str], signum: int) -> tuple[str, str]:
-    """Send `signum` every half second, as an impatient user presses Ctrl+C, until the
-    process ends (at most 40 times); its output. One that arrives before the exit wait begins
-    has nothing to cut short: the next one does."""
-    for _ in range(40):
+    """Send `signum` again every 3 s, as an impatient user presses Ctrl+C, until the process
+    ends (at most 20 times); its output. One that arrives before the exit wait begins has
+    nothing to cut short: the next one does (and the process is given the time to finish its
+    exit before yet another one)."""
+    for _ in range(20):
         try:
-            return proc.communicate(timeout=0.5)
+            return proc.communicate(timeout=3)
         except subprocess.TimeoutExpired:
             proc.send_signal(signum)
     proc.kill()
-    raise AssertionError(f"the process still ran after 40 times {signal.Signals(signum).name}")
+    raise AssertionError(f"the process still ran after 20 times {signal.Signals(signum).name}")
 
 
 def test_second_ctrl_c_never_hangs(tmp_path: Path) -> None:
@@ -762,6 +763,29 @@ def test_sigterm_during_the_exit_wait_ends_the_process_by_it(tmp_path: Path) -> 
         wait_ready(proc)
         _, stderr = signal_until_it_ends(proc, signal.SIGTERM)
     assert proc.returncode == -signal.SIGTERM, stderr
+
+
+def test_sigterm_during_the_exit_wait_runs_the_programs_handler_and_cuts_the_wait(
+    tmp_path: Path,
+) -> None:
+    path = write_script(
+        tmp_path,
+        """
+        import signal
+        import agentops
+        signal.signal(signal.SIGTERM, lambda signum, frame: print("MY HANDLER", flush=True))
+        agentops.init()
+        agentops.record(agentops.ActionEvent(action_type="unsent"))
+        print("ready", flush=True)
+        """,
+    )
+    with silent_server() as env:
+        proc = launch(path, env)
+        wait_ready(proc)
+        stdout, stderr = signal_until_it_ends(proc, signal.SIGTERM)
+    assert proc.returncode == 0, stderr  # the handler returned: the exit goes on, unhurried
+    assert "MY HANDLER" in stdout
+    assert "1 kept in the spool" in stderr
 
 
 def test_a_multiprocessing_child_that_fails_ends_its_session_as_fail(
