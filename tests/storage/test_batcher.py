@@ -89,3 +89,27 @@ def test_several_writers_keep_statistics_exact(seed: Seed) -> None:
 def test_writers_must_be_positive(seed: Seed) -> None:
     with pytest.raises(ValueError, match="writers must be at least 1"):
         WriteBatcher(seed.store, writers=0)
+
+
+def test_a_job_runs_on_the_writer_after_what_was_submitted_before_it(seed: Seed) -> None:
+    """run(): what an OTLP request does start to finish on SQLite's one writer thread. The
+    events submitted before the job are committed when it runs, its result or its error
+    reaches its caller, and the writer goes on with what comes after."""
+    seed.session("s1")
+    batcher = WriteBatcher(seed.store, max_rows=1000)
+    before = [batcher.submit([event("s1", f"e{i}")]) for i in range(20)]
+    seen = batcher.run(lambda: (threading.current_thread().name, _events(seed, "s1")))
+    failed = batcher.run(lambda: seed.store.append_events([event("ghost", "x")]))
+    after = batcher.submit([event("s1", "last")])
+    assert batcher.close(timeout=30)
+    assert seen.result() == ("agentops-writer-0", 20)
+    with pytest.raises(NotFound):
+        failed.result()
+    assert [f.result().inserted for f in before + [after]] == [1] * 21
+    assert seed.store.get_stats(seed.project_id, "s1").events == 21
+    with pytest.raises(WriterClosed):
+        batcher.run(lambda: None)
+
+
+def _events(seed: Seed, session_id: str) -> int:
+    return seed.store.get_stats(seed.project_id, session_id).events

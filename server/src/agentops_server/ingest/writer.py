@@ -8,8 +8,9 @@ what was submitted.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
-from typing import cast
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future
+from typing import TypeVar, cast
 
 from starlette.concurrency import run_in_threadpool
 
@@ -18,6 +19,7 @@ from agentops_server.storage.records import AppendResult, EventWrite
 from agentops_server.storage.store import Store
 
 DRAIN_TIMEOUT_SECONDS = 60.0
+T = TypeVar("T")
 
 
 class WriterUnavailable(Exception):
@@ -46,11 +48,23 @@ class IngestWriter:
     async def start(self) -> None:
         self._batcher = WriteBatcher(self._appender, writers=self._writers)
 
+    @property
+    def single(self) -> bool:
+        """One writer thread (SQLite): it may as well do a request's whole work (run())."""
+        return self._writers == 1
+
     async def append(self, events: Sequence[EventWrite]) -> AppendResult:
+        return await self._await(lambda batcher: batcher.submit(events))
+
+    async def run(self, work: Callable[[], T]) -> T:
+        """Run `work` on the writer thread, in turn with the appends (see storage/batcher.py)."""
+        return await self._await(lambda batcher: batcher.run(work))
+
+    async def _await(self, queue: Callable[[WriteBatcher], Future[T]]) -> T:
         if self._batcher is None:
             raise WriterUnavailable("the server is not accepting events yet (starting); retry")
         try:
-            future = self._batcher.submit(events)
+            future = queue(self._batcher)
         except WriterClosed:
             raise WriterUnavailable("the server is shutting down; retry") from None
         return await asyncio.wrap_future(future)

@@ -4,6 +4,11 @@ acknowledges only stored events; close() drains everything already submitted.
 
 One writer for SQLite (one file, one writer). On PostgreSQL several writers overlap one
 transaction's Python work with another's database work; row locks keep statistics exact.
+
+A writer also runs whole jobs (run()): work that reads, builds and writes in one go, such as
+an OTLP request from its bytes to its commit. On SQLite that keeps one thread doing all of it:
+handing a request from thread to thread costs more CPU than it saves when the GIL lets only one
+of them run Python at a time (docs/otel.md, Speed).
 """
 
 from __future__ import annotations
@@ -12,16 +17,17 @@ import logging
 import queue
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from concurrent.futures import Future
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 from agentops_server.storage.records import AppendResult, EventWrite
 
 logger = logging.getLogger(__name__)
 
 MAX_ROWS_PER_TRANSACTION = 5000
+T = TypeVar("T")
 
 
 class BatchAppender(Protocol):
@@ -36,6 +42,22 @@ class _Submission:
     future: Future[AppendResult]
 
 
+@dataclass(slots=True)
+class _Job:
+    work: Callable[[], Any]
+    future: Future[Any]
+
+    def run(self) -> None:
+        if not self.future.set_running_or_notify_cancel():
+            return
+        try:
+            result = self.work()
+        except BaseException as exc:  # the caller sees it; the writer goes on
+            self.future.set_exception(exc)
+        else:
+            self.future.set_result(result)
+
+
 class WriterClosed(RuntimeError):
     """submit() after close(): the server is shutting down."""
 
@@ -48,7 +70,7 @@ class WriteBatcher:
             raise ValueError(f"writers must be at least 1, got {writers}")
         self._store = store
         self._max_rows = max_rows
-        self._queue: queue.SimpleQueue[_Submission | None] = queue.SimpleQueue()
+        self._queue: queue.SimpleQueue[_Submission | _Job | None] = queue.SimpleQueue()
         self._closed = False
         self._close_lock = threading.Lock()
         self._threads = [
@@ -61,11 +83,21 @@ class WriteBatcher:
     def submit(self, events: Sequence[EventWrite]) -> Future[AppendResult]:
         """Queue events; the future gives their AppendResult once committed (or the error)."""
         future: Future[AppendResult] = Future()
+        self._put(_Submission(list(events), future))
+        return future
+
+    def run(self, work: Callable[[], T]) -> Future[T]:
+        """Queue `work` for a writer thread; the future gives what it returns (or raises).
+        Submissions queued before it are committed first."""
+        future: Future[T] = Future()
+        self._put(_Job(work, future))
+        return future
+
+    def _put(self, item: _Submission | _Job) -> None:
         with self._close_lock:
             if self._closed:
                 raise WriterClosed("the writer is closed")
-            self._queue.put(_Submission(list(events), future))
-        return future
+            self._queue.put(item)
 
     def close(self, timeout: float | None = None) -> bool:
         """Stop accepting, commit everything already submitted; False if the deadline hit."""
@@ -80,7 +112,7 @@ class WriteBatcher:
 
     # --- the writer thread -------------------------------------------------------------------
     def _run(self) -> None:
-        carry: _Submission | None = None
+        carry: _Submission | _Job | None = None
         stopping = False
         while True:
             first = carry if carry is not None else self._queue.get()
@@ -88,6 +120,9 @@ class WriteBatcher:
             if first is None:
                 self._queue.put(None)  # for the next writer
                 return
+            if isinstance(first, _Job):
+                first.run()
+                continue
             group = [first]
             rows = len(first.events)
             while rows < self._max_rows:
@@ -98,7 +133,7 @@ class WriteBatcher:
                 if nxt is None:
                     stopping = True
                     break
-                if rows + len(nxt.events) > self._max_rows:
+                if isinstance(nxt, _Job) or rows + len(nxt.events) > self._max_rows:
                     carry = nxt
                     break
                 group.append(nxt)

@@ -117,12 +117,24 @@ class OtlpIngest:
             return decode_traces(body, media)
 
     async def ingest_body(self, body: bytes, media: str, project_id: str) -> Outcome:
-        """Decode a request's spans and store them for `project_id`: decoding and preparing
-        in one trip to a worker thread (small requests cost that trip once less)."""
+        """Decode a request's spans and store them for `project_id`. With one writer thread
+        (SQLite) it does all of it, from the bytes to the commit; else decoding and preparing
+        take one trip to a worker thread and the writers store the events."""
+        if self._writer.single:
+            return await self._writer.run(lambda: self._whole(body, media, project_id))
         return await self._commit(await run_in_threadpool(self._read, body, media, project_id))
 
     def _read(self, body: bytes, media: str, project_id: str) -> _Prepared:
         return self.prepare(self.decode(body, media), project_id)
+
+    def _whole(self, body: bytes, media: str, project_id: str) -> Outcome:
+        """A request start to finish, on the writer thread."""
+        prepared = self._read(body, media, project_id)
+        if prepared.events:
+            self._store.append_events(prepared.events)
+        if prepared.agents or prepared.roots or prepared.inherited or prepared.rootless:
+            self.finish(prepared)
+        return prepared.outcome
 
     async def _commit(self, prepared: _Prepared) -> Outcome:
         if prepared.events:
