@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Sequence
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -107,7 +108,12 @@ class OtlpIngest:
         self._store = store
         self._pricer = pricer
         self._writer = writer
-        self._cpu = threading.Lock()
+        # Python work of requests one at a time (see prepare); with one writer thread doing
+        # all of it (SQLite) there is nothing to order, and a token-less request decoding in a
+        # worker thread must not hold up the writes
+        self._cpu: AbstractContextManager[object] = (
+            nullcontext() if writer.single else threading.Lock()
+        )
         self._pending_limit = config.otlp_pending_bytes
         self._pending_seconds = config.otlp_pending_seconds
 
