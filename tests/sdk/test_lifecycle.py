@@ -6,6 +6,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -812,3 +813,64 @@ def test_a_multiprocessing_child_that_fails_ends_its_session_as_fail(
     assert data["session"]["end_state"] == "Fail"
     assert data["session"]["end_state_reason"].startswith("the child fails: Traceback")
     assert [a["action_type"] for a in data["actions"]] == ["before-failing"]
+
+
+@pytest.mark.parametrize(
+    ("signum", "handler", "status"),
+    [
+        (signal.SIGTERM, "sys.exit(0)", 0),
+        (signal.SIGTERM, "os._exit(3)", 3),
+        (signal.SIGINT, None, 0),  # Python's own: KeyboardInterrupt
+    ],
+    ids=["sigterm-sys-exit", "sigterm-os-exit", "ctrl-c"],
+)
+def test_signals_while_the_exit_hook_waits_and_spools_lose_no_event(
+    tmp_path: Path, signum: int, handler: str | None, status: int
+) -> None:
+    """Signalled again and again (a process manager, an impatient user) while the exit hook
+    waits for a silent server and then writes 20,000 unsent events to the spool: the first
+    signal cuts the wait, and the program's handler (even one that ends the process at once)
+    runs only once they are kept; Python's Ctrl+C cuts the wait and nothing else."""
+    name = signal.Signals(signum).name
+    mine = (
+        f"signal.signal(signal.{name}, "
+        f'lambda signum, frame: (print("HANDLER", file=sys.stderr, flush=True), {handler}))'
+        if handler
+        else ""
+    )
+    path = write_script(
+        tmp_path,
+        f"""
+        import atexit, os, signal, sys
+        import agentops
+        {mine}
+        # after the SDK's exit hook: a signal that comes later is ignored, not the default action
+        atexit.register(signal.signal, signal.{name}, signal.SIG_IGN)
+        agentops.init()
+        for i in range(20_000):
+            agentops.record(agentops.ActionEvent(action_type="unsent"))
+        atexit.register(print, "ready", flush=True)  # before the SDK's exit hook
+        """,
+    )
+    with silent_server() as env:
+        env["AGENTOPS_SPOOL_DIR"] = str(tmp_path / "spool")
+        lines: list[str] = []
+        with launch(path, env) as proc:  # (closes its pipes)
+            wait_ready(proc)
+            reader = threading.Thread(target=lambda: lines.extend(proc.stderr or ()), daemon=True)
+            reader.start()
+            time.sleep(0.5)  # the exit hook is waiting for the server
+            # every 20 ms until the exit hook says what it kept (or the process ends: 30 s at most)
+            for _ in range(1500):
+                if proc.poll() is not None or any("kept in the spool" in line for line in lines):
+                    break
+                proc.send_signal(signum)
+                time.sleep(0.02)
+            proc.wait(timeout=60)
+            reader.join(timeout=10)
+    stderr = "".join(lines)
+    assert "20000 event(s) not sent" in stderr and "20000 kept in the spool" in stderr, stderr
+    assert proc.returncode == status, stderr
+    if handler:  # it ran, after the spool was written
+        kept = next(i for i, line in enumerate(lines) if "kept in the spool" in line)
+        assert "HANDLER\n" in lines[kept:], stderr

@@ -68,6 +68,8 @@ _waiting = False
 # A default-action signal that came during the exit path: re-raised once it is done.
 _pending_signal: int | None = None
 _in_exit_path = False
+# The program's handlers for signals that came while the exit hook spooled: run right after.
+_deferred: list[tuple[int, FrameType | None]] = []
 # The flush before a program's signal handler: running (nested signals skip it), or given up
 # once (the server did not answer in time: later signals do not wait again).
 _flushing = False
@@ -155,7 +157,7 @@ def end_all(
             except BaseException:  # a second Ctrl+C, or a signal that cut the wait
                 _waiting = False
                 _gave_up = True
-                _keep_unsent(workers, timeout, done=False)
+                _keep_unsent(workers, timeout - (deadline - time.monotonic()), done=False)
                 raise
             finally:
                 _waiting = False
@@ -222,6 +224,7 @@ def _at_exit() -> None:
     _exited_pid = pid
     causes = [cause for cause in (_crash, _signalled) if cause is not None and cause[0] == pid]
     _in_exit_path = True
+    python_sigint = _take_sigint()
     try:
         end_all(
             EndState.INDETERMINATE, REASON_NO_END, _shutdown_timeout, causes=causes, cuttable=True
@@ -230,11 +233,43 @@ def _at_exit() -> None:
         _gave_up = True
     finally:
         _in_exit_path = False
+        if python_sigint is not None:
+            signal.signal(signal.SIGINT, python_sigint)
+    _run_deferred_handlers()
     if _interrupted:
         _keep_sigint_exit()
     if _pending_signal is not None:  # it came during the exit path: its default action now
         signal.signal(_pending_signal, signal.SIG_DFL)
         os.kill(pid, _pending_signal)
+
+
+def _take_sigint() -> Handler:
+    """Python's own Ctrl+C handler would raise KeyboardInterrupt into the spooling of what is
+    unsent as well as into the wait: for the exit path, a Ctrl+C cuts the wait only. Returns
+    the handler to put back after (None: SIGINT left alone, the program's or not on the main
+    thread)."""
+    if threading.current_thread() is not threading.main_thread():
+        return None
+    if signal.getsignal(signal.SIGINT) is not signal.default_int_handler:
+        return None
+    signal.signal(signal.SIGINT, _on_sigint_at_exit)
+    return signal.default_int_handler
+
+
+def _on_sigint_at_exit(signum: int, frame: FrameType | None) -> None:
+    if _waiting:  # else the spool is being written: it goes on, and so does the exit
+        raise _WaitCut("SIGINT")
+
+
+def _run_deferred_handlers() -> None:
+    """The program's handlers of the signals that came while the exit hook spooled. The
+    process is leaving already: what they raise (sys.exit, most often) changes nothing."""
+    while _deferred:
+        signum, frame = _deferred.pop(0)
+        try:
+            _chain(signum, frame)
+        except BaseException:
+            pass
 
 
 def _running_ids() -> frozenset[object]:
@@ -293,11 +328,11 @@ def _on_signal(signum: int, frame: FrameType | None) -> None:
     name = signal.Signals(signum).name
     pid = os.getpid()
     if callable(_previous_handlers.get(signum)):
-        if _waiting:  # the process is leaving already: the program's handler, then go
-            _chain(signum, frame)
+        if _waiting:  # the process is leaving already: stop waiting, spool what is unsent,
+            _deferred.append((signum, frame))  # then the program's handler (it may os._exit)
             raise _WaitCut(name)
-        if _in_exit_path:  # the exit hook is spooling what is unsent: nothing to add
-            _chain(signum, frame)
+        if _in_exit_path:  # the exit hook is spooling what is unsent: its handler right after
+            _deferred.append((signum, frame))  # (what it raised would cut the spooling short)
             return
         # the program's own handler decides whether this ends the process, and may end it at
         # once (os._exit, the default action): what is queued is sent first
