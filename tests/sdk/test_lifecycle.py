@@ -458,9 +458,7 @@ def test_multiprocessing_fork_children_deliver_their_events(
         if __name__ == "__main__":
             s = agentops.init()
             agentops.record(agentops.ActionEvent(action_type="parent"))
-            # Not forked during the worker's first request: a child forked then may wait on a
-            # lock its parent's worker thread held (an import of httpx's lazy modules).
-            agentops.flush()
+            agentops.flush()  # (a fork right after init(): the test of a pool below)
             ctx = multiprocessing.get_context("fork")
             p = ctx.Process(target=inherited, args=(4,))
             p.start()
@@ -775,6 +773,57 @@ def test_sigterm_during_the_exit_wait_cuts_it(tmp_path: Path, handler: bool) -> 
     assert proc.returncode == 0, stderr
     assert "MY HANDLER" in stdout
     assert "1 kept in the spool" in stderr
+
+
+def test_a_pool_created_right_after_init_delivers_its_workers_events(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """init() starts threads that send at once (here: an earlier run's spooled events), and
+    httpx imports modules on its first request: a fork in the middle of that (a pool created
+    right after init()) left their import locks held in the children by a thread they do not
+    have. The pool's workers could not send: their events waited for the exit deadline, then
+    went to the spool."""
+    spool_dir = str(tmp_path / "spool")
+    earlier = run_script(
+        tmp_path,
+        """
+        import agentops
+        agentops.init()
+        agentops.record(agentops.ActionEvent(action_type="earlier"))
+        """,
+        env=script_env(
+            AGENTOPS_API_KEY=server.api_key,
+            AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{free_port()}",  # nobody there: spooled
+            AGENTOPS_SPOOL_DIR=spool_dir,
+        ),
+    )
+    assert "1 kept in the spool" in earlier.stderr, earlier.stderr
+    started = time.monotonic()
+    done = run_script(
+        tmp_path,
+        """
+        import multiprocessing
+        import agentops
+
+        def child(tag):
+            s = agentops.start_session(tags=[tag])
+            agentops.record(agentops.ActionEvent(action_type=tag))
+            return str(s.session_id)
+
+        if __name__ == "__main__":
+            agentops.init()
+            pool = multiprocessing.get_context("fork").Pool(2)
+            print(*pool.map(child, ["a", "b"]))
+            pool.close()
+            pool.join()
+        """,
+        env=script_env(server, AGENTOPS_SPOOL_DIR=spool_dir),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "not sent" not in done.stderr, done.stderr
+    for session_id, tag in zip(done.stdout.split(), ["a", "b"], strict=True):
+        assert [a["action_type"] for a in export(server, session_id)["actions"]] == [tag]
+    assert time.monotonic() - started < 20  # not after the exit deadline (30 s)
 
 
 def test_a_multiprocessing_child_that_fails_ends_its_session_as_fail(

@@ -6,7 +6,9 @@ TransportError when no answer came (connection refused, timeout). Retries are th
 
 from __future__ import annotations
 
+import contextlib
 import gzip
+import importlib
 import json
 import os
 from dataclasses import dataclass, field
@@ -72,6 +74,8 @@ class HttpTransport:
     def __init__(self, timeout: float = 20.0, user_agent: str = "agentops-python") -> None:
         import httpx
 
+        _import_what_requests_need()
+
         self._httpx = httpx
         self._timeout = timeout
         self._user_agent = user_agent
@@ -114,6 +118,21 @@ class HttpTransport:
 
 
 _default: HttpTransport | None = None
+
+
+# What httpx imports on its first request (httpx 0.28 and later import httpcore lazily).
+LAZY_IMPORTS = ("httpcore", "h11", "certifi")
+
+
+def _import_what_requests_need() -> None:
+    """Import them on this thread (init()'s), not the worker's: a fork while the worker thread
+    imports a module leaves that module's import lock held in the child by a thread the child
+    does not have, and the child's own first request then waits for it forever (measured: a
+    multiprocessing pool created right after init() had its workers' events wait for the exit
+    deadline, then go to the spool). About 30 ms, once."""
+    for name in LAZY_IMPORTS:
+        with contextlib.suppress(ImportError):  # another httpx, other dependencies
+            importlib.import_module(name)
 
 
 def default_transport() -> HttpTransport:
