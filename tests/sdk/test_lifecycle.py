@@ -826,6 +826,83 @@ def test_a_pool_created_right_after_init_delivers_its_workers_events(
     assert time.monotonic() - started < 20  # not after the exit deadline (30 s)
 
 
+def test_the_sdk_threads_take_no_lock_that_a_fork_would_leave_held(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """A fork copies the locks a thread holds, not the thread: an import in progress (its
+    module lock) or OpenSSL loading certificates (Python's lock released, OpenSSL's held) on
+    an SDK thread at that moment left them held forever in the child, whose own first request
+    then waited for the exit deadline and spooled its events. Both were caught in the act:
+    getaddrinfo() importing encodings.idna for the first connection (py-spy on a stalled pool
+    worker), and httpx loading certifi's bundle (a thread loading certificates while another
+    forks stalls about one child in 200). init() does both on its own thread: after it, no
+    SDK thread imports a module or loads a certificate, in the parent (sending an earlier
+    run's spool as init() returns) or in a forked child."""
+    spool_dir = str(tmp_path / "spool")
+    earlier = run_script(
+        tmp_path,
+        """
+        import agentops
+        agentops.init()
+        agentops.record(agentops.ActionEvent(action_type="earlier"))
+        """,
+        env=script_env(
+            AGENTOPS_API_KEY=server.api_key,
+            AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{free_port()}",  # nobody there: spooled
+            AGENTOPS_SPOOL_DIR=spool_dir,
+        ),
+    )
+    assert "1 kept in the spool" in earlier.stderr, earlier.stderr
+    done = run_script(
+        tmp_path,
+        """
+        import multiprocessing, os, ssl, sys, threading
+
+        initialized = False
+
+        def on_import(event, args):
+            thread = threading.current_thread().name
+            if event == "import" and thread.startswith("agentops"):
+                print("imported", args[0], "on", thread, flush=True)
+
+        def watch_certificates(name):
+            original = getattr(ssl.SSLContext, name)
+            def loading(self, *args, **kwargs):
+                thread = threading.current_thread().name
+                if initialized or thread.startswith("agentops"):
+                    print("loaded certificates on", os.getpid(), thread, flush=True)
+                return original(self, *args, **kwargs)
+            setattr(ssl.SSLContext, name, loading)
+
+        sys.addaudithook(on_import)  # inherited by the forked child
+        for name in ("load_verify_locations", "load_default_certs", "set_default_verify_paths"):
+            watch_certificates(name)
+
+        import agentops
+
+        def child(tag):
+            s = agentops.start_session(tags=[tag])
+            agentops.record(agentops.ActionEvent(action_type=tag))
+            s.end_session("Success")
+            print("session", s.session_id, flush=True)
+
+        if __name__ == "__main__":
+            agentops.init(auto_start_session=False)
+            initialized = True
+            child("parent")
+            p = multiprocessing.get_context("fork").Process(target=child, args=("child",))
+            p.start()
+            p.join()
+        """,
+        env=script_env(server, AGENTOPS_SPOOL_DIR=spool_dir),
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert [line for line in lines if not line.startswith("session")] == []
+    for line, tag in zip(lines, ["parent", "child"], strict=True):
+        assert [a["action_type"] for a in export(server, line.split()[1])["actions"]] == [tag]
+
+
 def test_a_multiprocessing_child_that_fails_ends_its_session_as_fail(
     server: ServerProcess, tmp_path: Path
 ) -> None:
@@ -852,12 +929,15 @@ def test_a_multiprocessing_child_that_fails_ends_its_session_as_fail(
             p.join()
             print(queue.get(timeout=30), p.exitcode)
         """,
-        env=script_env(server),
+        # what the SDK did in the child, shown if its session is missing
+        env=script_env(server, AGENTOPS_LOGGING_LEVEL="DEBUG"),
     )
     assert done.returncode == 0, done.stderr
     sid, exitcode = done.stdout.split()
     assert exitcode == "1"
     assert "ValueError: the child fails" in done.stderr  # multiprocessing's own report
+    assert "not sent" not in done.stderr, done.stderr
+    assert server.export(sid).status_code == 200, done.stderr
     data = export(server, sid)
     assert data["session"]["end_state"] == "Fail"
     assert data["session"]["end_state_reason"].startswith("the child fails: Traceback")

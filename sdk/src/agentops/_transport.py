@@ -6,6 +6,7 @@ TransportError when no answer came (connection refused, timeout). Retries are th
 
 from __future__ import annotations
 
+import codecs
 import contextlib
 import gzip
 import importlib
@@ -15,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
+    import ssl
+
     import httpx
 
 GZIP_MIN_BYTES = 1024
@@ -77,6 +80,7 @@ class HttpTransport:
         _import_what_requests_need()
 
         self._httpx = httpx
+        self._tls = _tls_settings(httpx)
         self._timeout = timeout
         self._user_agent = user_agent
         self._client: httpx.Client | None = None
@@ -90,6 +94,7 @@ class HttpTransport:
             self._client = httpx.Client(
                 timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0)),
                 headers={"User-Agent": self._user_agent},
+                verify=self._tls,
             )
         return self._client
 
@@ -129,10 +134,25 @@ def _import_what_requests_need() -> None:
     imports a module leaves that module's import lock held in the child by a thread the child
     does not have, and the child's own first request then waits for it forever (measured: a
     multiprocessing pool created right after init() had its workers' events wait for the exit
-    deadline, then go to the spool). About 30 ms, once."""
+    deadline, then go to the spool). The first connection's getaddrinfo() looks up the "idna"
+    codec, which imports encodings.idna and stringprep: looked up here too. About 30 ms, once."""
     for name in LAZY_IMPORTS:
         with contextlib.suppress(ImportError):  # another httpx, other dependencies
             importlib.import_module(name)
+    codecs.lookup("idna")
+
+
+def _tls_settings(httpx: Any) -> ssl.SSLContext:
+    """The certificates every client of this transport trusts, loaded now, on this thread
+    (init()'s), as httpx would load them (SSL_CERT_FILE, SSL_CERT_DIR, else certifi's). Loading
+    them on the worker's thread at its first request put OpenSSL's locks in the hands of a
+    thread that a fork right then does not copy: the child's own first request waited for them
+    forever, then its events went to the spool at the exit deadline (a multiprocessing child
+    started right after init() did so about once in a thousand runs). A forked child builds
+    its client from this context: no certificates loaded again, and no OpenSSL call at all for
+    an http:// endpoint. About 20 ms, once."""
+    context: ssl.SSLContext = httpx.create_ssl_context()
+    return context
 
 
 def default_transport() -> HttpTransport:
