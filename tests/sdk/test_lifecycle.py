@@ -775,14 +775,9 @@ def test_sigterm_during_the_exit_wait_cuts_it(tmp_path: Path, handler: bool) -> 
     assert "1 kept in the spool" in stderr
 
 
-def test_a_pool_created_right_after_init_delivers_its_workers_events(
-    server: ServerProcess, tmp_path: Path
-) -> None:
-    """init() starts threads that send at once (here: an earlier run's spooled events), and
-    httpx imports modules on its first request: a fork in the middle of that (a pool created
-    right after init()) left their import locks held in the children by a thread they do not
-    have. The pool's workers could not send: their events waited for the exit deadline, then
-    went to the spool."""
+def spool_of_an_earlier_run(server: ServerProcess, tmp_path: Path) -> str:
+    """A spool directory holding an earlier run's event (its server was down): the next
+    init() with it starts a thread that sends it at once."""
     spool_dir = str(tmp_path / "spool")
     earlier = run_script(
         tmp_path,
@@ -798,6 +793,18 @@ def test_a_pool_created_right_after_init_delivers_its_workers_events(
         ),
     )
     assert "1 kept in the spool" in earlier.stderr, earlier.stderr
+    return spool_dir
+
+
+def test_a_pool_created_right_after_init_delivers_its_workers_events(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """init() starts threads that send at once (here: an earlier run's spooled events), and
+    httpx imports modules on its first request: a fork in the middle of that (a pool created
+    right after init()) left their import locks held in the children by a thread they do not
+    have. The pool's workers could not send: their events waited for the exit deadline, then
+    went to the spool."""
+    spool_dir = spool_of_an_earlier_run(server, tmp_path)
     started = time.monotonic()
     done = run_script(
         tmp_path,
@@ -838,21 +845,7 @@ def test_the_sdk_threads_take_no_lock_that_a_fork_would_leave_held(
     forks stalls about one child in 200). init() does both on its own thread: after it, no
     SDK thread imports a module or loads a certificate, in the parent (sending an earlier
     run's spool as init() returns) or in a forked child."""
-    spool_dir = str(tmp_path / "spool")
-    earlier = run_script(
-        tmp_path,
-        """
-        import agentops
-        agentops.init()
-        agentops.record(agentops.ActionEvent(action_type="earlier"))
-        """,
-        env=script_env(
-            AGENTOPS_API_KEY=server.api_key,
-            AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{free_port()}",  # nobody there: spooled
-            AGENTOPS_SPOOL_DIR=spool_dir,
-        ),
-    )
-    assert "1 kept in the spool" in earlier.stderr, earlier.stderr
+    spool_dir = spool_of_an_earlier_run(server, tmp_path)
     done = run_script(
         tmp_path,
         """
