@@ -41,7 +41,7 @@ from agentops_server.ingest.otlp.pending import (
     spans_to_json,
 )
 from agentops_server.ingest.otlp.spans import LogRecord, Span
-from agentops_server.ingest.writer import IngestWriter
+from agentops_server.ingest.writer import IngestWriter, WriterUnavailable
 from agentops_server.pricing import Pricer
 from agentops_server.storage.payload_content import merge_content
 from agentops_server.storage.records import (
@@ -127,7 +127,13 @@ class OtlpIngest:
         (SQLite) it does all of it, from the bytes to the commit; else decoding and preparing
         take one trip to a worker thread and the writers store the events."""
         if self._writer.single:
-            return await self._writer.run(lambda: self._whole(body, media, project_id))
+            try:
+                return await self._writer.run(lambda: self._whole(body, media, project_id))
+            except WriterUnavailable:
+                # a body the client must fix is told so (400) even while the server starts
+                # or drains: a retry would never help it
+                await run_in_threadpool(self.decode, body, media)
+                raise
         return await self._commit(await run_in_threadpool(self._read, body, media, project_id))
 
     def _read(self, body: bytes, media: str, project_id: str) -> _Prepared:
