@@ -8,7 +8,7 @@ import json
 import threading
 import uuid
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
 
 import pytest
@@ -19,6 +19,7 @@ from agentops._exporter import Exporter
 from agentops._outcome import BatchResult, Outcome
 from agentops.testing import InMemoryTransport
 from tests.sdk.conftest import LogLines
+from tests.support.loopback_http import LoopbackHTTPServer
 
 
 def started(transport: InMemoryTransport) -> agentops.Session:
@@ -144,7 +145,7 @@ class OddServer(BaseHTTPRequestHandler):
 
 @pytest.fixture
 def odd_server() -> Iterator[str]:
-    httpd = ThreadingHTTPServer(("127.0.0.1", 0), OddServer)
+    httpd = LoopbackHTTPServer(("127.0.0.1", 0), OddServer)
     thread = threading.Thread(target=httpd.serve_forever, daemon=True)
     thread.start()
     try:

@@ -16,8 +16,10 @@ import json
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import BaseHTTPRequestHandler
 from typing import Any
+
+from tests.support.loopback_http import LoopbackHTTPServer
 
 # What the fake bills (tests compare stored tokens and costs with these).
 CHAT_PROMPT, CHAT_CACHED, CHAT_COMPLETION = 1200, 1024, 300
@@ -315,8 +317,7 @@ class _Handler(BaseHTTPRequestHandler):
         self.close_connection = True
 
 
-class _Server(ThreadingHTTPServer):
-    daemon_threads = True
+class _Server(LoopbackHTTPServer):
     # socketserver's default listen backlog is 5: 16 concurrent first connections (the async
     # test in tests/integrations/test_lifecycle.py) on a loaded machine overflowed it, and a
     # client with max_retries=0 saw its connection reset (httpx.ReadError).
