@@ -95,15 +95,30 @@ def start_waiting(tmp_path: Path, env: dict[str, str], with_sdk: bool) -> subpro
 
 
 def launch(path: Path, env: dict[str, str]) -> subprocess.Popen[str]:
-    """Start the script at `path` as a user would, from a terminal."""
+    """Start the script at `path` as a user would, from a terminal (with faulthandler on, so
+    that `finished` can show where one that does not end was stuck)."""
     return subprocess.Popen(
         [sys.executable, str(path)],
         preexec_fn=as_from_a_terminal,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
-        env=env,
+        env={**env, "PYTHONFAULTHANDLER": "1"},
     )
+
+
+def finished(proc: subprocess.Popen[str], timeout: float) -> tuple[str, str]:
+    """A launched script's stdout and stderr once it has ended. Still running after `timeout`
+    seconds: the failure shows what its output was and where each of its threads was (a
+    SIGABRT makes faulthandler print their stacks)."""
+    try:
+        return proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.send_signal(signal.SIGABRT)
+        stdout, stderr = proc.communicate(timeout=30)
+        raise AssertionError(
+            f"still running {timeout} s later; stdout:\n{stdout}\nstderr and stacks:\n{stderr}"
+        ) from None
 
 
 @contextmanager
@@ -144,7 +159,7 @@ def test_signal_fails_the_session_then_behaves_as_without_sdk(
         proc = start_waiting(tmp_path, env, with_sdk)
         lines = wait_ready(proc)
         proc.send_signal(signum)
-        _, stderr = proc.communicate(timeout=30)
+        _, stderr = finished(proc, 30)
         codes[with_sdk] = proc.returncode
         if with_sdk:
             sid = lines[0]
@@ -202,7 +217,7 @@ def test_previous_signal_handler_is_chained(server: ServerProcess, tmp_path: Pat
     proc = launch(path, script_env(server))
     sid = wait_ready(proc)[0]
     proc.send_signal(signal.SIGTERM)
-    stdout, _ = proc.communicate(timeout=30)
+    stdout, _ = finished(proc, 30)
     assert proc.returncode == 3
     assert "MY HANDLER" in stdout
     assert export(server, sid)["session"]["end_state"] == "Fail"
@@ -371,7 +386,7 @@ def test_server_down_for_a_few_seconds_then_back(server: ServerProcess, tmp_path
     assert proc.stdout.readline().strip() == "recorded"
     time.sleep(3)  # the agent goes on while the server is away
     server.start()
-    stdout, stderr = proc.communicate(timeout=60)
+    stdout, stderr = finished(proc, 60)
     assert proc.returncode == 0, stderr
     assert stdout.strip() != "None"  # end_session got the server's cost
     data = export(server, sid)
@@ -510,7 +525,7 @@ def test_a_caught_ctrl_c_changes_nothing(server: ServerProcess, tmp_path: Path) 
     proc = launch(path, script_env(server))
     sid = wait_ready(proc)[0]
     proc.send_signal(signal.SIGINT)
-    stdout, stderr = proc.communicate(timeout=60)
+    stdout, stderr = finished(proc, 60)
     assert proc.returncode == 0, stderr
     assert "cost 0" in stdout and "Success" in stdout, stdout + stderr  # a Decimal, not None
     data = export(server, sid)
@@ -577,7 +592,7 @@ def test_ctrl_c_under_asyncio_run_cancels_the_main_task_as_without_the_sdk(
     sid, handler = wait_ready(proc)[0].split()
     assert handler == "partial"  # asyncio's Runner._on_sigint, not the SDK's
     proc.send_signal(signal.SIGINT)
-    _, stderr = proc.communicate(timeout=30)
+    _, stderr = finished(proc, 30)
     assert proc.returncode == -signal.SIGINT, stderr
     assert "KeyboardInterrupt" in stderr
     data = export(server, sid)

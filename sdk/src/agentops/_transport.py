@@ -147,10 +147,10 @@ def _tls_settings(httpx: Any) -> ssl.SSLContext:
     (init()'s), as httpx would load them (SSL_CERT_FILE, SSL_CERT_DIR, else certifi's). Loading
     them on the worker's thread at its first request put OpenSSL's locks in the hands of a
     thread that a fork right then does not copy: the child's own first request waited for them
-    forever, then its events went to the spool at the exit deadline (a multiprocessing child
-    started right after init() did so about once in a thousand runs). A forked child builds
-    its client from this context: no certificates loaded again, and no OpenSSL call at all for
-    an http:// endpoint. About 20 ms, once."""
+    forever, then its events went to the spool at the exit deadline (with one thread loading
+    certificates over and over while another forked, about 1 child in 200 hung). A forked
+    child builds its client from this context: no certificates loaded again, and no OpenSSL
+    call at all for an http:// endpoint. About 20 ms, once."""
     context: ssl.SSLContext = httpx.create_ssl_context()
     return context
 
