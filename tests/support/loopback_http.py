@@ -2,9 +2,9 @@
 
 Its handler threads are daemons, and an HTTP/1.1 handler waits on a kept-alive connection for
 the client's next request: a client that never closes its pool (a provider SDK's module-level
-client) left a thread reading forever and, at the interpreter's exit, an unclosed socket
-(a ResourceWarning printed after the whole suite). server_close() now shuts down what is still
-open, so those threads see the end of their connection and close it themselves.
+client) left a thread reading forever after its server had closed, and its socket unclosed
+until the interpreter's exit. server_close() now shuts down what is still open, so those
+threads see the end of their connection and close it themselves.
 """
 
 from __future__ import annotations
