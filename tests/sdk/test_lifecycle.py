@@ -223,6 +223,37 @@ def test_previous_signal_handler_is_chained(server: ServerProcess, tmp_path: Pat
     assert export(server, sid)["session"]["end_state"] == "Fail"
 
 
+def test_a_signal_the_main_thread_waits_for_is_not_taken_by_an_sdk_thread(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """A program that blocks SIGTERM and waits for it with sigtimedwait() gets it, as it does
+    without the SDK: the kernel hands a process's signal to any thread that does not block
+    it, and the SDK's threads block the asynchronous ones. (One that took it would also hold
+    back a program's handler while the main thread sleeps: Python runs handlers only there.)"""
+    done = run_script(
+        tmp_path,
+        """
+        import os, signal, time
+        import agentops
+        s = agentops.init()
+        agentops.record(agentops.ActionEvent(action_type="before-waiting"))
+        agentops.end_session("Success")  # its threads are running: worker, host probe
+        signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGUSR1})
+        for signum in (signal.SIGTERM, signal.SIGUSR1):
+            os.kill(os.getpid(), signum)
+            time.sleep(0.5)  # the other threads' turn to take it, if they may
+            got = signal.sigtimedwait({signum}, 10)
+            print(signal.Signals(signum).name, got.si_signo if got else None, flush=True)
+        print(s.session_id)
+        """,
+        env=script_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.split("\n")
+    assert lines[:2] == [f"SIGTERM {int(signal.SIGTERM)}", f"SIGUSR1 {int(signal.SIGUSR1)}"]
+    assert export(server, lines[2])["session"]["end_state"] == "Success"
+
+
 def test_default_and_ignored_dispositions_are_kept(server: ServerProcess, tmp_path: Path) -> None:
     """A program that ignores SIGTERM keeps ignoring it; one that reset SIGINT to the default
     action dies of it (no KeyboardInterrupt), as it would without the SDK."""

@@ -15,6 +15,8 @@ from collections.abc import Callable
 from concurrent.futures import Future
 from typing import Any
 
+from agentops._threads import start_daemon_thread
+
 PROBE_TIMEOUT = 2.0
 HostEnv = dict[str, Any]
 
@@ -146,8 +148,7 @@ def _run_probe(probe: Callable[[], dict[str, Any]], timeout: float) -> dict[str,
         except Exception:
             pass
 
-    thread = threading.Thread(target=target, name="agentops-host-probe", daemon=True)
-    thread.start()
+    thread = start_daemon_thread(target, "agentops-host-probe")
     thread.join(timeout)
     return box[0] if box else {}
 
@@ -202,7 +203,7 @@ def start(opt_out: bool) -> Future[HostEnv]:
                 except Exception as exc:  # collect() swallows probe errors; this is a guard
                     future.set_exception(exc)
 
-            threading.Thread(target=target, name="agentops-host-env", daemon=True).start()
+            start_daemon_thread(target, "agentops-host-env")
         return future
 
 

@@ -39,6 +39,7 @@ from typing import Any, BinaryIO
 
 from agentops import wire
 from agentops._errors import capture_internal_errors, logger
+from agentops._threads import start_daemon_thread
 from agentops._transport import Request, Response, Transport, TransportError
 
 try:
@@ -387,9 +388,7 @@ class Journal:
     def _start(self) -> None:
         with self._start_lock:
             if self._thread is None:
-                thread = threading.Thread(target=self._run, name="agentops-journal", daemon=True)
-                thread.start()
-                self._thread = thread
+                self._thread = start_daemon_thread(self._run, "agentops-journal")
 
     def add(self, build: Callable[[], Line | None]) -> None:
         self._added.append(build)

@@ -32,6 +32,7 @@ from agentops._spool import (
     events_line,
     session_line,
 )
+from agentops._threads import start_daemon_thread
 from agentops._transport import Transport
 
 if TYPE_CHECKING:
@@ -145,8 +146,7 @@ class Spooler:
         """Send, in the background, what earlier processes left in the spool."""
         if not self.spool.available or self.spool.pending() == 0:
             return None
-        thread = threading.Thread(target=self._send_all, name="agentops-spool", daemon=True)
-        thread.start()
+        thread = start_daemon_thread(self._send_all, "agentops-spool")
         self._sender = thread
         return thread
 

@@ -34,6 +34,7 @@ from agentops._encode import event_to_wire
 from agentops._errors import capture_internal_errors, logger, report_internal_error
 from agentops._outcome import BatchResult, Listener, Outcome
 from agentops._spool import Journal, Line, events_line
+from agentops._threads import start_daemon_thread
 
 # deliver(): the part of a deadline kept for commands that had to jump the queue.
 EXPEDITE_RESERVE = 1.0
@@ -208,9 +209,7 @@ class BatchWorker:
     def _start(self) -> None:
         with self._lock:
             if self._thread is None:
-                thread = threading.Thread(target=self._run, name="agentops-worker", daemon=True)
-                thread.start()
-                self._thread = thread
+                self._thread = start_daemon_thread(self._run, "agentops-worker")
 
     def after_fork(self) -> None:
         """In a forked child: the parent's queue and thread are not ours."""

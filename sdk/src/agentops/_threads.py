@@ -1,0 +1,51 @@
+"""The SDK's threads, which take none of the signals meant for the program.
+
+The kernel hands a signal sent to the process to any of its threads that does not block it.
+A program without the SDK has one thread, so its main thread always gets them; Python runs
+signal handlers only there. A signal that lands on one of our threads instead is taken from a
+program that waits for it (`signal.sigwait`, `sigtimedwait`), ends the process at once if its
+action is the default one while the main thread blocks it, and otherwise waits for the main
+thread's next bytecode: a handler held back for as long as the main thread sleeps or blocks
+in a system call. So each of our threads starts with the asynchronous signals blocked (a new
+thread inherits the mask of the thread that starts it); the synchronous ones (a fault in the
+thread itself, a broken pipe it writes to) stay as they were.
+"""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Callable
+
+__all__ = ["start_daemon_thread"]
+
+# Raised by the thread's own fault or write, never sent: blocking them changes nothing
+# (SIGPIPE would stay pending instead of being ignored), or the kernel cannot block them.
+_SYNCHRONOUS = {"SIGSEGV", "SIGBUS", "SIGFPE", "SIGILL", "SIGTRAP", "SIGSYS", "SIGPIPE"}
+_UNBLOCKABLE = {"SIGKILL", "SIGSTOP"}
+
+
+def _asynchronous_signals() -> frozenset[int]:
+    if not hasattr(signal, "pthread_sigmask"):  # Windows: no signal masks
+        return frozenset()
+    kept = _SYNCHRONOUS | _UNBLOCKABLE
+    # real-time signals come as plain ints: blocked too
+    return frozenset(s for s in signal.valid_signals() if getattr(s, "name", None) not in kept)
+
+
+ASYNCHRONOUS_SIGNALS: frozenset[int] = _asynchronous_signals()
+
+
+def start_daemon_thread(target: Callable[[], object], name: str) -> threading.Thread:
+    """Start a daemon thread running `target` with the asynchronous signals blocked."""
+    thread = threading.Thread(target=target, name=name, daemon=True)
+    if not ASYNCHRONOUS_SIGNALS:
+        thread.start()
+        return thread
+    # blocked here for the moment of the start: one that comes meanwhile waits, then arrives
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, ASYNCHRONOUS_SIGNALS)
+    try:
+        thread.start()
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+    return thread
