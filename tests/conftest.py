@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -31,13 +32,30 @@ def require(available: bool, what: str) -> None:
 def private_spool(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     """SDK processes of the tests (and their subprocesses) spool under a folder of this run,
     not in the user's ~/.local/state (the SDK's default is $XDG_STATE_HOME/agentops/spool)."""
+    with _state_home(tmp_path_factory):
+        yield
+
+
+@pytest.fixture(autouse=True)
+def spool_of_the_test(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """And each test under a folder of its own, not where an earlier one left what its silent
+    server never got: the next init() would send it all (150,000 events and more, piled up
+    by one xdist worker) while the test ran."""
+    with _state_home(tmp_path_factory):
+        yield
+
+
+@contextmanager
+def _state_home(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
     previous = os.environ.get("XDG_STATE_HOME")
     os.environ["XDG_STATE_HOME"] = str(tmp_path_factory.mktemp("xdg-state"))
-    yield
-    if previous is None:
-        os.environ.pop("XDG_STATE_HOME", None)
-    else:
-        os.environ["XDG_STATE_HOME"] = previous
+    try:
+        yield
+    finally:
+        if previous is None:
+            os.environ.pop("XDG_STATE_HOME", None)
+        else:
+            os.environ["XDG_STATE_HOME"] = previous
 
 
 @pytest.fixture(scope="session")
