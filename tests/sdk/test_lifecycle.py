@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from agentops._threads import start_daemon_thread
 from agentops.wire import REASON_NO_END
 from tests.sdk.conftest import (
     as_from_a_terminal,
@@ -237,7 +238,9 @@ def test_a_signal_the_main_thread_waits_for_is_not_taken_by_an_sdk_thread(
         import agentops
         s = agentops.init()
         agentops.record(agentops.ActionEvent(action_type="before-waiting"))
-        agentops.end_session("Success")  # its threads are running: worker, host probe
+        agentops.end_session("Success")
+        import threading
+        assert any(t.name.startswith("agentops-") for t in threading.enumerate())
         signal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM, signal.SIGUSR1})
         for signum in (signal.SIGTERM, signal.SIGUSR1):
             os.kill(os.getpid(), signum)
@@ -1042,3 +1045,28 @@ def test_signals_while_the_exit_hook_waits_and_spools_lose_no_event(
     if handler:  # it ran, after the spool was written
         kept = next(i for i, line in enumerate(lines) if "kept in the spool" in line)
         assert "HANDLER\n" in lines[kept:], stderr
+
+
+def test_a_signal_handled_as_an_sdk_thread_starts_leaves_that_thread_recorded() -> None:
+    """A signal that comes while the SDK starts a thread (its signals blocked for that moment)
+    is handled right after; what its handler raises (a KeyboardInterrupt) reaches the caller
+    with the thread running and recorded, so the SDK never starts a second one for the same
+    queue."""
+    recorded: list[threading.Thread] = []
+    done = threading.Event()
+
+    def interrupt(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt
+
+    def started(thread: threading.Thread) -> None:
+        recorded.append(thread)
+        signal.raise_signal(signal.SIGUSR1)  # comes while the signals are blocked
+
+    previous = signal.signal(signal.SIGUSR1, interrupt)
+    try:
+        with pytest.raises(KeyboardInterrupt):
+            start_daemon_thread(done.wait, "agentops-test", started=started)
+    finally:
+        signal.signal(signal.SIGUSR1, previous)
+        done.set()
+    assert len(recorded) == 1 and recorded[0].ident is not None

@@ -388,7 +388,10 @@ class Journal:
     def _start(self) -> None:
         with self._start_lock:
             if self._thread is None:
-                self._thread = start_daemon_thread(self._run, "agentops-journal")
+                start_daemon_thread(self._run, "agentops-journal", started=self._running)
+
+    def _running(self, thread: threading.Thread) -> None:
+        self._thread = thread
 
     def add(self, build: Callable[[], Line | None]) -> None:
         self._added.append(build)

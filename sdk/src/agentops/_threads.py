@@ -36,16 +36,26 @@ def _asynchronous_signals() -> frozenset[int]:
 ASYNCHRONOUS_SIGNALS: frozenset[int] = _asynchronous_signals()
 
 
-def start_daemon_thread(target: Callable[[], object], name: str) -> threading.Thread:
-    """Start a daemon thread running `target` with the asynchronous signals blocked."""
+def start_daemon_thread(
+    target: Callable[[], object],
+    name: str,
+    started: Callable[[threading.Thread], None] | None = None,
+) -> threading.Thread:
+    """Start a daemon thread running `target` with the asynchronous signals blocked, and pass
+    it to `started` as soon as it runs. A signal that came meanwhile is handled as the mask
+    is restored, after that: what its handler raises (a KeyboardInterrupt) comes out of here
+    with the thread running and already recorded by `started`."""
     thread = threading.Thread(target=target, name=name, daemon=True)
     if not ASYNCHRONOUS_SIGNALS:
         thread.start()
+        if started is not None:
+            started(thread)
         return thread
-    # blocked here for the moment of the start: one that comes meanwhile waits, then arrives
     previous = signal.pthread_sigmask(signal.SIG_BLOCK, ASYNCHRONOUS_SIGNALS)
     try:
         thread.start()
+        if started is not None:
+            started(thread)
     finally:
         signal.pthread_sigmask(signal.SIG_SETMASK, previous)
     return thread

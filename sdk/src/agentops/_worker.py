@@ -209,7 +209,10 @@ class BatchWorker:
     def _start(self) -> None:
         with self._lock:
             if self._thread is None:
-                self._thread = start_daemon_thread(self._run, "agentops-worker")
+                start_daemon_thread(self._run, "agentops-worker", started=self._running)
+
+    def _running(self, thread: threading.Thread) -> None:
+        self._thread = thread
 
     def after_fork(self) -> None:
         """In a forked child: the parent's queue and thread are not ours."""
