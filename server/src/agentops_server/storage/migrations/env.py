@@ -17,6 +17,11 @@ def _run(connection: Connection) -> None:
         target_metadata=metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # SQLite's DDL is transactional too: all migrations in the one transaction below,
+        # whose BEGIN IMMEDIATE makes servers starting together wait for the first to finish.
+        # Alembic's default for SQLite committed each migration apart, and a server starting
+        # between two of them planned from the older revision ("table ... already exists").
+        transactional_ddl=True,
     )
     with context.begin_transaction():
         if connection.dialect.name == "postgresql":
