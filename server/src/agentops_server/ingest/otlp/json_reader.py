@@ -20,6 +20,7 @@ from agentops_server.ingest.otlp.json_values import (
     string,
 )
 from agentops_server.ingest.otlp.spans import AttrValue, LogRecord, Span, SpanEvent
+from agentops_server.ingest.otlp.text import strings_without_nul
 
 __all__ = ["read_logs", "read_traces"]
 
@@ -141,6 +142,11 @@ def _load(body: bytes, what: str) -> dict[str, Any]:
         raise Undecodable(f"not a valid OTLP JSON {what}: {exc}") from None
     if type(request) is not dict:
         raise Undecodable(f"an OTLP JSON {what} must be an object, got {json_type(request)}")
+    if b"\\u0000" in body:  # JSON writes NUL only this way (escaped); rare: clean it all
+        try:
+            request = strings_without_nul(request)
+        except RecursionError:
+            raise Undecodable(f"an OTLP JSON {what} nested too deeply") from None
     return request
 
 

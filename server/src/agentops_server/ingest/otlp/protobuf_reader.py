@@ -16,6 +16,7 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from agentops_server.ingest.otlp.errors import Undecodable
 from agentops_server.ingest.otlp.spans import AttrValue, LogRecord, Span, SpanEvent
+from agentops_server.ingest.otlp.text import NUL, without_nul
 
 __all__ = ["read_logs", "read_traces"]
 
@@ -37,8 +38,8 @@ def read_traces(body: bytes) -> list[Span]:
         resource = _attributes(resource_spans.resource.attributes)
         for s, scope_spans in enumerate(resource_spans.scope_spans):
             scope = scope_spans.scope
-            scope_name = scope.name
-            scope_version = scope.version
+            scope_name = without_nul(scope.name)
+            scope_version = without_nul(scope.version)
             for i, span in enumerate(scope_spans.spans):
                 trace_id = span.trace_id
                 span_id = span.span_id
@@ -51,20 +52,25 @@ def read_traces(body: bytes) -> list[Span]:
                     raise _bad_id(r, s, i, "parentSpanId", parent, 8)
                 status = span.status
                 events = span.events
+                name = span.name
+                if NUL in name:
+                    name = name.replace(NUL, "")
                 append(
                     Span(
                         trace_id.hex(),
                         span_id.hex(),
                         parent.hex() if parent and parent != _ZERO_SPAN else None,
-                        span.name,
+                        name,
                         span.kind,
                         span.start_time_unix_nano,
                         span.end_time_unix_nano,
                         status.code,
-                        status.message,
+                        without_nul(status.message),
                         _attributes(span.attributes),
                         tuple(
-                            SpanEvent(e.name, e.time_unix_nano, _attributes(e.attributes))
+                            SpanEvent(
+                                without_nul(e.name), e.time_unix_nano, _attributes(e.attributes)
+                            )
                             for e in events
                         )
                         if events
@@ -90,7 +96,7 @@ def read_logs(body: bytes) -> list[LogRecord]:
             for i, log in enumerate(scope_logs.log_records):
                 where = f"resourceLogs[{r}].scopeLogs[{s}].logRecords[{i}]"
                 attributes = _attributes(log.attributes)
-                event_name = log.event_name or attributes.get("event.name")
+                event_name = without_nul(log.event_name) or attributes.get("event.name")
                 records.append(
                     LogRecord(
                         _optional_id(log.trace_id, 16, where, "traceId"),
@@ -109,22 +115,27 @@ def _attributes(pairs: Iterable[KeyValue]) -> dict[str, AttrValue]:
     out: dict[str, AttrValue] = {}
     plain = _PLAIN
     for pair in pairs:
+        key = pair.key
+        if NUL in key:
+            key = key.replace(NUL, "")
         value = pair.value
         # Most values are non-empty strings: one cheap probe instead of WhichOneof (3x dearer).
         text = value.string_value
         if text:
-            out[pair.key] = text
+            out[key] = text.replace(NUL, "") if NUL in text else text
             continue
         which = value.WhichOneof("value")
         if which in plain:
-            out[pair.key] = getattr(value, which)
+            out[key] = getattr(value, which)  # an empty string_value has no NUL
         else:
-            out[pair.key] = _complex(value, which)
+            out[key] = _complex(value, which)
     return out
 
 
 def _value(value: AnyValue) -> AttrValue:
     which = value.WhichOneof("value")
+    if which == "string_value":
+        return without_nul(value.string_value)
     if which in _PLAIN:
         return getattr(value, which)  # type: ignore[no-any-return]
     return _complex(value, which)
