@@ -8,6 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.e2e.conftest import Stack
@@ -226,6 +227,31 @@ def test_end_trace_with_its_default_end_state_is_indeterminate(
     assert export["session"]["end_state"] == "Indeterminate"
     assert export["session"]["end_timestamp"] is not None
     assert export["session"]["tags"] == ["e2e"]
+
+
+def test_a_tool_and_an_openai_call_made_outside_any_trace_keep_their_cost(
+    stack: Stack, traces: dict[str, Any]
+) -> None:
+    """With auto_start_session=False, a call outside start_trace is the root of a trace of
+    its own: its session holds it as an event, with its tokens and cost."""
+    server = stack.server
+    export = wait_for_export(server, traces["outside_tool"], ended_with(1))
+    assert export["session"]["name"] == "lookup" and export["session"]["end_state"] == "Success"
+    (tool,) = export["tools"]
+    assert tool["parent_id"] is None and Decimal(tool["cost"]) == Decimal("0.02")
+    assert Decimal(export["stats"]["cost"]) == Decimal("0.02")
+    listed = httpx.get(
+        f"{server.url}/v2/sessions",
+        params={"limit": "500"},
+        headers={"X-Agentops-Api-Key": server.api_key},
+        timeout=30,
+    ).json()["data"]
+    (chat_session,) = [s for s in listed if s["name"].startswith(MODEL)]
+    export = wait_for_export(server, chat_session["id"], ended_with(1))
+    assert export["session"]["end_state"] == "Success"
+    (llm,) = export["llms"]
+    assert_priced_chat(llm)
+    assert Decimal(export["stats"]["cost"]) == Decimal(llm["cost"])
 
 
 # --- auto_start_session=True ------------------------------------------------------------------

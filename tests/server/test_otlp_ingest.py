@@ -7,6 +7,7 @@ from __future__ import annotations
 import gzip
 import json
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -245,7 +246,13 @@ def test_generic_genai_spans_end_by_the_root_status(live: LiveServer) -> None:
     assert body["session"]["end_state"] == "Fail" and body["session"]["end_state_reason"] == "boom"
     assert body["session"]["host_env"]["host.name"] == "box-1"
     (llm,) = body["llms"]
-    assert llm["parent_id"] is None and Decimal(llm["cost"]) == LLM_COST
+    assert Decimal(llm["cost"]) == LLM_COST
+    # a root that is an agent is an event and an agent too, the call nested under it
+    assert llm["parent_id"] == root.span_id and llm["agent_id"] == root.span_id
+    assert [a["name"] for a in body["agents"]] == ["planner"]
+    (agent_event,) = body["actions"]
+    assert agent_event["id"] == root.span_id and agent_event["parent_id"] is None
+    assert [e["trigger_event_id"] for e in body["errors"]] == [root.span_id]
 
 
 def test_otlp_json_with_hex_ids(live: LiveServer) -> None:
@@ -616,3 +623,64 @@ def test_nul_characters_in_names_tags_and_values_are_dropped_on_every_engine(
     )
     assert res.status_code == 200, res.text
     assert export(live, json_trace)["session"]["name"] == "main"
+
+
+def test_a_call_made_outside_any_trace_keeps_its_tokens_and_cost(live: LiveServer) -> None:
+    """An LLM call or tool that is the root of its trace (agentops' auto_start_session=False,
+    openai-v2 with no span around the call, a thread pool that OTel context does not follow)
+    is an event of its session, not only the session."""
+    llm_trace, tool_trace, genai_trace = new_trace_id(), new_trace_id(), new_trace_id()
+    llm = replace(agentops_llm_span(llm_trace, "0" * 16), parent=None)
+    tool = replace(agentops_tool_span(tool_trace, "0" * 16, cost=0.25), parent=None)
+    chat = SpanSpec(
+        "chat gpt-4o-mini", genai_trace, kind=3, scope="opentelemetry.instrumentation.openai_v2",
+        attributes={
+            "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+            "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 21,
+            "gen_ai.usage.output_tokens": 7,
+        },
+    )  # fmt: skip
+    assert send(live, [llm, tool, chat]).status_code == 200
+    for trace_id, span in ((llm_trace, llm), (genai_trace, chat)):
+        body = export(live, trace_id)
+        assert body["session"]["end_state"] == "Success"
+        assert (body["stats"]["prompt_tokens"], body["stats"]["completion_tokens"]) == (21, 7)
+        assert Decimal(body["stats"]["cost"]) == LLM_COST
+        (row,) = body["llms"]
+        assert row["id"] == span.span_id and row["parent_id"] is None
+    body = export(live, tool_trace)
+    assert [t["id"] for t in body["tools"]] == [tool.span_id]
+    assert Decimal(body["stats"]["cost"]) == Decimal("0.25")
+
+
+@pytest.mark.parametrize("order", ["children first", "root first"])
+def test_an_agent_that_is_the_root_is_the_agent_of_what_runs_below_it(
+    live: LiveServer, order: str
+) -> None:
+    trace_id = new_trace_id()
+    agent = SpanSpec(
+        "ResearchAgent.agent", trace_id, start_ms=0, end_ms=60,
+        attributes={"agentops.span.kind": "agent", "operation.name": "ResearchAgent"},
+    )  # fmt: skip
+    task = SpanSpec(
+        "plan.task", trace_id, parent=agent.span_id, start_ms=2, end_ms=30,
+        attributes={"agentops.span.kind": "task", "operation.name": "plan"},
+    )  # fmt: skip
+    llm = agentops_llm_span(trace_id, task.span_id, start_ms=3)
+    tool = agentops_tool_span(trace_id, agent.span_id, cost=0.5, start_ms=40)
+    batches = [[llm], [task, tool], [agent]]
+    for batch in batches if order == "children first" else batches[::-1]:
+        assert send(live, batch).status_code == 200
+    body = export(live, trace_id)
+    assert body["session"]["name"] == "ResearchAgent"
+    assert body["session"]["end_state"] == "Success"  # by the root's status: it did not fail
+    assert [a["id"] for a in body["agents"]] == [agent.span_id]
+    assert body["stats"]["event_counts"] == {"llms": 1, "tools": 1, "actions": 2, "errors": 0}
+    assert Decimal(body["stats"]["cost"]) == LLM_COST + Decimal("0.5")
+    rows = {r["id"]: r for r in [*body["llms"], *body["tools"], *body["actions"]]}
+    assert {i: (r["parent_id"], r["agent_id"]) for i, r in rows.items()} == {
+        agent.span_id: (None, agent.span_id),
+        task.span_id: (agent.span_id, agent.span_id),
+        llm.span_id: (task.span_id, agent.span_id),
+        tool.span_id: (agent.span_id, agent.span_id),
+    }

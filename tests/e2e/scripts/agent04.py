@@ -8,8 +8,10 @@ Scenarios (the last stdout line is JSON naming the session ids, as UUIDs, it cre
              "ok" (Success), "workflow" (agents, tasks, tools, OpenAI calls; ends "Fail"),
              "legacy" (start_session, a chat completion and a Responses API call,
              end_session("Fail", end_state_reason=...)),
-             "dict_tags" (tags given as a dict) and "default_end" (end_trace(ctx) with
-             its default enum end state, which 0.4.21 does not put on the wire)
+             "dict_tags" (tags given as a dict), "default_end" (end_trace(ctx) with
+             its default enum end state, which 0.4.21 does not put on the wire) and
+             "outside_tool" (a @tool called outside any trace; a chat completion made
+             outside any trace follows it)
   auto       auto_start_session=True with default tags: everything, including a legacy
              session ended with a reason, is one trace whose root ends at exit ("Shutdown")
   immediate  auto_start_session=True, a trace ended right after init(): exported before
@@ -25,6 +27,7 @@ import uuid
 from typing import Any
 
 import openai
+from opentelemetry import trace as otel_trace
 
 import agentops
 
@@ -72,6 +75,14 @@ def init(url: str, key: str, **options: Any) -> Any:
 @agentops.tool(cost=0.01)
 def get_weather(city: str) -> dict[str, Any]:
     return {"city": city, "temp_c": 21}
+
+
+@agentops.tool(cost=0.02)
+def lookup(city: str) -> str:
+    """Called outside any trace: the root of a trace of its own, whose session id it returns
+    (the OpenAI call made outside any trace is found by the test in the session list)."""
+    trace_id = otel_trace.get_current_span().get_span_context().trace_id
+    return str(uuid.UUID(int=trace_id))
 
 
 @agentops.tool
@@ -180,6 +191,10 @@ def traces(url: str, key: str, client: openai.OpenAI) -> None:
     default_end = agentops.start_trace("default_end", tags=["e2e"])
     agentops.end_trace(default_end)  # TraceState.SUCCESS: an enum, dropped by 0.4.21
     ids["default_end"] = session_id(default_end)
+
+    # calls outside any trace (auto_start_session=False): each is a trace of its own
+    ids["outside_tool"] = lookup("Oslo")
+    chat(client)
     say(**ids)
 
 

@@ -31,6 +31,7 @@ from agentops_server.storage.records import (
 
 _MAX_COST_NANOS = MAX_COST_USD * 10**9
 _EVENT_TYPES = {"llm": "llms", "tool": "tools", "agent": "actions", "session": "actions"}
+_EVENT_ROOT_KINDS = frozenset({"llm", "tool", "agent"})
 _KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUS_NAMES = ("UNSET", "OK", "ERROR")
 _HOST_PREFIXES = ("host.", "os.", "process.runtime.", "service.", "telemetry.sdk.")
@@ -52,6 +53,15 @@ class Item:
 
 def find_root(items: Sequence[Item]) -> Item | None:
     return next((item for item in items if item.span.parent_span_id is None), None)
+
+
+def is_event_root(root: Item) -> bool:
+    """A root that is an LLM call, a tool or an agent is an event too, besides the session:
+    a call made outside any trace (agentops' `auto_start_session=False`, a GenAI
+    instrumentation with no span around its calls, work handed to a thread pool, which OTel
+    context does not follow) would otherwise lose its tokens, cost or agent. Its children
+    nest under it."""
+    return root.facts.kind in _EVENT_ROOT_KINDS
 
 
 def session_write(
@@ -98,12 +108,13 @@ def session_write(
 
 
 def _end_of(root: Item) -> tuple[str, str | None]:
-    """agentops says it in `agentops.session.end_state` (absent: Indeterminate, the 0.4 client
-    drops enum end states); other traces by the root span's status (UNSET counts as done)."""
+    """agentops session spans say it in `agentops.session.end_state` (absent: Indeterminate,
+    the 0.4 client drops enum end states); other roots, agentops' decorated functions and
+    calls outside a session included, by their status (UNSET counts as done)."""
     facts, span = root.facts, root.span
     if facts.end_state is not None:
         state = facts.end_state
-    elif facts.convention == "agentops":
+    elif facts.convention == "agentops" and facts.kind == "session":
         state = "Indeterminate"
     else:
         state = "Fail" if span.status_code == 2 else "Success"
@@ -132,16 +143,14 @@ class Stored:
 
 
 def lookups(items: Sequence[Item], session: Session) -> tuple[list[str], list[str]]:
-    """The parent ids to fetch (outside the batch, not the root) and the span ids whose stored
+    """The parent ids to fetch (outside the batch) and the span ids whose stored
     children matter (LLM spans, for stacked instrumentations; failed spans, for errors)."""
     ids = {item.span.span_id for item in items}
     parents = {
         item.span.parent_span_id
         for item in items
-        if item.span.parent_span_id is not None
-        and item.span.parent_span_id not in ids
-        and item.span.parent_span_id != session.root_span_id
-    }
+        if item.span.parent_span_id is not None and item.span.parent_span_id not in ids
+    }  # the stored root among them tells whether it is an event (is_event_root)
     watched = [
         item.span.span_id
         for item in items
@@ -161,7 +170,8 @@ class TraceEvents:
 
 
 class Assembler:
-    """Builds the events of one batch of one trace's spans (the root excluded)."""
+    """Builds the events of one batch of one trace's spans (the root excluded, unless
+    is_event_root)."""
 
     def __init__(
         self,
@@ -175,8 +185,13 @@ class Assembler:
         self._session = session
         self._pricer = pricer
         self._stored = stored
-        self._root_id = session.root_span_id or (root.span.span_id if root else None)
-        self._items = [item for item in items if item is not root]
+        root_id = session.root_span_id or (root.span.span_id if root else None)
+        root_is_event = (root is not None and is_event_root(root)) or (
+            root_id is not None and root_id in stored.parents
+        )
+        # spans directly under a root that is only the session are directly under the session
+        self._root_id = None if root_is_event else root_id
+        self._items = [item for item in items if item is not root or root_is_event]
         self._by_id = {item.span.span_id: item for item in self._items}
         self._children: dict[str, list[Item]] = {}
         for item in self._items:
