@@ -457,6 +457,22 @@ def test_a_session_whose_root_never_arrives_is_closed_indeterminate(live: LiveSe
     assert session["end_timestamp"] is not None
 
 
+def test_a_root_that_arrives_after_the_session_was_closed_for_inactivity_ends_it(
+    live: LiveServer,
+) -> None:
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    assert send(live, children).status_code == 200
+    later = datetime.now(UTC) + timedelta(seconds=live.config.session_inactivity_seconds + 1)
+    assert Sweeper(live.store, live.config.session_inactivity_seconds).sweep_once(later) == 1
+    assert export(live, trace_id)["session"]["end_state_reason"] is not None  # the sweeper's
+    assert send(live, [root]).status_code == 200  # a long pause, then the trace ends
+    session = export(live, trace_id)["session"]
+    assert (session["end_state"], session["end_state_reason"]) == ("Success", None)
+    assert session["auto_ended"] is False
+    check_workflow(live, trace_id, root, children)
+
+
 def test_token_less_spans_cannot_join_an_existing_session(live: LiveServer) -> None:
     """Holding token-less spans is for the client's first exports only: once a trace's session
     exists, a request without a key adds nothing to it."""

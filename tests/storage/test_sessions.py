@@ -249,6 +249,26 @@ def test_auto_ended_session_reopens_on_new_events_and_on_reattach(seed: Seed) ->
     assert again.end_timestamp is None and not again.auto_ended
 
 
+def test_an_end_after_an_auto_end_replaces_the_sweepers_reason(seed: Seed) -> None:
+    """The v2 client's end_session, or an OTLP root, after a pause longer than the inactivity
+    period: the session ends as the client says, without the sweeper's "no end received"."""
+    store = seed.store
+    for session_id, reason in (("quiet", None), ("told", "all done")):
+        seed.session(session_id)
+        store.close_inactive_sessions(at(10**9), "no end received")
+        ended = store.write_session(
+            SessionWrite(
+                id=session_id,
+                project_id=seed.project_id,
+                end_state="Success",
+                end_state_reason=reason,
+            ),
+            create=False,
+        )
+        assert (ended.end_state, ended.end_state_reason) == ("Success", reason)
+        assert not ended.auto_ended and ended.end_timestamp is not None
+
+
 def test_agents_upsert(seed: Seed) -> None:
     store = seed.store
     seed.session("s1")

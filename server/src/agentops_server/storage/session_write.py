@@ -70,7 +70,8 @@ def _locked_row(conn: Connection, session_id: str) -> RowMapping | None:
 def _end_fields(
     write: SessionWrite, row: Mapping[Any, Any] | None, now: datetime
 ) -> dict[str, Any]:
-    """The end columns a write sets. An explicit end (time or final state) clears auto_ended."""
+    """The end columns a write sets. An explicit end (time or final state) clears auto_ended,
+    and with it the reason the sweeper gave."""
     values: dict[str, Any] = {}
     if write.end_state is not None:
         values["end_state"] = write.end_state
@@ -84,6 +85,9 @@ def _end_fields(
             values["end_timestamp"] = now
     if "end_timestamp" in values:
         values["auto_ended"] = False
+        if row is not None and row["auto_ended"] and write.end_state_reason is None:
+            # the sweeper's "no end received" is wrong now: the end came, with no reason
+            values["end_state_reason"] = None
     return values
 
 
