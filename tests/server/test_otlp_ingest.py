@@ -700,3 +700,21 @@ def test_an_agent_that_is_the_root_is_the_agent_of_what_runs_below_it(
         llm.span_id: (task.span_id, agent.span_id),
         tool.span_id: (agent.span_id, agent.span_id),
     }
+
+
+def test_held_spans_survive_a_refused_request_of_their_trace(live: LiveServer) -> None:
+    """The first authenticated request naming a trace takes its held (token-less) spans; if
+    that request is refused, they are held again for the next one, not lost."""
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    early = trace_request(children).SerializeToString()
+    res = live.client.post(live.url + "/v1/traces", content=early, headers=PROTOBUF)
+    assert res.status_code == 200  # held
+    # this request's own tools would take the session's cost past what can be stored
+    costly = [
+        agentops_tool_span(trace_id, root.span_id, cost=1e6, start_ms=60 + i) for i in range(4700)
+    ]
+    res = send(live, costly)
+    assert res.status_code == 400 and "nothing was stored" in res.text
+    assert send(live, [root]).status_code == 200
+    check_workflow(live, trace_id, root, children)

@@ -59,6 +59,10 @@ SPANS, LOGS, UPLOAD = "spans", "logs", "upload"
 their span, and token-less log uploads of agentops 0.4."""
 
 
+Claimed = list[PendingOtlp]
+"""Held rows a request took (see OtlpIngest.prepare)."""
+
+
 class PendingFull(Exception):
     """The store of token-less spans is at its byte limit: the client should retry later."""
 
@@ -134,26 +138,51 @@ class OtlpIngest:
                 # or drains: a retry would never help it
                 await run_in_threadpool(self.decode, body, media)
                 raise
-        return await self._commit(await run_in_threadpool(self._read, body, media, project_id))
+        return await self._prepare_and_commit(body, media, project_id)
 
-    def _read(self, body: bytes, media: str, project_id: str) -> _Prepared:
-        return self.prepare(self.decode(body, media), project_id)
+    def _read(self, body: bytes, media: str, project_id: str, claimed: Claimed) -> _Prepared:
+        return self.prepare(self.decode(body, media), project_id, claimed)
 
     def _whole(self, body: bytes, media: str, project_id: str) -> Outcome:
         """A request start to finish, on the writer thread."""
-        prepared = self._read(body, media, project_id)
-        if prepared.events:
-            self._store.append_events(prepared.events)
+        claimed: Claimed = []
+        try:
+            prepared = self._read(body, media, project_id, claimed)
+            if prepared.events:
+                self._store.append_events(prepared.events)
+        except BaseException:
+            self._give_back(claimed)
+            raise
         if prepared.agents or prepared.roots or prepared.inherited or prepared.rootless:
             self.finish(prepared)
         return prepared.outcome
 
-    async def _commit(self, prepared: _Prepared) -> Outcome:
-        if prepared.events:
-            await self._writer.append(prepared.events)
+    async def _prepare_and_commit(self, body: bytes, media: str, project_id: str) -> Outcome:
+        claimed: Claimed = []
+        try:
+            prepared = await run_in_threadpool(self._read, body, media, project_id, claimed)
+            if prepared.events:
+                await self._writer.append(prepared.events)
+        except BaseException:
+            await run_in_threadpool(self._give_back, claimed)
+            raise
         if prepared.agents or prepared.roots or prepared.inherited or prepared.rootless:
             await run_in_threadpool(self.finish, prepared)
         return prepared.outcome
+
+    def _give_back(self, claimed: Claimed) -> None:
+        """What a request took from the held spans and log contents and failed to store (a
+        refused batch, a database error): held again, as it was, for the trace's next
+        request. Events are idempotent, so giving back what did get stored is harmless."""
+        if not claimed:
+            return
+        try:
+            self._store.hold_pending(claimed)
+        except Exception:
+            logger.exception(
+                "could not hold again %d OTLP batch(es) claimed by a failed request: lost",
+                len(claimed),
+            )
 
     def hold(self, spans: Sequence[Span]) -> int:
         """Keep token-less spans until an authenticated request names their trace. Only
@@ -199,11 +228,16 @@ class OtlpIngest:
             )
         return dropped
 
-    def prepare(self, spans: Sequence[Span], project_id: str) -> _Prepared:
+    def prepare(
+        self, spans: Sequence[Span], project_id: str, claimed: Claimed | None = None
+    ) -> _Prepared:
         """Pure-Python work runs one request at a time (threads that share the GIL get no
         faster together, and fewer of them leave the writer thread its turn sooner), but not
         the sessions' write: on SQLite it waits for the writer's transaction, and holding the
-        lock meanwhile would stall every other request's decoding behind it."""
+        lock meanwhile would stall every other request's decoding behind it.
+
+        What waited for the request's traces (held spans, log contents) is taken from the
+        store and added to `claimed`, to be given back if the events are not stored."""
         with self._cpu:
             traces = _read_traces(spans, project_id)
         sessions = self._sessions([write for *_, write in traces], project_id)
@@ -219,7 +253,8 @@ class OtlpIngest:
                         f"trace {trace_id} belongs to another project: its spans were not stored"
                     )
                 elif trace_id in waiting:
-                    mine.append(self._with_held(trace_id, items, root, session, project_id))
+                    held = self._with_held(trace_id, items, root, session, project_id, claimed)
+                    mine.append(held)
                 else:
                     mine.append(_Trace(items, root, session))
             stored = self._stored(mine)
@@ -238,16 +273,20 @@ class OtlpIngest:
         root: Item | None,
         session: Session,
         project_id: str,
+        claimed: Claimed | None,
     ) -> _Trace:
         """The trace with what waited for it: token-less spans join its items, an uploaded log
         is stored with its session, log contents fill its events later."""
         contents: Contents = {}
         held: list[Span] = []
         for row in self._store.claim_pending([trace_id], project_id):
+            if row.kind == UPLOAD:
+                self._store.add_session_log(session.id, row.body)
+                continue
+            if claimed is not None:
+                claimed.append(row)
             if row.kind == SPANS:
                 held += spans_from_json(row.body)
-            elif row.kind == UPLOAD:
-                self._store.add_session_log(session.id, row.body)
             else:
                 _merge_contents(contents, contents_from_json(row.body))
         if held:
