@@ -7,11 +7,13 @@ events at once (`agentops reprice` re-prices stored ones). Model names may conta
 
 from __future__ import annotations
 
+import re
 from decimal import Decimal
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Request
-from pydantic import BaseModel, Field, WithJsonSchema
+from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
+from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
 from agentops_server.api.deps import require_api_key, services
@@ -29,8 +31,24 @@ _PRICE_SCHEMA = {
     ],
     "description": "USD per million tokens, 0 to 1,000,000 (a number or a decimal string)",
 }
+_PRICE_TEXT = re.compile(r"[0-9]+(\.[0-9]+)?")
+
+
+def _plain_decimal(value: object) -> object:
+    """A price given as a string is plain ASCII decimal digits, as the schema says: Decimal()
+    alone would also take "1E2", "1_000", "+5", " 5" and other scripts' digits."""
+    if isinstance(value, str) and not _PRICE_TEXT.fullmatch(value):
+        raise PydanticCustomError(
+            "bad_price", 'a price string is a plain decimal number of USD, like "0.15"'
+        )
+    return value
+
+
 Price = Annotated[
-    Decimal, Field(ge=0, le=1_000_000, allow_inf_nan=False), WithJsonSchema(_PRICE_SCHEMA)
+    Decimal,
+    BeforeValidator(_plain_decimal),
+    Field(ge=0, le=1_000_000, allow_inf_nan=False),
+    WithJsonSchema(_PRICE_SCHEMA),
 ]
 MAX_MODEL_LENGTH = 200
 
