@@ -116,3 +116,40 @@ def test_an_event_the_server_cannot_take_does_not_hold_up_other_sessions(
     stored = export(server, bystander.session_id)
     assert len(stored["actions"]) == 10
     assert stored["session"]["end_state"] == "Success"
+
+
+class ChangesItsOwner:
+    """A value whose text, as the encoder asks for it, adds a key to the dict holding it: the
+    program changing an event's params while the SDK's thread encodes them."""
+
+    def __init__(self, owner: dict[str, Any], changes: int) -> None:
+        self.owner, self.changes = owner, changes
+
+    def __repr__(self) -> str:
+        if self.changes:
+            self.changes -= 1
+            self.owner[f"added-{self.changes}"] = True
+        return "changing"
+
+
+def test_params_the_program_changes_while_they_are_sent_lose_no_other_event(
+    server: ServerProcess,
+) -> None:
+    """A dict changed as it is encoded ("dictionary changed size during iteration") is tried
+    again; one that keeps changing is dropped alone and counted, its batch-mates arrive."""
+    session = start(server)
+    dropped = agentops.get_client().dropped_events
+    # NaN sends the batch to the encoder's slow path, which reads the dicts as they change
+    once: dict[str, Any] = {"score": float("nan")}
+    once["value"] = ChangesItsOwner(once, changes=1)
+    always: dict[str, Any] = {"score": float("nan")}
+    always["value"] = ChangesItsOwner(always, changes=10**6)
+    session.record(agentops.ActionEvent(action_type="changed-once", params=once))
+    session.record(agentops.ActionEvent(action_type="keeps-changing", params=always))
+    session.record(agentops.ActionEvent(action_type="plain"))
+    session.end_session("Success")
+    stored = export(server, session.session_id)
+    assert sorted(e["action_type"] for e in stored["actions"]) == ["changed-once", "plain"]
+    assert stored["session"]["end_state"] == "Success"
+    assert stored["session"]["dropped_events"] == {"unencodable": 1}
+    assert agentops.get_client().dropped_events - dropped == 1

@@ -171,8 +171,27 @@ def _timestamp(name: str, value: Any) -> str | None:
     return None
 
 
+ENCODE_ATTEMPTS = 3
+"""Tries at encoding a value the program changes meanwhile (see dumps)."""
+
+
 def dumps(value: Any) -> bytes:
-    """Strict JSON bytes for `value`, whatever it contains."""
+    """Strict JSON bytes for `value`, whatever it contains.
+
+    Events hold the program's own objects and are encoded on the SDK's thread: a dict or list
+    the program changes meanwhile makes the encoder raise RuntimeError ("changed size during
+    iteration"), which is tried again; a value that keeps changing raises it after
+    ENCODE_ATTEMPTS tries."""
+    for attempt in range(ENCODE_ATTEMPTS):
+        try:
+            return _dumps(value)
+        except RuntimeError:
+            if attempt == ENCODE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+def _dumps(value: Any) -> bytes:
     try:  # a cycle is a RecursionError here (check_circular=False is faster)
         text = json.dumps(
             value, default=to_jsonable, allow_nan=False, check_circular=False, separators=(",", ":")

@@ -17,6 +17,7 @@ fails right after a failed request, the server is failing: that is retried like 
 
 from __future__ import annotations
 
+import json
 import random
 import threading
 import time
@@ -156,6 +157,20 @@ class Exporter:
             results.append(_outcome.dropped(1, why, session_id))
             return None
 
+    def _encodable(
+        self, session_id: str, events: list[dict[str, Any]], results: list[BatchResult]
+    ) -> list[dict[str, Any]]:
+        """The events that encode now, each frozen as the JSON it gave; the others are dropped
+        and counted (as unencodable), each alone."""
+        kept: list[dict[str, Any]] = []
+        for event in events:
+            try:
+                kept.append(json.loads(dumps(event)))
+            except RuntimeError as exc:
+                why = f"{event.get('event_type', 'event')} could not be encoded ({exc!r})"
+                results.append(_outcome.dropped(1, why, session_id))
+        return kept
+
     def _post_events(
         self, session: Target, events: list[dict[str, Any]], isolate: bool
     ) -> Response | None:
@@ -172,7 +187,13 @@ class Exporter:
     ) -> None:
         sid = str(session.session_id)
         server_was_working = self._last_ok
-        res = self._post_events(session, events, isolate)
+        try:
+            res = self._post_events(session, events, isolate)
+        except RuntimeError:  # an event the program kept changing while it was encoded
+            events = self._encodable(sid, events, results)
+            if not events:
+                return
+            res = self._post_events(session, events, isolate)
         if _ok(res):
             results.append(_outcome.sent(sid, events))
             return
