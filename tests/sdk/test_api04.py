@@ -186,6 +186,47 @@ def test_async_calls_generators_and_async_generators_nest(server: ServerProcess)
     )
 
 
+class Toolbox:
+    """Decorators above @staticmethod and @classmethod, which agentops 0.4 (wrapt) allows."""
+
+    scale = 3
+
+    @agentops.tool(cost=0.25)
+    @staticmethod
+    def add(a: int, b: int) -> int:
+        return a + b
+
+    @agentops.operation
+    @classmethod
+    def scaled(cls, x: int) -> int:
+        return cls.scale * x
+
+    @agentops.record_tool("legacy_add")
+    @staticmethod
+    def legacy_add(a: int, b: int) -> int:
+        return a + b
+
+
+def test_decorators_above_staticmethod_and_classmethod_record_the_call(
+    server: ServerProcess,
+) -> None:
+    init_only(server)
+    with trace("methods") as ctx:
+        assert Toolbox.add(1, 2) == 3 and Toolbox().add(2, 2) == 4
+        assert Toolbox.scaled(2) == 6 and Toolbox().scaled(1) == 3
+        assert Toolbox.legacy_add(5, 5) == 10
+    data = export(server, ctx.session.session_id)
+    tools = sorted(((t["name"], t["params"], t["returns"]) for t in data["tools"]), key=str)
+    assert tools == [
+        ("add", {"args": [1, 2], "kwargs": {}}, 3),
+        ("add", {"args": [2, 2], "kwargs": {}}, 4),
+        ("legacy_add", {"a": 5, "b": 5}, 10),
+    ]
+    assert Decimal(data["stats"]["cost"]) == Decimal("0.5")
+    scaled = sorted(((a["params"], a["returns"]) for a in data["actions"]), key=str)
+    assert scaled == [({"args": [1], "kwargs": {}}, 3), ({"args": [2], "kwargs": {}}, 6)]
+
+
 def test_with_start_trace_ends_fail_when_its_block_raises_and_keeps_enum_states(
     server: ServerProcess,
 ) -> None:

@@ -73,6 +73,8 @@ def _recorder(make: Callable[[Callable[..., Any], str | None], Callable[..., Eve
 
     def factory(name: str | None = None) -> Callable[[F], F]:
         def decorate(func: F) -> F:
+            if isinstance(func, staticmethod | classmethod):  # above @staticmethod: its function
+                return type(func)(decorate(func.__func__))
             try:
                 sig: inspect.Signature | None = inspect.signature(func)
             except (TypeError, ValueError):

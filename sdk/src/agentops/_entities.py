@@ -405,6 +405,8 @@ class EntityDecorator:
         return self._decorate(wrapped, name=name, tags=tags, cost=cost)
 
     def _decorate(self, wrapped: Any, *, name: str | None, tags: Any, cost: Any) -> Any:
+        if isinstance(wrapped, staticmethod | classmethod):  # above @staticmethod: its function
+            return type(wrapped)(self._decorate(wrapped.__func__, name=name, tags=tags, cost=cost))
         kind = self.kind
         label = str(name or getattr(wrapped, "__name__", kind))
         if kind == "session" and not inspect.isclass(wrapped):
