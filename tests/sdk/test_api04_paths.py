@@ -278,8 +278,18 @@ def test_update_trace_metadata(wire: InMemoryTransport, agentops_log: LogLines) 
 
 
 def test_start_trace_before_init_does_nothing(agentops_log: LogLines) -> None:
-    assert agentops.start_trace("early") is None
+    """No API key or no init(): the SDK does nothing, and neither does the trace API, which
+    the program still uses as it would (agentops 0.4's None made `with` raise TypeError)."""
+    early = agentops.start_trace("early")
+    assert not early  # falsy, as 0.4's None
     assert "not initialized" in agentops_log.text
+    with agentops.start_trace("in a with block") as ctx:
+        assert ctx.span.get_span_context().trace_id == 0 and not ctx.span.is_recording()
+        ctx.span.set_attribute("k", "v")
+    with pytest.raises(ValueError, match="the program's own"), agentops.start_trace("raising"):
+        raise ValueError("the program's own error goes through")
+    agentops.end_trace(early, "Success")
+    assert "expects the TraceContext" not in agentops_log.text
 
 
 class Status(enum.Enum):  # shaped like opentelemetry.trace.StatusCode

@@ -94,3 +94,52 @@ class TraceContext:
         token, self.token = self.token, None
         if token is not None:
             _recording.reset_current(token)
+
+
+class NoSpan:
+    """The span of a NoTrace: no ids (all zero), not recording, attributes ignored."""
+
+    name = ""
+
+    def get_span_context(self) -> SpanContext:
+        return SpanContext(0, 0, trace_flags=0)
+
+    def is_recording(self) -> bool:
+        return False
+
+    def set_attribute(self, key: str, value: Any) -> None:
+        return None
+
+
+class NoTrace(TraceContext):
+    """What start_trace() gives when there is no trace to start (init() not called, or
+    without a valid API key): it does nothing, as the SDK then does. Falsy, like the None
+    of agentops 0.4, so `if ctx:` reads the same; but `with start_trace(...):` and
+    `end_trace(ctx)` work, where None made the program raise TypeError. It has no session
+    (`session` is None)."""
+
+    def __init__(self) -> None:  # no super().__init__(): there is no session
+        self.session = None  # type: ignore[assignment]
+        self.span = NoSpan()  # type: ignore[assignment]
+        self.token = None
+        self.is_init_trace = False
+
+    def __bool__(self) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return "<NoTrace: agentops is not initialized>"
+
+    def __enter__(self) -> NoTrace:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Literal[False]:
+        return False
+
+    def detach(self) -> None:
+        return None

@@ -19,7 +19,7 @@ from agentops._budget import BudgetHandler
 from agentops._client import Client, get_client
 from agentops._errors import capture_internal_errors, logger, warn_once
 from agentops._session import Session, end_sessions
-from agentops._trace_context import TraceContext
+from agentops._trace_context import NoTrace, TraceContext
 from agentops.enums import TraceState
 from agentops.wire import EndState
 
@@ -70,7 +70,7 @@ def start_trace(
     max_tokens: int | None = None,
     max_llm_calls: int | None = None,
     on_budget_exceeded: BudgetHandler | None = None,
-) -> TraceContext | None:
+) -> TraceContext:
     """Start a trace (a session named `trace_name`); it is current in this context. The
     budget keywords override init()'s for this trace (docs/sdk.md, Budgets)."""
     client = get_client()
@@ -79,7 +79,7 @@ def start_trace(
             "trace-before-init",
             "AgentOps SDK not initialized. Call agentops.init() before agentops.start_trace()",
         )
-        return None
+        return NoTrace()
     with capture_internal_errors("start_trace"):
         budget = {
             "max_cost_usd": max_cost_usd,
@@ -92,7 +92,7 @@ def start_trace(
             ctx = TraceContext(session)
             ctx.token = _recording.set_current(session)
             return ctx
-    return None
+    return NoTrace()
 
 
 def end_trace(
@@ -105,6 +105,8 @@ def end_trace(
         end_sessions(_recording.active_sessions(), state, reason)
         return
     given: object = trace_context
+    if isinstance(given, NoTrace):  # start_trace() had nothing to start
+        return
     if isinstance(given, Session):
         given.end_session(state, reason)
         return
