@@ -197,6 +197,30 @@ def test_inherited_session_from_another_process(server: ServerProcess, tmp_path:
     assert data["session"]["end_state"] == "Success"
 
 
+def test_a_child_that_exits_after_its_parent_ended_the_session_leaves_its_end_alone(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """The process that re-attached to a session does not own it: its exit (or crash) does
+    not end it again, which overwrote the owner's Success with Indeterminate."""
+    parent = start(server)
+    parent.end_session("Success")
+    for i, ending in enumerate(("", 'raise RuntimeError("the child failed")')):
+        child = run_script(
+            tmp_path,
+            f"""
+            import agentops
+            agentops.init(inherited_session_id="{parent.session_id}")
+            agentops.record(agentops.ActionEvent(action_type="child-step-{i}"))
+            {ending}
+            """,
+            env=script_env(server),
+        )
+        assert child.returncode == (1 if ending else 0), child.stderr
+    data = export(server, parent.session_id)
+    assert sorted(a["action_type"] for a in data["actions"]) == ["child-step-0", "child-step-1"]
+    assert (data["session"]["end_state"], data["session"]["end_state_reason"]) == ("Success", None)
+
+
 def test_inherited_session_id_must_be_a_uuid(server: ServerProcess) -> None:
     init_only(server)
     assert agentops.start_session(inherited_session_id="nope") is None

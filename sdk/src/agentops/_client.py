@@ -273,6 +273,7 @@ class Client(BaseClient):
             worker=self.worker,
         )
         session._client_id = id(self)
+        session._inherited = inherited_session_id is not None
         session.name = name
         spooler = self.spooler
         if spooler is not None:

@@ -130,6 +130,8 @@ class Session:
         self.budget = Ledger(config, worker.exporter.project_budget, str(session_id))
         self._lock = threading.RLock()  # the signal handler may re-enter _finish()
         self._pid = os.getpid()
+        # re-attached by inherited_session_id: another process owns it, and ends it
+        self._inherited = False
         self._started = time.time()
         self._ended: float | None = None
         self._tokens: list[Token[Session | None]] = []
