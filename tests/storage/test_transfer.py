@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
@@ -72,6 +73,10 @@ def snapshot(store: SqlStore, project_id: str) -> dict[str, object]:
         "agents": {s.id: store.list_agents(s.id) for s in page},
         "tagged": [s.id for s in store.list_sessions(
             project_id, SessionFilter(tags=("t2",)), None, 9).sessions],
+        # text search: a session's end reason, its events' names and payloads
+        "found": {word: sorted(s.id for s in store.list_sessions(
+            project_id, SessionFilter(text=word), None, 9).sessions)
+            for word in ("done", "tools", "héllo", "gpt")},
     }  # fmt: skip
 
 
@@ -110,6 +115,10 @@ def test_sqlite_to_postgres_keeps_everything(tmp_path: Path, postgres_ok: bool) 
                 api_key=source.api_key, project_id=source.project_id,
             ).start()  # fmt: skip
             try:
+                # the imported server goes on taking data (PostgreSQL numbers new rows past
+                # the imported ones)
+                for n in range(3):
+                    assert send_new_session(target, f"after-import-{n}") == 200
                 for sid in ids:
                     assert target.export(sid).json() == source.export(sid).json()
                     assert target.stats(sid).json() == source.stats(sid).json()
@@ -123,6 +132,24 @@ def test_sqlite_to_postgres_keeps_everything(tmp_path: Path, postgres_ok: bool) 
                 target.stop()
     finally:
         source.stop()
+
+
+def send_new_session(server: ServerProcess, action: str) -> int:
+    """A v2 client's new session and one event; the events request's status."""
+    key = {"X-Agentops-Api-Key": server.api_key}
+    now = "2026-12-01T00:00:00+00:00"
+    snapshot = {"session_id": str(uuid.uuid4()), "init_timestamp": now}
+    created = httpx.post(
+        f"{server.url}/v2/create_session", json={"session": snapshot}, headers=key, timeout=30
+    )
+    assert created.status_code == 200, created.text
+    event = {"id": str(uuid.uuid4()), "event_type": "actions", "action_type": action,
+             "init_timestamp": now, "end_timestamp": now}  # fmt: skip
+    auth = {**key, "Authorization": f"Bearer {created.json()['jwt']}"}
+    res = httpx.post(
+        f"{server.url}/v2/create_events", json={"events": [event]}, headers=auth, timeout=30
+    )
+    return res.status_code
 
 
 class _opened:
@@ -145,7 +172,7 @@ def test_export_file_round_trip_on_each_engine(database_url: str, tmp_path: Path
 
     with _opened(database_url) as store:
         project = store.create_project("P")
-        fill(store, project.id)
+        ids = fill(store, project.id)
         before = snapshot(store, project.id)
     dump = tmp_path / "all.jsonl"
     with dump.open("w") as out:
@@ -162,6 +189,40 @@ def test_export_file_round_trip_on_each_engine(database_url: str, tmp_path: Path
         assert again.read == result.read and sum(again.inserted.values()) == 0
         with _opened(target) as store:
             assert snapshot(store, project.id) == before
+        found = before["found"]
+        assert isinstance(found, dict)
+        assert found["done"] == [ids[1]] and len(found["tools"]) == 5
+
+
+def test_an_export_cut_off_is_reported_and_a_newer_schemas_refused(tmp_path: Path) -> None:
+    source = f"sqlite:///{tmp_path / 'source.sqlite3'}"
+    with _opened(source) as store:
+        project = store.create_project("P")
+        fill(store, project.id)
+    dump = tmp_path / "all.jsonl"
+    run_cli("export", "--output", str(dump), "--database-url", source)
+    lines = dump.read_text().splitlines(keepends=True)
+    cut = tmp_path / "cut.jsonl"
+    cut.write_text("".join(lines[: len(lines) // 2]))
+    target = tmp_path / "target.sqlite3"
+    result = CliRunner().invoke(main, ["import", str(cut), "--database-url", f"sqlite:///{target}"])
+    assert result.exit_code == 1
+    assert "the file is incomplete" in result.output and "import the complete file" in result.output
+    assert ": 0 rows read" not in result.output
+    completed = run_cli("import", str(dump), "--database-url", f"sqlite:///{target}")
+    assert "rows read" in completed  # the rest comes in; what the cut file held is kept
+
+    header = json.loads(lines[0])
+    header["schema_revision"] = "9999_from_the_future"
+    newer = tmp_path / "newer.jsonl"
+    newer.write_text(json.dumps(header) + "\n" + "".join(lines[1:]))
+    fresh = tmp_path / "fresh.sqlite3"
+    result = CliRunner().invoke(
+        main, ["import", str(newer), "--database-url", f"sqlite:///{fresh}"]
+    )
+    assert result.exit_code == 1 and "written by a newer agentops" in result.output
+    with _opened(f"sqlite:///{fresh}") as store:
+        assert store.list_projects() == []  # refused before anything was imported
 
 
 @contextmanager

@@ -44,6 +44,14 @@ def current_revision(database_url: str) -> str | None:
         engine.dispose()
 
 
+def known_revision(revision: str) -> bool:
+    """Whether `revision` is one of this version's migrations (not a newer version's)."""
+    try:
+        return ScriptDirectory.from_config(alembic_config()).get_revision(revision) is not None
+    except Exception:  # alembic's ResolutionError and CommandError: an unknown revision
+        return False
+
+
 def head_revision() -> str | None:
     """The newest revision this version of the server knows."""
     return ScriptDirectory.from_config(alembic_config()).get_current_head()

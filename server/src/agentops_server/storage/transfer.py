@@ -5,7 +5,10 @@ is one row: {"table": NAME, "row": {column: value}}. Tables come parent-first, e
 key order, read in keyset chunks so memory stays flat. Import inserts with ON CONFLICT DO
 NOTHING, so running it twice (or resuming after an interruption) changes nothing. Event `seq`
 numbers are not carried: the target numbers events in the order they arrive, which is the
-source's order.
+source's order. The full-text index is not carried either (SQLite's lives in an FTS5 table,
+PostgreSQL's in tsvectors): the import indexes the sessions it brings, on the target's engine.
+A file whose row counts fall short of its header's (cut off) is reported as incomplete, and one
+written by a newer schema is refused before anything is imported.
 """
 
 from __future__ import annotations
@@ -17,19 +20,26 @@ from datetime import datetime
 from decimal import Decimal
 from typing import IO, Any
 
-from sqlalchemy import Connection, Engine, Table, func, select, tuple_
+from sqlalchemy import Connection, Engine, Integer, Table, exists, func, select, tuple_
 
+from agentops_server.storage import search_index, search_text
 from agentops_server.storage.appends import insert_ignore
-from agentops_server.storage.engine import create_engines
-from agentops_server.storage.migrate import current_revision
-from agentops_server.storage.schema import metadata
+from agentops_server.storage.engine import Engines, create_engines
+from agentops_server.storage.migrate import current_revision, known_revision
+from agentops_server.storage.schema import events, metadata, search_docs, sessions
 from agentops_server.storage.types import DecimalText, UTCDateTime, dumps
 
 FORMAT = "agentops-export"
 VERSION = 1
 CHUNK_ROWS = 2000
 SKIPPED_COLUMNS = {"events": frozenset({"seq"}), "session_logs": frozenset({"seq"})}
-SKIPPED_TABLES = frozenset({"pending_otlp"})  # short-lived OTLP data waiting for its token
+SKIPPED_TABLES = frozenset(
+    {
+        "pending_otlp",  # short-lived OTLP data waiting for its token
+        "search_docs",  # each engine builds its own index (see import_database)
+    }
+)
+INDEX_SESSIONS_PER_CHUNK = 200
 
 Progress = Callable[[int], None]
 
@@ -135,6 +145,12 @@ def read_header(first_line: str) -> dict[str, Any]:
         raise TransferError("not an agentops export file (no agentops-export header line)")
     if header.get("version") != VERSION:
         raise TransferError(f"export format version {header.get('version')!r} is not supported")
+    revision = header.get("schema_revision")
+    if revision is not None and not known_revision(str(revision)):
+        raise TransferError(
+            f"written by a newer agentops (schema {revision}, unknown to this version): "
+            "upgrade agentops-server, then import it"
+        )
     return header
 
 
@@ -168,10 +184,13 @@ def import_database(
     database_url: str, lines: Iterable[str], progress: Progress | None = None, *,
     chunk_rows: int = CHUNK_ROWS,
 ) -> ImportResult:  # fmt: skip
-    """Insert every row of an export into a migrated database; existing rows are kept."""
+    """Insert every row of an export into a migrated database; existing rows are kept. Then
+    the imported sessions are indexed for text search, PostgreSQL's sequences are moved past
+    the imported numbers, and a file with fewer rows than its header counts raises
+    TransferError (the rows before the cut are imported: importing the whole file again
+    completes it)."""
     iterator = iter(lines)
     header = read_header(next(iterator, ""))
-    del header
     loaders = {t.name: _Loader(t) for t in transfer_tables()}
     result = ImportResult()
     engines = create_engines(database_url)
@@ -202,6 +221,8 @@ def import_database(
             try:
                 record = json.loads(line)
                 name, raw = record["table"], record["row"]
+                if name in SKIPPED_TABLES:  # an older version's file: rebuilt here instead
+                    continue
                 loader = loaders[name]
                 row = loader.parse(raw)
             except (ValueError, KeyError, TypeError) as exc:
@@ -212,8 +233,74 @@ def import_database(
             pending.append(row)
             result.read[name] = result.read.get(name, 0) + 1
         flush()
+        _advance_sequences(engines)
+        _index_unindexed_sessions(engines)
         with engines.write.begin() as conn:  # fresh planner statistics after a bulk load
             conn.exec_driver_sql("ANALYZE")
     finally:
         engines.dispose()
+    _check_complete(header, result)
     return result
+
+
+def _check_complete(header: dict[str, Any], result: ImportResult) -> None:
+    counts = header.get("counts")
+    if not isinstance(counts, dict):
+        return
+    short = [
+        f"{table} {result.read.get(table, 0)} of {expected}"
+        for table, expected in counts.items()
+        if isinstance(expected, int) and table not in SKIPPED_TABLES
+        and result.read.get(table, 0) < expected
+    ]  # fmt: skip
+    if short:
+        raise TransferError(
+            "the file is incomplete (cut off?): rows read against its header: "
+            + ", ".join(short)
+            + ". What it held was imported; import the complete file to finish (rows already "
+            "imported are skipped)"
+        )
+
+
+def _advance_sequences(engines: Engines) -> None:
+    """PostgreSQL: each serial key's sequence past the largest number stored (rows imported
+    with their numbers leave it behind, and the next insert would collide with them)."""
+    if engines.dialect != "postgresql":
+        return  # SQLite numbers a new row past the largest stored
+    with engines.write.begin() as conn:
+        for table in transfer_tables():
+            for column in table.primary_key.columns:
+                if column.autoincrement is True and isinstance(column.type, Integer):
+                    conn.exec_driver_sql(
+                        f"SELECT setval(pg_get_serial_sequence('{table.name}', '{column.name}'), "
+                        f"GREATEST(COALESCE(MAX({column.name}), 0), 1), "
+                        f"MAX({column.name}) IS NOT NULL) FROM {table.name}"
+                    )
+
+
+def _index_unindexed_sessions(engines: Engines) -> int:
+    """Index for text search the sessions that have no search document (those imported): their
+    name and end reason, and their events' text, as ingest would have. Returns how many."""
+    unindexed = select(sessions.c.id).where(
+        ~exists().where(search_docs.c.session_id == sessions.c.id)
+    )
+    with engines.read.connect() as conn:
+        ids = [row[0] for row in conn.execute(unindexed.order_by(sessions.c.id))]
+    for start in range(0, len(ids), INDEX_SESSIONS_PER_CHUNK):
+        chunk = ids[start : start + INDEX_SESSIONS_PER_CHUNK]
+        with engines.write.begin() as conn:
+            named = conn.execute(
+                select(sessions.c.id, sessions.c.name, sessions.c.end_state_reason).where(
+                    sessions.c.id.in_(chunk)
+                )
+            )
+            words = {sid: "\n".join(t for t in (name, reason) if t) for sid, name, reason in named}
+            search_index.add_documents(conn, engines.dialect, {k: v for k, v in words.items() if v})
+            rows = conn.execute(
+                select(events.c.session_id, events.c.name, events.c.model, events.c.payload)
+                .where(events.c.session_id.in_(chunk))
+                .order_by(events.c.session_id, events.c.seq)
+            )
+            while batch := rows.fetchmany(CHUNK_ROWS):
+                search_index.add_documents(conn, engines.dialect, search_text.documents(batch))
+    return len(ids)
