@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -97,6 +98,23 @@ def test_user_mistakes_are_friendly_errors_not_tracebacks(tmp_path: Path) -> Non
     assert "secret" not in refused.output and "Traceback" not in refused.output
     empty = run("sessions", "list", "--data-dir", str(tmp_path))
     assert empty.exit_code == 1 and "no project yet" in empty.output
+    # found by review: each of these printed a traceback, or took what the API refuses
+    data = str(tmp_path / "data")
+    assert run("projects", "create", "P", "--data-dir", data).exit_code == 0
+    garbage = CliRunner().invoke(
+        main, ["sessions", "list", "--cursor", "garbage", "--data-dir", data]
+    )
+    assert garbage.exit_code == 2 and "--cursor" in garbage.output, garbage.output
+    for port in ("99999", "-1"):
+        bad_port = CliRunner().invoke(main, ["serve", "--port", port, "--data-dir", data])
+        assert bad_port.exit_code != 0 and "port must be" in bad_port.output, bad_port.output
+        assert bad_port.exception is None or isinstance(bad_port.exception, SystemExit)
+    huge = run("prices", "set", "m", "--input", "1e400", "--output", "1", "--data-dir", data)
+    assert huge.exit_code == 2 and "more than 1,000,000 USD" in huge.output
+    with sqlite3.connect(Path(data) / "agentops.sqlite3") as db:  # a newer version migrated it
+        db.execute("UPDATE alembic_version SET version_num = '9999_future'")
+    newer = run("db", "current", "--data-dir", data)
+    assert "newer than this agentops" in newer.output and "behind" not in newer.output
 
 
 def test_sessions_list_and_export(tmp_path: Path) -> None:

@@ -129,7 +129,7 @@ class ServerConfig:
             database_url=url,
             data_dir=resolved_dir.resolve(),
             host=host or env.get("AGENTOPS_HOST") or "127.0.0.1",
-            port=_int("port", port, env.get("AGENTOPS_PORT"), 8000, minimum=0),
+            port=_int("port", port, env.get("AGENTOPS_PORT"), 8000, minimum=0, maximum=65535),
             max_body_bytes=_int(
                 "max body bytes",
                 max_body_bytes,
@@ -227,7 +227,15 @@ def parse_proxies(raw: str) -> tuple[str, ...]:
     return tuple(found)
 
 
-def _int(name: str, given: int | None, raw: str | None, default: int, *, minimum: int) -> int:
+def _int(
+    name: str,
+    given: int | None,
+    raw: str | None,
+    default: int,
+    *,
+    minimum: int,
+    maximum: int | None = None,
+) -> int:
     if given is not None:
         value = given
     elif raw:
@@ -239,6 +247,8 @@ def _int(name: str, given: int | None, raw: str | None, default: int, *, minimum
         value = default
     if value < minimum:
         raise ConfigError(f"{name} must be at least {minimum}, got {value}")
+    if maximum is not None and value > maximum:
+        raise ConfigError(f"{name} must be at most {maximum}, got {value}")
     return value
 
 

@@ -42,7 +42,11 @@ def upgrade(database_url: str | None, data_dir: Path | None) -> None:
 @database_options
 def current(database_url: str | None, data_dir: Path | None) -> None:
     """Print the database's schema revision, and whether it is the newest."""
-    from agentops_server.storage.migrate import current_revision, head_revision
+    from agentops_server.storage.migrate import (
+        current_revision,
+        head_revision,
+        known_revision,
+    )
 
     config = build_config(database_url=database_url, data_dir=data_dir)
     if config.is_sqlite and not Path(make_url(config.database_url).database or "").exists():
@@ -59,5 +63,10 @@ def current(database_url: str | None, data_dir: Path | None) -> None:
         click.echo(f"(empty) - run `agentops db upgrade` to create the schema (head: {head})")
     elif revision == head:
         click.echo(f"{revision} (head)")
+    elif not known_revision(revision):
+        click.echo(
+            f"{revision} - newer than this agentops (head {head}): a newer version migrated "
+            "it; run that version, or upgrade agentops-server"
+        )
     else:
         click.echo(f"{revision} - behind head {head}: run `agentops db upgrade`")

@@ -27,6 +27,8 @@ from agentops_server.pricing import Pricer
 from agentops_server.storage.records import PriceOverride
 from agentops_server.storage.store import NotFound
 
+MAX_PRICE_PER_MTOK = 1_000_000
+
 
 class Money(click.ParamType[Decimal, Any]):
     name = "usd_per_mtok"
@@ -40,6 +42,10 @@ class Money(click.ParamType[Decimal, Any]):
             self.fail(f"{value!r} is not a number", param, ctx)
         if not amount.is_finite() or amount < 0:
             self.fail(f"{value!r} must be a finite amount >= 0", param, ctx)
+        if amount > MAX_PRICE_PER_MTOK:  # as PUT /v2/prices
+            self.fail(
+                f"{value!r} is more than {MAX_PRICE_PER_MTOK:,} USD per million tokens", param, ctx
+            )
         return amount
 
 

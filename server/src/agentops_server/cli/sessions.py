@@ -18,7 +18,7 @@ from agentops_server.cli.options import (
     resolve_project,
 )
 from agentops_server.storage.records import SessionFilter
-from agentops_server.storage.store import NotFound
+from agentops_server.storage.store import InvalidCursor, NotFound
 
 
 @click.group()
@@ -61,13 +61,19 @@ def list_(
     config = build_config(database_url=database_url, data_dir=data_dir)
     with opened_store(config) as store:
         chosen = resolve_project(store, project)
-        page = queries.list_sessions(
-            store,
-            chosen.id,
-            SessionFilter(tags=(tag,) if tag else (), end_state=state, text=text),
-            cursor,
-            limit,
-        )
+        try:
+            page = queries.list_sessions(
+                store,
+                chosen.id,
+                SessionFilter(tags=(tag,) if tag else (), end_state=state, text=text),
+                cursor,
+                limit,
+            )
+        except InvalidCursor:
+            raise click.BadParameter(
+                "not a cursor this command printed (pass the next_cursor it printed)",
+                param_hint="--cursor",
+            ) from None
     if as_json:
         echo_json(page)
         return

@@ -222,7 +222,7 @@ def _event(
         cost_nanos, cost_source = price.cost_nanos, price.source
         if cost_nanos is not None and cost_nanos > _MAX_COST_NANOS:
             raise Invalid(
-                f"prompt_tokens/completion_tokens price to {cost_nanos / 10**9:.0f} USD for one "
+                f"prompt_tokens/completion_tokens price to {cost_nanos // 10**9} USD for one "
                 f"call with {model}: over the limit of {MAX_COST_USD} USD per event"
             )
     elif kind == "tools" and wire_type == kind:  # a tool's own cost (agentops 0.4 @tool(cost=))
