@@ -15,6 +15,7 @@ from typing import Any
 import pytest
 
 import agentops
+from agentops import _recording
 from agentops.sdk.decorators import agent as agent_from_sdk_path
 from tests.sdk.conftest import (
     as_from_a_terminal,
@@ -225,6 +226,42 @@ def test_decorators_above_staticmethod_and_classmethod_record_the_call(
     assert Decimal(data["stats"]["cost"]) == Decimal("0.5")
     scaled = sorted(((a["params"], a["returns"]) for a in data["actions"]), key=str)
     assert scaled == [({"args": [1], "kwargs": {}}, 3), ({"args": [2], "kwargs": {}}, 6)]
+
+
+@agentops.trace(name="streaming-job")
+def streaming_job(n: int) -> Iterator[str]:
+    for i in range(n):
+        get_weather(f"city-{i}")  # each step's work lands in the generator's own session
+        yield str(_recording.context_session().session_id)  # type: ignore[union-attr]
+    if n == 0:
+        raise RuntimeError("nothing to stream")
+
+
+@agentops.trace
+async def async_streaming_job() -> AsyncIterator[str]:
+    for i in range(2):
+        get_weather(f"async-{i}")
+        yield str(_recording.context_session().session_id)  # type: ignore[union-attr]
+
+
+def test_trace_on_a_generator_is_a_session_that_ends_with_it(server: ServerProcess) -> None:
+    init_only(server)
+    (whole,) = set(streaming_job(3))
+    first = next(iter(streaming_job(5)))  # the consumer stops early: the trace is done
+    with pytest.raises(RuntimeError, match="nothing to stream"):
+        list(streaming_job(0))
+
+    async def consume() -> set[str]:
+        return {sid async for sid in async_streaming_job()}
+
+    (async_one,) = asyncio.run(consume())
+    assert len({whole, first, async_one}) == 3
+    for sid, tools, name in ((whole, 3, "streaming-job"), (first, 1, "streaming-job"),
+                             (async_one, 2, "async_streaming_job")):  # fmt: skip
+        data = export(server, sid)
+        assert (data["session"]["name"], data["session"]["end_state"]) == (name, "Success")
+        assert len(data["tools"]) == tools
+    assert agentops.get_client().dropped_events == 0
 
 
 def test_with_start_trace_ends_fail_when_its_block_raises_and_keeps_enum_states(

@@ -224,6 +224,100 @@ def _async_generator(spec: _Spec, func: Callable[..., Any]) -> Callable[..., Any
     return wrapper
 
 
+_Begin = Callable[[], Any]
+_End = Callable[[Any, BaseException | None], None]
+
+
+def _trace_generator(begin: _Begin, end: _End, func: Callable[..., Any]) -> Callable[..., Any]:
+    """@trace on a generator: the session starts at its first step, is current during each
+    step (not in the consumer's code between them), and ends when it is exhausted or closed
+    (Success) or raises."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
+        started = begin()
+        if started is None:
+            return (yield from func(*args, **kwargs))
+        session, token = started
+        _recording.reset_current(token)
+        inner = func(*args, **kwargs)
+        sent: Any = None
+        thrown: BaseException | None = None
+        try:
+            while True:
+                step = _recording.set_current(session)
+                try:
+                    item = inner.send(sent) if thrown is None else inner.throw(thrown)
+                finally:
+                    _recording.reset_current(step)
+                thrown = None
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    raise
+                except BaseException as exc:  # thrown into us: into the inner generator
+                    thrown, sent = exc, None
+        except StopIteration as stop:
+            end((session, _recording.set_current(session)), None)
+            return stop.value
+        except GeneratorExit:
+            inner.close()
+            end((session, _recording.set_current(session)), None)
+            raise
+        except BaseException as exc:
+            end((session, _recording.set_current(session)), exc)
+            raise
+
+    return wrapper
+
+
+def _trace_async_generator(
+    begin: _Begin, end: _End, func: Callable[..., Any]
+) -> Callable[..., Any]:
+    """As _trace_generator, for an async generator."""
+
+    @functools.wraps(func)
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        started = begin()
+        inner = func(*args, **kwargs)
+        if started is None:
+            async for item in inner:
+                yield item
+            return
+        session, token = started
+        _recording.reset_current(token)
+        sent: Any = None
+        thrown: BaseException | None = None
+        try:
+            while True:
+                step = _recording.set_current(session)
+                try:
+                    if thrown is None:
+                        item = await inner.asend(sent)
+                    else:
+                        item = await inner.athrow(thrown)
+                finally:
+                    _recording.reset_current(step)
+                thrown = None
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    raise
+                except BaseException as exc:
+                    thrown, sent = exc, None
+        except StopAsyncIteration:
+            end((session, _recording.set_current(session)), None)
+        except GeneratorExit:
+            await inner.aclose()
+            end((session, _recording.set_current(session)), None)
+            raise
+        except BaseException as exc:
+            end((session, _recording.set_current(session)), exc)
+            raise
+
+    return wrapper
+
+
 def _trace_call(name: str, tags: Any, func: Callable[..., Any]) -> Callable[..., Any]:
     """@trace / @session: each call is a trace (a session) of its own."""
 
@@ -244,6 +338,10 @@ def _trace_call(name: str, tags: Any, func: Callable[..., Any]) -> Callable[...,
         else:  # as 0.4.21 ends it, with the exception as the reason
             session.end_session(EndState.INDETERMINATE, failure_reason(exc))
 
+    if inspect.isgeneratorfunction(func):
+        return _trace_generator(begin, end, func)
+    if inspect.isasyncgenfunction(func):
+        return _trace_async_generator(begin, end, func)
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)
@@ -410,8 +508,7 @@ class EntityDecorator:
         kind = self.kind
         label = str(name or getattr(wrapped, "__name__", kind))
         if kind == "session" and not inspect.isclass(wrapped):
-            if not (inspect.isgeneratorfunction(wrapped) or inspect.isasyncgenfunction(wrapped)):
-                return _trace_call(label, tags, wrapped)
+            return _trace_call(label, tags, wrapped)
         details = _Spec(kind, label, cost if kind == "tool" else None, _is_method(wrapped))
         if inspect.isclass(wrapped):
             return _wrap_class(details, wrapped)
