@@ -115,6 +115,13 @@ def test_user_mistakes_are_friendly_errors_not_tracebacks(tmp_path: Path) -> Non
         db.execute("UPDATE alembic_version SET version_num = '9999_future'")
     newer = run("db", "current", "--data-dir", data)
     assert "newer than this agentops" in newer.output and "behind" not in newer.output
+    typo = tmp_path / "tpyo"
+    mistyped = run("export", "--output", str(tmp_path / "x.jsonl"), "--data-dir", str(typo))
+    assert mistyped.exit_code == 1 and "no database at" in mistyped.output
+    assert not typo.exists()  # no stray empty database left behind
+    for url in ("sqlite://", "sqlite:///"):
+        no_file = run("projects", "list", "--database-url", url)
+        assert no_file.exit_code != 0 and "names no file" in no_file.output, no_file.output
 
 
 def test_sessions_list_and_export(tmp_path: Path) -> None:

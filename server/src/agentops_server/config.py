@@ -204,7 +204,14 @@ def normalize_database_url(url: str) -> str:
     for prefix in ("postgres://", "postgresql://"):
         if url.startswith(prefix):
             return "postgresql+psycopg://" + url[len(prefix) :]
-    if url.startswith(("sqlite:", "postgresql+psycopg:")):
+    if url.startswith("sqlite:"):
+        if url.rstrip("/") == "sqlite:":
+            raise ConfigError(
+                f"the SQLite URL {url!r} names no file: use sqlite:///PATH (an absolute path "
+                "takes four slashes: sqlite:////var/lib/agentops/agentops.sqlite3)"
+            )
+        return url
+    if url.startswith("postgresql+psycopg:"):
         return url
     raise ConfigError(
         f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DB"

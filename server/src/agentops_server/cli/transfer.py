@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import IO
 
 import click
+from sqlalchemy.engine import make_url
 
 from agentops_server.cli.options import build_config, database_options, first_line, redact
 
@@ -45,6 +46,12 @@ def export_(output: Path, database_url: str | None, data_dir: Path | None) -> No
 
     config = build_config(database_url=database_url, data_dir=data_dir)
     where = redact(config.database_url)
+    if config.is_sqlite:
+        path = make_url(config.database_url).database
+        if path and path != ":memory:" and not Path(path).exists():
+            raise click.ClickException(
+                f"no database at {path}: nothing to export (is --data-dir or --database-url right?)"
+            )
     try:
         engines = create_engines(config.database_url)
         try:
