@@ -222,3 +222,15 @@ def test_what_gets_no_answer_past_the_retry_budget_is_spooled(
     data = export(server, session.session_id)
     assert len(data["actions"]) == 20
     assert data["session"]["end_state"] == "Success" and data["session"]["tags"] == ["budget"]
+
+
+def test_a_session_the_server_refused_is_not_spooled(server: ServerProcess, tmp_path: Path) -> None:
+    """A key the server does not know (revoked, say): the refusal is logged, and nothing is
+    kept to send again, which would only be refused again."""
+    spool_dir = tmp_path / "spool"
+    unknown_key = "00000000-0000-4000-8000-000000000000"
+    env = script_env(server, AGENTOPS_SPOOL_DIR=str(spool_dir), AGENTOPS_API_KEY=unknown_key)
+    done = run(write_script(tmp_path, RECORDING_AGENT), "3", "end", env=env)
+    assert done.returncode == 0, done.stderr
+    assert "401" in done.stderr
+    assert not spool_dir.exists() or list(spool_dir.iterdir()) == [], done.stderr

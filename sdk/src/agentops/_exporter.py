@@ -97,6 +97,10 @@ class Exporter:
         """The server's token for a session (None until created)."""
         return self._tokens.get(session_id)
 
+    def refused(self, session_id: uuid.UUID) -> bool:
+        """Whether the server refused to create this session (a revoked key, say)."""
+        return session_id in self._refused
+
     def forget(self, session_id: uuid.UUID) -> None:
         """Drop what is kept for a session whose end was sent (or given up): a process
         running sessions one after another keeps no token per session it ever ran."""

@@ -59,7 +59,8 @@ class UpdateSession(Command):
         try:
             self.result = exporter.update_session(session, self.snapshot)
             keeper = session._worker.keeper
-            if self.result is None and self.final and keeper is not None:
+            refused = exporter.refused(session.session_id)  # logged, and never sent again
+            if self.result is None and self.final and keeper is not None and not refused:
                 keeper.keep_update(session, self.snapshot)
         finally:
             if self.final:  # nothing is sent for an ended session after its end
