@@ -175,18 +175,23 @@ def test_a_span_sent_twice_is_stored_and_counted_once(live: LiveServer) -> None:
     check_workflow(live, trace_id, root, children)
 
 
-def test_agent_spans_make_agents_and_their_subtree_carries_the_agent(live: LiveServer) -> None:
-    trace_id = new_trace_id()
-    root = agentops_session_span(trace_id)
+def agent_task_llm(trace_id: str, parent: str | None) -> tuple[SpanSpec, SpanSpec, SpanSpec]:
+    """An agentops @agent (under `parent`, None for the root) > a task > an OpenAI call."""
     agent = SpanSpec(
-        "ResearchAgent.agent", trace_id, parent=root.span_id, start_ms=1, end_ms=60,
+        "ResearchAgent.agent", trace_id, parent=parent, start_ms=1, end_ms=60,
         attributes={"agentops.span.kind": "agent", "operation.name": "ResearchAgent"},
     )  # fmt: skip
     task = SpanSpec(
         "plan.task", trace_id, parent=agent.span_id, start_ms=2, end_ms=30,
         attributes={"agentops.span.kind": "task", "operation.name": "plan"},
     )  # fmt: skip
-    llm = agentops_llm_span(trace_id, task.span_id, start_ms=3)
+    return agent, task, agentops_llm_span(trace_id, task.span_id, start_ms=3)
+
+
+def test_agent_spans_make_agents_and_their_subtree_carries_the_agent(live: LiveServer) -> None:
+    trace_id = new_trace_id()
+    root = agentops_session_span(trace_id)
+    agent, task, llm = agent_task_llm(trace_id, root.span_id)
     # children first, in separate requests, as the exporter sends them
     for batch in ([llm], [task], [agent], [root]):
         assert send(live, batch).status_code == 200
@@ -674,15 +679,7 @@ def test_an_agent_that_is_the_root_is_the_agent_of_what_runs_below_it(
     live: LiveServer, order: str
 ) -> None:
     trace_id = new_trace_id()
-    agent = SpanSpec(
-        "ResearchAgent.agent", trace_id, start_ms=0, end_ms=60,
-        attributes={"agentops.span.kind": "agent", "operation.name": "ResearchAgent"},
-    )  # fmt: skip
-    task = SpanSpec(
-        "plan.task", trace_id, parent=agent.span_id, start_ms=2, end_ms=30,
-        attributes={"agentops.span.kind": "task", "operation.name": "plan"},
-    )  # fmt: skip
-    llm = agentops_llm_span(trace_id, task.span_id, start_ms=3)
+    agent, task, llm = agent_task_llm(trace_id, None)
     tool = agentops_tool_span(trace_id, agent.span_id, cost=0.5, start_ms=40)
     batches = [[llm], [task, tool], [agent]]
     for batch in batches if order == "children first" else batches[::-1]:

@@ -141,24 +141,40 @@ def _reset(token: Any, agent: Any) -> None:
         _current_parent.set(None)
 
 
-def _generator(spec: _Spec, func: Callable[..., Any]) -> Callable[..., Any]:
-    """Each step of the generator runs with its frame current; the event ends with it."""
+class _Steps:
+    """What a decorated generator does around its steps: `start` (at its first step) gives
+    the state, or None to run the generator untouched; `enter(state)` makes it current for a
+    step and returns what `leave` takes to undo that; `finish(state, exc)` ends it, with the
+    exception that ended the generator (None when exhausted or closed)."""
+
+    def __init__(
+        self,
+        start: Callable[[tuple[Any, ...], dict[str, Any]], Any],
+        enter: Callable[[Any], Any],
+        leave: Callable[[Any], None],
+        finish: Callable[[Any, BaseException | None], None],
+    ) -> None:
+        self.start, self.enter, self.leave, self.finish = start, enter, leave, finish
+
+
+def _stepped_generator(steps: _Steps, func: Callable[..., Any]) -> Callable[..., Any]:
+    """Each step of the generator runs with its state current; `send` and `throw` reach it."""
 
     @functools.wraps(func)
     def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-        frame = _begin(spec, args, kwargs)
-        if frame is None:
+        state = steps.start(args, kwargs)
+        if state is None:
             return (yield from func(*args, **kwargs))
         inner = func(*args, **kwargs)
         sent: Any = None
         thrown: BaseException | None = None
         try:
             while True:
-                token = _current_parent.set(frame)
+                undo = steps.enter(state)
                 try:
                     item = inner.send(sent) if thrown is None else inner.throw(thrown)
                 finally:
-                    _reset(token, None)
+                    steps.leave(undo)
                 thrown = None
                 try:
                     sent = yield item
@@ -167,155 +183,87 @@ def _generator(spec: _Spec, func: Callable[..., Any]) -> Callable[..., Any]:
                 except BaseException as exc:  # thrown into us: into the inner generator
                     thrown, sent = exc, None
         except StopIteration as stop:
-            _end(frame, None)
+            steps.finish(state, None)
             return stop.value
         except GeneratorExit:
             inner.close()
-            _end(frame, None)
+            steps.finish(state, None)
             raise
         except BaseException as exc:
-            _fail(frame, exc)
+            steps.finish(state, exc)
             raise
 
     return wrapper
+
+
+def _stepped_async_generator(steps: _Steps, func: Callable[..., Any]) -> Callable[..., Any]:
+    """As _stepped_generator (without a state, asend() and athrow() still reach it)."""
+
+    @functools.wraps(func)
+    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
+        state = steps.start(args, kwargs)
+        inner = func(*args, **kwargs)
+        sent: Any = None
+        thrown: BaseException | None = None
+        try:
+            while True:
+                undo = steps.enter(state) if state is not None else None
+                try:
+                    if thrown is None:
+                        item = await inner.asend(sent)
+                    else:
+                        item = await inner.athrow(thrown)
+                finally:
+                    if state is not None:
+                        steps.leave(undo)
+                thrown = None
+                try:
+                    sent = yield item
+                except GeneratorExit:
+                    raise
+                except BaseException as exc:
+                    thrown, sent = exc, None
+        except StopAsyncIteration:
+            if state is not None:
+                steps.finish(state, None)
+        except GeneratorExit:
+            await inner.aclose()
+            if state is not None:
+                steps.finish(state, None)
+            raise
+        except BaseException as exc:
+            if state is not None:
+                steps.finish(state, exc)
+            raise
+
+    return wrapper
+
+
+def _entity_steps(spec: _Spec) -> _Steps:
+    """A decorated generator's event: its frame is the parent of what each step records."""
+
+    def finish(frame: Frame, exc: BaseException | None) -> None:
+        if exc is None:
+            _end(frame, None)
+        else:
+            _fail(frame, exc)
+
+    return _Steps(
+        lambda args, kwargs: _begin(spec, args, kwargs),
+        _current_parent.set,
+        lambda token: _reset(token, None),
+        finish,
+    )
+
+
+def _generator(spec: _Spec, func: Callable[..., Any]) -> Callable[..., Any]:
+    """Each step of the generator runs with its frame current; the event ends with it."""
+    return _stepped_generator(_entity_steps(spec), func)
 
 
 def _async_generator(spec: _Spec, func: Callable[..., Any]) -> Callable[..., Any]:
-    """As _generator: each step runs with its frame current (none without a session);
-    asend() and athrow() reach the inner generator either way."""
-
-    @functools.wraps(func)
-    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-        frame = _begin(spec, args, kwargs)
-        inner = func(*args, **kwargs)
-        sent: Any = None
-        thrown: BaseException | None = None
-        try:
-            while True:
-                token = _current_parent.set(frame) if frame is not None else None
-                try:
-                    if thrown is None:
-                        item = await inner.asend(sent)
-                    else:
-                        item = await inner.athrow(thrown)
-                finally:
-                    if token is not None:
-                        _reset(token, None)
-                thrown = None
-                try:
-                    sent = yield item
-                except GeneratorExit:
-                    raise
-                except BaseException as exc:
-                    thrown, sent = exc, None
-        except StopAsyncIteration:
-            if frame is not None:
-                _end(frame, None)
-        except GeneratorExit:
-            await inner.aclose()
-            if frame is not None:
-                _end(frame, None)
-            raise
-        except BaseException as exc:
-            if frame is not None:
-                _fail(frame, exc)
-            raise
-
-    return wrapper
-
-
-_Begin = Callable[[], Any]
-_End = Callable[[Any, BaseException | None], None]
-
-
-def _trace_generator(begin: _Begin, end: _End, func: Callable[..., Any]) -> Callable[..., Any]:
-    """@trace on a generator: the session starts at its first step, is current during each
-    step (not in the consumer's code between them), and ends when it is exhausted or closed
-    (Success) or raises."""
-
-    @functools.wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Generator[Any, Any, Any]:
-        started = begin()
-        if started is None:
-            return (yield from func(*args, **kwargs))
-        session, token = started
-        _recording.reset_current(token)
-        inner = func(*args, **kwargs)
-        sent: Any = None
-        thrown: BaseException | None = None
-        try:
-            while True:
-                step = _recording.set_current(session)
-                try:
-                    item = inner.send(sent) if thrown is None else inner.throw(thrown)
-                finally:
-                    _recording.reset_current(step)
-                thrown = None
-                try:
-                    sent = yield item
-                except GeneratorExit:
-                    raise
-                except BaseException as exc:  # thrown into us: into the inner generator
-                    thrown, sent = exc, None
-        except StopIteration as stop:
-            end((session, _recording.set_current(session)), None)
-            return stop.value
-        except GeneratorExit:
-            inner.close()
-            end((session, _recording.set_current(session)), None)
-            raise
-        except BaseException as exc:
-            end((session, _recording.set_current(session)), exc)
-            raise
-
-    return wrapper
-
-
-def _trace_async_generator(
-    begin: _Begin, end: _End, func: Callable[..., Any]
-) -> Callable[..., Any]:
-    """As _trace_generator, for an async generator."""
-
-    @functools.wraps(func)
-    async def wrapper(*args: Any, **kwargs: Any) -> AsyncGenerator[Any, Any]:
-        started = begin()
-        inner = func(*args, **kwargs)
-        if started is None:
-            async for item in inner:
-                yield item
-            return
-        session, token = started
-        _recording.reset_current(token)
-        sent: Any = None
-        thrown: BaseException | None = None
-        try:
-            while True:
-                step = _recording.set_current(session)
-                try:
-                    if thrown is None:
-                        item = await inner.asend(sent)
-                    else:
-                        item = await inner.athrow(thrown)
-                finally:
-                    _recording.reset_current(step)
-                thrown = None
-                try:
-                    sent = yield item
-                except GeneratorExit:
-                    raise
-                except BaseException as exc:
-                    thrown, sent = exc, None
-        except StopAsyncIteration:
-            end((session, _recording.set_current(session)), None)
-        except GeneratorExit:
-            await inner.aclose()
-            end((session, _recording.set_current(session)), None)
-            raise
-        except BaseException as exc:
-            end((session, _recording.set_current(session)), exc)
-            raise
-
-    return wrapper
+    """As _generator: each step runs with its frame current (none without a session)."""
+    return _stepped_async_generator(_entity_steps(spec), func)
 
 
 def _trace_call(name: str, tags: Any, func: Callable[..., Any]) -> Callable[..., Any]:
@@ -338,10 +286,25 @@ def _trace_call(name: str, tags: Any, func: Callable[..., Any]) -> Callable[...,
         else:  # as 0.4.21 ends it, with the exception as the reason
             session.end_session(EndState.INDETERMINATE, failure_reason(exc))
 
-    if inspect.isgeneratorfunction(func):
-        return _trace_generator(begin, end, func)
-    if inspect.isasyncgenfunction(func):
-        return _trace_async_generator(begin, end, func)
+    if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
+        # the session starts at the first step, is current during each step (not in the
+        # consumer's code between them), and ends when the generator is exhausted or closed
+        # (Success) or raises
+        def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            started = begin()
+            if started is None:
+                return None
+            session, token = started
+            _recording.reset_current(token)
+            return session
+
+        def finish(session: Any, exc: BaseException | None) -> None:
+            end((session, _recording.set_current(session)), exc)
+
+        steps = _Steps(start, _recording.set_current, _recording.reset_current, finish)
+        if inspect.isasyncgenfunction(func):
+            return _stepped_async_generator(steps, func)
+        return _stepped_generator(steps, func)
     if inspect.iscoroutinefunction(func):
 
         @functools.wraps(func)

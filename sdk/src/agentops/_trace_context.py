@@ -133,13 +133,8 @@ class NoTrace(TraceContext):
     def __enter__(self) -> NoTrace:
         return self
 
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> Literal[False]:
-        return False
+    def __exit__(self, *exc_info: object) -> Literal[False]:
+        return False  # nothing to end; the block's exception goes on
 
     def detach(self) -> None:
         return None
