@@ -19,7 +19,6 @@ from sqlalchemy import (
     and_,
     bindparam,
     delete,
-    exists,
     func,
     insert,
     or_,
@@ -66,17 +65,11 @@ _CHILDREN_BY_KEY = (
     .order_by(events.c.init_timestamp, events.c.seq)
 )
 _ANY_PENDING = select(pending_otlp.c.seq).where(pending_otlp.c.trace_id.in_(_IDS)).limit(1)
-_ROOT_EVENT = events.alias("root_event")
 _REPARENT = (
     update(events)
     .where(
         events.c.session_id == bindparam("of_session"),
         events.c.parent_id == bindparam("old_parent"),
-        # a root that is an event itself (an LLM call, tool or agent) keeps its children
-        ~exists().where(
-            _ROOT_EVENT.c.session_id == bindparam("of_session"),
-            _ROOT_EVENT.c.id == bindparam("old_parent"),
-        ),
     )
     .values(parent_id=None)
 )
@@ -205,8 +198,7 @@ class TraceSql:
 
     def reparent_children(self, session_id: str, parent_id: str) -> int:
         """Move the children of `parent_id` directly under the session (parent_id NULL): the
-        parent turned out to be the trace's root span, which is the session itself (unless
-        that root is stored as an event: its children stay under it)."""
+        parent turned out to be the trace's root span, which is the session itself."""
         params = {"of_session": session_id, "old_parent": parent_id}
         return self._transact(lambda conn: int(conn.execute(_REPARENT, params).rowcount))
 

@@ -14,6 +14,7 @@ from agentops_server.pricing import Pricer
 from agentops_server.storage import migrate
 from agentops_server.storage.sql_store import open_store
 from tests.support.otlp import (
+    SpanSpec,
     agentops_llm_span,
     agentops_session_span,
     new_trace_id,
@@ -61,5 +62,42 @@ def test_children_prepared_before_their_root_came_move_under_the_session(
         events = {e.id: e for e in store.iter_events(session_of(trace_id), "llms")}
         assert set(events) == {early.span_id, late.span_id}
         assert {e.parent_id for e in events.values()} == {None}
+    finally:
+        store.close()
+
+
+def test_children_finished_while_their_agent_root_is_not_written_yet_stay_under_it(
+    tmp_path: Path,
+) -> None:
+    """A root that is an event (an agent here) must keep its children whatever the timing:
+    the children's request finishes after the root's session write and before the root's
+    own event is committed (two writers on PostgreSQL)."""
+    url = f"sqlite:///{tmp_path}/agentops.sqlite3"
+    migrate.upgrade(url)
+    store = open_store(url)
+    try:
+        config = ServerConfig(database_url=url, data_dir=tmp_path)
+        ingest = OtlpIngest(store, Pricer(store), IngestWriter(store), config)
+        project = store.create_project("race").id
+        trace_id = new_trace_id()
+        agent = SpanSpec(
+            "planner.agent", trace_id, start_ms=0, end_ms=50,
+            attributes={"agentops.span.kind": "agent", "operation.name": "planner"},
+        )  # fmt: skip
+        child = agentops_llm_span(trace_id, agent.span_id, start_ms=1)
+
+        root_request = ingest.prepare(
+            decode_traces(trace_request([agent]).SerializeToString(), PROTOBUF), project
+        )  # its session is written; its event not yet
+        children = ingest.prepare(
+            decode_traces(trace_request([child]).SerializeToString(), PROTOBUF), project
+        )
+        store.append_event_batches([children.events])
+        ingest.finish(children)
+        store.append_event_batches([root_request.events])
+        ingest.finish(root_request)
+
+        (llm,) = store.iter_events(session_of(trace_id), "llms")
+        assert (llm.parent_id, llm.agent_id) == (agent.span_id, agent.span_id)
     finally:
         store.close()

@@ -102,7 +102,8 @@ def session_write(
         end_state_reason=reason,
         host_env=host_env,
         name=facts.name or span.name,
-        root_span_id=span.span_id,
+        # a root that is an event is not the session's span: its children stay under it
+        root_span_id=None if is_event_root(root) else span.span_id,
         **common,
     )
 
@@ -143,14 +144,16 @@ class Stored:
 
 
 def lookups(items: Sequence[Item], session: Session) -> tuple[list[str], list[str]]:
-    """The parent ids to fetch (outside the batch) and the span ids whose stored
+    """The parent ids to fetch (outside the batch, not the root) and the span ids whose stored
     children matter (LLM spans, for stacked instrumentations; failed spans, for errors)."""
     ids = {item.span.span_id for item in items}
     parents = {
         item.span.parent_span_id
         for item in items
-        if item.span.parent_span_id is not None and item.span.parent_span_id not in ids
-    }  # the stored root among them tells whether it is an event (is_event_root)
+        if item.span.parent_span_id is not None
+        and item.span.parent_span_id not in ids
+        and item.span.parent_span_id != session.root_span_id
+    }
     watched = [
         item.span.span_id
         for item in items
@@ -185,11 +188,10 @@ class Assembler:
         self._session = session
         self._pricer = pricer
         self._stored = stored
+        # spans directly under a root that is only the session are directly under the session;
+        # a root that is an event keeps its children (and no root_span_id is stored for it)
+        root_is_event = root is not None and is_event_root(root)
         root_id = session.root_span_id or (root.span.span_id if root else None)
-        root_is_event = (root is not None and is_event_root(root)) or (
-            root_id is not None and root_id in stored.parents
-        )
-        # spans directly under a root that is only the session are directly under the session
         self._root_id = None if root_is_event else root_id
         self._items = [item for item in items if item is not root or root_is_event]
         self._by_id = {item.span.span_id: item for item in self._items}

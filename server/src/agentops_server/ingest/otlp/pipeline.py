@@ -27,6 +27,7 @@ from agentops_server.ingest.otlp.assemble import (
     Stored,
     find_root,
     group_by_trace,
+    is_event_root,
     lookups,
     session_id_of,
     session_write,
@@ -324,7 +325,8 @@ class OtlpIngest:
         prepared.agents += [(session.id, agent, name) for agent, name in built.agents]
         prepared.inherited += [(session.id, top, agent) for top, agent in built.inherited]
         if root is not None:
-            prepared.roots.append((session.id, root.span.span_id))
+            if not is_event_root(root):  # its children move under the session
+                prepared.roots.append((session.id, root.span.span_id))
         elif session.root_span_id is None and built.events:
             prepared.rootless.append(session.id)
 
@@ -413,6 +415,13 @@ def _read_traces(
 def _tells_something_new(write: SessionWrite, stored: Session) -> bool:
     if write.root_span_id is not None and write.root_span_id != stored.root_span_id:
         return True
+    if write.end_state is not None and (
+        write.end_state,
+        write.end_state_reason,
+        write.end_timestamp,
+        write.name,
+    ) != (stored.end_state, stored.end_state_reason, stored.end_timestamp, stored.name):
+        return True  # a root that is an event (it names no root_span_id) ends the session
     if write.init_timestamp is not None and write.init_timestamp < stored.init_timestamp:
         return True
     if write.tags and not set(write.tags) <= set(stored.tags):
