@@ -89,29 +89,6 @@ def test_uncaught_exception_fails_every_session_and_chains_the_hook(
         assert "RuntimeError: kaboom" in session["end_state_reason"]
 
 
-def test_a_crash_is_seen_when_the_program_installs_its_own_excepthook_after_init(
-    server: ServerProcess, tmp_path: Path
-) -> None:
-    """rich.traceback.install() and the like, called after init(), replace the SDK's hook."""
-    done = run_script(
-        tmp_path,
-        """
-        import sys
-        import agentops
-        s = agentops.init()
-        sys.excepthook = lambda t, v, tb: print("PRETTY", t.__name__, file=sys.stderr)
-        print(s.session_id, flush=True)
-        raise RuntimeError("kaboom")
-        """,
-        env=script_env(server),
-    )
-    assert done.returncode == 1
-    assert "PRETTY RuntimeError" in done.stderr
-    session = export(server, session_id_from(done.stdout))["session"]
-    assert session["end_state"] == "Fail"
-    assert session["end_state_reason"].startswith("kaboom: Traceback")
-
-
 def start_waiting(tmp_path: Path, env: dict[str, str], with_sdk: bool) -> subprocess.Popen[str]:
     source = WAITING_AGENT.format(maybe_sdk=SDK_LINES if with_sdk else "")
     path = write_script(tmp_path, source, "waiting_sdk.py" if with_sdk else "waiting.py")

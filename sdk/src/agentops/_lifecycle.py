@@ -26,9 +26,6 @@ deadline, then behave exactly as the process would without the SDK.
 Installed once, from any thread; the signal handlers only from the main thread (Python's rule),
 by the first init() there. Only sessions started by this process are ended, not one it
 re-attached to (inherited_session_id): that one's owner ends it.
-- A program that installs its own sys.excepthook after init() (rich.traceback.install(), say)
-  keeps the SDK's from running: the exit hook then reads the uncaught exception from
-  sys.last_value, where Python puts it before it calls the hook.
 """
 
 from __future__ import annotations
@@ -228,7 +225,6 @@ def _at_exit() -> None:
     if _exited_pid == pid:
         return
     _exited_pid = pid
-    _adopt_unseen_crash(pid)
     causes = [cause for cause in (_crash, _signalled) if cause is not None and cause[0] == pid]
     _in_exit_path = True
     python_sigint = _take_sigint()
@@ -248,21 +244,6 @@ def _at_exit() -> None:
     if _pending_signal is not None:  # it came during the exit path: its default action now
         signal.signal(_pending_signal, signal.SIG_DFL)
         os.kill(pid, _pending_signal)
-
-
-def _adopt_unseen_crash(pid: int) -> None:
-    """An uncaught exception that the SDK's excepthook did not see, because the program put
-    its own in place after init(): Python leaves it in sys.last_value before calling the hook
-    (at the interactive prompt that is an error the session goes on after)."""
-    global _crash, _interrupted
-    if (_crash is not None and _crash[0] == pid) or hasattr(sys, "ps1") or sys.flags.inspect:
-        return
-    exc = getattr(sys, "last_value", None)
-    if not isinstance(exc, BaseException):
-        return
-    if isinstance(exc, KeyboardInterrupt):
-        _interrupted = True
-    _crash = (pid, _reason(type(exc), exc, exc.__traceback__), _running_ids())
 
 
 def _take_sigint() -> Handler:
