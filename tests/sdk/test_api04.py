@@ -256,6 +256,11 @@ def test_trace_on_a_generator_is_a_session_that_ends_with_it(server: ServerProce
 
     (async_one,) = asyncio.run(consume())
     assert len({whole, first, async_one}) == 3
+    # the caller's own work between the steps stays in the caller's session
+    with trace("outer") as outer:
+        for _ in streaming_job(2):
+            get_weather("between steps")
+    assert len(export(server, outer.session.session_id)["tools"]) == 2
     for sid, tools, name in ((whole, 3, "streaming-job"), (first, 1, "streaming-job"),
                              (async_one, 2, "async_streaming_job")):  # fmt: skip
         data = export(server, sid)

@@ -291,11 +291,13 @@ def _trace_call(name: str, tags: Any, func: Callable[..., Any]) -> Callable[...,
         # consumer's code between them), and ends when the generator is exhausted or closed
         # (Success) or raises
         def start(args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+            caller = _recording.context_session()
             started = begin()
             if started is None:
                 return None
             session, token = started
             _recording.reset_current(token)
+            _recording.set_current(caller)  # starting a session made it current: undone
             return session
 
         def finish(session: Any, exc: BaseException | None) -> None:
