@@ -76,7 +76,7 @@ def snapshot(store: SqlStore, project_id: str) -> dict[str, object]:
         # text search: a session's end reason, its events' names and payloads
         "found": {word: sorted(s.id for s in store.list_sessions(
             project_id, SessionFilter(text=word), None, 9).sessions)
-            for word in ("done", "tools", "héllo", "gpt")},
+            for word in ("done", "tools", "héllo", "gpt", "planner")},
     }  # fmt: skip
 
 
@@ -191,7 +191,7 @@ def test_export_file_round_trip_on_each_engine(database_url: str, tmp_path: Path
             assert snapshot(store, project.id) == before
         found = before["found"]
         assert isinstance(found, dict)
-        assert found["done"] == [ids[1]] and len(found["tools"]) == 5
+        assert found["done"] == [ids[1]] and len(found["tools"]) == len(found["planner"]) == 5
 
 
 def test_an_export_cut_off_is_reported_and_a_newer_schemas_refused(tmp_path: Path) -> None:
@@ -211,6 +211,10 @@ def test_an_export_cut_off_is_reported_and_a_newer_schemas_refused(tmp_path: Pat
     assert ": 0 rows read" not in result.output
     completed = run_cli("import", str(dump), "--database-url", f"sqlite:///{target}")
     assert "rows read" in completed  # the rest comes in; what the cut file held is kept
+    with _opened(source) as store:
+        before = snapshot(store, project.id)
+    with _opened(f"sqlite:///{target}") as store:  # searches too find what the first one held
+        assert snapshot(store, project.id) == before
 
     header = json.loads(lines[0])
     header["schema_revision"] = "9999_from_the_future"

@@ -26,7 +26,7 @@ from agentops_server.storage import search_index, search_text
 from agentops_server.storage.appends import insert_ignore
 from agentops_server.storage.engine import Engines, create_engines
 from agentops_server.storage.migrate import current_revision, known_revision
-from agentops_server.storage.schema import events, metadata, search_docs, sessions
+from agentops_server.storage.schema import agents, events, metadata, search_docs, sessions
 from agentops_server.storage.types import DecimalText, UTCDateTime, dumps
 
 FORMAT = "agentops-export"
@@ -234,12 +234,13 @@ def import_database(
             result.read[name] = result.read.get(name, 0) + 1
         flush()
         _advance_sequences(engines)
+        # a cut-off file's sessions are indexed by the complete file's import, not before
+        _check_complete(header, result)
         _index_unindexed_sessions(engines)
         with engines.write.begin() as conn:  # fresh planner statistics after a bulk load
             conn.exec_driver_sql("ANALYZE")
     finally:
         engines.dispose()
-    _check_complete(header, result)
     return result
 
 
@@ -268,7 +269,8 @@ def _advance_sequences(engines: Engines) -> None:
     if engines.dialect != "postgresql":
         return  # SQLite numbers a new row past the largest stored
     with engines.write.begin() as conn:
-        for table in transfer_tables():
+        # every table (search_docs too: an earlier version's import copied its numbers)
+        for table in metadata.sorted_tables:
             for column in table.primary_key.columns:
                 if column.autoincrement is True and isinstance(column.type, Integer):
                     conn.exec_driver_sql(
@@ -280,7 +282,8 @@ def _advance_sequences(engines: Engines) -> None:
 
 def _index_unindexed_sessions(engines: Engines) -> int:
     """Index for text search the sessions that have no search document (those imported): their
-    name and end reason, and their events' text, as ingest would have. Returns how many."""
+    name and end reason, their agents' names and their events' text, as ingest would have.
+    Returns how many."""
     unindexed = select(sessions.c.id).where(
         ~exists().where(search_docs.c.session_id == sessions.c.id)
     )
@@ -295,6 +298,12 @@ def _index_unindexed_sessions(engines: Engines) -> int:
                 )
             )
             words = {sid: "\n".join(t for t in (name, reason) if t) for sid, name, reason in named}
+            for sid, name in conn.execute(
+                select(agents.c.session_id, agents.c.name).where(
+                    agents.c.session_id.in_(chunk), agents.c.name.is_not(None)
+                )
+            ):
+                words[sid] = f"{words.get(sid, '')}\n{name}".strip()
             search_index.add_documents(conn, engines.dialect, {k: v for k, v in words.items() if v})
             rows = conn.execute(
                 select(events.c.session_id, events.c.name, events.c.model, events.c.payload)
