@@ -4,10 +4,13 @@ from __future__ import annotations
 
 import gzip
 import json
+import logging
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+
+import httpx
 
 import agentops
 from agentops._transport import HttpTransport, Request, TransportError
@@ -247,3 +250,39 @@ def test_one_worker_thread_for_all_sessions(server: ServerProcess) -> None:
     assert workers() == started <= before + 1
     client = agentops.get_client()
     assert isinstance(client, agentops.Client) and client.worker.pending() >= 0
+
+
+class _Lines(logging.Handler):
+    def __init__(self) -> None:
+        super().__init__(logging.DEBUG)
+        self.lines: list[str] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.lines.append(record.getMessage())
+
+
+def test_a_program_logging_at_info_gets_no_line_per_request_the_sdk_sends(
+    server: ServerProcess,
+) -> None:
+    """httpx logs every request at INFO: the SDK's own sends stay out of the program's logs,
+    the program's own httpx requests (on any thread) stay in."""
+    handler = _Lines()
+    logger = logging.getLogger("httpx")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)
+    try:
+        session = start(server)
+        agentops.record(agentops.ActionEvent(action_type="step"))
+        agentops.end_session("Success")
+        assert stats(server, session.session_id)["events"] == 1  # the SDK did send
+        assert [line for line in handler.lines if "POST" in line] == []
+
+        httpx.get(f"{server.url}/health")
+        mine = threading.Thread(target=lambda: httpx.get(f"{server.url}/health"))
+        mine.start()
+        mine.join()
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+    assert len([line for line in handler.lines if "GET" in line and "/health" in line]) == 2

@@ -15,6 +15,8 @@ import os
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
+from agentops._request_logs import quiet_request_logs
+
 if TYPE_CHECKING:
     import ssl
 
@@ -105,7 +107,8 @@ class HttpTransport:
             body = gzip.compress(body, compresslevel=1)
             headers["Content-Encoding"] = "gzip"
         try:
-            res = self._http().post(request.url, content=body, headers=headers)
+            with quiet_request_logs():
+                res = self._http().post(request.url, content=body, headers=headers)
         except (self._httpx.HTTPError, self._httpx.InvalidURL) as exc:
             # InvalidURL is not an HTTPError: a URL httpx can't use is a request that
             # can't reach the server, like any other
