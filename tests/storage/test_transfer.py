@@ -5,9 +5,14 @@ from __future__ import annotations
 
 import gzip
 import json
+import signal
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
 
@@ -19,6 +24,7 @@ from agentops_server.cli import main
 from agentops_server.storage.migrate import upgrade
 from agentops_server.storage.records import PriceOverride, SessionFilter, SessionWrite
 from agentops_server.storage.sql_store import SqlStore, open_store
+from agentops_server.storage.synthetic import SyntheticSpec, seed_sessions
 from tests.conftest import require
 from tests.storage.builders import Seed, at, event
 from tests.support.postgres import fresh_database
@@ -237,3 +243,34 @@ def _second_database(like: str, tmp_path: Path) -> Iterator[str]:
         return
     with fresh_database() as url:
         yield url
+
+
+def test_an_export_stopped_by_ctrl_c_leaves_no_file_behind(tmp_path: Path) -> None:
+    source = f"sqlite:///{tmp_path / 'source.sqlite3'}"
+    with _opened(source) as store:
+        assert isinstance(store, SqlStore)
+        project = store.create_project("P")
+        spec = SyntheticSpec(count=40_000, start=datetime(2026, 1, 1, tzinfo=UTC))
+        for _ in seed_sessions(store, project.id, spec):
+            pass
+    dump = tmp_path / "all.jsonl"
+    partial = tmp_path / "all.jsonl.partial"
+    command = [sys.executable, "-m", "agentops_server", "export", "-o", str(dump)]
+    export = subprocess.Popen(
+        [*command, "--database-url", source],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (partial.exists() and partial.stat().st_size > 0):  # rows are being written
+            assert export.poll() is None, "the export ended before it could be interrupted"
+            assert time.monotonic() < deadline, "the export wrote nothing in 60 s"
+            time.sleep(0.005)
+        export.send_signal(signal.SIGINT)
+        _, err = export.communicate(timeout=60)
+    finally:
+        export.kill()
+    assert export.returncode == 1 and "Aborted" in err
+    assert not partial.exists() and not dump.exists()

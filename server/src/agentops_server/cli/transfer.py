@@ -59,11 +59,15 @@ def export_(output: Path, database_url: str | None, data_dir: Path | None) -> No
         finally:
             engines.dispose()
         partial = output.with_name(output.name + ".partial")
-        with (
-            _open_text(partial, "w", gz=_is_gzip(output)) as out,
-            click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar,
-        ):
-            counts = export_database(config.database_url, out, bar.update)
+        try:
+            with (
+                _open_text(partial, "w", gz=_is_gzip(output)) as out,
+                click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar,
+            ):
+                counts = export_database(config.database_url, out, bar.update)
+        except BaseException:  # Ctrl+C or a failure: no half-written file is left behind
+            partial.unlink(missing_ok=True)
+            raise
         partial.replace(output)
     except OSError as exc:
         raise click.ClickException(f"cannot write {output}: {exc}") from None
