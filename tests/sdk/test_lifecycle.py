@@ -89,6 +89,76 @@ def test_uncaught_exception_fails_every_session_and_chains_the_hook(
         assert "RuntimeError: kaboom" in session["end_state_reason"]
 
 
+HOOK_INSTALLED_AFTER_INIT = """
+    import sys
+    import agentops
+    s = agentops.init()
+    agentops.record(agentops.ActionEvent(action_type="work"))
+    print(s.session_id, flush=True)
+    sys.excepthook = lambda t, v, tb: print("PRETTY", t.__name__, v, file=sys.stderr)
+    def fail():
+        raise RuntimeError("kaboom")
+    fail()
+"""
+
+
+@pytest.mark.parametrize("as_module", [False, True], ids=["script", "python -m"])
+def test_a_crash_is_seen_behind_a_hook_installed_after_init_that_calls_no_other(
+    server: ServerProcess, tmp_path: Path, as_module: bool
+) -> None:
+    """rich.traceback.install() after init() replaces sys.excepthook and calls no earlier
+    hook: the crash still ends the session as Fail, with its traceback."""
+    write_script(tmp_path, HOOK_INSTALLED_AFTER_INIT, "crashing_agent.py")
+    command = ["-m", "crashing_agent"] if as_module else [str(tmp_path / "crashing_agent.py")]
+    done = subprocess.run(
+        [sys.executable, *command],
+        capture_output=True,
+        text=True,
+        env=script_env(server),
+        timeout=60,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1
+    assert "PRETTY RuntimeError kaboom" in done.stderr  # the program's hook ran, as without us
+    session = export(server, session_id_from(done.stdout))["session"]
+    assert session["end_state"] == "Fail"
+    assert session["end_state_reason"].startswith("kaboom: Traceback")
+    assert "in fail" in session["end_state_reason"]
+
+
+def test_a_failing_test_under_pytest_does_not_fail_the_sessions_left_running(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """pytest keeps each failing test's exception in sys.last_value, as the interpreter does
+    for the one that ends a program: a run whose tests fail ends normally, and so do the
+    sessions it left running (Indeterminate, not Fail)."""
+    write_script(
+        tmp_path,
+        """
+        import agentops
+
+        def test_agent():
+            s = agentops.init()
+            print("SESSION", s.session_id, flush=True)
+            assert 1 == 2
+        """,
+        "test_agent.py",
+    )
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-s", "-q", "-p", "no:cacheprovider", "test_agent.py"],
+        capture_output=True,
+        text=True,
+        env=script_env(server),
+        timeout=120,
+        cwd=tmp_path,
+    )
+    assert done.returncode == 1, done.stdout + done.stderr  # the test failed, nothing else
+    session_id = done.stdout.split("SESSION ", 1)[1].split()[0]
+    session = export(server, session_id)["session"]
+    assert session["end_state"] == "Indeterminate"
+    assert session["end_state_reason"] == REASON_NO_END
+
+
 def start_waiting(tmp_path: Path, env: dict[str, str], with_sdk: bool) -> subprocess.Popen[str]:
     source = WAITING_AGENT.format(maybe_sdk=SDK_LINES if with_sdk else "")
     path = write_script(tmp_path, source, "waiting_sdk.py" if with_sdk else "waiting.py")

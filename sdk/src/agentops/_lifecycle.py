@@ -7,7 +7,9 @@ deadline, then behave exactly as the process would without the SDK.
   their way out is delivered too.
 - sys.excepthook: the previous hook runs, and the exit hook ends every session as Fail with
   the traceback; an uncaught KeyboardInterrupt (a Ctrl+C that ends the process) ends them as
-  Fail ("Signal SIGINT detected"). At the interactive prompt an error ends nothing.
+  Fail ("Signal SIGINT detected"). At the interactive prompt an error ends nothing. A hook
+  the program installs after init() without calling ours still leaves the exception in
+  sys.last_value, where the exit hook finds it (see _hidden_crash).
 - SIGINT handled by Python (KeyboardInterrupt) or by the program's own handler: left alone,
   so asyncio.run() still installs its own (a Ctrl+C cancels the main task). The program may
   catch the interrupt and go on, and then so do its sessions; if the KeyboardInterrupt ends
@@ -225,7 +227,8 @@ def _at_exit() -> None:
     if _exited_pid == pid:
         return
     _exited_pid = pid
-    causes = [cause for cause in (_crash, _signalled) if cause is not None and cause[0] == pid]
+    crash = _crash if _crash is not None and _crash[0] == pid else _hidden_crash()
+    causes = [cause for cause in (crash, _signalled) if cause is not None and cause[0] == pid]
     _in_exit_path = True
     python_sigint = _take_sigint()
     try:
@@ -293,6 +296,30 @@ def _excepthook(
         _crash = (os.getpid(), _reason(exc_type, exc, tb), _running_ids())
     previous = _previous_excepthook or sys.__excepthook__
     previous(exc_type, exc, tb)
+
+
+def _hidden_crash() -> _Cause | None:
+    """The uncaught exception that is ending the program, when a hook the program installed
+    after init() hid it from ours (rich's `traceback.install()` calls no earlier hook). The
+    interpreter keeps that exception in sys.last_value before it calls sys.excepthook; others
+    set it too (pytest for every failing test, IPython for every failing cell, the `code`
+    module's consoles), but only an exception that ended the program has a traceback that
+    starts in the top-level code of __main__ (after runpy's frames, for `python -m`)."""
+    global _interrupted
+    if hasattr(sys, "ps1") or sys.flags.inspect:  # at the interactive prompt: as _excepthook
+        return None
+    exc = getattr(sys, "last_value", None)
+    tb = getattr(sys, "last_traceback", None)
+    while tb is not None and tb.tb_frame.f_globals.get("__name__") == "runpy":
+        tb = tb.tb_next
+    if not isinstance(exc, BaseException) or tb is None:
+        return None
+    frame = tb.tb_frame
+    if frame.f_code.co_name != "<module>" or frame.f_globals.get("__name__") != "__main__":
+        return None
+    if isinstance(exc, KeyboardInterrupt):  # the Ctrl+C ended the process: keep its status
+        _interrupted = True
+    return (os.getpid(), _reason(type(exc), exc, sys.last_traceback), _running_ids())
 
 
 def _reason(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> str:
