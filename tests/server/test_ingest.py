@@ -205,12 +205,12 @@ def test_inherited_session_reattaches_without_wiping(live: LiveServer) -> None:
     assert stats["end_state"] == "Fail" and stats["end_state_reason"] == "child finished"
     session = live.store.get_session(live.project_id, session_id)
     assert session.tags == ["parent", "child"]
-    # the parent's token still works, and its set_tags still replaces
+    # the parent's token still works, and its set_tags replaces its own tags, not the child's
     res = live.post(
         "/v2/update_session", {"session": {"tags": ["final"]}}, headers=live.auth(parent_jwt)
     )
     assert res.status_code == 200
-    assert live.store.get_session(live.project_id, session_id).tags == ["final"]
+    assert live.store.get_session(live.project_id, session_id).tags == ["final", "child"]
 
 
 def test_reauthorize_jwt_issues_a_working_token(live: LiveServer) -> None:

@@ -75,12 +75,11 @@ async def create_session(request: Request) -> dict[str, Any]:
     except Invalid as exc:
         raise invalid(str(exc)) from None
     try:
-        stored = await run_in_threadpool(svc.store.write_session, write, create=True)
+        _, attached = await run_in_threadpool(svc.store.start_session, write)
     except Conflict:
         raise ApiError(
             409, "conflict", f"session id {session_id} is already used by another project"
         ) from None
-    attached = stored.init_timestamp != write.init_timestamp
     token = svc.signer.issue(TokenClaims(key.project_id, session_id, attached, key.id))
     return {
         "status": "success",
@@ -120,13 +119,10 @@ async def update_session(request: Request) -> dict[str, Any]:
 
 
 def _update(svc: Services, write: SessionWrite, attached: bool) -> Session:
-    """A process that re-attached to a session adds its tags instead of replacing the owner's."""
+    """A process that re-attached to a session adds its tags instead of replacing the owner's
+    (merged under the session's lock: processes may update it at the same time)."""
     try:
-        if attached and write.tags is not None:
-            current = svc.store.get_session(write.project_id, write.id)
-            merged = list(dict.fromkeys([*current.tags, *write.tags]))
-            write = replace(write, tags=merged)
-        return svc.store.write_session(write, create=False)
+        return svc.store.write_session(replace(write, attached=attached), create=False)
     except NotFound:
         raise not_found(f"session {write.id} not found") from None
 

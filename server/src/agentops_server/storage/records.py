@@ -78,6 +78,9 @@ class SessionWrite:
     metadata: dict[str, Any] | None = None  # merged key by key into what is stored
     root_span_id: str | None = None  # an OTLP trace's root span, once it arrived
     dropped_events: dict[str, int] | None = None  # the SDK's cumulative losses, by reason
+    attached: bool = False
+    """Sent by a process that re-attached to the session (an inherited session): its `tags`
+    add to the stored ones instead of replacing the owner's."""
 
 
 @dataclass(slots=True)  # not frozen: a frozen __init__ costs ~1.4 us more, once per event

@@ -222,6 +222,9 @@ sessions.append_column(Column("root_span_id", Text, nullable=True))
 # Events the SDK could not deliver, by reason ({"queue_full": 3, ...}): cumulative counts that
 # the SDK reports with the session, merged by taking the larger count per reason.
 sessions.append_column(Column("dropped_events", JsonDoc, nullable=True))
+# Tags that processes re-attached to the session (0.3's inherited sessions) added: the owner's
+# tag updates replace its own tags and keep these (0.3 sends its whole list with every update).
+sessions.append_column(Column("attached_tags", JsonDoc, nullable=True))
 
 # OTLP data that cannot be stored yet: spans that the agentops 0.4 client exported before its
 # token arrived (project_id NULL), and GenAI log records whose span has not arrived. Claimed

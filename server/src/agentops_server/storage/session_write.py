@@ -45,6 +45,7 @@ _LOCKED_ROWS = (
     .with_for_update(key_share=True)
 )
 _NEW_STATS = insert(session_stats)
+_STORED_START = select(sessions.c.init_timestamp).where(sessions.c.id == bindparam("session_id"))
 _RETIME_TAGS = (
     update(session_tags)
     .where(session_tags.c.session_id == bindparam("b_id"))
@@ -111,11 +112,18 @@ class Written:
     reattached: list[str]
 
 
-def create_session(conn: Connection, dialect: str, write: SessionWrite, now: datetime) -> None:
-    """Insert the session, or re-attach to it: never wipes what is stored."""
+def create_session(conn: Connection, dialect: str, write: SessionWrite, now: datetime) -> bool:
+    """Insert the session, or re-attach to it: never wipes what is stored. True when another
+    process started it (stored already, with another start): the writer re-attached, as an
+    inherited session does. The owner's own retry (same start) is the owner again."""
+    before = conn.execute(_STORED_START, {"session_id": write.id}).first()
     written = create_sessions(conn, dialect, [write], now)
     if not written.inserted and not written.reattached:
         raise Conflict(f"session {write.id} belongs to another project")
+    if written.inserted:
+        return False
+    # stored by a request running alongside (before is None): someone else's start
+    return before is None or write.init_timestamp is None or before[0] != write.init_timestamp
 
 
 def create_sessions(
@@ -228,6 +236,7 @@ def _merged(write: SessionWrite, row: Mapping[Any, Any], now: datetime) -> dict[
     merged = unique_tags([*row["tags"], *_tags(write)])
     if merged != list(row["tags"]):
         values["tags"] = merged
+        values["attached_tags"] = _attached(row, merged[len(row["tags"]) :])
     for name in ("host_env", "video", "parent_project_id", "name", "root_span_id"):
         if getattr(write, name) is not None:
             values[name] = getattr(write, name)
@@ -251,6 +260,25 @@ def _locked_rows(conn: Connection, ids: list[str]) -> dict[str, Mapping[Any, Any
         for row in conn.execute(_LOCKED_ROWS, {"session_ids": chunk}).mappings():
             found[row["id"]] = row
     return found
+
+
+def _attached(row: Mapping[Any, Any], added: list[str]) -> list[str]:
+    """The session's tags added by processes that re-attached, with `added`."""
+    return unique_tags([*(row["attached_tags"] or []), *added])
+
+
+def _updated_tags(write: SessionWrite, row: Mapping[Any, Any], values: dict[str, Any]) -> list[str]:
+    """The tags after an update that sends them (the whole list, as 0.3 sends it with every
+    add_tags, set_tags and end): a process that re-attached adds its own to the stored ones;
+    the owner's replace its own, and what re-attached processes added stays."""
+    sent = unique_tags(write.tags or [])
+    if not write.attached:
+        return unique_tags([*sent, *(row["attached_tags"] or [])])
+    stored = row["tags"]
+    merged = unique_tags([*stored, *sent])
+    if len(merged) > len(stored):
+        values["attached_tags"] = _attached(row, merged[len(stored) :])
+    return merged
 
 
 def _add_tags(conn: Connection, of: list[tuple[SessionWrite, datetime, list[str]]]) -> None:
@@ -284,7 +312,8 @@ def _update_columns(columns: tuple[str, ...]) -> Any:
 
 
 def update_session(conn: Connection, write: SessionWrite, now: datetime) -> None:
-    """Update the fields that were sent; tags replace; raise NotFound if absent or foreign."""
+    """Update the fields that were sent (tags: see _updated_tags), under the session's row
+    lock; raise NotFound if absent or foreign."""
     row = _locked_row(conn, write.id)
     if row is None or row["project_id"] != write.project_id:
         raise NotFound(f"session {write.id} not found")
@@ -308,7 +337,7 @@ def update_session(conn: Connection, write: SessionWrite, now: datetime) -> None
         values.update(end_timestamp=None, end_state_reason=None, auto_ended=False)
     init = values.get("init_timestamp", row["init_timestamp"])
     if write.tags is not None:
-        values["tags"] = unique_tags(write.tags)
+        values["tags"] = _updated_tags(write, row, values)
     conn.execute(update(sessions).where(sessions.c.id == write.id).values(values))
     _index_words(conn, write)
     if write.tags is not None:

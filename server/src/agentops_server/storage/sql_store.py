@@ -227,6 +227,14 @@ class SqlStore(TraceSql, DashboardSql, SignOutSql, AlertSql, BudgetSql):
 
         return self._transact(work)
 
+    def start_session(self, write: SessionWrite) -> tuple[Session, bool]:
+        def work(conn: Connection) -> tuple[Session, bool]:
+            attached = create_session(conn, self.dialect, write, utcnow())
+            row = conn.execute(SESSION_BY_ID, {"session_id": write.id}).mappings()
+            return to_session(row.one()), attached
+
+        return self._transact(work)
+
     def create_sessions(self, writes: Sequence[SessionWrite]) -> list[Session | None]:
         def work(conn: Connection) -> list[Session | None]:
             written = session_write.create_sessions(conn, self.dialect, writes, utcnow())

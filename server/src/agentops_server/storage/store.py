@@ -94,6 +94,12 @@ class Store(Protocol):
         """
         ...
 
+    def start_session(self, write: SessionWrite) -> tuple[Session, bool]:
+        """write_session(write, create=True), and whether the writer re-attached to a session
+        another process started (stored already, with another init_timestamp): an inherited
+        session, whose writer adds tags rather than replacing the owner's."""
+        ...
+
     def append_events(self, events: Sequence[EventWrite]) -> AppendResult:
         """Insert events, skipping ids already stored for their session, and add exactly the
         inserted ones to session_stats in the same transaction."""
