@@ -422,6 +422,30 @@ def test_exit_with_server_down_gives_up_after_the_deadline(tmp_path: Path) -> No
     assert "agentops: 5 event(s) not sent after waiting 2.0s" in done.stderr
 
 
+def test_an_earlier_runs_spool_being_sent_does_not_stretch_the_exit_deadline(
+    tmp_path: Path,
+) -> None:
+    """A server that takes connections and never answers: the first run leaves its events in
+    the spool; the second one's spool sender hangs on them. Its exit still waits no longer
+    than shutdown_timeout (it had waited 2 s more for that sender)."""
+    script = """
+        import atexit, sys, time
+        atexit.register(lambda: print(f"exit took {time.monotonic() - ended:.2f}", flush=True))
+        import agentops
+        agentops.init()
+        agentops.record(agentops.ActionEvent(action_type="kept"))
+        ended = time.monotonic()
+    """
+    with silent_server() as env:
+        env.update(AGENTOPS_SHUTDOWN_TIMEOUT="0.2", AGENTOPS_SPOOL_DIR=str(tmp_path / "spool"))
+        first = run_script(tmp_path, script, env=env)
+        assert "not sent after waiting 0.2s" in first.stderr, first.stderr
+        second = run_script(tmp_path, script, env=env)
+    assert second.returncode == 0, second.stderr
+    took = float(second.stdout.split("exit took ")[1].split()[0])
+    assert took < 1.5, second.stdout  # 0.2 s, with room for a loaded machine; it was 2.2 s
+
+
 def test_fork_child_records_through_its_own_worker(server: ServerProcess, tmp_path: Path) -> None:
     done = run_script(
         tmp_path,

@@ -149,8 +149,8 @@ def end_all(
                     ends.setdefault(session._worker, []).append(command)
         workers = _worker.live_workers()
         done = not _gave_up
+        deadline = time.monotonic() + timeout
         if workers and not _gave_up:
-            deadline = time.monotonic() + timeout
             _waiting = cuttable
             try:  # the ends go ahead of a backlog that can't be sent in time, then the rest
                 for worker in workers:
@@ -162,23 +162,27 @@ def end_all(
             except BaseException:  # a second Ctrl+C, or a signal that cut the wait
                 _waiting = False
                 _gave_up = True
-                _keep_unsent(workers, timeout - (deadline - time.monotonic()), done=False)
+                _keep_unsent(workers, timeout - (deadline - time.monotonic()), 0.0, done=False)
                 raise
             finally:
                 _waiting = False
         if not done:
             _gave_up = True
-        _keep_unsent(workers, timeout, done=done)
+        left = 0.0 if _gave_up else max(0.0, deadline - time.monotonic())
+        _keep_unsent(workers, timeout, left, done=done)
 
 
-def _keep_unsent(workers: list[_worker.BatchWorker], waited: float, *, done: bool) -> None:
+def _keep_unsent(
+    workers: list[_worker.BatchWorker], waited: float, left: float, *, done: bool
+) -> None:
     """What did not reach the server in time goes to the spool (said on stderr); durable
-    journals are deleted when everything was delivered, else kept for the next run."""
+    journals are deleted when everything was delivered, else kept for the next run. An
+    earlier run's file still being sent gets what is `left` of the deadline to finish."""
     for worker in workers if not done else ():
         keeper = worker.keeper
         kept = keeper.spill(worker) if keeper is not None else 0
         _worker.report_pending(worker, waited, kept, keeper)
-    _spooling.close_all(delivered=done)
+    _spooling.close_all(delivered=done, grace=left)
 
 
 def _watch_multiprocessing() -> None:

@@ -14,6 +14,7 @@ server with the session (`dropped_events`).
 from __future__ import annotations
 
 import threading
+import time
 import weakref
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -131,13 +132,14 @@ class Spooler:
             if self.spool.save(destination, lines)
         )
 
-    def close(self, *, delivered: bool) -> None:
+    def close(self, *, delivered: bool, grace: float) -> None:
         """At exit: a journal whose every line reached the server is deleted, else kept. An
-        earlier run's file being sent gets a moment to finish (else it is sent next time), once:
-        the exit hooks that follow (excepthook, then atexit) do not wait for it again."""
+        earlier run's file being sent gets a moment to finish (else it is sent next time): at
+        most SENDER_GRACE_SECONDS, and only what the exit deadline leaves (`grace`), once: the
+        exit hooks that follow (excepthook, then atexit) do not wait for it again."""
         sender, self._sender = self._sender, None
         if sender is not None and sender.is_alive():
-            sender.join(SENDER_GRACE_SECONDS)
+            sender.join(min(SENDER_GRACE_SECONDS, grace))
         if self.journal is not None:
             self.journal.close(delivered=delivered)
 
@@ -165,7 +167,8 @@ class Spooler:
 _spoolers: weakref.WeakSet[Spooler] = weakref.WeakSet()
 
 
-def close_all(*, delivered: bool) -> None:
-    """At exit: every client's spool (see Spooler.close)."""
+def close_all(*, delivered: bool, grace: float) -> None:
+    """At exit: every client's spool (see Spooler.close), `grace` seconds at most in all."""
+    deadline = time.monotonic() + grace
     for spooler in list(_spoolers):
-        spooler.close(delivered=delivered)
+        spooler.close(delivered=delivered, grace=max(0.0, deadline - time.monotonic()))
