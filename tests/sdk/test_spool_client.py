@@ -95,10 +95,15 @@ def test_durable_mode_survives_sigkill_and_os_exit(server: ServerProcess, tmp_pa
     agent = write_script(tmp_path, RECORDING_AGENT)
     sessions = []
     for how in ("sigkill", "os_exit"):
-        done = run(agent, "250", how, env=env)
+        # a folder per run: the second one's init() would send the first one's journal
+        own = {**env, "AGENTOPS_SPOOL_DIR": str(tmp_path / how)}
+        done = run(agent, "250", how, env=own)
         assert done.returncode in (-9, 0), done.stderr
         sessions.append(done.stdout.split()[0])
-    assert len(list(spool_dir.glob("*.journal"))) == 2
+        journals = list((tmp_path / how).glob("*.journal"))
+        assert len(journals) == 1
+        spool_dir.mkdir(mode=0o700, exist_ok=True)
+        journals[0].rename(spool_dir / journals[0].name)
 
     sent = spool_command("send", env=env)
     assert sent.returncode == 0, sent.stdout + sent.stderr
