@@ -110,6 +110,7 @@ def test_litellm_calls_are_recorded_once_and_openai_stays_instrumented(
     )
     (error,) = data["errors"]
     assert error["trigger_event_id"] == events["fail-429"]["id"]
+    assert events["fail-429"]["provider"] == "openai"  # the provider called, as on success
     assert error["error_type"] == "RateLimitError"
     assert_totals_match(data, result)
 
@@ -194,4 +195,5 @@ def test_litellm_positional_arguments_streamed_tools_and_failures(
     assert call["function"] == {"name": "get_weather", "arguments": '{"city": "Paris"}'}
     errors = {e["trigger_event_id"] for e in data["errors"]}
     assert errors == {events[n]["id"] for n in ("fail-500", "fail-stream", "fail-stream-async")}
+    assert {events[n]["provider"] for n in events} == {"openai"}  # failed calls too
     assert_totals_match(data, result)

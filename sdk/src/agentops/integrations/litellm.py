@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentops._errors import report_internal_error
+from agentops._errors import capture_internal_errors, report_internal_error
 from agentops.integrations import DidNotEnable, Integration
 from agentops.integrations._call import LLMCall, copy_list, should_record, start_call, suppressed
 from agentops.integrations._patch import Original, Patches, handle_result
@@ -50,15 +50,25 @@ def usage_fields(usage: Any) -> dict[str, Any]:
 
 
 def _provider(obj: Any, kwargs_model: Any) -> str | None:
+    """The provider litellm called: from its response (or stream), from its exception (a
+    failed call), else the `provider/` prefix of the model asked for."""
     hidden = getattr(obj, "_hidden_params", None)
     if isinstance(hidden, dict) and isinstance(hidden.get("custom_llm_provider"), str):
         return str(hidden["custom_llm_provider"])
-    provider = getattr(obj, "custom_llm_provider", None)
-    if isinstance(provider, str):
-        return provider
+    for attribute in ("custom_llm_provider", "llm_provider"):  # llm_provider: exceptions'
+        provider = getattr(obj, attribute, None)
+        if isinstance(provider, str) and provider:
+            return provider
     if isinstance(kwargs_model, str) and "/" in kwargs_model:
         return kwargs_model.split("/", 1)[0]
     return None
+
+
+def _failed(call: LLMCall, exc: Exception) -> None:
+    """A call litellm raised for: recorded with the provider it called, as a success is."""
+    with capture_internal_errors("litellm provider"):
+        call.event.provider = _provider(exc, call.event.model) or PROVIDER
+    call.fail(exc)
 
 
 class StreamState:
@@ -197,7 +207,7 @@ class LiteLLMIntegration(Integration):
                 with suppressed():
                     result = original(*args, **kwargs)
             except Exception as exc:
-                call.fail(exc)
+                _failed(call, exc)
                 raise
             return handle_result(lambda c, r: self._result(c, r, call.event.model), call, result)
 
@@ -215,7 +225,7 @@ class LiteLLMIntegration(Integration):
                 with suppressed():
                     result = await original(*args, **kwargs)
             except Exception as exc:
-                call.fail(exc)
+                _failed(call, exc)
                 raise
             return handle_result(lambda c, r: self._result(c, r, call.event.model), call, result)
 
