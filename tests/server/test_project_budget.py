@@ -160,6 +160,25 @@ def test_rest_sets_the_monthly_limit_and_both_limits_are_named(live: LiveServer)
     )
 
 
+def test_a_spend_past_nine_billion_dollars_is_summed_exactly(live: LiveServer) -> None:
+    """2**63 nano-USD (9.2 billion USD) is past SQLite's 64-bit SUM, which raised: the budget
+    answered 500 and ingest answers lost their signal. Three sessions near the session limit
+    (4.6 billion USD each) pass it; both engines sum exactly."""
+    put_budget(live, daily_limit_usd="10")
+    stamp = now_iso()
+    for _ in range(3):
+        _, jwt = live.start_session()
+        calls = [llm(init_timestamp=stamp, end_timestamp=stamp, cost=1_000_000)] * 3_100
+        calls = [{**call, "id": str(uuid.uuid4())} for call in calls]
+        assert live.send_events(jwt, calls).json()["inserted"] == 3_100
+    read = live.get("/v2/budget")
+    assert read.status_code == 200, read.text
+    data = read.json()["data"]
+    assert data["today"]["spent_usd"] == data["this_month"]["spent_usd"] == "9300000000"
+    assert data["exceeded"] == ["daily"]
+    assert live.send_events(jwt, []).headers[EXCEEDED] == "daily"
+
+
 def test_otlp_answers_carry_the_signal(live: LiveServer) -> None:
     put_budget(live, daily_limit_usd="0.5")
     root = Span(trace_id=new_trace_id(), name="invoke_agent planner")  # the session

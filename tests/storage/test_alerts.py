@@ -167,6 +167,18 @@ def test_a_daily_cost_rule_counts_the_whole_day_it_was_created_on(
     assert firing.details["cost_usd"] == "1.5"
 
 
+def test_a_daily_cost_past_nine_billion_dollars_is_summed_exactly(
+    store: SqlStore, seed: Seed
+) -> None:
+    """Past 2**63 nano-USD, SQLite's SUM raised "integer overflow": the rule never fired."""
+    rule = add_rule(seed, "daily_cost", 1)
+    t = rule.created_at
+    for i in range(3):  # each under the session limit of 2**62 nano-USD
+        session_at(seed, t + timedelta(seconds=1 + i), cost_nanos=2**62 - 1)
+    (firing,) = store.fire_alert_rule(rule, t + timedelta(seconds=5))
+    assert Decimal(firing.details["cost_usd"]) == Decimal(3 * (2**62 - 1)) / 10**9
+
+
 def test_the_error_rate_fires_once_per_episode_and_again_after_recovering(
     store: SqlStore, other_store: SqlStore, seed: Seed
 ) -> None:

@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, Connection, and_, case, exists, func, or_,
 from agentops_server.storage.alert_records import AlertKind, AlertOccurrence, AlertRule
 from agentops_server.storage.records import nanos_to_usd, usd_to_nanos
 from agentops_server.storage.schema import alert_firings, session_stats, sessions
+from agentops_server.storage.wide_sums import joined, wide_sum
 
 LOOKBACK = timedelta(days=2)
 MAX_PER_EVALUATION = 1000  # occurrences one rule fires per evaluation; the rest come next time
@@ -148,7 +149,7 @@ def _daily_cost(conn: Connection, rule: AlertRule, now: datetime) -> list[AlertO
         occurrence = f"day:{day.date().isoformat()}"
         if day + timedelta(days=1) <= rule.created_at:
             continue
-        total = select(func.coalesce(func.sum(session_stats.c.cost_nanos), 0)).select_from(
+        total = select(*wide_sum(session_stats.c.cost_nanos, "spent")).select_from(
             sessions.join(session_stats)
         )
         total = total.where(
@@ -156,7 +157,7 @@ def _daily_cost(conn: Connection, rule: AlertRule, now: datetime) -> list[AlertO
             sessions.c.init_timestamp >= day,
             sessions.c.init_timestamp < day + timedelta(days=1),
         )
-        spent = int(conn.execute(total).scalar_one())
+        spent = int(joined(conn.execute(total).mappings().one())["spent"])
         if spent <= usd_to_nanos(threshold):
             continue
         fired = select(alert_firings.c.id).where(

@@ -14,7 +14,7 @@ from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import TypeVar
 
-from sqlalchemy import Connection, and_, case, delete, func, insert, not_, or_, select
+from sqlalchemy import Connection, and_, case, delete, insert, not_, or_, select
 
 from agentops_server.storage.budget_records import ProjectBudget, ProjectSpend
 from agentops_server.storage.schema import (
@@ -25,6 +25,7 @@ from agentops_server.storage.schema import (
     sessions,
 )
 from agentops_server.storage.store import NotFound
+from agentops_server.storage.wide_sums import joined, wide_sum
 
 T = TypeVar("T")
 
@@ -118,19 +119,18 @@ class BudgetSql:
         whole_day = and_(c.first_event_at >= day_start, c.last_event_at < day_end)
         touches_day = or_(c.last_event_at >= day_start, c.last_activity_at >= day_start)
         from_stats = select(
-            func.coalesce(func.sum(case((whole_day, c.cost_nanos), else_=0)), 0),
-            func.coalesce(func.sum(case((whole_month, c.cost_nanos), else_=0)), 0),
+            *wide_sum(case((whole_day, c.cost_nanos), else_=0), "day"),
+            *wide_sum(case((whole_month, c.cost_nanos), else_=0), "month"),
         )
         event_in_day = and_(events.c.init_timestamp >= day_start, events.c.init_timestamp < day_end)
         partial_month = or_(not_(whole_month), whole_month.is_(None))
         partial_day = and_(or_(not_(whole_day), whole_day.is_(None)), touches_day)
         from_events = (
             select(
-                func.coalesce(
-                    func.sum(case((and_(partial_day, event_in_day), events.c.cost_nanos), else_=0)),
-                    0,
+                *wide_sum(
+                    case((and_(partial_day, event_in_day), events.c.cost_nanos), else_=0), "day"
                 ),
-                func.coalesce(func.sum(case((partial_month, events.c.cost_nanos), else_=0)), 0),
+                *wide_sum(case((partial_month, events.c.cost_nanos), else_=0), "month"),
             )
             .select_from(candidates.join(events, events.c.session_id == c.session_id))
             .where(
@@ -141,8 +141,8 @@ class BudgetSql:
             )
         )
         with self._read() as conn:
-            whole = conn.execute(from_stats.select_from(candidates)).one()
-            partial = conn.execute(from_events).one()
+            whole = joined(conn.execute(from_stats.select_from(candidates)).mappings().one())
+            partial = joined(conn.execute(from_events).mappings().one())
         return ProjectSpend(
-            day_nanos=int(whole[0]) + int(partial[0]), month_nanos=int(whole[1]) + int(partial[1])
+            day_nanos=whole["day"] + partial["day"], month_nanos=whole["month"] + partial["month"]
         )

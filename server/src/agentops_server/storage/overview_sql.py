@@ -1,7 +1,7 @@
 """The overview's SQL: totals and per-hour or per-day series of the sessions started in a
 range, every model their LLM calls used, and LLM latency percentiles (p50, p95).
 
-Sums of int64 columns are taken in two 32-bit halves (SQLite's SUM raises past int64).
+Sums of int64 columns are taken in two 32-bit halves (storage/wide_sums.py).
 Models come from the per-session rollup session_models. Latency percentiles are nearest-rank,
 over a systematic sample of about LATENCY_SAMPLE LLM calls (all of them below that), read
 once, so the cost stays bounded at any scale.
@@ -25,9 +25,9 @@ from agentops_server.storage.dashboard_records import (
 )
 from agentops_server.storage.model_calls import NO_MODEL
 from agentops_server.storage.schema import events, session_models, session_stats, sessions
+from agentops_server.storage.wide_sums import joined, total, wide_sum
 
 LATENCY_SAMPLE = 10_000  # LLM calls measured for the percentiles, about (every n-th call)
-_HALF = 2**32
 WIDE = frozenset({"prompt_tokens", "completion_tokens", "cost_nanos"})
 COUNTERS = ["events", "llms", "tools", "actions", "errors", "prompt_tokens"]
 COUNTERS += ["completion_tokens", "cost_nanos", "unknown_cost_events"]
@@ -82,35 +82,8 @@ def _start(key: str) -> datetime:
     return datetime.strptime(key, shape).replace(tzinfo=UTC)
 
 
-def _sum(column: Any) -> Any:
-    return func.coalesce(func.sum(column), 0)
-
-
-def _wide_sum(column: Any, name: str) -> list[Any]:
-    """SUM of an int64 column that cannot overflow: the high and low 32 bits summed apart,
-    joined again by _joined. Exact below 2**31 rows."""
-    return [
-        _sum(column // _HALF).label(f"{name}__hi"),
-        _sum(column % _HALF).label(f"{name}__lo"),
-    ]
-
-
-def _joined(row: Any) -> dict[str, Any]:
-    """A result row with each wide sum's two halves joined into one exact int."""
-    out: dict[str, Any] = {}
-    for key, value in row.items():
-        name, _, half = key.partition("__")
-        if half == "hi":
-            out[name] = out.get(name, 0) + int(value) * _HALF
-        elif half == "lo":
-            out[name] = out.get(name, 0) + int(value)
-        else:
-            out[key] = value
-    return out
-
-
 def _count_if(condition: Any) -> Any:
-    return _sum(case((condition, 1), else_=0))
+    return total(case((condition, 1), else_=0))
 
 
 def _series(
@@ -130,9 +103,9 @@ def _series(
                 part
                 for n in COUNTERS
                 for part in (
-                    _wide_sum(session_stats.c[n], n)
+                    wide_sum(session_stats.c[n], n)
                     if n in WIDE
-                    else [_sum(session_stats.c[n]).label(n)]
+                    else [total(session_stats.c[n]).label(n)]
                 )
             ],
         )
@@ -141,7 +114,7 @@ def _series(
         .group_by(key)
         .order_by(key)
     )
-    found = [_joined(r) for r in conn.execute(query).mappings()]
+    found = [joined(r) for r in conn.execute(query).mappings()]
     rows = [{k: int(v) for k, v in r.items() if k != "bucket"} for r in found]
     names = ["sessions", "success", "fail", "indeterminate", *COUNTERS]
     totals = OverviewTotals(**{n: sum(r[n] for r in rows) for n in names})
@@ -168,12 +141,12 @@ def _models(conn: Connection, scope: list[ColumnElement[bool]]) -> list[dict[str
     query = (
         select(
             m.model,
-            *_wide_sum(m.calls, "calls"),
-            *_wide_sum(m.failed_calls, "failed_calls"),
-            *_wide_sum(m.unpriced_calls, "unpriced_calls"),
-            *_wide_sum(m.prompt_tokens, "prompt_tokens"),
-            *_wide_sum(m.completion_tokens, "completion_tokens"),
-            *_wide_sum(m.cost_nanos, "cost_nanos"),
+            *wide_sum(m.calls, "calls"),
+            *wide_sum(m.failed_calls, "failed_calls"),
+            *wide_sum(m.unpriced_calls, "unpriced_calls"),
+            *wide_sum(m.prompt_tokens, "prompt_tokens"),
+            *wide_sum(m.completion_tokens, "completion_tokens"),
+            *wide_sum(m.cost_nanos, "cost_nanos"),
         )
         .join_from(session_models, sessions, sessions.c.id == m.session_id)
         .where(*scope)
@@ -181,7 +154,7 @@ def _models(conn: Connection, scope: list[ColumnElement[bool]]) -> list[dict[str
     )
     found = []
     for row in conn.execute(query).mappings():
-        r = _joined(row)
+        r = joined(row)
         model = r.pop("model")
         counts = {k: int(v) for k, v in r.items()}
         counts["unknown_cost_calls"] = counts["failed_calls"] + counts["unpriced_calls"]
