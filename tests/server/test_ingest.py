@@ -337,3 +337,21 @@ def test_one_long_tag_does_not_lose_the_sdks_session(server: ServerProcess) -> N
     assert (stats["events"], stats["end_state"]) == (5, "Success")
     tags = server.export(session_id).json()["session"]["tags"]
     assert sorted(tags) == sorted(["run:" + "x" * 496, "nightly"])
+
+
+def test_an_api_key_is_the_same_key_in_any_spelling_of_its_uuid(live: LiveServer) -> None:
+    """agentops 0.3 sends the key as the user wrote it: upper case, without hyphens, in braces."""
+    key = uuid.UUID(live.api_key)
+    for spelling in (str(key).upper(), key.hex, f"{{{key}}}"):
+        res = live.post(
+            "/v2/create_session",
+            {"session": {"session_id": str(uuid.uuid4())}},
+            headers={"X-Agentops-Api-Key": spelling},
+        )
+        assert res.status_code == 200, (spelling, res.text)
+    other = live.post(
+        "/v2/create_session",
+        {"session": {"session_id": str(uuid.uuid4())}},
+        headers={"X-Agentops-Api-Key": uuid.uuid4().hex},
+    )
+    assert other.status_code == 401

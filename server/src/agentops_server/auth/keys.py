@@ -21,7 +21,14 @@ class IssuedKey:
 
 
 def hash_key(key: str) -> str:
-    return hashlib.sha256(key.strip().lower().encode("ascii", "replace")).hexdigest()
+    """The stored hash of a key. Keys are UUIDs, which the 0.3 client sends as the user wrote
+    them: every spelling of one (upper case, no hyphens, braces) is the same key."""
+    text = key.strip()
+    try:
+        text = str(uuid.UUID(text))
+    except ValueError:
+        text = text.lower()
+    return hashlib.sha256(text.encode("ascii", "replace")).hexdigest()
 
 
 def is_key_format(key: str) -> bool:
