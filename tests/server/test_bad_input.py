@@ -75,6 +75,7 @@ BAD_EVENTS: list[tuple[dict[str, Any], str]] = [
     ({"prompt_tokens": -3}, "events[1].prompt_tokens must be between"),
     ({"completion_tokens": 2.5}, "events[1].completion_tokens"),
     ({"cost": "cheap"}, "events[1].cost must be a number"),
+    ({"cost": "1_000"}, "events[1].cost must be a number"),  # not 1000 USD, as Decimal reads it
     ({"cost": -1}, "events[1].cost must be a non-negative"),
     ({"model": ["gpt"]}, "events[1].model must be a string"),
     ({"agent_id": 3.5}, "events[1].agent_id must be a string"),
@@ -108,6 +109,10 @@ BAD_SESSIONS: list[tuple[Any, str]] = [
     ({"session": {"session_id": SID, "tags": 5}}, "session.tags must be a list"),
     ({"session": {"session_id": SID, "host_env": [1]}}, "session.host_env must be an object"),
     ({"session": {"session_id": SID, "init_timestamp": "soon"}}, "session.init_timestamp"),
+    (
+        {"session": {"session_id": SID, "end_state": "Success", "is_running": "false"}},
+        "session.is_running must be true or false",
+    ),  # a truthy string: the end had been ignored silently
 ]
 
 

@@ -93,6 +93,8 @@ def session_write(
     end_ts = _timestamp("session.end_timestamp", session.get("end_timestamp"))
     reason = _text("session.end_state_reason", session.get("end_state_reason"))
     running = session.get("is_running")
+    if running is not None and not isinstance(running, bool):
+        raise Invalid(f"session.is_running must be true or false, got {running!r}")
     if running is None:
         ended = end_ts is not None or end_state in (EndState.SUCCESS.value, EndState.FAIL.value)
     else:
@@ -402,6 +404,8 @@ def _cost(value: object) -> Decimal | None:
     if isinstance(value, bool) or not isinstance(value, int | float | str):
         raise Invalid(f"cost must be a number, got {type(value).__name__}")
     try:
+        if isinstance(value, str) and "_" in value:  # Decimal reads "1_000" as 1000
+            raise InvalidOperation
         cost = Decimal(str(value))
     except InvalidOperation:
         raise Invalid(f"cost must be a number, got {value!r}") from None
