@@ -46,7 +46,8 @@ class UTCDateTime(TypeDecorator[datetime]):
 def dumps(value: Any) -> str:
     """Compact, standard JSON (both engines, transfer files). NaN and infinities, which JSON
     and JSONB reject but the 0.3 client sends, become null; NUL characters, which PostgreSQL
-    cannot store, become U+FFFD.
+    cannot store, become U+FFFD (ingest's body readers drop them before: this is for what
+    reaches storage by other paths).
 
     orjson does the common case (several times faster than the stdlib, same JSON); what it
     refuses (integers past 64 bits, non-string keys, lone surrogates) goes to the stdlib."""
