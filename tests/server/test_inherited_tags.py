@@ -5,13 +5,18 @@ its own, and nothing one of them adds is lost to another's update at the same ti
 from __future__ import annotations
 
 import threading
+import uuid
+from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from tests.server.conftest import LiveServer
+from tests.support.server import ServerProcess
 
 OWNER_START = "2026-11-21T12:00:00.000000+00:00"
+UPDATES = 5
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -96,3 +101,55 @@ def test_the_owners_retried_create_session_leaves_it_the_owner(server: LiveServe
     _, again = server.start_session(session_id, tags=["a"], init_timestamp=OWNER_START)
     update(server, again, tags=["b"])
     assert tags_of(server, session_id) == ["b"]
+
+
+@pytest.mark.slow
+def test_processes_adding_tags_through_several_workers_keep_every_tag(
+    tmp_path: Path, database_url: str
+) -> None:
+    """The same across `serve --workers 2`: each update reads the tags under a lock that
+    another worker's update waits for."""
+    server = ServerProcess(
+        data_dir=tmp_path / "data", database_url=database_url, extra_args=["--workers", "2"]
+    ).start()
+    try:
+        session_id = str(uuid.uuid4())
+
+        def post(path: str, session: dict[str, Any], headers: dict[str, str]) -> str:
+            # a connection per request, so the kernel spreads them over both workers
+            res = httpx.post(
+                f"{server.url}{path}", json={"session": session}, headers=headers, timeout=60
+            )
+            assert res.status_code == 200, res.text
+            return str(res.json().get("jwt"))
+
+        key = {"X-Agentops-Api-Key": server.api_key}
+        owner = {"session_id": session_id, "init_timestamp": OWNER_START, "tags": ["owner"]}
+        post("/v2/create_session", owner, key)
+        errors: list[BaseException] = []
+
+        def child(i: int) -> None:
+            try:
+                start = f"2026-11-21T12:00:{i + 1:02d}.000000+00:00"
+                mine = {"session_id": session_id, "init_timestamp": start, "tags": [f"c{i}"]}
+                jwt = post("/v2/create_session", mine, key)
+                bearer = {"Authorization": f"Bearer {jwt}"}
+                for n in range(UPDATES):  # 0.3 sends its whole list each time
+                    sent = [f"c{i}", *(f"u{i}-{k}" for k in range(n + 1))]
+                    post("/v2/update_session", {"tags": sent}, bearer)
+            except BaseException as exc:  # reported by the main thread
+                errors.append(exc)
+
+        workers = 16
+        threads = [threading.Thread(target=child, args=(i,)) for i in range(workers)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=120)
+        assert errors == []
+        stored = server.export(session_id).json()["session"]["tags"]
+    finally:
+        server.stop()
+    expected = {"owner"} | {f"c{i}" for i in range(workers)}
+    expected |= {f"u{i}-{k}" for i in range(workers) for k in range(UPDATES)}
+    assert set(stored) == expected

@@ -2,14 +2,22 @@
 
 from __future__ import annotations
 
+import threading
+import time
+import uuid
 from datetime import UTC, datetime, timedelta, timezone
+from typing import Any
 
+import psycopg
 import pytest
 
+from agentops_server.storage.migrate import upgrade
 from agentops_server.storage.records import SessionFilter, SessionWrite
-from agentops_server.storage.sql_store import SqlStore
+from agentops_server.storage.sql_store import SqlStore, open_store
 from agentops_server.storage.store import Conflict, NotFound
+from tests.conftest import require
 from tests.storage.builders import Seed, at, event
+from tests.support.postgres import fresh_database
 
 
 def test_create_stores_every_field(seed: Seed) -> None:
@@ -282,3 +290,61 @@ def test_agents_upsert(seed: Seed) -> None:
     ]
     with pytest.raises(NotFound):
         store.upsert_agent("missing", "a1", "x")
+
+
+def test_two_processes_updating_one_session_at_once_lose_nothing_on_postgresql(
+    postgres_ok: bool,
+) -> None:
+    """Two writers (two server processes) read a session to write it back: the second must
+    read only after the first committed. A third connection holds the row while both start;
+    once it lets go, both tags must be there (with a lock that let both read at once, the
+    second write put back what it had read, without the first one's tag)."""
+    require(postgres_ok, "PostgreSQL at 127.0.0.1:5432")
+    with fresh_database() as url:
+        upgrade(url)
+        stores = [open_store(url), open_store(url)]
+        try:
+            seed = Seed.create(stores[0])
+            session_id = str(uuid.uuid4())
+            first = SessionWrite(id=session_id, project_id=seed.project_id, tags=["owner"])
+            stores[0].write_session(first, create=True)
+            with psycopg.connect(url.replace("postgresql+psycopg://", "postgresql://")) as held:
+                held.execute("SELECT 1 FROM sessions WHERE id = %s FOR UPDATE", (session_id,))
+                writes = [
+                    threading.Thread(
+                        target=store.write_session,
+                        args=(
+                            SessionWrite(
+                                id=session_id,
+                                project_id=seed.project_id,
+                                tags=[f"child-{n}"],
+                                attached=True,
+                            ),
+                        ),
+                        kwargs={"create": False},
+                    )
+                    for n, store in enumerate(stores)
+                ]
+                for write in writes:
+                    write.start()
+                deadline = time.monotonic() + 30
+                while _waiting_for_a_lock(held) < 2:  # both writers are at the row
+                    assert time.monotonic() < deadline, "the writers never reached the row"
+                    time.sleep(0.01)
+                held.rollback()  # lets go of the row
+            for write in writes:
+                write.join(timeout=30)
+            tags = stores[0].get_session(seed.project_id, session_id).tags
+        finally:
+            for store in stores:
+                store.close()
+    assert sorted(tags) == ["child-0", "child-1", "owner"]
+
+
+def _waiting_for_a_lock(conn: psycopg.Connection[Any]) -> int:
+    with psycopg.connect(conn.info.dsn, autocommit=True) as watcher:
+        row = watcher.execute(
+            "SELECT count(*) FROM pg_stat_activity"
+            " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+        ).fetchone()
+    return int(row[0]) if row else 0
