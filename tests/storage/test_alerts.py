@@ -272,3 +272,24 @@ def test_removing_a_rule_removes_its_history_and_an_attempt_in_flight_is_dropped
     attempt = AlertAttempt(attempt=1, at=t, ok=True, status_code=200, error=None)
     store.record_alert_attempt(firing.id, attempt, None)
     assert store.list_alert_firings(seed.project_id) == []
+
+
+def test_deliveries_are_leased_at_most_per_rule_at_once_and_none_of_skipped_rules(
+    store: SqlStore, seed: Seed
+) -> None:
+    hanging, other = add_rule(seed, "session_failed"), add_rule(seed, "session_cost", 1)
+    t = max(hanging.created_at, other.created_at)
+    for offset in range(4):
+        start = t + timedelta(seconds=1 + offset)
+        session_at(seed, start, ended=start, state="Fail", cost_nanos=2_000_000_000)
+    assert len(store.fire_alert_rule(hanging, t + timedelta(seconds=10))) == 4
+    assert len(store.fire_alert_rule(other, t + timedelta(seconds=11))) == 4
+    now, lease = t + timedelta(seconds=12), timedelta(minutes=1)
+    leased = store.claim_alert_deliveries(now, now + lease, 10, per_rule=3)
+    # the oldest due first: three of the first rule's, then three of the other's
+    assert [d.rule.id for d in leased] == [hanging.id] * 3 + [other.id] * 3
+    skipped = store.claim_alert_deliveries(now, now + lease, 10, skip_rules={hanging.id})
+    assert [d.rule.id for d in skipped] == [other.id]
+    (last,) = store.claim_alert_deliveries(now, now + lease, 10)
+    assert last.rule.id == hanging.id
+    assert store.claim_alert_deliveries(now, now + lease, 10) == []

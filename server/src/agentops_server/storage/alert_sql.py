@@ -8,12 +8,12 @@ which one delivers, so each occurrence is sent once.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from contextlib import AbstractContextManager
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import Connection, RowMapping, delete, insert, or_, select, update
+from sqlalchemy import Connection, RowMapping, delete, func, insert, or_, select, update
 
 from agentops_server.storage.alert_conditions import error_rate, find_occurrences
 from agentops_server.storage.alert_records import (
@@ -167,18 +167,35 @@ class AlertSql:
 
     # --- delivery ----------------------------------------------------------------------------
     def claim_alert_deliveries(
-        self, now: datetime, lease_until: datetime, limit: int = 10
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int = 10,
+        *,
+        per_rule: int | None = None,
+        skip_rules: Collection[str] = (),
     ) -> list[AlertDelivery]:
-        """Lease up to `limit` firings due for an attempt (none leased by a live process)."""
+        """Lease up to `limit` firings due for an attempt (none leased by a live process),
+        at most `per_rule` of one rule and none of `skip_rules`, oldest due first."""
         due = (
             alert_firings.c.status == PENDING,
             alert_firings.c.next_attempt_at <= now,
             or_(alert_firings.c.lease_until.is_(None), alert_firings.c.lease_until <= now),
         )
+        skip = [alert_firings.c.rule_id.not_in(list(skip_rules))] if skip_rules else []
+        nth = func.row_number().over(
+            partition_by=alert_firings.c.rule_id,
+            order_by=(alert_firings.c.next_attempt_at, alert_firings.c.id),
+        )
+        ranked = (
+            select(alert_firings.c.id, alert_firings.c.next_attempt_at, nth.label("nth"))
+            .where(*due, *skip)
+            .subquery()
+        )
         chosen = (
-            select(alert_firings.c.id)
-            .where(*due)
-            .order_by(alert_firings.c.next_attempt_at)
+            select(ranked.c.id)
+            .where(ranked.c.nth <= (per_rule or limit))
+            .order_by(ranked.c.next_attempt_at)
             .limit(limit)
             .scalar_subquery()
         )

@@ -7,7 +7,7 @@ async code run these methods in a worker thread; writes are serialized by the im
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -288,9 +288,16 @@ class Store(Protocol):
         ...
 
     def claim_alert_deliveries(
-        self, now: datetime, lease_until: datetime, limit: int = 10
+        self,
+        now: datetime,
+        lease_until: datetime,
+        limit: int = 10,
+        *,
+        per_rule: int | None = None,
+        skip_rules: Collection[str] = (),
     ) -> list[AlertDelivery]:
-        """Lease firings due for a delivery attempt; a leased firing is no one else's."""
+        """Lease firings due for a delivery attempt (at most `per_rule` of a rule, none of
+        `skip_rules`); a leased firing is no one else's."""
         ...
 
     def record_alert_attempt(
