@@ -1,5 +1,6 @@
-"""The background alerter of each server process: evaluates every rule, then delivers due
-firings to their webhooks, every AGENTOPS_ALERT_INTERVAL_SECONDS.
+"""The background alerter of each server process: evaluates every rule every
+AGENTOPS_ALERT_INTERVAL_SECONDS, and sends due firings to their webhooks, each attempt a task
+of its own, so a slow webhook holds up neither the evaluations nor the other webhooks.
 
 All processes run one; the store's claims make each occurrence fire once and each delivery
 attempt run in one process. Nothing here runs on the ingestion path.
@@ -25,12 +26,16 @@ logger = logging.getLogger("agentops_server.alerts")
 
 DELIVERY_TIMEOUT = httpx.Timeout(10.0, connect=5.0)  # each connect, read and write
 # The whole attempt: httpx's timeouts are per operation, so a receiver that trickles its answer
-# a byte at a time would otherwise hold the attempt (and the others of its round) past LEASE.
+# a byte at a time would otherwise hold the attempt past LEASE.
 ATTEMPT_DEADLINE = 30.0
 LEASE = timedelta(seconds=60)  # longer than one attempt can take (ATTEMPT_DEADLINE)
 MAX_RETRY_DELAY = 3600.0
 MAX_ERROR_LENGTH = 500
-CLAIM_ROUNDS = 10  # deliveries claimed per tick: up to CLAIM_ROUNDS x 10
+MAX_IN_FLIGHT = 100  # attempts one process runs at once
+# Attempts of one rule leased at once. A rule with attempts in flight gets no more until they
+# have ended, so a rule whose webhook hangs holds at most PER_RULE slots and delays only its
+# own firings.
+PER_RULE = 5
 
 
 def retry_delay(retry_seconds: float, attempt: int) -> timedelta:
@@ -40,13 +45,20 @@ def retry_delay(retry_seconds: float, attempt: int) -> timedelta:
 
 class Alerter:
     def __init__(
-        self, store: Store, config: ServerConfig, attempt_deadline: float = ATTEMPT_DEADLINE
+        self,
+        store: Store,
+        config: ServerConfig,
+        attempt_deadline: float = ATTEMPT_DEADLINE,
+        max_in_flight: int = MAX_IN_FLIGHT,
     ) -> None:
         self._store = store
         self._config = config
         self._attempt_deadline = attempt_deadline
-        self._task: asyncio.Task[None] | None = None
+        self._max_in_flight = max_in_flight
+        self._tasks: list[asyncio.Task[None]] = []
         self._stopping = asyncio.Event()
+        self._wake = asyncio.Event()  # an attempt ended or a rule fired: lease what is due
+        self._sending: dict[asyncio.Task[None], str] = {}  # attempt -> its rule's id
         self._client: httpx.AsyncClient | None = None
 
     def start(self) -> None:
@@ -54,34 +66,62 @@ class Alerter:
             timeout=DELIVERY_TIMEOUT,
             follow_redirects=False,
             headers={"User-Agent": f"agentops-server/{__version__} (alerts)"},
+            limits=httpx.Limits(max_connections=self._max_in_flight),
         )
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="alerter")
+        loop = asyncio.get_running_loop()
+        self._tasks = [
+            loop.create_task(self._evaluations(), name="alerter-evaluate"),
+            loop.create_task(self._deliveries(), name="alerter-deliver"),
+        ]
 
     async def stop(self) -> None:
-        """Let a tick in progress finish (attempts have timeouts), then stop."""
+        """Let an evaluation and the attempts in flight finish (attempts have a deadline), then
+        stop; nothing new is leased meanwhile."""
         self._stopping.set()
-        if self._task is not None:
-            await self._task
-            self._task = None
+        await asyncio.gather(*self._tasks)
+        self._tasks = []
+        while self._sending:
+            await asyncio.wait(list(self._sending))
         if self._client is not None:
             await self._client.aclose()
             self._client = None
 
-    async def _run(self) -> None:
-        while not self._stopping.is_set():
-            try:
-                await asyncio.wait_for(
-                    self._stopping.wait(), timeout=self._config.alert_interval_seconds
-                )
-            except TimeoutError:
-                pass
+    async def _pause(self, until: asyncio.Event) -> None:
+        """Wait for `until`, stopping, or one interval, whichever comes first."""
+        waits = [asyncio.ensure_future(e.wait()) for e in {until, self._stopping}]
+        try:
+            await asyncio.wait(
+                waits,
+                timeout=self._config.alert_interval_seconds,
+                return_when=asyncio.FIRST_COMPLETED,
+            )
+        finally:
+            for waiting in waits:
+                waiting.cancel()
+
+    async def _evaluations(self) -> None:
+        while True:
+            await self._pause(self._stopping)
             if self._stopping.is_set():
                 return
             try:
-                await run_in_threadpool(self.evaluate)
-                await self.deliver()
+                if await run_in_threadpool(self.evaluate):
+                    self._wake.set()
             except Exception:  # a database hiccup must not stop future evaluations
-                logger.exception("evaluating or delivering alerts failed; will retry")
+                logger.exception("evaluating alert rules failed; will retry")
+
+    async def _deliveries(self) -> None:
+        """Lease due firings whenever a slot is free: every interval (retries come due), and
+        as soon as a rule fires or an attempt ends."""
+        while True:
+            await self._pause(self._wake)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                await self._dispatch()
+            except Exception:
+                logger.exception("leasing alert deliveries failed; will retry")
 
     def evaluate(self) -> int:
         """Evaluate every rule once; returns how many occurrences this process fired."""
@@ -99,16 +139,38 @@ class Alerter:
         return fired
 
     async def deliver(self) -> int:
-        """Attempt every due delivery this process can lease; returns how many it tried."""
-        tried = 0
-        for _ in range(CLAIM_ROUNDS):
+        """Attempt every due delivery this process can lease now and wait for those attempts;
+        returns how many it started."""
+        started = await self._dispatch()
+        while self._sending:
+            await asyncio.wait(list(self._sending))
+        return started
+
+    async def _dispatch(self) -> int:
+        """Lease due firings into the free slots, each attempt a task of its own; a lease is
+        taken only for an attempt that starts at once, so it cannot run out while it waits."""
+        started = 0
+        while not self._stopping.is_set():
+            free = self._max_in_flight - len(self._sending)
+            if free <= 0:
+                break
             now = datetime.now(UTC)
-            leased = await run_in_threadpool(self._store.claim_alert_deliveries, now, now + LEASE)
+            leased = await run_in_threadpool(
+                self._store.claim_alert_deliveries,
+                now,
+                now + LEASE,
+                min(free, 10),
+                per_rule=PER_RULE,
+                skip_rules=frozenset(self._sending.values()),
+            )
+            for delivery in leased:
+                task = asyncio.get_running_loop().create_task(self._attempt(delivery))
+                self._sending[task] = delivery.rule.id
+                task.add_done_callback(self._sent)
+            started += len(leased)
             if not leased:
                 break
-            await asyncio.gather(*(self._attempt(d) for d in leased))
-            tried += len(leased)
-        return tried
+        return started
 
     async def _attempt(self, delivery: AlertDelivery) -> None:
         assert self._client is not None
@@ -153,6 +215,13 @@ class Alerter:
         await run_in_threadpool(
             self._store.record_alert_attempt, delivery.firing.id, attempt, retry_at
         )
+
+    def _sent(self, task: asyncio.Task[None]) -> None:
+        del self._sending[task]
+        self._wake.set()  # a slot is free
+        if not task.cancelled() and (error := task.exception()) is not None:
+            # the attempt is not recorded: its lease runs out and it is tried again
+            logger.error("recording an alert attempt failed", exc_info=error)
 
 
 async def _start_of(response: httpx.Response, limit: int = 200) -> str:
