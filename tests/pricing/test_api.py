@@ -98,3 +98,32 @@ def test_an_override_prices_the_next_ingested_events_at_once(server: ServerProce
     assert data["stats"]["cost"] == "0.8" and data["stats"]["cost_complete"] is False
     assert result["end_session_cost"] is not None
     assert Decimal(result["end_session_cost"]) == Decimal("0.8")
+
+
+def test_an_override_prices_the_dated_names_the_sdk_records(server: ServerProcess) -> None:
+    """OpenAI answers with a dated model (gpt-4o-mini-2024-07-18), which the SDK records;
+    an override on the name in the code applies to it, unless the dated name has its own."""
+    for model, price in (("gpt-4o-mini", "3"), ("claude-3-5-sonnet-20241022", "5")):
+        put = api(server, "PUT", f"/v2/prices/{model}",
+                  json={"input_per_mtok": price, "output_per_mtok": price})  # fmt: skip
+        assert put.status_code == 200, put.text
+    api(server, "PUT", "/v2/prices/claude-3-5-sonnet",
+        json={"input_per_mtok": "9", "output_per_mtok": "9"})  # fmt: skip
+    got = api(server, "GET", "/v2/prices/gpt-4o-mini-2024-07-18").json()["data"]
+    assert (got["source"], got["matched_model"], got["input_per_mtok"]) == (
+        "override",
+        "gpt-4o-mini",
+        "3",
+    )
+    body = """
+    for model in ("gpt-4o-mini-2024-07-18", "claude-3-5-sonnet-20241022"):
+        agentops.record(agentops.LLMEvent(model=model, prompt_tokens=1_000_000,
+                                          completion_tokens=0))
+    """
+    with FakeProviders() as fake:  # unused here: the agent records events by hand
+        result = run_agent(server, fake, body)
+    data = export(server, result["session_id"])
+    assert sorted((e["model"], e["cost"], e["cost_source"]) for e in data["llms"]) == [
+        ("claude-3-5-sonnet-20241022", "5", "override"),  # its own override wins
+        ("gpt-4o-mini-2024-07-18", "3", "override"),
+    ]

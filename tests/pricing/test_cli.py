@@ -138,3 +138,18 @@ def test_reprice_applies_a_new_override_to_stored_events_and_session_totals(
 
     # a second run finds nothing to change
     assert "4 LLM events checked, 0 re-priced" in run("reprice", "--database-url", url)
+
+
+def test_reprice_applies_an_override_to_the_dated_snapshots_of_its_name(
+    db: tuple[str, SqlStore],
+) -> None:
+    url, store = db
+    project = store.create_project("p").id
+    session = store.write_session(
+        SessionWrite(id=str(uuid.uuid4()), project_id=project, init_timestamp=WHEN), create=True
+    ).id
+    store.append_events([llm(session, "gpt-4o-mini-2024-07-18", (1_000_000, 0))])
+    run("prices", "set", "gpt-4o-mini", "--input", "3", "--output", "12", "--database-url", url)
+    assert "1 LLM events checked, 1 re-priced" in run("reprice", "--database-url", url)
+    [event] = store.iter_events(session)
+    assert (event.cost_nanos, event.cost_source) == (3_000_000_000, "override")

@@ -91,3 +91,42 @@ def test_overrides_still_refuse_unknown_tokens(store: SqlStore) -> None:
     pricer.set_override(override(project))
     unknown = pricer.price(project, "my-ft-model", None, TokenUsage(None, None))
     assert unknown == Price(None, CostSource.UNKNOWN_TOKENS)
+
+
+@pytest.mark.parametrize(
+    ("base", "dated"),
+    [
+        ("gpt-4o-mini", "gpt-4o-mini-2024-07-18"),
+        ("claude-3-5-sonnet", "claude-3-5-sonnet-20241022"),
+    ],
+)
+def test_an_override_prices_the_dated_snapshots_of_its_name(
+    store: SqlStore, base: str, dated: str
+) -> None:
+    """The SDK records the response's model, a dated snapshot of the name in the code."""
+    project = store.create_project("p").id
+    pricer = Pricer(store)
+    pricer.set_override(override(project, base))
+    assert pricer.price(project, dated, None, USAGE) == Price(6_000_000_000, CostSource.OVERRIDE)
+    described = pricer.describe(project, dated)
+    assert (described.source, described.matched_model) == (CostSource.OVERRIDE, base)
+    # not a prefix match: another model of that family keeps the table's price
+    assert pricer.price(project, f"{base}-audio", None, USAGE).source is not CostSource.OVERRIDE
+
+
+def test_an_override_of_the_dated_name_wins_over_its_undated_name(store: SqlStore) -> None:
+    project = store.create_project("p").id
+    pricer = Pricer(store)
+    pricer.set_override(override(project, "gpt-4o-mini"))
+    pricer.set_override(override(project, "GPT-4o-mini-2024-07-18", input_per_mtok="1"))
+    # 1M x $1 + 0.5M x $8
+    assert pricer.price(project, "gpt-4o-mini-2024-07-18", None, USAGE) == Price(
+        5_000_000_000, CostSource.OVERRIDE
+    )
+    assert pricer.describe(project, "gpt-4o-mini-2024-07-18").matched_model == (
+        "gpt-4o-mini-2024-07-18"
+    )
+    # another snapshot still takes the undated name's: 1M x $2 + 0.5M x $8
+    assert pricer.price(project, "gpt-4o-mini-2025-01-31", None, USAGE) == Price(
+        6_000_000_000, CostSource.OVERRIDE
+    )

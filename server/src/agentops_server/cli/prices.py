@@ -1,7 +1,7 @@
 """`agentops prices list|set|delete`: a project's price overrides, in USD per million tokens.
 
-Writes go straight to the database; a running server sees them within 30 s (its override cache
-lifetime), or at once when they are made through the REST API (PUT /v2/prices/{model}).
+Writes go straight to the database; a running server prices with them within a second (its
+override cache lifetime, OVERRIDE_TTL_SECONDS).
 """
 
 from __future__ import annotations

@@ -1,14 +1,17 @@
 """Per-project price overrides: read through a small cache, priced in exact Decimal.
 
 An override is the project's own price for a model name (custom or fine-tuned models, negotiated
-rates) in USD per million tokens. It wins over the genai-prices table. Writes made through the
-Pricer invalidate the cache at once; writes made by another process (the CLI, another replica)
-are seen after `ttl` seconds.
+rates) in USD per million tokens. It wins over the genai-prices table, and an override on a name
+also prices that name's dated snapshots (`gpt-4o-mini` prices `gpt-4o-mini-2024-07-18`) unless
+the dated name has its own. Writes made through the Pricer invalidate its process's cache at
+once; writes made by another process (another worker of `serve --workers N`, another replica,
+the CLI) are seen after OVERRIDE_TTL_SECONDS.
 """
 
 from __future__ import annotations
 
 import math
+import re
 import threading
 import time
 from decimal import Decimal
@@ -18,11 +21,28 @@ from agentops_server.storage.records import PriceOverride
 from agentops_server.storage.store import Store
 
 MTOK = Decimal(1_000_000)
+OVERRIDE_TTL_SECONDS = 1.0
+"""How long a process trusts the overrides it read: a change made by another process (another
+worker, replica, the CLI) prices events within this time. Reading a project's overrides again
+once a second costs nothing measurable; checking the database for every request would."""
+_DATED = re.compile(r"(.+?)-(?:\d{4}-\d{2}-\d{2}|\d{8})")
+"""A provider's dated snapshot of a model: gpt-4o-mini-2024-07-18, claude-3-5-sonnet-20241022."""
 
 
 def normalize_model(model: str) -> str:
     """Overrides match model names case-insensitively, ignoring surrounding blanks."""
     return model.strip().lower()
+
+
+def find_override(overrides: dict[str, PriceOverride], model: str) -> PriceOverride | None:
+    """The override for `model` (normalized): its own, else its undated name's when it is a
+    dated snapshot (the SDK records the model a response names, e.g. gpt-4o-mini-2024-07-18)."""
+    found = overrides.get(model)
+    if found is None and overrides:
+        dated = _DATED.fullmatch(model)
+        if dated is not None:
+            found = overrides.get(dated.group(1))
+    return found
 
 
 def override_cost(
@@ -55,7 +75,7 @@ def override_cost(
 class OverrideCache:
     """The overrides of each project, loaded from the store on first use and kept `ttl` s."""
 
-    def __init__(self, store: Store | None, ttl: float = 30.0) -> None:
+    def __init__(self, store: Store | None, ttl: float = OVERRIDE_TTL_SECONDS) -> None:
         self._store = store
         self._ttl = ttl
         self._lock = threading.Lock()
@@ -68,7 +88,7 @@ class OverrideCache:
         entry = self._by_project.get(project_id)
         if entry is None or (load and time.monotonic() - entry[0] > self._ttl):
             entry = self._load(project_id)
-        return entry[1].get(normalize_model(model))
+        return find_override(entry[1], normalize_model(model))
 
     def fresh(self, project_id: str) -> bool:
         """Whether get() for this project answers from memory now (no store read)."""

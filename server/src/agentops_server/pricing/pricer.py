@@ -13,7 +13,12 @@ from decimal import Decimal
 
 from agentops_server.pricing.catalog import Catalog, InvalidUsage, ModelMatch
 from agentops_server.pricing.nanos import finite_usd_to_nanos
-from agentops_server.pricing.overrides import OverrideCache, normalize_model, override_cost
+from agentops_server.pricing.overrides import (
+    OVERRIDE_TTL_SECONDS,
+    OverrideCache,
+    normalize_model,
+    override_cost,
+)
 from agentops_server.remembered import Remembered
 from agentops_server.storage.records import CostSource, PriceOverride, usd_to_nanos
 from agentops_server.storage.store import Store
@@ -71,7 +76,7 @@ class Pricer:
         store: Store | None = None,
         *,
         catalog: Catalog | None = None,
-        override_ttl: float = 30.0,
+        override_ttl: float = OVERRIDE_TTL_SECONDS,
     ) -> None:
         self._store = store
         self._catalog = catalog or Catalog()
