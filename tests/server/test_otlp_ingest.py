@@ -420,13 +420,15 @@ def test_genai_log_records_join_their_span(live: LiveServer) -> None:
         record.trace_id, record.span_id = bytes.fromhex(trace_id), bytes.fromhex(span_id)
         record.event_name = "gen_ai.client.inference.operation.details"
         record.attributes.extend(key_values({
-            "gen_ai.input.messages": messages("user", "hi"),
+            "gen_ai.system_instructions": json.dumps([{"type": "text", "content": "be brief"}]),
+            "gen_ai.input.messages": messages("user", f"hi {word}"),
             "gen_ai.output.messages": messages("assistant", "hello"),
         }))  # fmt: skip
         return request.SerializeToString()
 
     headers = {**PROTOBUF, "X-Agentops-Api-Key": live.api_key}
     for logs_first in (True, False):
+        word = "quokkafirst" if logs_first else "quokkaafter"
         trace_id = new_trace_id()
         chat = SpanSpec("chat gpt-4o-mini", trace_id, kind=3, scope="genai", attributes={
             "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o-mini",
@@ -446,7 +448,14 @@ def test_genai_log_records_join_their_span(live: LiveServer) -> None:
                 == 200
             )
         (llm,) = export(live, trace_id)["llms"]
-        assert "hi" in json.dumps(llm["prompt"]) and "hello" in json.dumps(llm["completion"])
+        # the same messages as when a span carries them (the dashboard reads "content")
+        assert llm["prompt"]["messages"] == [
+            {"role": "system", "content": "be brief"},
+            {"role": "user", "content": f"hi {word}"},
+        ]
+        assert llm["completion"]["messages"] == [{"role": "assistant", "content": "hello"}]
+        found = live.get("/v2/sessions", params={"text": word}).json()["data"]
+        assert [s["id"] for s in found] == [session_of(trace_id)]  # its words are searchable
 
 
 def test_a_session_whose_root_never_arrives_is_closed_indeterminate(live: LiveServer) -> None:

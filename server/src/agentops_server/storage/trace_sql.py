@@ -10,6 +10,7 @@ import functools
 import uuid
 from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, TypeVar
 
@@ -27,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 
-from agentops_server.storage import search_index
+from agentops_server.storage import search_index, search_text
 from agentops_server.storage.appends import insert_ignore
 from agentops_server.storage.payload_content import merge_content
 from agentops_server.storage.records import (
@@ -214,6 +215,9 @@ class TraceSql:
             payload = dict(row[0] or {})
             if merge_content(payload, fields):
                 conn.execute(update(events).where(where).values(payload=payload))
+                # its words, as the event's own were indexed when it was stored
+                words = search_text.documents([_LogContent(session_id, fields)])
+                search_index.add_documents(conn, self.dialect, words)
             return True
 
         return self._transact(work)
@@ -332,3 +336,13 @@ class TraceSql:
         return StoredObject(
             row["id"], row["project_id"], row["created_at"], row["size"], row["body"]
         )
+
+
+@dataclass(frozen=True, slots=True)
+class _LogContent:
+    """GenAI content from log records added to a stored event, as search_text reads events."""
+
+    session_id: str
+    payload: dict[str, Any]
+    name: str | None = None
+    model: str | None = None

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from agentops_server.ingest.otlp.conventions.values import decoded
+from agentops_server.ingest.otlp.conventions.messages import structured_messages
 from agentops_server.ingest.otlp.spans import AttrValue, LogRecord
 
 DETAILS_EVENT = "gen_ai.client.inference.operation.details"
@@ -47,13 +47,17 @@ def _content(record: LogRecord) -> dict[str, list[Any]]:
     name = record.event_name
     attributes = record.attributes
     if name == DETAILS_EVENT or "gen_ai.input.messages" in attributes:
+        # normalised as the same attributes on a span are: {"role", "content", ...}
         out: dict[str, list[Any]] = {}
-        system = _messages(attributes.get("gen_ai.system_instructions"))
-        prompt = _messages(attributes.get("gen_ai.input.messages"))
-        if system or prompt:
-            out["prompt"] = [{"role": "system", "parts": system}] if system else []
-            out["prompt"] += prompt
-        completion = _messages(attributes.get("gen_ai.output.messages"))
+        prompt = _messages(
+            structured_messages(
+                attributes.get("gen_ai.input.messages"),
+                attributes.get("gen_ai.system_instructions"),
+            )
+        )
+        if prompt:
+            out["prompt"] = prompt
+        completion = _messages(structured_messages(attributes.get("gen_ai.output.messages"), None))
         if completion:
             out["completion"] = completion
         return out
@@ -68,11 +72,10 @@ def _content(record: LogRecord) -> dict[str, list[Any]]:
 
 
 def _messages(value: AttrValue) -> list[Any]:
-    """Structured messages, or a JSON string of them (what Python instrumentations send)."""
+    """A list of messages from what structured_messages gave (a text that is not JSON, or
+    nested too deep to keep as structure, is one message of unknown role)."""
     if isinstance(value, str):
-        value = decoded(value)
-        if isinstance(value, str):  # not JSON, or nested too deep to keep as structure
-            return [{"role": "unknown", "content": value}]
+        return [{"role": "unknown", "content": value}]
     if isinstance(value, list):
         return list(value)
     if isinstance(value, dict):

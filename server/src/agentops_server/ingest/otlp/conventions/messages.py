@@ -13,7 +13,7 @@ from agentops_server.ingest.otlp.conventions.indexed import Family, family_layou
 from agentops_server.ingest.otlp.conventions.values import decoded
 from agentops_server.ingest.otlp.spans import AttrValue, Span
 
-__all__ = ["io_value", "llm_messages"]
+__all__ = ["io_value", "llm_messages", "structured_messages"]
 
 _GENAI_PROMPT = "gen_ai.prompt."  # OpenLLMetry legacy and agentops: gen_ai.prompt.{i}.role ...
 _GENAI_COMPLETION = "gen_ai.completion."
@@ -28,7 +28,7 @@ def llm_messages(span: Span) -> tuple[AttrValue, AttrValue]:
     attrs = span.attributes
     families = family_layout(attrs)
     values = tuple(attrs.values()) if families else ()
-    prompt = _structured(
+    prompt = structured_messages(
         attrs.get("gen_ai.input.messages"), attrs.get("gen_ai.system_instructions")
     )
     if prompt is None:
@@ -39,7 +39,7 @@ def llm_messages(span: Span) -> tuple[AttrValue, AttrValue]:
         prompt = _event_value(span, "gen_ai.content.prompt", "gen_ai.prompt")
     if prompt is None:
         prompt = io_value(attrs, "input")
-    completion = _structured(attrs.get("gen_ai.output.messages"), None)
+    completion = structured_messages(attrs.get("gen_ai.output.messages"), None)
     if completion is None:
         completion = _indexed_messages(families.get(_GENAI_COMPLETION), values)
     if completion is None:
@@ -117,8 +117,9 @@ def _openinference_messages(
     return messages
 
 
-def _structured(messages: AttrValue, system: AttrValue) -> AttrValue:
-    """GenAI semconv gen_ai.input/output.messages (+ system instructions): JSON or structured."""
+def structured_messages(messages: AttrValue, system: AttrValue) -> AttrValue:
+    """GenAI semconv gen_ai.input/output.messages (+ system instructions), JSON or structured,
+    as `{"role", "content", ...}` messages (spans' attributes and log records' alike)."""
     if messages is None and system is None:
         return None
     parsed = decoded(messages)
