@@ -724,3 +724,29 @@ def test_held_spans_survive_a_refused_request_of_their_trace(live: LiveServer) -
     assert res.status_code == 400 and "nothing was stored" in res.text
     assert send(live, [root]).status_code == 200
     check_workflow(live, trace_id, root, children)
+
+
+def test_embedding_vectors_and_retrieved_documents_are_not_kept(live: LiveServer) -> None:
+    """As docs/otel-mapping.md says: an OpenInference embedding span keeps its text, not its
+    vectors (thousands of numbers per input); a retriever's documents are not kept."""
+    trace_id = new_trace_id()
+    root = SpanSpec("main", trace_id, scope="app")
+    embedding = SpanSpec("CreateEmbeddings", trace_id, parent=root.span_id, scope="oi", attributes={
+        "openinference.span.kind": "EMBEDDING", "embedding.model_name": "text-embedding-3-small",
+        "embedding.embeddings.0.embedding.text": "hello", "llm.token_count.prompt": 2,
+        "embedding.embeddings.0.embedding.vector": [0.1, 0.2, 0.3]})  # fmt: skip
+    retriever = SpanSpec("retrieve", trace_id, parent=root.span_id, scope="oi", attributes={
+        "openinference.span.kind": "RETRIEVER", "input.value": "what is up",
+        "retrieval.documents.0.document.content": "a long document",
+        "retrieval.documents.0.document.score": 0.9})  # fmt: skip
+    assert send(live, [embedding, retriever, root]).status_code == 200
+    body = export(live, trace_id)
+    kept = {
+        key
+        for kind in ("llms", "actions", "tools")
+        for event in body[kind]
+        for key in event["attributes"]
+    }
+    assert "embedding.embeddings.0.embedding.text" in kept
+    assert "embedding.embeddings.0.embedding.vector" not in kept
+    assert not any(key.startswith("retrieval.documents.") for key in kept)

@@ -33,6 +33,11 @@ LIFTED_PREFIXES = (
 )
 """Attributes already lifted into the event (prompt, completion, params, returns, tokens,
 model, name): not kept twice."""
+DROPPED_PREFIXES = ("retrieval.documents.",)
+"""Not kept at all (docs/otel-mapping.md): OpenInference's retrieved documents."""
+EMBEDDING = ("embedding.embeddings.", ".embedding.vector")
+"""OpenInference's embedding vectors (embedding.embeddings.{i}.embedding.vector): thousands of
+numbers per input, not kept; the embedded text is."""
 _MAX_SHAPES = 10_000
 """Key sequences remembered at most (cleared when full: keys made of ids vary without bound)."""
 _KEPT_BY_SHAPE: Remembered[tuple[str, ...], tuple[str, ...]] = Remembered(_MAX_SHAPES)
@@ -50,5 +55,11 @@ def kept_attributes(attributes: dict[str, Any]) -> dict[str, Any]:
 
 
 def _kept_keys(shape: tuple[str, ...]) -> tuple[str, ...]:
-    kept = tuple(key for key in shape if not key.startswith(LIFTED_PREFIXES))
+    kept = tuple(key for key in shape if _kept(key))
     return _KEPT_BY_SHAPE.keep(shape, kept)
+
+
+def _kept(key: str) -> bool:
+    if key.startswith(LIFTED_PREFIXES) or key.startswith(DROPPED_PREFIXES):
+        return False
+    return not (key.startswith(EMBEDDING[0]) and key.endswith(EMBEDDING[1]))
