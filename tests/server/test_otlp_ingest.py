@@ -221,6 +221,40 @@ def test_stacked_instrumentations_count_one_call_once(live: LiveServer) -> None:
     assert (stats["prompt_tokens"], stats["event_counts"]["llms"]) == (21, 1)
 
 
+@pytest.mark.parametrize("inner_first", [True, False], ids=["inner first", "outer first"])
+def test_one_failed_call_seen_by_two_instrumentations_is_one_call_and_one_error(
+    live: LiveServer, inner_first: bool
+) -> None:
+    """openai-v2 (outer, error.type as str(type(exc))) around OpenInference (inner, an
+    exception event) on a call the provider answered 500: no tokens, no response id, but
+    the same exception."""
+    trace_id = new_trace_id()
+    root = SpanSpec("main", trace_id, scope="app")
+    message = "Error code: 500 - {'error': {'message': 'boom'}}"
+    outer = SpanSpec("chat gpt-4o-mini", trace_id, parent=root.span_id, kind=3, status=2,
+        status_message=message, scope="openai-v2", attributes={
+            "gen_ai.operation.name": "chat", "gen_ai.system": "openai",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "error.type": "<class 'openai.InternalServerError'>"})  # fmt: skip
+    inner = SpanSpec("ChatCompletion", trace_id, parent=outer.span_id, kind=1, status=2,
+        status_message=f"InternalServerError: {message}", scope="openinference", attributes={
+            "openinference.span.kind": "LLM", "llm.model_name": "gpt-4o-mini",
+            "llm.provider": "openai"},
+        events=[("exception", {"exception.type": "openai.InternalServerError",
+                               "exception.message": message})])  # fmt: skip
+    batches = [[inner], [outer, root]] if inner_first else [[outer], [inner, root]]
+    for batch in batches:
+        assert send(live, batch).status_code == 200
+    body = export(live, trace_id)
+    # the span that came first keeps the call (as with tokens), the other is an action
+    (llm,) = body["llms"]
+    assert llm["id"] == (inner if inner_first else outer).span_id
+    assert [(e["error_type"], e["trigger_event_id"]) for e in body["errors"]] == [
+        ("openai.InternalServerError", llm["id"])
+    ]
+    assert body["stats"]["event_counts"]["llms"] == 1
+
+
 def test_generic_genai_spans_end_by_the_root_status(live: LiveServer) -> None:
     trace_id = new_trace_id()
     agent = {"gen_ai.operation.name": "invoke_agent", "gen_ai.agent.name": "planner"}

@@ -452,7 +452,20 @@ def _count(value: int | None) -> int | None:
 def _same_call(outer: SpanFacts, inner: SpanFacts) -> bool:
     if outer.response_id is not None and outer.response_id == inner.response_id:
         return True
+    failure = None if inner.error is None else (inner.error.type, inner.error.message)
+    if _same_failure(outer, inner.model, failure):
+        return True
     return _same_usage(outer, inner.model, inner.input_tokens, inner.output_tokens)
+
+
+def _same_failure(
+    outer: SpanFacts, model: str | None, failure: tuple[object, object] | None
+) -> bool:
+    """A call that failed, without tokens or response id to compare: the same exception (type
+    and message) and the same model, where both name one."""
+    if outer.error is None or failure != (outer.error.type, outer.error.message):
+        return False
+    return outer.model is None or model is None or outer.model == model
 
 
 def _same_usage(
@@ -471,6 +484,10 @@ def _same_stored_call(outer: SpanFacts, inner: Event) -> bool:
     response_id = inner.payload.get("response_id")
     if outer.response_id is not None and outer.response_id == response_id:
         return True
+    failed = inner.payload.get("error")
+    if isinstance(failed, dict):
+        if _same_failure(outer, inner.model, (failed.get("type"), failed.get("message"))):
+            return True
     return _same_usage(outer, inner.model, inner.prompt_tokens, inner.completion_tokens)
 
 

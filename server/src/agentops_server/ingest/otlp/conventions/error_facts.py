@@ -17,6 +17,8 @@ __all__ = ["STATUS_ERROR", "error_facts"]
 
 STATUS_ERROR = 2
 _TYPE_NAME = re.compile(r"[A-Za-z_][\w.]*")
+_PYTHON_CLASS = re.compile(r"<class '([A-Za-z_][\w.]*)'>")
+"""str(type(exc)), which some instrumentations (openai-v2) put in error.type."""
 
 
 def error_facts(span: Span) -> ErrorFacts | None:
@@ -24,11 +26,11 @@ def error_facts(span: Span) -> ErrorFacts | None:
     if span.status_code != STATUS_ERROR:
         return None
     status_type, status_detail = _split_status(span.status_message)
-    declared = text(span.attributes.get("error.type"))
+    declared = _type_name(text(span.attributes.get("error.type")))
     for event in span.events:
         if event.name == "exception":
             attrs = event.attributes
-            kind = text(attrs.get("exception.type"))
+            kind = _type_name(text(attrs.get("exception.type")))
             message = text(attrs.get("exception.message"))
             if kind or message:
                 return ErrorFacts(
@@ -44,6 +46,14 @@ def error_facts(span: Span) -> ErrorFacts | None:
         message=message or text(span.attributes.get("error.message")) or "",
         stacktrace=text(span.attributes.get("error.stacktrace")),
     )
+
+
+def _type_name(declared: str | None) -> str | None:
+    """An exception type as its dotted name: "<class 'openai.InternalServerError'>" says
+    "openai.InternalServerError", as other instrumentations do for the same exception."""
+    if declared is not None and (found := _PYTHON_CLASS.fullmatch(declared)) is not None:
+        return found.group(1)
+    return declared
 
 
 def _split_status(message: str) -> tuple[str | None, str]:
