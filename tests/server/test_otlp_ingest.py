@@ -21,6 +21,7 @@ from agentops_server.sweeper import Sweeper
 from tests.conftest import require
 from tests.server.conftest import LiveServer, running
 from tests.support.otlp import (
+    T0_NS,
     SpanSpec,
     agentops_llm_span,
     agentops_session_span,
@@ -253,6 +254,22 @@ def test_one_failed_call_seen_by_two_instrumentations_is_one_call_and_one_error(
         ("openai.InternalServerError", llm["id"])
     ]
     assert body["stats"]["event_counts"]["llms"] == 1
+
+
+@pytest.mark.parametrize("root_first", [True, False], ids=["root first", "root last"])
+def test_the_session_starts_when_its_root_does(live: LiveServer, root_first: bool) -> None:
+    """docs/otel.md: the root gives the start (the earliest span's only until it arrives). A
+    child whose clock is an hour behind, or that says it started in 1970, changes nothing."""
+    trace_id = new_trace_id()
+    root = SpanSpec("main", trace_id, scope="app")
+    skewed = SpanSpec("step", trace_id, parent=root.span_id, start_ms=-3_600_000, scope="app")
+    zero = SpanSpec("zero", trace_id, parent=root.span_id, start_ms=-T0_NS / 1e6, scope="app")
+    batches = [[root], [skewed], [zero]] if root_first else [[skewed], [zero], [root]]
+    for batch in batches:
+        assert send(live, batch).status_code == 200
+    session = export(live, trace_id)["session"]
+    started = datetime.fromtimestamp(T0_NS / 1e9, UTC)
+    assert datetime.fromisoformat(session["init_timestamp"]) == started
 
 
 def test_generic_genai_spans_end_by_the_root_status(live: LiveServer) -> None:

@@ -231,8 +231,13 @@ def _merged(write: SessionWrite, row: Mapping[Any, Any], now: datetime) -> dict[
     """The columns a re-attach changes: never wipes what is stored."""
     values: dict[str, Any] = {"last_activity_at": now}
     stored_init: datetime = row["init_timestamp"]
-    if write.init_timestamp is not None and write.init_timestamp < stored_init:
-        values["init_timestamp"] = write.init_timestamp
+    if write.init_timestamp is None:
+        pass
+    elif write.root_span_id is not None:  # an OTLP trace's root: its start is the session's
+        if write.init_timestamp != stored_init:
+            values["init_timestamp"] = write.init_timestamp
+    elif row["root_span_id"] is None and write.init_timestamp < stored_init:
+        values["init_timestamp"] = write.init_timestamp  # the earliest start seen, until then
     merged = unique_tags([*row["tags"], *_tags(write)])
     if merged != list(row["tags"]):
         values["tags"] = merged

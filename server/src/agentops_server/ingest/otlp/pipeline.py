@@ -422,7 +422,11 @@ def _tells_something_new(write: SessionWrite, stored: Session) -> bool:
         write.name,
     ) != (stored.end_state, stored.end_state_reason, stored.end_timestamp, stored.name):
         return True  # a root that is an event (it names no root_span_id) ends the session
-    if write.init_timestamp is not None and write.init_timestamp < stored.init_timestamp:
+    if (
+        write.init_timestamp is not None
+        and stored.root_span_id is None  # once the root came, its start is the session's
+        and write.init_timestamp < stored.init_timestamp
+    ):
         return True
     if write.tags and not set(write.tags) <= set(stored.tags):
         return True
