@@ -81,7 +81,9 @@ class SessionFields(BaseModel):
     host_env: Any = Field(None, json_schema_extra={"anyOf": [{"type": "object"}, *_NONE]})
     video: Any = Field(None, json_schema_extra=_TEXT)
     is_running: Any = Field(
-        None, description="0.3 clients: false on the final update; end fields count only then"
+        None,
+        description="0.3 clients: false on the final update; end fields count only then",
+        json_schema_extra={"anyOf": [{"type": "boolean"}, *_NONE]},
     )
     dropped_events: Any = Field(
         None,

@@ -93,6 +93,8 @@ def session_write(
     end_ts = _timestamp("session.end_timestamp", session.get("end_timestamp"))
     reason = _text("session.end_state_reason", session.get("end_state_reason"))
     running = session.get("is_running")
+    if running == "":  # "" and null mean unset, as for every field
+        running = None
     if running is not None and not isinstance(running, bool):
         raise Invalid(f"session.is_running must be true or false, got {running!r}")
     if running is None:
