@@ -26,6 +26,7 @@ from agentops_server.cli.serve_settings import SettingsSource, migrate
 from agentops_server.config import ConfigError, ServerConfig
 from agentops_server.serving.listener import address, bind, systemd_socket
 from agentops_server.serving.supervisor import Supervisor
+from agentops_server.storage.store import Conflict
 
 
 @click.command()
@@ -134,8 +135,12 @@ def _prepare(config: ServerConfig) -> None:
         projects = store.list_projects()
         issued = None
         if not projects:
-            project = store.create_project("Default")
-            issued = issue_key(store, project.id, label="created by the first `agentops serve`")
+            try:
+                project = store.create_project("Default")
+            except Conflict:  # another server starting on the same database created it
+                projects = store.list_projects()
+            else:
+                issued = issue_key(store, project.id, label="created by the first `agentops serve`")
         admin_password = ensure_first_admin(store)
     echo = click.echo
     cli, flags = invocation(), database_flags(config)
