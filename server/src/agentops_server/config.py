@@ -56,6 +56,8 @@ ENV_VARS: Final[dict[str, str]] = {
 DEFAULT_DATA_DIR: Final = "./agentops-data"
 SQLITE_FILENAME: Final = "agentops.sqlite3"
 SECRET_FILENAME: Final = "secret.key"
+MIN_SECRET_BYTES: Final = 16  # what the token and cookie signers require
+MAX_INACTIVITY_SECONDS: Final = 10 * 366 * 24 * 3600  # ten years: later dates overflow
 
 
 class ConfigError(ValueError):
@@ -104,7 +106,10 @@ class ServerConfig:
 
     @property
     def base_url(self) -> str:
-        return self.public_url or f"http://{self.host}:{self.port}"
+        if self.public_url:
+            return self.public_url
+        host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
+        return f"http://{host}:{self.port}"
 
     @classmethod
     def build(
@@ -143,9 +148,10 @@ class ServerConfig:
                 env.get("AGENTOPS_SESSION_INACTIVITY_SECONDS"),
                 3600,
                 minimum=1,
+                maximum=MAX_INACTIVITY_SECONDS,
             ),
-            secret_key=env.get("AGENTOPS_SECRET_KEY") or None,
-            public_url=(env.get("AGENTOPS_PUBLIC_URL") or None),
+            secret_key=_secret(env.get("AGENTOPS_SECRET_KEY") or None),
+            public_url=(env.get("AGENTOPS_PUBLIC_URL") or "").rstrip("/") or None,
             key_check_seconds=_int(
                 "key check seconds", None, env.get("AGENTOPS_KEY_CHECK_SECONDS"), 5, minimum=0
             ),
@@ -219,19 +225,31 @@ def normalize_database_url(url: str) -> str:
 
 
 def parse_proxies(raw: str) -> tuple[str, ...]:
-    """`10.0.0.1, 10.1.0.0/16` -> the addresses and networks, each checked."""
+    """`10.0.0.1, 10.1.0.0/16` -> the addresses and networks, each checked. A network written
+    with host bits (`10.0.0.5/16`) means its network (`10.0.0.0/16`): uvicorn, which decides
+    whom to trust, matches no address against it as written."""
     found = []
     for item in (part.strip() for part in raw.split(",")):
         if not item:
             continue
         try:
-            ipaddress.ip_network(item, strict=False)
+            network = ipaddress.ip_network(item, strict=False)
         except ValueError:
             raise ConfigError(
                 f"trusted proxies: {item!r} is not an IP address or network (like 10.0.0.0/8)"
             ) from None
-        found.append(item)
+        found.append(item if "/" not in item else str(network))
     return tuple(found)
+
+
+def _secret(raw: str | None) -> str | None:
+    if raw is not None and len(raw.encode()) < MIN_SECRET_BYTES:
+        raise ConfigError(
+            f"AGENTOPS_SECRET_KEY must be at least {MIN_SECRET_BYTES} bytes long, got "
+            f"{len(raw.encode())} (a random one: python -c 'import secrets; "
+            "print(secrets.token_urlsafe(48))')"
+        )
+    return raw
 
 
 def _int(

@@ -1,0 +1,56 @@
+"""Settings of `agentops serve` (docs/settings.md) as a user gives them: a bad value is refused
+at start with a message naming it, before anything is served; odd but valid ones work."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from uvicorn.middleware.proxy_headers import _TrustedHosts
+
+from agentops_server.config import ServerConfig
+from tests.support.server import free_port
+
+REFUSED = [
+    ({"AGENTOPS_SECRET_KEY": "short"}, "AGENTOPS_SECRET_KEY must be at least 16 bytes"),
+    # what someone sets to "never": it overflowed every sweep, every minute, and the sweep's
+    # expiry of held OTLP spans never ran
+    (
+        {"AGENTOPS_SESSION_INACTIVITY_SECONDS": "100000000000"},
+        "session inactivity seconds must be at most 316224000",
+    ),
+]
+
+
+@pytest.mark.parametrize(("environ", "message"), REFUSED, ids=["short secret", "inactivity"])
+def test_a_bad_setting_stops_the_start_with_a_message(
+    tmp_path: Path, environ: dict[str, str], message: str
+) -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "agentops_server", "serve", "--port", str(free_port()),
+         "--data-dir", str(tmp_path / "data")],
+        capture_output=True, text=True, timeout=60, env={**os.environ, **environ},
+    )  # fmt: skip
+    assert done.returncode == 2, done.stdout + done.stderr
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr and "agentops server:" not in done.stdout
+
+
+def test_an_ipv6_host_makes_valid_urls() -> None:
+    config = ServerConfig.build(host="::1", port=8000, environ={})
+    assert config.base_url == "http://[::1]:8000"
+
+
+def test_a_public_url_with_a_trailing_slash_makes_no_double_slash() -> None:
+    config = ServerConfig.build(environ={"AGENTOPS_PUBLIC_URL": "https://agentops.example.com/"})
+    assert config.base_url == "https://agentops.example.com"
+
+
+def test_a_trusted_network_written_with_host_bits_is_trusted() -> None:
+    """uvicorn, which decides whom to believe, matched no address against 127.0.0.5/8."""
+    config = ServerConfig.build(environ={"AGENTOPS_TRUSTED_PROXIES": "127.0.0.5/8, 10.0.0.7"})
+    trusted = _TrustedHosts(list(config.trusted_proxies))
+    assert "127.0.0.1" in trusted and "10.0.0.7" in trusted and "10.0.0.8" not in trusted
