@@ -8,11 +8,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import httpx
 import pytest
 from uvicorn.middleware.proxy_headers import _TrustedHosts
 
 from agentops_server.config import ServerConfig
-from tests.support.server import free_port
+from tests.support.server import ServerProcess, free_port
 
 REFUSED = [
     ({"AGENTOPS_SECRET_KEY": "short"}, "AGENTOPS_SECRET_KEY must be at least 16 bytes"),
@@ -54,3 +55,25 @@ def test_a_trusted_network_written_with_host_bits_is_trusted() -> None:
     config = ServerConfig.build(environ={"AGENTOPS_TRUSTED_PROXIES": "127.0.0.5/8, 10.0.0.7"})
     trusted = _TrustedHosts(list(config.trusted_proxies))
     assert "127.0.0.1" in trusted and "10.0.0.7" in trusted and "10.0.0.8" not in trusted
+
+
+@pytest.mark.parametrize("level", ["info", "error"])
+def test_the_log_level_governs_the_servers_own_messages(tmp_path: Path, level: str) -> None:
+    """docs/settings.md: --log-level "sets uvicorn's and the server's log level". The server's
+    warnings came out at every level, without uvicorn's "WARNING:" prefix."""
+    server = ServerProcess(data_dir=tmp_path / "data", extra_args=["--log-level", level]).start()
+    try:
+        reported = httpx.post(
+            f"{server.url}/v2/developer_errors",
+            json={"sdk_version": "0.3.26", "type": "KeyError", "message": "boom-in-the-sdk"},
+            headers={"X-Agentops-Api-Key": server.api_key},
+            timeout=30,
+        )
+        assert reported.status_code == 200
+    finally:
+        server.stop()
+    lines = [line for line in server.log().splitlines() if "boom-in-the-sdk" in line]
+    if level == "error":
+        assert lines == []
+    else:
+        assert len(lines) == 1 and lines[0].startswith("WARNING:"), lines

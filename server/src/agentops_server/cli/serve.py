@@ -25,6 +25,7 @@ from agentops_server.cli.options import (
 from agentops_server.cli.serve_settings import SettingsSource, migrate
 from agentops_server.config import ConfigError, ServerConfig
 from agentops_server.serving.listener import address, bind, systemd_socket
+from agentops_server.serving.logs import log_config
 from agentops_server.serving.supervisor import Supervisor
 from agentops_server.storage.store import Conflict
 
@@ -110,7 +111,8 @@ def serve(
     _prepare(config)
     import uvicorn
 
-    uvicorn.Config(app="", log_level=log_level)  # the same log format as the workers'
+    # the same log format and level as the workers'
+    uvicorn.Config(app="", log_level=log_level, log_config=log_config(log_level))
     supervisor = Supervisor(sock, source.reload, migrate)
     code = supervisor.run()
     sock.close()

@@ -16,6 +16,7 @@ import uvicorn
 from agentops_server.config import ServerConfig
 from agentops_server.connection_guard import guarded_protocol, raise_descriptor_limit
 from agentops_server.serving.drain import CloseWhenDraining, Drain, RetiringServer
+from agentops_server.serving.logs import log_config
 
 WORKER_ENV: Final = "AGENTOPS_SERVE_WORKER"
 RETIRE_SIGNAL: Final = signal.SIGUSR1
@@ -70,6 +71,7 @@ def main() -> None:
     config = uvicorn.Config(
         app,
         log_level=options.log_level,
+        log_config=log_config(options.log_level),
         access_log=options.access_log,
         timeout_graceful_shutdown=GRACEFUL_SECONDS,
         # Longer than clients keep idle connections (0.3.26: 10 s, sending every 5 s), so the
