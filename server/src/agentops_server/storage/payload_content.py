@@ -15,22 +15,22 @@ FROM_LOGS = "content_from_logs"
 the span, and log records never add to those)."""
 
 
-def merge_content(payload: dict[str, Any], fields: dict[str, Any]) -> bool:
+def merge_content(payload: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
     """Put GenAI content from log records (`prompt`, `completion`: lists of messages) into an
     event's payload: where it has no value yet, or after what earlier log records gave (the
     messages of one call may come in several export requests); never over what the span
-    itself carried. Returns whether the payload changed."""
+    itself carried. Returns what it took (empty: the payload is unchanged)."""
     from_logs: list[str] = list(payload.get(FROM_LOGS) or [])
-    changed = False
+    taken: dict[str, Any] = {}
     for key, value in fields.items():
         held = payload.get(key)
         if held is None:
             payload[key] = value
             from_logs.append(key)
-            changed = True
+            taken[key] = value
         elif key in from_logs and isinstance(held, list) and isinstance(value, list):
             payload[key] = held + value
-            changed = True
-    if changed:
+            taken[key] = value
+    if taken:
         payload[FROM_LOGS] = from_logs
-    return changed
+    return taken

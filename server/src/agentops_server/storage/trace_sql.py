@@ -213,10 +213,12 @@ class TraceSql:
             if row is None:
                 return False
             payload = dict(row[0] or {})
-            if merge_content(payload, fields):
+            taken = merge_content(payload, fields)
+            if taken:
                 conn.execute(update(events).where(where).values(payload=payload))
-                # its words, as the event's own were indexed when it was stored
-                words = search_text.documents([_LogContent(session_id, fields)])
+                # the words of what it took, as the event's own were indexed when it was stored
+                # (not of what it left out: the span's own content wins)
+                words = search_text.documents([_LogContent(session_id, taken)])
                 search_index.add_documents(conn, self.dialect, words)
             return True
 
