@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -45,7 +45,6 @@ _LOCKED_ROWS = (
     .with_for_update(key_share=True)
 )
 _NEW_STATS = insert(session_stats)
-_STORED_START = select(sessions.c.init_timestamp).where(sessions.c.id == bindparam("session_id"))
 _RETIME_TAGS = (
     update(session_tags)
     .where(session_tags.c.session_id == bindparam("b_id"))
@@ -110,20 +109,20 @@ class Written:
 
     inserted: list[dict[str, Any]]
     reattached: list[str]
+    starts: dict[str, datetime] = field(default_factory=dict)
+    """The re-attached sessions' starts as they were stored, read under their row lock."""
 
 
 def create_session(conn: Connection, dialect: str, write: SessionWrite, now: datetime) -> bool:
     """Insert the session, or re-attach to it: never wipes what is stored. True when another
     process started it (stored already, with another start): the writer re-attached, as an
     inherited session does. The owner's own retry (same start) is the owner again."""
-    before = conn.execute(_STORED_START, {"session_id": write.id}).first()
     written = create_sessions(conn, dialect, [write], now)
     if not written.inserted and not written.reattached:
         raise Conflict(f"session {write.id} belongs to another project")
     if written.inserted:
         return False
-    # stored by a request running alongside (before is None): someone else's start
-    return before is None or write.init_timestamp is None or before[0] != write.init_timestamp
+    return write.init_timestamp is None or written.starts[write.id] != write.init_timestamp
 
 
 def create_sessions(
@@ -150,9 +149,9 @@ def create_sessions(
         _add_tags(conn, [(write, write.init_timestamp or now, _tags(write)) for write in new])
         _add_words(conn, dialect, new)
     stored = [write for write in firsts.values() if write.id not in inserted] + repeats
-    return Written(
-        [row for row in rows if row["id"] in inserted], _reattach(conn, dialect, stored, now)
-    )
+    starts: dict[str, datetime] = {}
+    kept = _reattach(conn, dialect, stored, now, starts)
+    return Written([row for row in rows if row["id"] in inserted], kept, starts)
 
 
 def _tags(write: SessionWrite) -> list[str]:
@@ -183,9 +182,14 @@ def _new_row(write: SessionWrite, now: datetime) -> dict[str, Any]:
 
 
 def _reattach(
-    conn: Connection, dialect: str, writes: list[SessionWrite], now: datetime
+    conn: Connection,
+    dialect: str,
+    writes: list[SessionWrite],
+    now: datetime,
+    starts: dict[str, datetime],
 ) -> list[str]:
-    """Merge each write into its stored session; the ids of those of the writer's project."""
+    """Merge each write into its stored session; the ids of those of the writer's project.
+    `starts` receives their starts as stored before (read under the row locks)."""
     if not writes:
         return []
     stored = _locked_rows(conn, [write.id for write in writes])
@@ -199,6 +203,7 @@ def _reattach(
             raise NotFound(f"session {write.id} vanished during re-attach")
         if row["project_id"] != write.project_id:
             continue
+        starts.setdefault(write.id, row["init_timestamp"])
         values = _merged(write, row, now)
         changes.setdefault(write.id, {}).update(values)
         before = set(row["tags"])
