@@ -194,7 +194,7 @@ class AlertSql:
         )
         chosen = (
             select(ranked.c.id)
-            .where(ranked.c.nth <= (per_rule or limit))
+            .where(ranked.c.nth <= (limit if per_rule is None else per_rule))
             .order_by(ranked.c.next_attempt_at)
             .limit(limit)
             .scalar_subquery()
@@ -209,8 +209,10 @@ class AlertSql:
         )
 
         with self._read() as conn:
-            if conn.execute(select(alert_firings.c.id).where(*due).limit(1)).first() is None:
-                return []  # the usual case: no write transaction
+            # the usual case, and that of a hanging webhook's rule (skipped): no write
+            # transaction, which would take SQLite's one writer from ingest for nothing
+            if conn.execute(select(alert_firings.c.id).where(*due, *skip).limit(1)).first() is None:
+                return []
 
         def work(conn: Connection) -> list[AlertDelivery]:
             leased = [_firing(r) for r in conn.execute(lease).mappings()]
