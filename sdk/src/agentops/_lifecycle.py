@@ -9,7 +9,7 @@ deadline, then behave exactly as the process would without the SDK.
   the traceback; an uncaught KeyboardInterrupt (a Ctrl+C that ends the process) ends them as
   Fail ("Signal SIGINT detected"). At the interactive prompt an error ends nothing. A hook
   the program installs after init() without calling ours still leaves the exception in
-  sys.last_value, where the exit hook finds it (see _hidden_crash).
+  sys.last_value, where the exit hook finds it (see _last_exception.py).
 - SIGINT handled by Python (KeyboardInterrupt) or by the program's own handler: left alone,
   so asyncio.run() still installs its own (a Ctrl+C cancels the main task). The program may
   catch the interrupt and go on, and then so do its sessions; if the KeyboardInterrupt ends
@@ -45,6 +45,7 @@ from typing import Any
 
 from agentops import _recording, _spooling, _worker
 from agentops._errors import capture_internal_errors, logger
+from agentops._last_exception import uncaught_exception
 from agentops.wire import REASON_NO_END, EndState
 
 Handler = Callable[[int, FrameType | None], Any] | int | None
@@ -303,27 +304,15 @@ def _excepthook(
 
 
 def _hidden_crash() -> _Cause | None:
-    """The uncaught exception that is ending the program, when a hook the program installed
-    after init() hid it from ours (rich's `traceback.install()` calls no earlier hook). The
-    interpreter keeps that exception in sys.last_value before it calls sys.excepthook; others
-    set it too (pytest for every failing test, IPython for every failing cell, the `code`
-    module's consoles), but only an exception that ended the program has a traceback that
-    starts in the top-level code of __main__ (after runpy's frames, for `python -m`)."""
+    """An uncaught exception that a hook installed after ours hid (see _last_exception)."""
     global _interrupted
-    if hasattr(sys, "ps1") or sys.flags.inspect:  # at the interactive prompt: as _excepthook
+    found = uncaught_exception()
+    if found is None:
         return None
-    exc = getattr(sys, "last_value", None)
-    tb = getattr(sys, "last_traceback", None)
-    while tb is not None and tb.tb_frame.f_globals.get("__name__") == "runpy":
-        tb = tb.tb_next
-    if not isinstance(exc, BaseException) or tb is None:
-        return None
-    frame = tb.tb_frame
-    if frame.f_code.co_name != "<module>" or frame.f_globals.get("__name__") != "__main__":
-        return None
+    exc, tb = found
     if isinstance(exc, KeyboardInterrupt):  # the Ctrl+C ended the process: keep its status
         _interrupted = True
-    return (os.getpid(), _reason(type(exc), exc, sys.last_traceback), _running_ids())
+    return (os.getpid(), _reason(type(exc), exc, tb), _running_ids())
 
 
 def _reason(exc_type: type[BaseException], exc: BaseException, tb: TracebackType | None) -> str:
