@@ -32,6 +32,11 @@ def db(database_url: str) -> Iterator[tuple[str, SqlStore]]:
         store.close()
 
 
+def new_session(store: SqlStore, project_id: str) -> str:
+    write = SessionWrite(id=str(uuid.uuid4()), project_id=project_id, init_timestamp=WHEN)
+    return store.write_session(write, create=True).id
+
+
 def llm(session_id: str, model: str, tokens: tuple[int | None, int | None]) -> EventWrite:
     """An LLM event as ingestion stored it before any override existed."""
     return EventWrite(
@@ -103,9 +108,7 @@ def test_reprice_applies_a_new_override_to_stored_events_and_session_totals(
 ) -> None:
     url, store = db
     project = store.create_project("p").id
-    session = store.write_session(
-        SessionWrite(id=str(uuid.uuid4()), project_id=project, init_timestamp=WHEN), create=True
-    ).id
+    session = new_session(store, project)
     store.append_events(
         [
             llm(session, "my-ft", (1_000_000, 100_000)),
@@ -145,9 +148,7 @@ def test_reprice_applies_an_override_to_the_dated_snapshots_of_its_name(
 ) -> None:
     url, store = db
     project = store.create_project("p").id
-    session = store.write_session(
-        SessionWrite(id=str(uuid.uuid4()), project_id=project, init_timestamp=WHEN), create=True
-    ).id
+    session = new_session(store, project)
     store.append_events([llm(session, "gpt-4o-mini-2024-07-18", (1_000_000, 0))])
     run("prices", "set", "gpt-4o-mini", "--input", "3", "--output", "12", "--database-url", url)
     assert "1 LLM events checked, 1 re-priced" in run("reprice", "--database-url", url)
