@@ -3,15 +3,18 @@ at start with a message naming it, before anything is served; odd but valid ones
 
 from __future__ import annotations
 
+import logging
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import httpx
 import pytest
 from uvicorn.middleware.proxy_headers import _TrustedHosts
 
+from agentops_server.cli.serve_settings import SettingsSource
 from agentops_server.config import ServerConfig
 from tests.support.server import ServerProcess, free_port
 
@@ -77,3 +80,47 @@ def test_the_log_level_governs_the_servers_own_messages(tmp_path: Path, level: s
         assert lines == []
     else:
         assert len(lines) == 1 and lines[0].startswith("WARNING:"), lines
+
+
+def test_a_misspelled_setting_in_the_env_file_is_named(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    env_file = tmp_path / "agentops.env"
+    env_file.write_text("AGENTOPS_PROT=18560\nAGENTOPS_WORKERS=1\nAGENTOPS_API_KEY=for-agents\n")
+    source = SettingsSource({}, None, env_file, "info", False)
+    with caplog.at_level(logging.WARNING, logger="uvicorn.error"):
+        source.read()
+    assert [r.getMessage() for r in caplog.records] == [
+        f"AGENTOPS_PROT in {env_file} is not a setting (did you mean AGENTOPS_PORT?): ignored"
+    ]
+
+
+def test_a_chosen_port_is_printed_when_a_public_url_is_set(tmp_path: Path) -> None:
+    """docs/settings.md: port 0 picks a free port, printed at start (it was not printed when
+    AGENTOPS_PUBLIC_URL gave the links)."""
+    server = subprocess.Popen(
+        [sys.executable, "-m", "agentops_server", "serve", "--port", "0",
+         "--data-dir", str(tmp_path / "data")],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True,
+        env={**os.environ, "AGENTOPS_PUBLIC_URL": "https://agentops.example.com"},
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        printed = []
+        for line in server.stdout:  # the start lines, up to the database's
+            printed.append(line)
+            if line.startswith("database:"):
+                break
+        (url,) = [line.split()[-1] for line in printed if line.startswith("listening on")]
+        assert url.startswith("http://127.0.0.1:"), printed
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                assert httpx.get(f"{url}/health", timeout=5).status_code == 200
+                break
+            except httpx.TransportError:
+                assert time.monotonic() < deadline, f"nothing answers at {url}"
+                time.sleep(0.1)
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)

@@ -106,8 +106,11 @@ class ServerConfig:
 
     @property
     def base_url(self) -> str:
-        if self.public_url:
-            return self.public_url
+        return self.public_url or self.listen_url
+
+    @property
+    def listen_url(self) -> str:
+        """Where this server listens (the port chosen, once bound with port 0)."""
         host = f"[{self.host}]" if ":" in self.host else self.host  # an IPv6 address
         return f"http://{host}:{self.port}"
 

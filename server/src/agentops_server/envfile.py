@@ -6,9 +6,11 @@ or double quotes."""
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
 from pathlib import Path
 
-from agentops_server.config import ConfigError
+from agentops_server.config import ENV_VARS, ConfigError
 
 
 def read_env_file(path: Path) -> dict[str, str]:
@@ -31,3 +33,16 @@ def read_env_file(path: Path) -> dict[str, str]:
             value = value[1:-1]
         values[name] = value
     return values
+
+
+def misspelled(names: Iterable[str]) -> list[tuple[str, str]]:
+    """(name, the setting it is close to) for each AGENTOPS_* name that is no setting but
+    nearly one: a typo in an env file would otherwise be ignored without a word."""
+    known = list(ENV_VARS)
+    found = []
+    for name in names:
+        if name.startswith("AGENTOPS_") and name not in known:
+            close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+            if close:
+                found.append((name, close[0]))
+    return found

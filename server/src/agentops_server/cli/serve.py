@@ -147,6 +147,8 @@ def _prepare(config: ServerConfig) -> None:
     echo = click.echo
     cli, flags = invocation(), database_flags(config)
     echo(f"agentops server: {config.base_url}  (API docs {config.base_url}/docs)")
+    if config.public_url:
+        echo(f"listening on {config.listen_url}")
     echo(f"database: {redact(config.database_url)}")
     if config.host in ("0.0.0.0", "::") and not config.public_url:
         echo("Listening on all interfaces: set AGENTOPS_PUBLIC_URL to the URL users reach.")

@@ -14,7 +14,7 @@ from typing import Any
 
 from agentops_server.auth.tokens import load_secret
 from agentops_server.config import ConfigError, ServerConfig
-from agentops_server.envfile import read_env_file
+from agentops_server.envfile import misspelled, read_env_file
 from agentops_server.serving.supervisor import ReloadError, Settings
 
 logger = logging.getLogger("uvicorn.error")
@@ -36,7 +36,15 @@ class SettingsSource:
         """The process environment, overridden by the env file's values."""
         values = dict(os.environ)
         if self.env_file is not None:
-            values.update(read_env_file(self.env_file))
+            from_file = read_env_file(self.env_file)
+            for name, setting in misspelled(from_file):
+                logger.warning(
+                    "%s in %s is not a setting (did you mean %s?): ignored",
+                    name,
+                    self.env_file,
+                    setting,
+                )
+            values.update(from_file)
         return values
 
     def read(self) -> Settings:
