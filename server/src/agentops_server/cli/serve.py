@@ -100,7 +100,7 @@ def serve(
         config = source.read().config
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
-    sock = _listen(config)
+    sock, source.handed = _listen(config)
     source.bound = address(sock)
     settings = source.read()
     config = settings.config
@@ -122,11 +122,11 @@ def serve(
     sys.exit(code)
 
 
-def _listen(config: ServerConfig) -> socket.socket:
-    """The socket systemd passed (socket activation), else one bound to host:port."""
+def _listen(config: ServerConfig) -> tuple[socket.socket, bool]:
+    """The socket systemd passed (socket activation; True), else one bound to host:port."""
     try:
         sock = systemd_socket(os.environ)
-        return sock if sock is not None else bind(config.host, config.port)
+        return (sock, True) if sock is not None else (bind(config.host, config.port), False)
     except OSError as exc:
         raise click.ClickException(f"cannot listen on {config.host}:{config.port}: {exc}") from None
 

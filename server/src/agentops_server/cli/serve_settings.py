@@ -31,6 +31,8 @@ class SettingsSource:
     log_level: str
     access_log: bool
     bound: tuple[str, int] | None = None
+    handed: bool = False
+    """The socket came from systemd (socket activation): host and port settings do not apply."""
 
     def environ(self) -> dict[str, str]:
         """The process environment, overridden by the env file's values."""
@@ -58,7 +60,8 @@ class SettingsSource:
                 raise ConfigError(f"AGENTOPS_WORKERS must be a whole number >= 1, got {raw!r}")
             workers = int(raw)
         if self.bound is not None:
-            if (config.host, config.port) != self.bound and config.port != 0:
+            moved = (config.host, config.port) != self.bound and config.port != 0
+            if moved and not self.handed:
                 logger.warning(
                     "The address %s:%d needs a full restart; still listening on %s:%d",
                     config.host,
