@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import os
+import stat
 import subprocess
 import sys
 import time
@@ -124,3 +125,16 @@ def test_a_chosen_port_is_printed_when_a_public_url_is_set(tmp_path: Path) -> No
     finally:
         server.terminate()
         server.communicate(timeout=30)
+
+
+def test_a_data_directory_the_server_creates_is_its_users_alone(tmp_path: Path) -> None:
+    """The database holds prompts, completions and password hashes: with the usual umask (022)
+    the directory was readable by every user of the machine."""
+    data = tmp_path / "new" / "data"
+    done = subprocess.run(
+        [sys.executable, "-m", "agentops_server", "projects", "create", "P",
+         "--data-dir", str(data)],
+        capture_output=True, text=True, timeout=120, preexec_fn=lambda: os.umask(0o022),
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert stat.S_IMODE(data.stat().st_mode) == 0o700

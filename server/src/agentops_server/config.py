@@ -56,6 +56,9 @@ ENV_VARS: Final[dict[str, str]] = {
 DEFAULT_DATA_DIR: Final = "./agentops-data"
 SQLITE_FILENAME: Final = "agentops.sqlite3"
 SECRET_FILENAME: Final = "secret.key"
+PRIVATE_DIR_MODE: Final = 0o700
+"""A data directory the server creates is its user's alone: the database holds prompts,
+completions and password hashes (an existing directory is left as it is)."""
 MIN_SECRET_BYTES: Final = 16  # what the token and cookie signers require
 MAX_INACTIVITY_SECONDS: Final = 10 * 366 * 24 * 3600  # ten years: later dates overflow
 

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentops_server.auth.b64 import b64decode, b64encode
-from agentops_server.config import SECRET_FILENAME, ServerConfig
+from agentops_server.config import PRIVATE_DIR_MODE, SECRET_FILENAME, ServerConfig
 
 _VERSION = "aos1"
 
@@ -90,7 +90,7 @@ def load_secret(config: ServerConfig) -> bytes:
 
 def _create_secret_file(path: Path) -> None:
     """Write a new secret atomically; if another process won the race, keep theirs."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     try:

@@ -8,6 +8,7 @@ import click
 from sqlalchemy.engine import make_url
 
 from agentops_server.cli.options import build_config, database_options, first_line, redact
+from agentops_server.config import PRIVATE_DIR_MODE
 
 
 @click.group()
@@ -26,7 +27,7 @@ def upgrade(database_url: str | None, data_dir: Path | None) -> None:
     where = redact(config.database_url)
     try:
         if config.is_sqlite:
-            config.data_dir.mkdir(parents=True, exist_ok=True)
+            config.data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         before = current_revision(config.database_url)
         run_upgrade(config.database_url)
     except Exception as exc:  # the user's database, not a bug of ours: say what failed

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 
 import click
 
-from agentops_server.config import ConfigError, ServerConfig
+from agentops_server.config import PRIVATE_DIR_MODE, ConfigError, ServerConfig
 from agentops_server.storage.records import Project
 from agentops_server.storage.store import Store
 
@@ -52,7 +52,7 @@ def opened_store(config: ServerConfig) -> Iterator[Store]:
 
     try:
         if config.is_sqlite:
-            config.data_dir.mkdir(parents=True, exist_ok=True)
+            config.data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         upgrade(config.database_url)
         store = open_store(config.database_url)
     except Exception as exc:  # any failure here is the user's database, not a bug of ours

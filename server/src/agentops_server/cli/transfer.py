@@ -14,6 +14,7 @@ import click
 from sqlalchemy.engine import make_url
 
 from agentops_server.cli.options import build_config, database_options, first_line, redact
+from agentops_server.config import PRIVATE_DIR_MODE
 
 
 @contextmanager
@@ -92,7 +93,7 @@ def import_(file: Path, database_url: str | None, data_dir: Path | None) -> None
             header = read_header(handle.readline())
         total = sum(int(n) for n in header.get("counts", {}).values())
         if config.is_sqlite:
-            config.data_dir.mkdir(parents=True, exist_ok=True)
+            config.data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         upgrade(config.database_url)
         with (
             _open_text(file, "r", gz=_is_gzip(file)) as handle,

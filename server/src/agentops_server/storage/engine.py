@@ -18,7 +18,7 @@ from sqlalchemy.engine import Connection, make_url
 from sqlalchemy.exc import DisconnectionError
 from sqlalchemy.pool import ConnectionPoolEntry
 
-from agentops_server.config import normalize_database_url
+from agentops_server.config import PRIVATE_DIR_MODE, normalize_database_url
 from agentops_server.storage.checkpointer import (
     JOURNAL_SIZE_LIMIT_BYTES,
     WRITER_AUTOCHECKPOINT_PAGES,
@@ -55,7 +55,7 @@ def create_engines(database_url: str) -> Engines:
         database = url.database or ""
         if database in ("", ":memory:") or database.startswith("file:"):
             raise ValueError("SQLite needs a file path: sqlite:///PATH/agentops.sqlite3")
-        Path(database).parent.mkdir(parents=True, exist_ok=True)
+        Path(database).parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         write = _sqlite_engine(url.render_as_string(hide_password=False), writer=True)
         read = _sqlite_engine(url.render_as_string(hide_password=False), writer=False)
         checkpointer = Checkpointer(database, SQLITE_BUSY_TIMEOUT_MS)
@@ -79,7 +79,7 @@ def create_admin_engine(database_url: str) -> Engine:
     """A plain engine for migrations: one connection, same pragmas, no pool to speak of."""
     url = make_url(normalize_database_url(database_url))
     if url.get_backend_name() == "sqlite":
-        Path(url.database or "").parent.mkdir(parents=True, exist_ok=True)
+        Path(url.database or "").parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         return _sqlite_engine(url.render_as_string(hide_password=False), writer=True)
     return create_engine(url, json_serializer=dumps, connect_args={"options": "-c timezone=UTC"})
 
