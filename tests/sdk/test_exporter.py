@@ -15,7 +15,7 @@ import httpx
 import agentops
 from agentops._transport import HttpTransport, Request, TransportError
 from agentops.testing import InMemoryTransport
-from tests.sdk.conftest import export, start, stats
+from tests.sdk.conftest import LogLines, export, start, stats
 from tests.support.server import ServerProcess, free_port
 
 
@@ -252,21 +252,12 @@ def test_one_worker_thread_for_all_sessions(server: ServerProcess) -> None:
     assert isinstance(client, agentops.Client) and client.worker.pending() >= 0
 
 
-class _Lines(logging.Handler):
-    def __init__(self) -> None:
-        super().__init__(logging.DEBUG)
-        self.lines: list[str] = []
-
-    def emit(self, record: logging.LogRecord) -> None:
-        self.lines.append(record.getMessage())
-
-
 def test_a_program_logging_at_info_gets_no_line_per_request_the_sdk_sends(
     server: ServerProcess,
 ) -> None:
     """httpx logs every request at INFO: the SDK's own sends stay out of the program's logs,
     the program's own httpx requests (on any thread) stay in."""
-    handler = _Lines()
+    handler = LogLines()
     logger = logging.getLogger("httpx")
     level = logger.level
     logger.addHandler(handler)
