@@ -13,7 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import BaseRoute, Match
+from starlette.routing import Match
 
 from agentops_server.ingest.otlp.pipeline import PendingFull
 from agentops_server.ingest.writer import WriterUnavailable
@@ -22,6 +22,7 @@ from agentops_server.storage.outage import DATABASE_ERRORS, is_outage
 logger = logging.getLogger("agentops_server")
 RETRY_AFTER_SECONDS = 5
 
+_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -69,12 +70,18 @@ def not_found(message: str) -> ApiError:
 
 
 def allowed_methods(request: Request) -> str:
-    """Every method some route takes at this path (Starlette names only the first route's)."""
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        match, _ = route.matches({**request.scope, "method": "GET", "type": "http"})
-        if match is not Match.NONE and isinstance(route, BaseRoute):
-            methods.update(getattr(route, "methods", None) or ())
+    """Every method some route takes at this path (Starlette names only the first route's).
+    Each method is tried against every route, which also sees into the routers FastAPI wraps
+    when they are included (their own `methods` are not visible from the app)."""
+    routes = request.app.router.routes
+    methods = {
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method, "type": "http"})[0] is Match.FULL
+            for route in routes
+        )
+    }
     if "GET" in methods:
         methods.add("HEAD")
     return ", ".join(sorted(methods))
