@@ -25,9 +25,10 @@ from agentops_server.api import (
     sessions,
     ttd,
 )
-from agentops_server.api.budget_headers import BudgetHeaders
+from agentops_server.api.budget_headers import INGEST_PATHS, BudgetHeaders
 from agentops_server.api.deps import Services
 from agentops_server.api.errors import error_response, install_error_handlers
+from agentops_server.api.fast_routes import FastRoutes
 from agentops_server.api.reference import reference_router
 from agentops_server.api.schemas import install_schemas
 from agentops_server.auth.project_tokens import ProjectTokenSigner
@@ -109,6 +110,10 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     app.include_router(alerts.router)
     app.include_router(reference_router(app.title, app.openapi_url or "/openapi.json"))
     app.include_router(dashboard_router(config, store))
+    # inside BudgetHeaders, which adds its headers to their answers
+    app.add_middleware(
+        FastRoutes, fastapi=app, routers=[ingest.router, otlp.router], paths=INGEST_PATHS
+    )
     app.add_middleware(BudgetHeaders, watch=budgets)  # inside CollapseSlashes: clean paths
     app.add_middleware(CollapseSlashes)
     app.add_middleware(RejectNulInUrls)

@@ -1,0 +1,110 @@
+"""The ingest routes are called without FastAPI's router (api/fast_routes.py): their answers,
+errors included, are the ones the app's handlers give, and an endpoint the fast path cannot
+call as FastAPI would is refused when the app starts."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import pytest
+import uvicorn
+from fastapi import APIRouter, Depends, FastAPI, Request
+
+from agentops_server.api.errors import ApiError, install_error_handlers
+from agentops_server.api.fast_routes import FastRoutes
+from agentops_server.ingest.writer import WriterUnavailable
+from tests.support.server import free_port
+
+router = APIRouter()
+
+
+@router.post("/echo")
+async def echo(request: Request) -> dict[str, Any]:
+    body = await request.json()
+    if body.get("fail") == "api":
+        raise ApiError(409, "conflict", "already there")
+    if body.get("fail") == "writer":
+        raise WriterUnavailable("the server is shutting down; retry")
+    if body.get("fail") == "bug":
+        raise KeyError("a bug")
+    return {"echo": body, "text": "é"}
+
+
+def _app() -> FastAPI:
+    app = FastAPI()
+    install_error_handlers(app)
+    app.include_router(router)
+    app.add_middleware(FastRoutes, fastapi=app, routers=[router], paths=["/echo"])
+    return app
+
+
+@pytest.fixture
+def url() -> Iterator[str]:
+    port = free_port()
+    server = uvicorn.Server(uvicorn.Config(_app(), host="127.0.0.1", port=port, log_level="error"))
+    thread = threading.Thread(target=server.run, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 20
+    while not server.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "the server did not start"
+        time.sleep(0.02)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.should_exit = True
+        thread.join(30)
+
+
+def test_a_fast_route_answers_json_as_fastapi_would(url: str) -> None:
+    res = httpx.post(f"{url}/echo", json={"a": [1, None]})
+    assert res.status_code == 200
+    assert res.headers["content-type"] == "application/json"
+    assert res.json() == {"echo": {"a": [1, None]}, "text": "é"}
+
+
+def test_its_errors_are_answered_by_the_apps_handlers(url: str) -> None:
+    conflict = httpx.post(f"{url}/echo", json={"fail": "api"})
+    assert conflict.status_code == 409
+    assert conflict.json()["error"] == {"code": "conflict", "message": "already there"}
+    closing = httpx.post(f"{url}/echo", json={"fail": "writer"})
+    assert closing.status_code == 503 and closing.headers["Retry-After"] == "5"
+    assert closing.json()["error"]["code"] == "unavailable"
+
+
+def test_an_unexpected_error_is_a_logged_json_500(
+    url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.ERROR):
+        res = httpx.post(f"{url}/echo", json={"fail": "bug"})
+    assert res.status_code == 500
+    assert res.json()["error"]["code"] == "internal_error"
+    assert any("unexpected error on POST /echo" in r.getMessage() for r in caplog.records)
+
+
+def test_other_methods_on_its_path_go_through_fastapi(url: str) -> None:
+    res = httpx.get(f"{url}/echo")
+    assert res.status_code == 405 and res.headers["Allow"] == "POST"
+    assert res.json()["error"]["code"] == "method_not_allowed"
+
+
+def test_an_endpoint_with_a_dependency_is_refused_at_start() -> None:
+    guarded = APIRouter()
+
+    def user(request: Request) -> str:
+        return "someone"
+
+    @guarded.post("/guarded")
+    async def needs_a_user(request: Request, who: str = Depends(user)) -> dict[str, Any]:
+        return {"who": who}
+
+    app = FastAPI()
+    app.include_router(guarded)
+    with pytest.raises(RuntimeError, match="must take only the request"):
+        FastRoutes(app, fastapi=app, routers=[guarded], paths=["/guarded"])
+    with pytest.raises(RuntimeError, match="0 POST routes at /missing"):
+        FastRoutes(app, fastapi=app, routers=[guarded], paths=["/missing"])
