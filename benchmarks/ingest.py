@@ -1,7 +1,8 @@
 """End-to-end ingestion speed of a real `agentops serve`: events persisted per second, measured
 until the stats endpoint shows every event, for batches of 25 (the 0.3 client's size) and 500.
 
-    .venv/bin/python benchmarks/ingest.py [--events 100000] [--sessions 20] [--clients 4]
+    .venv/bin/python benchmarks/ingest.py [--events 100000] [--small-batch-events 25000]
+                                          [--sessions 20] [--clients 4]
                                           [--batch-sizes 25,500] [--engines sqlite,postgres]
                                           [--workers 1,2] [--database-url URL]
                                           [--export-events 100000]
@@ -303,6 +304,7 @@ def measure_ingest(
     batch_sizes: list[int],
     *,
     events: int,
+    small_batch_events: int = 25_000,
     sessions: int,
     clients: int,
 ) -> list[tuple[str, int, float]]:
@@ -320,7 +322,7 @@ def measure_ingest(
                         extra_args=["--log-level", "warning", "--workers", str(workers)],
                     ).start()
                     try:
-                        total = events if batch >= 100 else min(events, 25_000)
+                        total = events if batch >= 100 else min(events, small_batch_events)
                         rate = run(server, total, batch, sessions, clients, label)
                     finally:
                         server.stop()
@@ -343,6 +345,12 @@ def print_table(rows: list[tuple[str, int, float]]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--events", type=int, default=100_000)
+    parser.add_argument(
+        "--small-batch-events",
+        type=int,
+        default=25_000,
+        help="at most this many events for batches under 100 (a short run by default)",
+    )
     parser.add_argument("--sessions", type=int, default=20)
     parser.add_argument("--clients", type=int, default=4)
     parser.add_argument("--batch-sizes", default="25,500")
@@ -357,6 +365,7 @@ def main() -> None:
         [int(w) for w in args.workers.split(",")],
         [int(b) for b in args.batch_sizes.split(",")],
         events=args.events,
+        small_batch_events=args.small_batch_events,
         sessions=args.sessions,
         clients=args.clients,
     )
