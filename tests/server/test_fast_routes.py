@@ -13,9 +13,10 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
-from fastapi import APIRouter, Depends, FastAPI, Request
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Request
+from fastapi.responses import JSONResponse
 
-from agentops_server.api.errors import ApiError, install_error_handlers
+from agentops_server.api.errors import ApiError, error_response, install_error_handlers
 from agentops_server.api.fast_routes import FastRoutes
 from agentops_server.ingest.writer import WriterUnavailable
 from tests.support.server import free_port
@@ -30,14 +31,22 @@ async def echo(request: Request) -> dict[str, Any]:
         raise ApiError(409, "conflict", "already there")
     if body.get("fail") == "writer":
         raise WriterUnavailable("the server is shutting down; retry")
+    if body.get("fail") == "http":
+        raise HTTPException(418, "short and stout")
     if body.get("fail") == "bug":
         raise KeyError("a bug")
     return {"echo": body, "text": "é"}
 
 
+async def _teapot(request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, HTTPException)
+    return error_response(418, "teapot", str(exc.detail))
+
+
 def _app() -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
+    app.add_exception_handler(418, _teapot)
     app.include_router(router)
     app.add_middleware(FastRoutes, fastapi=app, routers=[router], paths=["/echo"])
     return app
@@ -71,6 +80,9 @@ def test_its_errors_are_answered_by_the_apps_handlers(url: str) -> None:
     conflict = httpx.post(f"{url}/echo", json={"fail": "api"})
     assert conflict.status_code == 409
     assert conflict.json()["error"] == {"code": "conflict", "message": "already there"}
+    teapot = httpx.post(f"{url}/echo", json={"fail": "http"})  # the app's handler by status
+    assert teapot.status_code == 418
+    assert teapot.json()["error"] == {"code": "teapot", "message": "short and stout"}
     closing = httpx.post(f"{url}/echo", json={"fail": "writer"})
     assert closing.status_code == 503 and closing.headers["Retry-After"] == "5"
     assert closing.json()["error"]["code"] == "unavailable"
@@ -108,3 +120,14 @@ def test_an_endpoint_with_a_dependency_is_refused_at_start() -> None:
         FastRoutes(app, fastapi=app, routers=[guarded], paths=["/guarded"])
     with pytest.raises(RuntimeError, match="0 POST routes at /missing"):
         FastRoutes(app, fastapi=app, routers=[guarded], paths=["/missing"])
+
+
+def test_an_app_that_would_not_call_the_endpoint_as_routed_is_refused_at_start() -> None:
+    guarded = FastAPI(dependencies=[Depends(lambda: None)])
+    guarded.include_router(router)
+    with pytest.raises(RuntimeError, match="the app has dependencies"):
+        FastRoutes(guarded, fastapi=guarded, routers=[router], paths=["/echo"])
+    prefixed = FastAPI()
+    prefixed.include_router(router, prefix="/api")  # /echo is not where the app answers it
+    with pytest.raises(RuntimeError, match="answers no POST /echo"):
+        FastRoutes(prefixed, fastapi=prefixed, routers=[router], paths=["/echo"])

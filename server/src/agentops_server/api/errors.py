@@ -22,7 +22,7 @@ from agentops_server.storage.outage import DATABASE_ERRORS, is_outage
 logger = logging.getLogger("agentops_server")
 RETRY_AFTER_SECONDS = 5
 
-_METHODS = ("GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 _HTTP_CODES = {
     400: "bad_request",
     401: "unauthorized",
@@ -82,8 +82,6 @@ def allowed_methods(request: Request) -> str:
             for route in routes
         )
     }
-    if "GET" in methods:
-        methods.add("HEAD")
     return ", ".join(sorted(methods))
 
 

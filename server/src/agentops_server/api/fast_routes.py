@@ -8,8 +8,13 @@ FastRoutes calls such endpoints itself and answers their errors with the app's o
 handlers, so what a client sees is the same either way. The routes stay registered with FastAPI,
 which documents them (OpenAPI) and answers every other method on their paths.
 
-Only endpoints whose one parameter is the request are taken: one that gains a dependency or a
-parameter is refused when the app starts, instead of being called without it.
+Only endpoints whose one parameter is the request are taken: one that gains a dependency (of
+its own, its router's or the app's) or a parameter is refused when the app starts, instead of
+being called without it, and so is a path no route of the app answers (a router included under
+a prefix). What the start cannot see, and these routes must not use: dependencies or a body
+size limit given to `include_router`, and a route's response class or model (a dict answer is
+written with orjson, so it must hold JSON values only). FastAPI's own OpenTelemetry spans, when
+enabled for the server, name these requests by their method alone.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from typing import Any, cast
 import orjson
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
+from starlette.routing import Match
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 Endpoint = Callable[[Request], Awaitable[Any]]
@@ -38,7 +45,9 @@ class FastRoutes:
     ) -> None:
         self.app = app
         self._fastapi = fastapi
-        self._endpoints = {path: _bare_endpoint(routers, path) for path in paths}
+        if fastapi.router.dependencies:
+            raise RuntimeError("FastRoutes: the app has dependencies, which it would skip")
+        self._endpoints = {path: _bare_endpoint(fastapi, routers, path) for path in paths}
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         endpoint = self._endpoints.get(scope["path"]) if scope["type"] == "http" else None
@@ -58,9 +67,12 @@ class FastRoutes:
         await result(scope, receive, send)
 
     def _handler(self, exc: Exception) -> Handler | None:
-        """The app's handler for `exc`'s class or its nearest base, as Starlette's
-        ExceptionMiddleware finds it; None for the catch-all (Exception)."""
+        """The app's handler for `exc`, as Starlette's ExceptionMiddleware finds it: by status
+        code for an HTTPException, else by its class or nearest base; None for the catch-all
+        (Exception), which ServerErrorMiddleware runs."""
         handlers = self._fastapi.exception_handlers
+        if isinstance(exc, HTTPException) and exc.status_code in handlers:
+            return cast(Handler, handlers[exc.status_code])
         for cls in type(exc).__mro__:
             if cls is Exception:
                 return None
@@ -69,8 +81,8 @@ class FastRoutes:
         return None
 
 
-def _bare_endpoint(routers: Sequence[APIRouter], path: str) -> Endpoint:
-    """The endpoint of POST `path` in `routers` (included in the app without a prefix)."""
+def _bare_endpoint(app: FastAPI, routers: Sequence[APIRouter], path: str) -> Endpoint:
+    """The endpoint of POST `path` in `routers`, which `app` must answer at that path."""
     found = [
         (router, route)
         for router in routers
@@ -87,4 +99,7 @@ def _bare_endpoint(routers: Sequence[APIRouter], path: str) -> Endpoint:
         raise RuntimeError(
             f"FastRoutes: POST {path} must take only the request (no dependencies, status 200)"
         )
+    scope = {"type": "http", "method": "POST", "path": path, "root_path": "", "headers": []}
+    if not any(r.matches(scope)[0] is Match.FULL for r in app.router.routes):
+        raise RuntimeError(f"FastRoutes: the app answers no POST {path} (a router's prefix?)")
     return cast(Endpoint, route.endpoint)
