@@ -64,6 +64,13 @@ def test_nan_and_infinity_tokens_become_null_everywhere() -> None:
         # a lone surrogate (JSON allows the escape, no database stores it) is replaced
         (b'{"s": "a\\ud800b"}', {"s": "a?b"}),
         (
+            b'{"s": "a\\udc00", "n": 1234567890123456789012}',
+            {"s": "a?", "n": 1234567890123456789012},
+        ),
+        # an emoji as json.dumps escapes it (a surrogate pair) is the emoji; a NUL is dropped
+        (b'{"s": "\\ud83d\\ude00 ok"}', {"s": "\U0001f600 ok"}),
+        (b'{"s": ["\\ud83d\\ude00\\u0000!"]}', {"s": ["\U0001f600!"]}),
+        (
             b'{"k": [1, 2.5, "\\u00e9", true, null, {"x": {}}]}',
             {"k": [1, 2.5, "\u00e9", True, None, {"x": {}}]},
         ),
