@@ -44,6 +44,15 @@ BAD_EVENT_BODIES: list[tuple[str, bytes, int, str]] = [
     ("malformed JSON", b'{"events": [', 400, "not valid JSON"),
     ("empty body", b"", 400, "empty"),
     ("not UTF-8", b'{"events": ["\xff"]}', 400, "UTF-8"),
+    # a surrogate encoded as UTF-8 bytes is no UTF-8 either (it was a 500: no database stores it)
+    (
+        "a surrogate's bytes",
+        b'{"events": [{"id": "5b2a8d1c-0f0e-4c3a-9d55-0c1d2e3f4a5b", "event_type": "actions",'
+        b' "action_type": "x\xed\xa0\x80y"}]}',
+        400,
+        "UTF-8",
+    ),
+    ("UTF-16", '{"events": []}'.encode("utf-16"), 400, "UTF-8"),
     ("a list, not an object", b"[]", 422, "events"),
     ("events missing", b"{}", 422, "events is required"),
     ("events not a list", b'{"events": {"id": 1}}', 422, "must be a list"),

@@ -98,6 +98,27 @@ def test_unparsable_json_is_a_400_api_error() -> None:
     assert caught.value.status == 400
 
 
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b'{"s": "\xed\xa0\x80"}',  # the UTF-8 bytes of a lone surrogate
+        b'{"s": "\xed\xa0\x80", "n": 1234567890123456789012}',  # ... for the stdlib parser
+        '{"s": "\\u0000"}'.encode("utf-16"),
+        '{"s": "x"}'.encode("utf-32"),
+    ],
+)
+def test_bodies_that_are_not_utf8_are_a_400(raw: bytes) -> None:
+    with pytest.raises(ApiError) as caught:
+        parse_json(raw)
+    assert caught.value.status == 400 and "UTF-8" in caught.value.message
+
+
+def test_a_utf8_byte_order_mark_is_read_past() -> None:
+    assert parse_json(b'\xef\xbb\xbf{"n": 12345678901234567890123}') == {
+        "n": 12345678901234567890123
+    }
+
+
 def test_unknown_types_become_actions_keeping_the_original_type() -> None:
     (event,) = normalize(action(event_type="apis", action_type=None, name="GET /x"))
     assert event.event_type == "actions" and event.name == "GET /x"

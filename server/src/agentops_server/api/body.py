@@ -2,8 +2,9 @@
 
 Bodies are parsed with orjson when it gives what stdlib json would, else with stdlib json. The
 agentops 0.3 client writes NaN and Infinity as bare tokens; they become None here (PostgreSQL
-JSONB rejects them), as do numbers too large for a float. NUL characters and lone surrogates,
-which no database stores, are replaced.
+JSONB rejects them), as do numbers too large for a float. NUL characters and lone surrogates
+written as escapes, which no database stores, are replaced. A body must be UTF-8 (RFC 8259):
+the bytes of a lone surrogate or a UTF-16 body are a 400.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ _DIGITS_AS_ZERO = bytes(0x30 if 0x30 <= byte <= 0x39 else 0x20 for byte in range
 _LONG_DIGIT_RUN = b"0" * 19
 _ESCAPES_TO_CLEAN = re.compile(rb"\\u(?:0000|[dD])")
 """A NUL or a surrogate written as an escape: the strings are cleaned after parsing. One regex
-pass (it looks for the rare backslash first) costs a tenth of three `in` scans here."""
+pass (it looks for the rare backslash first) costs several times less than three `in` scans."""
 _NUL_ESCAPE = re.compile(rb"\\u0000")
 _NOT_A_BRACKET = bytes(byte for byte in range(256) if byte not in b"[]{}")
 _BRACKET_STEP = bytes(
@@ -124,7 +125,9 @@ def _load(raw: bytes) -> tuple[Any, bool]:
             return orjson.loads(raw), True
         except orjson.JSONDecodeError:
             pass
-    return json.loads(raw, parse_constant=_no_constant, parse_float=_finite_float), False
+    # decoded here: json.loads would take UTF-16 and the UTF-8 bytes of a lone surrogate
+    text = raw.decode("utf-8-sig")
+    return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float), False
 
 
 def _maybe_too_deep(raw: bytes) -> bool:
