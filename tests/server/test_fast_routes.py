@@ -33,9 +33,20 @@ async def echo(request: Request) -> dict[str, Any]:
         raise WriterUnavailable("the server is shutting down; retry")
     if body.get("fail") == "http":
         raise HTTPException(418, "short and stout")
+    if body.get("fail") == "sync":
+        raise Refused("no thanks")
     if body.get("fail") == "bug":
         raise KeyError("a bug")
-    return {"echo": body, "text": "é"}
+    # FastAPI's router puts the endpoint it chose in the scope; the fast path has no router
+    return {"echo": body, "text": "é", "routed": "endpoint" in request.scope}
+
+
+class Refused(Exception):
+    pass
+
+
+def _refused(request: Request, exc: Exception) -> JSONResponse:  # a plain function handler
+    return error_response(409, "refused", str(exc))
 
 
 async def _teapot(request: Request, exc: Exception) -> JSONResponse:
@@ -47,6 +58,7 @@ def _app() -> FastAPI:
     app = FastAPI()
     install_error_handlers(app)
     app.add_exception_handler(418, _teapot)
+    app.add_exception_handler(Refused, _refused)
     app.include_router(router)
     app.add_middleware(FastRoutes, fastapi=app, routers=[router], paths=["/echo"])
     return app
@@ -73,7 +85,7 @@ def test_a_fast_route_answers_json_as_fastapi_would(url: str) -> None:
     res = httpx.post(f"{url}/echo", json={"a": [1, None]})
     assert res.status_code == 200
     assert res.headers["content-type"] == "application/json"
-    assert res.json() == {"echo": {"a": [1, None]}, "text": "é"}
+    assert res.json() == {"echo": {"a": [1, None]}, "text": "é", "routed": False}
 
 
 def test_its_errors_are_answered_by_the_apps_handlers(url: str) -> None:
@@ -83,6 +95,8 @@ def test_its_errors_are_answered_by_the_apps_handlers(url: str) -> None:
     teapot = httpx.post(f"{url}/echo", json={"fail": "http"})  # the app's handler by status
     assert teapot.status_code == 418
     assert teapot.json()["error"] == {"code": "teapot", "message": "short and stout"}
+    refused = httpx.post(f"{url}/echo", json={"fail": "sync"})
+    assert refused.status_code == 409 and refused.json()["error"]["code"] == "refused"
     closing = httpx.post(f"{url}/echo", json={"fail": "writer"})
     assert closing.status_code == 503 and closing.headers["Retry-After"] == "5"
     assert closing.json()["error"]["code"] == "unavailable"
@@ -127,6 +141,10 @@ def test_an_app_that_would_not_call_the_endpoint_as_routed_is_refused_at_start()
     guarded.include_router(router)
     with pytest.raises(RuntimeError, match="the app has dependencies"):
         FastRoutes(guarded, fastapi=guarded, routers=[router], paths=["/echo"])
+    limited = APIRouter()
+    limited.add_api_route("/small", echo, methods=["POST"], max_body_size=1024)
+    with pytest.raises(RuntimeError, match="body size limit of its own"):
+        FastRoutes(guarded, fastapi=FastAPI(), routers=[limited], paths=["/small"])
     prefixed = FastAPI()
     prefixed.include_router(router, prefix="/api")  # /echo is not where the app answers it
     with pytest.raises(RuntimeError, match="answers no POST /echo"):

@@ -8,13 +8,15 @@ FastRoutes calls such endpoints itself and answers their errors with the app's o
 handlers, so what a client sees is the same either way. The routes stay registered with FastAPI,
 which documents them (OpenAPI) and answers every other method on their paths.
 
-Only endpoints whose one parameter is the request are taken: one that gains a dependency (of
-its own, its router's or the app's) or a parameter is refused when the app starts, instead of
-being called without it, and so is a path no route of the app answers (a router included under
-a prefix). What the start cannot see, and these routes must not use: dependencies or a body
-size limit given to `include_router`, and a route's response class or model (a dict answer is
-written with orjson, so it must hold JSON values only). FastAPI's own OpenTelemetry spans, when
-enabled for the server, name these requests by their method alone.
+Only endpoints whose one parameter is the request are taken. Refused when the app starts,
+instead of being called without what FastAPI would have done: an endpoint that gains a
+dependency (of its own, its router's or the app's) or a parameter, a body size limit of its
+own or its router's, and a path no route of the app answers (a router included under a
+prefix). Not checked, so not to be used with these routes: dependencies or a body size limit
+given to `include_router`, and a response class or model for a dict answer (it is written
+with orjson: JSON values only; an endpoint that returns a Response is sent as it is, as
+FastAPI would). FastAPI's own OpenTelemetry spans, when enabled for the server, name these
+requests by their method alone.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from typing import Any, cast
 import orjson
 from fastapi import APIRouter, FastAPI
 from fastapi.routing import APIRoute
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 from starlette.requests import Request
 from starlette.responses import Response
@@ -61,7 +64,10 @@ class FastRoutes:
             handler = self._handler(exc)
             if handler is None:
                 raise  # unexpected: ServerErrorMiddleware logs it and answers 500, as for any route
-            result = await handler(request, exc)
+            if inspect.iscoroutinefunction(handler):
+                result = await handler(request, exc)
+            else:  # as Starlette runs a plain function
+                result = await run_in_threadpool(handler, request, exc)
         if not isinstance(result, Response):
             result = Response(orjson.dumps(result), media_type="application/json")
         await result(scope, receive, send)
@@ -99,6 +105,9 @@ def _bare_endpoint(app: FastAPI, routers: Sequence[APIRouter], path: str) -> End
         raise RuntimeError(
             f"FastRoutes: POST {path} must take only the request (no dependencies, status 200)"
         )
+    limits = getattr(route, "max_body_size", None), getattr(router, "max_body_size", None)
+    if limits != (None, None):
+        raise RuntimeError(f"FastRoutes: POST {path} has a body size limit of its own")
     scope = {"type": "http", "method": "POST", "path": path, "root_path": "", "headers": []}
     if not any(r.matches(scope)[0] is Match.FULL for r in app.router.routes):
         raise RuntimeError(f"FastRoutes: the app answers no POST {path} (a router's prefix?)")
