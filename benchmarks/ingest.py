@@ -10,7 +10,8 @@ until the stats endpoint shows every event, for batches of 25 (the 0.3 client's 
 Bodies are built before the clock starts (typical 0.3.26 events: 1 LLM call, 2 actions,
 1 tool call per 4 events, with prompts and completions). Reports events/s, request latency and
 the server's peak RSS (VmHWM), and beside each rate the rate of raw SQLite inserting the same
-rows in transactions of the same size (and the ratio). --export-events also streams a session
+rows in transactions of the same size (and the ratio): into a one-index table, and into the
+server's own events table with its indexes. --export-events also streams a session
 of that many events and reports the server's RSS before and after (a streamed export keeps
 memory flat).
 
@@ -40,6 +41,9 @@ from typing import Any
 import httpx
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+from agentops_server.storage.migrate import upgrade
+from agentops_server.storage.records import SessionWrite
+from agentops_server.storage.sql_store import open_store
 from benchmarks.scale import database
 from tests.support.server import ServerProcess
 
@@ -267,6 +271,51 @@ def raw_sqlite_rate(total: int, batch: int) -> float:
     return total / elapsed
 
 
+TIMES = ("init_timestamp", "end_timestamp")
+
+
+def schema_sqlite_rate(total: int, batch: int, sessions: int) -> float:
+    """Rows/s of the same events inserted straight into the server's own events table (its
+    indexes, foreign key and ON CONFLICT skip, made by the migrations), `sessions` sessions
+    taking turns as in run(), one transaction per `batch` rows by executemany: what SQLite
+    alone costs for the server's schema, before any statistics, search index or Python."""
+    with tempfile.TemporaryDirectory() as tmp:
+        url = f"sqlite:///{tmp}/schema.sqlite3"
+        upgrade(url)
+        store = open_store(url)
+        project = store.create_project("raw")
+        ids = [str(uuid.uuid4()) for _ in range(sessions)]
+        for session_id in ids:
+            store.write_session(SessionWrite(id=session_id, project_id=project.id), create=True)
+        store.close()
+        rows = []
+        for start in range(0, total, batch):
+            session_id = ids[(start // batch) % sessions]
+            for e in events_for(min(batch, total - start), start):
+                start_at, end_at = (e[k].replace("T", " ")[:26] for k in TIMES)  # as stored
+                rows.append(
+                    (session_id, e["id"], e["event_type"], start_at, end_at, e.get("name"),
+                     e.get("model"), e.get("prompt_tokens"), e.get("completion_tokens"),
+                     json.dumps(e))
+                )  # fmt: skip
+        conn = sqlite3.connect(Path(tmp) / "schema.sqlite3", isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            conn.execute(f"PRAGMA {pragma}")
+        insert = (
+            "INSERT INTO events (session_id, id, event_type, init_timestamp, end_timestamp, name,"
+            " model, prompt_tokens, completion_tokens, cost_source, payload)"
+            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, 'none', ?) ON CONFLICT (session_id, id) DO NOTHING"
+        )
+        started = time.perf_counter()
+        for start in range(0, total, batch):
+            conn.execute("BEGIN IMMEDIATE")
+            conn.executemany(insert, rows[start : start + batch])
+            conn.execute("COMMIT")
+        elapsed = time.perf_counter() - started
+        conn.close()
+    return total / elapsed
+
+
 def export_memory(server: ServerProcess, count: int) -> None:
     ((sid, jwt),) = open_sessions(server, 1)
     with httpx.Client(timeout=120) as http:
@@ -331,6 +380,12 @@ def measure_ingest(
                     print(
                         f"  raw SQLite, the same {total:,} rows in transactions of {batch}: "
                         f"{raw:,.0f} rows/s; this server reached {rate / raw:.0%} of it",
+                        flush=True,
+                    )
+                    own = schema_sqlite_rate(total, batch, sessions)
+                    print(
+                        f"  raw SQLite into the server's own events table (its indexes): "
+                        f"{own:,.0f} rows/s; this server reached {rate / own:.0%} of it",
                         flush=True,
                     )
     return rows
