@@ -6,13 +6,22 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from tests.server.conftest import LiveServer
 from tests.server.test_otlp_ingest import PROTOBUF, export, live, messages, send
-from tests.support.otlp import T0_NS, SpanSpec, key_values, new_trace_id, session_of
+from tests.support.otlp import (
+    T0_NS,
+    SpanSpec,
+    agentops_llm_span,
+    agentops_session_span,
+    key_values,
+    new_trace_id,
+    session_of,
+)
 
 __all__ = ["live"]  # the fixture: SQLite and PostgreSQL
 
@@ -161,3 +170,63 @@ def test_log_content_the_span_already_carries_is_neither_kept_nor_searchable(
     assert "zebracredential" not in json.dumps(llm)
     assert found_by(live, "zebracredential") == []
     assert found_by(live, "tapirword") == [session_of(trace_id)]
+
+
+def _one_call_two_ways(trace_id: str, parent: str) -> tuple[SpanSpec, SpanSpec]:
+    """agentops 0.4's span of one OpenAI call (it reports the cached input tokens) around
+    openai-v2's span of the same call (it reports the reasoning tokens)."""
+    outer = agentops_llm_span(trace_id, parent)
+    outer.attributes = {**outer.attributes, "gen_ai.usage.cache_read_input_tokens": 16}
+    inner = SpanSpec("chat gpt-4o-mini", trace_id, parent=outer.span_id, start_ms=2, end_ms=5,
+        kind=3, scope="opentelemetry.instrumentation.openai_v2", attributes={
+            "gen_ai.system": "openai", "gen_ai.operation.name": "chat",
+            "gen_ai.request.model": "gpt-4o-mini",
+            "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
+            "gen_ai.response.id": outer.attributes["gen_ai.response.id"],
+            "gen_ai.usage.input_tokens": 21, "gen_ai.usage.output_tokens": 7,
+            "gen_ai.usage.reasoning.output_tokens": 4})  # fmt: skip
+    return outer, inner
+
+
+def test_one_call_seen_by_two_instrumentations_keeps_the_token_kinds_of_both(
+    live: LiveServer,
+) -> None:
+    """Each instrumentation reports a token kind the other leaves out: the call keeps both,
+    is priced with its cached input, and the session's statistics and the model's cost are
+    the same in whichever order and grouping the two spans arrive (a later span fills in
+    the call stored before it), and when the exporter sends one again."""
+    reference_id = new_trace_id()
+    root = agentops_session_span(reference_id)
+    outer, _ = _one_call_two_ways(reference_id, root.span_id)
+    outer.attributes = {**outer.attributes, "gen_ai.usage.reasoning.output_tokens": 4}  # both
+    assert send(live, [outer, root]).status_code == 200
+    expected = export(live, reference_id)
+    (call,) = expected["llms"]
+    assert (call["cache_read_tokens"], call["reasoning_tokens"]) == (16, 4)
+    # gpt-4o-mini, 16 of 21 inputs cached: 5 x 0.15 + 16 x 0.075 + 7 x 0.6 USD per million
+    assert expected["stats"]["cost"] == "0.00000615"  # 0.00000735 if none were cached
+
+    def outcome(body: dict[str, Any]) -> dict[str, Any]:
+        (llm,) = body["llms"]
+        keep = ("model", "prompt_tokens", "completion_tokens", "cache_read_tokens",
+                "reasoning_tokens", "cost", "cost_source")  # fmt: skip
+        stats = body["stats"]
+        totals = ("cost", "prompt_tokens", "completion_tokens", "cache_read_tokens",
+                  "cache_write_tokens", "reasoning_tokens", "unknown_cost_events")  # fmt: skip
+        return {
+            "llm": {k: llm[k] for k in keep},
+            "stats": {k: stats[k] for k in totals} | {"llms": stats["event_counts"]["llms"]},
+        }
+
+    for order in ("one request", "outer first", "inner first"):
+        trace_id = new_trace_id()
+        root = agentops_session_span(trace_id)
+        outer, inner = _one_call_two_ways(trace_id, root.span_id)
+        batches = {"one request": [[outer, inner]], "outer first": [[outer], [inner]],
+                   "inner first": [[inner], [outer]]}[order]  # fmt: skip
+        for batch in [*batches, batches[-1], [root]]:  # the last one sent twice
+            assert send(live, batch).status_code == 200
+        assert outcome(export(live, trace_id)) == outcome(expected), order
+    # the model's calls and cost over the project (what the dashboard's overview shows)
+    (model,) = live.store.overview(live.project_id, None, None).models
+    assert (model.calls, model.cost_nanos) == (4, 4 * 6150)

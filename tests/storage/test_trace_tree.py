@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from agentops_server.storage.records import PendingOtlp, pending_size
+from agentops_server.storage.records import PendingOtlp, UsageFill, pending_size
 from agentops_server.storage.sql_store import SqlStore, open_store
 from agentops_server.storage.store import NotFound
 from tests.storage.builders import Seed, at, event
@@ -230,3 +230,43 @@ def test_session_name_and_metadata_merge_on_reattach(seed: Seed) -> None:
         {"a": 1, "b": 2},
         at(1),
     )
+
+
+def _fill(event_id: str, cost_before: int | None, cost: int | None) -> UsageFill:
+    """8 cached and 2 reasoning tokens for a stored call that had neither."""
+    return UsageFill(
+        session_id="s1",
+        event_id=event_id,
+        model="gpt-4o",
+        tokens=15,
+        before=(None, None, None, cost_before),
+        cache_read_tokens=8,
+        cache_write_tokens=None,
+        reasoning_tokens=2,
+        cost_nanos=cost,
+        cost_source="computed",
+    )
+
+
+def test_a_usage_fill_applies_once_to_the_call_as_it_was_read(seed: Seed) -> None:
+    """A late span's token kinds fill in a stored LLM call and move the session's statistics
+    and its model's cost by the difference; a fill made from an older read of the call (a
+    second request that saw the same span) changes nothing, so nothing is counted twice."""
+    store = seed.store
+    seed.session("s1")
+    store.append_events([event("s1", "call", cost_nanos=1_000), event("s1", "other")])
+    store.finish_traces([], [], fills=[_fill("call", 1_000, 700)])
+    store.finish_traces([], [], fills=[_fill("call", 1_000, 700)])
+    call = {e.id: e for e in store.iter_events("s1")}["call"]
+    assert (call.cache_read_tokens, call.reasoning_tokens, call.cost_nanos) == (8, 2, 700)
+    stats = store.get_stats(seed.project_id, "s1")
+    assert (stats.cache_read_tokens, stats.reasoning_tokens, stats.cost_nanos) == (8, 2, 1_700)
+    (model,) = store.overview(seed.project_id, None, None).models
+    assert (model.calls, model.cost_nanos, model.unknown_cost_calls) == (2, 1_700, 0)
+    # a call whose cost was unknown and now is known is no longer counted as unpriced
+    store.append_events([event("s1", "unpriced", cost_nanos=None)])
+    store.finish_traces([], [], fills=[_fill("unpriced", None, 500)])
+    stats = store.get_stats(seed.project_id, "s1")
+    assert (stats.cost_nanos, stats.unknown_cost_events) == (2_200, 0)
+    (model,) = store.overview(seed.project_id, None, None).models
+    assert (model.calls, model.cost_nanos, model.unknown_cost_calls) == (3, 2_200, 0)

@@ -44,6 +44,12 @@ def add_calls(conn: Connection, dialect: str, events: Iterable[EventWrite]) -> N
         row[3] += e.prompt_tokens or 0
         row[4] += e.completion_tokens or 0
         row[5] += e.cost_nanos or 0
+    add_counts(conn, dialect, rows)
+
+
+def add_counts(conn: Connection, dialect: str, rows: dict[tuple[str, str], list[int]]) -> None:
+    """Add counts (MODEL_COUNTERS, in order; negative ones subtract) to each (session,
+    model) row, inserting those not there yet."""
     if not rows:
         return
     ordered = [[sid, model, *counts] for (sid, model), counts in sorted(rows.items())]

@@ -174,6 +174,25 @@ class Event:
 
 
 @dataclass(frozen=True, slots=True)
+class UsageFill:
+    """Token kinds that a stored LLM event lacks and another instrumentation's span of the
+    same call reported (cached input, cache writes, reasoning), with the event's cost priced
+    again. `before` is the event as it was read: (cache read, cache write, reasoning, cost);
+    the fill applies only if the event still holds exactly that."""
+
+    session_id: str
+    event_id: str
+    model: str | None
+    tokens: int  # the event's prompt + completion tokens (which of its model's counts it is in)
+    before: tuple[int | None, int | None, int | None, int | None]
+    cache_read_tokens: int | None
+    cache_write_tokens: int | None
+    reasoning_tokens: int | None
+    cost_nanos: int | None
+    cost_source: str
+
+
+@dataclass(frozen=True, slots=True)
 class Agent:
     id: str
     session_id: str

@@ -46,6 +46,7 @@ from agentops_server.storage.records import (
     SessionStats,
     SessionWrite,
     StoredObject,
+    UsageFill,
 )
 
 
@@ -251,11 +252,13 @@ class Store(Protocol):
         agents: Sequence[tuple[str, str, str | None]],
         roots: Sequence[tuple[str, str]],
         inherited: Sequence[tuple[str, str, str]] = (),
+        fills: Sequence[UsageFill] = (),
     ) -> None:
         """In one transaction: each (session, agent id, name) upserted and given its subtree,
         each (session, event id, agent id) of `inherited` gives its agent to its subtree's
         events that have none, then each (session, root span id)'s children moved directly
-        under the session."""
+        under the session; and each fill given to its LLM event if that event is still as it
+        was read, with its session's statistics (storage/usage_fills.py)."""
         ...
 
     def reparent_children(self, session_id: str, parent_id: str) -> int:

@@ -36,6 +36,7 @@ from agentops_server.storage.records import (
     PendingOtlp,
     SessionLog,
     StoredObject,
+    UsageFill,
     pending_size,
 )
 from agentops_server.storage.rows import to_event
@@ -47,6 +48,7 @@ from agentops_server.storage.schema import (
     stored_objects,
 )
 from agentops_server.storage.store import NotFound
+from agentops_server.storage.usage_fills import fill_usage
 
 T = TypeVar("T")
 IDS_PER_QUERY = 500  # ids, or (session, id) keys, bound in one IN (...)
@@ -175,12 +177,14 @@ class TraceSql:
         agents: Sequence[tuple[str, str, str | None]],
         roots: Sequence[tuple[str, str]],
         inherited: Sequence[tuple[str, str, str]] = (),
+        fills: Sequence[UsageFill] = (),
     ) -> None:
         """In one transaction: each (session, agent id, name) written and given its subtree
         (upsert_agent, then assign_agent), each (session, event id, agent id) of `inherited`
         gives its agent to its subtree the same way, then each (session, root span id)'s
-        children moved under the session (reparent_children)."""
-        if not agents and not roots and not inherited:
+        children moved under the session (reparent_children), and the fills applied
+        (storage/usage_fills.py)."""
+        if not agents and not roots and not inherited and not fills:
             return
 
         def work(conn: Connection) -> None:
@@ -194,6 +198,8 @@ class TraceSql:
             if roots:
                 params = [{"of_session": s, "old_parent": root} for s, root in roots]
                 conn.execute(_REPARENT, params)
+            if fills:
+                fill_usage(conn, fills)
 
         self._transact(work)
 

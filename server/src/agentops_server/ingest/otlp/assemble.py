@@ -27,6 +27,7 @@ from agentops_server.storage.records import (
     EventWrite,
     Session,
     SessionWrite,
+    UsageFill,
 )
 
 _MAX_COST_NANOS = MAX_COST_USD * 10**9
@@ -170,6 +171,7 @@ class TraceEvents:
     events: list[EventWrite]
     agents: list[tuple[str, str]]  # (agent event id, name)
     inherited: list[tuple[str, str]]  # (event id, agent id): an agent taken from a stored parent
+    fills: list[UsageFill]  # token kinds of a stored LLM call that only this batch reported
 
 
 class Assembler:
@@ -201,6 +203,8 @@ class Assembler:
             if parent is not None:
                 self._children.setdefault(parent, []).append(item)
         self._agents: dict[str, str | None] = {}
+        self._wraps: dict[str, str | None] = {}  # span id -> _wrapped_llm's answer
+        self._fills: list[UsageFill] = []
 
     def build(self) -> TraceEvents:
         events: list[EventWrite] = []
@@ -218,7 +222,7 @@ class Assembler:
             error = self._error_event(item, event)
             if error is not None:
                 events.append(error)
-        return TraceEvents(events, agents, inherited)
+        return TraceEvents(events, agents, inherited, self._fills)
 
     # --- tree ----------------------------------------------------------------------------------
     def _parent_id(self, span: Span) -> str | None:
@@ -256,6 +260,12 @@ class Assembler:
     def _wrapped_llm(self, item: Item) -> str | None:
         """The id of an LLM child that is this very call (two instrumentations wrapping one
         client call): same response id, or same model and token counts."""
+        span_id = item.span.span_id
+        if span_id not in self._wraps:
+            self._wraps[span_id] = self._find_wrapped_llm(item)
+        return self._wraps[span_id]
+
+    def _find_wrapped_llm(self, item: Item) -> str | None:
         facts = item.facts
         for child in self._children.get(item.span.span_id, ()):
             if child.facts.kind == "llm" and _same_call(facts, child.facts):
@@ -275,6 +285,60 @@ class Assembler:
                 return stored.id
         return None
 
+    # --- token kinds of one call seen by several instrumentations -------------------------------
+    def _token_kinds(self, item: Item) -> _Kinds:
+        """The call's cached, cache-write and reasoning tokens: the span's own, else those of
+        the spans in the batch that wrap it as the same call (an instrumentation may report
+        a kind that the other leaves out)."""
+        kinds = _kinds_of(item.facts)
+        current, seen = item, {item.span.span_id}
+        while (parent_id := current.span.parent_span_id) is not None and parent_id not in seen:
+            parent = self._by_id.get(parent_id)
+            if parent is None or parent.facts.kind != "llm":
+                break
+            if self._wrapped_llm(parent) != current.span.span_id:
+                break
+            kinds = _either(kinds, _kinds_of(parent.facts))
+            current = parent
+            seen.add(parent_id)
+        return kinds
+
+    def _fill(self, stored: Event, kinds: _Kinds) -> None:
+        """Give a stored LLM event of this very call the token kinds it lacks, priced again
+        (a cost the instrumentation reported stays)."""
+        before = (stored.cache_read_tokens, stored.cache_write_tokens, stored.reasoning_tokens)
+        after = _either(before, kinds)
+        if after == before or stored.event_type != "llms":
+            return
+        cost, source = stored.cost_nanos, stored.cost_source
+        if source != CostSource.REPORTED:
+            price = self._pricer.price_counts(
+                self._session.project_id,
+                stored.model,
+                stored.provider,
+                stored.prompt_tokens,
+                stored.completion_tokens,
+                *after,
+                at=stored.init_timestamp,
+            )
+            cost, source = price.cost_nanos, price.source
+            if cost is not None and cost > _MAX_COST_NANOS:
+                cost, source = None, CostSource.UNKNOWN_TOKENS
+        self._fills.append(
+            UsageFill(
+                session_id=self._session.id,
+                event_id=stored.id,
+                model=stored.model,
+                tokens=(stored.prompt_tokens or 0) + (stored.completion_tokens or 0),
+                before=(*before, stored.cost_nanos),
+                cache_read_tokens=after[0],
+                cache_write_tokens=after[1],
+                reasoning_tokens=after[2],
+                cost_nanos=cost,
+                cost_source=source,
+            )
+        )
+
     # --- events --------------------------------------------------------------------------------
     def _event(self, item: Item) -> EventWrite:
         span, facts = item.span, item.facts
@@ -283,6 +347,13 @@ class Assembler:
         if kind == "llm":
             wraps = self._wrapped_llm(item)
             wrapped_by = None if wraps else self._wrapping_llm(item)
+            if wraps is not None and wraps not in self._by_id:  # the inner one is stored
+                inner = next(e for e in self._stored.children[span.span_id] if e.id == wraps)
+                self._fill(inner, self._token_kinds(item))
+            elif wrapped_by is not None:  # the outer one is stored
+                parent_id = span.parent_span_id
+                assert parent_id is not None  # wrapped_by names the stored parent
+                self._fill(self._stored.parents[parent_id], _kinds_of(facts))
         event_type = "actions" if wraps or wrapped_by else _EVENT_TYPES.get(kind, "actions")
         start_ns, end_ns = span.start_ns, span.end_ns
         start = to_time(start_ns)
@@ -295,9 +366,7 @@ class Assembler:
             model, provider = facts.model, facts.provider
             prompt = _count(facts.input_tokens)
             completion = _count(facts.output_tokens)
-            cache_read = _count(facts.cache_read_tokens)
-            cache_write = _count(facts.cache_write_tokens)
-            reasoning = _count(facts.reasoning_tokens)
+            cache_read, cache_write, reasoning = self._token_kinds(item)
             if prompt is not None and completion is None and _is_embedding(span):
                 completion = 0  # an embedding has no output: priced by its input alone
             price = self._pricer.price_counts(
@@ -447,6 +516,27 @@ def _is_embedding(span: Span) -> bool:
 
 def _count(value: int | None) -> int | None:
     return value if value is not None and 0 <= value <= MAX_TOKENS else None
+
+
+_Kinds = tuple[int | None, int | None, int | None]
+"""Cached input, cache-write and reasoning tokens: subsets of a call's input and output."""
+
+
+def _kinds_of(facts: SpanFacts) -> _Kinds:
+    return (
+        _count(facts.cache_read_tokens),
+        _count(facts.cache_write_tokens),
+        _count(facts.reasoning_tokens),
+    )
+
+
+def _either(first: _Kinds, second: _Kinds) -> _Kinds:
+    """Each kind from `first`, else from `second`."""
+    return (
+        first[0] if first[0] is not None else second[0],
+        first[1] if first[1] is not None else second[1],
+        first[2] if first[2] is not None else second[2],
+    )
 
 
 def _same_call(outer: SpanFacts, inner: SpanFacts) -> bool:

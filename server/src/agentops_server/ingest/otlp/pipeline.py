@@ -50,6 +50,7 @@ from agentops_server.storage.records import (
     PendingOtlp,
     Session,
     SessionWrite,
+    UsageFill,
     pending_size,
 )
 from agentops_server.storage.store import NotFound, Store
@@ -87,6 +88,10 @@ class _Prepared:
     meanwhile, its request may move the children under the session before these are written,
     so after the write they are moved too (see finish)."""
     roots: list[tuple[str, str]] = field(default_factory=list)  # session, root span id
+    fills: list[UsageFill] = field(default_factory=list)  # token kinds of stored LLM calls
+
+    def needs_finish(self) -> bool:
+        return bool(self.agents or self.roots or self.inherited or self.rootless or self.fills)
 
 
 @dataclass(slots=True)
@@ -154,7 +159,7 @@ class OtlpIngest:
         except BaseException:
             self._give_back(claimed)
             raise
-        if prepared.agents or prepared.roots or prepared.inherited or prepared.rootless:
+        if prepared.needs_finish():
             self.finish(prepared)
         return prepared.outcome
 
@@ -167,7 +172,7 @@ class OtlpIngest:
         except BaseException:
             await run_in_threadpool(self._give_back, claimed)
             raise
-        if prepared.agents or prepared.roots or prepared.inherited or prepared.rootless:
+        if prepared.needs_finish():
             await run_in_threadpool(self.finish, prepared)
         return prepared.outcome
 
@@ -324,6 +329,7 @@ class OtlpIngest:
         prepared.events += built.events
         prepared.agents += [(session.id, agent, name) for agent, name in built.agents]
         prepared.inherited += [(session.id, top, agent) for top, agent in built.inherited]
+        prepared.fills += built.fills
         if root is not None:
             if not is_event_root(root):  # its children move under the session
                 prepared.roots.append((session.id, root.span.span_id))
@@ -359,7 +365,7 @@ class OtlpIngest:
                 for session in now.values()
                 if session.root_span_id is not None
             ]
-        self._store.finish_traces(prepared.agents, roots, prepared.inherited)
+        self._store.finish_traces(prepared.agents, roots, prepared.inherited, prepared.fills)
 
     # --- logs ------------------------------------------------------------------------------
     async def ingest_logs(self, records: Sequence[LogRecord], project_id: str) -> None:
