@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -172,11 +173,13 @@ def test_log_content_the_span_already_carries_is_neither_kept_nor_searchable(
     assert found_by(live, "tapirword") == [session_of(trace_id)]
 
 
-def _one_call_two_ways(trace_id: str, parent: str) -> tuple[SpanSpec, SpanSpec]:
-    """agentops 0.4's span of one OpenAI call (it reports the cached input tokens) around
-    openai-v2's span of the same call (it reports the reasoning tokens)."""
+def _one_call_two_ways(
+    trace_id: str, parent: str, outer_usage: dict[str, Any], inner_usage: dict[str, Any]
+) -> tuple[SpanSpec, SpanSpec]:
+    """agentops 0.4's span of one OpenAI call around openai-v2's span of the same call, each
+    with these usage attributes besides the input and output tokens."""
     outer = agentops_llm_span(trace_id, parent)
-    outer.attributes = {**outer.attributes, "gen_ai.usage.cache_read_input_tokens": 16}
+    outer.attributes = {**outer.attributes, **outer_usage}
     inner = SpanSpec("chat gpt-4o-mini", trace_id, parent=outer.span_id, start_ms=2, end_ms=5,
         kind=3, scope="opentelemetry.instrumentation.openai_v2", attributes={
             "gen_ai.system": "openai", "gen_ai.operation.name": "chat",
@@ -184,49 +187,67 @@ def _one_call_two_ways(trace_id: str, parent: str) -> tuple[SpanSpec, SpanSpec]:
             "gen_ai.response.model": "gpt-4o-mini-2024-07-18",
             "gen_ai.response.id": outer.attributes["gen_ai.response.id"],
             "gen_ai.usage.input_tokens": 21, "gen_ai.usage.output_tokens": 7,
-            "gen_ai.usage.reasoning.output_tokens": 4})  # fmt: skip
+            **inner_usage})  # fmt: skip
     return outer, inner
 
 
-def test_one_call_seen_by_two_instrumentations_keeps_the_token_kinds_of_both(
+CACHED = "gen_ai.usage.cache_read_input_tokens"
+REASONING = "gen_ai.usage.reasoning.output_tokens"
+REPORTED_COST = "gen_ai.usage.total_cost"
+ARRIVALS = {  # the requests that bring the two spans, in order (the session span comes last)
+    "one request": [["outer", "inner"]],
+    "outer first": [["outer"], ["inner"]],
+    "inner first": [["inner"], ["outer"]],
+    "outer first, then both again": [["outer"], ["outer", "inner"]],
+    "inner first, then both again": [["inner"], ["outer", "inner"]],
+}
+
+
+@pytest.mark.parametrize(
+    ("outer_usage", "inner_usage", "call"),
+    [
+        # 16 of 21 inputs cached: 5 x 0.15 + 16 x 0.075 + 7 x 0.6 USD per million
+        ({CACHED: 16}, {REASONING: 4}, (16, 4, "0.00000615", "computed")),
+        ({CACHED: 3}, {CACHED: 16}, (16, None, "0.00000615", "computed")),  # the inner's wins
+        ({REPORTED_COST: 0.5}, {CACHED: 16}, (16, None, "0.5", "reported")),
+    ],
+    ids=["a kind from each", "both report one kind", "the outer reports the cost"],
+)
+def test_one_call_seen_by_two_instrumentations_is_priced_once_from_what_both_report(
     live: LiveServer,
+    outer_usage: dict[str, Any],
+    inner_usage: dict[str, Any],
+    call: tuple[int | None, int | None, str, str],
 ) -> None:
-    """Each instrumentation reports a token kind the other leaves out: the call keeps both,
-    is priced with its cached input, and the session's statistics and the model's cost are
-    the same in whichever order and grouping the two spans arrive (a later span fills in
-    the call stored before it), and when the exporter sends one again."""
-    reference_id = new_trace_id()
-    root = agentops_session_span(reference_id)
-    outer, _ = _one_call_two_ways(reference_id, root.span_id)
-    outer.attributes = {**outer.attributes, "gen_ai.usage.reasoning.output_tokens": 4}  # both
-    assert send(live, [outer, root]).status_code == 200
-    expected = export(live, reference_id)
-    (call,) = expected["llms"]
-    assert (call["cache_read_tokens"], call["reasoning_tokens"]) == (16, 4)
-    # gpt-4o-mini, 16 of 21 inputs cached: 5 x 0.15 + 16 x 0.075 + 7 x 0.6 USD per million
-    assert expected["stats"]["cost"] == "0.00000615"  # 0.00000735 if none were cached
-
-    def outcome(body: dict[str, Any]) -> dict[str, Any]:
-        (llm,) = body["llms"]
-        keep = ("model", "prompt_tokens", "completion_tokens", "cache_read_tokens",
-                "reasoning_tokens", "cost", "cost_source")  # fmt: skip
-        stats = body["stats"]
-        totals = ("cost", "prompt_tokens", "completion_tokens", "cache_read_tokens",
-                  "cache_write_tokens", "reasoning_tokens", "unknown_cost_events")  # fmt: skip
-        return {
-            "llm": {k: llm[k] for k in keep},
-            "stats": {k: stats[k] for k in totals} | {"llms": stats["event_counts"]["llms"]},
-        }
-
-    for order in ("one request", "outer first", "inner first"):
+    """Each instrumentation may report what the other leaves out (cached input, reasoning
+    tokens, a cost): the call keeps the inner span's figures, else the outer's, is priced
+    once with them, and the session's statistics and its model's calls and cost are the same
+    whatever order and grouping the spans arrive in (a later span fills in the call stored
+    before it), however often they are sent."""
+    outcomes = {}
+    for arrival, requests in ARRIVALS.items():
         trace_id = new_trace_id()
         root = agentops_session_span(trace_id)
-        outer, inner = _one_call_two_ways(trace_id, root.span_id)
-        batches = {"one request": [[outer, inner]], "outer first": [[outer], [inner]],
-                   "inner first": [[inner], [outer]]}[order]  # fmt: skip
-        for batch in [*batches, batches[-1], [root]]:  # the last one sent twice
+        outer, inner = _one_call_two_ways(trace_id, root.span_id, outer_usage, inner_usage)
+        spans = {"outer": outer, "inner": inner}
+        for names in [*requests, requests[-1], ["root"]]:  # the last request sent twice
+            batch = [root] if names == ["root"] else [spans[name] for name in names]
             assert send(live, batch).status_code == 200
-        assert outcome(export(live, trace_id)) == outcome(expected), order
-    # the model's calls and cost over the project (what the dashboard's overview shows)
-    (model,) = live.store.overview(live.project_id, None, None).models
-    assert (model.calls, model.cost_nanos) == (4, 4 * 6150)
+        body = export(live, trace_id)
+        (llm,) = body["llms"]
+        stats = body["stats"]
+        outcomes[arrival] = (
+            (llm["cache_read_tokens"], llm["reasoning_tokens"], llm["cost"], llm["cost_source"]),
+            (stats["cost"], stats["cache_read_tokens"], stats["reasoning_tokens"]),
+            (stats["prompt_tokens"], stats["completion_tokens"], stats["event_counts"]["llms"]),
+        )
+    tokens, reasoning, cost, _ = call
+    expected = (call, (cost, tokens, reasoning or 0), (21, 7, 1))
+    assert outcomes == dict.fromkeys(ARRIVALS, expected)
+    # the model's calls and cost over the project (the dashboard's overview) agree
+    overview = live.store.overview(live.project_id, None, None)
+    (model,) = overview.models
+    assert model.calls == len(ARRIVALS)
+    assert (
+        model.cost_nanos == overview.totals.cost_nanos == len(ARRIVALS) * int(Decimal(cost) * 10**9)
+    )

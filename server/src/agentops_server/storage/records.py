@@ -175,10 +175,8 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class UsageFill:
-    """Token kinds that a stored LLM event lacks and another instrumentation's span of the
-    same call reported (cached input, cache writes, reasoning), with the event's cost priced
-    again. `before` is the event as it was read: (cache read, cache write, reasoning, cost);
-    the fill applies only if the event still holds exactly that."""
+    """New token kinds and cost for a stored LLM event, from a later span of the same call;
+    applied only if the event still holds `before` (cache read, cache write, reasoning, cost)."""
 
     session_id: str
     event_id: str

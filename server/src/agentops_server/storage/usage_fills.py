@@ -1,11 +1,6 @@
-"""Filling in a stored LLM call's cached, cache-write and reasoning tokens that only another
-instrumentation's span of the same call reported (it arrived in a later request), with the
-cost priced again, and the session's statistics and per-model counts moved by exactly the
-difference, in the caller's transaction.
-
-Each fill applies only to the event as it was read (its token kinds and cost unchanged since):
-a fill that finds it changed does nothing, so two requests can never count one change twice.
-"""
+"""UsageFills (ingest/otlp/one_call.py) applied in the caller's transaction, with the session's
+statistics and per-model counts moved by the difference. A fill applies only to the event as it
+was read, so two requests never count one change twice."""
 
 from __future__ import annotations
 
@@ -46,7 +41,7 @@ def fill_usage(conn: Connection, fills: Sequence[UsageFill]) -> int:
     deltas: dict[str, StatDelta] = {}
     per_model: dict[tuple[str, str], list[int]] = {}
     applied = 0
-    for fill in fills:
+    for fill in sorted(fills, key=lambda f: (f.session_id, f.event_id)):  # one lock order
         old_read, old_write, old_reasoning, old_cost = fill.before
         params = {
             "b_session_id": fill.session_id,

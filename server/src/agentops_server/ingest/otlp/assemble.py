@@ -16,9 +16,18 @@ from typing import Any
 
 from agentops_server.ingest.otlp.conventions.facts import SpanFacts
 from agentops_server.ingest.otlp.kept_attributes import kept_attributes
+from agentops_server.ingest.otlp.one_call import (
+    CallUsage,
+    count,
+    fill_for,
+    price_call,
+    same_call,
+    same_stored_call,
+    usage_of,
+)
 from agentops_server.ingest.otlp.spans import Span
 from agentops_server.ingest.otlp.times import to_time
-from agentops_server.ingest.v2 import MAX_COST_USD, MAX_TOKENS
+from agentops_server.ingest.v2 import MAX_COST_USD
 from agentops_server.pricing import Pricer
 from agentops_server.pricing.nanos import finite_usd_to_nanos
 from agentops_server.storage.records import (
@@ -30,7 +39,6 @@ from agentops_server.storage.records import (
     UsageFill,
 )
 
-_MAX_COST_NANOS = MAX_COST_USD * 10**9
 _EVENT_TYPES = {"llm": "llms", "tool": "tools", "agent": "actions", "session": "actions"}
 _EVENT_ROOT_KINDS = frozenset({"llm", "tool", "agent"})
 _KIND_NAMES = ("unspecified", "internal", "server", "client", "producer", "consumer")
@@ -145,15 +153,18 @@ class Stored:
 
 
 def lookups(items: Sequence[Item], session: Session) -> tuple[list[str], list[str]]:
-    """The parent ids to fetch (outside the batch, not the root) and the span ids whose stored
-    children matter (LLM spans, for stacked instrumentations; failed spans, for errors)."""
+    """The parent ids to fetch (outside the batch, not the root; and an LLM span's parent in
+    the batch that is an LLM span too: re-sent, it may hold the call already) and the span ids
+    whose stored children matter (LLM spans, for stacked instrumentations; failed spans, for
+    errors)."""
     ids = {item.span.span_id for item in items}
+    llms = {item.span.span_id for item in items if item.facts.kind == "llm"}
     parents = {
-        item.span.parent_span_id
+        parent
         for item in items
-        if item.span.parent_span_id is not None
-        and item.span.parent_span_id not in ids
-        and item.span.parent_span_id != session.root_span_id
+        if (parent := item.span.parent_span_id) is not None
+        and parent != session.root_span_id
+        and (parent not in ids or (parent in llms and item.facts.kind == "llm"))
     }
     watched = [
         item.span.span_id
@@ -268,10 +279,10 @@ class Assembler:
     def _find_wrapped_llm(self, item: Item) -> str | None:
         facts = item.facts
         for child in self._children.get(item.span.span_id, ()):
-            if child.facts.kind == "llm" and _same_call(facts, child.facts):
+            if child.facts.kind == "llm" and same_call(facts, child.facts):
                 return child.span.span_id
         for stored in self._stored.children.get(item.span.span_id, ()):
-            if stored.event_type == "llms" and _same_stored_call(facts, stored):
+            if stored.event_type == "llms" and same_stored_call(facts, stored):
                 return stored.id
         return None
 
@@ -281,16 +292,15 @@ class Assembler:
         parent = item.span.parent_span_id
         stored = self._stored.parents.get(parent) if parent is not None else None
         if stored is not None and stored.event_type == "llms":
-            if _same_stored_call(item.facts, stored):
+            if same_stored_call(item.facts, stored):
                 return stored.id
         return None
 
-    # --- token kinds of one call seen by several instrumentations -------------------------------
-    def _token_kinds(self, item: Item) -> _Kinds:
-        """The call's cached, cache-write and reasoning tokens: the span's own, else those of
-        the spans in the batch that wrap it as the same call (an instrumentation may report
-        a kind that the other leaves out)."""
-        kinds = _kinds_of(item.facts)
+    # --- one call seen by several instrumentations (ingest/otlp/one_call.py) -----------------
+    def _call_usage(self, item: Item) -> CallUsage:
+        """The call's usage: the span's own figures, each missing one taken from the spans in
+        the batch that wrap it as the same call, the nearest first."""
+        usage = usage_of(item.facts)
         current, seen = item, {item.span.span_id}
         while (parent_id := current.span.parent_span_id) is not None and parent_id not in seen:
             parent = self._by_id.get(parent_id)
@@ -298,46 +308,15 @@ class Assembler:
                 break
             if self._wrapped_llm(parent) != current.span.span_id:
                 break
-            kinds = _either(kinds, _kinds_of(parent.facts))
+            usage = usage.over(usage_of(parent.facts))
             current = parent
             seen.add(parent_id)
-        return kinds
+        return usage
 
-    def _fill(self, stored: Event, kinds: _Kinds) -> None:
-        """Give a stored LLM event of this very call the token kinds it lacks, priced again
-        (a cost the instrumentation reported stays)."""
-        before = (stored.cache_read_tokens, stored.cache_write_tokens, stored.reasoning_tokens)
-        after = _either(before, kinds)
-        if after == before or stored.event_type != "llms":
-            return
-        cost, source = stored.cost_nanos, stored.cost_source
-        if source != CostSource.REPORTED:
-            price = self._pricer.price_counts(
-                self._session.project_id,
-                stored.model,
-                stored.provider,
-                stored.prompt_tokens,
-                stored.completion_tokens,
-                *after,
-                at=stored.init_timestamp,
-            )
-            cost, source = price.cost_nanos, price.source
-            if cost is not None and cost > _MAX_COST_NANOS:
-                cost, source = None, CostSource.UNKNOWN_TOKENS
-        self._fills.append(
-            UsageFill(
-                session_id=self._session.id,
-                event_id=stored.id,
-                model=stored.model,
-                tokens=(stored.prompt_tokens or 0) + (stored.completion_tokens or 0),
-                before=(*before, stored.cost_nanos),
-                cache_read_tokens=after[0],
-                cache_write_tokens=after[1],
-                reasoning_tokens=after[2],
-                cost_nanos=cost,
-                cost_source=source,
-            )
-        )
+    def _fill(self, stored: Event, other: CallUsage, other_is_inner: bool) -> None:
+        fill = fill_for(stored, other, other_is_inner, self._pricer, self._session.project_id)
+        if fill is not None:
+            self._fills.append(fill)
 
     # --- events --------------------------------------------------------------------------------
     def _event(self, item: Item) -> EventWrite:
@@ -347,13 +326,13 @@ class Assembler:
         if kind == "llm":
             wraps = self._wrapped_llm(item)
             wrapped_by = None if wraps else self._wrapping_llm(item)
-            if wraps is not None and wraps not in self._by_id:  # the inner one is stored
-                inner = next(e for e in self._stored.children[span.span_id] if e.id == wraps)
-                self._fill(inner, self._token_kinds(item))
-            elif wrapped_by is not None:  # the outer one is stored
-                parent_id = span.parent_span_id
-                assert parent_id is not None  # wrapped_by names the stored parent
-                self._fill(self._stored.parents[parent_id], _kinds_of(facts))
+            if wraps is not None:  # an inner span holds the call: if stored, it may lack ours
+                stored = self._stored.children.get(span.span_id, ())
+                inner = next((e for e in stored if e.id == wraps), None)
+                if inner is not None:
+                    self._fill(inner, self._call_usage(item), other_is_inner=False)
+            elif wrapped_by is not None:  # the stored outer span holds the call
+                self._fill(self._stored.parents[wrapped_by], usage_of(facts), other_is_inner=True)
         event_type = "actions" if wraps or wrapped_by else _EVENT_TYPES.get(kind, "actions")
         start_ns, end_ns = span.start_ns, span.end_ns
         start = to_time(start_ns)
@@ -364,29 +343,25 @@ class Assembler:
         source = CostSource.NONE
         if event_type == "llms":
             model, provider = facts.model, facts.provider
-            prompt = _count(facts.input_tokens)
-            completion = _count(facts.output_tokens)
-            cache_read, cache_write, reasoning = self._token_kinds(item)
+            prompt = count(facts.input_tokens)
+            completion = count(facts.output_tokens)
+            usage = self._call_usage(item)
+            cache_read = usage.cache_read_tokens
+            cache_write = usage.cache_write_tokens
+            reasoning = usage.reasoning_tokens
             if prompt is not None and completion is None and _is_embedding(span):
                 completion = 0  # an embedding has no output: priced by its input alone
-            price = self._pricer.price_counts(
-                self._session.project_id,
-                model,
-                provider,
-                prompt,
-                completion,
-                cache_read,
-                cache_write,
-                reasoning,
-                facts.reported_cost,
-                at=start,
-            )
-            cost_nanos, source = price.cost_nanos, price.source
-            if cost_nanos is not None and cost_nanos > _MAX_COST_NANOS:
-                cost_nanos, source = None, CostSource.UNKNOWN_TOKENS
+            cost_nanos, source = price_call(
+                self._pricer, self._session.project_id, model, provider, prompt, completion,
+                usage, start,
+            )  # fmt: skip
             payload["prompt"] = facts.prompt
             payload["completion"] = facts.completion
-        elif facts.reported_cost is not None and 0 <= facts.reported_cost <= MAX_COST_USD:
+        elif (  # not an LLM span stored as an action: the call it wraps holds its cost
+            kind != "llm"
+            and facts.reported_cost is not None
+            and 0 <= facts.reported_cost <= MAX_COST_USD
+        ):
             cost_nanos, source = finite_usd_to_nanos(facts.reported_cost), CostSource.REPORTED
         if wraps:
             payload["wraps_llm_event"] = wraps
@@ -512,73 +487,6 @@ def _is_embedding(span: Span) -> bool:
         or attrs.get("gen_ai.request.type") == "embedding"
         or attrs.get("llm.request.type") == "embedding"
     )
-
-
-def _count(value: int | None) -> int | None:
-    return value if value is not None and 0 <= value <= MAX_TOKENS else None
-
-
-_Kinds = tuple[int | None, int | None, int | None]
-"""Cached input, cache-write and reasoning tokens: subsets of a call's input and output."""
-
-
-def _kinds_of(facts: SpanFacts) -> _Kinds:
-    return (
-        _count(facts.cache_read_tokens),
-        _count(facts.cache_write_tokens),
-        _count(facts.reasoning_tokens),
-    )
-
-
-def _either(first: _Kinds, second: _Kinds) -> _Kinds:
-    """Each kind from `first`, else from `second`."""
-    return (
-        first[0] if first[0] is not None else second[0],
-        first[1] if first[1] is not None else second[1],
-        first[2] if first[2] is not None else second[2],
-    )
-
-
-def _same_call(outer: SpanFacts, inner: SpanFacts) -> bool:
-    if outer.response_id is not None and outer.response_id == inner.response_id:
-        return True
-    failure = None if inner.error is None else (inner.error.type, inner.error.message)
-    if _same_failure(outer, inner.model, failure):
-        return True
-    return _same_usage(outer, inner.model, inner.input_tokens, inner.output_tokens)
-
-
-def _same_failure(
-    outer: SpanFacts, model: str | None, failure: tuple[object, object] | None
-) -> bool:
-    """A call that failed, without tokens or response id to compare: the same exception (type
-    and message) and the same model, where both name one."""
-    if outer.error is None or failure != (outer.error.type, outer.error.message):
-        return False
-    return outer.model is None or model is None or outer.model == model
-
-
-def _same_usage(
-    outer: SpanFacts, model: str | None, input_tokens: int | None, output_tokens: int | None
-) -> bool:
-    """Same token counts (and the same model, where both name one): one call seen twice."""
-    if outer.input_tokens is None or (outer.input_tokens, outer.output_tokens) != (
-        input_tokens,
-        output_tokens,
-    ):
-        return False
-    return outer.model is None or model is None or outer.model == model
-
-
-def _same_stored_call(outer: SpanFacts, inner: Event) -> bool:
-    response_id = inner.payload.get("response_id")
-    if outer.response_id is not None and outer.response_id == response_id:
-        return True
-    failed = inner.payload.get("error")
-    if isinstance(failed, dict):
-        if _same_failure(outer, inner.model, (failed.get("type"), failed.get("message"))):
-            return True
-    return _same_usage(outer, inner.model, inner.prompt_tokens, inner.completion_tokens)
 
 
 def group_by_trace(spans: Iterable[Span]) -> dict[str, list[Span]]:
