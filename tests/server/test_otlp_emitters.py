@@ -180,6 +180,9 @@ def _one_call_two_ways(
     with these usage attributes besides the input and output tokens."""
     outer = agentops_llm_span(trace_id, parent)
     outer.attributes = {**outer.attributes, **outer_usage}
+    if outer_usage.get(NO_USAGE):  # e.g. a streamed answer whose usage it did not read
+        outer.attributes = {k: v for k, v in outer.attributes.items()
+                            if not k.startswith("gen_ai.usage.") and k != NO_USAGE}  # fmt: skip
     inner = SpanSpec("chat gpt-4o-mini", trace_id, parent=outer.span_id, start_ms=2, end_ms=5,
         kind=3, scope="opentelemetry.instrumentation.openai_v2", attributes={
             "gen_ai.system": "openai", "gen_ai.operation.name": "chat",
@@ -194,6 +197,7 @@ def _one_call_two_ways(
 CACHED = "gen_ai.usage.cache_read_input_tokens"
 REASONING = "gen_ai.usage.reasoning.output_tokens"
 REPORTED_COST = "gen_ai.usage.total_cost"
+NO_USAGE = "(no usage attributes)"
 ARRIVALS = {  # the requests that bring the two spans, in order (the session span comes last)
     "one request": [["outer", "inner"]],
     "outer first": [["outer"], ["inner"]],
@@ -210,8 +214,14 @@ ARRIVALS = {  # the requests that bring the two spans, in order (the session spa
         ({CACHED: 16}, {REASONING: 4}, (16, 4, "0.00000615", "computed")),
         ({CACHED: 3}, {CACHED: 16}, (16, None, "0.00000615", "computed")),  # the inner's wins
         ({REPORTED_COST: 0.5}, {CACHED: 16}, (16, None, "0.5", "reported")),
+        ({NO_USAGE: True}, {}, (None, None, "0.00000735", "computed")),  # 21 x 0.15 + 7 x 0.6
     ],
-    ids=["a kind from each", "both report one kind", "the outer reports the cost"],
+    ids=[
+        "a kind from each",
+        "both report one kind",
+        "the outer reports the cost",
+        "the outer reports no tokens",
+    ],
 )
 def test_one_call_seen_by_two_instrumentations_is_priced_once_from_what_both_report(
     live: LiveServer,
@@ -242,7 +252,7 @@ def test_one_call_seen_by_two_instrumentations_is_priced_once_from_what_both_rep
             (stats["prompt_tokens"], stats["completion_tokens"], stats["event_counts"]["llms"]),
         )
     tokens, reasoning, cost, _ = call
-    expected = (call, (cost, tokens, reasoning or 0), (21, 7, 1))
+    expected = (call, (cost, tokens or 0, reasoning or 0), (21, 7, 1))
     assert outcomes == dict.fromkeys(ARRIVALS, expected)
     # the model's calls and cost over the project (the dashboard's overview) agree
     overview = live.store.overview(live.project_id, None, None)
@@ -251,3 +261,26 @@ def test_one_call_seen_by_two_instrumentations_is_priced_once_from_what_both_rep
     assert (
         model.cost_nanos == overview.totals.cost_nanos == len(ARRIVALS) * int(Decimal(cost) * 10**9)
     )
+
+
+def test_one_embedding_seen_by_two_instrumentations_is_one_call(live: LiveServer) -> None:
+    """An embedding has no response id and no output tokens: the two spans of one request are
+    recognised by their input tokens (the stored call's output counts as 0), in any order."""
+    for arrival, requests in ARRIVALS.items():
+        trace_id = new_trace_id()
+        root = SpanSpec("main", trace_id, scope="app")
+        embed = {"gen_ai.operation.name": "embeddings", "gen_ai.system": "openai",
+                 "gen_ai.request.model": "text-embedding-3-small",
+                 "gen_ai.usage.input_tokens": 8}  # fmt: skip
+        outer = SpanSpec("embeddings text-embedding-3-small", trace_id, parent=root.span_id,
+                         kind=3, scope="outer.instrumentation", attributes=embed)  # fmt: skip
+        inner = SpanSpec("embeddings text-embedding-3-small", trace_id, parent=outer.span_id,
+                         kind=3, scope="opentelemetry.instrumentation.openai_v2",
+                         attributes=embed)  # fmt: skip
+        spans = {"outer": outer, "inner": inner}
+        for names in [*requests, ["root"]]:
+            batch = [root] if names == ["root"] else [spans[name] for name in names]
+            assert send(live, batch).status_code == 200
+        stats = export(live, trace_id)["stats"]
+        counted = (stats["event_counts"]["llms"], stats["prompt_tokens"], stats["cost"])
+        assert counted == (1, 8, "0.00000016"), arrival  # 8 x 0.02 USD per million

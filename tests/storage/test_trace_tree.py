@@ -232,41 +232,39 @@ def test_session_name_and_metadata_merge_on_reattach(seed: Seed) -> None:
     )
 
 
-def _fill(event_id: str, cost_before: int | None, cost: int | None) -> UsageFill:
-    """8 cached and 2 reasoning tokens for a stored call that had neither."""
-    return UsageFill(
-        session_id="s1",
-        event_id=event_id,
-        model="gpt-4o",
-        tokens=15,
-        before=(None, None, None, cost_before),
-        cache_read_tokens=8,
-        cache_write_tokens=None,
-        reasoning_tokens=2,
-        cost_nanos=cost,
-        cost_source="computed",
-    )
+def _fill(
+    event_id: str, before: tuple[int | None, ...], after: tuple[int | None, ...]
+) -> UsageFill:
+    """(prompt, completion, cache read, cache write, reasoning, cost) as read, as filled."""
+    return UsageFill("s1", event_id, "gpt-4o", before, after, "computed")
 
 
 def test_a_usage_fill_applies_once_to_the_call_as_it_was_read(seed: Seed) -> None:
-    """A late span's token kinds fill in a stored LLM call and move the session's statistics
-    and its model's cost by the difference; a fill made from an older read of the call (a
+    """A late span's figures fill in a stored LLM call and move the session's statistics and
+    its model's counts by the difference; a fill made from an older read of the call (a
     second request that saw the same span) changes nothing, so nothing is counted twice."""
     store = seed.store
     seed.session("s1")
     store.append_events([event("s1", "call", cost_nanos=1_000), event("s1", "other")])
-    store.finish_traces([], [], fills=[_fill("call", 1_000, 700)])
-    store.finish_traces([], [], fills=[_fill("call", 1_000, 700)])
+    cached = _fill("call", (10, 5, None, None, None, 1_000), (10, 5, 8, None, 2, 700))
+    store.finish_traces([], [], fills=[cached])
+    store.finish_traces([], [], fills=[cached])
     call = {e.id: e for e in store.iter_events("s1")}["call"]
     assert (call.cache_read_tokens, call.reasoning_tokens, call.cost_nanos) == (8, 2, 700)
     stats = store.get_stats(seed.project_id, "s1")
     assert (stats.cache_read_tokens, stats.reasoning_tokens, stats.cost_nanos) == (8, 2, 1_700)
     (model,) = store.overview(seed.project_id, None, None).models
     assert (model.calls, model.cost_nanos, model.unknown_cost_calls) == (2, 1_700, 0)
-    # a call whose cost was unknown and now is known is no longer counted as unpriced
-    store.append_events([event("s1", "unpriced", cost_nanos=None)])
-    store.finish_traces([], [], fills=[_fill("unpriced", None, 500)])
+    # a call stored without tokens or cost (counted as failed) gets both from a later span
+    store.append_events([event("s1", "bare", prompt_tokens=None, completion_tokens=None,
+                               cost_nanos=None)])  # fmt: skip
+    (model,) = store.overview(seed.project_id, None, None).models
+    assert (model.failed_calls, model.unpriced_calls) == (1, 0)
+    bare = (None, None, None, None, None, None)
+    store.finish_traces([], [], fills=[_fill("bare", bare, (21, 7, None, None, None, 500))])
     stats = store.get_stats(seed.project_id, "s1")
+    assert (stats.prompt_tokens, stats.completion_tokens) == (41, 17)
     assert (stats.cost_nanos, stats.unknown_cost_events) == (2_200, 0)
     (model,) = store.overview(seed.project_id, None, None).models
-    assert (model.calls, model.cost_nanos, model.unknown_cost_calls) == (3, 2_200, 0)
+    assert (model.calls, model.prompt_tokens, model.completion_tokens) == (3, 41, 17)
+    assert (model.cost_nanos, model.failed_calls, model.unpriced_calls) == (2_200, 0, 0)

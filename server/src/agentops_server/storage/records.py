@@ -175,19 +175,26 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class UsageFill:
-    """New token kinds and cost for a stored LLM event, from a later span of the same call;
-    applied only if the event still holds `before` (cache read, cache write, reasoning, cost)."""
+    """New figures for a stored LLM event, from a later span of the same call: FILLED_COLUMNS
+    as read (`before`) and as they become (`after`), applied only if the event still holds
+    `before`."""
 
     session_id: str
     event_id: str
     model: str | None
-    tokens: int  # the event's prompt + completion tokens (which of its model's counts it is in)
-    before: tuple[int | None, int | None, int | None, int | None]
-    cache_read_tokens: int | None
-    cache_write_tokens: int | None
-    reasoning_tokens: int | None
-    cost_nanos: int | None
+    before: tuple[int | None, ...]
+    after: tuple[int | None, ...]
     cost_source: str
+
+
+FILLED_COLUMNS = (
+    "prompt_tokens",
+    "completion_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+    "cost_nanos",
+)
 
 
 @dataclass(frozen=True, slots=True)

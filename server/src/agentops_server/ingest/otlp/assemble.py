@@ -18,7 +18,6 @@ from agentops_server.ingest.otlp.conventions.facts import SpanFacts
 from agentops_server.ingest.otlp.kept_attributes import kept_attributes
 from agentops_server.ingest.otlp.one_call import (
     CallUsage,
-    count,
     fill_for,
     price_call,
     same_call,
@@ -343,18 +342,17 @@ class Assembler:
         source = CostSource.NONE
         if event_type == "llms":
             model, provider = facts.model, facts.provider
-            prompt = count(facts.input_tokens)
-            completion = count(facts.output_tokens)
             usage = self._call_usage(item)
+            if usage.input_tokens is not None and usage.output_tokens is None:
+                if _is_embedding(span):
+                    usage.output_tokens = 0  # an embedding has no output: priced by its input
+            prompt, completion = usage.input_tokens, usage.output_tokens
             cache_read = usage.cache_read_tokens
             cache_write = usage.cache_write_tokens
             reasoning = usage.reasoning_tokens
-            if prompt is not None and completion is None and _is_embedding(span):
-                completion = 0  # an embedding has no output: priced by its input alone
             cost_nanos, source = price_call(
-                self._pricer, self._session.project_id, model, provider, prompt, completion,
-                usage, start,
-            )  # fmt: skip
+                self._pricer, self._session.project_id, model, provider, usage, start
+            )
             payload["prompt"] = facts.prompt
             payload["completion"] = facts.completion
         elif (  # not an LLM span stored as an action: the call it wraps holds its cost

@@ -19,8 +19,10 @@ _NANOS_PER_USD = Decimal(10**9)
 
 @dataclass(slots=True)  # not frozen: built for every LLM span (see SpanFacts)
 class CallUsage:
-    """What prices a call besides its input and output tokens."""
+    """What prices a call: its token counts and a cost the instrumentation reported."""
 
+    input_tokens: int | None = None
+    output_tokens: int | None = None
     cache_read_tokens: int | None = None
     cache_write_tokens: int | None = None
     reasoning_tokens: int | None = None
@@ -29,10 +31,22 @@ class CallUsage:
     def over(self, outer: CallUsage) -> CallUsage:
         """This span's figures, each missing one taken from `outer`, a span wrapping it."""
         return CallUsage(
+            _first(self.input_tokens, outer.input_tokens),
+            _first(self.output_tokens, outer.output_tokens),
             _first(self.cache_read_tokens, outer.cache_read_tokens),
             _first(self.cache_write_tokens, outer.cache_write_tokens),
             _first(self.reasoning_tokens, outer.reasoning_tokens),
             self.reported_cost if self.reported_cost is not None else outer.reported_cost,
+        )
+
+    def counts(self) -> tuple[int | None, ...]:
+        """The token counts, in the order of FILLED_COLUMNS."""
+        return (
+            self.input_tokens,
+            self.output_tokens,
+            self.cache_read_tokens,
+            self.cache_write_tokens,
+            self.reasoning_tokens,
         )
 
 
@@ -42,6 +56,8 @@ def count(value: int | None) -> int | None:
 
 def usage_of(facts: SpanFacts) -> CallUsage:
     return CallUsage(
+        count(facts.input_tokens),
+        count(facts.output_tokens),
         count(facts.cache_read_tokens),
         count(facts.cache_write_tokens),
         count(facts.reasoning_tokens),
@@ -54,8 +70,6 @@ def price_call(
     project_id: str,
     model: str | None,
     provider: str | None,
-    prompt: int | None,
-    completion: int | None,
     usage: CallUsage,
     at: datetime,
 ) -> tuple[int | None, CostSource]:
@@ -64,8 +78,8 @@ def price_call(
         project_id,
         model,
         provider,
-        prompt,
-        completion,
+        usage.input_tokens,
+        usage.output_tokens,
         usage.cache_read_tokens,
         usage.cache_write_tokens,
         usage.reasoning_tokens,
@@ -86,43 +100,25 @@ def fill_for(
     if stored.cost_source == CostSource.REPORTED and stored.cost_nanos is not None:
         reported = Decimal(stored.cost_nanos) / _NANOS_PER_USD
     mine = CallUsage(
-        stored.cache_read_tokens, stored.cache_write_tokens, stored.reasoning_tokens, reported
+        stored.prompt_tokens,
+        stored.completion_tokens,
+        stored.cache_read_tokens,
+        stored.cache_write_tokens,
+        stored.reasoning_tokens,
+        reported,
     )
     merged = other.over(mine) if other_is_inner else mine.over(other)
     if merged == mine or stored.event_type != "llms":
         return None
-    cost: int | None
-    if stored.cost_source == CostSource.UNKNOWN_TOKENS and None not in (
-        stored.prompt_tokens,
-        stored.completion_tokens,
-    ):
-        cost, source = stored.cost_nanos, CostSource.UNKNOWN_TOKENS  # refused: over the limit
-    else:
-        cost, source = price_call(
-            pricer,
-            project_id,
-            stored.model,
-            stored.provider,
-            stored.prompt_tokens,
-            stored.completion_tokens,
-            merged,
-            stored.init_timestamp,
-        )
+    cost, source = price_call(
+        pricer, project_id, stored.model, stored.provider, merged, stored.init_timestamp
+    )
     return UsageFill(
         session_id=stored.session_id,
         event_id=stored.id,
         model=stored.model,
-        tokens=(stored.prompt_tokens or 0) + (stored.completion_tokens or 0),
-        before=(
-            stored.cache_read_tokens,
-            stored.cache_write_tokens,
-            stored.reasoning_tokens,
-            stored.cost_nanos,
-        ),
-        cache_read_tokens=merged.cache_read_tokens,
-        cache_write_tokens=merged.cache_write_tokens,
-        reasoning_tokens=merged.reasoning_tokens,
-        cost_nanos=cost,
+        before=(*mine.counts(), stored.cost_nanos),
+        after=(*merged.counts(), cost),
         cost_source=source,
     )
 
@@ -150,9 +146,12 @@ def same_usage(
     outer: SpanFacts, model: str | None, input_tokens: int | None, output_tokens: int | None
 ) -> bool:
     """Same token counts (and the same model, where both name one): one call seen twice."""
-    if outer.input_tokens is None or (outer.input_tokens, outer.output_tokens) != (
-        input_tokens,
-        output_tokens,
+    if outer.input_tokens is None:
+        return False
+    # counts as stored: none past MAX_TOKENS, and an embedding's missing output is 0
+    if (count(outer.input_tokens), count(outer.output_tokens) or 0) != (
+        count(input_tokens),
+        count(output_tokens) or 0,
     ):
         return False
     return outer.model is None or model is None or outer.model == model
