@@ -175,9 +175,9 @@ class Event:
 
 @dataclass(frozen=True, slots=True)
 class UsageFill:
-    """New figures for a stored LLM event, from a later span of the same call: FILLED_COLUMNS
-    as read (`before`) and as they become (`after`), applied only if the event still holds
-    `before`."""
+    """New figures for a stored LLM event, from a later span of the same call: its token counts
+    (prompt, completion, cache read, cache write, reasoning) and cost as read (`before`) and as
+    they become (`after`), applied only if the event still holds `before`."""
 
     session_id: str
     event_id: str
@@ -185,16 +185,6 @@ class UsageFill:
     before: tuple[int | None, ...]
     after: tuple[int | None, ...]
     cost_source: str
-
-
-FILLED_COLUMNS = (
-    "prompt_tokens",
-    "completion_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
-    "cost_nanos",
-)
 
 
 @dataclass(frozen=True, slots=True)

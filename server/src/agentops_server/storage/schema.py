@@ -164,17 +164,20 @@ price_overrides = Table(
     PrimaryKeyConstraint("project_id", "model"),
 )
 
+TOKEN_COUNTS = (  # an LLM event's token counts: columns of events and of session_stats
+    "prompt_tokens",
+    "completion_tokens",
+    "cache_read_tokens",
+    "cache_write_tokens",
+    "reasoning_tokens",
+)
 STAT_COUNTERS = (
     "events",
     "llms",
     "tools",
     "actions",
     "errors",
-    "prompt_tokens",
-    "completion_tokens",
-    "cache_read_tokens",
-    "cache_write_tokens",
-    "reasoning_tokens",
+    *TOKEN_COUNTS,
     "cost_nanos",
     "unknown_cost_events",
 )

@@ -10,8 +10,10 @@ from sqlalchemy import Connection, and_, bindparam, update
 
 from agentops_server.storage import model_calls
 from agentops_server.storage.appends import StatDelta, apply_stat_deltas
-from agentops_server.storage.records import FILLED_COLUMNS, UsageFill
-from agentops_server.storage.schema import MODEL_COUNTERS, events
+from agentops_server.storage.records import UsageFill
+from agentops_server.storage.schema import MODEL_COUNTERS, TOKEN_COUNTS, events
+
+FILLED_COLUMNS = (*TOKEN_COUNTS, "cost_nanos")  # the order of UsageFill.before and .after
 
 _FILL = (
     update(events)

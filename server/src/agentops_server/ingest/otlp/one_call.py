@@ -40,7 +40,7 @@ class CallUsage:
         )
 
     def counts(self) -> tuple[int | None, ...]:
-        """The token counts, in the order of FILLED_COLUMNS."""
+        """The token counts, in the order of UsageFill's."""
         return (
             self.input_tokens,
             self.output_tokens,
