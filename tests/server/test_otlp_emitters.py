@@ -215,12 +215,15 @@ ARRIVALS = {  # the requests that bring the two spans, in order (the session spa
         ({CACHED: 3}, {CACHED: 16}, (16, None, "0.00000615", "computed")),  # the inner's wins
         ({REPORTED_COST: 0.5}, {CACHED: 16}, (16, None, "0.5", "reported")),
         ({NO_USAGE: True}, {}, (None, None, "0.00000735", "computed")),  # 21 x 0.15 + 7 x 0.6
+        # a cost over 1,000,000 USD for one call is not used: the other span's is
+        ({REPORTED_COST: 0.5}, {REPORTED_COST: 2_000_000}, (None, None, "0.5", "reported")),
     ],
     ids=[
         "a kind from each",
         "both report one kind",
         "the outer reports the cost",
         "the outer reports no tokens",
+        "the inner's cost is out of range",
     ],
 )
 def test_one_call_seen_by_two_instrumentations_is_priced_once_from_what_both_report(
@@ -263,17 +266,26 @@ def test_one_call_seen_by_two_instrumentations_is_priced_once_from_what_both_rep
     )
 
 
-def test_one_embedding_seen_by_two_instrumentations_is_one_call(live: LiveServer) -> None:
-    """An embedding has no response id and no output tokens: the two spans of one request are
-    recognised by their input tokens (the stored call's output counts as 0), in any order."""
+@pytest.mark.parametrize("outer_tokens", [True, False], ids=["both count", "outer counts none"])
+def test_one_embedding_seen_by_two_instrumentations_is_one_call(
+    live: LiveServer, outer_tokens: bool
+) -> None:
+    """An embedding has no output tokens, and usually no response id: the two spans of one
+    request are recognised by their input tokens (a stored call's output counts as 0), or by
+    a shared response id when one of them counts no tokens, and priced by the input alone, in
+    any order."""
     for arrival, requests in ARRIVALS.items():
         trace_id = new_trace_id()
         root = SpanSpec("main", trace_id, scope="app")
         embed = {"gen_ai.operation.name": "embeddings", "gen_ai.system": "openai",
                  "gen_ai.request.model": "text-embedding-3-small",
                  "gen_ai.usage.input_tokens": 8}  # fmt: skip
+        if not outer_tokens:
+            embed["gen_ai.response.id"] = "embd-" + trace_id
+        outer_attributes = {k: v for k, v in embed.items() if outer_tokens or "usage" not in k}
         outer = SpanSpec("embeddings text-embedding-3-small", trace_id, parent=root.span_id,
-                         kind=3, scope="outer.instrumentation", attributes=embed)  # fmt: skip
+                         kind=3, scope="outer.instrumentation",
+                         attributes=outer_attributes)  # fmt: skip
         inner = SpanSpec("embeddings text-embedding-3-small", trace_id, parent=outer.span_id,
                          kind=3, scope="opentelemetry.instrumentation.openai_v2",
                          attributes=embed)  # fmt: skip

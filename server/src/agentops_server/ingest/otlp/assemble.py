@@ -310,7 +310,7 @@ class Assembler:
             usage = usage.over(usage_of(parent.facts))
             current = parent
             seen.add(parent_id)
-        return usage
+        return _embedding_output(usage, item.span)
 
     def _fill(self, stored: Event, other: CallUsage, other_is_inner: bool) -> None:
         fill = fill_for(stored, other, other_is_inner, self._pricer, self._session.project_id)
@@ -331,7 +331,8 @@ class Assembler:
                 if inner is not None:
                     self._fill(inner, self._call_usage(item), other_is_inner=False)
             elif wrapped_by is not None:  # the stored outer span holds the call
-                self._fill(self._stored.parents[wrapped_by], usage_of(facts), other_is_inner=True)
+                own = _embedding_output(usage_of(facts), span)
+                self._fill(self._stored.parents[wrapped_by], own, other_is_inner=True)
         event_type = "actions" if wraps or wrapped_by else _EVENT_TYPES.get(kind, "actions")
         start_ns, end_ns = span.start_ns, span.end_ns
         start = to_time(start_ns)
@@ -343,9 +344,6 @@ class Assembler:
         if event_type == "llms":
             model, provider = facts.model, facts.provider
             usage = self._call_usage(item)
-            if usage.input_tokens is not None and usage.output_tokens is None:
-                if _is_embedding(span):
-                    usage.output_tokens = 0  # an embedding has no output: priced by its input
             prompt, completion = usage.input_tokens, usage.output_tokens
             cache_read = usage.cache_read_tokens
             cache_write = usage.cache_write_tokens
@@ -475,6 +473,13 @@ def _payload(span: Span, facts: SpanFacts) -> dict[str, Any]:
     if error is not None:
         payload["error"] = {"type": error.type, "message": error.message}
     return payload
+
+
+def _embedding_output(usage: CallUsage, span: Span) -> CallUsage:
+    """An embedding has no output: its missing output count is 0, so its input prices it."""
+    if usage.input_tokens is not None and usage.output_tokens is None and _is_embedding(span):
+        usage.output_tokens = 0
+    return usage
 
 
 def _is_embedding(span: Span) -> bool:

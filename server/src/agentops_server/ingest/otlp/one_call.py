@@ -55,13 +55,15 @@ def count(value: int | None) -> int | None:
 
 
 def usage_of(facts: SpanFacts) -> CallUsage:
+    """The span's figures; a count or reported cost out of range is unknown (None)."""
+    cost = facts.reported_cost
     return CallUsage(
         count(facts.input_tokens),
         count(facts.output_tokens),
         count(facts.cache_read_tokens),
         count(facts.cache_write_tokens),
         count(facts.reasoning_tokens),
-        facts.reported_cost,
+        cost if cost is not None and 0 <= cost <= MAX_COST_USD else None,
     )
 
 
