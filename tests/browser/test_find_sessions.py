@@ -66,6 +66,12 @@ def test_text_search_and_filters_return_what_they_must(found: Seeded, browser_pa
     sign_in(page, found)
 
     page.click("header nav >> text=Sessions")
+    # the model filter suggests the exact names the project's calls reported
+    suggested = page.locator("#known-models option")
+    assert [suggested.nth(i).get_attribute("value") for i in range(suggested.count())] == [
+        "gpt-4o-mini"
+    ]
+    assert page.locator("input[name=model]").get_attribute("list") == "known-models"
     page.fill("input[name=q]", "zanzibar spices")  # words of a prompt, any case and order
     page.click("#session-filters button[type=submit]")
     page.wait_for_url("**q=zanzibar**")

@@ -299,3 +299,31 @@ def test_event_windows_filter_by_type_name_model_and_agent(store: SqlStore, seed
         "mixed", at(0), at(10), page.next_cursor, 5, EventMatch(event_type="tools")
     )
     assert [e.id for e in rest.events] == ["c"] and rest.next_cursor is None
+
+
+def test_the_model_filter_suggests_the_models_of_the_projects_newest_sessions(
+    store: SqlStore, seed: Seed
+) -> None:
+    """What the sessions list offers under its model filter: exact names, each once, of this
+    project only, calls without a model left out, from a bounded number of newest sessions."""
+    other = Seed.create(store, "Other")
+
+    def with_calls(owner: Seed, session_id: str, start: float, *models: str | None) -> None:
+        owner.session(session_id, start=start)
+        calls = [replace(event(session_id, start=start), model=m) for m in models]
+        store.append_events(calls)
+
+    with_calls(seed, "old", 0, "gpt-4-0613")
+    with_calls(seed, "mid", 10, "gpt-4o-2024-08-06", None, "claude-3-5-sonnet-20241022")
+    with_calls(seed, "new", 20, "gpt-4o-2024-08-06", "gpt-4o-mini")
+    with_calls(other, "elsewhere", 30, "mistral-large-2407")
+    assert store.recent_models(seed.project_id) == [
+        "claude-3-5-sonnet-20241022",
+        "gpt-4-0613",
+        "gpt-4o-2024-08-06",
+        "gpt-4o-mini",
+    ]
+    assert store.recent_models(other.project_id) == ["mistral-large-2407"]
+    store.recent_models_sessions = 2  # the oldest session is no longer read
+    assert "gpt-4-0613" not in store.recent_models(seed.project_id)
+    assert store.recent_models(Seed.create(store, "Empty").project_id) == []

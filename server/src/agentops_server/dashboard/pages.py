@@ -103,6 +103,7 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
             form=form,
             next_url=next_url,
             first_url=_with_query(request.url.path, keep),
+            known_models=dash.store.recent_models(project.id),
         )
 
     @router.get("/sessions")

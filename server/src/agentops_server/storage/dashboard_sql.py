@@ -29,6 +29,7 @@ from agentops_server.storage import (
     event_cursor,
     event_match,
     event_tree,
+    model_calls,
     overview_sql,
     session_sort,
 )
@@ -67,6 +68,8 @@ class DashboardSql:
     density_edges_above: int = 10_000
     # children counted per node of the event tree; more show as "1,000+"
     child_count_limit: int = event_tree.CHILD_COUNT_LIMIT
+    # newest sessions whose models the sessions list suggests for its model filter
+    recent_models_sessions: int = 2000
 
     def _read(self) -> AbstractContextManager[Connection]:
         raise NotImplementedError
@@ -143,6 +146,12 @@ class DashboardSql:
         """Agents, models and a prompt preview of each session (a page of the list)."""
         with self._read() as conn:
             return read_extras(conn, session_ids)
+
+    def recent_models(self, project_id: str) -> list[str]:
+        """The models the LLM calls of the project's newest sessions named, in name order."""
+        query = model_calls.models_of_recent_sessions(project_id, self.recent_models_sessions)
+        with self._read() as conn:
+            return [str(model) for model in conn.execute(query).scalars()]
 
     def overview(
         self,

@@ -10,7 +10,7 @@ from sqlalchemy import Connection, Select, select
 
 from agentops_server.storage.driver import sqlite_cursor
 from agentops_server.storage.records import EventWrite
-from agentops_server.storage.schema import MODEL_COUNTERS, session_models
+from agentops_server.storage.schema import MODEL_COUNTERS, session_models, sessions
 from agentops_server.storage.types import dumps
 
 NO_MODEL = ""  # the model of LLM calls that named none
@@ -62,3 +62,23 @@ def add_counts(conn: Connection, dialect: str, rows: dict[tuple[str, str], list[
 
 def sessions_with_model(model: str) -> Select[tuple[str]]:
     return select(session_models.c.session_id).where(session_models.c.model == model)
+
+
+def models_of_recent_sessions(project_id: str, sessions_read: int) -> Select[tuple[str]]:
+    """The models named by the LLM calls of the project's `sessions_read` newest sessions, by
+    name: a bounded read (the newest sessions through their index, then each one's rows)."""
+    newest = (
+        select(sessions.c.id)
+        .where(sessions.c.project_id == project_id)
+        .order_by(sessions.c.init_timestamp.desc(), sessions.c.id.desc())
+        .limit(sessions_read)
+        .subquery()
+    )
+    m = session_models.c
+    return (
+        select(m.model)
+        .join_from(newest, session_models, m.session_id == newest.c.id)
+        .where(m.model != NO_MODEL)
+        .distinct()
+        .order_by(m.model)
+    )

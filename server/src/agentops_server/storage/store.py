@@ -182,6 +182,11 @@ class Store(Protocol):
         """Agents, models and a prompt preview of each session (a page of the list)."""
         ...
 
+    def recent_models(self, project_id: str) -> list[str]:
+        """The models named by the LLM calls of the project's newest sessions (a bounded read:
+        the suggestions of the sessions list's model filter), in name order."""
+        ...
+
     def overview(
         self,
         project_id: str,
