@@ -269,6 +269,26 @@ def test_bad_session_tokens_are_401(
     unharmed(live, session_id)
 
 
+def test_a_signature_with_non_ascii_characters_is_401(
+    seeded: tuple[LiveServer, str, str],
+) -> None:
+    """A header is bytes: a signature of "é" is a wrong signature, not a server error."""
+    live, session_id, jwt = seeded
+    version, claims, _ = jwt.split(".")
+    for token in (f"{version}.{claims}.é", "aot1.YWJj.é"):
+        header = [(b"Authorization", f"Bearer {token}".encode())]
+        for path, body in [
+            ("/v2/create_events", {"events": [action()]}),
+            ("/v2/update_session", {"session": {"end_state": "Fail"}}),
+            ("/v1/traces", {"resourceSpans": []}),
+            ("/v4/objects/upload/", "a log line"),
+        ]:
+            res = live.client.post(f"{live.url}{path}", json=body, headers=header)
+            assert res.status_code == 401, (token, path, res.status_code, res.text)
+            assert "signature" in res.text or "token" in res.text, res.text
+    unharmed(live, session_id)
+
+
 def test_a_tampered_token_is_401(seeded: tuple[LiveServer, str, str]) -> None:
     live, session_id, jwt = seeded
     version, claims, signature = jwt.split(".")

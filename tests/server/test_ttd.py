@@ -179,7 +179,7 @@ def test_unknown_forged_and_revoked_ttd_ids_are_clear_errors(
     ttd_id = mint(server, session_id, server.api_key).json()["data"]["ttd_id"]
     prefix, body, signature = ttd_id.split(".")
     forged = f"{prefix}.{body}.{'A' * len(signature)}"
-    for wrong in (session_id, forged, "nonsense", "ttd1.e30.x"):
+    for wrong in (session_id, forged, "nonsense", "ttd1.e30.x", "ttd1.e30.é"):
         response = httpx.get(f"{server.url}/v2/ttd/{wrong}", timeout=30)
         assert response.status_code == 404, (wrong, response.text)
         error = response.json()["error"]

@@ -8,11 +8,11 @@ cuts it off (checked through the same short-lived cache as session tokens).
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 
 from agentops_server.auth.b64 import b64decode, b64encode
+from agentops_server.auth.signatures import signature as signature_of
+from agentops_server.auth.signatures import signature_matches
 from agentops_server.auth.tokens import TokenSigner
 
 PREFIX = "aot1"
@@ -34,23 +34,20 @@ class ProjectTokenSigner:
 
     def issue(self, claims: ProjectClaims) -> str:
         encoded = b64encode(f"{claims.project_id}\n{claims.key_id}".encode())
-        return f"{PREFIX}.{encoded}.{self._sign(encoded)}"
+        return f"{PREFIX}.{encoded}.{signature_of(self._key, encoded)}"
 
     def verify(self, token: str) -> ProjectClaims:
         prefix, _, rest = token.strip().partition(".")
         encoded, _, signature = rest.partition(".")
         if prefix != PREFIX or not encoded or not signature:
             raise InvalidProjectToken("malformed token")
-        if not hmac.compare_digest(signature, self._sign(encoded)):
+        if not signature_matches(signature, signature_of(self._key, encoded)):
             raise InvalidProjectToken("token signature does not match")
         try:
             project_id, key_id = b64decode(encoded).decode().split("\n")
         except ValueError:
             raise InvalidProjectToken("malformed token") from None
         return ProjectClaims(project_id, key_id)
-
-    def _sign(self, encoded: str) -> str:
-        return b64encode(hmac.new(self._key, encoded.encode(), hashlib.sha256).digest())
 
 
 def is_project_token(value: str) -> bool:

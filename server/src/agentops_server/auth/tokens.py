@@ -17,6 +17,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from agentops_server.auth.b64 import b64decode, b64encode
+from agentops_server.auth.signatures import signature as signature_of
+from agentops_server.auth.signatures import signature_matches
 from agentops_server.config import PRIVATE_DIR_MODE, SECRET_FILENAME, ServerConfig
 
 _VERSION = "aos1"
@@ -44,14 +46,14 @@ class TokenSigner:
             fields.append(claims.key_id)
         body = "\n".join(fields)
         encoded = b64encode(body.encode())
-        return f"{_VERSION}.{encoded}.{self._sign(encoded)}"
+        return f"{_VERSION}.{encoded}.{signature_of(self._secret, encoded)}"
 
     def verify(self, token: str) -> TokenClaims:
         version, _, rest = token.strip().partition(".")
         encoded, _, signature = rest.partition(".")
         if version != _VERSION or not encoded or not signature:
             raise InvalidToken("malformed session token")
-        if not hmac.compare_digest(signature, self._sign(encoded)):
+        if not signature_matches(signature, signature_of(self._secret, encoded)):
             raise InvalidToken("session token signature does not match")
         try:
             fields = _unb64(encoded).decode().split("\n")
@@ -67,9 +69,6 @@ class TokenSigner:
         """A key for another kind of signed id (e.g. time-travel ids), so that no id of one
         kind is ever accepted as another."""
         return hmac.new(self._secret, f"agentops-{purpose}".encode(), hashlib.sha256).digest()
-
-    def _sign(self, encoded: str) -> str:
-        return b64encode(hmac.new(self._secret, encoded.encode(), hashlib.sha256).digest())
 
 
 def load_secret(config: ServerConfig) -> bytes:

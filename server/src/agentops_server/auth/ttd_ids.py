@@ -8,12 +8,12 @@ when the id is used, so revoking it cuts the id off too.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from typing import Final
 
 from agentops_server.auth.b64 import b64decode, b64encode
+from agentops_server.auth.signatures import signature as signature_of
+from agentops_server.auth.signatures import signature_matches
 
 _VERSION: Final = "ttd1"
 _SIGNATURE_BYTES: Final = 16
@@ -38,24 +38,20 @@ class TtdIds:
     def issue(self, claims: TtdClaims) -> str:
         body = "\n".join((claims.key_id, claims.session_id, str(claims.expires_at)))
         encoded = b64encode(body.encode())
-        return f"{_VERSION}.{encoded}.{self._sign(encoded)}"
+        return f"{_VERSION}.{encoded}.{signature_of(self._key, encoded, _SIGNATURE_BYTES)}"
 
     def verify(self, ttd_id: str) -> TtdClaims:
         version, _, rest = ttd_id.partition(".")
         encoded, _, signature = rest.partition(".")
         if version != _VERSION or not encoded or not signature or len(ttd_id) > 512:
             raise InvalidTtdId("not a time-travel id of this server")
-        if not hmac.compare_digest(signature, self._sign(encoded)):
+        if not signature_matches(signature, signature_of(self._key, encoded, _SIGNATURE_BYTES)):
             raise InvalidTtdId("not a time-travel id of this server (signature mismatch)")
         try:
             key_id, session_id, expires_at = _unb64(encoded).decode().split("\n")
             return TtdClaims(key_id, session_id, int(expires_at))
         except ValueError:
             raise InvalidTtdId("malformed time-travel id") from None
-
-    def _sign(self, encoded: str) -> str:
-        digest = hmac.new(self._key, encoded.encode(), hashlib.sha256).digest()
-        return b64encode(digest[:_SIGNATURE_BYTES])
 
 
 def _unb64(text: str) -> bytes:
