@@ -3,6 +3,8 @@ duration) with keyset pages, the overview, and windows of a session's events."""
 
 from __future__ import annotations
 
+import base64
+import json
 from dataclasses import replace
 from datetime import timedelta
 
@@ -327,3 +329,42 @@ def test_the_model_filter_suggests_the_models_of_the_projects_newest_sessions(
     store.recent_models_sessions = 2  # the oldest session is no longer read
     assert "gpt-4-0613" not in store.recent_models(seed.project_id)
     assert store.recent_models(Seed.create(store, "Empty").project_id) == []
+
+
+def test_hand_made_cursors_the_database_cannot_compare_with_are_refused(
+    store: SqlStore, seed: Seed
+) -> None:
+    """A cursor comes back from the client: one that names a time beyond year 9999 in UTC,
+    an integer beyond 64 bits, a lone surrogate or a NUL is refused like any forged cursor
+    (a 400), not sent to the database (where it was a 500)."""
+    seed.session("s1")
+    store.append_events([event("s1")])
+
+    def cursor(*parts: object) -> str:
+        return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
+
+    late, early = "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+05:00"
+    bad_lists = [cursor(early, "s1"), cursor(late, "s1"), cursor(T0.isoformat(), "\ud800")]
+    bad_lists += [cursor(T0.isoformat(), "s\x001"), cursor(T0.isoformat(), "s1", "extra")]
+    for bad in bad_lists:
+        with pytest.raises(InvalidCursor):
+            store.list_sessions(seed.project_id, SessionFilter(), bad, 5)
+    sorted_bad = [
+        (SessionSort.COST, cursor("cost", 2**63, "s1")),
+        (SessionSort.DURATION, cursor("duration", -(2**63) - 1, "s1")),
+        (SessionSort.OLDEST, cursor("oldest", early, "s1")),
+        (SessionSort.NEWEST, cursor("newest", late, "s1")),
+        (SessionSort.NEWEST, cursor("newest", T0.isoformat(), "\ud800")),
+    ]
+    for sort, bad in sorted_bad:
+        with pytest.raises(InvalidCursor):
+            store.list_sessions_sorted(seed.project_id, SessionFilter(), sort, bad, 5)
+    for bad in (cursor("e", late, 1), cursor("e", T0.isoformat(), 2**63)):
+        with pytest.raises(InvalidCursor):
+            store.list_event_window("s1", at(0), at(10), bad, 5)
+    for bad in (cursor("t", early, 1), cursor("t", T0.isoformat(), 2**64)):
+        with pytest.raises(InvalidCursor):
+            store.list_tree_level("s1", None, bad, 5)
+    # the cursors the store issues still work
+    page = store.list_sessions_sorted(seed.project_id, SessionFilter(), SessionSort.COST, None, 1)
+    assert [s.id for s in page.sessions] == ["s1"]

@@ -4,14 +4,12 @@ of the dashboard's event windows and tree levels, and the SQL condition "after t
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, and_, literal, tuple_
 
+from agentops_server.storage import cursor_values
 from agentops_server.storage.schema import events
 from agentops_server.storage.store import InvalidCursor
 from agentops_server.storage.types import UTCDateTime
@@ -23,28 +21,19 @@ def encode(kind: str, when: datetime, seq: int, scope: str | None = None) -> str
     parts: list[Any] = [kind, when.isoformat(), seq]
     if scope is not None:
         parts.append(scope)
-    raw = json.dumps(parts, separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursor_values.pack(parts)
 
 
 def decode(cursor: str, kind: str, scope: str | None = None) -> tuple[datetime, int]:
     """The (when, seq) of a cursor that `encode(kind, ..., scope)` issued; else InvalidCursor."""
-    try:
-        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-        found_kind, stamp, seq, *rest = parts
-        when = datetime.fromisoformat(stamp)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}") from None
-    found_scope = rest[0] if len(rest) == 1 else None
-    if (
-        found_kind != kind
-        or when.tzinfo is None
-        or not isinstance(seq, int)
-        or len(rest) > 1
-        or found_scope != scope
-    ):
-        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}")
-    return when, seq
+    invalid = InvalidCursor(f"invalid cursor {cursor[:40]!r}")
+    parts = cursor_values.unpack(cursor, invalid)
+    if len(parts) not in (3, 4) or parts[0] != kind:
+        raise invalid
+    found_scope = parts[3] if len(parts) == 4 else None
+    if found_scope != scope:
+        raise invalid
+    return cursor_values.time_of(parts[1], invalid), cursor_values.int_of(parts[2], invalid)
 
 
 def after(when: datetime, seq: int) -> ColumnElement[bool]:

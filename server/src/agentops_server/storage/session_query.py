@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from datetime import datetime
 from typing import Any
 
@@ -17,7 +14,7 @@ from sqlalchemy import (
     tuple_,
 )
 
-from agentops_server.storage import session_filters
+from agentops_server.storage import cursor_values, session_filters
 from agentops_server.storage.records import SessionFilter, SessionPage
 from agentops_server.storage.rows import session_select, to_session
 from agentops_server.storage.schema import session_tags, sessions
@@ -29,20 +26,15 @@ TEXT_SCAN_LIMIT = 20_000  # sessions one call looks at, at most, for filters wit
 
 
 def encode_cursor(init_timestamp: datetime, session_id: str) -> str:
-    raw = json.dumps([init_timestamp.isoformat(), session_id], separators=(",", ":"))
-    return base64.urlsafe_b64encode(raw.encode()).decode().rstrip("=")
+    return cursor_values.pack([init_timestamp.isoformat(), session_id])
 
 
 def decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        raw = base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4))
-        stamp, session_id = json.loads(raw)
-        when = datetime.fromisoformat(stamp)
-    except (binascii.Error, ValueError, TypeError, UnicodeDecodeError):
-        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}") from None
-    if when.tzinfo is None or not isinstance(session_id, str):
-        raise InvalidCursor(f"invalid cursor {cursor[:40]!r}")
-    return when, session_id
+    invalid = InvalidCursor(f"invalid cursor {cursor[:40]!r}")
+    parts = cursor_values.unpack(cursor, invalid)
+    if len(parts) != 2:
+        raise invalid
+    return cursor_values.time_of(parts[0], invalid), cursor_values.text_of(parts[1], invalid)
 
 
 def _filtered(

@@ -12,16 +12,12 @@ cursor that continues the walk where it stopped, so every request stays bounded.
 
 from __future__ import annotations
 
-import base64
-import binascii
-import json
 from dataclasses import dataclass
-from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Connection, bindparam, func, select, tuple_
 
-from agentops_server.storage import session_filters, session_query
+from agentops_server.storage import cursor_values, session_filters, session_query
 from agentops_server.storage.dashboard_records import SessionSort
 from agentops_server.storage.records import SessionFilter, SessionPage
 from agentops_server.storage.rows import session_select, to_session
@@ -203,32 +199,21 @@ def _page(found: list[tuple[Phase, Any]], limit: int, cursor: str | None) -> Ses
 
 
 def _encode(phase: Phase, key: list[Any]) -> str:
-    raw = json.dumps([phase.name, *key], separators=(",", ":")).encode()
-    return base64.urlsafe_b64encode(raw).decode().rstrip("=")
+    return cursor_values.pack([phase.name, *key])
 
 
 def _decode(cursor: str, plan: list[Phase]) -> tuple[int, tuple[Any, str]]:
     invalid = InvalidCursor(f"invalid cursor {cursor[:40]!r} for this order")
-    try:
-        parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
-        raise invalid from None
-    if not isinstance(parts, list) or len(parts) != 3 or not isinstance(parts[2], str):
-        raise invalid
+    parts = cursor_values.unpack(cursor, invalid)
     names = [p.name for p in plan]
-    if parts[0] not in names:
+    if len(parts) != 3 or parts[0] not in names:
         raise invalid
     index = names.index(parts[0])
     phase, value = plan[index], parts[1]
     if phase.value is None:
         value = None
     elif phase.timestamp:
-        try:
-            value = datetime.fromisoformat(value)
-        except (TypeError, ValueError):
-            raise invalid from None
-        if value.tzinfo is None:
-            raise invalid
-    elif not isinstance(value, int) or isinstance(value, bool):
-        raise invalid
-    return index, (value, parts[2])
+        value = cursor_values.time_of(value, invalid)
+    else:
+        value = cursor_values.int_of(value, invalid)
+    return index, (value, cursor_values.text_of(parts[2], invalid))
