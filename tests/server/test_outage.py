@@ -16,8 +16,9 @@ from sqlalchemy.exc import OperationalError
 
 from agentops_server.config import normalize_database_url
 from agentops_server.storage.outage import is_outage
+from tests.conftest import require
 from tests.server.conftest import LiveServer, action, llm
-from tests.support.postgres import ADMIN_URL
+from tests.support.postgres import ADMIN_URL, fresh_database
 
 
 def rename_database(old: str, new: str) -> None:
@@ -93,3 +94,21 @@ def test_an_unopenable_sqlite_file_is_an_outage_and_a_bad_statement_is_not(
     assert not is_outage(raised.value)
     cannot_open.dispose()
     fine.dispose()
+
+
+def test_a_statement_past_a_postgresql_limit_is_not_an_outage(postgres_ok: bool) -> None:
+    """A value too big for an index entry or a tsvector (SQLSTATE class 54) fails the same
+    way however often it is retried: a 503 "retry later" would make a client retry it until
+    it dropped the batch."""
+    require(postgres_ok, "PostgreSQL at 127.0.0.1:5432")
+    with fresh_database() as url:
+        engine = create_engine(normalize_database_url(url))
+        too_many_words = (
+            "SELECT to_tsvector('simple', string_agg(md5(i::text), ' '))"
+            " FROM generate_series(1, 40000) AS i"
+        )
+        with engine.connect() as conn, pytest.raises(OperationalError) as raised:
+            conn.execute(text(too_many_words))
+        assert "too long for tsvector" in str(raised.value)
+        assert not is_outage(raised.value)
+        engine.dispose()

@@ -12,6 +12,7 @@ from typing import Any
 
 from agentops import wire
 from agentops.wire import EndState
+from agentops_server.ingest.index_keys import index_key, optional_index_key
 from agentops_server.pricing import Pricer, TokenUsage
 from agentops_server.storage.records import CostSource, EventWrite, SessionWrite, usd_to_nanos
 from agentops_server.timestamps import parse_timestamp
@@ -19,9 +20,6 @@ from agentops_server.timestamps import parse_timestamp
 MAX_ID_LENGTH = 200
 _UUID = re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}")
 _EXAMPLE_UUID = "3f0b6a52-9c1e-4d7a-8f36-2b5e0c9d4a17"
-MAX_TAG_LENGTH = 500
-"""Characters kept of a tag (longer ones are cut): at most 2,000 bytes of UTF-8, inside
-PostgreSQL's index entry limit."""
 MAX_TOKENS = 10**12
 """Per token count of one event: 100,000 times the largest context window, and small enough
 that sums over millions of events stay far inside int64."""
@@ -130,7 +128,7 @@ def agent_fields(body: Any) -> tuple[str, str | None]:
     value = body.get("id")
     if value is None or value == "":
         raise Invalid("id is required")
-    return _id("id", value), _text("name", body.get("name"))
+    return _id("id", value), optional_index_key(_text("name", body.get("name")))
 
 
 # --- events ----------------------------------------------------------------------------------
@@ -210,7 +208,7 @@ def _event(
     cost_source = CostSource.NONE
     init_ts = init_ts or end_ts or now
     if kind == "llms":
-        model = name
+        model = optional_index_key(name)
         pop("model", None)
         provider = _text(wire.PROVIDER, pop(wire.PROVIDER, None))
         prompt = _tokens("prompt_tokens", pop("prompt_tokens", None))
@@ -331,9 +329,7 @@ def _tags(value: object) -> list[str] | None:
     for item in value:
         if not isinstance(item, str | int | float) or isinstance(item, bool):
             raise Invalid("session.tags must be a list of strings")
-        tag = str(item).strip()
-        if len(tag) > MAX_TAG_LENGTH:  # cut, not refused: a 422 would lose the whole session
-            tag = tag[:MAX_TAG_LENGTH].rstrip()
+        tag = index_key(str(item).strip())
         if tag:
             tags[tag] = None
     return list(tags)

@@ -25,6 +25,7 @@ _SQLITE_OUTAGE_CODES = frozenset(
         sqlite3.SQLITE_PERM,
     }
 )
+_POSTGRES_LIMIT_CLASS = "54"  # SQLSTATE class "program limit exceeded"
 
 
 def is_outage(exc: BaseException) -> bool:
@@ -44,4 +45,8 @@ def is_outage(exc: BaseException) -> bool:
         # SQLite also raises OperationalError for SQL mistakes ("no such table"): not an outage
         code = getattr(original, "sqlite_errorcode", None)
         return code is not None and code & 0xFF in _SQLITE_OUTAGE_CODES
-    return True  # PostgreSQL (psycopg): connection failures, shutdowns, cancelled statements
+    # PostgreSQL (psycopg): connection failures, shutdowns, cancelled statements; but not a
+    # statement past one of its limits (class 54: a value too long for an index or a
+    # tsvector), which fails the same way however often it is tried
+    sqlstate = getattr(original, "sqlstate", None)
+    return not (isinstance(sqlstate, str) and sqlstate.startswith(_POSTGRES_LIMIT_CLASS))

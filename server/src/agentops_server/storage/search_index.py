@@ -38,6 +38,13 @@ POSTGRES_INDEXES = [
     "CREATE INDEX ix_sessions_id_pattern ON sessions (id text_pattern_ops)",
 ]
 
+# A tsvector holds each distinct word (its UTF-8 bytes, a 4-byte entry, 2 bytes per position)
+# and may not pass 1 MB: up to 100,000 characters of words (at most 4 bytes each, and 50,000
+# words with their entries and positions) always fit; longer texts are cut into pieces.
+POSTGRES_WHOLE_DOCUMENT_CHARS = 100_000
+POSTGRES_DOCUMENT_BYTES = 700_000
+POSTGRES_BYTES_PER_WORD = 8
+
 _fts = table(FTS_TABLE, column("rowid"), column("body"))
 SQLITE_DOC_INSERT = "INSERT INTO search_docs (session_id) VALUES (?)"  # its rowid is its seq
 SQLITE_TEXT_INSERT = f"INSERT INTO {FTS_TABLE} (rowid, body) VALUES (?, ?)"
@@ -54,12 +61,38 @@ def add_documents(conn: Connection, dialect: str, docs: dict[str, str]) -> None:
                 cursor.execute(SQLITE_DOC_INSERT, (session_id,))
                 cursor.execute(SQLITE_TEXT_INSERT, (cursor.lastrowid, body))
         return
-    rows = [[session_id, search_text.words(body)] for session_id, body in ordered]
+    rows = [
+        [session_id, words]
+        for session_id, body in ordered
+        for words in _postgres_documents(search_text.words(body))
+    ]
     conn.exec_driver_sql(
         "INSERT INTO search_docs (session_id, terms) "
         "SELECT r->>0, to_tsvector('simple', r->>1) FROM json_array_elements(%s::json) AS r",
         (dumps(rows),),
     )
+
+
+def _postgres_documents(words: str) -> list[str]:
+    """`words` as one document, or cut into several when its tsvector could pass PostgreSQL's
+    limit of 1 MB (a batch of hundreds of long prompts): each distinct word once, in pieces of
+    at most POSTGRES_DOCUMENT_BYTES. A search matches a session by any of its documents, so
+    the pieces find what the whole would."""
+    if len(words) <= POSTGRES_WHOLE_DOCUMENT_CHARS:
+        return [words]
+    pieces: list[str] = []
+    piece: list[str] = []
+    size = 0
+    for word in dict.fromkeys(words.split(" ")):
+        cost = len(word.encode()) + POSTGRES_BYTES_PER_WORD
+        if piece and size + cost > POSTGRES_DOCUMENT_BYTES:
+            pieces.append(" ".join(piece))
+            piece, size = [], 0
+        piece.append(word)
+        size += cost
+    if piece:
+        pieces.append(" ".join(piece))
+    return pieces
 
 
 def add_events(conn: Connection, dialect: str, events: Iterable[EventWrite]) -> None:

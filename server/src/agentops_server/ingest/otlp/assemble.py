@@ -14,6 +14,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from agentops_server.ingest.index_keys import index_key, optional_index_key
 from agentops_server.ingest.otlp.conventions.facts import SpanFacts
 from agentops_server.ingest.otlp.kept_attributes import kept_attributes
 from agentops_server.ingest.otlp.one_call import (
@@ -83,7 +84,7 @@ def session_write(
     for item in items:
         facts = item.facts
         if facts.tags:
-            tags.update(dict.fromkeys(facts.tags))
+            tags.update(dict.fromkeys(index_key(tag) for tag in facts.tags))
         if facts.metadata and (facts.kind == "session" or facts.convention != "agentops"):
             metadata.update(facts.metadata)  # agentops keeps a run's metadata on session spans
         if host_env is None and facts.host_env:
@@ -224,7 +225,8 @@ class Assembler:
             event = self._event(item)
             events.append(event)
             if item.facts.kind == "agent":
-                agents.append((item.span.span_id, item.facts.agent_name or item.facts.name))
+                name = item.facts.agent_name or item.facts.name
+                agents.append((item.span.span_id, index_key(name)))
             elif event.agent_id is not None and event.parent_id in self._stored.parents:
                 # its agent came from a stored parent: spans stored below it before it came
                 # have none yet (children come first), and get this one after the write
@@ -342,7 +344,7 @@ class Assembler:
         cost_nanos: int | None = None
         source = CostSource.NONE
         if event_type == "llms":
-            model, provider = facts.model, facts.provider
+            model, provider = optional_index_key(facts.model), facts.provider
             usage = self._call_usage(item)
             prompt, completion = usage.input_tokens, usage.output_tokens
             cache_read = usage.cache_read_tokens
