@@ -236,3 +236,21 @@ def test_the_favicon(live: LiveServer) -> None:
         assert icon.text.startswith("<svg")
         page = client.get("/login").text
         assert 'rel="icon" type="image/svg+xml" href="/static/favicon.svg?v=' in page
+
+
+def test_a_session_on_the_calendars_last_day_leaves_the_overview_working(
+    live: LiveServer, browser: httpx.Client
+) -> None:
+    """Clients choose their timestamps: a session started at 9999-12-31T23:59:59Z is stored,
+    and the overview's last day (and hour) has no next one to end at (it was a 500)."""
+    session_id, jwt = live.start_session(init_timestamp="9999-12-31T23:59:59Z")
+    assert live.send_events(jwt, [llm(init_timestamp="9999-12-31T23:59:59Z")]).status_code == 200
+    overview = f"/projects/{live.project_id}"
+    for params in ({"from": "2026-01-01"}, {"to": "9999-12-31"}, {"from": "9999-12-31"}):
+        got = browser.get(overview, params={**params, "format": "json"})
+        assert got.status_code == 200, (params, got.text)
+        [last] = [p for p in got.json()["data"]["points"] if p["sessions"]]
+        assert last["start"].startswith("9999-12-31T") and last["end"].startswith(
+            "9999-12-31T23:59:59"
+        )
+        assert browser.get(overview, params=params).status_code == 200

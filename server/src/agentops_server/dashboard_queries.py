@@ -92,7 +92,7 @@ def overview(
     points = [
         {
             "start": iso(p.start),
-            "end": iso(p.start + step),
+            "end": iso(_after(p.start, step)),
             "sessions": p.sessions,
             "success": p.success,
             "fail": p.fail,
@@ -156,8 +156,20 @@ def _filled(
     at = first
     while at <= last:
         out.append(by_start.get(at) or BucketPoint(at, 0, 0, 0, 0, 0, 0, 0, 0))
-        at += step
+        try:
+            at += step
+        except OverflowError:  # the calendar's last bucket
+            break
     return out
+
+
+def _after(start: datetime, step: timedelta) -> datetime:
+    """The end of the bucket that begins at `start`; the calendar's last moment for the last
+    bucket of year 9999 (a session may start then: timestamps are taken as clients send them)."""
+    try:
+        return start + step
+    except OverflowError:
+        return datetime.max.replace(tzinfo=UTC)
 
 
 def _floor(when: datetime, step: timedelta) -> datetime:
