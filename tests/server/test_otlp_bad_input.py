@@ -8,16 +8,19 @@ import gzip
 import json
 import time
 import uuid
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
 
 from agentops_server.auth.keys import hash_key
-from tests.server.conftest import LiveServer
+from agentops_server.config import ServerConfig
+from tests.server.conftest import LiveServer, running
 from tests.support import otlp_json
 from tests.support.otlp import SpanSpec, trace_request
 from tests.support.otlp_json import STATUS_OK, Span
+from tests.support.server import free_port
 
 PROTOBUF = "application/x-protobuf"
 
@@ -300,3 +303,58 @@ def test_json_text_nested_too_deep_is_kept_as_text(live: LiveServer) -> None:
     by_id = {event["id"]: event for event in body["llms"]}
     assert deep in json.dumps(by_id[chat.span_id]["prompt"])
     assert deep in json.dumps(by_id[later.span_id]["completion"])
+
+
+def _tokenless_spans(trace_id: str) -> bytes:
+    """agentops 0.4's first export: its spans before its token, under a "temporary" project."""
+    body = otlp_json.export_request([Span(trace_id=trace_id, name="session.init")])
+    body["resourceSpans"][0]["resource"]["attributes"].append(
+        {"key": "agentops.project.id", "value": {"stringValue": "temporary"}}
+    )
+    return json.dumps(body).encode()
+
+
+def _waiting_log_content(trace_ids: list[str], size: int) -> bytes:
+    """GenAI message content for spans that have not arrived (it waits for them)."""
+    records = [
+        {
+            "traceId": trace_id,
+            "spanId": otlp_json.new_span_id(),
+            "eventName": "gen_ai.user.message",
+            "body": {
+                "kvlistValue": {
+                    "values": [{"key": "content", "value": {"stringValue": "x" * size}}]
+                }
+            },
+        }  # fmt: skip
+        for trace_id in trace_ids
+    ]
+    return json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]}).encode()
+
+
+def test_what_waits_is_bounded_per_owner_so_one_project_cannot_block_another(
+    tmp_path: Path,
+) -> None:
+    """Log content waiting for its spans counts against its own project's budget, and spans
+    waiting for their client's token against the token-less clients' one: a project that
+    sends content for spans that never come fills only its own (its later logs get 503, the
+    exporter retries), and never stops another project's agentops 0.4 clients from starting."""
+    environ = {"AGENTOPS_OTLP_PENDING_BYTES": "100000"}
+    config = ServerConfig.build(data_dir=tmp_path / "data", port=free_port(), environ=environ)
+    with running(config) as live:
+        noisy = live.store.create_project("Noisy")
+        other_key = live.new_key(noisy.id)
+        logs_headers = {"Content-Type": "application/json", "X-Agentops-Api-Key": other_key}
+        answers = []
+        for _ in range(4):  # 4 x 40 KB of content for spans that never come
+            body = _waiting_log_content([otlp_json.new_trace_id() for _ in range(4)], 10_000)
+            res = live.client.post(f"{live.url}/v1/logs", content=body, headers=logs_headers)
+            answers.append(res.status_code)
+        assert answers == [200, 200, 503, 503], answers
+        assert "this project's log content" in res.json()["message"]
+        assert 0 < live.store.pending_bytes(noisy.id) <= 100_000
+
+        # a token-less client still gets its early spans held, up to its own budget
+        early = send(live, _tokenless_spans(otlp_json.new_trace_id()), "application/json")
+        assert early.status_code == 200, early.text
+        assert live.store.pending_bytes() > 0

@@ -148,7 +148,9 @@ def test_held_otlp_data_is_claimed_once_and_only_by_its_project(
     ]
     store.hold_pending(held)
     assert store.has_pending(["t1"]) and not store.has_pending(["t9"])
-    assert store.pending_bytes() == 3 * pending_size('{"n": 1}')  # a row counts beyond its body
+    row = pending_size('{"n": 1}')  # a row counts beyond its body
+    assert (store.pending_bytes(), store.pending_bytes(other)) == (2 * row, row)  # per owner
+    assert store.pending_bytes(seed.project_id) == 0
     assert pending_size("") > 0
     claimed = store.claim_pending(["t1"], seed.project_id)
     assert [(c.trace_id, c.project_id, c.body) for c in claimed] == [("t1", None, '{"n": 1}')]

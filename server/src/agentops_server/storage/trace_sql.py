@@ -247,11 +247,15 @@ class TraceSql:
         ]
         self._transact(lambda conn: conn.execute(insert(pending_otlp), values))
 
-    def pending_bytes(self) -> int:
+    def pending_bytes(self, project_id: str | None = None) -> int:
+        """Bytes held for `project_id` (log contents waiting for their spans), or with None
+        for the clients that have no token yet (spans, uploads)."""
+        owner = pending_otlp.c.project_id
+        held = select(func.coalesce(func.sum(pending_otlp.c.size), 0)).where(
+            owner.is_(None) if project_id is None else owner == project_id
+        )
         with self._read() as conn:
-            return int(
-                conn.execute(select(func.coalesce(func.sum(pending_otlp.c.size), 0))).scalar_one()
-            )
+            return int(conn.execute(held).scalar_one())
 
     def claim_pending(self, trace_ids: Sequence[str], project_id: str) -> list[PendingOtlp]:
         """Take (delete and return) what waits for these traces: token-less spans, and records

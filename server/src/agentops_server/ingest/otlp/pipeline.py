@@ -215,10 +215,17 @@ class OtlpIngest:
             self._hold_rows([PendingOtlp(trace_id, None, UPLOAD, text, datetime.now(UTC))])
         return True
 
-    def _hold_rows(self, rows: list[PendingOtlp]) -> None:
+    def _hold_rows(self, rows: list[PendingOtlp], project_id: str | None = None) -> None:
+        """Hold `rows` within the budget of their owner: each project for its log contents,
+        and all clients without a token together, so one project's held logs never stop
+        another's early exports."""
         size = sum(pending_size(row.body) for row in rows)
-        if rows and self._store.pending_bytes() + size > self._pending_limit:
-            raise PendingFull("too much is waiting for its client's token; retry later")
+        if rows and self._store.pending_bytes(project_id) + size > self._pending_limit:
+            raise PendingFull(
+                "too much is waiting for its client's token; retry later"
+                if project_id is None
+                else "too much of this project's log content is waiting for its spans; retry later"
+            )
         self._store.hold_pending(rows)
 
     def expire(self, now: datetime | None = None) -> int:
@@ -391,7 +398,7 @@ class OtlpIngest:
                 held.append(
                     PendingOtlp(trace_id, project_id, LOGS, contents_to_json(remaining), now)
                 )
-        self._store.hold_pending(held)
+        self._hold_rows(held, project_id)
 
     # --- uploads of agentops 0.4 -------------------------------------------------------------
     def session_for_upload(self, trace_id: str, project_id: str) -> str:
