@@ -305,9 +305,9 @@ def test_json_text_nested_too_deep_is_kept_as_text(live: LiveServer) -> None:
     assert deep in json.dumps(by_id[later.span_id]["completion"])
 
 
-def _tokenless_spans(trace_id: str) -> bytes:
+def _tokenless_spans(spans: list[Span]) -> bytes:
     """agentops 0.4's first export: its spans before its token, under a "temporary" project."""
-    body = otlp_json.export_request([Span(trace_id=trace_id, name="session.init")])
+    body = otlp_json.export_request(spans)
     body["resourceSpans"][0]["resource"]["attributes"].append(
         {"key": "agentops.project.id", "value": {"stringValue": "temporary"}}
     )
@@ -355,6 +355,24 @@ def test_what_waits_is_bounded_per_owner_so_one_project_cannot_block_another(
         assert 0 < live.store.pending_bytes(noisy.id) <= 100_000
 
         # a token-less client still gets its early spans held, up to its own budget
-        early = send(live, _tokenless_spans(otlp_json.new_trace_id()), "application/json")
+        first = Span(trace_id=otlp_json.new_trace_id(), name="session.init")
+        early = send(live, _tokenless_spans([first]), "application/json")
         assert early.status_code == 200, early.text
         assert live.store.pending_bytes() > 0
+
+
+def test_a_tokenless_request_reports_the_spans_it_could_not_hold(live: LiveServer) -> None:
+    """Without a key, spans of a trace whose session exists are refused (nobody without a
+    key adds to a session) while those of a new trace are held: the answer says which were
+    refused (it was a plain 200, and they were silently lost)."""
+    session_id, root, _ = stored_trace(live)
+    late = root.child("late-step", start_ns=root.start_ns + 100)
+    first = Span(trace_id=otlp_json.new_trace_id(), name="session.init")
+    res = send(live, _tokenless_spans([first, late]), "application/json")
+    assert res.status_code == 200, res.text
+    partial = res.json()["partialSuccess"]
+    assert partial["rejectedSpans"] == "1"
+    assert root.trace_id in partial["errorMessage"] and "key" in partial["errorMessage"]
+    assert live.store.pending_bytes() > 0  # the new trace's span waits for its token
+    only_old = send(live, _tokenless_spans([late]), "application/json")
+    assert only_old.status_code == 401 and "session exists" in only_old.text  # all refused

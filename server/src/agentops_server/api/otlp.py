@@ -158,14 +158,15 @@ async def export_traces(request: Request) -> Response:
                 "missing API key: send Authorization: Bearer <API key> or "
                 "X-Agentops-Api-Key: <API key> (OTEL_EXPORTER_OTLP_HEADERS)",
             )
-        if not await run_in_threadpool(svc.otlp.hold, spans):
+        held = await run_in_threadpool(svc.otlp.hold, spans)
+        if held.rejected == held.spans:
             raise ApiError(
                 401,
                 "missing_api_key",
                 "missing API key: this trace's session "
                 "exists, and only a request with its project's key adds to it",
             )
-        return _success(media, ExportTraceServiceResponse())
+        return _success(media, ExportTraceServiceResponse(), held)
 
     return await _failures(request, media, work)
 

@@ -190,19 +190,25 @@ class OtlpIngest:
                 len(claimed),
             )
 
-    def hold(self, spans: Sequence[Span]) -> int:
+    def hold(self, spans: Sequence[Span]) -> Outcome:
         """Keep token-less spans until an authenticated request names their trace. Only
         traces with no session yet: the client's early exports come before any authenticated
-        one, and nobody without a key can add spans to a session that exists. Returns how
-        many spans were held."""
+        one, and nobody without a key can add spans to a session that exists (those are
+        rejected, each trace with its reason)."""
         now = datetime.now(UTC)
-        rows = [
-            PendingOtlp(trace_id, None, SPANS, spans_to_json(group), now)
-            for trace_id, group in group_by_trace(spans).items()
-            if self._store.find_session_project(session_id_of(trace_id)) is None
-        ]
+        outcome = Outcome(spans=len(spans))
+        rows = []
+        for trace_id, group in group_by_trace(spans).items():
+            if self._store.find_session_project(session_id_of(trace_id)) is None:
+                rows.append(PendingOtlp(trace_id, None, SPANS, spans_to_json(group), now))
+            else:
+                outcome.rejected += len(group)
+                outcome.messages.append(
+                    f"trace {trace_id}'s session exists, and only a request with its "
+                    f"project's key adds to it: its {len(group)} span(s) were not stored"
+                )
         self._hold_rows(rows)
-        return sum(len(spans_from_json(row.body)) for row in rows) if rows else 0
+        return outcome
 
     def hold_upload(self, trace_id: str, text: str) -> bool:
         """Keep a token-less log upload (agentops 0.4 uploads its logfile when a trace ends,
