@@ -6,7 +6,9 @@ HTTP error in the provider's error format; a tag starting "fail-stream" streams 
 an error; "refusal" (OpenAI chat) gets a refusal; "tool-calls" streams tool calls even without
 `tools` (litellm sends tools through the mcp package, not installed); a tag starting "odd-chunk"
 streams one malformed chunk among the others. Anthropic requests with
-`thinking` get a thinking block before the text.
+`thinking` get a thinking block before the text. A chat request tagged "hold..." gets no answer
+(streamed: the first text chunk) until the client closes its connection: a call in flight, for
+tests that interrupt or cancel it.
 Every request body is kept in `requests`.
 """
 
@@ -111,6 +113,9 @@ def chat_sse(body: dict[str, Any]) -> Iterator[bytes]:
         return _sse({**base, "choices": [choice]})
 
     yield chunk({"role": "assistant", "content": ""})
+    if tag(body).startswith("hold"):  # the first part, then nothing (_Handler holds)
+        yield chunk({"content": TEXT_PARTS[0]})
+        return
     if tag(body).startswith("odd-chunk"):  # a chunk shape no client expects, then the usual ones
         yield _sse({**base, "choices": [{"index": 0, "delta": "odd", "finish_reason": None}]})
     if body.get("tools") or tag(body) == "tool-calls":
@@ -294,9 +299,23 @@ class _Handler(BaseHTTPRequestHandler):
             status = int(scenario[5:])
             error = _openai_error(status) if flavor == "openai" else _anthropic_error(status)
             return self._json(status, error)
+        hold = scenario.startswith("hold")
         if body.get("stream") and as_sse is not None:
-            return self._stream(as_sse(body))
-        return self._json(200, as_json(body))
+            self._stream(as_sse(body))
+        elif not hold:
+            self._json(200, as_json(body))
+        if hold:
+            self._hold()
+        return None
+
+    def _hold(self) -> None:
+        """Answer nothing more until the client closes the connection (or the server does)."""
+        self.wfile.flush()
+        try:
+            self.rfile.read()
+        except OSError:
+            pass
+        self.close_connection = True
 
     def _json(self, status: int, payload: dict[str, Any]) -> None:
         data = json.dumps(payload).encode()

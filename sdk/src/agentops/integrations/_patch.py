@@ -2,7 +2,8 @@
 
 A wrapper is installed on the class (not on client instances), finds nothing at import time
 and decides per call: when recording is off it only drops the 0.3 `session=` keyword and calls
-the original. The provider's exception always reaches the caller unchanged.
+the original. The provider's exception always reaches the caller unchanged, and so does an
+interruption (KeyboardInterrupt, asyncio's CancelledError), recorded as a failed call first.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ def sync_wrapper(
             return original(*args, **kwargs)
         try:
             result = original(*args, **kwargs)
-        except Exception as exc:
+        except BaseException as exc:  # also KeyboardInterrupt, CancelledError
             call.fail(exc)
             raise
         return handle_result(handler, call, result)
@@ -71,7 +72,7 @@ def async_wrapper(
             return await original(*args, **kwargs)
         try:
             result = await original(*args, **kwargs)
-        except Exception as exc:
+        except BaseException as exc:  # also KeyboardInterrupt, CancelledError
             call.fail(exc)
             raise
         return handle_result(handler, call, result)

@@ -3,7 +3,9 @@
 The provider's own stream object is kept (isinstance checks and helpers such as
 `messages.stream()` keep working); only the iterator it draws items from is wrapped.
 A stream consumed to the end, or closed early, records the call with what it gathered; a stream
-that raises records the call plus an ErrorEvent and re-raises the provider's exception.
+that raises records the call plus an ErrorEvent and re-raises the provider's exception. So does a
+stream interrupted while it waits for the provider (a KeyboardInterrupt, an asyncio task
+cancelled by wait_for or asyncio.run's Ctrl+C): the exception goes on unchanged.
 """
 
 from __future__ import annotations
@@ -47,7 +49,7 @@ def observe(call: LLMCall, items: Iterator[Any], acc: Accumulator) -> Iterator[A
         if close is not None:
             close()
         raise
-    except Exception as exc:
+    except BaseException as exc:  # also KeyboardInterrupt, CancelledError
         call.fail(exc, **_gathered(acc))
         raise
     call.finish(**_gathered(acc))
@@ -70,7 +72,7 @@ async def aobserve(
         if aclose is not None:
             await aclose()
         raise
-    except Exception as exc:
+    except BaseException as exc:  # also KeyboardInterrupt, CancelledError
         call.fail(exc, **_gathered(acc))
         raise
     call.finish(**_gathered(acc))

@@ -214,7 +214,7 @@ def _enter(original: Original) -> Original:
             return original(self)
         try:
             stream = original(self)
-        except Exception as exc:
+        except BaseException as exc:  # also KeyboardInterrupt, CancelledError
             call.fail(exc)
             raise
         instrument_stream(call, stream._raw_stream, MessageStream(), is_async=False)
@@ -230,7 +230,7 @@ def _aenter(original: Original) -> Original:
             return await original(self)
         try:
             stream = await original(self)
-        except Exception as exc:
+        except BaseException as exc:  # also KeyboardInterrupt, CancelledError
             call.fail(exc)
             raise
         instrument_stream(call, stream._raw_stream, MessageStream(), is_async=True)

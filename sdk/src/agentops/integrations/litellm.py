@@ -64,7 +64,7 @@ def _provider(obj: Any, kwargs_model: Any) -> str | None:
     return None
 
 
-def _failed(call: LLMCall, exc: Exception) -> None:
+def _failed(call: LLMCall, exc: BaseException) -> None:
     """A call litellm raised for: recorded with the provider it called, as a success is."""
     with capture_internal_errors("litellm provider"):
         call.event.provider = _provider(exc, call.event.model) or PROVIDER
@@ -138,7 +138,7 @@ def _stream_class(base: type) -> type:
             except StopIteration:
                 call.finish(**self.__dict__[_ACC_ATTR].gathered())
                 raise
-            except Exception as exc:
+            except BaseException as exc:  # also KeyboardInterrupt, CancelledError
                 call.fail(exc, **self.__dict__[_ACC_ATTR].gathered())
                 raise
             _observe(self, chunk)
@@ -152,7 +152,7 @@ def _stream_class(base: type) -> type:
             except StopAsyncIteration:
                 call.finish(**self.__dict__[_ACC_ATTR].gathered())
                 raise
-            except Exception as exc:
+            except BaseException as exc:  # also KeyboardInterrupt, CancelledError
                 call.fail(exc, **self.__dict__[_ACC_ATTR].gathered())
                 raise
             _observe(self, chunk)
@@ -206,7 +206,7 @@ class LiteLLMIntegration(Integration):
             try:
                 with suppressed():
                     result = original(*args, **kwargs)
-            except Exception as exc:
+            except BaseException as exc:  # also KeyboardInterrupt, CancelledError
                 _failed(call, exc)
                 raise
             return handle_result(lambda c, r: self._result(c, r, call.event.model), call, result)
@@ -224,7 +224,7 @@ class LiteLLMIntegration(Integration):
             try:
                 with suppressed():
                     result = await original(*args, **kwargs)
-            except Exception as exc:
+            except BaseException as exc:  # also KeyboardInterrupt, CancelledError
                 _failed(call, exc)
                 raise
             return handle_result(lambda c, r: self._result(c, r, call.event.model), call, result)

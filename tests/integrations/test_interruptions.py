@@ -1,0 +1,182 @@
+"""Calls interrupted while they wait for the provider: a Ctrl+C (KeyboardInterrupt) or an
+asyncio task cancelled (asyncio.wait_for, asyncio.run's Ctrl+C). Each is recorded with what the
+provider delivered, plus an error event naming the interruption, and the exception reaches the
+program unchanged. The fake provider holds these requests ("hold..." tags): nothing is timed."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tests.integrations.conftest import by_tag, export, run_agent
+from tests.support import fake_providers as fp
+from tests.support.fake_providers import FakeProviders
+from tests.support.server import ServerProcess
+
+# Ctrl+C for the main thread once it waits inside `code` (a frame below the innermost one:
+# called from there, reading from the provider) or, without `code`, once `ready` is set.
+CTRL_C = """
+import signal, sys, threading
+def ctrl_c_when(code=None, ready=None):
+    main = threading.main_thread().ident
+    def waiting_in_code():
+        frame = sys._current_frames().get(main)
+        inner = frame
+        while frame is not None:
+            if frame.f_code is code and frame is not inner:
+                return True
+            frame = frame.f_back
+        return False
+    def watch():
+        if ready is not None:
+            ready.wait()
+        while code is not None and not waiting_in_code():
+            threading.Event().wait(0.01)
+        signal.pthread_kill(main, signal.SIGINT)
+    threading.Thread(target=watch, daemon=True).start()
+"""
+
+OPENAI = (
+    CTRL_C
+    + """
+import openai
+from agentops.integrations import _streams
+client = openai.OpenAI(base_url=FAKE + "/v1", api_key="sk-fake", max_retries=0)
+aclient = openai.AsyncOpenAI(base_url=FAKE + "/v1", api_key="sk-fake", max_retries=0)
+msgs = [{"role": "user", "content": "hi"}]
+STREAM = dict(stream=True, stream_options={"include_usage": True})
+
+async def read_stream(tag, first_read=None):
+    stream = await aclient.chat.completions.create(model="gpt-4o-mini", messages=msgs,
+                                                   user=tag, **STREAM)
+    async for chunk in stream:
+        if chunk.choices and chunk.choices[0].delta.content and first_read is not None:
+            first_read.set()
+
+async def cancelled():
+    first_read = asyncio.Event()
+    task = asyncio.create_task(read_stream("hold-cancelled-stream", first_read))
+    await first_read.wait()
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        out["cancelled_stream"] = "CancelledError"
+    try:
+        await asyncio.wait_for(aclient.chat.completions.create(
+            model="gpt-4o-mini", messages=msgs, user="hold-wait-for"), 0.2)
+    except TimeoutError:
+        out["wait_for"] = "TimeoutError"
+asyncio.run(cancelled())
+
+ctrl_c_when(code=_streams.observe.__code__)
+try:
+    for chunk in client.chat.completions.create(model="gpt-4o-mini", messages=msgs,
+                                                user="hold-ctrl-c-stream", **STREAM):
+        pass
+except KeyboardInterrupt:
+    out["ctrl_c_stream"] = "KeyboardInterrupt"
+
+first_read = threading.Event()
+async def main():
+    await read_stream("hold-asyncio-run", first_read)
+ctrl_c_when(ready=first_read)
+try:
+    asyncio.run(main())
+except KeyboardInterrupt:
+    out["asyncio_run"] = "KeyboardInterrupt"
+"""
+)
+
+
+def _errors_by_trigger(data: dict[str, Any]) -> dict[str, str]:
+    return {e["trigger_event_id"]: e["error_type"] for e in data["errors"]}
+
+
+def test_cancelled_and_interrupted_openai_calls_are_recorded_and_the_exception_goes_on(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    result = run_agent(server, fake, OPENAI)
+    assert result["cancelled_stream"] == "CancelledError"
+    assert result["wait_for"] == "TimeoutError"
+    assert result["ctrl_c_stream"] == "KeyboardInterrupt"
+    assert result["asyncio_run"] == "KeyboardInterrupt"
+    data = export(server, result["session_id"])
+    events = by_tag(data["llms"])
+    errors = _errors_by_trigger(data)
+    expected = {
+        "hold-cancelled-stream": "CancelledError",
+        "hold-wait-for": "CancelledError",
+        "hold-ctrl-c-stream": "KeyboardInterrupt",
+        "hold-asyncio-run": "CancelledError",
+    }
+    assert sorted(events) == sorted(expected)
+    for tag, error_type in expected.items():
+        event = events[tag]
+        assert errors[event["id"]] == error_type, tag
+        assert event["prompt_tokens"] is None and event["cost"] is None  # not known
+        if tag != "hold-wait-for":  # the streams keep what they delivered
+            assert event["completion"]["messages"]["content"] == fp.TEXT_PARTS[0], tag
+    assert len(data["errors"]) == len(expected)
+
+
+LITELLM = (
+    CTRL_C
+    + """
+import litellm
+msgs = [{"role": "user", "content": "hi"}]
+OPENAI = dict(api_base=FAKE + "/v1", api_key="sk-fake", max_retries=0, num_retries=0,
+              model="openai/gpt-4o-mini", messages=msgs)
+
+async def cancelled():
+    first_read = asyncio.Event()
+    async def read():
+        stream = await litellm.acompletion(user="hold-cancelled-stream", stream=True, **OPENAI)
+        async for chunk in stream:
+            if chunk.choices and chunk.choices[0].delta.content:
+                first_read.set()
+    task = asyncio.create_task(read())
+    await first_read.wait()
+    task.cancel()
+    try:
+        await task
+    except asyncio.CancelledError:
+        out["cancelled_stream"] = "CancelledError"
+    try:
+        await asyncio.wait_for(litellm.acompletion(user="hold-wait-for", **OPENAI), 0.2)
+    except TimeoutError:
+        out["wait_for"] = "TimeoutError"
+asyncio.run(cancelled())
+
+stream = litellm.completion(user="hold-ctrl-c-stream", stream=True, **OPENAI)
+ctrl_c_when(code=type(stream).__next__.__code__)
+try:
+    for chunk in stream:
+        pass
+except KeyboardInterrupt:
+    out["ctrl_c_stream"] = "KeyboardInterrupt"
+"""
+)
+
+
+def test_cancelled_and_interrupted_litellm_calls_are_recorded_and_the_exception_goes_on(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    result = run_agent(server, fake, LITELLM)
+    assert result["cancelled_stream"] == "CancelledError"
+    assert result["wait_for"] == "TimeoutError"
+    assert result["ctrl_c_stream"] == "KeyboardInterrupt"
+    data = export(server, result["session_id"])
+    events = by_tag(data["llms"])
+    errors = _errors_by_trigger(data)
+    expected = {
+        "hold-cancelled-stream": "CancelledError",
+        "hold-wait-for": "CancelledError",
+        "hold-ctrl-c-stream": "KeyboardInterrupt",
+    }
+    assert sorted(events) == sorted(expected)
+    for tag, error_type in expected.items():
+        event = events[tag]
+        assert event["provider"] == "openai", tag
+        assert errors[event["id"]] == error_type, tag
+        if tag != "hold-wait-for":
+            assert event["completion"]["messages"]["content"] == fp.TEXT_PARTS[0], tag
