@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from tests.sdk.conftest import REPO_ROOT, export, script_env, write_script
 from tests.support.server import ServerProcess
 
@@ -239,3 +241,59 @@ def test_a_session_the_server_refused_is_not_spooled(server: ServerProcess, tmp_
     assert done.returncode == 0, done.stderr
     assert "401" in done.stderr
     assert not spool_dir.exists() or list(spool_dir.iterdir()) == [], done.stderr
+
+
+IDLE_THEN_NO_THREADS_AT_EXIT = """
+import atexit, sys, threading
+import agentops
+agentops.init(auto_start_session=False)
+s = agentops.start_session(tags=["no-threads"])
+print(s.session_id, flush=True)
+agentops.record(agentops.ActionEvent(action_type="work"))
+agentops.get_client().worker.stop().wait(30)  # as after 30 s idle: the thread ends
+for thread in threading.enumerate():
+    if thread.name == "agentops-worker":
+        thread.join(30)
+
+def end_it():  # the program's own exit handler
+    agentops.record(agentops.ActionEvent(action_type="shutdown"))
+    print("end_session returned", agentops.end_session("Success"), flush=True)
+
+def refuse_threads():  # what CPython 3.12.0-3.12.2 do at exit
+    def start(self):
+        raise RuntimeError("can't create new thread at interpreter shutdown")
+    threading.Thread.start = start
+
+if sys.argv[1] == "end-in-atexit":
+    atexit.register(end_it)
+atexit.register(refuse_threads)  # runs first
+"""
+
+
+@pytest.mark.parametrize("how", ["end-in-atexit", "no-end"])
+def test_at_an_exit_that_refuses_new_threads_the_session_end_is_spooled(
+    server: ServerProcess, tmp_path: Path, how: str
+) -> None:
+    """CPython 3.12.0-3.12.2 refuse to start threads at exit: the worker's thread, stopped when
+    idle, can't start again; what it would have sent goes to the spool on the exiting thread,
+    and end_session() in the program's atexit handler returns instead of raising."""
+    env = script_env(server, AGENTOPS_SPOOL_DIR=str(tmp_path / "spool"))
+    done = run(write_script(tmp_path, IDLE_THEN_NO_THREADS_AT_EXIT), how, env=env)
+    assert done.returncode == 0, done.stderr
+    assert "Traceback" not in done.stderr, done.stderr
+    session_id = done.stdout.split()[0]
+    if how == "end-in-atexit":
+        assert "end_session returned None" in done.stdout
+        assert "1 event(s) not sent" in done.stderr and "1 kept in the spool" in done.stderr
+    assert export(server, session_id)["session"]["end_timestamp"] is None  # not yet
+
+    later = run(write_script(tmp_path, LATER_RUN, "later.py"), env=env)
+    assert later.returncode == 0, later.stderr
+    data = export(server, session_id)
+    if how == "end-in-atexit":
+        assert data["session"]["end_state"] == "Success"
+        assert sorted(a["action_type"] for a in data["actions"]) == ["shutdown", "work"]
+    else:
+        assert data["session"]["end_state"] == "Indeterminate"
+        assert [a["action_type"] for a in data["actions"]] == ["work"]
+    assert data["session"]["end_timestamp"] is not None

@@ -145,9 +145,10 @@ def end_all(
                     if session.session_id in ids:
                         ending, why = EndState.FAIL, cause
                         break
-                command = session._finish(ending, why, None)
-                if command is not None:
-                    ends.setdefault(session._worker, []).append(command)
+                with capture_internal_errors("end a session at exit"):  # each on its own
+                    command = session._finish(ending, why, None)
+                    if command is not None:
+                        ends.setdefault(session._worker, []).append(command)
         workers = _worker.live_workers()
         done = not _gave_up
         deadline = time.monotonic() + timeout

@@ -13,6 +13,11 @@ deliver() waits for commands with a deadline: the events queued before them get 
 part of it; if they are not all sent by then, the commands jump the queue (run next, once),
 so a session's end reaches the server even behind a backlog that can't drain in time.
 After a fork the child gets a fresh queue and starts its own thread on first use.
+
+The thread ends after IDLE_EXIT_SECONDS without work and the next put() starts a new one. At
+exit, CPython 3.12.0 to 3.12.2 refuse to start threads ("can't create new thread at interpreter
+shutdown"): then put() still queues, and whoever waits for the queue (end_session(), the exit
+hooks) writes it to the spool on its own thread at once instead of waiting in vain.
 """
 
 from __future__ import annotations
@@ -143,6 +148,19 @@ class BatchWorker:
         self.exporter.nudge.set()
         return command
 
+    def stranded(self) -> bool:
+        """Work is queued and no thread runs: none could start (the interpreter is exiting)."""
+        return self._thread is None and bool(self._queue) and not self._start()
+
+    def keep_stranded(self) -> None:
+        """What a stranded worker holds goes to the spool now, on the calling thread (a
+        bounded file write), and the number of events kept or lost is printed."""
+        with capture_internal_errors("spool a stranded queue"):
+            keeper = self.keeper
+            kept = keeper.spill(self) if keeper is not None else 0
+            report_pending(self, 0.0, kept, keeper)
+            self._queue.clear()  # without a spool: lost, as said just above
+
     def stop(self) -> Command:
         """Send everything queued, then end the thread (no waiting: the returned command is
         done once that happened). The exit hooks still flush it if the thread is still
@@ -151,15 +169,20 @@ class BatchWorker:
         return self.put(Command())
 
     def flush(self, timeout: float | None) -> bool:
-        """Send everything queued so far; False if `timeout` seconds passed first."""
-        return self.put(Command()).wait(timeout)
+        """Send everything queued so far; False if `timeout` seconds passed first (or no
+        thread can send it: it is spooled, see keep_stranded)."""
+        return self.deliver([self.put(Command())], timeout)
 
     def deliver(self, commands: Sequence[Command], timeout: float | None) -> bool:
         """Wait until `commands` (queued already) ran; False if `timeout` s passed first.
 
         The events queued before them may use the deadline minus a reserve; then the
-        commands still waiting are run next, ahead of the rest of the queue.
+        commands still waiting are run next, ahead of the rest of the queue. A stranded
+        worker keeps them in the spool at once and returns False.
         """
+        if self.stranded() and not all(c.done.is_set() for c in commands):
+            self.keep_stranded()
+            return False
         if timeout is None:
             return all(c.wait(None) for c in commands)
         deadline = time.monotonic() + timeout
@@ -206,10 +229,16 @@ class BatchWorker:
             except Exception as exc:
                 report_internal_error(exc, "batch listener")
 
-    def _start(self) -> None:
+    def _start(self) -> bool:
+        """Start the thread if none runs; False if the interpreter refused to start one."""
         with self._lock:
             if self._thread is None:
-                start_daemon_thread(self._run, "agentops-worker", started=self._running)
+                try:
+                    start_daemon_thread(self._run, "agentops-worker", started=self._running)
+                except RuntimeError as exc:  # "can't create new thread at interpreter shutdown"
+                    logger.debug("agentops: the worker thread could not start: %s", exc)
+                    return False
+            return True
 
     def _running(self, thread: threading.Thread) -> None:
         self._thread = thread
@@ -351,8 +380,9 @@ _live: weakref.WeakSet[BatchWorker] = weakref.WeakSet()
 
 
 def live_workers() -> list[BatchWorker]:
-    """Every worker of the process that has a thread (the exit hooks flush them)."""
-    return [w for w in list(_live) if w._thread is not None]
+    """Every worker of the process that has a thread or work queued (the exit hooks flush
+    them)."""
+    return [w for w in list(_live) if w._thread is not None or w._queue]
 
 
 def _after_fork_in_child() -> None:
