@@ -197,3 +197,45 @@ def test_litellm_positional_arguments_streamed_tools_and_failures(
     assert errors == {events[n]["id"] for n in ("fail-500", "fail-stream", "fail-stream-async")}
     assert {events[n]["provider"] for n in events} == {"openai"}  # failed calls too
     assert_totals_match(data, result)
+
+
+LEFT_EARLY = """
+import gc
+import litellm
+msgs = [{"role": "user", "content": "Say hi"}]
+OPENAI = dict(api_base=FAKE + "/v1", api_key="sk-fake", max_retries=0, num_retries=0,
+              model="openai/gpt-4o-mini", messages=msgs, stream=True,
+              stream_options={"include_usage": True})
+stream = litellm.completion(user="garbage-collected", **OPENAI)
+for i, chunk in enumerate(stream):
+    if i == 1:
+        out["read"] = chunk.choices[0].delta.content
+        break
+del stream, chunk
+gc.collect()
+with litellm.completion(user="closed-by-with", **OPENAI) as stream:
+    for chunk in stream:
+        break
+litellm.completion(user="never-read", **OPENAI)
+gc.collect()
+
+async def main():
+    stream = await litellm.acompletion(user="async-closed", **OPENAI)
+    async for chunk in stream:
+        break
+    await stream.aclose()
+asyncio.run(main())
+"""
+
+
+def test_litellm_streams_left_early_are_recorded_with_what_they_delivered(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    result = run_agent(server, fake, LEFT_EARLY)
+    data = export(server, result["session_id"])
+    events = by_tag(data["llms"])
+    assert sorted(events) == ["async-closed", "closed-by-with", "garbage-collected"]
+    left = events["garbage-collected"]
+    assert left["completion"]["messages"]["content"] == result["read"] == fp.TEXT_PARTS[0]
+    assert left["provider"] == "openai" and left["prompt_tokens"] is None
+    assert data["errors"] == []

@@ -8,6 +8,7 @@ call is one event. Other integrations stay enabled (0.3.26 bug #655 disabled the
 
 from __future__ import annotations
 
+import weakref
 from typing import Any
 
 from agentops._errors import capture_internal_errors, report_internal_error
@@ -74,9 +75,11 @@ def _failed(call: LLMCall, exc: BaseException) -> None:
 class StreamState:
     """Accumulates litellm's OpenAI-shaped stream chunks."""
 
-    __slots__ = ("content", "model", "provider", "tool_calls", "usage")
+    __slots__ = ("chunks", "content", "model", "provider", "reading", "tool_calls", "usage")
 
     def __init__(self, provider: str | None) -> None:
+        self.chunks = 0
+        self.reading = False  # inside __next__: litellm closes the stream itself on errors
         self.provider = provider
         self.model: str | None = None
         self.content: list[str] = []
@@ -84,6 +87,7 @@ class StreamState:
         self.usage: Any = None
 
     def add(self, chunk: Any) -> None:
+        self.chunks += 1
         if getattr(chunk, "model", None):
             self.model = chunk.model
         usage = getattr(chunk, "usage", None)
@@ -132,34 +136,61 @@ def _stream_class(base: type) -> type:
     class RecordingStream(base):  # type: ignore[misc]
         def __next__(self) -> Any:
             call: LLMCall = self.__dict__[_CALL_ATTR]
+            acc: StreamState = self.__dict__[_ACC_ATTR]
+            acc.reading = True
             try:
                 with suppressed():  # some providers only send the request on first read
                     chunk = super().__next__()
             except StopIteration:
-                call.finish(**self.__dict__[_ACC_ATTR].gathered())
+                call.finish(**acc.gathered())
                 raise
             except BaseException as exc:  # also KeyboardInterrupt, CancelledError
-                call.fail(exc, **self.__dict__[_ACC_ATTR].gathered())
+                call.fail(exc, **acc.gathered())
                 raise
+            finally:
+                acc.reading = False
             _observe(self, chunk)
             return chunk
 
         async def __anext__(self) -> Any:
             call: LLMCall = self.__dict__[_CALL_ATTR]
+            acc: StreamState = self.__dict__[_ACC_ATTR]
+            acc.reading = True
             try:
                 with suppressed():
                     chunk = await super().__anext__()
             except StopAsyncIteration:
-                call.finish(**self.__dict__[_ACC_ATTR].gathered())
+                call.finish(**acc.gathered())
                 raise
             except BaseException as exc:  # also KeyboardInterrupt, CancelledError
-                call.fail(exc, **self.__dict__[_ACC_ATTR].gathered())
+                call.fail(exc, **acc.gathered())
                 raise
+            finally:
+                acc.reading = False
             _observe(self, chunk)
             return chunk
 
+        def close(self) -> Any:
+            _finish_left(self.__dict__[_CALL_ATTR], self.__dict__[_ACC_ATTR])
+            return super().close()
+
+        async def aclose(self) -> Any:
+            _finish_left(self.__dict__[_CALL_ATTR], self.__dict__[_ACC_ATTR])
+            return await super().aclose()
+
+    for method in ("close", "aclose"):  # older litellm streams have neither
+        if not hasattr(base, method):
+            delattr(RecordingStream, method)
     RecordingStream.__name__ = RecordingStream.__qualname__ = base.__name__
     return RecordingStream
+
+
+def _finish_left(call: LLMCall, acc: StreamState) -> None:
+    """A stream closed or garbage-collected before its end is recorded with what it delivered
+    (as the OpenAI and Anthropic ones are); one never read from is not."""
+    with capture_internal_errors("litellm stream left"):
+        if acc.chunks and not acc.reading and not call.done:
+            call.finish(**acc.gathered())
 
 
 def _observe(stream: Any, chunk: Any) -> None:
@@ -182,9 +213,11 @@ class LiteLLMIntegration(Integration):
         base = self._stream_base
         if base is not None and isinstance(result, base):
             assert self._stream_cls is not None
+            state = StreamState(_provider(result, model))
             result.__dict__[_CALL_ATTR] = call
-            result.__dict__[_ACC_ATTR] = StreamState(_provider(result, model))
+            result.__dict__[_ACC_ATTR] = state
             result.__class__ = self._stream_cls
+            weakref.finalize(result, _finish_left, call, state).atexit = False  # left early
             return result
         choices = getattr(result, "choices", None)
         call.finish(
