@@ -54,6 +54,18 @@ def test_error_event_from_an_exception() -> None:
     assert agentops.ErrorEvent().logs is None  # no "NoneType: None" noise
 
 
+class _Unprintable:
+    def __str__(self) -> str:
+        raise RuntimeError("no str")
+
+
+def test_error_event_from_a_message_string_as_0_3_26_took() -> None:
+    error = agentops.ErrorEvent(exception="boom")  # type: ignore[arg-type]
+    assert error.details == "boom" and error.exception is None and error.logs is None
+    odd = agentops.ErrorEvent(exception=_Unprintable())  # type: ignore[arg-type]
+    assert odd.details == "<_Unprintable>"
+
+
 def test_ids_are_unique_and_not_affected_by_random_seed() -> None:
     import random
 

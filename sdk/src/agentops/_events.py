@@ -283,12 +283,21 @@ class ToolEvent(Event):
     cost: float | None = None  # USD, added to the session's cost (agentops 0.4 @tool(cost=))
 
 
+def _text(value: object) -> str:
+    """str(value), or its type's name when that fails."""
+    try:
+        return str(value)
+    except Exception:
+        return f"<{type(value).__name__}>"
+
+
 @_plain_init
 @dataclass
 class ErrorEvent(Event):
     """An error, optionally linked to the event that failed (sent as trigger_event_id/_type).
 
-    With `exception` set, error_type, details and logs (the traceback) are filled from it.
+    With `exception` set, error_type, details and logs (the traceback) are filled from it;
+    one that is not an exception (0.3.26 took a message string) fills details only.
     """
 
     event_type: str = EventType.ERROR.value
@@ -301,7 +310,10 @@ class ErrorEvent(Event):
 
     def __post_init__(self) -> None:
         exc = self.exception
-        if exc is not None:
+        if exc is not None and not isinstance(exc, BaseException):
+            self.details = self.details or _text(exc)
+            self.exception = None
+        elif exc is not None:
             self.error_type = self.error_type or type(exc).__name__
             self.details = self.details or str(exc)
             if self.logs is None:
