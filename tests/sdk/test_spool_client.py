@@ -4,13 +4,18 @@ documented command) sends what was kept, each event once; losses reach the sessi
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
+import threading
+from http.server import BaseHTTPRequestHandler
 from pathlib import Path
 
 import pytest
 
+from agentops import wire
 from tests.sdk.conftest import REPO_ROOT, export, script_env, write_script
+from tests.support.loopback_http import LoopbackHTTPServer
 from tests.support.server import ServerProcess
 
 RECORDING_AGENT = """
@@ -297,3 +302,54 @@ def test_at_an_exit_that_refuses_new_threads_the_session_end_is_spooled(
         assert data["session"]["end_state"] == "Indeterminate"
         assert [a["action_type"] for a in data["actions"]] == ["work"]
     assert data["session"]["end_timestamp"] is not None
+
+
+class _EventsHangHandler(BaseHTTPRequestHandler):
+    """Creates sessions, then never answers a batch of events (until the client leaves)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.path != wire.CREATE_SESSION:
+            self.rfile.read()  # held: the connection's end
+            self.close_connection = True
+            return
+        body = json.dumps({"status": "success", "jwt": "token"}).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+
+IN_FLIGHT_AT_EXIT = """
+import agentops
+agentops.init()
+for i in range(50):
+    agentops.record(agentops.ActionEvent(action_type="held"))
+print("flushed", agentops.flush(1), flush=True)  # the batch is being sent, never answered
+"""
+
+
+def test_a_batch_in_flight_at_exit_is_counted_once(tmp_path: Path) -> None:
+    server = LoopbackHTTPServer(("127.0.0.1", 0), _EventsHangHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        env = script_env(
+            AGENTOPS_API_KEY="00000000-0000-4000-8000-000000000000",
+            AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{server.server_address[1]}",
+            AGENTOPS_SPOOL_DIR=str(tmp_path / "spool"),
+            AGENTOPS_SHUTDOWN_TIMEOUT="1",
+        )
+        done = run(write_script(tmp_path, IN_FLIGHT_AT_EXIT), env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 0, done.stderr
+    assert "flushed False" in done.stdout
+    assert "agentops: 50 event(s) not sent after waiting" in done.stderr, done.stderr
+    assert "; 50 kept in the spool" in done.stderr

@@ -157,8 +157,9 @@ class BatchWorker:
         bounded file write), and the number of events kept or lost is printed."""
         with capture_internal_errors("spool a stranded queue"):
             keeper = self.keeper
+            unsent = self.pending()
             kept = keeper.spill(self) if keeper is not None else 0
-            report_pending(self, 0.0, kept, keeper)
+            report_pending(unsent, 0.0, kept, keeper)
             self._queue.clear()  # without a spool: lost, as said just above
 
     def stop(self) -> Command:
@@ -357,11 +358,10 @@ def _journal_line(session: Session, event: Event | Frame) -> Line:
     return events_line(session_id, [event_to_wire(event, session_id)])
 
 
-def report_pending(
-    worker: BatchWorker, waited: float, kept: int = 0, keeper: Keeper | None = None
-) -> None:
-    """What the exit hooks print when they give up waiting for the server."""
-    pending = worker.pending() + kept
+def report_pending(unsent: int, waited: float, kept: int = 0, keeper: Keeper | None = None) -> None:
+    """What the exit hooks print when they give up waiting for the server: `unsent` events
+    (queued or in flight), `kept` of which went to the spool."""
+    pending = max(unsent, kept)
     if not pending:
         return
     where = ""
