@@ -160,6 +160,9 @@ async def main():
     raw = await aclient.messages.with_raw_response.create(model=M, max_tokens=64, messages=msgs,
                                                           metadata=tag("async-raw"))
     out["async_raw_text"] = (await raw.parse()).content[0].text
+    async with aclient.messages.with_streaming_response.create(
+            model=M, max_tokens=64, messages=msgs, metadata=tag("async-body-unread")) as body:
+        out["unread_text"] = (await body.parse()).content[0].text  # the caller reads it
     try:
         async with aclient.messages.stream(model=M, max_tokens=64, messages=msgs,
                                            metadata=tag("fail-429")) as s:
@@ -178,14 +181,27 @@ def test_thinking_async_raw_and_helpers_that_fail_to_start(
     assert result["caught_helper"] == 500 and result["caught_async_helper"] == 429
     data = export(server, result["session_id"])
     events = by_tag(data["llms"], key="metadata")
-    assert sorted(events) == ["async-raw", "fail-429", "fail-500", "thinking", "thinking-stream"]
+    assert sorted(events) == [
+        "async-body-unread",
+        "async-raw",
+        "fail-429",
+        "fail-500",
+        "thinking",
+        "thinking-stream",
+    ]
+    assert result["unread_text"] == fp.TEXT
+    assert events["async-body-unread"]["cost"] is None  # the SDK does not read it: unknown
     for name in ("thinking", "thinking-stream"):
         completion = events[name]["completion"]["messages"]
         assert completion["content"] == fp.TEXT, name
         assert completion["reasoning"] == fp.THINKING, name
         assert events[name]["completion_tokens"] == fp.ANTH_OUTPUT, name
-    # an async raw response is not read by the SDK: the call is recorded, tokens unknown
-    assert events["async-raw"]["cost"] is None
+    # an async raw response (its body read by the library) is recorded as the sync one is
+    async_raw = events["async-raw"]
+    assert async_raw["completion"]["messages"]["content"] == fp.TEXT
+    assert async_raw["completion_tokens"] == fp.ANTH_OUTPUT
+    assert async_raw["prompt_tokens"] == fp.ANTH_INPUT + fp.ANTH_CACHE_READ + fp.ANTH_CACHE_WRITE
+    assert async_raw["cost"] is not None
     errors = {e["trigger_event_id"]: e["error_type"] for e in data["errors"]}
     assert errors == {
         events["fail-500"]["id"]: "InternalServerError",

@@ -9,7 +9,7 @@ interruption (KeyboardInterrupt, asyncio's CancelledError), recorded as a failed
 from __future__ import annotations
 
 import functools
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from agentops._errors import report_internal_error
@@ -18,6 +18,9 @@ from agentops.integrations._call import LLMCall, should_record, start_call
 Original = Callable[..., Any]
 PromptBuilder = Callable[[dict[str, Any]], Any]
 ResultHandler = Callable[[LLMCall, Any], Any]
+# An async step before the handler: True if it recorded the call (an async raw response whose
+# message it awaited), False to leave the result to the handler.
+AsyncRecorder = Callable[[LLMCall, Any], Awaitable[bool]]
 
 _MARK = "__agentops_original__"
 
@@ -62,6 +65,7 @@ def async_wrapper(
     prompt_keys: tuple[str, ...],
     build_prompt: PromptBuilder,
     handler: ResultHandler,
+    recorder: AsyncRecorder | None = None,
 ) -> Original:
     async def wrapper(*args: Any, **kwargs: Any) -> Any:
         session = kwargs.pop("session", None)
@@ -75,6 +79,14 @@ def async_wrapper(
         except BaseException as exc:  # also KeyboardInterrupt, CancelledError
             call.fail(exc)
             raise
+        if recorder is not None:
+            try:
+                if await recorder(call, result):
+                    return result
+            except Exception as exc:
+                report_internal_error(exc, "integrations.result")
+                call.finish()
+                return result
         return handle_result(handler, call, result)
 
     return functools.wraps(original)(wrapper)

@@ -169,6 +169,7 @@ class _Types:
     stream: Any = type(None)
     async_stream: Any = type(None)
     raw: Any = type(None)
+    async_raw: Any = type(None)
     any_raw: Any = type(None)
 
 
@@ -180,7 +181,7 @@ def _result(call: LLMCall, result: Any) -> Any:
     if isinstance(result, _Types.raw):  # with_raw_response (parse() is cached)
         _result(call, result.parse())
         return result
-    if isinstance(result, _Types.any_raw):  # async raw response: body not read here
+    if isinstance(result, _Types.any_raw):  # a body not read (with_streaming_response)
         call.finish()
         return result
     call.finish(
@@ -189,6 +190,18 @@ def _result(call: LLMCall, result: Any) -> Any:
         **usage_fields(getattr(result, "usage", None)),
     )
     return result
+
+
+async def _record_async_raw(call: LLMCall, result: Any) -> bool:
+    """An async with_raw_response answer, its body read already: record the message it holds
+    (parse() is cached, the caller's own parse() gets the same object). A response still to be
+    read (with_streaming_response) is left to _result: its body is the caller's to read."""
+    if not isinstance(result, _Types.async_raw):
+        return False
+    if not getattr(getattr(result, "http_response", None), "is_closed", False):
+        return False
+    _result(call, await result.parse())
+    return True
 
 
 # --- the messages.stream() helper ---------------------------------------------------------
@@ -249,16 +262,19 @@ class AnthropicIntegration(Integration):
     def setup_once(self) -> None:
         try:
             from anthropic import AsyncStream, Stream
-            from anthropic._response import APIResponse, BaseAPIResponse
+            from anthropic._response import APIResponse, AsyncAPIResponse, BaseAPIResponse
             from anthropic.lib.streaming import _messages as helpers
             from anthropic.resources import messages
         except ImportError as exc:
             raise DidNotEnable(f"anthropic is not installed or too old: {exc}") from exc
         _Types.stream, _Types.async_stream = Stream, AsyncStream
         _Types.raw, _Types.any_raw = APIResponse, BaseAPIResponse
+        _Types.async_raw = AsyncAPIResponse
         args = (PROVIDER, PROMPT_KEYS, prompt, _result)
         make_sync: Callable[[Original], Original] = lambda f: sync_wrapper(f, *args)  # noqa: E731
-        make_async: Callable[[Original], Original] = lambda f: async_wrapper(f, *args)  # noqa: E731
+        make_async: Callable[[Original], Original] = lambda f: async_wrapper(  # noqa: E731
+            f, *args, _record_async_raw
+        )
         p = self.patches
         p.apply(messages.Messages, "create", make_sync)
         p.apply(messages.AsyncMessages, "create", make_async)
