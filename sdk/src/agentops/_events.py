@@ -309,11 +309,11 @@ class ErrorEvent(Event):
     logs: str | None = None
 
     def __post_init__(self) -> None:
-        exc = self.exception
-        if exc is not None and not isinstance(exc, BaseException):
+        exc: object = self.exception
+        if exc is not None and not isinstance(exc, BaseException):  # 0.3.26 took a string
             self.details = self.details or _text(exc)
             self.exception = None
-        elif exc is not None:
+        elif isinstance(exc, BaseException):
             self.error_type = self.error_type or type(exc).__name__
             self.details = self.details or str(exc)
             if self.logs is None:
