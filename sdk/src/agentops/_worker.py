@@ -172,7 +172,11 @@ class BatchWorker:
     def flush(self, timeout: float | None) -> bool:
         """Send everything queued so far; False if `timeout` seconds passed first (or no
         thread can send it: it is spooled, see keep_stranded)."""
-        return self.deliver([self.put(Command())], timeout)
+        command = self.put(Command())  # a barrier: it never jumps the queue (see deliver)
+        if self.stranded():
+            self.keep_stranded()
+            return False
+        return command.wait(timeout)
 
     def deliver(self, commands: Sequence[Command], timeout: float | None) -> bool:
         """Wait until `commands` (queued already) ran; False if `timeout` s passed first.
