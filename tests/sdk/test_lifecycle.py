@@ -61,6 +61,37 @@ def test_exit_without_end_session_ends_indeterminate(server: ServerProcess, tmp_
     assert len(data["actions"]) == 3
 
 
+def test_an_atexit_handler_registered_before_init_can_still_record_and_end_the_session(
+    server: ServerProcess, tmp_path: Path
+) -> None:
+    """A framework's shutdown hook, registered after `import agentops` but before init(),
+    runs before the SDK's exit hook (atexit runs the last registered first), as with
+    agentops 0.3: it found no session running when the SDK registered its hook at init()."""
+    done = run_script(
+        tmp_path,
+        """
+        import atexit
+        import agentops
+
+        def shutdown():
+            agentops.record(agentops.ActionEvent(action_type="framework-shutdown"))
+            agentops.end_session("Success", end_state_reason="framework stopped")
+
+        atexit.register(shutdown)
+        s = agentops.init()
+        agentops.record(agentops.ActionEvent(action_type="work"))
+        print(s.session_id)
+        """,
+        env=script_env(server),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "no session" not in done.stderr, done.stderr
+    data = export(server, session_id_from(done.stdout))
+    assert data["session"]["end_state"] == "Success"
+    assert data["session"]["end_state_reason"] == "framework stopped"
+    assert sorted(a["action_type"] for a in data["actions"]) == ["framework-shutdown", "work"]
+
+
 def test_uncaught_exception_fails_every_session_and_chains_the_hook(
     server: ServerProcess, tmp_path: Path
 ) -> None:
@@ -1107,10 +1138,11 @@ def test_signals_while_the_exit_hook_waits_and_spools_lose_no_event(
         tmp_path,
         f"""
         import atexit, os, signal, sys
+        # before importing agentops, so it runs after the SDK's exit hook: a signal that comes
+        # later is ignored, not the default action
+        atexit.register(signal.signal, signal.{name}, signal.SIG_IGN)
         import agentops
         {mine}
-        # after the SDK's exit hook: a signal that comes later is ignored, not the default action
-        atexit.register(signal.signal, signal.{name}, signal.SIG_IGN)
         agentops.init()
         for i in range(20_000):
             agentops.record(agentops.ActionEvent(action_type="unsent"))

@@ -10,12 +10,14 @@ Module functions act on the default client (a do-nothing one until init() succee
 the current session (contextvars), else the only active one. See docs/sdk.md.
 
 The names load on first use (PEP 562), so `import agentops.wire`, what the server imports,
-runs nothing else of the SDK.
+runs nothing else of the SDK (but for registering an exit hook that does nothing until init()).
 """
 
 from __future__ import annotations
 
+import atexit
 import importlib
+import sys
 from typing import TYPE_CHECKING, Any
 
 __version__ = "0.1.0"
@@ -258,3 +260,17 @@ def __getattr__(name: str) -> Any:
 
 def __dir__() -> list[str]:
     return sorted({*globals(), *__all__})
+
+
+def _exit_hook() -> None:
+    """The SDK's exit hook joins atexit's list when agentops is imported, not at init():
+    atexit runs the last registered first, so a handler the program registers after `import
+    agentops` (a framework's shutdown hook, even one registered before init()) runs before the
+    sessions end and can still record and end them, as with agentops 0.3. Until init() has
+    loaded the lifecycle module, it does nothing."""
+    lifecycle = sys.modules.get("agentops._lifecycle")
+    if lifecycle is not None:
+        lifecycle.at_exit()
+
+
+atexit.register(_exit_hook)

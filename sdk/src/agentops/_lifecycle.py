@@ -32,7 +32,6 @@ re-attached to (inherited_session_id): that one's owner ends it.
 
 from __future__ import annotations
 
-import atexit
 import os
 import signal
 import sys
@@ -102,8 +101,7 @@ def install(shutdown_timeout: float) -> None:
     global _installed, _signals_installed, _shutdown_timeout, _previous_excepthook
     _shutdown_timeout = shutdown_timeout
     if not _installed:
-        _installed = True
-        atexit.register(_at_exit)
+        _installed = True  # at_exit is in atexit's list since `import agentops`
         _previous_excepthook = sys.excepthook
         sys.excepthook = _excepthook
         os.register_at_fork(before=_watch_multiprocessing)
@@ -225,13 +223,15 @@ def _at_child_exit() -> None:  # pragma: no cover
     exc = sys.exc_info()[1]
     if exc is not None and not (isinstance(exc, SystemExit) and exc.code in (None, 0)):
         _crash = (os.getpid(), _reason(type(exc), exc, exc.__traceback__), _running_ids())
-    _at_exit()
+    at_exit()
 
 
-def _at_exit() -> None:
+def at_exit() -> None:
+    """The exit hook: `import agentops` puts it in atexit's list (see agentops/__init__.py);
+    it does nothing until init()."""
     global _exited_pid, _gave_up, _in_exit_path
     pid = os.getpid()
-    if _exited_pid == pid:
+    if _exited_pid == pid or not _installed:  # not installed: agentops was only imported
         return
     _exited_pid = pid
     crash = _crash if _crash is not None and _crash[0] == pid else _hidden_crash()
