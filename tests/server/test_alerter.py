@@ -91,6 +91,49 @@ def test_a_webhook_httpx_refuses_as_a_url_fails_once_and_is_not_retried(
     assert store.claim_alert_deliveries(later, later + timedelta(seconds=60)) == []
 
 
+def test_a_failed_answer_with_a_nul_character_is_kept_and_the_attempts_end(
+    database_url: str, tmp_path: Path
+) -> None:
+    """A receiver whose error answer holds a NUL: PostgreSQL could not keep that attempt, so
+    its lease ran out and the alert was sent again, past the limit of attempts, forever. Its
+    answer is kept with the NUL replaced, and the attempts stop at the limit."""
+    upgrade(database_url)
+    store = open_store(database_url)
+    receiver = WebhookReceiver(answers=[500, 500], error_body=b"bad\x00nul").start()
+    try:
+        project = store.create_project("Shop").id
+        rule = add_rule(store, project, f"{receiver.url}/hook")
+        ended_session(store, project)
+        config = ServerConfig(
+            data_dir=tmp_path,
+            database_url="sqlite://",
+            alert_max_attempts=2,
+            alert_retry_seconds=0,  # the retry is due at once
+        )
+        alerter = Alerter(store, config)
+        assert alerter.evaluate() == 1
+
+        async def deliver_twice() -> None:
+            alerter.start()
+            try:
+                assert await alerter.deliver() == 1
+                assert await alerter.deliver() == 1
+                assert await alerter.deliver() == 0  # failed for good after two
+            finally:
+                await alerter.stop()
+
+        asyncio.run(deliver_twice())
+        (firing,) = store.list_alert_firings(project, rule.id)
+        assert firing.status == "failed", firing
+        assert [a.error for a in firing.history] == ["HTTP 500: bad\ufffdnul"] * 2
+        assert len(receiver.received) == 2
+        much_later = datetime.now(UTC) + timedelta(days=1)
+        assert store.claim_alert_deliveries(much_later, much_later + timedelta(minutes=1)) == []
+    finally:
+        receiver.stop()
+        store.close()
+
+
 def test_the_slack_text_escapes_what_the_agent_and_the_project_named(
     store: SqlStore, tmp_path: Path
 ) -> None:

@@ -23,6 +23,7 @@ class Received:
 class WebhookReceiver:
     port: int = 0
     answers: list[int] = field(default_factory=list)  # status codes to answer first
+    error_body: bytes = b""  # what a non-2xx answer says
     received: list[Received] = field(default_factory=list)
     _server: ThreadingHTTPServer | None = None
     _lock: threading.Lock = field(default_factory=threading.Lock)
@@ -41,9 +42,11 @@ class WebhookReceiver:
                 with receiver._lock:
                     status = receiver.answers.pop(0) if receiver.answers else 200
                     receiver.received.append(Received(self.path, body, status))
+                said = b"" if 200 <= status < 300 else receiver.error_body
                 self.send_response(status)
-                self.send_header("Content-Length", "0")
+                self.send_header("Content-Length", str(len(said)))
                 self.end_headers()
+                self.wfile.write(said)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

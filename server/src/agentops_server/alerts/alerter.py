@@ -174,6 +174,19 @@ class Alerter:
 
     async def _attempt(self, delivery: AlertDelivery) -> None:
         assert self._client is not None
+        if delivery.attempt > self._config.alert_max_attempts:
+            # the results of earlier attempts could not be kept (their leases ran out): stop
+            lost = AlertAttempt(
+                attempt=delivery.attempt,
+                at=datetime.now(UTC),
+                ok=False,
+                status_code=None,
+                error="not sent: the limit of attempts was reached (earlier results were lost)",
+            )
+            await run_in_threadpool(
+                self._store.record_alert_attempt, delivery.firing.id, lost, None
+            )
+            return
         body = alert_payload(delivery, self._config.base_url)
         status: int | None = None
         error: str | None = None
@@ -200,7 +213,7 @@ class Alerter:
             at=now,
             ok=ok,
             status_code=status,
-            error=None if error is None else error[:MAX_ERROR_LENGTH],
+            error=None if error is None else _storable(error[:MAX_ERROR_LENGTH]),
         )
         if not ok:
             then = "giving up" if retry_at is None else f"retry at {retry_at:%H:%M:%S}"
@@ -232,6 +245,12 @@ async def _start_of(response: httpx.Response, limit: int = 200) -> str:
         if len(start) >= limit:
             break
     return start[:limit].decode("utf-8", "replace").strip()
+
+
+def _storable(text: str) -> str:
+    """A receiver's answer as the history keeps it: PostgreSQL text holds no NUL character
+    (an answer with one could not be recorded, and its alert was sent again and again)."""
+    return text.replace("\x00", "\ufffd")
 
 
 def _where(url: str) -> str:
