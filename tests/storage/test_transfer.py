@@ -53,6 +53,8 @@ def fill(store: SqlStore, project_id: str) -> list[str]:
             ]
         )
     store.append_events([event(ids[0], "unpriced", cost_nanos=None)])
+    store.add_session_log(ids[0], "INFO step one\nWARNING retrying")  # agentops 0.4 uploads
+    store.add_session_log(ids[0], "INFO step two")
     store.write_session(
         SessionWrite(id=ids[1], project_id=project_id, end_timestamp=at(99), end_state="Success",
                      end_state_reason="done"),
@@ -77,6 +79,8 @@ def snapshot(store: SqlStore, project_id: str) -> dict[str, object]:
             for s in page
         },  # fmt: skip
         "agents": {s.id: store.list_agents(s.id) for s in page},
+        "logs": {s.id: [(g.received_at, g.body) for g in store.list_session_logs(s.id)]
+                 for s in page},
         "tagged": [s.id for s in store.list_sessions(
             project_id, SessionFilter(tags=("t2",)), None, 9).sessions],
         # text search: a session's end reason, its events' names and payloads

@@ -3,10 +3,11 @@
 The first line is a header (format, version, schema revision, row counts); every other line
 is one row: {"table": NAME, "row": {column: value}}. Tables come parent-first, each in primary
 key order, read in keyset chunks so memory stays flat. Import inserts with ON CONFLICT DO
-NOTHING, so running it twice (or resuming after an interruption) changes nothing. Event `seq`
-numbers are not carried: the target numbers events in the order they arrive, which is the
-source's order. The full-text index is not carried either (SQLite's lives in an FTS5 table,
-PostgreSQL's in tsvectors): the import indexes the sessions it brings, on the target's engine.
+NOTHING, so running it twice (or resuming after an interruption) changes nothing. Event and
+uploaded log `seq` numbers are not carried: the target numbers them in the order they arrive,
+which is the source's order (a log already stored is recognised by its session, time and size).
+The full-text index is not carried either (SQLite's lives in an FTS5 table, PostgreSQL's in
+tsvectors): the import indexes the sessions it brings, on the target's engine.
 A file whose row counts fall short of its header's (cut off) is reported as incomplete, and one
 written by a newer schema is refused before anything is imported.
 """
@@ -26,7 +27,14 @@ from agentops_server.storage import search_index, search_text
 from agentops_server.storage.appends import insert_ignore
 from agentops_server.storage.engine import Engines, create_engines
 from agentops_server.storage.migrate import current_revision, known_revision
-from agentops_server.storage.schema import agents, events, metadata, search_docs, sessions
+from agentops_server.storage.schema import (
+    agents,
+    events,
+    metadata,
+    search_docs,
+    session_logs,
+    sessions,
+)
 from agentops_server.storage.types import DecimalText, UTCDateTime, dumps
 
 FORMAT = "agentops-export"
@@ -208,7 +216,8 @@ def import_database(
             .returning(*table.primary_key.columns)
         )
         with engines.write.begin() as conn:
-            inserted = len(conn.execute(stmt, pending).all())
+            rows = _new_logs(conn, pending) if table is session_logs else pending
+            inserted = len(conn.execute(stmt, rows).all()) if rows else 0
         result.inserted[table.name] = result.inserted.get(table.name, 0) + inserted
         if progress is not None:
             progress(len(pending))
@@ -242,6 +251,27 @@ def import_database(
     finally:
         engines.dispose()
     return result
+
+
+def _new_logs(conn: Connection, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The uploaded logs of `rows` not stored yet. They carry no key of their own (their
+    numbers are not carried, like events'), so a log is the same when its session, time and
+    length are: importing a file again adds none twice."""
+    logs = session_logs.c
+    sessions_of = sorted({row["session_id"] for row in rows})
+    stored = {
+        (sid, when, size)
+        for sid, when, size in conn.execute(
+            select(logs.session_id, logs.received_at, func.length(logs.body)).where(
+                logs.session_id.in_(sessions_of)
+            )
+        )
+    }
+    return [
+        row
+        for row in rows
+        if (row["session_id"], row["received_at"], len(row["body"])) not in stored
+    ]
 
 
 def _check_complete(header: dict[str, Any], result: ImportResult) -> None:
