@@ -236,6 +236,54 @@ def test_what_gets_no_answer_past_the_retry_budget_is_spooled(
     assert data["session"]["end_state"] == "Success" and data["session"]["tags"] == ["budget"]
 
 
+OUTAGE_AGENT = """
+import sys, time
+import agentops
+s = agentops.init(tags=["long-outage"])
+print(s.session_id, flush=True)
+worker = agentops.get_client().worker
+for burst in range(40):  # 2,000 events in bursts of 50, four times max_queue_size
+    for i in range(50):
+        agentops.record(agentops.ActionEvent(action_type="during", params={"n": burst * 50 + i}))
+    deadline = time.monotonic() + 60
+    while worker.pending() > 400:  # the queue must drain (to the spool) to go on
+        if time.monotonic() > deadline:
+            print("the queue never drained", flush=True)
+            sys.exit(3)
+        time.sleep(0.01)
+print("dropped", agentops.get_client().dropped_events, flush=True)
+agentops.end_session("Success")
+"""
+
+
+def test_a_long_outage_fills_the_spool_not_the_queue(server: ServerProcess, tmp_path: Path) -> None:
+    """The server is down for longer than the queue can hold (2,000 events, max_queue_size
+    500, the default 300 s retry budget): the worker was stuck retrying its first request, so
+    events beyond the queue were dropped while the spool stayed empty. Once the queue nears
+    full the batches go to the spool, and the next run sends every event."""
+    spool_dir = tmp_path / "spool"
+    env = script_env(
+        server, AGENTOPS_SPOOL_DIR=str(spool_dir), AGENTOPS_MAX_QUEUE_SIZE="500",
+        AGENTOPS_SHUTDOWN_TIMEOUT="1",
+    )  # fmt: skip
+    server.stop()
+    try:
+        done = run(write_script(tmp_path, OUTAGE_AGENT), env=env)
+    finally:
+        server.start()  # same address, same data
+    assert done.returncode == 0, (done.stdout, done.stderr)
+    session_id = done.stdout.split()[0]
+    assert "dropped 0" in done.stdout, done.stderr
+    assert "they go to the spool" in done.stderr, done.stderr
+
+    later = run(write_script(tmp_path, LATER_RUN, "later.py"), env=env)
+    assert later.returncode == 0, later.stderr
+    data = export(server, session_id)
+    assert sorted(a["params"]["n"] for a in data["actions"]) == list(range(2000))
+    assert data["session"]["end_state"] == "Success"
+    assert data["session"]["tags"] == ["long-outage"]
+
+
 def test_a_session_the_server_refused_is_not_spooled(server: ServerProcess, tmp_path: Path) -> None:
     """A key the server does not know (revoked, say): the refusal is logged, and nothing is
     kept to send again, which would only be refused again."""

@@ -22,6 +22,7 @@ import random
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any, Protocol
@@ -57,6 +58,7 @@ class SessionAnswer:
 
 
 RETRY_STATUSES = frozenset({408, 429, 500, 502, 503, 504})
+SPILL_PROBE_SECONDS = 5.0  # while spilling, how often a request still tries the server
 SPLIT_STATUSES = frozenset({400, 413, 422})
 ISOLATE_AFTER_500S = 3  # attempts answered 500 before a batch is split to find the culprit
 
@@ -88,6 +90,18 @@ class Exporter:
         # Set when a command arrives (end_session, flush): a retry waiting out its backoff
         # tries again at once instead of sleeping through the caller's deadline.
         self.nudge = threading.Event()
+        # The last attempt failed (no answer, or a status worth a retry): the worker's queue
+        # is not draining.
+        self.struggling = False
+        # Set by the worker when its queue nears max_queue_size while the server fails: a
+        # request gives up after one failed attempt and no request is made between probes
+        # (one per SPILL_PROBE_SECONDS), so batches go to the spool instead of the queue
+        # overflowing. Cleared once the server answers, or the queue is back down.
+        self.spilling = False
+        self._next_probe = 0.0
+        # The worker's check, after a failed attempt: True if it began spilling (its queue is
+        # near full).
+        self.spill_check: Callable[[], bool] = _never
         self._tokens: dict[uuid.UUID, str] = {}
         self._refused: dict[uuid.UUID, str] = {}  # session id -> why the server refused it
         # What the server's last answer said of the project's budget (read by every Ledger).
@@ -124,6 +138,8 @@ class Exporter:
             why = _describe(res)
             if res is not None and res.status not in RETRY_STATUSES:  # refused: for good
                 self._refused[session.session_id] = why
+            elif self.spilling:  # said once, when the spilling began
+                return False
             logger.error("Could not start session %s - %s", session.session_id, why)
             return False
         self._tokens[session.session_id] = token
@@ -299,6 +315,8 @@ class Exporter:
         attempt = 0
         errors_500 = 0
         reauthorized = False
+        if self.spilling and self.struggling and started < self._next_probe:
+            return None  # straight to the spool until the next probe
         while True:
             headers = {wire.API_KEY_HEADER: config.api_key or ""}
             if config.parent_key and path == wire.CREATE_SESSION:
@@ -313,10 +331,14 @@ class Exporter:
                 answer = session.transport.send(request)
             except TransportError as exc:
                 self._last_ok = False
+                self.struggling = True
                 self._note_outage(config.endpoint, str(exc))
             else:
                 res = answer
                 self._last_ok = 200 <= answer.status < 300
+                self.struggling = answer.status in RETRY_STATUSES
+                if not self.struggling:
+                    self.spilling = False
                 self.project_budget.note(answer.headers, self._last_ok)
                 self._note_recovery(config.endpoint)
                 if answer.status == 401 and with_token and not reauthorized:
@@ -334,6 +356,9 @@ class Exporter:
                         return answer
                     if delay is None:  # soon: a hiccup passes, a culprit is found
                         delay = 0.1 * errors_500
+            if self.spilling or self.spill_check():  # the queue is near full: to the spool
+                self._next_probe = time.monotonic() + SPILL_PROBE_SECONDS
+                return res
             attempt += 1
             backoff = min(self.max_backoff, 0.2 * 2 ** min(attempt, 16))
             wait = min(60.0, delay) if delay is not None else backoff * random.uniform(0.5, 1.0)
@@ -356,6 +381,10 @@ class Exporter:
 _UNSTORABLE = (
     "the server failed on this event (HTTP 500) while it stored the others; see the server's log"
 )
+
+
+def _never() -> bool:
+    return False
 
 
 def _describe(res: Response | None) -> str:

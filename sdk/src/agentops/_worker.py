@@ -106,6 +106,11 @@ class BatchWorker:
         self._listeners: list[Listener] = []
         self._reported_drops = 0
         self._queue: deque[tuple[Session, Event | Frame] | Command] = deque()
+        # spilling to the spool begins at 80% of the capacity and ends at 25%
+        self._spill_at = max(1, capacity * 4 // 5)
+        self._spill_until = capacity // 4
+        exporter.spill_check = self._spill_if_near_full
+        self._spilled_before = False
         self._wake = threading.Event()
         self._lock = threading.RLock()  # RLock: a signal handler may flush from inside
         self._thread: threading.Thread | None = None
@@ -130,6 +135,8 @@ class BatchWorker:
             self.account(_outcome.dropped(1, _outcome.QUEUE_FULL, str(session.session_id)))
             return False
         queue.append((session, event))
+        if len(queue) >= self._spill_at and self.exporter.struggling:
+            self._spill_if_near_full()
         journal = self.journal
         if journal is not None:  # durable mode: built and written on the journal's thread
             journal.add(functools.partial(_journal_line, session, event))
@@ -137,6 +144,29 @@ class BatchWorker:
             self._start()
         elif len(queue) >= self.batch_size and not self._wake.is_set():
             self._wake.set()
+        return True
+
+    def _spill_if_near_full(self) -> bool:
+        """When the queue nears max_queue_size while the server fails, the batches go to the
+        spool (sent by the next run) rather than events being dropped once it is full. True
+        if spilling (it began now, or earlier)."""
+        exporter = self.exporter
+        if exporter.spilling:
+            return True
+        if self.keeper is None or len(self._queue) < self._spill_at:
+            return False
+        exporter.spilling = True
+        exporter.nudge.set()  # a retry waiting out its backoff gives up now
+        say = logger.debug if self._spilled_before else logger.warning  # once is enough
+        self._spilled_before = True
+        say(
+            "the server is not taking events and %d are waiting (max_queue_size "
+            "%d): they go to the spool %s until it answers; the next run that calls init() "
+            "sends them",
+            len(self._queue),
+            self.capacity,
+            self.keeper.directory,
+        )
         return True
 
     def put(self, command: Command) -> Command:
@@ -345,6 +375,8 @@ class BatchWorker:
             self._in_flight -= len(events)
         self._in_flight = 0
         self._sending = {}
+        if self.exporter.spilling and len(self._queue) <= self._spill_until:
+            self.exporter.spilling = False  # drained enough: back to riding out the outage
 
     def _report_drops(self) -> None:
         dropped = self.dropped
