@@ -6,6 +6,7 @@ import json
 import os
 import signal
 import sqlite3
+import stat
 import subprocess
 import sys
 import time
@@ -201,3 +202,74 @@ def test_project_names_are_unique_and_resolve_to_one_project(tmp_path: Path) -> 
     listed = json.loads(run("projects", "list", "--json", *db).output)
     assert [p["name"] for p in listed] == ["Research"]
     assert run("keys", "list", "--project", "Research", *db).exit_code == 0
+
+
+# Found by review: exports were world-readable, replaced any file (even the live database) and
+# printed a traceback for a missing directory.
+
+
+def seeded_session(data_dir: Path, tags: list[str] | None = None) -> str:
+    """A database in `data_dir` with one project and one session; the session's id."""
+    from tests.storage.builders import Seed
+
+    assert run("db", "upgrade", "--data-dir", str(data_dir)).exit_code == 0
+    store = open_store(ServerConfig.build(data_dir=data_dir, environ={}).database_url)
+    try:
+        return Seed.create(store, "P").session(tags=tags).id
+    finally:
+        store.close()
+
+
+def test_sessions_export_writes_a_file_only_its_owner_can_read(tmp_path: Path) -> None:
+    session_id = seeded_session(tmp_path / "data")
+    out = tmp_path / "session.json"
+    old_umask = os.umask(0o022)
+    try:
+        result = run(
+            "sessions", "export", session_id, "-o", str(out), "--data-dir", str(tmp_path / "data")
+        )
+    finally:
+        os.umask(old_umask)
+    assert result.exit_code == 0, result.output
+    assert stat.S_IMODE(out.stat().st_mode) == 0o600
+    assert json.loads(out.read_text())["session"]["id"] == session_id
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["data", "session.json"]  # no leftovers
+
+
+def test_sessions_export_keeps_an_existing_file_and_never_writes_over_the_database(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    session_id = seeded_session(data)
+    db = ["--data-dir", str(data)]
+    out = tmp_path / "notes.json"
+    out.write_text("mine")
+    kept = run("sessions", "export", session_id, "-o", str(out), *db)
+    assert kept.exit_code == 2 and str(out) in kept.output and "--force" in kept.output
+    assert out.read_text() == "mine"
+    forced = run("sessions", "export", session_id, "-o", str(out), "--force", *db)
+    assert forced.exit_code == 0, forced.output
+    assert json.loads(out.read_text())["session"]["id"] == session_id
+    database = data / "agentops.sqlite3"
+    (tmp_path / "link.json").symlink_to(database)
+    for target in (database, Path(f"{database}-wal"), tmp_path / "link.json"):
+        refused = run("sessions", "export", session_id, "-o", str(target), "--force", *db)
+        assert refused.exit_code == 2 and "the server's own file" in refused.output
+    assert run("sessions", "export", session_id, *db).exit_code == 0  # the database still works
+
+
+def test_exports_to_a_path_that_cannot_be_written_are_clear_errors(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    session_id = seeded_session(data)
+    db = ["--data-dir", str(data)]
+    nowhere = "/nonexistent/x.json"
+    for command in (["sessions", "export", session_id], ["export"]):
+        missing = run(*command, "-o", nowhere, *db)
+        assert missing.exit_code == 1, missing.output
+        assert f"cannot write {nowhere}: there is no directory /nonexistent" in missing.output
+        folder = run(*command, "-o", str(tmp_path), *db)
+        assert folder.exit_code == 2 and "is a directory" in folder.output, folder.output
+        denied = run(*command, "-o", "/sys/x.json", *db)  # not writable, even by root
+        assert denied.exit_code == 1 and "cannot write /sys/x.json" in denied.output
+        for result in (missing, folder, denied):
+            assert "Traceback" not in result.output

@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import gzip
 import json
+import os
 import signal
+import stat
 import subprocess
 import sys
 import time
@@ -258,7 +260,6 @@ def test_an_export_stopped_by_ctrl_c_leaves_no_file_behind(tmp_path: Path) -> No
         for _ in seed_sessions(store, project.id, spec):
             pass
     dump = tmp_path / "all.jsonl"
-    partial = tmp_path / "all.jsonl.partial"
     command = [sys.executable, "-m", "agentops_server", "export", "-o", str(dump)]
     export = subprocess.Popen(
         [*command, "--database-url", source],
@@ -268,7 +269,7 @@ def test_an_export_stopped_by_ctrl_c_leaves_no_file_behind(tmp_path: Path) -> No
     )
     try:
         deadline = time.monotonic() + 60
-        while not (partial.exists() and partial.stat().st_size > 0):  # rows are being written
+        while not any(p.stat().st_size for p in tmp_path.glob("all.jsonl.*.partial")):  # writing
             assert export.poll() is None, "the export ended before it could be interrupted"
             assert time.monotonic() < deadline, "the export wrote nothing in 60 s"
             time.sleep(0.005)
@@ -277,4 +278,38 @@ def test_an_export_stopped_by_ctrl_c_leaves_no_file_behind(tmp_path: Path) -> No
     finally:
         export.kill()
     assert export.returncode == 1 and "Aborted" in err
-    assert not partial.exists() and not dump.exists()
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["source.sqlite3"]  # nothing left
+
+
+def test_an_export_is_private_and_replaces_a_file_only_when_forced(tmp_path: Path) -> None:
+    """Found by review: the file (key and password hashes, every prompt) was world-readable,
+    and `-o` silently replaced any file, even the database being exported."""
+    data = tmp_path / "data"
+    db = ["--data-dir", str(data)]
+    run_cli("projects", "create", "P", *db)
+    dump = tmp_path / "all.jsonl.gz"
+    old_umask = os.umask(0o022)
+    try:
+        run_cli("export", "-o", str(dump), *db)
+        assert stat.S_IMODE(dump.stat().st_mode) == 0o600
+        first = dump.read_bytes()
+        kept = CliRunner().invoke(main, ["export", "-o", str(dump), *db])
+        assert kept.exit_code == 2, kept.output
+        assert f"{dump} already exists" in kept.output and "--force" in kept.output
+        assert dump.read_bytes() == first
+        dump.chmod(0o644)
+        run_cli("export", "-o", str(dump), "--force", *db)
+        assert stat.S_IMODE(dump.stat().st_mode) == 0o600  # a new file, not the old one
+        with gzip.open(dump, "rt") as handle:
+            assert json.loads(handle.readline())["counts"]["projects"] == 1
+    finally:
+        os.umask(old_umask)
+    database = data / "agentops.sqlite3"
+    (tmp_path / "link").symlink_to(database)
+    wal, secret = Path(f"{database}-wal"), data / "secret.key"
+    for target in (database, wal, Path(f"{database}-shm"), secret, tmp_path / "link"):
+        refused = CliRunner().invoke(main, ["export", "-o", str(target), "--force", *db])
+        assert refused.exit_code == 2 and "the server's own file" in refused.output, target
+        assert "--force does not allow this" in refused.output
+    assert "P" in run_cli("projects", "list", *db)  # the database is intact
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["all.jsonl.gz", "data", "link"]

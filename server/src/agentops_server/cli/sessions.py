@@ -17,6 +17,13 @@ from agentops_server.cli.options import (
     project_option,
     resolve_project,
 )
+from agentops_server.cli.output_file import (
+    cannot_write,
+    check_output,
+    data_files,
+    force_option,
+    private_output,
+)
 from agentops_server.storage.records import SessionFilter
 from agentops_server.storage.store import InvalidCursor, NotFound
 
@@ -94,18 +101,25 @@ def list_(
 @click.argument("session_id")
 @project_option
 @click.option(
-    "--output", "-o", type=click.Path(dir_okay=False, path_type=Path), help="File (default stdout)."
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="File, readable by you only (default stdout).",
 )
+@force_option
 @database_options
 def export(
     session_id: str,
     project: str | None,
     output: Path | None,
+    force: bool,
     database_url: str | None,
     data_dir: Path | None,
 ) -> None:
     """Write SESSION_ID's full export (the export API's JSON)."""
     config = build_config(database_url=database_url, data_dir=data_dir)
+    if output is not None:
+        check_output(output, force=force, protected=data_files(config))
     with opened_store(config) as store:
         candidates = [resolve_project(store, project)] if project else store.list_projects()
         for candidate in candidates:
@@ -116,12 +130,16 @@ def export(
                 continue
         else:
             raise click.ClickException(f"session {session_id} not found")
-        out = output.open("wb") if output else sys.stdout.buffer
-        try:
+        if output is None:
             for chunk in chunks:
-                out.write(chunk)
-            out.write(b"\n")
-            out.flush()
-        finally:
-            if output:
-                out.close()
+                sys.stdout.buffer.write(chunk)
+            sys.stdout.buffer.write(b"\n")
+            sys.stdout.buffer.flush()
+            return
+        try:
+            with private_output(output, force=force) as out:
+                for chunk in chunks:
+                    out.write(chunk)
+                out.write(b"\n")
+        except OSError as exc:
+            raise cannot_write(output, exc) from None

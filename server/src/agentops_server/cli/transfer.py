@@ -4,9 +4,10 @@ SQLite to PostgreSQL, as JSON Lines (gzip-compressed when the file name ends in 
 from __future__ import annotations
 
 import gzip
+import io
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, nullcontext
 from pathlib import Path
 from typing import IO
 
@@ -14,20 +15,36 @@ import click
 from sqlalchemy.engine import make_url
 
 from agentops_server.cli.options import build_config, database_options, first_line, redact
+from agentops_server.cli.output_file import (
+    cannot_write,
+    check_output,
+    data_files,
+    force_option,
+    private_output,
+)
 from agentops_server.config import PRIVATE_DIR_MODE
 
 
 @contextmanager
-def _open_text(path: Path, mode: str, *, gz: bool) -> Iterator[IO[str]]:
-    if not gz:
-        with path.open(mode, encoding="utf-8") as handle:
-            yield handle
-    elif mode == "w":
-        with gzip.open(path, "wt", encoding="utf-8") as handle:
-            yield handle
-    else:
+def _reading(path: Path, *, gz: bool) -> Iterator[IO[str]]:
+    if gz:
         with gzip.open(path, "rt", encoding="utf-8") as handle:
             yield handle
+    else:
+        with path.open("r", encoding="utf-8") as handle:
+            yield handle
+
+
+@contextmanager
+def _writing(raw: IO[bytes], *, gz: bool) -> Iterator[IO[str]]:
+    """Text into `raw`, gzip-compressed if asked; `raw` stays open for its owner to close."""
+    with gzip.GzipFile(fileobj=raw, mode="wb") if gz else nullcontext(raw) as binary:
+        text = io.TextIOWrapper(binary, encoding="utf-8")
+        try:
+            yield text
+            text.flush()
+        finally:
+            text.detach()
 
 
 def _is_gzip(path: Path) -> bool:
@@ -37,10 +54,11 @@ def _is_gzip(path: Path) -> bool:
 @click.command("export")
 @click.option(
     "--output", "-o", required=True, type=click.Path(dir_okay=False, path_type=Path),
-    help="File to write (JSON Lines; gzip if it ends in .gz).",
+    help="File to write (JSON Lines; gzip if it ends in .gz), readable by you only.",
 )  # fmt: skip
+@force_option
 @database_options
-def export_(output: Path, database_url: str | None, data_dir: Path | None) -> None:
+def export_(output: Path, force: bool, database_url: str | None, data_dir: Path | None) -> None:
     """Export ALL data (projects, key hashes, sessions, stats, events, agents, prices, users)."""
     from agentops_server.storage.engine import create_engines
     from agentops_server.storage.transfer import count_rows, export_database
@@ -53,25 +71,23 @@ def export_(output: Path, database_url: str | None, data_dir: Path | None) -> No
             raise click.ClickException(
                 f"no database at {path}: nothing to export (is --data-dir or --database-url right?)"
             )
+    check_output(output, force=force, protected=data_files(config))
     try:
         engines = create_engines(config.database_url)
         try:
             total = sum(count_rows(engines.read).values())
         finally:
             engines.dispose()
-        partial = output.with_name(output.name + ".partial")
-        try:
-            with (
-                _open_text(partial, "w", gz=_is_gzip(output)) as out,
-                click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar,
-            ):
-                counts = export_database(config.database_url, out, bar.update)
-        except BaseException:  # Ctrl+C or a failure: no half-written file is left behind
-            partial.unlink(missing_ok=True)
-            raise
-        partial.replace(output)
+        with (  # Ctrl+C or a failure: no half-written file is left behind
+            private_output(output, force=force) as raw,
+            _writing(raw, gz=_is_gzip(output)) as out,
+            click.progressbar(length=total, label="Exporting", file=sys.stderr) as bar,
+        ):
+            counts = export_database(config.database_url, out, bar.update)
+    except click.ClickException:
+        raise
     except OSError as exc:
-        raise click.ClickException(f"cannot write {output}: {exc}") from None
+        raise cannot_write(output, exc) from None
     except Exception as exc:
         raise click.ClickException(f"cannot export {where}: {first_line(exc)}") from None
     summary = ", ".join(f"{n} {table}" for table, n in counts.items() if n)
@@ -89,14 +105,14 @@ def import_(file: Path, database_url: str | None, data_dir: Path | None) -> None
     config = build_config(database_url=database_url, data_dir=data_dir)
     where = redact(config.database_url)
     try:
-        with _open_text(file, "r", gz=_is_gzip(file)) as handle:
+        with _reading(file, gz=_is_gzip(file)) as handle:
             header = read_header(handle.readline())
         total = sum(int(n) for n in header.get("counts", {}).values())
         if config.is_sqlite:
             config.data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         upgrade(config.database_url)
         with (
-            _open_text(file, "r", gz=_is_gzip(file)) as handle,
+            _reading(file, gz=_is_gzip(file)) as handle,
             click.progressbar(length=total, label="Importing", file=sys.stderr) as bar,
         ):
             result = import_database(config.database_url, handle, bar.update)
