@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -205,7 +206,23 @@ def test_project_names_are_unique_and_resolve_to_one_project(tmp_path: Path) -> 
 
 
 # Found by review: exports were world-readable, replaced any file (even the live database) and
-# printed a traceback for a missing directory.
+# printed a traceback for a missing directory; stored text reached the terminal raw.
+
+EVIL = "\x1b]0;PWNED\x07\x1b[2J\x9b31m\x7fend"  # sets the window title, clears the screen (C1 CSI)
+EVIL_SHOWN = "\\x1b]0;PWNED\\x07\\x1b[2J\\x9b31m\\x7fend"
+CONTROLS = {chr(c) for c in (*range(0x20), 0x7F, *range(0x80, 0xA0))} - {"\n"}
+
+
+def strings(value: object) -> Iterator[str]:
+    """Every string in a JSON value."""
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
 
 
 def seeded_session(data_dir: Path, tags: list[str] | None = None) -> str:
@@ -273,3 +290,61 @@ def test_exports_to_a_path_that_cannot_be_written_are_clear_errors(tmp_path: Pat
         assert denied.exit_code == 1 and "cannot write /sys/x.json" in denied.output
         for result in (missing, folder, denied):
             assert "Traceback" not in result.output
+
+
+def test_stored_text_is_shown_on_the_terminal_not_obeyed(tmp_path: Path) -> None:
+    from datetime import timedelta
+    from decimal import Decimal
+
+    from agentops_server.alerts.rules import parse_rule
+    from agentops_server.storage.alert_records import AlertAttempt
+    from agentops_server.storage.records import PriceOverride, SessionWrite
+
+    data = tmp_path / "data"
+    seeded_session(data, tags=["plain", EVIL])  # project "P"
+    store = open_store(ServerConfig.build(data_dir=data, environ={}).database_url)
+    try:
+        project = store.create_project(f"Q{EVIL}")
+        store.create_api_key(project.id, "hash-of-a-key", "abcd1234", f"label{EVIL}")
+        store.set_price_override(PriceOverride(project.id, f"m{EVIL}", Decimal(1), Decimal(2)))
+        rule = store.create_alert_rule(
+            parse_rule(project.id, "session_failed", None, "http://127.0.0.1:9/hook")
+        )
+        start, session_id = rule.created_at + timedelta(seconds=1), str(uuid.uuid4())
+        store.write_session(
+            SessionWrite(id=session_id, project_id=project.id, init_timestamp=start, tags=[EVIL]),
+            create=True,
+        )
+        end = SessionWrite(
+            id=session_id, project_id=project.id, end_timestamp=start, end_state="Fail"
+        )
+        store.write_session(end, create=False)
+        (firing,) = store.fire_alert_rule(rule, start + timedelta(seconds=5))
+        answer = AlertAttempt(1, start, False, 500, f"HTTP 500: {EVIL}")  # the receiver's text
+        store.record_alert_attempt(firing.id, answer, None)
+    finally:
+        store.close()
+    db = ["--data-dir", str(data)]
+    q = ["--project", project.id]
+    commands = {  # each command, and whether its JSON holds the text
+        ("projects", "list"): True,
+        ("keys", "list", *q): True,
+        ("prices", "list", *q): True,
+        ("projects", "budget", *q): False,  # only the project's name
+        ("sessions", "list", *q): True,
+        ("sessions", "list", "--project", "P"): True,
+        ("alerts", "list", *q): False,
+        ("alerts", "history", *q): True,
+    }
+    for command, json_has_it in commands.items():
+        shown = run(*command, *db)
+        assert shown.exit_code == 0, shown.output
+        assert not CONTROLS & set(shown.output), (command, shown.output)
+        assert EVIL_SHOWN in shown.output, (command, shown.output)
+        as_json = run(*command, "--json", *db)  # JSON escapes them: the same text comes back
+        assert as_json.exit_code == 0 and not CONTROLS & set(as_json.output), command
+        found = any(EVIL in text for text in strings(json.loads(as_json.output)))
+        assert found == json_has_it, command
+    exported = run("sessions", "export", session_id, *q, *db)
+    assert exported.exit_code == 0 and not CONTROLS & set(exported.output)
+    assert json.loads(exported.output)["session"]["tags"] == [EVIL]

@@ -20,7 +20,12 @@ from agentops_server.cli.users import users
 @click.group()
 @click.version_option(__version__, prog_name="agentops")
 def main() -> None:
-    """Self-hosted AgentOps: server, projects, keys and data."""
+    """Self-hosted AgentOps: server, projects, keys and data.
+
+    Stored text (names, tags, labels, a webhook's answer) is printed with its control
+    characters escaped, ESC as \\x1b, so that it cannot drive the terminal. JSON output
+    (--json, sessions export) holds the exact text, in JSON's own escapes.
+    """
 
 
 main.add_command(serve)

@@ -16,6 +16,7 @@ from agentops_server.cli.options import (
     project_option,
     resolve_project,
 )
+from agentops_server.cli.terminal import visible
 from agentops_server.storage.store import NotFound
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Print JSON.")
@@ -68,8 +69,9 @@ def add(
     if as_json:
         echo_json(rule_json(rule))
         return
-    click.echo(f'Added rule {rule.id} to project "{chosen.name}": {rule_json(rule)["description"]}')
-    click.echo(f"Alerts go to {rule.webhook_url}")
+    shown = rule_json(rule)
+    click.echo(visible(f'Added rule {rule.id} to project "{chosen.name}": {shown["description"]}'))
+    click.echo(visible(f"Alerts go to {rule.webhook_url}"))
 
 
 @alerts.command("list")
@@ -87,9 +89,9 @@ def list_(
     if as_json:
         echo_json([rule_json(r) for r in found])
         return
-    click.echo(f'Alert rules of project "{chosen.name}":')
+    click.echo(visible(f'Alert rules of project "{chosen.name}":'))
     for rule in found:
-        click.echo(f"{rule.id}  {rule_json(rule)['description']}  ->  {rule.webhook_url}")
+        click.echo(visible(f"{rule.id}  {rule_json(rule)['description']}  ->  {rule.webhook_url}"))
     if not found:
         click.echo("(none)")
 
@@ -109,7 +111,7 @@ def remove(
             store.delete_alert_rule(chosen.id, rule_id.strip())
         except NotFound:
             raise click.ClickException(
-                f'no alert rule {rule_id!r} in project "{chosen.name}"'
+                visible(f'no alert rule {rule_id!r} in project "{chosen.name}"')
             ) from None
     click.echo(f"Removed rule {rule_id}.")
 
@@ -139,11 +141,13 @@ def history(
         return
     for f in shown:
         click.echo(
-            f"{f['fired_at'][:19]}  rule {f['rule_id']}  {f['occurrence']}  {f['status']} "
-            f"after {f['attempts']} attempt(s)"
+            visible(
+                f"{f['fired_at'][:19]}  rule {f['rule_id']}  {f['occurrence']}  {f['status']} "
+                f"after {f['attempts']} attempt(s)"
+            )
         )
         for a in f["history"]:
             outcome = "ok" if a["ok"] else (a["error"] or "failed")
-            click.echo(f"    attempt {a['attempt']} at {a['at'][:19]}: {outcome}")
+            click.echo(visible(f"    attempt {a['attempt']} at {a['at'][:19]}: {outcome}"))
     if not shown:
         click.echo("(no alert fired yet)")

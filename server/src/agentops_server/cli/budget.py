@@ -15,6 +15,7 @@ from agentops_server.cli.options import (
     project_option,
     resolve_project,
 )
+from agentops_server.cli.terminal import visible
 
 CLEARED = frozenset({"none", "off"})
 
@@ -74,7 +75,7 @@ def budget(
     if as_json:
         echo_json({"project_id": chosen.id, **shown})
         return
-    click.echo(f'Budget of project "{chosen.name}":')
+    click.echo(visible(f'Budget of project "{chosen.name}":'))
     spend, limits = status.spend, status.budget
     for period, spent, limit in (
         (f"today ({status.day} UTC)", spend.day_nanos, limits.daily_limit_nanos),

@@ -15,6 +15,7 @@ from agentops_server.cli.options import (
     project_option,
     resolve_project,
 )
+from agentops_server.cli.terminal import visible
 
 
 @click.group()
@@ -49,10 +50,12 @@ def list_(
             ]
         )
         return
-    click.echo(f'Keys of project "{chosen.name}":')
+    click.echo(visible(f'Keys of project "{chosen.name}":'))
     for k in found:
         state = f"revoked {k.revoked_at:%Y-%m-%d %H:%M}" if k.revoked_at else "active"
-        click.echo(f"{k.id}  {k.prefix}…  {k.created_at:%Y-%m-%d %H:%M}  {state}  {k.label}")
+        click.echo(
+            visible(f"{k.id}  {k.prefix}…  {k.created_at:%Y-%m-%d %H:%M}  {state}  {k.label}")
+        )
 
 
 @keys.command("create")
@@ -75,7 +78,7 @@ def create(
     if as_json:
         echo_json({"key_id": issued.record.id, "project_id": chosen.id, "api_key": issued.secret})
         return
-    click.echo(f'New API key for project "{chosen.name}" (key id {issued.record.id}).')
+    click.echo(visible(f'New API key for project "{chosen.name}" (key id {issued.record.id}).'))
     click.echo("Shown only once; keep it secret:")
     click.echo(issued.secret)
 

@@ -23,6 +23,7 @@ from agentops_server.cli.options import (
     project_option,
     resolve_project,
 )
+from agentops_server.cli.terminal import visible
 from agentops_server.pricing import Pricer
 from agentops_server.storage.records import PriceOverride
 from agentops_server.storage.store import NotFound
@@ -91,7 +92,8 @@ def list_cmd(
     click.echo(f"{'model':40} {'input':>10} {'output':>10} {'cache read':>11} {'cache write':>11}")
     for row in rows:
         cells = [row[k] or "-" for k in list(row)[1:]]
-        click.echo(f"{row['model']:40} {cells[0]:>10} {cells[1]:>10} {cells[2]:>11} {cells[3]:>11}")
+        model = visible(row["model"])
+        click.echo(f"{model:40} {cells[0]:>10} {cells[1]:>10} {cells[2]:>11} {cells[3]:>11}")
 
 
 @prices.command("set")

@@ -9,6 +9,7 @@ import click
 from agentops_server.auth.keys import issue_key
 from agentops_server.cli.budget import budget
 from agentops_server.cli.options import build_config, database_options, echo_json, opened_store
+from agentops_server.cli.terminal import visible
 from agentops_server.storage.store import Conflict
 
 
@@ -38,7 +39,7 @@ def create(name: str, as_json: bool, database_url: str | None, data_dir: Path | 
     if as_json:
         echo_json({"project_id": project.id, "name": project.name, "api_key": key.secret})
         return
-    click.echo(f'Created project "{project.name}" (id {project.id}).')
+    click.echo(visible(f'Created project "{project.name}" (id {project.id}).'))
     click.echo("Its API key (shown only once; keep it secret):")
     click.echo(key.secret)
 
@@ -58,7 +59,7 @@ def list_(as_json: bool, database_url: str | None, data_dir: Path | None) -> Non
         click.echo("No projects yet: create one with `agentops projects create NAME`.")
         return
     for p in found:
-        click.echo(f"{p.id}  {p.created_at:%Y-%m-%d %H:%M}  {p.name}")
+        click.echo(visible(f"{p.id}  {p.created_at:%Y-%m-%d %H:%M}  {p.name}"))
 
 
 projects.add_command(budget)

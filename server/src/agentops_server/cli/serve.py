@@ -23,6 +23,7 @@ from agentops_server.cli.options import (
     redact,
 )
 from agentops_server.cli.serve_settings import SettingsSource, migrate
+from agentops_server.cli.terminal import visible
 from agentops_server.config import ConfigError, ServerConfig
 from agentops_server.serving.listener import address, bind, systemd_socket
 from agentops_server.serving.logs import log_config
@@ -162,10 +163,11 @@ def _prepare(config: ServerConfig) -> None:
     elif len(projects) == 1:
         echo(f"To make an API key: {cli} keys create{flags}")
     else:
-        names = ", ".join(p.name for p in projects)
+        names = visible(", ".join(p.name for p in projects))
         first = projects[0]
         unique = [p.name for p in projects].count(first.name) == 1  # else only its id is sure
-        choice = shlex.quote(first.name if unique else first.id)
+        typeable = visible(first.name) == first.name  # no control characters
+        choice = shlex.quote(first.name if unique and typeable else first.id)
         echo(f"To make an API key: {cli} keys create --project {choice}{flags}")
         echo(f"  (--project: one of the {len(projects)} projects, {names})")
     if admin_password is not None:

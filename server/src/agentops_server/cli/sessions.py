@@ -24,6 +24,7 @@ from agentops_server.cli.output_file import (
     force_option,
     private_output,
 )
+from agentops_server.cli.terminal import terminal_json, visible
 from agentops_server.storage.records import SessionFilter
 from agentops_server.storage.store import InvalidCursor, NotFound
 
@@ -90,8 +91,10 @@ def list_(
         stats = item["stats"]
         cost = "unknown" if stats["cost"] is None else f"${stats['cost']}"
         click.echo(
-            f"{item['id']}  {item['init_timestamp'][:19]}  {item['end_state']:<13}  "
-            f"{stats['events']:>6} events  {cost}  {','.join(item['tags'])}"
+            visible(
+                f"{item['id']}  {item['init_timestamp'][:19]}  {item['end_state']:<13}  "
+                f"{stats['events']:>6} events  {cost}  {','.join(item['tags'])}"
+            )
         )
     if page["next_cursor"]:
         click.echo(f"More: --cursor {page['next_cursor']}")
@@ -130,9 +133,9 @@ def export(
                 continue
         else:
             raise click.ClickException(f"session {session_id} not found")
-        if output is None:
+        if output is None:  # a terminal may show it: no raw control characters
             for chunk in chunks:
-                sys.stdout.buffer.write(chunk)
+                sys.stdout.buffer.write(terminal_json(chunk))
             sys.stdout.buffer.write(b"\n")
             sys.stdout.buffer.flush()
             return

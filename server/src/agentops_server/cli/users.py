@@ -9,6 +9,7 @@ import click
 from agentops_server.auth.accounts import AccountError, create_account, set_password
 from agentops_server.auth.passwords import PasswordError, check_password_rules, generate_password
 from agentops_server.cli.options import build_config, database_options, echo_json, opened_store
+from agentops_server.cli.terminal import visible
 from agentops_server.storage.store import Conflict
 
 
@@ -62,7 +63,7 @@ def create(
             shown["password"] = secret
         echo_json(shown)
         return
-    click.echo(f"Created account {user.email}")
+    click.echo(visible(f"Created account {user.email}"))
     if generated:
         click.echo(f"Password: {secret}")
 
@@ -87,6 +88,6 @@ def set_password_command(
             user = set_password(store, email, secret)
         except (AccountError, PasswordError) as exc:
             raise click.UsageError(str(exc)) from None
-    click.echo(f"New password set for {user.email}")
+    click.echo(visible(f"New password set for {user.email}"))
     if generated:
         click.echo(f"Password: {secret}")
