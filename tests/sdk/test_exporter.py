@@ -13,6 +13,7 @@ from typing import Any
 import httpx
 
 import agentops
+from agentops._client import Client
 from agentops._outcome import Outcome
 from agentops._transport import HttpTransport, Request, TransportError
 from agentops.testing import InMemoryTransport
@@ -77,7 +78,9 @@ def test_full_queue_drops_and_counts() -> None:
     delivered = len(transport.events_of(session.session_id))
     # a queue near full while the server fails goes to the spool, faster than a tight loop
     # fills it: some are dropped
-    spooled = agentops.get_client().worker.counts[Outcome.SPOOLED]
+    client = agentops.get_client()
+    assert isinstance(client, Client)
+    spooled = client.worker.counts[Outcome.SPOOLED]
     assert dropped > 0
     assert delivered + spooled + dropped == 200
     assert session.get_analytics()["Actions"] == 200  # recorded, as 0.3 counts them

@@ -314,22 +314,25 @@ def _tokenless_spans(spans: list[Span]) -> bytes:
     return json.dumps(body).encode()
 
 
-def _waiting_log_content(trace_ids: list[str], size: int) -> bytes:
-    """GenAI message content for spans that have not arrived (it waits for them)."""
+def _user_messages(messages: list[tuple[str, str, str]]) -> bytes:
+    """GenAI user messages as log records: (trace id, span id, content) each."""
     records = [
         {
             "traceId": trace_id,
-            "spanId": otlp_json.new_span_id(),
+            "spanId": span_id,
             "eventName": "gen_ai.user.message",
             "body": {
-                "kvlistValue": {
-                    "values": [{"key": "content", "value": {"stringValue": "x" * size}}]
-                }
+                "kvlistValue": {"values": [{"key": "content", "value": {"stringValue": content}}]}
             },
         }  # fmt: skip
-        for trace_id in trace_ids
+        for trace_id, span_id, content in messages
     ]
     return json.dumps({"resourceLogs": [{"scopeLogs": [{"logRecords": records}]}]}).encode()
+
+
+def _waiting_log_content(trace_ids: list[str], size: int) -> bytes:
+    """GenAI message content for spans that have not arrived (it waits for them)."""
+    return _user_messages([(t, otlp_json.new_span_id(), "x" * size) for t in trace_ids])
 
 
 def test_what_waits_is_bounded_per_owner_so_one_project_cannot_block_another(
@@ -376,3 +379,35 @@ def test_a_tokenless_request_reports_the_spans_it_could_not_hold(live: LiveServe
     assert live.store.pending_bytes() > 0  # the new trace's span waits for its token
     only_old = send(live, _tokenless_spans([late]), "application/json")
     assert only_old.status_code == 401 and "session exists" in only_old.text  # all refused
+
+
+def test_log_content_refused_for_the_budget_is_not_merged_before(tmp_path: Path) -> None:
+    """A /v1/logs request refused with 503 (its project's waiting content is at the limit)
+    changes nothing: the exporter sends it again, and content merged into a stored call
+    before the refusal was merged once more at each try."""
+    config = ServerConfig.build(
+        data_dir=tmp_path / "data",
+        port=free_port(),
+        environ={"AGENTOPS_OTLP_PENDING_BYTES": "100000"},
+    )
+    with running(config) as live:
+        root = Span(trace_id=otlp_json.new_trace_id(), name="run", status_code=STATUS_OK)
+        chat = root.child("chat gpt-4o", attributes={
+            "gen_ai.operation.name": "chat", "gen_ai.request.model": "gpt-4o",
+            "gen_ai.usage.input_tokens": 3, "gen_ai.usage.output_tokens": 2})  # fmt: skip
+        assert send_spans(live, [chat, root], live.key_headers()).status_code == 200
+        headers = {"Content-Type": "application/json", **live.key_headers()}
+        waiting = _waiting_log_content([otlp_json.new_trace_id() for _ in range(8)], 10_000)
+        assert (
+            live.client.post(f"{live.url}/v1/logs", content=waiting, headers=headers).status_code
+            == 200
+        )
+        mixed = _user_messages([
+            (root.trace_id, chat.span_id, "hello"),
+            (otlp_json.new_trace_id(), otlp_json.new_span_id(), "y" * 20_000)])  # fmt: skip
+        for _ in range(3):  # the exporter's retries
+            res = live.client.post(f"{live.url}/v1/logs", content=mixed, headers=headers)
+            assert res.status_code == 503, res.text
+        session_id = otlp_json.session_id(root.trace_id)
+        (call,) = wait_until_stored(live, session_id, lambda e: len(e["llms"]) == 1)["llms"]
+        assert "hello" not in json.dumps(call["prompt"]), call["prompt"]

@@ -221,10 +221,15 @@ class OtlpIngest:
             self._hold_rows([PendingOtlp(trace_id, None, UPLOAD, text, datetime.now(UTC))])
         return True
 
-    def _hold_rows(self, rows: list[PendingOtlp], project_id: str | None = None) -> None:
-        """Hold `rows` within the budget of their owner: each project for its log contents,
-        and all clients without a token together, so one project's held logs never stop
-        another's early exports."""
+    def _hold_rows(self, rows: list[PendingOtlp]) -> None:
+        """Hold token-less `rows` within the budget of the clients without a token."""
+        self._check_budget(rows, None)
+        self._store.hold_pending(rows)
+
+    def _check_budget(self, rows: list[PendingOtlp], project_id: str | None) -> None:
+        """PendingFull if `rows` would not fit their owner's budget: each project's for its
+        log content, and one for all clients without a token, so one project's waiting logs
+        never stop another's early exports."""
         size = sum(pending_size(row.body) for row in rows)
         if rows and self._store.pending_bytes(project_id) + size > self._pending_limit:
             raise PendingFull(
@@ -232,7 +237,6 @@ class OtlpIngest:
                 if project_id is None
                 else "too much of this project's log content is waiting for its spans; retry later"
             )
-        self._store.hold_pending(rows)
 
     def expire(self, now: datetime | None = None) -> int:
         """Drop what waited longer than the pending period (the sweeper calls this)."""
@@ -387,8 +391,18 @@ class OtlpIngest:
     def _logs(self, records: Sequence[LogRecord], project_id: str) -> None:
         """Join GenAI content to its span's event now, or hold it for when the span comes."""
         now = datetime.now(UTC)
+        by_trace = contents_by_trace(records)
+        # the budget first, as if all of it had to wait: a 503 after some content was merged
+        # into stored events would have the exporter send it, and merge it, again
+        self._check_budget(
+            [
+                PendingOtlp(trace_id, project_id, LOGS, contents_to_json(contents), now)
+                for trace_id, contents in by_trace.items()
+            ],
+            project_id,
+        )
         held: list[PendingOtlp] = []
-        for trace_id, contents in contents_by_trace(records).items():
+        for trace_id, contents in by_trace.items():
             session: Session | None
             try:
                 session = self._store.get_session(project_id, session_id_of(trace_id))
@@ -404,7 +418,7 @@ class OtlpIngest:
                 held.append(
                     PendingOtlp(trace_id, project_id, LOGS, contents_to_json(remaining), now)
                 )
-        self._hold_rows(held, project_id)
+        self._store.hold_pending(held)
 
     # --- uploads of agentops 0.4 -------------------------------------------------------------
     def session_for_upload(self, trace_id: str, project_id: str) -> str:
