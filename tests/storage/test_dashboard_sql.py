@@ -344,7 +344,9 @@ def test_hand_made_cursors_the_database_cannot_compare_with_are_refused(
         return base64.urlsafe_b64encode(json.dumps(parts).encode()).decode().rstrip("=")
 
     late, early = "9999-12-31T23:59:59-01:00", "0001-01-01T00:00:00+05:00"
+    nested = base64.urlsafe_b64encode(b"[" * 1200).decode()  # deeper than json can read
     bad_lists = [cursor(early, "s1"), cursor(late, "s1"), cursor(T0.isoformat(), "\ud800")]
+    bad_lists += [nested, cursor(T0.isoformat(), "s" * 3000)]
     bad_lists += [cursor(T0.isoformat(), "s\x001"), cursor(T0.isoformat(), "s1", "extra")]
     for bad in bad_lists:
         with pytest.raises(InvalidCursor):

@@ -13,6 +13,8 @@ from typing import Any
 from agentops_server.storage.store import InvalidCursor
 
 _INT64 = range(-(2**63), 2**63)
+# far beyond any cursor issued (a time, a number and two ids): a longer one is made by hand
+MAX_CURSOR_CHARS = 2000
 
 
 def pack(parts: list[Any]) -> str:
@@ -22,9 +24,11 @@ def pack(parts: list[Any]) -> str:
 
 def unpack(cursor: str, invalid: InvalidCursor) -> list[Any]:
     """The list a cursor holds; else `invalid` is raised."""
+    if len(cursor) > MAX_CURSOR_CHARS:
+        raise invalid
     try:
         parts = json.loads(base64.urlsafe_b64decode(cursor + "=" * (-len(cursor) % 4)))
-    except (binascii.Error, ValueError, UnicodeDecodeError):
+    except (binascii.Error, ValueError, UnicodeDecodeError, RecursionError):
         raise invalid from None
     if not isinstance(parts, list):
         raise invalid
