@@ -6,14 +6,17 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import random
 import signal
 import stat
+import string
 import subprocess
 import sys
 import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import replace
 from datetime import UTC, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -313,3 +316,40 @@ def test_an_export_is_private_and_replaces_a_file_only_when_forced(tmp_path: Pat
         assert "--force does not allow this" in refused.output
     assert "P" in run_cli("projects", "list", *db)  # the database is intact
     assert sorted(p.name for p in tmp_path.iterdir()) == ["all.jsonl.gz", "data", "link"]
+
+
+def test_names_past_postgresqls_index_limit_are_cut_on_import(
+    tmp_path: Path, postgres_ok: bool
+) -> None:
+    """SQLite indexes any length, and versions before the cut stored whole names: importing
+    such an agent name, model or tag into PostgreSQL (an index entry holds 2,704 bytes) cuts
+    them to 500 characters, as ingest now does, instead of failing midway."""
+    require(postgres_ok, "PostgreSQL at 127.0.0.1:5432")
+    from agentops_server.storage.transfer import export_database, import_database
+
+    rng = random.Random(5)
+
+    def noise(n: int) -> str:  # random: PostgreSQL compresses a repeated letter below the limit
+        return "".join(rng.choices(string.ascii_letters + string.digits, k=n))
+
+    agent, model, tag = noise(3000), noise(3000), noise(3000)
+    source = f"sqlite:///{tmp_path / 'old.sqlite3'}"
+    with _opened(source) as store:
+        seed = Seed.create(store)
+        seed.session("s1", tags=[tag])
+        store.upsert_agent("s1", "agent-1", agent)
+        store.append_events([replace(event("s1"), model=model)])
+    dump = tmp_path / "old.jsonl"
+    with dump.open("w") as out:
+        export_database(source, out)
+    with fresh_database() as target:
+        upgrade(target)
+        with dump.open() as lines:
+            import_database(target, lines)
+        with _opened(target) as store:
+            assert [a.name for a in store.list_agents("s1")] == [agent[:500]]
+            (call,) = store.iter_events("s1")
+            assert call.model == model[:500]
+            (session,) = store.list_sessions(seed.project_id, SessionFilter(), None, 5).sessions
+            assert session.tags == [tag[:500]]
+            assert store.recent_models(seed.project_id) == [model[:500]]

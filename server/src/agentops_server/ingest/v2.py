@@ -12,8 +12,8 @@ from typing import Any
 
 from agentops import wire
 from agentops.wire import EndState
-from agentops_server.ingest.index_keys import index_key, optional_index_key
 from agentops_server.pricing import Pricer, TokenUsage
+from agentops_server.storage.index_keys import index_key, optional_index_key
 from agentops_server.storage.records import CostSource, EventWrite, SessionWrite, usd_to_nanos
 from agentops_server.timestamps import parse_timestamp
 

@@ -26,6 +26,7 @@ from sqlalchemy import Connection, Engine, Integer, Table, exists, func, select,
 from agentops_server.storage import search_index, search_text
 from agentops_server.storage.appends import insert_ignore
 from agentops_server.storage.engine import Engines, create_engines
+from agentops_server.storage.index_keys import index_key
 from agentops_server.storage.migrate import current_revision, known_revision
 from agentops_server.storage.schema import (
     agents,
@@ -48,6 +49,15 @@ SKIPPED_TABLES = frozenset(
     }
 )
 INDEX_SESSIONS_PER_CHUNK = 200
+# Text the store indexes, cut on import as ingest cuts it (storage/index_keys.py): a file
+# exported by an earlier version, or from SQLite, may hold values PostgreSQL cannot index.
+INDEX_KEY_COLUMNS = {
+    "agents": ("name",),
+    "events": ("model",),
+    "session_models": ("model",),
+    "session_tags": ("tag",),
+    "sessions": ("tags",),
+}
 
 Progress = Callable[[int], None]
 
@@ -176,9 +186,16 @@ class _Loader:
         self.names = set(_columns(table))
         self.times = {c.name for c in table.columns if isinstance(c.type, UTCDateTime)}
         self.decimals = {c.name for c in table.columns if isinstance(c.type, DecimalText)}
+        self.keys = INDEX_KEY_COLUMNS.get(table.name, ())
 
     def parse(self, raw: dict[str, Any]) -> dict[str, Any]:
         row = {k: v for k, v in raw.items() if k in self.names}
+        for name in self.keys:  # an export of an earlier version may hold longer ones
+            value = row.get(name)
+            if isinstance(value, str):
+                row[name] = index_key(value)
+            elif isinstance(value, list):  # a session's tags, as session_tags holds them
+                row[name] = [index_key(v) if isinstance(v, str) else v for v in value]
         for name in self.times:
             if row.get(name) is not None:
                 row[name] = datetime.fromisoformat(row[name])

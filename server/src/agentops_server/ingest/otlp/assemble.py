@@ -14,7 +14,6 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from agentops_server.ingest.index_keys import index_key, optional_index_key
 from agentops_server.ingest.otlp.conventions.facts import SpanFacts
 from agentops_server.ingest.otlp.kept_attributes import kept_attributes
 from agentops_server.ingest.otlp.one_call import (
@@ -30,6 +29,7 @@ from agentops_server.ingest.otlp.times import to_time
 from agentops_server.ingest.v2 import MAX_COST_USD
 from agentops_server.pricing import Pricer
 from agentops_server.pricing.nanos import finite_usd_to_nanos
+from agentops_server.storage.index_keys import index_key, optional_index_key
 from agentops_server.storage.records import (
     CostSource,
     Event,
