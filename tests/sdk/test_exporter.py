@@ -8,9 +8,11 @@ import logging
 import threading
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from typing import Any
 
 import httpx
+import pytest
 
 import agentops
 from agentops._client import Client
@@ -84,6 +86,30 @@ def test_full_queue_drops_and_counts() -> None:
     assert dropped > 0
     assert delivered + spooled + dropped == 200
     assert session.get_analytics()["Actions"] == 200  # recorded, as 0.3 counts them
+
+
+def test_a_spool_without_room_is_not_spilled_into_the_queue_waits_for_the_server(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The queue passes 80% while the server does not answer, but the spool is full: its
+    batches are not given up to it (they would be lost), they wait for the server as before."""
+    transport = InMemoryTransport()
+    transport.fail_next(*[0] * 4)  # a short outage
+    monkeypatch.setenv("AGENTOPS_SPOOL_DIR", str(tmp_path / "spool"))
+    monkeypatch.setenv("AGENTOPS_SPOOL_MAX_BYTES", "1000")  # no room
+    session = agentops.init(
+        api_key=str(uuid.uuid4()),
+        transport=transport,
+        max_queue_size=100,
+        instrument_llm_calls=False,
+    )
+    assert session is not None
+    before = agentops.get_client().dropped_events
+    for i in range(85):
+        session.record(agentops.ActionEvent(action_type="during", params={"i": i}))
+    assert session.end_session("Success") is not None
+    assert agentops.get_client().dropped_events - before == 0
+    assert len(transport.events_of(session.session_id)) == 85
 
 
 def test_retries_429_with_retry_after_and_5xx() -> None:

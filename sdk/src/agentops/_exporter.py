@@ -336,7 +336,9 @@ class Exporter:
             else:
                 res = answer
                 self._last_ok = 200 <= answer.status < 300
-                self.struggling = answer.status in RETRY_STATUSES
+                # a 500 is the server failing on what it was sent (see the split), not an
+                # outage: it does not make the worker spill
+                self.struggling = answer.status in RETRY_STATUSES and answer.status != 500
                 if not self.struggling:
                     self.spilling = False
                 self.project_budget.note(answer.headers, self._last_ok)
@@ -356,7 +358,7 @@ class Exporter:
                         return answer
                     if delay is None:  # soon: a hiccup passes, a culprit is found
                         delay = 0.1 * errors_500
-            if self.spilling or self.spill_check():  # the queue is near full: to the spool
+            if self.struggling and (self.spilling or self.spill_check()):  # to the spool
                 self._next_probe = time.monotonic() + SPILL_PROBE_SECONDS
                 return res
             attempt += 1

@@ -119,6 +119,20 @@ class Spool:
     def _ensure_directory(self) -> None:
         self.directory.mkdir(mode=0o700, parents=True, exist_ok=True)
 
+    def room(self) -> int:
+        """Bytes it can still take: 0 when it cannot be written here (no file locking on this
+        system, a folder that cannot be made or written)."""
+        if not self.available:
+            return 0
+        with self._lock:
+            try:
+                self._ensure_directory()
+            except OSError:
+                return 0
+            if not os.access(self.directory, os.W_OK):
+                return 0
+            return max(0, self.max_bytes - self.used_bytes())
+
     def used_bytes(self) -> int:
         total = 0
         for path in self._files():

@@ -71,6 +71,9 @@ class Spooler:
     def directory(self) -> Path:
         return self.spool.directory
 
+    def room(self) -> int:
+        return self.spool.room()
+
     # --- sessions -----------------------------------------------------------------------
     def track(self, session: Target) -> None:
         """A session of this client started: the spool may need its snapshot later."""

@@ -52,6 +52,9 @@ if TYPE_CHECKING:
     from agentops._exporter import Target as Session
 
 
+SPILL_MIN_ROOM = 1 << 20  # bytes the spool must have free for the queue to spill into it
+
+
 class Keeper(Protocol):
     """Keeps what the server did not answer for (the spool)."""
 
@@ -62,6 +65,9 @@ class Keeper(Protocol):
 
     @property
     def directory(self) -> Path: ...
+
+    def room(self) -> int:
+        """Bytes it can still keep (0 when it cannot keep anything here)."""
 
     def spill(self, worker: BatchWorker) -> int: ...
 
@@ -111,6 +117,7 @@ class BatchWorker:
         self._spill_until = capacity // 4
         exporter.spill_check = self._spill_if_near_full
         self._spilled_before = False
+        self._spool_refused = False  # the spool kept nothing once (full): no spilling again
         self._wake = threading.Event()
         self._lock = threading.RLock()  # RLock: a signal handler may flush from inside
         self._thread: threading.Thread | None = None
@@ -153,7 +160,10 @@ class BatchWorker:
         exporter = self.exporter
         if exporter.spilling:
             return True
-        if self.keeper is None or len(self._queue) < self._spill_at:
+        keeper = self.keeper
+        if keeper is None or self._spool_refused or len(self._queue) < self._spill_at:
+            return False
+        if keeper.room() < SPILL_MIN_ROOM:  # it could not keep them: ride out the outage
             return False
         exporter.spilling = True
         exporter.nudge.set()  # a retry waiting out its backoff gives up now
@@ -165,7 +175,7 @@ class BatchWorker:
             "sends them",
             len(self._queue),
             self.capacity,
-            self.keeper.directory,
+            keeper.directory,
         )
         return True
 
@@ -247,6 +257,9 @@ class BatchWorker:
                 key = "unreachable"
             if key is None:
                 result = dataclasses.replace(result, outcome=Outcome.SPOOLED)
+            elif self.exporter.spilling:  # the spool cannot take them: back to retrying
+                self._spool_refused = True
+                self.exporter.spilling = False
         with self._lock:
             self.counts[result.outcome] += result.count
             if result.outcome not in (Outcome.SENT, Outcome.SPOOLED):
