@@ -88,8 +88,19 @@ except KeyboardInterrupt:
 )
 
 
-def _errors_by_trigger(data: dict[str, Any]) -> dict[str, str]:
-    return {e["trigger_event_id"]: e["error_type"] for e in data["errors"]}
+def _interrupted_calls(data: dict[str, Any], expected: dict[str, str]) -> dict[str, Any]:
+    """The session's LLM calls by tag: one per expected tag, each with an error naming its
+    interruption, the streams with what they delivered before it."""
+    events = by_tag(data["llms"])
+    errors = {e["trigger_event_id"]: e["error_type"] for e in data["errors"]}
+    assert sorted(events) == sorted(expected)
+    for tag, error_type in expected.items():
+        event = events[tag]
+        assert errors[event["id"]] == error_type, tag
+        if tag != "hold-wait-for":  # the streams keep what they delivered
+            assert event["completion"]["messages"]["content"] == fp.TEXT_PARTS[0], tag
+    assert len(data["errors"]) == len(expected)
+    return events
 
 
 def test_cancelled_and_interrupted_openai_calls_are_recorded_and_the_exception_goes_on(
@@ -100,23 +111,15 @@ def test_cancelled_and_interrupted_openai_calls_are_recorded_and_the_exception_g
     assert result["wait_for"] == "TimeoutError"
     assert result["ctrl_c_stream"] == "KeyboardInterrupt"
     assert result["asyncio_run"] == "KeyboardInterrupt"
-    data = export(server, result["session_id"])
-    events = by_tag(data["llms"])
-    errors = _errors_by_trigger(data)
     expected = {
         "hold-cancelled-stream": "CancelledError",
         "hold-wait-for": "CancelledError",
         "hold-ctrl-c-stream": "KeyboardInterrupt",
         "hold-asyncio-run": "CancelledError",
     }
-    assert sorted(events) == sorted(expected)
-    for tag, error_type in expected.items():
-        event = events[tag]
-        assert errors[event["id"]] == error_type, tag
-        assert event["prompt_tokens"] is None and event["cost"] is None  # not known
-        if tag != "hold-wait-for":  # the streams keep what they delivered
-            assert event["completion"]["messages"]["content"] == fp.TEXT_PARTS[0], tag
-    assert len(data["errors"]) == len(expected)
+    events = _interrupted_calls(export(server, result["session_id"]), expected)
+    for tag, event in events.items():
+        assert event["prompt_tokens"] is None and event["cost"] is None, tag  # not known
 
 
 LITELLM = (
@@ -165,18 +168,10 @@ def test_cancelled_and_interrupted_litellm_calls_are_recorded_and_the_exception_
     assert result["cancelled_stream"] == "CancelledError"
     assert result["wait_for"] == "TimeoutError"
     assert result["ctrl_c_stream"] == "KeyboardInterrupt"
-    data = export(server, result["session_id"])
-    events = by_tag(data["llms"])
-    errors = _errors_by_trigger(data)
     expected = {
         "hold-cancelled-stream": "CancelledError",
         "hold-wait-for": "CancelledError",
         "hold-ctrl-c-stream": "KeyboardInterrupt",
     }
-    assert sorted(events) == sorted(expected)
-    for tag, error_type in expected.items():
-        event = events[tag]
-        assert event["provider"] == "openai", tag
-        assert errors[event["id"]] == error_type, tag
-        if tag != "hold-wait-for":
-            assert event["completion"]["messages"]["content"] == fp.TEXT_PARTS[0], tag
+    events = _interrupted_calls(export(server, result["session_id"]), expected)
+    assert {tag: e["provider"] for tag, e in events.items()} == dict.fromkeys(expected, "openai")
