@@ -226,3 +226,16 @@ def test_an_unusable_directory_refuses_without_raising(tmp_path: Path) -> None:
     assert not spool.save(Destination("http://127.0.0.1:9", "k"), [session_line({})])
     assert spool.open_journal(Destination("http://127.0.0.1:9", "k")) is None
     assert spool.pending() == 0
+
+
+def test_the_room_a_spool_has_is_what_its_bound_leaves_and_none_where_it_cannot_write(
+    tmp_path: Path,
+) -> None:
+    """What decides whether a queue near full may spill into the spool."""
+    spool = Spool(tmp_path / "spool", max_bytes=10_000)
+    assert spool.room() == 10_000  # the folder is made on the way
+    destination = Destination("http://127.0.0.1:9", str(uuid.uuid4()), None)
+    assert spool.save(destination, [end_line(str(uuid.uuid4()), {"end_state": "Success"})])
+    assert 0 < spool.room() < 10_000
+    (tmp_path / "a-file").write_text("not a folder")
+    assert Spool(tmp_path / "a-file" / "spool").room() == 0  # its folder cannot be made
