@@ -13,7 +13,8 @@ import pytest
 
 import agentops
 from agentops.testing import InMemoryTransport
-from tests.sdk.conftest import REPO_ROOT, LogLines, script_env
+from tests.sdk.conftest import REPO_ROOT, LogLines, run_script, script_env
+from tests.support.server import ServerProcess
 
 PUBLIC = {
     "ActionEvent",
@@ -224,3 +225,60 @@ def test_requires_python_is_the_python_the_sdk_is_checked_for() -> None:
     oldest = workspace["tool"]["mypy"]["python_version"]
     assert workspace["tool"]["ruff"]["target-version"] == "py" + oldest.replace(".", "")
     assert sdk["project"]["requires-python"] == f">={oldest}"
+
+
+def test_careless_calls_never_raise_into_the_program_and_the_good_events_are_kept(
+    tmp_path: Path, server: ServerProcess
+) -> None:
+    """Bad arguments, values that cannot be encoded or are huge, ends given twice or with a
+    wrong state, a missing or wrong key: the script runs to its end, and what was valid is
+    stored."""
+    done = run_script(
+        tmp_path,
+        f"""
+        import agentops
+        KEY, ENDPOINT = {server.api_key!r}, {server.url!r}
+        assert agentops.init(endpoint=ENDPOINT) is None  # no key: warns, does nothing
+        assert agentops.init(api_key="nope", endpoint=ENDPOINT) is None
+        session = agentops.init(api_key=KEY, endpoint=ENDPOINT)
+        print("SESSION", session.session_id)
+        for bad in (None, 5, "x", {{"event_type": "actions"}}):
+            agentops.record(bad)
+
+        class Hostile:
+            def __repr__(self):
+                raise RuntimeError("no repr")
+
+            def __getattr__(self, name):
+                raise RuntimeError("no attr")
+
+        loop = []
+        loop.append(loop)
+        deep = []
+        level = deep
+        for _ in range(5000):
+            level.append([])
+            level = level[0]
+        for params in (
+            {{"h": Hostile()}},
+            {{"loop": loop}},
+            {{"deep": deep}},
+            {{"b": b"\\xff", "set": {{1}}, "nan": float("nan"), "big": 2**200}},
+            {{"huge": "a" * (5 * 1024 * 1024)}},
+        ):
+            agentops.record(agentops.ActionEvent(action_type="odd", params=params))
+        for state in ("Bogus", None, 5):
+            assert agentops.end_session(state) is None
+        print("COST", agentops.end_session("Success"))
+        print("AGAIN", agentops.end_session("Success"), session.end_session("Fail"))
+        agentops.record(agentops.ActionEvent(action_type="after-end"))
+        """,
+        script_env(),
+    )
+    assert done.returncode == 0, done.stderr
+    assert "COST 0" in done.stdout and "AGAIN None None" in done.stdout
+    session_id = next(
+        line.split()[1] for line in done.stdout.splitlines() if line.startswith("SESSION ")
+    )
+    stats = server.stats(session_id).json()
+    assert stats["events"] == 5 and stats["end_state"] == "Success"

@@ -135,6 +135,34 @@ def test_the_same_event_id_twice_is_stored_and_counted_once(live: LiveServer) ->
     assert Decimal(stats["cost"]) == gpt4o_mini_cost(100, 50)
 
 
+def test_one_batch_sent_eight_times_at_once_is_stored_once_and_the_totals_match_the_export(
+    live: LiveServer,
+) -> None:
+    """A client retrying on several connections: the copies race for the same event ids."""
+    session_id, jwt = live.start_session()
+    models = ["gpt-4o-mini", "gpt-4o", "unknown-model-x"]
+    batch = [
+        llm(model=models[i % 3], prompt_tokens=1000 + i, completion_tokens=7 * i) for i in range(90)
+    ]
+    answers: list[int] = []
+
+    def send() -> None:
+        answers.append(live.send_events(jwt, batch).status_code)
+
+    threads = [threading.Thread(target=send) for _ in range(8)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert answers == [200] * 8
+    stats = live.stats(session_id)
+    export = live.get(f"/v2/sessions/{session_id}/export").json()
+    assert stats["events"] == 90 == len(export["llms"])
+    priced = [Decimal(e["cost"]) for e in export["llms"] if e["cost"] is not None]
+    assert sum(priced) == Decimal(stats["cost"])
+    assert stats["unknown_cost_events"] == 30
+
+
 def test_concurrent_batches_for_one_session_never_lose_an_increment(live: LiveServer) -> None:
     session_id, jwt = live.start_session()
     failures: list[int] = []
