@@ -160,6 +160,7 @@ def test_an_empty_json_request_has_no_spans() -> None:
 def test_json_logs_decode_like_protobuf_logs() -> None:
     record = PbLogRecord(
         time_unix_nano=wire.T0,
+        observed_time_unix_nano=wire.T0 + 5,
         event_name="gen_ai.client.inference.operation.details",
         trace_id=wire.TRACE_ID,
         span_id=wire.CHILD_ID,
@@ -171,6 +172,7 @@ def test_json_logs_decode_like_protobuf_logs() -> None:
     request.ParseFromString(as_protobuf)
     (log,) = decode_logs(wire.as_otlp_json(request), "Application/JSON")
     assert log == decode_logs(as_protobuf, "application/x-protobuf")[0]
+    assert (log.time_ns, log.observed_ns) == (wire.T0, wire.T0 + 5)
     assert (log.trace_id, log.event_name, log.body) == (
         "5b8efff798038103d269b633813fc60c",
         "gen_ai.client.inference.operation.details",

@@ -102,8 +102,9 @@ def test_log_records_link_to_their_span_and_carry_the_event_name() -> None:
     )
     (log,) = decode_logs(wire.logs(record, resource={"service.name": "app"}), PROTOBUF)
     assert (log.trace_id, log.span_id) == ("5b8efff798038103d269b633813fc60c", "eee19b7ec3c1b174")
-    assert (log.time_ns, log.event_name, log.body) == (
+    assert (log.time_ns, log.observed_ns, log.event_name, log.body) == (
         wire.T0,
+        0,
         "gen_ai.client.inference.operation.details",
         {"content": "hi"},
     )
@@ -118,4 +119,5 @@ def test_a_log_without_ids_or_time_uses_none_and_the_observed_time() -> None:
     )
     (log,) = decode_logs(wire.logs(record), PROTOBUF)
     assert (log.trace_id, log.span_id, log.time_ns, log.body) == (None, None, wire.T0, None)
+    assert log.observed_ns == wire.T0
     assert log.event_name == "gen_ai.choice"  # the older attribute form of the event name

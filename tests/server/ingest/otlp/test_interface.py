@@ -44,6 +44,7 @@ def test_record_fields_are_pinned() -> None:
         "trace_id",
         "span_id",
         "time_ns",
+        "observed_ns",
         "event_name",
         "body",
         "attributes",

@@ -123,11 +123,12 @@ def _log(log: Any, where: str, resource: dict[str, AttrValue]) -> LogRecord:
     if body is not None:
         # The body is one AnyValue: read it as the value of a one-attribute list.
         body = attributes([{"key": "body", "value": body}], f"{where}.body")["body"]
+    observed = int64(log.get("observedTimeUnixNano"), f"{where}.observedTimeUnixNano")
     return LogRecord(
         hex_id(log.get("traceId"), f"{where}.traceId", 32),
         hex_id(log.get("spanId"), f"{where}.spanId", 16),
-        int64(log.get("timeUnixNano"), f"{where}.timeUnixNano")
-        or int64(log.get("observedTimeUnixNano"), f"{where}.observedTimeUnixNano"),
+        int64(log.get("timeUnixNano"), f"{where}.timeUnixNano") or observed,
+        observed,
         event_name if isinstance(event_name, str) else "",
         body,
         attrs,

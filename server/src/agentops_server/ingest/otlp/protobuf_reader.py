@@ -102,6 +102,7 @@ def read_logs(body: bytes) -> list[LogRecord]:
                         _optional_id(log.trace_id, 16, where, "traceId"),
                         _optional_id(log.span_id, 8, where, "spanId"),
                         log.time_unix_nano or log.observed_time_unix_nano,
+                        log.observed_time_unix_nano,
                         event_name if isinstance(event_name, str) else "",
                         _value(log.body) if log.HasField("body") else None,
                         attributes,

@@ -44,6 +44,7 @@ class LogRecord:
     trace_id: str | None
     span_id: str | None
     time_ns: int  # timeUnixNano, else observedTimeUnixNano
+    observed_ns: int  # observedTimeUnixNano, 0 if absent (part of log_content.record_key)
     event_name: str  # the eventName field, else the older `event.name` attribute, else ""
     body: AttrValue
     attributes: dict[str, AttrValue]
