@@ -126,15 +126,20 @@ def test_merging_into_a_payload_keeps_what_is_there(seed: Seed) -> None:
     store = seed.store
     seed.session("s1")
     store.append_events([event("s1", "e", payload={"prompt": "kept"})])
-    assert store.merge_event_payload("s1", "e", {"prompt": "other", "completion": ["added"]})
-    # a later log request adds to what log records gave, never to what the span carried
-    assert store.merge_event_payload("s1", "e", {"prompt": ["x"], "completion": ["more"]})
+    first = {"r1": {"prompt": "other", "completion": ["added"]}}
+    assert store.merge_event_payload("s1", "e", first)
+    # a later log request adds to what log records gave, never to what the span carried;
+    # a record merged before (a request sent again) adds nothing, nor one that took nothing
+    later = {"r1": {"completion": ["again"]}, "r2": {"prompt": ["x"], "completion": ["more"]}}
+    assert store.merge_event_payload("s1", "e", later)
+    assert store.merge_event_payload("s1", "e", {"r3": {"prompt": ["x"]}})
     assert next(iter(store.iter_events("s1"))).payload == {
         "prompt": "kept",
         "completion": ["added", "more"],
         "content_from_logs": ["completion"],
+        "content_log_records": ["r1", "r2"],
     }
-    assert not store.merge_event_payload("s1", "missing", {"x": 1})
+    assert not store.merge_event_payload("s1", "missing", {"r1": {"x": 1}})
 
 
 def test_held_otlp_data_is_claimed_once_and_only_by_its_project(

@@ -1,36 +1,57 @@
 """GenAI content from OTLP log records, merged into an LLM event's payload.
 
 Instrumentations such as openai-v2 send prompts and completions as log records, apart from the
-span, possibly over several export requests, before or after the span.
+span, possibly over several export requests, before or after the span; and an exporter sends a
+request again when it did not see the answer, so each record is merged once, by its key.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FROM_LOGS", "merge_content"]
+__all__ = ["FROM_LOGS", "LOG_RECORDS", "Records", "merge_content"]
 
 FROM_LOGS = "content_from_logs"
 """The payload key listing which of its fields GenAI log records gave (the others came with
 the span, and log records never add to those)."""
+LOG_RECORDS = "content_log_records"
+"""The payload key listing the keys of the log records whose content it took, in order."""
+
+Records = dict[str, dict[str, Any]]
+"""GenAI content of log records by record key (ingest/otlp/log_content.py record_key), in
+arrival order: {key: {"prompt": messages, "completion": messages}}."""
 
 
-def merge_content(payload: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
+def merge_content(payload: dict[str, Any], records: Records) -> dict[str, Any]:
     """Put GenAI content from log records (`prompt`, `completion`: lists of messages) into an
     event's payload: where it has no value yet, or after what earlier log records gave (the
     messages of one call may come in several export requests); never over what the span
-    itself carried. Returns what it took (empty: the payload is unchanged)."""
+    itself carried, and never twice from one record (LOG_RECORDS). Returns what it took
+    (empty: the payload is unchanged)."""
+    done: list[str] = list(payload.get(LOG_RECORDS) or [])
+    seen = set(done)
     from_logs: list[str] = list(payload.get(FROM_LOGS) or [])
     taken: dict[str, Any] = {}
-    for key, value in fields.items():
-        held = payload.get(key)
-        if held is None:
-            payload[key] = value
-            from_logs.append(key)
-            taken[key] = value
-        elif key in from_logs and isinstance(held, list) and isinstance(value, list):
-            payload[key] = held + value
-            taken[key] = value
+    for record, fields in records.items():
+        if record in seen:
+            continue
+        took = False
+        for key, value in fields.items():
+            held = payload.get(key)
+            if held is None:
+                payload[key] = value
+                from_logs.append(key)
+            elif key in from_logs and isinstance(held, list) and isinstance(value, list):
+                payload[key] = held + value
+            else:
+                continue
+            took = True
+            got = taken.get(key)
+            taken[key] = got + value if isinstance(got, list) and isinstance(value, list) else value
+        if took:  # a record that took nothing would take nothing again: not listed
+            seen.add(record)
+            done.append(record)
     if taken:
         payload[FROM_LOGS] = from_logs
+        payload[LOG_RECORDS] = done
     return taken

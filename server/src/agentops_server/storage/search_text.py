@@ -14,6 +14,8 @@ import re
 from collections.abc import Iterable
 from typing import Any, Protocol
 
+from agentops_server.storage.payload_content import LOG_RECORDS
+
 MAX_EVENT_CHARS = 8000
 MAX_QUERY_WORDS = 8
 MAX_DEPTH = 12  # containers nested deeper than this are not read
@@ -22,6 +24,7 @@ WORD = re.compile(r"[^\W_]+")
 SKIPPED_KEYS = frozenset(
     {"id", "event_id", "session_id", "parent_id", "agent_id", "trace_id", "span_id"}
     | {"init_timestamp", "end_timestamp", "timestamp", "event_type", "role"}
+    | {LOG_RECORDS}  # the keys of the log records an LLM event took its content from
 )
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterator, Sequence
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Protocol
 
 from agentops_server.storage.alert_records import (
     AlertAttempt,
@@ -30,6 +30,7 @@ from agentops_server.storage.dashboard_records import (
     TreeLevel,
     User,
 )
+from agentops_server.storage.payload_content import Records
 from agentops_server.storage.records import (
     Agent,
     ApiKey,
@@ -271,8 +272,8 @@ class Store(Protocol):
         ...
 
     def merge_event_payload(
-        self, session_id: str, event_id: str, fields: dict[str, Any]
-    ) -> bool: ...  # False if the event is not stored
+        self, session_id: str, event_id: str, records: Records
+    ) -> bool: ...  # False if the event is not stored; each record merged once
     def hold_pending(self, rows: Sequence[PendingOtlp]) -> None: ...
     def pending_bytes(self, project_id: str | None = None) -> int:
         """Bytes held for `project_id`, or with None for clients without a token yet."""

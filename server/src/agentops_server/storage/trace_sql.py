@@ -30,7 +30,7 @@ from sqlalchemy import (
 
 from agentops_server.storage import search_index, search_text
 from agentops_server.storage.appends import insert_ignore
-from agentops_server.storage.payload_content import merge_content
+from agentops_server.storage.payload_content import Records, merge_content
 from agentops_server.storage.records import (
     Event,
     PendingOtlp,
@@ -209,7 +209,7 @@ class TraceSql:
         params = {"of_session": session_id, "old_parent": parent_id}
         return self._transact(lambda conn: int(conn.execute(_REPARENT, params).rowcount))
 
-    def merge_event_payload(self, session_id: str, event_id: str, fields: dict[str, Any]) -> bool:
+    def merge_event_payload(self, session_id: str, event_id: str, records: Records) -> bool:
         """Add GenAI content from log records to a stored event's payload (see merge_content).
         False if the event is not stored."""
 
@@ -219,7 +219,7 @@ class TraceSql:
             if row is None:
                 return False
             payload = dict(row[0] or {})
-            taken = merge_content(payload, fields)
+            taken = merge_content(payload, records)
             if taken:
                 conn.execute(update(events).where(where).values(payload=payload))
                 # the words of what it took, as the event's own were indexed when it was stored

@@ -4,16 +4,21 @@ opentelemetry-instrumentation-openai-v2 (and the GenAI event conventions) emit p
 completions as log records linked to the LLM span by trace and span id: the current
 `gen_ai.client.inference.operation.details` event with structured `gen_ai.input.messages` /
 `gen_ai.output.messages`, or the deprecated per-message events. They are joined to the span's
-event as its `prompt` and `completion`.
+event as its `prompt` and `completion`, once per record: each record's content is kept under
+its key (record_key), so a request an exporter sends again adds nothing.
 """
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable
 from typing import Any
 
+import orjson
+
 from agentops_server.ingest.otlp.conventions.messages import structured_messages
 from agentops_server.ingest.otlp.spans import AttrValue, LogRecord
+from agentops_server.storage.payload_content import Records
 
 DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 _MESSAGE_EVENTS = {
@@ -24,12 +29,13 @@ _MESSAGE_EVENTS = {
 }
 CHOICE_EVENT = "gen_ai.choice"
 
-Contents = dict[str, dict[str, Any]]
-"""span id -> {"prompt": messages, "completion": messages}, for one trace."""
+Contents = dict[str, Records]
+"""span id -> {record key: {"prompt": messages, "completion": messages}}, for one trace."""
 
 
 def contents_by_trace(records: Iterable[LogRecord]) -> dict[str, Contents]:
-    """The GenAI content of log records, grouped by trace and span. Other records are ignored."""
+    """The GenAI content of log records, grouped by trace and span, each record's under its
+    key in the request's order. Other records are ignored."""
     found: dict[str, Contents] = {}
     for record in records:
         if record.trace_id is None or record.span_id is None:
@@ -38,9 +44,30 @@ def contents_by_trace(records: Iterable[LogRecord]) -> dict[str, Contents]:
         if not content:
             continue
         span = found.setdefault(record.trace_id, {}).setdefault(record.span_id, {})
-        for key, messages in content.items():
-            span.setdefault(key, []).extend(messages)
+        key = record_key(record)
+        if key in span:  # the same record twice in one request: the n-th copy is its own
+            n = 2
+            while f"{key}.{n}" in span:
+                n += 1
+            key = f"{key}.{n}"
+        span[key] = content
     return found
+
+
+def record_key(record: LogRecord) -> str:
+    """What tells a log record from the others of its span, the same for every copy an
+    exporter sends: a 64-bit hash of its timestamp, observed time, event name, body and
+    attributes (OTLP gives a record no id). The OTel SDK stamps each record's observed time
+    in nanoseconds, so records that differ in nothing else are still distinct; records with
+    no time at all are told apart only by their place in one request (contents_by_trace)."""
+    identity = (
+        record.time_ns,
+        record.observed_ns,
+        record.event_name,
+        record.body,
+        record.attributes,
+    )
+    return hashlib.sha256(orjson.dumps(identity)).digest()[:8].hex()
 
 
 def _content(record: LogRecord) -> dict[str, list[Any]]:

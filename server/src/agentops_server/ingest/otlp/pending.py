@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 import orjson
 
 from agentops_server.ingest.otlp.spans import Span, SpanEvent
+from agentops_server.storage.payload_content import Records
 
 
 def spans_to_json(spans: list[Span]) -> str:
@@ -57,11 +59,17 @@ def _span(raw: dict[str, Any]) -> Span:
     )
 
 
-def contents_to_json(contents: dict[str, dict[str, Any]]) -> str:
-    """{span id: {"prompt": ..., "completion": ...}} of one trace."""
+def contents_to_json(contents: dict[str, Records]) -> str:
+    """{span id: {record key: {"prompt": ..., "completion": ...}}} of one trace."""
     return orjson.dumps(contents).decode()
 
 
-def contents_from_json(text: str) -> dict[str, dict[str, Any]]:
+def contents_from_json(text: str) -> dict[str, Records]:
     loaded: dict[str, dict[str, Any]] = orjson.loads(text)
+    for span_id, value in loaded.items():
+        if any(isinstance(fields, list) for fields in value.values()):
+            # held by a version before record keys: {"prompt": ..., "completion": ...}, as
+            # one record keyed by its content (a copy sent again then is still kept once)
+            key = "v0." + hashlib.sha256(orjson.dumps(value)).digest()[:8].hex()
+            loaded[span_id] = {key: value}
     return loaded

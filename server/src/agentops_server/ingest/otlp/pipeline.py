@@ -16,7 +16,6 @@ from collections.abc import Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import Any
 
 from starlette.concurrency import run_in_threadpool
 
@@ -409,10 +408,10 @@ class OtlpIngest:
             except NotFound:  # not stored yet, or another project's: nothing is touched
                 session = None
             remaining = {
-                span_id: fields
-                for span_id, fields in contents.items()
+                span_id: records
+                for span_id, records in contents.items()
                 if session is None
-                or not self._store.merge_event_payload(session.id, span_id, fields)
+                or not self._store.merge_event_payload(session.id, span_id, records)
             }
             if remaining:
                 held.append(
@@ -472,19 +471,16 @@ def _tells_something_new(write: SessionWrite, stored: Session) -> bool:
 
 
 def _merge_contents(into: Contents, more: Contents) -> None:
-    """Log contents held in several rows for one span: their messages in arrival order."""
-    for span_id, fields in more.items():
+    """Log contents held in several rows for one span: their records in arrival order, each
+    once (the rows of a request sent again hold the same records)."""
+    for span_id, records in more.items():
         target = into.setdefault(span_id, {})
-        for key, value in fields.items():
-            held = target.get(key)
-            if isinstance(held, list) and isinstance(value, list):
-                target[key] = held + value
-            else:
-                target.setdefault(key, value)
+        for key, fields in records.items():
+            target.setdefault(key, fields)
 
 
 def _fill_contents(events: list[EventWrite], contents: Contents) -> None:
     for event in events:
-        fields: dict[str, Any] | None = contents.get(event.id)
-        if fields:
-            merge_content(event.payload, fields)
+        records = contents.get(event.id)
+        if records:
+            merge_content(event.payload, records)
