@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import threading
 from datetime import timedelta
+from typing import Any
 
 import pytest
 
@@ -201,6 +202,50 @@ def _claim(
 ) -> None:
     barrier.wait()
     into.append(worker.claim_pending([trace_id], project_id))
+
+
+def test_two_workers_merging_log_content_at_once_lose_none_and_add_none_twice(
+    database_url: str, store: SqlStore, seed: Seed
+) -> None:
+    """A /v1/logs request and its retry merged at once by two workers (the exporter gave up
+    waiting while the first was still stored) add its record once; two distinct records
+    merged at once are both kept (neither write overwrites the other)."""
+    second = open_store(database_url)
+    try:
+        seed.session("s1")
+        for trial in range(20):
+            event_id = f"call-{trial}"
+            store.append_events([event("s1", event_id)])
+            retry = trial % 2 == 0
+            first = {"r1": {"prompt": ["hello"]}}
+            records = [first, first if retry else {"r2": {"prompt": ["hi"]}}]
+            barrier = threading.Barrier(2)
+            merged: list[bool] = []
+            threads = [
+                threading.Thread(target=_merge, args=(w, event_id, one, barrier, merged))
+                for w, one in zip((store, second), records, strict=True)
+            ]
+            for thread in threads:
+                thread.start()
+            for thread in threads:
+                thread.join()
+            assert merged == [True, True], trial
+            (stored,) = store.get_events("s1", [event_id])
+            expected = ["hello"] if retry else ["hello", "hi"]
+            assert sorted(stored.payload["prompt"]) == expected, trial
+    finally:
+        second.close()
+
+
+def _merge(
+    worker: SqlStore,
+    event_id: str,
+    records: dict[str, Any],
+    barrier: threading.Barrier,
+    into: list[bool],
+) -> None:
+    barrier.wait()
+    into.append(worker.merge_event_payload("s1", event_id, records))
 
 
 def test_logs_and_objects_belong_to_their_session_and_project(store: SqlStore, seed: Seed) -> None:

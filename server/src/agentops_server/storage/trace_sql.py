@@ -215,7 +215,10 @@ class TraceSql:
 
         def work(conn: Connection) -> bool:
             where = and_(events.c.session_id == session_id, events.c.id == event_id)
-            row = conn.execute(select(events.c.payload).where(where)).first()
+            # the row locked (PostgreSQL; SQLite has one writer): a retried request merged by
+            # another worker at the same time finds its records there, and adds nothing
+            query = select(events.c.payload).where(where).with_for_update()
+            row = conn.execute(query).first()
             if row is None:
                 return False
             payload = dict(row[0] or {})
