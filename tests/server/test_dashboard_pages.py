@@ -104,6 +104,9 @@ def test_an_empty_project_opens_on_its_first_run_page(
         assert page.status_code == 200
         assert 'id="first-run"' in page.text and "No session matches" not in page.text
         assert "import agentops\nagentops.init(api_key=" in page.text
+        # the install line names a client that honours `endpoint`, never upstream's newest
+        assert "pip install ./sdk" in page.text and "agentops==0.3.26" in page.text
+        assert "<code>pip install agentops</code>: that installs upstream" in page.text
     # "Create a key for these lines" comes back to the same page with the key in the lines
     form = {"csrf_token": token, "label": "first run", "then": "start"}
     made = browser.post(f"/projects/{project.id}/keys", data=form)
