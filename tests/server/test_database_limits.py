@@ -94,3 +94,31 @@ def test_otlp_spans_with_long_names_tags_and_many_words_are_stored(
     [call] = export["llms"]
     assert call["model"] == long_model[:500].rstrip()
     assert sorted(export["session"]["tags"]) == sorted(["short", long_tag[:500].rstrip()])
+
+
+@ENGINES
+def test_an_end_reason_too_long_for_one_tsvector_is_found_and_replaced_whole(
+    request: pytest.FixtureRequest, engine: str
+) -> None:
+    """A reason of 900,000 characters is more words than one tsvector holds: PostgreSQL keeps
+    them in several documents, and a new reason replaces every one of them."""
+    live: LiveServer = request.getfixturevalue(engine)
+    rng = random.Random(5)
+    session_id, jwt = live.start_session()
+    reason = words(rng, 90_000)
+    first, last = reason.split()[0], reason.split()[-1]
+
+    def end(why: str) -> None:
+        body = {"session": {"end_state": "Fail", "end_state_reason": why, "is_running": False}}
+        res = live.post("/v2/update_session", body, headers=live.auth(jwt))
+        assert res.status_code == 200, res.text
+
+    def found(text: str) -> list[str]:
+        res = live.get("/v2/sessions", params={"text": text}, headers=live.key_headers())
+        return [s["id"] for s in res.json()["data"]]
+
+    end(reason)
+    assert found(first) == found(last) == [session_id]
+    end("the real reason")
+    assert found(first) == found(last) == []
+    assert found("real reason") == [session_id]

@@ -76,6 +76,11 @@ def export(live: LiveServer, trace_id: str) -> dict[str, Any]:
     return body
 
 
+def found_by(live: LiveServer, text: str) -> list[str]:
+    """The sessions a text search finds, as the REST listing answers it."""
+    return [s["id"] for s in live.get("/v2/sessions", params={"text": text}).json()["data"]]
+
+
 def workflow(trace_id: str) -> tuple[SpanSpec, list[SpanSpec]]:
     """A session span and, under it, a task holding an LLM call, a tool with a cost and a
     tool that raised through the task."""
@@ -430,11 +435,16 @@ def test_a_root_that_arrives_after_the_session_was_closed_for_inactivity_ends_it
     later = datetime.now(UTC) + timedelta(seconds=live.config.session_inactivity_seconds + 1)
     assert Sweeper(live.store, live.config.session_inactivity_seconds).sweep_once(later) == 1
     assert export(live, trace_id)["session"]["end_state_reason"] is not None  # the sweeper's
+    assert found_by(live, "no end received") == [session_of(trace_id)]  # a search finds it
+    assert found_by(live, "workflow") == []  # the root brings the session's name
     assert send(live, [root]).status_code == 200  # a long pause, then the trace ends
     session = export(live, trace_id)["session"]
     assert (session["end_state"], session["end_state_reason"]) == ("Success", None)
     assert session["auto_ended"] is False
     check_workflow(live, trace_id, root, children)
+    # a search matches what the session shows now: its name, not the reason it lost
+    assert found_by(live, "no end received") == []
+    assert found_by(live, "workflow") == found_by(live, "exploded") == [session_of(trace_id)]
 
 
 def test_token_less_spans_cannot_join_an_existing_session(live: LiveServer) -> None:

@@ -21,7 +21,7 @@ from sqlalchemy import Connection, bindparam, case, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import DBAPIError
 
-from agentops_server.storage import search_index, sqlite_events, sqlite_sessions
+from agentops_server.storage import search_index, session_words, sqlite_events, sqlite_sessions
 from agentops_server.storage.records import AppendResult, EventWrite
 from agentops_server.storage.schema import STAT_COUNTERS, session_stats, sessions
 from agentops_server.storage.sqlite_events import EVENT_INSERT_COLUMNS, sqlite_time
@@ -224,6 +224,8 @@ def touch_sessions(conn: Connection, session_ids: Iterable[str], now: datetime) 
     for start in range(0, len(reopen), IDS_PER_STATEMENT):
         # events arrived after an auto-end: the session is alive after all
         conn.execute(revive, {"ids": reopen[start : start + IDS_PER_STATEMENT]})
+    if reopen:
+        session_words.refresh(conn, conn.dialect.name, reopen)  # without the sweeper's reason
 
 
 @functools.cache

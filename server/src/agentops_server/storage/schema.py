@@ -298,16 +298,28 @@ MODEL_COUNTERS = (
 Index("ix_agents_name", agents.c.name, agents.c.session_id)
 
 # Full-text search: one document per session and append (the words of its events' prompts,
-# completions, parameters, returns and errors), plus one per agent name and end reason. The
-# words live in a full-text index beside it: on SQLite the FTS5 table `search_text` (rowid =
-# seq), on PostgreSQL the tsvector column `terms` with a GIN index (storage/search_index.py).
+# completions, parameters, returns and errors), added and never changed; plus the session's
+# own words (its name, end reason and agents' names: session_fields, migration 0010), replaced
+# whenever one of them changes (storage/session_words.py). The words live in a full-text index
+# beside it: on SQLite the FTS5 table `search_text` (rowid = seq), on PostgreSQL the tsvector
+# column `terms` with a GIN index (storage/search_index.py).
 search_docs = Table(
     "search_docs",
     metadata,
     Column("seq", SeqInt, primary_key=True, autoincrement=True),
     Column("session_id", Text, ForeignKey("sessions.id", ondelete="CASCADE"), nullable=False),
-    Column("terms", TSVECTOR().with_variant(Text(), "sqlite"), nullable=True),  # NULL on SQLite
+    # PostgreSQL: the words. SQLite: NULL, or the text of a session_fields document (which the
+    # contentless FTS5 table needs again to delete it)
+    Column("terms", TSVECTOR().with_variant(Text(), "sqlite"), nullable=True),
+    Column("session_fields", Boolean, nullable=False, server_default=false()),
     Index("ix_search_docs_session", "session_id"),
+    # a session's own documents, found without reading those of its events
+    Index(
+        "ix_search_docs_fields",
+        "session_id",
+        sqlite_where=text("session_fields = 1"),  # as SQLAlchemy writes the condition
+        postgresql_where=text("session_fields"),
+    ),
 )
 # Objects of the full-text index that the table definitions above cannot express: the
 # migrated schema has them, schema comparisons leave them out.

@@ -2,16 +2,21 @@
 matches. SQLite: the contentless FTS5 table `search_text` whose rowid is search_docs.seq.
 PostgreSQL: search_docs.terms, a tsvector of the 'simple' configuration under a GIN index.
 Both receive the words of storage/search_text.py, so both engines find the same sessions.
+
+Two kinds of document: its events' words, only ever added; and the session's own words
+(search_docs.session_fields, storage/session_words.py), which are replaced when they change.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import (
     Connection,
     Select,
+    and_,
     column,
+    delete,
     func,
     intersect,
     literal_column,
@@ -32,8 +37,9 @@ SQLITE_CREATE = (
     f"CREATE VIRTUAL TABLE {FTS_TABLE} USING fts5(body, content='', "
     "tokenize='unicode61 remove_diacritics 0', detail=none)"
 )
+POSTGRES_TERMS_INDEX = "CREATE INDEX ix_search_docs_terms ON search_docs USING gin (terms)"
 POSTGRES_INDEXES = [
-    "CREATE INDEX ix_search_docs_terms ON search_docs USING gin (terms)",
+    POSTGRES_TERMS_INDEX,
     # session ids by prefix (LIKE 'abc%') under any collation
     "CREATE INDEX ix_sessions_id_pattern ON sessions (id text_pattern_ops)",
 ]
@@ -47,18 +53,36 @@ POSTGRES_BYTES_PER_WORD = 8
 
 _fts = table(FTS_TABLE, column("rowid"), column("body"))
 SQLITE_DOC_INSERT = "INSERT INTO search_docs (session_id) VALUES (?)"  # its rowid is its seq
+# a session's own words keep their text in `terms`: a contentless FTS5 row is deleted by
+# giving its text again
+SQLITE_FIELDS_INSERT = (
+    "INSERT INTO search_docs (session_id, session_fields, terms) VALUES (?, 1, ?)"
+)
 SQLITE_TEXT_INSERT = f"INSERT INTO {FTS_TABLE} (rowid, body) VALUES (?, ?)"
+SQLITE_TEXT_DELETE = f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, body) VALUES ('delete', ?, ?)"
+POSTGRES_INSERT = (
+    "INSERT INTO search_docs (session_id, terms{}) SELECT r->>0, to_tsvector('simple', r->>1){} "
+    "FROM json_array_elements(%s::json) AS r"
+)
+IDS_PER_STATEMENT = 500
 
 
-def add_documents(conn: Connection, dialect: str, docs: dict[str, str]) -> None:
-    """Index one document per session (session id -> text)."""
+def add_documents(
+    conn: Connection, dialect: str, docs: dict[str, str], *, session_fields: bool = False
+) -> None:
+    """Index one document per session (session id -> text): words of its events, or with
+    `session_fields` its own words (which remove_session_fields takes out again).
+
+    Event documents are written without naming the session_fields column, as migration
+    0005 writes them before 0010 adds it."""
     if not docs:
         return
     ordered = sorted(docs.items())
     if dialect == "sqlite":
-        with sqlite_cursor(conn, SQLITE_DOC_INSERT) as cursor:
+        insert = SQLITE_FIELDS_INSERT if session_fields else SQLITE_DOC_INSERT
+        with sqlite_cursor(conn, insert) as cursor:
             for session_id, body in ordered:
-                cursor.execute(SQLITE_DOC_INSERT, (session_id,))
+                cursor.execute(insert, (session_id, body) if session_fields else (session_id,))
                 cursor.execute(SQLITE_TEXT_INSERT, (cursor.lastrowid, body))
         return
     rows = [
@@ -66,11 +90,23 @@ def add_documents(conn: Connection, dialect: str, docs: dict[str, str]) -> None:
         for session_id, body in ordered
         for words in _postgres_documents(search_text.words(body))
     ]
-    conn.exec_driver_sql(
-        "INSERT INTO search_docs (session_id, terms) "
-        "SELECT r->>0, to_tsvector('simple', r->>1) FROM json_array_elements(%s::json) AS r",
-        (dumps(rows),),
-    )
+    flag = (", session_fields", ", true") if session_fields else ("", "")
+    conn.exec_driver_sql(POSTGRES_INSERT.format(*flag), (dumps(rows),))
+
+
+def remove_session_fields(conn: Connection, dialect: str, session_ids: Sequence[str]) -> None:
+    """Take the documents of these sessions' own words out of the index (their events' stay)."""
+    for start in range(0, len(session_ids), IDS_PER_STATEMENT):
+        ids = list(session_ids[start : start + IDS_PER_STATEMENT])
+        of_ids = and_(search_docs.c.session_id.in_(ids), search_docs.c.session_fields)
+        if dialect == "sqlite":
+            found = conn.execute(select(search_docs.c.seq, search_docs.c.terms).where(of_ids))
+            stored = [(seq, body) for seq, body in found]
+            if not stored:
+                continue
+            with sqlite_cursor(conn, SQLITE_TEXT_DELETE) as cursor:
+                cursor.executemany(SQLITE_TEXT_DELETE, stored)
+        conn.execute(delete(search_docs).where(of_ids))
 
 
 def _postgres_documents(words: str) -> list[str]:

@@ -10,7 +10,7 @@ from typing import Any
 
 from sqlalchemy import Connection, RowMapping, bindparam, delete, insert, select, update
 
-from agentops_server.storage import search_index
+from agentops_server.storage import session_words
 from agentops_server.storage.appends import insert_ignore
 from agentops_server.storage.records import SessionWrite
 from agentops_server.storage.schema import session_stats, session_tags, sessions
@@ -91,15 +91,11 @@ def _end_fields(
     return values
 
 
-def _words_of(write: SessionWrite) -> str:
-    """A session's name and end reason find it in a text search."""
-    return "\n".join(t for t in (write.name, write.end_state_reason) if t)
-
-
-def _index_words(conn: Connection, write: SessionWrite) -> None:
-    text = _words_of(write)
-    if text:
-        search_index.add_documents(conn, conn.dialect.name, {write.id: text})
+def _words_changed(row: Mapping[Any, Any], values: Mapping[str, Any]) -> bool:
+    """Whether `values` change the session's name or end reason, which a search finds."""
+    return any(
+        name in values and values[name] != row[name] for name in ("name", "end_state_reason")
+    )
 
 
 @dataclass(slots=True)
@@ -147,7 +143,7 @@ def create_sessions(
     if new:
         conn.execute(_NEW_STATS, [{"session_id": write.id} for write in new])
         _add_tags(conn, [(write, write.init_timestamp or now, _tags(write)) for write in new])
-        _add_words(conn, dialect, new)
+        session_words.add_new(conn, dialect, new)
     stored = [write for write in firsts.values() if write.id not in inserted] + repeats
     starts: dict[str, datetime] = {}
     kept = _reattach(conn, dialect, stored, now, starts)
@@ -193,8 +189,8 @@ def _reattach(
     if not writes:
         return []
     stored = _locked_rows(conn, [write.id for write in writes])
+    as_stored = dict(stored)  # the rows before this write, for the words that change
     kept: list[str] = []
-    kept_writes: list[SessionWrite] = []  # not their ids: another project's write adds no words
     changes: dict[str, dict[str, Any]] = {}  # per session (a repeated id merges into one)
     added: list[tuple[SessionWrite, list[str]]] = []  # (write, the tags it adds)
     for write in writes:
@@ -211,7 +207,6 @@ def _reattach(
         stored[write.id] = row = {**row, **values}
         added.append((write, new_tags))
         kept.append(write.id)
-        kept_writes.append(write)
     by_columns: dict[tuple[str, ...], list[dict[str, Any]]] = {}
     for session_id, values in changes.items():
         columns = tuple(sorted(values))
@@ -228,7 +223,9 @@ def _reattach(
     # a tag added by an earlier write of a repeated id starts when the session finally does
     # (a later write of the id may have moved the start earlier, after that write was merged)
     _add_tags(conn, [(w, stored[w.id]["init_timestamp"], tags) for w, tags in added])
-    _add_words(conn, dialect, kept_writes)
+    # the words of the sessions whose name or end reason changed
+    reworded = [sid for sid, values in changes.items() if _words_changed(as_stored[sid], values)]
+    session_words.refresh(conn, dialect, reworded)
     return kept
 
 
@@ -302,15 +299,6 @@ def _add_tags(conn: Connection, of: list[tuple[SessionWrite, datetime, list[str]
         conn.execute(insert(session_tags), rows)
 
 
-def _add_words(conn: Connection, dialect: str, writes: list[SessionWrite]) -> None:
-    docs: dict[str, str] = {}
-    for write in writes:
-        text = _words_of(write)
-        if text:
-            docs[write.id] = f"{docs[write.id]}\n{text}" if write.id in docs else text
-    search_index.add_documents(conn, dialect, docs)
-
-
 @functools.cache
 def _update_columns(columns: tuple[str, ...]) -> Any:
     """UPDATE sessions SET <columns> WHERE id = :b_id, built once per set of columns."""
@@ -349,7 +337,8 @@ def update_session(conn: Connection, write: SessionWrite, now: datetime) -> None
     if write.tags is not None:
         values["tags"] = _updated_tags(write, row, values)
     conn.execute(update(sessions).where(sessions.c.id == write.id).values(values))
-    _index_words(conn, write)
+    if _words_changed(row, values):
+        session_words.refresh(conn, conn.dialect.name, [write.id])
     if write.tags is not None:
         conn.execute(delete(session_tags).where(session_tags.c.session_id == write.id))
         _add_tags(conn, [(write, init, values["tags"])])

@@ -17,7 +17,7 @@ from typing import Any, TypeVar
 from sqlalchemy import Connection, case, func, insert, select, update
 from sqlalchemy.exc import DBAPIError, IntegrityError
 
-from agentops_server.storage import pricing_sql, session_query, session_write
+from agentops_server.storage import pricing_sql, session_query, session_words, session_write
 from agentops_server.storage.alert_sql import AlertSql
 from agentops_server.storage.appends import append_batches
 from agentops_server.storage.budget_sql import BudgetSql
@@ -263,7 +263,8 @@ class SqlStore(TraceSql, DashboardSql, SignOutSql, AlertSql, BudgetSql):
                 is None
             ):
                 raise NotFound(f"session {session_id} not found")
-            write_agent(conn, self.dialect, session_id, agent_id, name)
+            if write_agent(conn, self.dialect, session_id, agent_id, name):
+                session_words.refresh(conn, self.dialect, [session_id])
 
         self._transact(work)
 
@@ -280,10 +281,13 @@ class SqlStore(TraceSql, DashboardSql, SignOutSql, AlertSql, BudgetSql):
             update(sessions)
             .where(sessions.c.end_timestamp.is_(None), sessions.c.last_activity_at < idle_since)
             .values(end_timestamp=end, end_state_reason=reason, auto_ended=True)
+            .returning(sessions.c.id)
         )
 
         def work(conn: Connection) -> int:
-            return int(conn.execute(stmt).rowcount)
+            closed = [row[0] for row in conn.execute(stmt)]
+            session_words.refresh(conn, self.dialect, closed)  # the reason finds them
+            return len(closed)
 
         return self._transact(work)
 

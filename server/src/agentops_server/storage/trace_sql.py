@@ -28,7 +28,7 @@ from sqlalchemy import (
     update,
 )
 
-from agentops_server.storage import search_index, search_text
+from agentops_server.storage import search_index, search_text, session_words
 from agentops_server.storage.appends import insert_ignore
 from agentops_server.storage.payload_content import Records, merge_content
 from agentops_server.storage.records import (
@@ -98,23 +98,27 @@ comes first (a statement opening with WITH reports no row count on SQLite)."""
 
 def write_agent(
     conn: Connection, dialect: str, session_id: str, agent_id: str, name: str | None
-) -> None:
-    """Add the agent to its (stored) session; a name given replaces the stored one, and finds
-    the session in a text search."""
+) -> bool:
+    """Add the agent to its (stored) session; a name given replaces the stored one. True when
+    the session's agent names changed (its words must be refreshed: storage/session_words.py)."""
     params = {"session_id": session_id, "id": agent_id, "name": name}
-    conn.execute(_agent_upsert(dialect, name is not None), params)
-    if name is not None:
-        search_index.add_documents(conn, dialect, {session_id: name})
+    written = conn.execute(_agent_upsert(dialect, name is not None), params).first()
+    return written is not None and name is not None
 
 
 @functools.cache
 def _agent_upsert(dialect: str, named: bool) -> Any:
+    """Answers a row if it inserted the agent or changed its name."""
     stmt = insert_ignore(dialect, agents)
     if not named:  # a nameless repeat keeps the stored name
-        return stmt.on_conflict_do_nothing(index_elements=["session_id", "id"])
-    return stmt.on_conflict_do_update(
-        index_elements=["session_id", "id"], set_={"name": stmt.excluded.name}
-    )
+        upsert = stmt.on_conflict_do_nothing(index_elements=["session_id", "id"])
+    else:
+        upsert = stmt.on_conflict_do_update(
+            index_elements=["session_id", "id"],
+            set_={"name": stmt.excluded.name},
+            where=agents.c.name.is_distinct_from(stmt.excluded.name),
+        )
+    return upsert.returning(agents.c.id)
 
 
 class TraceSql:
@@ -188,8 +192,10 @@ class TraceSql:
             return
 
         def work(conn: Connection) -> None:
+            renamed: list[str] = []
             for session_id, agent_id, name in agents:
-                write_agent(conn, self.dialect, session_id, agent_id, name)
+                if write_agent(conn, self.dialect, session_id, agent_id, name):
+                    renamed.append(session_id)
                 assign = {"session_id": session_id, "agent_id": agent_id, "top": agent_id}
                 conn.execute(_ASSIGN_AGENT, assign)
             for session_id, top, agent_id in inherited:
@@ -200,6 +206,7 @@ class TraceSql:
                 conn.execute(_REPARENT, params)
             if fills:
                 fill_usage(conn, fills)
+            session_words.refresh(conn, self.dialect, renamed)
 
         self._transact(work)
 

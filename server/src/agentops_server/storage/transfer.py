@@ -23,14 +23,12 @@ from typing import IO, Any
 
 from sqlalchemy import Connection, Engine, Integer, Table, exists, func, select, tuple_
 
-from agentops_server.storage import search_index, search_text
+from agentops_server.storage import session_words
 from agentops_server.storage.appends import insert_ignore
 from agentops_server.storage.engine import Engines, create_engines
 from agentops_server.storage.index_keys import index_key
 from agentops_server.storage.migrate import current_revision, known_revision
 from agentops_server.storage.schema import (
-    agents,
-    events,
     metadata,
     search_docs,
     session_logs,
@@ -339,24 +337,5 @@ def _index_unindexed_sessions(engines: Engines) -> int:
     for start in range(0, len(ids), INDEX_SESSIONS_PER_CHUNK):
         chunk = ids[start : start + INDEX_SESSIONS_PER_CHUNK]
         with engines.write.begin() as conn:
-            named = conn.execute(
-                select(sessions.c.id, sessions.c.name, sessions.c.end_state_reason).where(
-                    sessions.c.id.in_(chunk)
-                )
-            )
-            words = {sid: "\n".join(t for t in (name, reason) if t) for sid, name, reason in named}
-            for sid, name in conn.execute(
-                select(agents.c.session_id, agents.c.name).where(
-                    agents.c.session_id.in_(chunk), agents.c.name.is_not(None)
-                )
-            ):
-                words[sid] = f"{words.get(sid, '')}\n{name}".strip()
-            search_index.add_documents(conn, engines.dialect, {k: v for k, v in words.items() if v})
-            rows = conn.execute(
-                select(events.c.session_id, events.c.name, events.c.model, events.c.payload)
-                .where(events.c.session_id.in_(chunk))
-                .order_by(events.c.session_id, events.c.seq)
-            )
-            while batch := rows.fetchmany(CHUNK_ROWS):
-                search_index.add_documents(conn, engines.dialect, search_text.documents(batch))
+            session_words.index_stored(conn, engines.dialect, chunk)
     return len(ids)
