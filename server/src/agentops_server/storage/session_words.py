@@ -3,7 +3,10 @@ names, in documents of their own (search_docs.session_fields) that are replaced 
 of them changes, so that a search matches what the session shows now. Its events' words are
 added as they arrive and never change (storage/search_index.py).
 
-A writer that changes these columns calls `refresh` in its transaction, after its changes.
+A writer that changes these columns calls `refresh` in its transaction while it holds the
+sessions' row locks (it updated the rows, or took them with `lock`): on PostgreSQL two writers
+of one session replace its document one after the other, the second from what the first
+committed.
 """
 
 from __future__ import annotations
@@ -21,6 +24,12 @@ EVENT_ROWS = 2000  # events read at a time when a stored session is indexed whol
 
 # Built once and run with parameters (see storage/session_write.py).
 _IDS: BindParameter[list[str]] = bindparam("ids", expanding=True)
+_LOCK = (
+    select(sessions.c.id)
+    .where(sessions.c.id.in_(_IDS))
+    .order_by(sessions.c.id)
+    .with_for_update(key_share=True)  # FOR NO KEY UPDATE, as an UPDATE of the row takes
+)
 _FIELDS = select(sessions.c.id, sessions.c.name, sessions.c.end_state_reason).where(
     sessions.c.id.in_(_IDS)
 )
@@ -49,6 +58,15 @@ def add_new(conn: Connection, dialect: str, writes: Iterable[SessionWrite]) -> N
         if text:
             docs[write.id] = text
     search_index.add_documents(conn, dialect, docs, session_fields=True)
+
+
+def lock(conn: Connection, dialect: str, session_ids: Iterable[str]) -> None:
+    """PostgreSQL: lock these sessions' rows, in id order as every writer does, before a write
+    that changes what `refresh` reads without updating the rows (an agent's name)."""
+    if dialect != "postgresql":
+        return  # SQLite has one writer
+    for ids in _chunks(session_ids):
+        conn.execute(_LOCK, {"ids": ids}).all()
 
 
 def refresh(conn: Connection, dialect: str, session_ids: Iterable[str]) -> None:

@@ -263,6 +263,8 @@ class SqlStore(TraceSql, DashboardSql, SignOutSql, AlertSql, BudgetSql):
                 is None
             ):
                 raise NotFound(f"session {session_id} not found")
+            if name is not None:
+                session_words.lock(conn, self.dialect, [session_id])
             if write_agent(conn, self.dialect, session_id, agent_id, name):
                 session_words.refresh(conn, self.dialect, [session_id])
 

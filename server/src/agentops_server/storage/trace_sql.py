@@ -100,7 +100,8 @@ def write_agent(
     conn: Connection, dialect: str, session_id: str, agent_id: str, name: str | None
 ) -> bool:
     """Add the agent to its (stored) session; a name given replaces the stored one. True when
-    the session's agent names changed (its words must be refreshed: storage/session_words.py)."""
+    the session's agent names changed (its words must be refreshed: storage/session_words.py,
+    whose `lock` a PostgreSQL caller takes first)."""
     params = {"session_id": session_id, "id": agent_id, "name": name}
     written = conn.execute(_agent_upsert(dialect, name is not None), params).first()
     return written is not None and name is not None
@@ -192,6 +193,8 @@ class TraceSql:
             return
 
         def work(conn: Connection) -> None:
+            # the sessions whose agents get names are locked first, as appends lock theirs
+            session_words.lock(conn, self.dialect, [s for s, _, name in agents if name is not None])
             renamed: list[str] = []
             for session_id, agent_id, name in agents:
                 if write_agent(conn, self.dialect, session_id, agent_id, name):
