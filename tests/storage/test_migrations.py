@@ -5,6 +5,7 @@ from __future__ import annotations
 import multiprocessing
 from datetime import UTC, datetime
 
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import insert
@@ -114,7 +115,7 @@ def test_the_search_migration_indexes_what_is_stored(database_url: str) -> None:
 
 
 def test_the_session_words_migration_forgets_names_and_reasons_a_session_no_longer_has(
-    database_url: str,
+    database_url: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """Before 0010 each name, end reason and agent name a session was given added a document,
     and a search kept finding it by those it had lost. 0010 rebuilds the index from what is
@@ -152,6 +153,9 @@ def test_the_session_words_migration_forgets_names_and_reasons_a_session_no_long
     finally:
         engine.dispose()
     upgrade(database_url)
+    said = capsys.readouterr().err  # a long rebuild says what it does
+    assert "rebuilding the text search index of 1 session(s) (migration 0010)" in said
+    assert "text search index rebuilt in" in said
     store = open_store(database_url)
 
     def found(text: str) -> list[str]:

@@ -14,6 +14,9 @@ Create Date: 2026-12-08
 
 from __future__ import annotations
 
+import sys
+import time
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -25,6 +28,7 @@ branch_labels = None
 depends_on = None
 
 SESSIONS_PER_BATCH = 200
+PROGRESS_EVERY_SECONDS = 5.0
 
 
 def upgrade() -> None:
@@ -42,8 +46,7 @@ def upgrade() -> None:
         op.execute("DROP INDEX ix_search_docs_terms")  # built once, after the rebuild
         op.execute("TRUNCATE search_docs")
     ids = [row[0] for row in conn.execute(sa.text("SELECT id FROM sessions ORDER BY id"))]
-    for start in range(0, len(ids), SESSIONS_PER_BATCH):
-        session_words.index_stored(conn, dialect, ids[start : start + SESSIONS_PER_BATCH])
+    _rebuild(conn, dialect, ids)
     if dialect == "postgresql":
         op.execute(search_index.POSTGRES_TERMS_INDEX)
     op.create_index(
@@ -53,6 +56,27 @@ def upgrade() -> None:
         sqlite_where=sa.text("session_fields = 1"),
         postgresql_where=sa.text("session_fields"),
     )
+
+
+def _rebuild(conn: sa.Connection, dialect: str, ids: list[str]) -> None:
+    """Index every stored session again, saying how far it got every few seconds (a large
+    database takes minutes, and the server or `agentops db upgrade` waits for it)."""
+    if not ids:
+        return
+    _say(f"rebuilding the text search index of {len(ids):,} session(s) (migration 0010)")
+    started = said = time.monotonic()
+    for start in range(0, len(ids), SESSIONS_PER_BATCH):
+        session_words.index_stored(conn, dialect, ids[start : start + SESSIONS_PER_BATCH])
+        now = time.monotonic()
+        if now - said >= PROGRESS_EVERY_SECONDS:
+            done = min(start + SESSIONS_PER_BATCH, len(ids))
+            _say(f"  {done:,} of {len(ids):,} sessions indexed")
+            said = now
+    _say(f"text search index rebuilt in {time.monotonic() - started:.1f} s")
+
+
+def _say(line: str) -> None:
+    print(f"agentops: {line}", file=sys.stderr, flush=True)
 
 
 def downgrade() -> None:
