@@ -1,17 +1,121 @@
-"""Bad settings never crash the host: init() logs what it ignores, repairs what is clear, and
-the agent goes on recording to the server."""
+"""Settings: every one documented with a name is a keyword of init() and configure(), and
+bad ones never crash the host: init() logs what it ignores, repairs what is clear, and the
+agent goes on recording to the server."""
 
 from __future__ import annotations
 
+import inspect
+import re
+import time
 import uuid
+from decimal import Decimal
+from pathlib import Path
 from urllib.parse import urlsplit
 
 import pytest
 
 import agentops
+from agentops._config import _ENV_OF_FIELD
 from agentops._transport import HttpTransport, Request, TransportError
-from tests.sdk.conftest import LogLines, export, init_only
-from tests.support.server import ServerProcess
+from agentops.testing import InMemoryTransport
+from tests.sdk.conftest import REPO_ROOT, LogLines, export, init_only, run_script, script_env
+from tests.support.server import ServerProcess, free_port
+
+
+def documented_settings() -> dict[str, str]:
+    """docs/sdk.md's settings table: each setting named in its first column, and its variable
+    ("-" when it has none)."""
+    docs = (REPO_ROOT / "docs" / "sdk.md").read_text()
+    table = docs.split("| setting | variable | default |", 1)[1].split("\n\n", 1)[0]
+    settings: dict[str, str] = {}
+    for row in table.strip().splitlines()[1:]:
+        first, variable = (cell.strip() for cell in row.strip("|").split("|")[:2])
+        names = re.match(r"((?:`\w+`(?:, )?)+)", first)  # "log level of the ..." names none
+        for name in re.findall(r"`(\w+)`", names.group(1)) if names else ():
+            settings[name] = variable.strip("`")
+    return settings
+
+
+def test_every_documented_setting_is_a_keyword_of_init_and_configure() -> None:
+    """The table promises "argument, then environment variable": configure(flush_timeout=10)
+    raised TypeError, and so did init(spool_dir=...) and configure(max_tokens=...)."""
+    settings = documented_settings()
+    assert {"api_key", "flush_timeout", "shutdown_timeout", "spool_dir", "max_tokens"} <= set(
+        settings
+    )
+    for function in (agentops.init, agentops.configure):
+        parameters = inspect.signature(function).parameters
+        missing = [name for name in settings if name not in parameters]
+        assert missing == [], f"{function.__name__}() lacks {missing}"
+    for name, variable in settings.items():
+        assert name in agentops.Configuration.__dataclass_fields__, name
+        assert variable == _ENV_OF_FIELD.get(name, "-"), name
+
+
+@pytest.mark.parametrize("where", ["init", "configure"])
+def test_flush_timeout_given_in_code_bounds_end_session(where: str) -> None:
+    transport = InMemoryTransport()
+    if where == "configure":
+        agentops.configure(flush_timeout=0.3, max_llm_calls=2, spool=False)
+        session = agentops.init(api_key=str(uuid.uuid4()), transport=transport)
+    else:
+        session = agentops.init(
+            api_key=str(uuid.uuid4()), transport=transport, flush_timeout=0.3, spool=False
+        )
+    assert session is not None
+    assert session.config.flush_timeout == 0.3 and session.config.spool is False
+    assert agentops.flush(timeout=15)  # the start is sent
+    transport.fail_next(*[0] * 1000)  # the server is gone
+    started = time.monotonic()
+    assert session.end_session("Success") is None
+    assert time.monotonic() - started < 3  # 0.3 s, not the default 5 s
+    transport.clear_failures()
+    assert agentops.flush(timeout=15)
+    assert transport.sessions[str(session.session_id)]["end_state"] == "Success"
+
+
+def test_budgets_can_be_configured_before_and_after_init(server: ServerProcess) -> None:
+    agentops.configure(max_cost_usd="0.50", max_tokens=1000)
+    init_only(server)
+    agentops.configure(max_llm_calls=3)  # no session runs: the next ones get it
+    session = agentops.start_session()
+    assert session is not None
+    config = session.config
+    assert (config.max_cost_usd, config.max_tokens, config.max_llm_calls) == (
+        Decimal("0.50"),
+        1000,
+        3,
+    )
+    assert session.end_session("Success") == 0
+
+
+@pytest.mark.parametrize(
+    ("setup", "waited"),
+    [
+        ("agentops.init(shutdown_timeout=0.3, spool_dir=SPOOL)", "0.3"),
+        # after init(): the exit hooks were installed with the default 2 s
+        (
+            "agentops.init(auto_start_session=False, spool_dir=SPOOL)\n"
+            "agentops.configure(shutdown_timeout=0.4)\n"
+            "agentops.start_session()",
+            "0.4",
+        ),
+    ],
+)
+def test_shutdown_timeout_given_in_code_bounds_the_exit(
+    tmp_path: Path, setup: str, waited: str
+) -> None:
+    spool = tmp_path / "spool"
+    env = script_env(
+        AGENTOPS_API_KEY=str(uuid.uuid4()),
+        AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{free_port()}",  # nothing listens there
+    )
+    script = f"import agentops\nSPOOL = {str(spool)!r}\n{setup}\n"
+    script += 'agentops.record(agentops.ActionEvent(action_type="kept"))\n'
+    done = run_script(tmp_path, script, env)
+    assert done.returncode == 0, done.stderr
+    unsent = f"1 event(s) not sent after waiting {waited}s for the server; 1 kept in the spool"
+    assert f"{unsent} {spool}:" in done.stderr
 
 
 def test_an_endpoint_without_scheme_means_http(
@@ -89,6 +193,19 @@ def test_endless_waits_in_code_are_ignored_or_refused(agentops_log: LogLines) ->
     agentops.configure(max_wait_time=10**15)
     assert "ERROR Ignoring the setting max_wait_time" in agentops_log.text
     assert agentops.get_client().config.max_wait_time == agentops.Configuration().max_wait_time
+    agentops.configure(flush_timeout=float("inf"), shutdown_timeout="soon")  # type: ignore[arg-type]
+    assert "ERROR Ignoring the setting flush_timeout" in agentops_log.text
+    assert "ERROR Ignoring the setting shutdown_timeout" in agentops_log.text
+    defaults = agentops.Configuration()
+    session = agentops.init(
+        api_key=str(uuid.uuid4()), transport=InMemoryTransport(), flush_timeout=-1
+    )
+    assert session is not None
+    assert "flush_timeout must be a number of seconds from 0 to 86400, got -1" in agentops_log.text
+    assert (session.config.flush_timeout, session.config.shutdown_timeout) == (
+        defaults.flush_timeout,
+        defaults.shutdown_timeout,
+    )
     for value in (float("inf"), float("nan"), 1e300):  # built by hand: raises, as documented
         with pytest.raises(ValueError, match="flush_timeout"):
             agentops.Configuration(flush_timeout=value)

@@ -6,7 +6,7 @@ import uuid
 from decimal import Decimal
 from typing import Any
 
-from agentops import _client, _config, _recording
+from agentops import _client, _config, _lifecycle, _recording
 from agentops._budget import BudgetHandler
 from agentops._client import Client, get_client
 from agentops._client import NoopClient as _NoopClient
@@ -53,6 +53,12 @@ def init(
     max_tokens: int | None = None,
     max_llm_calls: int | None = None,
     on_budget_exceeded: BudgetHandler | None = None,
+    flush_timeout: float | None = None,
+    shutdown_timeout: float | None = None,
+    spool: bool | None = None,
+    spool_dir: str | None = None,
+    spool_max_bytes: int | None = None,
+    durable: bool | None = None,
 ) -> Session | None:
     """Set up the SDK and (by default) start a session, which is returned.
 
@@ -65,6 +71,8 @@ def init(
     `export_flush_interval` have no use here and are ignored. `max_cost_usd`, `max_tokens`
     and `max_llm_calls` limit every session it starts (see docs/sdk.md, Budgets);
     `on_budget_exceeded(BudgetExceeded)` returning True lets a refused LLM call be sent.
+    The other settings of docs/sdk.md's table (`flush_timeout`, ..., `durable`) are keywords
+    of init() and configure() alike.
     """
     try:
         if tags is not None:
@@ -86,6 +94,12 @@ def init(
             "max_tokens": max_tokens,
             "max_llm_calls": max_llm_calls,
             "on_budget_exceeded": on_budget_exceeded,
+            "flush_timeout": flush_timeout,
+            "shutdown_timeout": shutdown_timeout,
+            "spool": spool,
+            "spool_dir": spool_dir,
+            "spool_max_bytes": spool_max_bytes,
+            "durable": durable,
         }
         config = _config.build(
             **{**_configured, **{k: v for k, v in explicit.items() if v is not None}}
@@ -182,9 +196,16 @@ def configure(
     spool_dir: str | None = None,
     spool_max_bytes: int | None = None,
     durable: bool | None = None,
+    flush_timeout: float | None = None,
+    shutdown_timeout: float | None = None,
+    max_cost_usd: float | str | Decimal | None = None,
+    max_tokens: int | None = None,
+    max_llm_calls: int | None = None,
+    on_budget_exceeded: BudgetHandler | None = None,
 ) -> None:
     """Change settings for the sessions started from now on (locked while sessions run).
-    The spool settings (keyword-only, ours) take effect at the next init()."""
+    The keyword-only ones are ours; the spool settings take effect at the next init(), and
+    `shutdown_timeout` at once for the exit hooks."""
     running = _recording.active_sessions()
     if running:
         _logger.warning(
@@ -210,12 +231,20 @@ def configure(
             "spool_dir": spool_dir,
             "spool_max_bytes": spool_max_bytes,
             "durable": durable,
+            "flush_timeout": flush_timeout,
+            "shutdown_timeout": shutdown_timeout,
+            "max_cost_usd": max_cost_usd,
+            "max_tokens": max_tokens,
+            "max_llm_calls": max_llm_calls,
+            "on_budget_exceeded": on_budget_exceeded,
         }.items()
         if v is not None
     }
     client = get_client()
     client.config = _config.apply(client.config, changes)
     _configured.update(changes)
+    if client.is_initialized:  # the exit hooks already run with init()'s deadline
+        _lifecycle.set_shutdown_timeout(client.config.shutdown_timeout)
 
 
 def start_session(

@@ -119,6 +119,12 @@ def install(shutdown_timeout: float) -> None:
         signal.signal(signum, _on_signal)
 
 
+def set_shutdown_timeout(seconds: float) -> None:
+    """The exit hooks' deadline, changed after install() (configure(shutdown_timeout=...))."""
+    global _shutdown_timeout
+    _shutdown_timeout = seconds
+
+
 def end_all(
     state: EndState,
     reason: str | None,
