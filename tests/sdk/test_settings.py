@@ -89,6 +89,22 @@ def test_budgets_can_be_configured_before_and_after_init(server: ServerProcess) 
     assert session.end_session("Success") == 0
 
 
+def test_what_configure_changes_after_init_applies_at_the_next_init(tmp_path: Path) -> None:
+    """The queue and the spool are set up once per client: init() kept the client (and its
+    first spool folder) when configure() had changed its settings in the meantime."""
+    key = str(uuid.uuid4())
+    agentops.configure(spool_dir=str(tmp_path / "a"))
+    agentops.init(api_key=key, transport=InMemoryTransport(), auto_start_session=False)
+    session = agentops.start_session()
+    assert session is not None and session.end_session("Success") == 0
+    agentops.configure(spool_dir=str(tmp_path / "b"), max_queue_size=7)
+    agentops.init(api_key=key, auto_start_session=False)  # the same arguments
+    client = agentops.get_client()
+    assert isinstance(client, agentops.Client)
+    assert client.spooler is not None and client.spooler.directory == tmp_path / "b"
+    assert client.worker.capacity == 7
+
+
 @pytest.mark.parametrize(
     ("setup", "waited"),
     [

@@ -118,7 +118,7 @@ def init(
             return None
         if (
             isinstance(current, Client)
-            and current.config == config
+            and current.config == config == current.made_with
             and transport in (None, current.transport)
         ):
             client = current
@@ -204,8 +204,8 @@ def configure(
     on_budget_exceeded: BudgetHandler | None = None,
 ) -> None:
     """Change settings for the sessions started from now on (locked while sessions run).
-    The keyword-only ones are ours; the spool settings take effect at the next init(), and
-    `shutdown_timeout` at once for the exit hooks."""
+    The keyword-only ones are ours. `shutdown_timeout` applies at once; the settings the
+    queue, the spool and the integrations are set up with, at the next init()."""
     running = _recording.active_sessions()
     if running:
         _logger.warning(

@@ -170,6 +170,9 @@ class Client(BaseClient):
         self, config: Configuration | None = None, *, transport: Transport | None = None
     ) -> None:
         super().__init__(config)
+        # The settings it was made with: its worker, spool and integrations were set up from
+        # them, so a configure() since then takes effect with the next init()'s new client.
+        self.made_with = self.config
         self.transport: Transport = transport or default_transport()
         self.is_initialized = False
         self._pending_agents: list[tuple[str, str | None]] = []
