@@ -6,6 +6,7 @@ import gzip
 import json
 import logging
 import threading
+import time
 import uuid
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -16,7 +17,7 @@ import pytest
 
 import agentops
 from agentops._client import Client
-from agentops._outcome import Outcome
+from agentops._outcome import QUEUE_FULL, Outcome
 from agentops._transport import HttpTransport, Request, TransportError
 from agentops.testing import InMemoryTransport
 from tests.sdk.conftest import LogLines, export, start, stats
@@ -62,7 +63,7 @@ def test_session_started_while_server_is_down_does_not_block(server: ServerProce
     assert [a["action_type"] for a in export(server, session.session_id)["actions"]] == ["held"]
 
 
-def test_full_queue_drops_and_counts() -> None:
+def test_full_queue_drops_and_counts(agentops_log: LogLines) -> None:
     transport = InMemoryTransport()
     transport.fail_next(*[0] * 3)  # the first requests find no server
     session = agentops.init(
@@ -86,6 +87,19 @@ def test_full_queue_drops_and_counts() -> None:
     assert dropped > 0
     assert delivered + spooled + dropped == 200
     assert session.get_analytics()["Actions"] == 200  # recorded, as 0.3 counts them
+    full = client.worker.lost_reasons[QUEUE_FULL]
+    assert full > 0
+    (stats,) = [line for line in agentops_log.lines if "Session Stats" in line]
+    assert f"| Actions: 200 | Errors: 0 | Not recorded: {dropped} (" in stats
+    assert f"queue_full: {full}" in stats
+    hint = (
+        f"WARNING {full} event(s) dropped so far because the queue was full (max_queue_size "
+        "10); raise max_queue_size or check the server"
+    )
+    deadline = time.monotonic() + 15  # said by the worker's thread, after its next batch
+    while hint not in agentops_log.lines and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert hint in agentops_log.lines
 
 
 def test_a_spool_without_room_is_not_spilled_into_the_queue_waits_for_the_server(

@@ -382,11 +382,17 @@ class Session:
         return self._snapshot()
 
     def _log_stats(self) -> None:
+        """0.3's stats line: what was recorded, and what of it the server did not get."""
         a = self.get_analytics()
         unpriced = " (some LLM calls unpriced)" if self.cost_complete is False else ""
+        losses = self._worker.losses.get(str(self.session_id))
+        lost = ""
+        if losses:
+            reasons = ", ".join(f"{key}: {n}" for key, n in sorted(losses.items()))
+            lost = f" | Not recorded: {sum(losses.values())} ({reasons})"
         logger.info(
             "Session Stats - Duration: %s | Cost: $%s%s | LLMs: %s | Tools: %s | Actions: %s | "
-            "Errors: %s",
+            "Errors: %s%s",
             a["Duration"],
             a["Cost"],
             unpriced,
@@ -394,6 +400,7 @@ class Session:
             a["Tool calls"],
             a["Actions"],
             a["Errors"],
+            lost,
         )
 
 

@@ -110,7 +110,7 @@ class BatchWorker:
         self._sending: dict[Session, list[Event | Frame]] = {}
         self.journal: Journal | None = None  # durable mode: every event queued is journaled
         self._listeners: list[Listener] = []
-        self._reported_drops = 0
+        self._reported_full = 0  # queue-full drops said so far
         self._queue: deque[tuple[Session, Event | Frame] | Command] = deque()
         # spilling to the spool begins at 80% of the capacity and ends at 25%
         self._spill_at = max(1, capacity * 4 // 5)
@@ -392,14 +392,17 @@ class BatchWorker:
             self.exporter.spilling = False  # drained enough: back to riding out the outage
 
     def _report_drops(self) -> None:
-        dropped = self.dropped
-        if dropped != self._reported_drops:
+        """Say how many events found the queue full so far (record() itself never logs);
+        every other loss was logged as it happened."""
+        full = self.lost_reasons[_outcome.QUEUE_FULL]
+        if full != self._reported_full:
             logger.warning(
-                "%d event(s) dropped so far (queue full or rejected by the server); "
+                "%d event(s) dropped so far because the queue was full (max_queue_size %d); "
                 "raise max_queue_size or check the server",
-                dropped,
+                full,
+                self.capacity,
             )
-            self._reported_drops = dropped
+            self._reported_full = full
 
 
 def _journal_line(session: Session, event: Event | Frame) -> Line:
