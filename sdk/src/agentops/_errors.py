@@ -58,13 +58,19 @@ def capture_internal_errors(where: str = "agentops") -> Iterator[None]:
         report_internal_error(exc, where)
 
 
-def warn_once(key: str, message: str, *args: object) -> None:
-    """Log a warning the first time `key` is seen in this process."""
+def first_time(key: str) -> bool:
+    """True the first time `key` is seen in this process (for what is said once)."""
     with _warned_lock:
         if key in _warned:
-            return
+            return False
         _warned.add(key)
-    logger.warning(message, *args)
+        return True
+
+
+def warn_once(key: str, message: str, *args: object) -> None:
+    """Log a warning the first time `key` is seen in this process."""
+    if first_time(key):
+        logger.warning(message, *args)
 
 
 class _Formatter(logging.Formatter):

@@ -7,6 +7,10 @@ answered 413 (too large), 400 or 422 (some event in it refused) is split in halv
 refused events are alone, so one bad event never costs the others. Whatever is given up is
 reported to the worker as a BatchResult (refused or dropped, and why), never counted here.
 
+A session the server creates logs its page ("Session Replay"), then and not before. A 401 on
+create_session is a refused API key: said once per key, in one line, and its sessions' losses
+(reason KEY_REFUSED) are counted without a line per batch.
+
 HTTP 500 is the server failing on what it was sent, or failing altogether. A batch answered
 500 three times is split and both halves are sent: when one half is stored and the other is
 not, the culprit is in that half, which is split again until the events the server can't
@@ -30,7 +34,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 from agentops import _outcome, wire
 from agentops._budget import ProjectBudgetSignal
 from agentops._encode import dumps, event_to_wire
-from agentops._errors import logger
+from agentops._errors import first_time, logger
 from agentops._outcome import BatchResult, Outcome
 from agentops._transport import Request, Response, Transport, TransportError
 
@@ -45,6 +49,9 @@ class Target(Protocol):
     session_id: uuid.UUID
     config: Configuration
     transport: Transport
+
+    @property
+    def session_url(self) -> str: ...
 
     def wire_snapshot(self, host_env_wait: float = 0.0) -> dict[str, Any]: ...
 
@@ -104,6 +111,7 @@ class Exporter:
         self.spill_check: Callable[[], bool] = _never
         self._tokens: dict[uuid.UUID, str] = {}
         self._refused: dict[uuid.UUID, str] = {}  # session id -> why the server refused it
+        self._unrecorded: set[uuid.UUID] = set()  # refused when first created: nothing stored
         # What the server's last answer said of the project's budget (read by every Ledger).
         self.project_budget = ProjectBudgetSignal()
 
@@ -115,17 +123,27 @@ class Exporter:
         """Whether the server refused to create this session (a revoked key, say)."""
         return session_id in self._refused
 
+    def unrecorded(self, session_id: uuid.UUID) -> bool:
+        """Whether the server refused this session when it was first created: it stored
+        nothing of it (unlike a session whose key was revoked after it began)."""
+        return session_id in self._unrecorded
+
     def forget(self, session_id: uuid.UUID) -> None:
         """Drop what is kept for a session whose end was sent (or given up): a process
         running sessions one after another keeps no token per session it ever ran."""
         self._tokens.pop(session_id, None)
         self._refused.pop(session_id, None)
+        self._unrecorded.discard(session_id)
+
+    def _key_refused(self, session_id: uuid.UUID) -> bool:
+        return self._refused.get(session_id) == _outcome.KEY_REFUSED
 
     def needs_create(self, session_id: uuid.UUID) -> bool:
         return session_id not in self._tokens and session_id not in self._refused
 
     # --- protocol calls -----------------------------------------------------------------
-    def create_session(self, session: Target) -> bool:
+    def create_session(self, session: Target, *, renewing: bool = False) -> bool:
+        """Create (or, `renewing` its token, re-create) the session on the server."""
         body = dumps({"session": session.wire_snapshot(host_env_wait=1.0)})
         res = self.post(session, wire.CREATE_SESSION, body, with_token=False)
         token = None
@@ -137,12 +155,20 @@ class Exporter:
         if token is None:
             why = _describe(res)
             if res is not None and res.status not in RETRY_STATUSES:  # refused: for good
-                self._refused[session.session_id] = why
+                key_refused = res.status == 401
+                self._refused[session.session_id] = _outcome.KEY_REFUSED if key_refused else why
+                if not renewing:
+                    self._unrecorded.add(session.session_id)
+                if key_refused:
+                    _say_key_refused(session, why, renewing)
+                    return False
             elif self.spilling:  # said once, when the spilling began
                 return False
             logger.error("Could not start session %s - %s", session.session_id, why)
             return False
         self._tokens[session.session_id] = token
+        if not renewing:  # it exists now: its page can be shown
+            logger.info("Session Replay: %s", session.session_url)
         return True
 
     def send_events(self, session: Target, events: list[Event | Frame]) -> list[BatchResult]:
@@ -151,7 +177,11 @@ class Exporter:
         if not self._ready(session):
             refused = self._refused.get(session.session_id)
             if refused is not None:
-                why = f"session {sid} was refused: {refused}"
+                why = (
+                    refused
+                    if self._key_refused(session.session_id)
+                    else f"session {sid} was refused: {refused}"
+                )
                 return [BatchResult(Outcome.REFUSED, len(events), sid, why)]
             why = f"session {sid} was not created: no answer from the server"
             wire_events = [w for w in (self._encode_one(e, sid, []) for e in events) if w]
@@ -217,6 +247,9 @@ class Exporter:
         if _ok(res):
             results.append(_outcome.sent(sid, events))
             return
+        if self._key_refused(session.session_id):  # just now, renewing the token: said then
+            results.append(_outcome.refused(sid, events, _outcome.KEY_REFUSED))
+            return
         if isolate and res is not None and res.status == 500:
             if len(events) > 1:
                 self._isolate(session, events, results)
@@ -270,7 +303,9 @@ class Exporter:
         snapshot = {**snapshot, "host_env": host_env}
         res = self.post(session, wire.UPDATE_SESSION, dumps({"session": snapshot}))
         if not _ok(res):
-            logger.warning("Could not update session %s - %s", session.session_id, _describe(res))
+            if not self._key_refused(session.session_id):
+                why = _describe(res)
+                logger.warning("Could not update session %s - %s", session.session_id, why)
             return None
         assert res is not None
         payload = res.json()
@@ -288,7 +323,7 @@ class Exporter:
         if name is not None:
             body["name"] = name
         res = self.post(session, wire.CREATE_AGENT, dumps(body))
-        if not _ok(res):
+        if not _ok(res) and not self._key_refused(session.session_id):
             logger.warning("Could not create agent %s - %s", name, _describe(res))
 
     def _ready(self, session: Target) -> bool:
@@ -346,7 +381,7 @@ class Exporter:
                 if answer.status == 401 and with_token and not reauthorized:
                     reauthorized = True
                     self._tokens.pop(session.session_id, None)
-                    if self.create_session(session):
+                    if self.create_session(session, renewing=True):
                         continue
                     return answer
                 if answer.status not in RETRY_STATUSES:
@@ -387,6 +422,34 @@ _UNSTORABLE = (
 
 def _never() -> bool:
     return False
+
+
+def _say_key_refused(session: Target, why: str, renewing: bool) -> None:
+    """The server refused the session's API key (401 on create_session): said once per key,
+    for every session using it, in place of each loss it causes."""
+    config = session.config
+    if not first_time(f"key refused: {config.api_key} {config.parent_key}"):
+        return
+    # the server answers a bad parent key as it answers a bad key: name both when both are sent
+    what, where = "API key", "api_key= or AGENTOPS_API_KEY"
+    if config.parent_key:
+        what, where = "API key or parent key", f"{where}, parent_key= or AGENTOPS_PARENT_KEY"
+    if renewing:
+        lost = (
+            f"session {session.session_id} records nothing more (what it sent before is kept), "
+            "nor does any other session using this key"
+        )
+    else:
+        lost = "nothing of this session is recorded, nor of any other using this key"
+    logger.error(
+        "The server at %s refused the %s (%s): %s. Check %s (this key ends in %s)",
+        config.endpoint,
+        what,
+        why,
+        lost,
+        where,
+        (config.api_key or "")[-4:],
+    )
 
 
 def _describe(res: Response | None) -> str:

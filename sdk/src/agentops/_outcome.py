@@ -21,6 +21,11 @@ class Outcome(str, Enum):  # noqa: UP042 (str mixin kept: str() and format() unc
 
 
 QUEUE_FULL = "queue full"
+# The session's API key was refused by the server: said once per key, by the exporter.
+KEY_REFUSED = "the server refused the API key"
+# Losses not logged one batch at a time: queue-full drops are counted and reported by the
+# worker's thread (record() never logs), a refused key once for all its sessions.
+SAID_ELSEWHERE = frozenset({QUEUE_FULL, KEY_REFUSED})
 
 
 @dataclass(frozen=True, slots=True)

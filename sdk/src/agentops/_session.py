@@ -45,11 +45,13 @@ class CreateSession(Command):
 
 
 class UpdateSession(Command):
-    """Send a snapshot; the session's last one (`final`) also lets the exporter forget it."""
+    """Send a snapshot; the session's last one (`final`) also lets the exporter forget it.
+    `unrecorded`: the server had refused to create the session (it stored nothing of it)."""
 
     def __init__(self, session: Session, snapshot: dict[str, Any], final: bool = False) -> None:
         super().__init__()
         self.target, self.snapshot, self.final = session, snapshot, final
+        self.unrecorded = False
 
     def run(self, exporter: Exporter) -> None:
         session = self.target
@@ -63,6 +65,7 @@ class UpdateSession(Command):
             if self.result is None and self.final and keeper is not None and not refused:
                 keeper.keep_update(session, self.snapshot)
         finally:
+            self.unrecorded = exporter.unrecorded(session.session_id)
             if self.final:  # nothing is sent for an ended session after its end
                 exporter.forget(session.session_id)
 
@@ -164,11 +167,11 @@ class Session:
 
     # --- lifecycle ----------------------------------------------------------------------
     def _start(self) -> None:
+        """Queue its creation (its page, "Session Replay", is logged once the server made it)."""
         self.is_running = True
         _recording.register(self)
         self._worker.put(CreateSession(self))
         _host.start(self.config.env_data_opt_out)
-        logger.info("Session Replay: %s", self.session_url)
 
     def end_session(
         self,
@@ -191,8 +194,10 @@ class Session:
 
     end = end_session
 
-    def _ended_with(self, command: Command, delivered: bool) -> Decimal | None:
+    def _ended_with(self, command: UpdateSession, delivered: bool) -> Decimal | None:
         """After the end update was waited for: the cost, and what the user is told."""
+        if delivered and command.unrecorded:  # said when it was refused: no stats, no cost
+            return None
         answer: SessionAnswer | None = command.result if delivered else None
         cost = answer.cost if answer is not None else None
         if answer is not None and answer.cost_complete is not None:
@@ -218,7 +223,7 @@ class Session:
 
     def _finish(
         self, end_state: str | EndState, reason: str | None, video: str | None
-    ) -> Command | None:
+    ) -> UpdateSession | None:
         """Mark the session ended and queue its final update (no waiting)."""
         try:
             state = EndState(end_state)
@@ -243,7 +248,9 @@ class Session:
         snapshot = self._snapshot()
         if self._journal is not None:
             self._journal.add(lambda: end_line(str(self.session_id), snapshot))
-        return self._worker.put(UpdateSession(self, snapshot, final=True))
+        command = UpdateSession(self, snapshot, final=True)
+        self._worker.put(command)
+        return command
 
     def __enter__(self) -> Session:
         self._tokens.append(_recording.set_current(self))

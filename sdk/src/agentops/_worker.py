@@ -269,7 +269,7 @@ class BatchWorker:
                 losses[key or _outcome.loss_key(result)] += result.count
         if result.outcome is Outcome.SPOOLED:
             logger.info("%d event(s) kept in the spool: %s", result.count, result.reason)
-        elif result.outcome is not Outcome.SENT and result.reason != _outcome.QUEUE_FULL:
+        elif result.outcome is not Outcome.SENT and result.reason not in _outcome.SAID_ELSEWHERE:
             logger.warning("%d event(s) %s: %s", result.count, result.outcome.value, result.reason)
         for listener in self._listeners:
             try:
@@ -393,7 +393,7 @@ class BatchWorker:
 
     def _report_drops(self) -> None:
         """Say how many events found the queue full so far (record() itself never logs);
-        every other loss was logged as it happened."""
+        every other loss was logged as it happened (a refused API key once)."""
         full = self.lost_reasons[_outcome.QUEUE_FULL]
         if full != self._reported_full:
             logger.warning(
