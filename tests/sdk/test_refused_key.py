@@ -11,6 +11,7 @@ from pathlib import Path
 
 import agentops
 from agentops import _outcome
+from agentops._exporter import Exporter
 from agentops.testing import InMemoryTransport
 from tests.sdk.conftest import LogLines, export, run_script, script_env
 from tests.support.server import ServerProcess, cli
@@ -73,6 +74,8 @@ def test_the_replay_link_is_logged_once_the_server_created_the_session(
     session.record(agentops.ActionEvent(action_type="kept"))
     assert session.end_session("Success") == 0
     assert [e["action_type"] for e in transport.events] == ["kept"]
+    # events sent after its end (which went ahead of a backlog) re-attach to it, as here
+    assert Exporter().create_session(session)
     assert agentops_log.lines.count(link) == 1
 
 

@@ -7,7 +7,7 @@ answered 413 (too large), 400 or 422 (some event in it refused) is split in halv
 refused events are alone, so one bad event never costs the others. Whatever is given up is
 reported to the worker as a BatchResult (refused or dropped, and why), never counted here.
 
-A session the server creates logs its page ("Session Replay"), then and not before. A 401 on
+A session logs its page ("Session Replay") once the server created it, not before. A 401 on
 create_session is a refused API key: said once per key, in one line, and its sessions' losses
 (reason KEY_REFUSED) are counted without a line per batch.
 
@@ -50,8 +50,8 @@ class Target(Protocol):
     config: Configuration
     transport: Transport
 
-    @property
-    def session_url(self) -> str: ...
+    def on_created(self) -> None:
+        """The server created (or re-attached) it: called on the worker's thread."""
 
     def wire_snapshot(self, host_env_wait: float = 0.0) -> dict[str, Any]: ...
 
@@ -167,8 +167,7 @@ class Exporter:
             logger.error("Could not start session %s - %s", session.session_id, why)
             return False
         self._tokens[session.session_id] = token
-        if not renewing:  # it exists now: its page can be shown
-            logger.info("Session Replay: %s", session.session_url)
+        session.on_created()
         return True
 
     def send_events(self, session: Target, events: list[Event | Frame]) -> list[BatchResult]:

@@ -141,6 +141,7 @@ class Session:
         self._tokens: list[Token[Session | None]] = []
         self._client_id = 0
         self._journal: Journal | None = None  # durable mode: the client's journal
+        self._announced = False  # its page was logged (once the server created it)
 
     def __repr__(self) -> str:
         state = "running" if self.is_running else self.end_state
@@ -167,11 +168,18 @@ class Session:
 
     # --- lifecycle ----------------------------------------------------------------------
     def _start(self) -> None:
-        """Queue its creation (its page, "Session Replay", is logged once the server made it)."""
+        """Queue its creation (its page is logged once the server made it: on_created)."""
         self.is_running = True
         _recording.register(self)
         self._worker.put(CreateSession(self))
         _host.start(self.config.env_data_opt_out)
+
+    def on_created(self) -> None:
+        """The server created it (the worker's thread): its page exists now. Said once, not
+        again when a token is renewed or events sent after its end re-attach to it."""
+        if not self._announced:
+            self._announced = True
+            logger.info("Session Replay: %s", self.session_url)
 
     def end_session(
         self,
