@@ -261,6 +261,26 @@ def test_session_url_points_at_the_configured_server(server: ServerProcess) -> N
     assert session.session_url == f"{server.url}/sessions/{session.session_id}"
 
 
+def test_session_url_is_the_page_the_server_names_once_it_created_the_session(
+    tmp_path: Path, agentops_log: LogLines
+) -> None:
+    """A server behind a proxy (AGENTOPS_PUBLIC_URL) names its sessions' pages at its public
+    address: the SDK links there, not to the address it reaches the server by."""
+    public = "https://agentops.example.com"
+    proxied = ServerProcess(data_dir=tmp_path, extra_env={"AGENTOPS_PUBLIC_URL": public})
+    proxied.start()
+    try:
+        session = start(proxied)
+        assert session.session_url == f"{proxied.url}/sessions/{session.session_id}"  # not yet
+        session.record(agentops.ActionEvent(action_type="step"))
+        assert session.end_session("Success") is not None  # created and ended on the server
+        page = f"{public}/sessions/{session.session_id}"
+        assert session.session_url == page
+        assert f"Session Replay: {page}" in agentops_log.text
+    finally:
+        proxied.stop()
+
+
 def test_record_rejects_non_events_without_raising(server: ServerProcess) -> None:
     session = start(server)
     session.record("not an event")  # type: ignore[arg-type]

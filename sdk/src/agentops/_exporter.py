@@ -50,8 +50,9 @@ class Target(Protocol):
     config: Configuration
     transport: Transport
 
-    def on_created(self) -> None:
-        """The server created (or re-attached) it: called on the worker's thread."""
+    def on_created(self, page_url: str | None) -> None:
+        """The server created (or re-attached) it: called on the worker's thread, with the
+        page the server named for it (`session_url`), if it named one."""
 
     def wire_snapshot(self, host_env_wait: float = 0.0) -> dict[str, Any]: ...
 
@@ -146,12 +147,13 @@ class Exporter:
         """Create (or, `renewing` its token, re-create) the session on the server."""
         body = dumps({"session": session.wire_snapshot(host_env_wait=1.0)})
         res = self.post(session, wire.CREATE_SESSION, body, with_token=False)
-        token = None
+        token = page_url = None
         if _ok(res):
             assert res is not None
             payload = res.json()
             if isinstance(payload, dict) and isinstance(payload.get("jwt"), str):
                 token = payload["jwt"] or None
+                page_url = _page_url(payload.get("session_url"))
         if token is None:
             why = _describe(res)
             if res is not None and res.status not in RETRY_STATUSES:  # refused: for good
@@ -167,7 +169,7 @@ class Exporter:
             logger.error("Could not start session %s - %s", session.session_id, why)
             return False
         self._tokens[session.session_id] = token
-        session.on_created()
+        session.on_created(page_url)
         return True
 
     def send_events(self, session: Target, events: list[Event | Frame]) -> list[BatchResult]:
@@ -417,6 +419,14 @@ class Exporter:
 _UNSTORABLE = (
     "the server failed on this event (HTTP 500) while it stored the others; see the server's log"
 )
+
+
+def _page_url(value: object) -> str | None:
+    """The session's page as the server named it (its public URL, behind a proxy say): an
+    http(s) URL, else None (agentops' own servers answer other things there)."""
+    if isinstance(value, str) and value.startswith(("http://", "https://")) and len(value) < 2048:
+        return value
+    return None
 
 
 def _never() -> bool:

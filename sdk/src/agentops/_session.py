@@ -142,6 +142,7 @@ class Session:
         self._client_id = 0
         self._journal: Journal | None = None  # durable mode: the client's journal
         self._announced = False  # its page was logged (once the server created it)
+        self._page_url: str | None = None  # its page as the server named it
 
     def __repr__(self) -> str:
         state = "running" if self.is_running else self.end_state
@@ -163,8 +164,9 @@ class Session:
 
     @property
     def session_url(self) -> str:
-        """This session's page on the configured server's dashboard."""
-        return f"{self.config.endpoint}/sessions/{self.session_id}"
+        """This session's page on the server's dashboard: as the server named it once it
+        created the session (its public URL, AGENTOPS_PUBLIC_URL), else under `endpoint`."""
+        return self._page_url or f"{self.config.endpoint}/sessions/{self.session_id}"
 
     # --- lifecycle ----------------------------------------------------------------------
     def _start(self) -> None:
@@ -174,9 +176,11 @@ class Session:
         self._worker.put(CreateSession(self))
         _host.start(self.config.env_data_opt_out)
 
-    def on_created(self) -> None:
+    def on_created(self, page_url: str | None) -> None:
         """The server created it (the worker's thread): its page exists now. Said once, not
         again when a token is renewed or events sent after its end re-attach to it."""
+        if page_url is not None:
+            self._page_url = page_url
         if not self._announced:
             self._announced = True
             logger.info("Session Replay: %s", self.session_url)
