@@ -102,6 +102,7 @@ def run(*args: str) -> Result:
 
 def test_the_cli_adds_lists_shows_history_and_removes_rules(tmp_path: Path) -> None:
     data = ["--data-dir", str(tmp_path / "data")]
+    assert run("db", "upgrade", *data).exit_code == 0
     assert run("projects", "create", "Shop", *data).exit_code == 0
     added = run(
         "alerts", "add", "--kind", "daily_cost", "--threshold", "10", "--webhook", HOOK,

@@ -14,7 +14,9 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
+import click
 import httpx
+import pytest
 from click.testing import CliRunner, Result
 
 from agentops_server.auth.keys import hash_key, is_key_format
@@ -29,7 +31,17 @@ def run(*args: str) -> Result:
     return result
 
 
+def new_database(data_dir: Path) -> list[str]:
+    """An empty, migrated database in `data_dir` (as `agentops db upgrade` makes it); the
+    options that name it."""
+    db = ["--data-dir", str(data_dir)]
+    made = run("db", "upgrade", *db)
+    assert made.exit_code == 0, made.output
+    return db
+
+
 def test_projects_create_prints_the_key_last_and_json(tmp_path: Path) -> None:
+    new_database(tmp_path)
     result = run("projects", "create", "Alpha", "--data-dir", str(tmp_path))
     assert result.exit_code == 0, result.output
     key = result.stdout.strip().splitlines()[-1]
@@ -49,7 +61,7 @@ def test_projects_create_prints_the_key_last_and_json(tmp_path: Path) -> None:
 
 
 def test_keys_create_list_revoke(tmp_path: Path) -> None:
-    db = ["--data-dir", str(tmp_path)]
+    db = new_database(tmp_path)
     first = run("projects", "create", "Only", *db).stdout.strip().splitlines()[-1]
     created = json.loads(run("keys", "create", "--label", "ci", "--json", *db).stdout)
     assert is_key_format(created["api_key"])
@@ -66,7 +78,7 @@ def test_keys_create_list_revoke(tmp_path: Path) -> None:
 
 
 def test_revoking_a_revoked_key_says_so_and_keeps_its_revocation_time(tmp_path: Path) -> None:
-    db = ["--data-dir", str(tmp_path)]
+    db = new_database(tmp_path)
     key = run("projects", "create", "Only", *db).stdout.strip().splitlines()[-1]
     first = run("keys", "revoke", key, *db)
     assert first.exit_code == 0 and first.stdout.startswith("Revoked key")
@@ -84,7 +96,7 @@ def test_help_texts_say_what_the_options_do(tmp_path: Path) -> None:
 
 
 def test_several_projects_need_project_option(tmp_path: Path) -> None:
-    db = ["--data-dir", str(tmp_path)]
+    db = new_database(tmp_path)
     run("projects", "create", "One", *db)
     run("projects", "create", "Two", *db)
     result = run("keys", "list", *db)
@@ -98,11 +110,11 @@ def test_user_mistakes_are_friendly_errors_not_tracebacks(tmp_path: Path) -> Non
     refused = run("projects", "list", "--database-url", "postgresql://u:secret@127.0.0.1:1/x")
     assert refused.exit_code == 1 and "cannot open the database" in refused.output
     assert "secret" not in refused.output and "Traceback" not in refused.output
-    empty = run("sessions", "list", "--data-dir", str(tmp_path))
+    empty = run("sessions", "list", *new_database(tmp_path))
     assert empty.exit_code == 1 and "no project yet" in empty.output
     # found by review: each of these printed a traceback, or took what the API refuses
     data = str(tmp_path / "data")
-    assert run("projects", "create", "P", "--data-dir", data).exit_code == 0
+    assert run("projects", "create", "P", *new_database(Path(data))).exit_code == 0
     garbage = CliRunner().invoke(
         main, ["sessions", "list", "--cursor", "garbage", "--data-dir", data]
     )
@@ -119,11 +131,87 @@ def test_user_mistakes_are_friendly_errors_not_tracebacks(tmp_path: Path) -> Non
     assert "newer than this agentops" in newer.output and "behind" not in newer.output
     typo = tmp_path / "tpyo"
     mistyped = run("export", "--output", str(tmp_path / "x.jsonl"), "--data-dir", str(typo))
-    assert mistyped.exit_code == 1 and "no database at" in mistyped.output
+    assert mistyped.exit_code == 1 and f"no agentops database at {typo}" in mistyped.output
     assert not typo.exists()  # no stray empty database left behind
     for url in ("sqlite://", "sqlite:///"):
         no_file = run("projects", "list", "--database-url", url)
         assert no_file.exit_code != 0 and "names no file" in no_file.output, no_file.output
+
+
+# Every command that works on the server's database; `serve`, `db upgrade` and `import` make
+# one (a first start, an explicit upgrade, a restore), `db current` only reads the file.
+ON_THE_SERVERS_DATABASE = [
+    ["projects", "create", "Oops"],
+    ["projects", "list"],
+    ["projects", "budget"],
+    ["keys", "list"],
+    ["keys", "create"],
+    ["keys", "revoke", str(uuid.uuid4())],
+    ["sessions", "list"],
+    ["sessions", "export", str(uuid.uuid4())],
+    ["users", "create", "a@example.com"],  # refused before it asks for a password
+    ["users", "set-password", "a@example.com"],
+    ["prices", "list"],
+    ["prices", "set", "m", "--input", "1", "--output", "1"],
+    ["prices", "delete", "m"],
+    ["reprice"],
+    ["alerts", "add", "--kind", "session_failed", "--webhook", "http://127.0.0.1:9/hook"],
+    ["alerts", "list"],
+    ["alerts", "remove", str(uuid.uuid4())],
+    ["alerts", "history"],
+    ["export", "-o", "all.jsonl"],
+]
+
+
+def test_commands_outside_the_servers_folder_make_no_database_of_their_own(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Found by review: `agentops projects create Oops` in an empty folder printed a key of a
+    new, empty ./agentops-data/agentops.sqlite3 that the running server never read."""
+    monkeypatch.chdir(tmp_path)
+    for name in ("AGENTOPS_DATA_DIR", "AGENTOPS_DATABASE_URL"):
+        monkeypatch.delenv(name, raising=False)
+    tried = {_command_path(words) for words in ON_THE_SERVERS_DATABASE}
+    assert set(_leaves(main)) - {"serve", "db upgrade", "db current", "import"} == tried
+    expected = tmp_path / "agentops-data" / "agentops.sqlite3"
+    for command in ON_THE_SERVERS_DATABASE:
+        refused = run(*command)
+        assert refused.exit_code == 1, (command, refused.output)
+        assert refused.output == (
+            f"Error: no agentops database at {expected}: pass the server's --data-dir (or "
+            "--database-url); `agentops serve` or `agentops db upgrade` makes a new one\n"
+        ), command
+        assert list(tmp_path.iterdir()) == [], command
+    elsewhere = tmp_path / "elsewhere"
+    typo = run("keys", "list", "--database-url", f"sqlite:///{elsewhere / 'agentops.sqlite3'}")
+    assert typo.exit_code == 1 and f"no agentops database at {elsewhere}/" in typo.output
+    assert list(tmp_path.iterdir()) == []
+    # the server's own folder, once it exists, is used: and named
+    made_here = run("db", "upgrade")
+    assert made_here.exit_code == 0 and str(expected) in made_here.output
+    created = run("projects", "create", "Meant")
+    assert created.exit_code == 0, created.output
+    assert f" in {expected}." in created.output
+    assert "Meant" in run("projects", "list").output
+
+
+def _leaves(group: click.Group, prefix: str = "") -> Iterator[str]:
+    for name, command in group.commands.items():
+        if isinstance(command, click.Group):
+            yield from _leaves(command, f"{prefix}{name} ")
+        else:
+            yield prefix + name
+
+
+def _command_path(words: list[str]) -> str:
+    command: click.Command = main
+    path = []
+    for word in words:
+        if not isinstance(command, click.Group) or word not in command.commands:
+            break
+        command = command.commands[word]
+        path.append(word)
+    return " ".join(path)
 
 
 def test_sessions_list_and_export(tmp_path: Path) -> None:
@@ -195,7 +283,7 @@ def test_real_entry_point_first_start_creates_default_project(tmp_path: Path) ->
 
 
 def test_project_names_are_unique_and_resolve_to_one_project(tmp_path: Path) -> None:
-    db = ["--data-dir", str(tmp_path)]
+    db = new_database(tmp_path)
     assert run("projects", "create", "Research", *db).exit_code == 0
     again = run("projects", "create", " Research ", *db)
     assert again.exit_code == 1 and "a project named 'Research' already exists" in again.output

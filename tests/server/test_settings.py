@@ -132,8 +132,7 @@ def test_a_data_directory_the_server_creates_is_its_users_alone(tmp_path: Path) 
     the directory was readable by every user of the machine."""
     data = tmp_path / "new" / "data"
     done = subprocess.run(
-        [sys.executable, "-m", "agentops_server", "projects", "create", "P",
-         "--data-dir", str(data)],
+        [sys.executable, "-m", "agentops_server", "db", "upgrade", "--data-dir", str(data)],
         capture_output=True, text=True, timeout=120, preexec_fn=lambda: os.umask(0o022),
     )  # fmt: skip
     assert done.returncode == 0, done.stderr

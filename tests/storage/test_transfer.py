@@ -289,6 +289,7 @@ def test_an_export_is_private_and_replaces_a_file_only_when_forced(tmp_path: Pat
     and `-o` silently replaced any file, even the database being exported."""
     data = tmp_path / "data"
     db = ["--data-dir", str(data)]
+    run_cli("db", "upgrade", *db)
     run_cli("projects", "create", "P", *db)
     dump = tmp_path / "all.jsonl.gz"
     old_umask = os.umask(0o022)

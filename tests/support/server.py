@@ -50,6 +50,7 @@ class ServerProcess:
     proc: subprocess.Popen[str] | None = None
     log_path: Path | None = None
     log_file: TextIO | None = None
+    database_made: bool = False
 
     @property
     def url(self) -> str:
@@ -62,6 +63,9 @@ class ServerProcess:
         return args
 
     def create_project(self, name: str = "Test") -> tuple[str, str]:
+        if not self.database_made:  # `projects create` needs one; `db upgrade` makes it
+            cli("db", "upgrade", *self.db_args(), env=self.extra_env)
+            self.database_made = True
         out = cli("projects", "create", name, "--json", *self.db_args(), env=self.extra_env)
         info = json.loads(out)
         return str(info["project_id"]), str(info["api_key"])

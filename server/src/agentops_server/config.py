@@ -14,6 +14,8 @@ from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Final
 
+from sqlalchemy.engine import make_url
+
 ENV_VARS: Final[dict[str, str]] = {
     "AGENTOPS_DATABASE_URL": "SQLAlchemy URL of the database; default: SQLite file in the data dir",
     "AGENTOPS_DATA_DIR": "directory of the SQLite file and the token secret; "
@@ -106,6 +108,13 @@ class ServerConfig:
     @property
     def is_sqlite(self) -> bool:
         return self.database_url.startswith("sqlite")
+
+    @property
+    def sqlite_file(self) -> Path | None:
+        """The SQLite database file, absolute; None on PostgreSQL."""
+        if not self.is_sqlite:
+            return None
+        return Path(make_url(self.database_url).database or "").absolute()
 
     @property
     def base_url(self) -> str:

@@ -22,6 +22,11 @@ from agentops_server.cli.users import users
 def main() -> None:
     """Self-hosted AgentOps: server, projects, keys and data.
 
+    Every command but serve, db upgrade and import works on the server's existing database,
+    found with --data-dir or --database-url (or AGENTOPS_DATA_DIR / AGENTOPS_DATABASE_URL, as
+    the server is given them): a SQLite file that does not exist there is an error, not a new
+    database.
+
     Stored text (names, tags, labels, a webhook's answer) is printed with its control
     characters escaped, ESC as \\x1b, so that it cannot drive the terminal. JSON output
     (--json, sessions export) holds the exact text, in JSON's own escapes.

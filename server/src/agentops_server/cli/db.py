@@ -5,10 +5,14 @@ from __future__ import annotations
 from pathlib import Path
 
 import click
-from sqlalchemy.engine import make_url
 
-from agentops_server.cli.options import build_config, database_options, first_line, redact
-from agentops_server.config import PRIVATE_DIR_MODE
+from agentops_server.cli.options import (
+    build_config,
+    database_name,
+    database_options,
+    find_database,
+    first_line,
+)
 
 
 @click.group()
@@ -24,10 +28,9 @@ def upgrade(database_url: str | None, data_dir: Path | None) -> None:
     from agentops_server.storage.migrate import upgrade as run_upgrade
 
     config = build_config(database_url=database_url, data_dir=data_dir)
-    where = redact(config.database_url)
+    where = database_name(config)
+    find_database(config, create=True)
     try:
-        if config.is_sqlite:
-            config.data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         before = current_revision(config.database_url)
         run_upgrade(config.database_url)
     except Exception as exc:  # the user's database, not a bug of ours: say what failed
@@ -50,14 +53,17 @@ def current(database_url: str | None, data_dir: Path | None) -> None:
     )
 
     config = build_config(database_url=database_url, data_dir=data_dir)
-    if config.is_sqlite and not Path(make_url(config.database_url).database or "").exists():
-        click.echo("(empty) - no database file yet: run `agentops db upgrade` or `agentops serve`")
+    path = config.sqlite_file
+    if path is not None and not path.exists():
+        click.echo(
+            f"(empty) - no database file {path} yet: run `agentops db upgrade` or `agentops serve`"
+        )
         return
     try:
         revision = current_revision(config.database_url)
     except Exception as exc:
         raise click.ClickException(
-            f"cannot read {redact(config.database_url)}: {first_line(exc)}"
+            f"cannot read {database_name(config)}: {first_line(exc)}"
         ) from None
     head = head_revision()
     if revision is None:

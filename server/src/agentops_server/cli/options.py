@@ -45,24 +45,48 @@ def build_config(**values: Any) -> ServerConfig:
 
 
 @contextmanager
-def opened_store(config: ServerConfig) -> Iterator[Store]:
-    """Migrate the schema if needed and open the store; a clear message if that fails."""
+def opened_store(config: ServerConfig, *, create: bool = False) -> Iterator[Store]:
+    """Migrate the schema if needed and open the store; a clear message if that fails.
+    A SQLite file that does not exist is made only if `create` (see `find_database`)."""
     from agentops_server.storage.migrate import upgrade
     from agentops_server.storage.sql_store import open_store
 
+    find_database(config, create=create)
     try:
-        if config.is_sqlite:
-            config.data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         upgrade(config.database_url)
         store = open_store(config.database_url)
     except Exception as exc:  # any failure here is the user's database, not a bug of ours
         raise click.ClickException(
-            f"cannot open the database {redact(config.database_url)}: {first_line(exc)}"
+            f"cannot open the database {database_name(config)}: {first_line(exc)}"
         ) from None
     try:
         yield store
     finally:
         store.close()
+
+
+def find_database(config: ServerConfig, *, create: bool) -> None:
+    """Refuse a SQLite file that does not exist, unless `create`: only `serve`, `db upgrade`
+    and `import` make a database. Any other command run outside the server's folder made an
+    empty one of its own in ./agentops-data, which the server never read. With `create`, the
+    data directory is made for a new file in it."""
+    path = config.sqlite_file
+    if path is None or path.exists():
+        return
+    if not create:
+        raise click.ClickException(
+            f"no agentops database at {path}: pass the server's --data-dir (or "
+            "--database-url); `agentops serve` or `agentops db upgrade` makes a new one"
+        )
+    if path.parent == config.data_dir:
+        config.data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+
+
+def database_name(config: ServerConfig) -> str:
+    """The database as its user knows it: the SQLite file's path, or the URL without its
+    password."""
+    path = config.sqlite_file
+    return str(path) if path is not None else redact(config.database_url)
 
 
 def redact(url: str) -> str:

@@ -8,7 +8,13 @@ import click
 
 from agentops_server.auth.keys import issue_key
 from agentops_server.cli.budget import budget
-from agentops_server.cli.options import build_config, database_options, echo_json, opened_store
+from agentops_server.cli.options import (
+    build_config,
+    database_name,
+    database_options,
+    echo_json,
+    opened_store,
+)
 from agentops_server.cli.terminal import visible
 from agentops_server.storage.store import Conflict
 
@@ -39,7 +45,8 @@ def create(name: str, as_json: bool, database_url: str | None, data_dir: Path | 
     if as_json:
         echo_json({"project_id": project.id, "name": project.name, "api_key": key.secret})
         return
-    click.echo(visible(f'Created project "{project.name}" (id {project.id}).'))
+    where = database_name(config)
+    click.echo(visible(f'Created project "{project.name}" (id {project.id}) in {where}.'))
     click.echo("Its API key (shown only once; keep it secret):")
     click.echo(key.secret)
 
@@ -56,7 +63,10 @@ def list_(as_json: bool, database_url: str | None, data_dir: Path | None) -> Non
         echo_json([{"id": p.id, "name": p.name, "created_at": p.created_at} for p in found])
         return
     if not found:
-        click.echo("No projects yet: create one with `agentops projects create NAME`.")
+        click.echo(
+            f"No projects yet in {database_name(config)}: "
+            "create one with `agentops projects create NAME`."
+        )
         return
     for p in found:
         click.echo(visible(f"{p.id}  {p.created_at:%Y-%m-%d %H:%M}  {p.name}"))

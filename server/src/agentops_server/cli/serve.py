@@ -134,7 +134,7 @@ def _listen(config: ServerConfig) -> tuple[socket.socket, bool]:
 
 def _prepare(config: ServerConfig) -> None:
     """Migrate, create the Default project on a first start, and say where things are."""
-    with opened_store(config) as store:
+    with opened_store(config, create=True) as store:
         projects = store.list_projects()
         issued = None
         if not projects:

@@ -12,9 +12,14 @@ from pathlib import Path
 from typing import IO
 
 import click
-from sqlalchemy.engine import make_url
 
-from agentops_server.cli.options import build_config, database_options, first_line, redact
+from agentops_server.cli.options import (
+    build_config,
+    database_name,
+    database_options,
+    find_database,
+    first_line,
+)
 from agentops_server.cli.output_file import (
     cannot_write,
     check_output,
@@ -22,7 +27,6 @@ from agentops_server.cli.output_file import (
     force_option,
     private_output,
 )
-from agentops_server.config import PRIVATE_DIR_MODE
 
 
 @contextmanager
@@ -64,13 +68,8 @@ def export_(output: Path, force: bool, database_url: str | None, data_dir: Path 
     from agentops_server.storage.transfer import count_rows, export_database
 
     config = build_config(database_url=database_url, data_dir=data_dir)
-    where = redact(config.database_url)
-    if config.is_sqlite:
-        path = make_url(config.database_url).database
-        if path and path != ":memory:" and not Path(path).exists():
-            raise click.ClickException(
-                f"no database at {path}: nothing to export (is --data-dir or --database-url right?)"
-            )
+    where = database_name(config)
+    find_database(config, create=False)
     check_output(output, force=force, protected=data_files(config))
     try:
         engines = create_engines(config.database_url)
@@ -103,13 +102,12 @@ def import_(file: Path, database_url: str | None, data_dir: Path | None) -> None
     from agentops_server.storage.transfer import TransferError, import_database, read_header
 
     config = build_config(database_url=database_url, data_dir=data_dir)
-    where = redact(config.database_url)
+    where = database_name(config)
+    find_database(config, create=True)  # importing into a new database is one of its uses
     try:
         with _reading(file, gz=_is_gzip(file)) as handle:
             header = read_header(handle.readline())
         total = sum(int(n) for n in header.get("counts", {}).values())
-        if config.is_sqlite:
-            config.data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
         upgrade(config.database_url)
         with (
             _reading(file, gz=_is_gzip(file)) as handle,

@@ -8,7 +8,13 @@ import click
 
 from agentops_server.auth.accounts import AccountError, create_account, set_password
 from agentops_server.auth.passwords import PasswordError, check_password_rules, generate_password
-from agentops_server.cli.options import build_config, database_options, echo_json, opened_store
+from agentops_server.cli.options import (
+    build_config,
+    database_options,
+    echo_json,
+    find_database,
+    opened_store,
+)
 from agentops_server.cli.terminal import visible
 from agentops_server.storage.store import Conflict
 
@@ -48,8 +54,9 @@ def create(
     data_dir: Path | None,
 ) -> None:
     """Create a dashboard account that signs in with EMAIL."""
-    secret, generated = _password(password, generate_password)
     config = build_config(database_url=database_url, data_dir=data_dir)
+    find_database(config, create=False)  # before asking for a password
+    secret, generated = _password(password, generate_password)
     with opened_store(config) as store:
         try:
             user = create_account(store, email, secret)
@@ -81,8 +88,9 @@ def set_password_command(
     data_dir: Path | None,
 ) -> None:
     """Give the account EMAIL a new password."""
-    secret, generated = _password(password, generate_password)
     config = build_config(database_url=database_url, data_dir=data_dir)
+    find_database(config, create=False)  # before asking for a password
+    secret, generated = _password(password, generate_password)
     with opened_store(config) as store:
         try:
             user = set_password(store, email, secret)
