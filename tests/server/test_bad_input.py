@@ -131,6 +131,68 @@ def test_bad_create_session_bodies(live: LiveServer, body: Any, message: str) ->
     assert_error(res, 422, message)
 
 
+# Every route of the API that takes a JSON body, with a body it accepts. Found by review: the
+# PUT routes took only `Content-Type: application/json` (curl -d sends a form's type) and
+# answered `: Input should be a valid dictionary or object to extract fields from`, and 422
+# `0: JSON decode error` for bad JSON, where the POST routes answer 400 `not valid JSON: ...`.
+BODY_ROUTES: list[tuple[str, str, dict[str, Any]]] = [
+    ("PUT", "/v2/budget", {"daily_limit_usd": "10"}),
+    ("PUT", "/v2/prices/my-model", {"input_per_mtok": "1", "output_per_mtok": 2}),
+    ("POST", "/v2/alerts/rules", {"kind": "session_failed", "webhook_url": "http://127.0.0.1:9/"}),
+    ("POST", "/v2/developer_errors", {"type": "E", "message": "m"}),
+]
+
+
+@pytest.mark.parametrize(("method", "path", "body"), BODY_ROUTES, ids=lambda v: str(v)[:30])
+def test_every_json_body_is_read_alike_whatever_its_content_type(
+    live: LiveServer, method: str, path: str, body: dict[str, Any]
+) -> None:
+    def send(raw: bytes, **headers: str) -> httpx.Response:
+        all_headers = {**live.key_headers(), **headers}
+        return live.client.request(method, live.url + path, content=raw, headers=all_headers)
+
+    text = json.dumps(body).encode()
+    assert 200 <= send(text).status_code < 300  # no Content-Type, as `curl -d` without -H
+    form = send(text, **{"Content-Type": "application/x-www-form-urlencoded"})
+    assert 200 <= form.status_code < 300  # what `curl -d` sends
+    zipped = send(gzip.compress(text), **{"Content-Encoding": "gzip"})
+    assert 200 <= zipped.status_code < 300
+    json_type = {"Content-Type": "application/json"}
+    assert_error(send(b'{"a": ', **json_type), 400, "request body is not valid JSON: ")
+    assert_error(send(b"", **json_type), 400, "request body is empty")
+    assert_error(send(b"\xff", **json_type), 400, "request body is not UTF-8")
+    assert_error(send(b"[1]", **json_type), 422, "JSON object")
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "message"),
+    [
+        ("/v2/prices/m", {"output_per_mtok": "1"}, "input_per_mtok: required"),
+        (
+            "/v2/prices/m",
+            {"input_per_mtok": "1", "output_per_mtok": -1},
+            "output_per_mtok: Input should be greater than or equal to 0",
+        ),
+        (
+            "/v2/prices/m",
+            {"input_per_mtok": "1E2", "output_per_mtok": "1"},
+            'input_per_mtok: a price string is a plain decimal number of USD, like "0.15"',
+        ),
+        (
+            "/v2/budget",
+            {"daily_limit_usd": "-1", "weekly_limit_usd": 5},
+            "daily_limit_usd: must be more than 0 USD, got '-1'; weekly_limit_usd: unknown field "
+            "(the fields are daily_limit_usd, monthly_limit_usd)",
+        ),
+    ],
+)
+def test_the_put_routes_name_the_fields_at_fault(
+    live: LiveServer, path: str, body: dict[str, Any], message: str
+) -> None:
+    answer = live.client.put(live.url + path, json=body, headers=live.key_headers())
+    assert assert_error(answer, 422)["error"] == {"code": "invalid_request", "message": message}
+
+
 def test_bad_update_session_leaves_the_session_alone(seeded: tuple[LiveServer, str, str]) -> None:
     live, session_id, jwt = seeded
     bad = {"session": {"end_state": "Exploded", "is_running": False}}

@@ -15,7 +15,9 @@ from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, WithJsonSche
 from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
+from agentops_server.api.body import read_model
 from agentops_server.api.deps import require_api_key, services
+from agentops_server.api.schemas import doc_model_body
 from agentops_server.budgets import (
     LIMIT_TEXT,
     MAX_LIMIT_USD,
@@ -26,6 +28,7 @@ from agentops_server.budgets import (
 )
 
 router = APIRouter(prefix="/v2/budget", tags=["budget"])
+MAX_BODY_BYTES = 64 * 1024
 
 _LIMIT_SCHEMA = {
     "anyOf": [
@@ -97,9 +100,15 @@ async def get_budget(request: Request) -> dict[str, Any]:
     return await _answer(request, key.project_id)
 
 
-@router.put("", summary="Set the project's cost limits (both)", response_model=BudgetOutOne)
-async def put_budget(request: Request, body: BudgetIn) -> dict[str, Any]:
+@router.put(
+    "",
+    summary="Set the project's cost limits (both)",
+    response_model=BudgetOutOne,
+    openapi_extra=doc_model_body(BudgetIn),
+)
+async def put_budget(request: Request) -> dict[str, Any]:
     key = await require_api_key(request)
+    body = await read_model(request, BudgetIn, MAX_BODY_BYTES)
     svc = services(request)
     limits = (body.daily_limit_usd, body.monthly_limit_usd)  # nano-USD
     await run_in_threadpool(svc.store.set_budget, key.project_id, *limits)

@@ -16,13 +16,16 @@ from pydantic import BaseModel, BeforeValidator, Field, WithJsonSchema
 from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
+from agentops_server.api.body import read_model
 from agentops_server.api.deps import require_api_key, services
 from agentops_server.api.errors import invalid, not_found
+from agentops_server.api.schemas import doc_model_body
 from agentops_server.pricing import ModelPrices
 from agentops_server.storage.records import PriceOverride
 from agentops_server.storage.store import NotFound
 
 router = APIRouter(prefix="/v2/prices", tags=["prices"])
+MAX_BODY_BYTES = 64 * 1024
 
 _PRICE_SCHEMA = {
     "anyOf": [
@@ -142,9 +145,11 @@ async def get_price(request: Request, model: str, provider: str | None = None) -
     "/{model:path}",
     summary="Set the project's price for a model (insert or replace)",
     response_model=PriceOutOne,
+    openapi_extra=doc_model_body(PriceIn),
 )
-async def put_price(request: Request, model: str, body: PriceIn) -> dict[str, Any]:
+async def put_price(request: Request, model: str) -> dict[str, Any]:
     key = await require_api_key(request)
+    body = await read_model(request, PriceIn, MAX_BODY_BYTES)
     override = PriceOverride(
         project_id=key.project_id,
         model=_check_model(model),

@@ -313,6 +313,14 @@ def doc_body(model: str) -> dict[str, Any]:
     return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
 
 
+def doc_model_body(model: type[BaseModel]) -> dict[str, Any]:
+    """openapi_extra for a route that reads its JSON body into `model` itself (body.read_model)
+    rather than through a FastAPI body parameter."""
+    schema = model.model_json_schema(ref_template=_REF)
+    assert "$defs" not in schema, "nested models would need components"
+    return {"requestBody": {"required": True, "content": {"application/json": {"schema": schema}}}}
+
+
 def doc_ok(model: str) -> dict[int | str, dict[str, Any]]:
     """`responses=` for a route: its 200 body and the error body."""
     error = {"application/json": {"schema": {"$ref": _REF.format(model="ErrorResponse")}}}
