@@ -127,6 +127,60 @@ def test_a_chosen_port_is_printed_when_a_public_url_is_set(tmp_path: Path) -> No
         server.communicate(timeout=30)
 
 
+def test_a_sqlite_url_in_a_folder_that_does_not_exist_is_refused(tmp_path: Path) -> None:
+    """docs/settings.md: sqlite:///var/lib/agentops/x.sqlite3 (three slashes) is relative.
+    Found by review: it made ./var/lib/agentops/ unnoticed, and `serve` printed only the URL."""
+    url = "sqlite:///var/lib/agentops/x.sqlite3"
+    wanted = tmp_path / "var" / "lib" / "agentops"
+    for command in (["serve", "--port", "0"], ["db", "upgrade"]):
+        done = subprocess.run(
+            [sys.executable, "-m", "agentops_server", *command, "--database-url", url],
+            capture_output=True, text=True, timeout=60, cwd=tmp_path,
+            env={k: v for k, v in os.environ.items() if not k.startswith("AGENTOPS_")},
+        )  # fmt: skip
+        assert done.returncode == 1, done.stdout + done.stderr
+        assert done.stderr == (
+            f"Error: no folder {wanted} for the SQLite database x.sqlite3: create it, or "
+            "correct the URL (sqlite:///PATH is relative to the current folder, "
+            "sqlite:////PATH absolute)\n"
+        )
+        assert list(tmp_path.iterdir()) == [], command  # nor the data dir, nor its secret
+
+
+def test_serve_prints_the_absolute_path_of_its_sqlite_file(tmp_path: Path) -> None:
+    (tmp_path / "db").mkdir()
+    server = subprocess.Popen(
+        [sys.executable, "-m", "agentops_server", "serve", "--port", "0",
+         "--database-url", "sqlite:///db/agentops.sqlite3"],
+        stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True, cwd=tmp_path,
+        env={k: v for k, v in os.environ.items() if not k.startswith("AGENTOPS_")},
+    )  # fmt: skip
+    try:
+        assert server.stdout is not None
+        printed = []
+        for line in server.stdout:  # the start lines, up to the password's
+            printed.append(line.rstrip("\n"))
+            if "change it with" in line:
+                break
+    finally:
+        server.terminate()
+        server.communicate(timeout=30)
+    database = tmp_path / "db" / "agentops.sqlite3"
+    assert f"database: {database}" in printed, printed
+    assert database.exists()
+    # the commands it suggests reach that file, not the data dir's
+    assert printed[-1].endswith(f"--database-url sqlite:///{database}`):"), printed
+
+
+def test_a_relative_sqlite_path_is_made_absolute(tmp_path: Path) -> None:
+    relative = "sqlite:///var/x.sqlite3?timeout=5"
+    config = ServerConfig.build(database_url=relative, environ={})
+    assert config.database_url == f"sqlite:///{Path.cwd()}/var/x.sqlite3?timeout=5"
+    assert config.sqlite_file == Path.cwd() / "var" / "x.sqlite3"
+    absolute = f"sqlite:///{tmp_path}/x.sqlite3"
+    assert ServerConfig.build(database_url=absolute, environ={}).database_url == absolute
+
+
 def test_a_data_directory_the_server_creates_is_its_users_alone(tmp_path: Path) -> None:
     """The database holds prompts, completions and password hashes: with the usual umask (022)
     the directory was readable by every user of the machine."""

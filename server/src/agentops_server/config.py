@@ -144,7 +144,7 @@ class ServerConfig:
         url = database_url or env.get("AGENTOPS_DATABASE_URL") or ""
         if not url:
             url = f"sqlite:///{(resolved_dir / SQLITE_FILENAME).resolve()}"
-        url = normalize_database_url(url)
+        url = _absolute_sqlite(normalize_database_url(url))
         return cls(
             database_url=url,
             data_dir=resolved_dir.resolve(),
@@ -237,6 +237,19 @@ def normalize_database_url(url: str) -> str:
     raise ConfigError(
         f"unsupported database URL {url!r}: use sqlite:///PATH or postgresql://USER@HOST/DB"
     )
+
+
+def _absolute_sqlite(url: str) -> str:
+    """A SQLite URL with a relative path (three slashes: sqlite:///var/x.sqlite3 is
+    ./var/x.sqlite3) made absolute, so that every message names the file it means and the
+    server's processes and its reload open the same file."""
+    if not url.startswith("sqlite:"):
+        return url
+    parsed = make_url(url)
+    database = parsed.database or ""
+    if database == ":memory:" or database.startswith("file:") or os.path.isabs(database):
+        return url
+    return parsed.set(database=str(Path(database).resolve())).render_as_string(hide_password=False)
 
 
 def parse_proxies(raw: str) -> tuple[str, ...]:

@@ -31,7 +31,8 @@ def database_options(command: F) -> F:
     )(command)
     command = click.option(
         "--database-url",
-        help="sqlite:///PATH or postgresql://USER@HOST/DB "
+        help="sqlite:////ABSOLUTE/PATH (four slashes; sqlite:///PATH is relative to the "
+        "current folder) or postgresql://USER@HOST/DB "
         "[env AGENTOPS_DATABASE_URL; default: SQLite in the data dir].",
     )(command)
     return command
@@ -69,7 +70,8 @@ def find_database(config: ServerConfig, *, create: bool) -> None:
     """Refuse a SQLite file that does not exist, unless `create`: only `serve`, `db upgrade`
     and `import` make a database. Any other command run outside the server's folder made an
     empty one of its own in ./agentops-data, which the server never read. With `create`, the
-    data directory is made for a new file in it."""
+    data directory is made for a new file in it, but no other folder: one a --database-url
+    names must exist."""
     path = config.sqlite_file
     if path is None or path.exists():
         return
@@ -80,6 +82,12 @@ def find_database(config: ServerConfig, *, create: bool) -> None:
         )
     if path.parent == config.data_dir:
         config.data_dir.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
+    elif not path.parent.is_dir():  # a mistyped URL, or three slashes meant as four
+        raise click.ClickException(
+            f"no folder {path.parent} for the SQLite database {path.name}: create it, or "
+            "correct the URL (sqlite:///PATH is relative to the current folder, "
+            "sqlite:////PATH absolute)"
+        )
 
 
 def database_name(config: ServerConfig) -> str:
@@ -146,7 +154,7 @@ def invocation() -> str:
 
 def database_flags(config: ServerConfig) -> str:
     """The options that point another command at the same database, e.g. ` --data-dir DIR`."""
-    if config.is_sqlite:
+    if config.sqlite_file is not None and config.sqlite_file.parent == config.data_dir:
         return f" --data-dir {shlex.quote(_near(str(config.data_dir)))}"
     return f" --database-url {shlex.quote(redact(config.database_url))}"
 

@@ -17,10 +17,11 @@ from agentops_server.auth.keys import issue_key
 from agentops_server.auth.tokens import load_secret
 from agentops_server.cli.options import (
     database_flags,
+    database_name,
     database_options,
+    find_database,
     invocation,
     opened_store,
-    redact,
 )
 from agentops_server.cli.serve_settings import SettingsSource, migrate
 from agentops_server.cli.terminal import visible
@@ -101,6 +102,7 @@ def serve(
         config = source.read().config
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from None
+    find_database(config, create=True)  # before anything is made: the socket, the secret
     sock, source.handed = _listen(config)
     source.bound = address(sock)
     settings = source.read()
@@ -150,7 +152,7 @@ def _prepare(config: ServerConfig) -> None:
     echo(f"agentops server: {config.base_url}  (API docs {config.base_url}/docs)")
     if config.public_url:
         echo(f"listening on {config.listen_url}")
-    echo(f"database: {redact(config.database_url)}")
+    echo(f"database: {database_name(config)}")
     if config.host in ("0.0.0.0", "::") and not config.public_url:
         echo("Listening on all interfaces: set AGENTOPS_PUBLIC_URL to the URL users reach.")
     if issued is not None:
