@@ -16,7 +16,7 @@ import pytest
 from uvicorn.middleware.proxy_headers import _TrustedHosts
 
 from agentops_server.cli.serve_settings import SettingsSource
-from agentops_server.config import ServerConfig
+from agentops_server.config import ConfigError, ServerConfig
 from tests.support.server import ServerProcess, free_port
 
 REFUSED = [
@@ -27,10 +27,18 @@ REFUSED = [
         {"AGENTOPS_SESSION_INACTIVITY_SECONDS": "100000000000"},
         "session inactivity seconds must be at most 316224000",
     ),
+    # found by review: it started, and session_url answers were agentops.example.com/sessions/..
+    (
+        {"AGENTOPS_PUBLIC_URL": "agentops.example.com"},
+        "AGENTOPS_PUBLIC_URL must be an absolute http:// or https:// URL with a host, like "
+        "https://agentops.example.com, got 'agentops.example.com'",
+    ),
 ]
 
 
-@pytest.mark.parametrize(("environ", "message"), REFUSED, ids=["short secret", "inactivity"])
+@pytest.mark.parametrize(
+    ("environ", "message"), REFUSED, ids=["short secret", "inactivity", "public URL"]
+)
 def test_a_bad_setting_stops_the_start_with_a_message(
     tmp_path: Path, environ: dict[str, str], message: str
 ) -> None:
@@ -52,6 +60,25 @@ def test_an_ipv6_host_makes_valid_urls() -> None:
 def test_a_public_url_with_a_trailing_slash_makes_no_double_slash() -> None:
     config = ServerConfig.build(environ={"AGENTOPS_PUBLIC_URL": "https://agentops.example.com/"})
     assert config.base_url == "https://agentops.example.com"
+    behind = ServerConfig.build(environ={"AGENTOPS_PUBLIC_URL": "http://[::1]:8080/agentops/"})
+    assert behind.base_url == "http://[::1]:8080/agentops"
+
+
+@pytest.mark.parametrize(
+    "url",
+    ["agentops.example.com", "//agentops.example.com", "ftp://agentops.example.com", "https://",
+     "http:///sessions", "https://agentops.example.com:99999", "https://agentops.example.com:x",
+     "https://agentops example.com", "https://agentops.example.com/\n"],
+)  # fmt: skip
+def test_a_public_url_that_is_not_an_absolute_http_url_is_refused(url: str) -> None:
+    with pytest.raises(ConfigError, match="^AGENTOPS_PUBLIC_URL must be an absolute http"):
+        ServerConfig.build(environ={"AGENTOPS_PUBLIC_URL": url})
+
+
+@pytest.mark.parametrize("url", ["https://x.example.com/?a=1", "https://x.example.com/#top"])
+def test_a_public_url_with_a_query_or_fragment_is_refused(url: str) -> None:
+    with pytest.raises(ConfigError, match="^AGENTOPS_PUBLIC_URL must have no query or fragment"):
+        ServerConfig.build(environ={"AGENTOPS_PUBLIC_URL": url})
 
 
 def test_a_trusted_network_written_with_host_bits_is_trusted() -> None:

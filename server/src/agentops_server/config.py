@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Final
+from urllib.parse import urlsplit
 
 from sqlalchemy.engine import make_url
 
@@ -166,7 +167,7 @@ class ServerConfig:
                 maximum=MAX_INACTIVITY_SECONDS,
             ),
             secret_key=_secret(env.get("AGENTOPS_SECRET_KEY") or None),
-            public_url=(env.get("AGENTOPS_PUBLIC_URL") or "").rstrip("/") or None,
+            public_url=_public_url(env.get("AGENTOPS_PUBLIC_URL") or None),
             key_check_seconds=_int(
                 "key check seconds", None, env.get("AGENTOPS_KEY_CHECK_SECONDS"), 5, minimum=0
             ),
@@ -268,6 +269,35 @@ def parse_proxies(raw: str) -> tuple[str, ...]:
             ) from None
         found.append(item if "/" not in item else str(network))
     return tuple(found)
+
+
+def _public_url(raw: str | None) -> str | None:
+    """An absolute http(s) URL with a host, without its trailing slash: links are its text
+    followed by /sessions/ID (`agentops.example.com` made links no browser opens)."""
+    if raw is None:
+        return None
+    example = "like https://agentops.example.com"
+    try:
+        parts = urlsplit(raw)
+        _ = parts.port  # a port that is not a number, or is too large, raises here
+    except ValueError:
+        parts = None
+    if (
+        parts is None
+        or parts.scheme not in ("http", "https")
+        or not parts.hostname
+        or any(c.isspace() or not c.isprintable() for c in raw)
+    ):
+        raise ConfigError(
+            f"AGENTOPS_PUBLIC_URL must be an absolute http:// or https:// URL with a host, "
+            f"{example}, got {raw!r}"
+        )
+    if parts.query or parts.fragment or raw.endswith(("?", "#")):
+        raise ConfigError(
+            f"AGENTOPS_PUBLIC_URL must have no query or fragment (links are added to its path), "
+            f"{example}, got {raw!r}"
+        )
+    return raw.rstrip("/")
 
 
 def _secret(raw: str | None) -> str | None:
