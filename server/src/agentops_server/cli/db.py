@@ -47,6 +47,7 @@ def upgrade(database_url: str | None, data_dir: Path | None) -> None:
 def current(database_url: str | None, data_dir: Path | None) -> None:
     """Print the database's schema revision, and whether it is the newest."""
     from agentops_server.storage.migrate import (
+        SchemaTooNew,
         current_revision,
         head_revision,
         known_revision,
@@ -71,9 +72,6 @@ def current(database_url: str | None, data_dir: Path | None) -> None:
     elif revision == head:
         click.echo(f"{revision} (head)")
     elif not known_revision(revision):
-        click.echo(
-            f"{revision} - newer than this agentops (head {head}): a newer version migrated "
-            "it; run that version, or upgrade agentops-server"
-        )
+        click.echo(f"{revision} - {SchemaTooNew(revision)}")
     else:
         click.echo(f"{revision} - behind head {head}: run `agentops db upgrade`")

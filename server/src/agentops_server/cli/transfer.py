@@ -65,6 +65,7 @@ def _is_gzip(path: Path) -> bool:
 def export_(output: Path, force: bool, database_url: str | None, data_dir: Path | None) -> None:
     """Export ALL data (projects, key hashes, sessions, stats, events, agents, prices, users)."""
     from agentops_server.storage.engine import create_engines
+    from agentops_server.storage.migrate import check_not_newer
     from agentops_server.storage.transfer import count_rows, export_database
 
     config = build_config(database_url=database_url, data_dir=data_dir)
@@ -72,6 +73,7 @@ def export_(output: Path, force: bool, database_url: str | None, data_dir: Path 
     find_database(config, create=False)
     check_output(output, force=force, protected=data_files(config))
     try:
+        check_not_newer(config.database_url)  # its new columns would be left out unnoticed
         engines = create_engines(config.database_url)
         try:
             total = sum(count_rows(engines.read).values())
