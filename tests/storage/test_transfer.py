@@ -30,10 +30,10 @@ from agentops_server.storage.migrate import upgrade
 from agentops_server.storage.records import PriceOverride, SessionFilter, SessionWrite
 from agentops_server.storage.sql_store import SqlStore, open_store
 from agentops_server.storage.synthetic import SyntheticSpec, seed_sessions
-from tests.conftest import require
+from tests.conftest import REPO_ROOT, require
 from tests.storage.builders import Seed, at, event
 from tests.support.postgres import fresh_database
-from tests.support.server import ServerProcess
+from tests.support.server import ServerProcess, free_port
 
 
 def fill(store: SqlStore, project_id: str) -> list[str]:
@@ -147,6 +147,88 @@ def test_sqlite_to_postgres_keeps_everything(tmp_path: Path, postgres_ok: bool) 
                 target.stop()
     finally:
         source.stop()
+
+
+def _documented_move() -> list[str]:
+    """The commands of docs/deployment.md, "Moving from SQLite to PostgreSQL", after the
+    first (the old server, stopped)."""
+    from tests.docs.markdown import blocks
+
+    deployment = REPO_ROOT / "docs" / "deployment.md"
+    heading = "## Moving from SQLite to PostgreSQL"
+    start = deployment.read_text().splitlines().index(heading)
+    block = next(b for b in blocks(deployment) if b.line > start)
+    lines = block.code.splitlines()
+    assert lines[0].startswith("agentops serve ...") and "stop it first" in lines[0]
+    return lines[1:]
+
+
+def test_the_documented_move_to_postgresql_keeps_the_tokens_of_running_agents(
+    tmp_path: Path, postgres_ok: bool
+) -> None:
+    """Found by review: the last command started the new server without the old one's
+    --data-dir, so that run from another folder it made a new token secret, and the running
+    agents' tokens (the paragraph after it promises they keep working) were refused."""
+    require(postgres_ok, "PostgreSQL at 127.0.0.1:5432")
+    data = tmp_path / "var-lib-agentops"
+    old = ServerProcess(data_dir=data).start()
+    try:
+        key = {"X-Agentops-Api-Key": old.api_key}
+        snapshot = {"session_id": str(uuid.uuid4()), "init_timestamp": "2026-12-01T00:00:00Z"}
+        started = httpx.post(
+            f"{old.url}/v2/create_session", json={"session": snapshot}, headers=key, timeout=30
+        )
+        token = {"Authorization": f"Bearer {started.json()['jwt']}"}
+    finally:
+        old.stop()
+    elsewhere = tmp_path / "admin-home"  # the commands run from some other folder
+    elsewhere.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOPS_")}
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env["PATH"]])
+    port = free_port()
+    with fresh_database() as pg_url:
+        export, import_, serve = (
+            line.replace("/var/lib/agentops", str(data)).replace(
+                "postgresql://agentops:PASSWORD@db/agentops", pg_url
+            )
+            for line in _documented_move()
+        )
+        for line in (export, import_):
+            done = subprocess.run(
+                ["bash", "-c", line], cwd=elsewhere, env=env, capture_output=True, text=True
+            )
+            assert done.returncode == 0, line + done.stdout + done.stderr
+        log_path = tmp_path / "serve.log"
+        log = log_path.open("w")
+        server = subprocess.Popen(
+            ["bash", "-c", f"{serve} --port {port}"], start_new_session=True,
+            cwd=elsewhere, env=env, stdout=log, stderr=subprocess.STDOUT, text=True,
+        )  # fmt: skip
+        try:
+            new = ServerProcess(data_dir=data, port=port, proc=server, log_path=log_path)
+            new.wait_ready()
+            event = {"id": str(uuid.uuid4()), "event_type": "actions", "action_type": "after"}
+            sent = httpx.post(
+                f"{new.url}/v2/create_events", json={"events": [event]}, headers=token, timeout=30
+            )
+            assert sent.status_code == 200, sent.text  # the token minted before the move
+        finally:
+            os.killpg(server.pid, signal.SIGTERM)  # bash and the server it started
+            server.wait(timeout=30)
+            _wait_gone(server.pid)
+            log.close()
+
+
+def _wait_gone(group: int, timeout: float = 30.0) -> None:
+    """Until every process of the group has exited (the server after its graceful stop)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(group, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    os.killpg(group, signal.SIGKILL)
 
 
 def send_new_session(server: ServerProcess, action: str) -> int:
