@@ -166,6 +166,31 @@ def test_held_otlp_data_is_claimed_once_and_only_by_its_project(
     assert not store.has_pending(["t2"])
 
 
+def test_log_content_held_for_a_span_is_claimed_only_with_that_span(
+    store: SqlStore, seed: Seed
+) -> None:
+    """A request of the trace takes held spans, uploads and content held for the whole trace
+    (an earlier version's), and of the content held per span only that of its spans: the
+    rest waits on as it was, counted and expired from when it came."""
+    mine = seed.project_id
+    held = [
+        PendingOtlp("t1", mine, "logs", '{"a": 1}', at(0), "span-a"),
+        PendingOtlp("t1", None, "spans", '{"n": 1}', at(1)),
+        PendingOtlp("t1", mine, "logs", '{"b": 1}', at(2), "span-b"),
+        PendingOtlp("t1", mine, "logs", '{"whole": 1}', at(3)),
+        PendingOtlp("t1", mine, "logs", '{"a": 2}', at(4), "span-a"),
+    ]
+    store.hold_pending(held)
+    claimed = store.claim_pending(["t1"], mine, ["span-a", "span-c"])
+    assert claimed == [held[0], held[1], held[3], held[4]]  # oldest first, span ids kept
+    assert store.pending_bytes(mine) == pending_size('{"b": 1}')
+    assert store.claim_pending(["t1"], mine, ["span-a"]) == []
+    assert store.expire_pending(at(2)) == 0 and store.expire_pending(at(3)) == 1
+    assert not store.has_pending(["t1"])
+    store.hold_pending([held[2]])
+    assert store.claim_pending(["t1"], mine) == [held[2]]  # no span ids: all of it
+
+
 def test_two_workers_claiming_at_once_each_take_a_held_row_at_most_once(
     database_url: str, store: SqlStore, seed: Seed
 ) -> None:

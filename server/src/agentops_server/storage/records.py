@@ -251,6 +251,9 @@ class PendingOtlp:
     kind: str  # "spans" | "logs" | "upload" (agentops 0.4's logfile text)
     body: str  # JSON, as ingest/otlp encodes the records; an upload's text as it came
     received_at: datetime
+    span_id: str | None = None
+    """The span that log content waits for (None: spans, uploads, and log content an earlier
+    version held for a whole trace)."""
 
 
 PENDING_ROW_OVERHEAD = 256

@@ -245,6 +245,9 @@ pending_otlp = Table(
     Index("ix_pending_otlp_trace", "trace_id"),
     Index("ix_pending_otlp_received", "received_at"),
 )
+# The span that log content waits for (NULL: spans, uploads, and log content held for a whole
+# trace before 0011): a request of the trace takes the content of its own spans only.
+pending_otlp.append_column(Column("span_id", Text, nullable=True))
 
 # The print() output agentops 0.4 uploads once per process (POST /v4/logs/upload/).
 session_logs = Table(

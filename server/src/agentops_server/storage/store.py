@@ -280,8 +280,11 @@ class Store(Protocol):
         ...
 
     def has_pending(self, trace_ids: Sequence[str]) -> bool: ...
-    def claim_pending(self, trace_ids: Sequence[str], project_id: str) -> list[PendingOtlp]:
-        """Delete and return what waits for these traces: token-less or this project's."""
+    def claim_pending(
+        self, trace_ids: Sequence[str], project_id: str, span_ids: Sequence[str] | None = None
+    ) -> list[PendingOtlp]:
+        """Delete and return what waits for these traces: token-less or this project's; with
+        `span_ids`, of the log content held for spans only that of these spans."""
         ...
 
     def expire_pending(self, received_before: datetime) -> int: ...

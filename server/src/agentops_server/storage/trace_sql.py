@@ -255,6 +255,7 @@ class TraceSql:
                 "received_at": r.received_at,
                 "size": pending_size(r.body),
                 "body": r.body,
+                "span_id": r.span_id,
             }
             for r in rows
         ]
@@ -270,33 +271,43 @@ class TraceSql:
         with self._read() as conn:
             return int(conn.execute(held).scalar_one())
 
-    def claim_pending(self, trace_ids: Sequence[str], project_id: str) -> list[PendingOtlp]:
-        """Take (delete and return) what waits for these traces: token-less spans, and records
-        held for this project. Oldest first."""
+    def claim_pending(
+        self, trace_ids: Sequence[str], project_id: str, span_ids: Sequence[str] | None = None
+    ) -> list[PendingOtlp]:
+        """Take (delete and return) what waits for these traces: token-less spans and uploads,
+        and log content held for this project; with `span_ids`, only the log content held for
+        those spans (and any an earlier version held for a whole trace): the rest waits on for
+        its own spans. Oldest first."""
         wanted = sorted(set(trace_ids))
         if not wanted:
             return []
+        owner = pending_otlp.c.project_id
+        mine = or_(owner.is_(None), owner == project_id)
+        spans = sorted(set(span_ids)) if span_ids is not None else None
 
         def work(conn: Connection) -> list[PendingOtlp]:
-            claimed: list[PendingOtlp] = []
+            rows: list[Any] = []
             for start in range(0, len(wanted), IDS_PER_QUERY):
-                where = and_(
-                    pending_otlp.c.trace_id.in_(wanted[start : start + IDS_PER_QUERY]),
-                    or_(
-                        pending_otlp.c.project_id.is_(None), pending_otlp.c.project_id == project_id
-                    ),
+                traces = pending_otlp.c.trace_id.in_(wanted[start : start + IDS_PER_QUERY])
+                if spans is None:
+                    rows += _take(conn, and_(traces, mine))
+                    continue
+                rows += _take(conn, and_(traces, mine, pending_otlp.c.span_id.is_(None)))
+                for first in range(0, len(spans), IDS_PER_QUERY):
+                    of_spans = pending_otlp.c.span_id.in_(spans[first : first + IDS_PER_QUERY])
+                    rows += _take(conn, and_(traces, mine, of_spans))
+            rows.sort(key=lambda r: int(r["seq"]))
+            return [
+                PendingOtlp(
+                    r["trace_id"],
+                    r["project_id"],
+                    r["kind"],
+                    r["body"],
+                    r["received_at"],
+                    r["span_id"],
                 )
-                # DELETE ... RETURNING: of two requests claiming at once (PostgreSQL, several
-                # workers), each row goes to the one whose delete removed it, never to both
-                taken = conn.execute(delete(pending_otlp).where(where).returning(pending_otlp))
-                rows = sorted(taken.mappings().all(), key=lambda r: int(r["seq"]))
-                claimed += [
-                    PendingOtlp(
-                        r["trace_id"], r["project_id"], r["kind"], r["body"], r["received_at"]
-                    )
-                    for r in rows
-                ]
-            return claimed
+                for r in rows
+            ]
 
         return self._transact(work)
 
@@ -361,6 +372,12 @@ class TraceSql:
         return StoredObject(
             row["id"], row["project_id"], row["created_at"], row["size"], row["body"]
         )
+
+
+def _take(conn: Connection, where: Any) -> list[Any]:
+    """DELETE ... RETURNING: of two requests claiming at once (PostgreSQL, several workers),
+    each row goes to the one whose delete removed it, never to both."""
+    return list(conn.execute(delete(pending_otlp).where(where).returning(pending_otlp)).mappings())
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,14 +1,22 @@
-"""Spans and log contents as JSON text, for what waits in the store (pending_otlp rows)."""
+"""What waits in the store (pending_otlp rows): spans and log contents as JSON text, and the
+log contents of a trace as rows of one span each."""
 
 from __future__ import annotations
 
 import hashlib
+from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 import orjson
 
+from agentops_server.ingest.otlp.log_content import Contents
 from agentops_server.ingest.otlp.spans import Span, SpanEvent
-from agentops_server.storage.payload_content import Records
+from agentops_server.storage.records import PendingOtlp
+
+SPANS, LOGS, UPLOAD = "spans", "logs", "upload"
+"""Kinds of what waits for a trace: token-less spans, GenAI log contents that came before
+their span, and token-less log uploads of agentops 0.4."""
 
 
 def spans_to_json(spans: list[Span]) -> str:
@@ -59,12 +67,12 @@ def _span(raw: dict[str, Any]) -> Span:
     )
 
 
-def contents_to_json(contents: dict[str, Records]) -> str:
+def contents_to_json(contents: Contents) -> str:
     """{span id: {record key: {"prompt": ..., "completion": ...}}} of one trace."""
     return orjson.dumps(contents).decode()
 
 
-def contents_from_json(text: str) -> dict[str, Records]:
+def contents_from_json(text: str) -> Contents:
     loaded: dict[str, dict[str, Any]] = orjson.loads(text)
     for span_id, value in loaded.items():
         if any(isinstance(fields, list) for fields in value.values()):
@@ -73,3 +81,51 @@ def contents_from_json(text: str) -> dict[str, Records]:
             key = "v0." + hashlib.sha256(orjson.dumps(value)).digest()[:8].hex()
             loaded[span_id] = {key: value}
     return loaded
+
+
+def merge_contents(into: Contents, more: Contents) -> None:
+    """Log contents held in several rows for one span: their records in arrival order, each
+    once (the rows of a request sent again hold the same records)."""
+    for span_id, records in more.items():
+        target = into.setdefault(span_id, {})
+        for key, fields in records.items():
+            target.setdefault(key, fields)
+
+
+def content_rows(
+    trace_id: str, project_id: str | None, contents: Contents, received_at: datetime
+) -> list[PendingOtlp]:
+    """Log contents of one trace as rows to hold, one per span."""
+    return [
+        PendingOtlp(
+            trace_id, project_id, LOGS, contents_to_json({span_id: records}), received_at, span_id
+        )
+        for span_id, records in contents.items()
+    ]
+
+
+def split_by_span(
+    rows: list[PendingOtlp], spans: set[str]
+) -> tuple[list[PendingOtlp], list[PendingOtlp]]:
+    """Log-content rows held for a whole trace, as rows of one span each: (those of `spans`,
+    the others). Each other span's content is one row (rows sent again hold the same
+    records), from when its oldest row came, so that it still expires then."""
+    mine: list[PendingOtlp] = []
+    rest: dict[str, PendingOtlp] = {}
+    for row in rows:
+        for span_id, records in contents_from_json(row.body).items():
+            if span_id in spans:
+                mine.append(_span_row(row, {span_id: records}, span_id))
+                continue
+            earlier = rest.get(span_id)
+            if earlier is None:
+                rest[span_id] = _span_row(row, {span_id: records}, span_id)
+            else:
+                kept = contents_from_json(earlier.body)
+                merge_contents(kept, {span_id: records})
+                rest[span_id] = _span_row(earlier, kept, span_id)
+    return mine, list(rest.values())
+
+
+def _span_row(row: PendingOtlp, contents: Contents, span_id: str) -> PendingOtlp:
+    return replace(row, body=contents_to_json(contents), span_id=span_id)

@@ -35,10 +35,14 @@ from agentops_server.ingest.otlp.conventions import read_span
 from agentops_server.ingest.otlp.decode import decode_traces
 from agentops_server.ingest.otlp.log_content import Contents, contents_by_trace
 from agentops_server.ingest.otlp.pending import (
+    SPANS,
+    UPLOAD,
+    content_rows,
     contents_from_json,
-    contents_to_json,
+    merge_contents,
     spans_from_json,
     spans_to_json,
+    split_by_span,
 )
 from agentops_server.ingest.otlp.spans import LogRecord, Span
 from agentops_server.ingest.writer import IngestWriter, WriterUnavailable
@@ -55,9 +59,6 @@ from agentops_server.storage.records import (
 from agentops_server.storage.store import NotFound, Store
 
 logger = logging.getLogger("agentops_server.otlp")
-SPANS, LOGS, UPLOAD = "spans", "logs", "upload"
-"""Kinds of what waits for a trace: token-less spans, GenAI log contents that came before
-their span, and token-less log uploads of agentops 0.4."""
 
 
 Claimed = list[PendingOtlp]
@@ -298,19 +299,40 @@ class OtlpIngest:
         claimed: Claimed | None,
     ) -> _Trace:
         """The trace with what waited for it: token-less spans join its items, an uploaded log
-        is stored with its session, log contents fill its events later."""
+        is stored with its session, log contents of its spans (the request's and the held
+        ones) fill their events later; content for spans still to come waits on."""
         contents: Contents = {}
         held: list[Span] = []
-        for row in self._store.claim_pending([trace_id], project_id):
-            if row.kind == UPLOAD:
-                self._store.add_session_log(session.id, row.body)
-                continue
-            if claimed is not None:
-                claimed.append(row)
-            if row.kind == SPANS:
-                held += spans_from_json(row.body)
-            else:
-                _merge_contents(contents, contents_from_json(row.body))
+        logs: list[PendingOtlp] = []
+        known = {item.span.span_id for item in items}
+        asked = known
+        while asked:  # held spans may have content waiting for them too
+            found: set[str] = set()
+            for row in self._store.claim_pending([trace_id], project_id, sorted(asked)):
+                if row.kind == UPLOAD:
+                    self._store.add_session_log(session.id, row.body)
+                    continue
+                if claimed is not None:
+                    claimed.append(row)
+                if row.kind == SPANS:
+                    spans = spans_from_json(row.body)
+                    held += spans
+                    found.update(span.span_id for span in spans)
+                else:
+                    logs.append(row)
+            asked = found - known
+            known |= found
+        whole = [row for row in logs if row.span_id is None]
+        if whole:  # held by an earlier version for the whole trace: the rest waits on
+            mine, rest = split_by_span(whole, known)
+            self._store.hold_pending(rest)
+            if claimed is not None:  # given back if the request fails: its part only
+                for row in whole:
+                    claimed.remove(row)
+                claimed += mine
+            logs = mine + [row for row in logs if row.span_id is not None]
+        for row in logs:
+            merge_contents(contents, contents_from_json(row.body))
         if held:
             items = [Item(span, read_span(span)) for span in held] + items
             root = find_root(items)
@@ -388,18 +410,18 @@ class OtlpIngest:
         await run_in_threadpool(self._logs, records, project_id)
 
     def _logs(self, records: Sequence[LogRecord], project_id: str) -> None:
-        """Join GenAI content to its span's event now, or hold it for when the span comes."""
+        """Join GenAI content to its span's event now, or hold it for when the span comes (one
+        row per span: a request of the trace takes the content of its own spans only)."""
         now = datetime.now(UTC)
         by_trace = contents_by_trace(records)
+        rows = [
+            row
+            for trace_id, contents in by_trace.items()
+            for row in content_rows(trace_id, project_id, contents, now)
+        ]
         # the budget first, as if all of it had to wait: a 503 after some content was merged
         # into stored events would have the exporter send it, and merge it, again
-        self._check_budget(
-            [
-                PendingOtlp(trace_id, project_id, LOGS, contents_to_json(contents), now)
-                for trace_id, contents in by_trace.items()
-            ],
-            project_id,
-        )
+        self._check_budget(rows, project_id)
         held: list[PendingOtlp] = []
         for trace_id, contents in by_trace.items():
             session: Session | None
@@ -407,16 +429,11 @@ class OtlpIngest:
                 session = self._store.get_session(project_id, session_id_of(trace_id))
             except NotFound:  # not stored yet, or another project's: nothing is touched
                 session = None
-            remaining = {
-                span_id: records
-                for span_id, records in contents.items()
-                if session is None
-                or not self._store.merge_event_payload(session.id, span_id, records)
-            }
-            if remaining:
-                held.append(
-                    PendingOtlp(trace_id, project_id, LOGS, contents_to_json(remaining), now)
-                )
+            for span_id, of_span in contents.items():
+                if session is None or not self._store.merge_event_payload(
+                    session.id, span_id, of_span
+                ):
+                    held += content_rows(trace_id, project_id, {span_id: of_span}, now)
         self._store.hold_pending(held)
 
     # --- uploads of agentops 0.4 -------------------------------------------------------------
@@ -468,15 +485,6 @@ def _tells_something_new(write: SessionWrite, stored: Session) -> bool:
     return bool(write.metadata) and any(
         current.get(key) != value for key, value in (write.metadata or {}).items()
     )
-
-
-def _merge_contents(into: Contents, more: Contents) -> None:
-    """Log contents held in several rows for one span: their records in arrival order, each
-    once (the rows of a request sent again hold the same records)."""
-    for span_id, records in more.items():
-        target = into.setdefault(span_id, {})
-        for key, fields in records.items():
-            target.setdefault(key, fields)
 
 
 def _fill_contents(events: list[EventWrite], contents: Contents) -> None:
