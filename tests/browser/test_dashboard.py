@@ -12,6 +12,9 @@ import httpx
 import pytest
 
 from tests.browser.conftest import Seeded, shot, sign_in
+from tests.support.dashboard import printed_admin_password
+from tests.support.otlp import SpanSpec, new_trace_id, session_of, trace_request
+from tests.support.server import ServerProcess
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -138,3 +141,43 @@ def test_create_project_copy_key_and_revoke_it(seeded: Seeded, browser_page: Any
     page.wait_for_selector("#keys >> text=revoked")
     shot(page, "08-keys-revoked")
     assert httpx.get(url, headers={"X-Agentops-Api-Key": key}, timeout=10).status_code == 401
+
+
+def test_an_otlp_tool_call_is_inspected_like_one_our_sdk_recorded(
+    tmp_path: Path, browser_page: Any
+) -> None:
+    """openai-v2's chat span answered with a tool call: one assistant message (one choice)
+    whose tool call shows in OpenAI's shape, as for a call our SDK recorded."""
+    server = ServerProcess(data_dir=tmp_path / "server").start()
+    try:
+        password = printed_admin_password(server)
+        trace_id = new_trace_id()
+        root = SpanSpec("main", trace_id, scope="app")
+        answer = [{"role": "assistant", "finish_reason": "tool_calls", "parts": [
+            {"type": "tool_call", "id": "call_1", "name": "get_weather",
+             "arguments": {"city": "Paris"}}]}]  # fmt: skip
+        chat = SpanSpec("chat gpt-4o-mini", trace_id, parent=root.span_id, kind=3, scope="genai",
+                        attributes={"gen_ai.operation.name": "chat",
+                                    "gen_ai.request.model": "gpt-4o-mini",
+                                    "gen_ai.input.messages": json.dumps([{"role": "user", "parts": [
+                                        {"type": "text", "content": "Weather in Paris?"}]}]),
+                                    "gen_ai.output.messages": json.dumps(answer)})  # fmt: skip
+        body = trace_request([chat, root], {"service.name": "app"}).SerializeToString()
+        headers = {"Content-Type": "application/x-protobuf", "X-Agentops-Api-Key": server.api_key}
+        sent = httpx.post(f"{server.url}/v1/traces", content=body, headers=headers, timeout=30)
+        assert sent.status_code == 200, sent.text
+
+        page = browser_page
+        sign_in(page, Seeded(server, password, [], ""))
+        page.goto(f"{server.url}/sessions/{session_of(trace_id)}")
+        page.wait_for_selector("#waterfall[data-state=ready]")
+        page.locator("#tree-body .node:has(.lane-llms)").first.click()
+        page.wait_for_selector("#inspector .msg.assistant")
+        assert page.locator("#inspector .msg.assistant").count() == 1
+        calls = json.loads(page.inner_text("#inspector .msg.assistant pre"))
+        function = {"name": "get_weather", "arguments": '{"city": "Paris"}'}
+        assert calls == [{"id": "call_1", "type": "function", "function": function}]
+        assert "Weather in Paris?" in page.inner_text("#inspector .msg.user")
+        shot(page, "otlp-tool-call-inspector")
+    finally:
+        server.stop()

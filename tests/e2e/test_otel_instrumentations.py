@@ -23,6 +23,7 @@ from tests.support.fake_providers import (
     CHAT_PROMPT,
     EMBED_PER_INPUT,
     RESPONSE_MODELS,
+    TEXT,
 )
 from tests.support.otel_clients import (
     OTEL_PYTHON,
@@ -160,6 +161,52 @@ def test_every_export_of_the_instrumented_programs_was_accepted(
     content events to /v1/logs."""
     assert set(runs["openai-v2"]["exports"]) == {"traces SUCCESS", "logs SUCCESS"}
     assert set(runs["openinference"]["exports"]) == {"traces SUCCESS"}
+
+
+@pytest.fixture(scope="module")
+def events_run(otel_python: Path, stack: Stack) -> dict[str, Any]:
+    """openai-v2 with its message content in /v1/logs records only (event_only)."""
+    server = stack.server
+    return run_client(
+        otel_python,
+        stack.workdir,
+        "otel_openai.py",
+        "openai-v2-events",
+        server.url,
+        server.api_key,
+        stack.fake.openai_url,
+    )
+
+
+# What our SDK records of the fake's tool-call answer (tests/integrations/test_openai.py)
+SDK_TOOL_CALL = {
+    "id": "call_1",
+    "type": "function",
+    "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+}
+
+
+@pytest.mark.parametrize("instrumentation", [*INSTRUMENTATIONS, "openai-v2-events"])
+def test_completions_are_exported_in_the_shape_our_sdk_records(
+    stack: Stack,
+    runs: dict[str, dict[str, Any]],
+    events_run: dict[str, Any],
+    instrumentation: str,
+) -> None:
+    """A chat answer of one choice is one message, as through our SDK or agentops 0.3, from
+    span attributes and from log records alike; a tool call has OpenAI's shape."""
+    run = events_run if instrumentation == "openai-v2-events" else runs[instrumentation]
+    export = wait_for_export(stack.server, run["ok"], ended_with(3))
+    for llm in chats(export):  # the plain and the streamed chat
+        assert llm["completion"]["type"] == "chatml", llm["completion"]
+        message = llm["completion"]["messages"]
+        assert isinstance(message, dict), llm["completion"]
+        assert (message["role"], message["content"]) == ("assistant", TEXT)
+    export = wait_for_export(stack.server, run["tools"], ended_with(1))
+    (llm,) = chats(export)
+    message = llm["completion"]["messages"]
+    assert isinstance(message, dict) and message["role"] == "assistant", llm["completion"]
+    assert message["tool_calls"] == [SDK_TOOL_CALL]
 
 
 # --- an OTLP JSON request written by hand -----------------------------------------------------

@@ -124,7 +124,7 @@ def test_genai_log_records_join_their_span(live: LiveServer) -> None:
             {"role": "system", "content": "be brief"},
             {"role": "user", "content": f"hi {word}"},
         ]
-        assert llm["completion"]["messages"] == [{"role": "assistant", "content": "hello"}]
+        assert llm["completion"]["messages"] == {"role": "assistant", "content": "hello"}
         assert found_by(live, word) == [session_of(trace_id)]  # its words are searchable
 
 

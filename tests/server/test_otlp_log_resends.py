@@ -109,6 +109,8 @@ def stored_call(live: LiveServer, trace_id: str) -> tuple[list[str], list[str]]:
     texts = []
     for field in ("prompt", "completion"):
         found = llm[field]["messages"] if llm[field] else []
+        if isinstance(found, dict):  # a completion of one choice: its message
+            found = [found]
         texts.append([m["content"] for m in found])
     return texts[0], texts[1]
 

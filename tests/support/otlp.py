@@ -60,6 +60,12 @@ def any_value(value: Any) -> AnyValue:
         out = AnyValue()
         out.array_value.values.extend(any_value(v) for v in value)
         return out
+    if isinstance(value, Mapping):
+        out = AnyValue()
+        out.kvlist_value.values.extend(key_values(value))
+        return out
+    if value is None:
+        return AnyValue()
     return AnyValue(string_value=str(value))
 
 

@@ -3,17 +3,19 @@
 otel_openai.py INSTRUMENTATION SERVER_URL API_KEY OPENAI_BASE_URL
 
 INSTRUMENTATION is "openai-v2" (opentelemetry-instrumentation-openai-v2, message content on
-spans and as /v1/logs records, API key as a Bearer token) or "openinference"
+spans and as /v1/logs records, API key as a Bearer token), "openai-v2-events" (the same with
+message content as /v1/logs records only, event_only) or "openinference"
 (openinference-instrumentation-openai with using_attributes tags, API key in
 X-Agentops-Api-Key, gzip-compressed exports). The stock OTLP/HTTP exporters send to
 SERVER_URL/v1/traces and /v1/logs.
 
-Two traces, each rooted at a span of the app's own tracer:
+Three traces, each rooted at a span of the app's own tracer:
   "ok"    a chat completion, a streamed one (with usage) and an embedding; the root ends
           without error (status UNSET)
   "fail"  a chat completion the provider answers 404; the exception escapes the root (ERROR)
-The last stdout line is JSON: the two session ids (trace ids as UUIDs), their root span ids
-(16 hex) and the result of every export the exporters made.
+  "tools" a chat completion answered with a tool call
+The last stdout line is JSON: the session ids (trace ids as UUIDs), the first two's root span
+ids (16 hex) and the result of every export the exporters made.
 """
 
 from __future__ import annotations
@@ -63,7 +65,7 @@ def session_id(span: Any) -> str:
 
 
 def setup(instrumentation: str, url: str, key: str) -> tuple[TracerProvider, LoggerProvider]:
-    if instrumentation == "openai-v2":
+    if instrumentation.startswith("openai-v2"):
         headers = {"Authorization": f"Bearer {key}"}
         compression = Compression.NoCompression
     else:
@@ -86,9 +88,10 @@ def setup(instrumentation: str, url: str, key: str) -> tuple[TracerProvider, Log
             )
         )
     )
-    if instrumentation == "openai-v2":
+    if instrumentation.startswith("openai-v2"):
+        capture = "event_only" if instrumentation == "openai-v2-events" else "span_and_event"
         os.environ["OTEL_SEMCONV_STABILITY_OPT_IN"] = "gen_ai_latest_experimental"
-        os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = "span_and_event"
+        os.environ["OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT"] = capture
         from opentelemetry.instrumentation.openai_v2 import OpenAIInstrumentor
 
         OpenAIInstrumentor().instrument(
@@ -155,6 +158,14 @@ def run(instrumentation: str, url: str, key: str, openai_url: str) -> dict[str, 
     except openai.NotFoundError:
         pass
 
+    with tracer.start_as_current_span(f"{instrumentation}-tools") as root:
+        out["tools"] = session_id(root)
+        client.chat.completions.create(
+            model="gpt-4o-mini",
+            messages=[{"role": "user", "content": "Weather in Paris?"}],
+            tools=[{"type": "function", "function": {"name": "get_weather", "parameters": {}}}],
+        )
+
     tracer_provider.shutdown()  # flushes
     logger_provider.shutdown()
     out["exports"] = EXPORTS
@@ -163,7 +174,7 @@ def run(instrumentation: str, url: str, key: str, openai_url: str) -> dict[str, 
 
 def main() -> None:
     instrumentation, url, key, openai_url = sys.argv[1:5]
-    if instrumentation not in ("openai-v2", "openinference"):
+    if instrumentation not in ("openai-v2", "openai-v2-events", "openinference"):
         raise SystemExit(f"unknown instrumentation {instrumentation!r}")
     print(json.dumps(run(instrumentation, url, key, openai_url)), flush=True)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["FROM_LOGS", "LOG_RECORDS", "Records", "merge_content"]
+__all__ = ["FROM_LOGS", "LOG_RECORDS", "Records", "completion_of", "merge_content"]
 
 FROM_LOGS = "content_from_logs"
 """The payload key listing which of its fields GenAI log records gave (the others came with
@@ -22,12 +22,21 @@ Records = dict[str, dict[str, Any]]
 arrival order: {key: {"prompt": messages, "completion": messages}}."""
 
 
+def completion_of(messages: Any) -> Any:
+    """A completion as every protocol stores it: the message of a call's one choice, the
+    list of messages of several (n > 1); anything that is not a list of messages as it is."""
+    if isinstance(messages, list) and len(messages) == 1 and isinstance(messages[0], dict):
+        return messages[0]
+    return messages
+
+
 def merge_content(payload: dict[str, Any], records: Records) -> dict[str, Any]:
     """Put GenAI content from log records (`prompt`, `completion`: lists of messages) into an
     event's payload: where it has no value yet, or after what earlier log records gave (the
-    messages of one call may come in several export requests); never over what the span
-    itself carried, and never twice from one record (LOG_RECORDS). Returns what it took
-    (empty: the payload is unchanged)."""
+    messages of one call may come in several export requests; a completion of one message
+    is that message, see completion_of); never over what the span itself carried, and
+    never twice from one record (LOG_RECORDS). Returns what it took (empty: the payload is
+    unchanged)."""
     done: list[str] = list(payload.get(LOG_RECORDS) or [])
     seen = set(done)
     from_logs: list[str] = list(payload.get(FROM_LOGS) or [])
@@ -39,12 +48,13 @@ def merge_content(payload: dict[str, Any], records: Records) -> dict[str, Any]:
         for key, value in fields.items():
             held = payload.get(key)
             if held is None:
-                payload[key] = value
+                merged = value
                 from_logs.append(key)
-            elif key in from_logs and isinstance(held, list) and isinstance(value, list):
-                payload[key] = held + value
+            elif key in from_logs and isinstance(value, list) and isinstance(held, list | dict):
+                merged = (held if isinstance(held, list) else [held]) + value  # dict: one choice
             else:
                 continue
+            payload[key] = completion_of(merged) if key == "completion" else merged
             took = True
             got = taken.get(key)
             taken[key] = got + value if isinstance(got, list) and isinstance(value, list) else value

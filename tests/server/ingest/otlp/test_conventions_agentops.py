@@ -24,15 +24,17 @@ def test_an_openai_chat_span_is_an_llm_call_with_messages_and_usage() -> None:
         {"role": "system", "content": "You are terse."},
         {"role": "user", "content": "Weather in Paris?"},
     ]
-    assert facts.completion == [
-        {
-            "role": "assistant",
-            "finish_reason": "tool_calls",
-            "tool_calls": [
-                {"id": "call_1", "name": "get_weather", "arguments": '{"city": "Paris"}'}
-            ],
-        }
-    ]
+    assert facts.completion == {  # one choice: one message; tool calls in OpenAI's shape
+        "role": "assistant",
+        "finish_reason": "tool_calls",
+        "tool_calls": [
+            {
+                "id": "call_1",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+            }
+        ],
+    }
     assert facts.error is None
 
 

@@ -39,7 +39,7 @@ def test_an_openai_v2_chat_has_messages_from_the_parts_schema() -> None:
         {"role": "system", "content": "Be brief."},
         {"role": "user", "content": "Say hi"},
     ]
-    assert facts.completion == [{"role": "assistant", "finish_reason": "stop", "content": "Hi!"}]
+    assert facts.completion == {"role": "assistant", "finish_reason": "stop", "content": "Hi!"}
 
 
 def test_openllmetry_062_tokens_never_add_cached_or_reasoning_to_the_totals() -> None:
@@ -47,13 +47,17 @@ def test_openllmetry_062_tokens_never_add_cached_or_reasoning_to_the_totals() ->
     assert (facts.kind, facts.convention) == ("llm", "genai")
     assert (facts.input_tokens, facts.output_tokens) == (30, 9)
     assert (facts.cache_read_tokens, facts.reasoning_tokens) == (4, 3)
-    assert facts.completion == [
-        {
-            "role": "assistant",
-            "finish_reason": "tool_call",
-            "tool_calls": [{"id": "call_9", "name": "get_weather", "arguments": {"city": "Paris"}}],
-        }
-    ]
+    assert facts.completion == {
+        "role": "assistant",
+        "finish_reason": "tool_call",
+        "tool_calls": [  # the parts schema's arguments object as JSON text, as OpenAI gives it
+            {
+                "id": "call_9",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+            }
+        ],
+    }
 
 
 def test_openllmetry_association_properties_become_metadata_and_conversation() -> None:

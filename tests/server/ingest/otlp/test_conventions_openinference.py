@@ -38,12 +38,16 @@ def test_an_llm_span_has_messages_with_parts_and_tool_calls() -> None:
             "parts": [{"type": "image", "url": "https://x/y.png"}],
         },
     ]
-    assert facts.completion == [
-        {
-            "role": "assistant",
-            "tool_calls": [{"id": "call_3", "name": "get_weather", "arguments": "{}"}],
-        }
-    ]
+    assert facts.completion == {
+        "role": "assistant",
+        "tool_calls": [
+            {
+                "id": "call_3",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": "{}"},
+            }
+        ],
+    }
 
 
 def test_token_details_are_reported_apart_from_the_totals() -> None:

@@ -20,15 +20,17 @@ def test_a_legacy_chat_span_has_indexed_messages_and_tool_calls() -> None:
     )
     assert facts.provider == "openai"
     assert facts.prompt == [{"role": "user", "content": "Weather in Paris?"}]
-    assert facts.completion == [
-        {
-            "role": "assistant",
-            "finish_reason": "tool_calls",
-            "tool_calls": [
-                {"id": "call_2", "name": "get_weather", "arguments": '{"city": "Paris"}'}
-            ],
-        }
-    ]
+    assert facts.completion == {
+        "role": "assistant",
+        "finish_reason": "tool_calls",
+        "tool_calls": [
+            {
+                "id": "call_2",
+                "type": "function",
+                "function": {"name": "get_weather", "arguments": '{"city": "Paris"}'},
+            }
+        ],
+    }
 
 
 def test_cached_tokens_are_not_added_to_input_tokens() -> None:

@@ -16,7 +16,10 @@ from typing import Any
 
 import orjson
 
-from agentops_server.ingest.otlp.conventions.messages import structured_messages
+from agentops_server.ingest.otlp.conventions.messages import (
+    structured_messages,
+    with_openai_tool_calls,
+)
 from agentops_server.ingest.otlp.spans import AttrValue, LogRecord
 from agentops_server.storage.payload_content import Records
 
@@ -90,11 +93,13 @@ def _content(record: LogRecord) -> dict[str, list[Any]]:
         return out
     if name in _MESSAGE_EVENTS:
         body = record.body if isinstance(record.body, dict) else {"content": record.body}
-        return {"prompt": [{"role": _MESSAGE_EVENTS[name], **body}]}
-    if name == CHOICE_EVENT:
+        return {"prompt": [with_openai_tool_calls({"role": _MESSAGE_EVENTS[name], **body})]}
+    if name == CHOICE_EVENT:  # one record per choice (merge_content: one choice, one message)
         body = record.body if isinstance(record.body, dict) else {"content": record.body}
-        message = body.get("message") if isinstance(body.get("message"), dict) else body
-        return {"completion": [message]}
+        found = body.get("message")
+        message = dict(found if isinstance(found, dict) else body)
+        message["role"] = message.get("role") or "assistant"  # the semconv's default
+        return {"completion": [with_openai_tool_calls(message)]}
     return {}
 
 

@@ -1,19 +1,24 @@
-"""Prompt and completion of an LLM span as message lists, across conventions.
+"""Prompt and completion of an LLM span as messages, across conventions, in the shape the v2
+protocol stores (what agentops 0.3 and our SDK record of an OpenAI call).
 
 Every family is normalised to `{"role", "content", ...}` messages: `content` is the text,
-`tool_calls` a list of `{"id", "name", "arguments"}`, and parts that are not text or tool
-calls (images, reasoning, blobs) stay in `parts`. Other message fields are kept as written.
+`tool_calls` a list in OpenAI's shape, `{"id", "type": "function", "function": {"name",
+"arguments"}}` with `arguments` as JSON text, and parts that are not text or tool calls
+(images, reasoning, blobs) stay in `parts`. Other message fields are kept as written. A
+prompt is a list; a completion is one message for one choice, a list for several.
 """
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping
 
 from agentops_server.ingest.otlp.conventions.indexed import Family, family_layout, fields_of
 from agentops_server.ingest.otlp.conventions.values import decoded
 from agentops_server.ingest.otlp.spans import AttrValue, Span
+from agentops_server.storage.payload_content import completion_of
 
-__all__ = ["io_value", "llm_messages", "structured_messages"]
+__all__ = ["io_value", "llm_messages", "structured_messages", "with_openai_tool_calls"]
 
 _GENAI_PROMPT = "gen_ai.prompt."  # OpenLLMetry legacy and agentops: gen_ai.prompt.{i}.role ...
 _GENAI_COMPLETION = "gen_ai.completion."
@@ -48,7 +53,7 @@ def llm_messages(span: Span) -> tuple[AttrValue, AttrValue]:
         completion = _event_value(span, "gen_ai.content.completion", "gen_ai.completion")
     if completion is None:
         completion = io_value(attrs, "output")
-    return prompt, completion
+    return prompt, completion_of(completion)
 
 
 def io_value(attrs: Mapping[str, AttrValue], direction: str) -> AttrValue:
@@ -78,7 +83,7 @@ def _indexed_messages(
             else:
                 message[field] = value
         if calls:
-            message["tool_calls"] = calls.as_list()
+            message["tool_calls"] = _openai_tool_calls(calls.as_list())
         messages.append(message)
     return messages
 
@@ -103,7 +108,7 @@ def _openinference_messages(
             else:
                 message[name] = value
         if calls:
-            message["tool_calls"] = calls.as_list()
+            message["tool_calls"] = _openai_tool_calls(calls.as_list())
         if contents:
             parts: list[AttrValue] = []
             for part in contents.as_messages():
@@ -135,9 +140,45 @@ def structured_messages(messages: AttrValue, system: AttrValue) -> AttrValue:
         if isinstance(message, dict) and isinstance(parts := message.get("parts"), list):
             rest = {key: value for key, value in message.items() if key != "parts"}
             out.append({**rest, **_from_parts(parts, keep_content=rest.get("content"))})
+        elif isinstance(message, dict):
+            out.append(with_openai_tool_calls(message))
         else:
             out.append(message)
     return out
+
+
+def with_openai_tool_calls(message: Message) -> Message:
+    """The message with its `tool_calls` (if any) in OpenAI's shape (see _openai_tool_call)."""
+    calls = message.get("tool_calls")
+    if isinstance(calls, list):
+        return {**message, "tool_calls": _openai_tool_calls(calls)}
+    return message
+
+
+def _openai_tool_calls(calls: list[AttrValue]) -> list[AttrValue]:
+    return [_openai_tool_call(call) if isinstance(call, dict) else call for call in calls]
+
+
+def _openai_tool_call(call: dict[str, AttrValue]) -> dict[str, AttrValue]:
+    """`{"id", "type": "function", "function": {"name", "arguments"}}` from OpenAI's shape or
+    from `{"id", "name", "arguments"}` (the GenAI parts schema, the indexed families, and
+    OpenInference's once its prefixes are cut); `arguments` as JSON text, other fields kept."""
+    function = call.get("function")
+    if isinstance(function, dict):
+        named = function
+        rest = {k: v for k, v in call.items() if k not in ("id", "type", "function")}
+    else:
+        named = call
+        rest = {k: v for k, v in call.items() if k not in ("id", "type", "name", "arguments")}
+    arguments = named.get("arguments")
+    if arguments is not None and not isinstance(arguments, str):
+        arguments = json.dumps(arguments, ensure_ascii=False)
+    return {
+        "id": call.get("id"),
+        "type": call.get("type") or "function",
+        "function": {"name": named.get("name"), "arguments": arguments},
+        **rest,
+    }
 
 
 def _from_parts(parts: list[AttrValue], keep_content: AttrValue) -> Message:
@@ -155,7 +196,7 @@ def _from_parts(parts: list[AttrValue], keep_content: AttrValue) -> Message:
         if kind == "text" and isinstance(content, str):
             texts.append(content)
         elif kind == "tool_call":
-            calls.append({k: part.get(k) for k in ("id", "name", "arguments")})
+            calls.append(_openai_tool_call({k: part.get(k) for k in ("id", "name", "arguments")}))
         elif kind == "tool_call_response":
             out["tool_call_id"] = part.get("id")
             out["content"] = part["response"] if "response" in part else part.get("result")
