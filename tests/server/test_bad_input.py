@@ -193,6 +193,32 @@ def test_the_put_routes_name_the_fields_at_fault(
     assert assert_error(answer, 422)["error"] == {"code": "invalid_request", "message": message}
 
 
+@pytest.mark.parametrize("number", [b"NaN", b"Infinity", b"-Infinity", b"1e400"])
+def test_a_setting_that_is_not_a_finite_number_is_refused_and_changes_nothing(
+    live: LiveServer, number: bytes
+) -> None:
+    """In a budget or a price, null means "no limit" or "no price": NaN, Infinity or a number
+    too large for a float (read as null in an agent's data) cleared the stored value, 200."""
+    headers = live.key_headers()
+    budget = b'{"daily_limit_usd": 5, "monthly_limit_usd": 50}'
+    assert live.client.put(live.url + "/v2/budget", content=budget, headers=headers).is_success
+    price = b'{"input_per_mtok": 1, "output_per_mtok": 2, "cache_read_per_mtok": 0.5}'
+    assert live.client.put(live.url + "/v2/prices/m1", content=price, headers=headers).is_success
+    for path, body in (
+        ("/v2/budget", b'{"daily_limit_usd": 5, "monthly_limit_usd": %s}' % number),
+        ("/v2/prices/m1", price.replace(b"0.5", number)),
+    ):
+        answer = live.client.put(live.url + path, content=body, headers=headers)
+        assert_error(answer, 400, "not valid JSON", number.lstrip(b"-")[:3].decode())
+    stored = live.get("/v2/budget").json()["data"]
+    assert (stored["daily_limit_usd"], stored["monthly_limit_usd"]) == ("5", "50")
+    kept = live.get("/v2/prices").json()["data"]
+    assert [p["cache_read_per_mtok"] for p in kept if p["model"] == "m1"] == ["0.5"]
+    rule = b'{"kind": "cost_over", "threshold_usd": %s, "webhook_url": "http://127.0.0.1:9/x"}'
+    answer = live.post("/v2/alerts/rules", content=rule % number, headers=headers)
+    assert_error(answer, 400, "not valid JSON")
+
+
 def test_bad_update_session_leaves_the_session_alone(seeded: tuple[LiveServer, str, str]) -> None:
     live, session_id, jwt = seeded
     bad = {"session": {"end_state": "Exploded", "is_running": False}}

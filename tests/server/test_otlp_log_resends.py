@@ -15,7 +15,7 @@ import pytest
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
 
 from agentops_server.storage.records import PendingOtlp
-from tests.server.conftest import LiveServer
+from tests.server.conftest import LiveServer, llm
 from tests.server.test_otlp_emitters import found_by
 from tests.server.test_otlp_ingest import PROTOBUF, export, live, messages, send
 from tests.support.otlp import T0_NS, SpanSpec, key_values, new_trace_id, session_of
@@ -198,3 +198,19 @@ def test_content_held_before_record_keys_still_joins_its_span(live: LiveServer) 
     live.store.hold_pending([row, row])
     assert send(live, spans).status_code == 200
     assert stored_call(live, trace_id) == (["hello"], [])
+
+
+def test_a_v2_event_holding_the_merge_bookkeeping_fields_takes_log_content_without_a_500(
+    live: LiveServer,
+) -> None:
+    """A v2 client may send any field in an event, content_log_records and content_from_logs
+    included: log content for that event (its id as a span id, its session's id as a trace
+    id) was a 500 when they held something other than a list."""
+    session_id, jwt = live.start_session()
+    event_id = "aaaaaaaaaaaaaaaa"
+    odd = llm(id=event_id, prompt=None, content_log_records=5, content_from_logs="prompt")
+    assert live.send_events(jwt, [odd]).status_code == 200
+    trace_id = session_id.replace("-", "")
+    post_logs(live, "protobuf", log_request("protobuf", trace_id, event_id, [Log(DETAILS, "hi")]))
+    (stored,) = live.get(f"/v2/sessions/{session_id}/export").json()["llms"]
+    assert [m["content"] for m in stored["prompt"]["messages"]] == ["hi"]

@@ -153,7 +153,7 @@ def test_held_otlp_data_is_claimed_once_and_only_by_its_project(
         PendingOtlp("t2", None, "spans", '{"n": 3}', at(2)),
     ]
     store.hold_pending(held)
-    assert store.has_pending(["t1"]) and not store.has_pending(["t9"])
+    assert store.pending_traces(["t1", "t9"]) == {"t1"}
     row = pending_size('{"n": 1}')  # a row counts beyond its body
     assert (store.pending_bytes(), store.pending_bytes(other)) == (2 * row, row)  # per owner
     assert store.pending_bytes(seed.project_id) == 0
@@ -163,7 +163,7 @@ def test_held_otlp_data_is_claimed_once_and_only_by_its_project(
     assert store.claim_pending(["t1"], seed.project_id) == []
     assert [c.body for c in store.claim_pending(["t1"], other)] == ['{"n": 2}']
     assert store.expire_pending(at(2) + timedelta(microseconds=1)) == 1
-    assert not store.has_pending(["t2"])
+    assert store.pending_traces(["t2"]) == set()
 
 
 def test_log_content_held_for_a_span_is_claimed_only_with_that_span(
@@ -186,7 +186,7 @@ def test_log_content_held_for_a_span_is_claimed_only_with_that_span(
     assert store.pending_bytes(mine) == pending_size('{"b": 1}')
     assert store.claim_pending(["t1"], mine, ["span-a"]) == []
     assert store.expire_pending(at(2)) == 0 and store.expire_pending(at(3)) == 1
-    assert not store.has_pending(["t1"])
+    assert store.pending_traces(["t1"]) == set()
     store.hold_pending([held[2]])
     assert store.claim_pending(["t1"], mine) == [held[2]]  # no span ids: all of it
 

@@ -93,7 +93,7 @@ async def list_rules(request: Request) -> dict[str, Any]:
 )
 async def add_rule(request: Request) -> dict[str, Any]:
     key = await require_api_key(request)
-    body = await read_json(request, MAX_BODY_BYTES)
+    body = await read_json(request, MAX_BODY_BYTES, strict=True)
     try:
         write = rule_from_json(key.project_id, body)
     except InvalidRule as exc:

@@ -90,8 +90,9 @@ def _inflate(raw: bytes, limit: int, *, gzip: bool) -> bytes:
             raise bad_request(f"request body has {len(rest)} bytes after its {kind} data")
 
 
-async def read_json(request: Request, limit: int) -> Any:
-    return parse_json(await read_body(request, limit))
+async def read_json(request: Request, limit: int, *, strict: bool = False) -> Any:
+    """The body as JSON (see parse_json; `strict` for settings, where a number is meant)."""
+    return parse_json(await read_body(request, limit), strict=strict)
 
 
 Model = TypeVar("Model", bound=BaseModel)
@@ -102,7 +103,7 @@ async def read_model(request: Request, model: type[Model], limit: int) -> Model:
     validated into `model`: a 422 naming each field at fault. FastAPI's own body parameters
     took only `Content-Type: application/json` and answered `: Input should be a valid
     dictionary` without it, and `0: JSON decode error` for bad JSON."""
-    value = await read_json(request, limit)
+    value = await read_json(request, limit, strict=True)
     names = ", ".join(model.model_fields)
     if not isinstance(value, dict):
         raise invalid(f"the body must be a JSON object with the fields {names}")
@@ -121,11 +122,14 @@ async def read_model(request: Request, model: type[Model], limit: int) -> Model:
         raise invalid("; ".join(problems)) from None
 
 
-def parse_json(raw: bytes) -> Any:
+def parse_json(raw: bytes, *, strict: bool = False) -> Any:
+    """The body's JSON value. An agent's data may hold NaN, Infinity and numbers too large
+    for a float, stored as null; with `strict` (a setting such as a limit or a price, where
+    null means "none") they are a 400 instead, as RFC 8259 has no such numbers."""
     if not raw.strip():
         raise bad_request("request body is empty: expected a JSON object")
     try:
-        value, by_orjson = _load(raw)
+        value, by_orjson = _load_strict(raw) if strict else _load(raw)
     except UnicodeDecodeError:
         raise bad_request("request body is not UTF-8 encoded JSON") from None
     except ValueError as exc:
@@ -156,6 +160,24 @@ def _load(raw: bytes) -> tuple[Any, bool]:
     # decoded here: json.loads would take UTF-16 and the UTF-8 bytes of a lone surrogate
     text = raw.decode("utf-8-sig")
     return json.loads(text, parse_constant=_no_constant, parse_float=_finite_float), False
+
+
+def _load_strict(raw: bytes) -> tuple[Any, bool]:
+    """The value, by the stdlib parser (bodies of settings are small), refusing what _load
+    reads as None: NaN, Infinity and numbers too large for a float."""
+    text = raw.decode("utf-8-sig")
+    return json.loads(text, parse_constant=_refuse_constant, parse_float=_strict_float), False
+
+
+def _refuse_constant(token: str) -> None:
+    raise ValueError(f"{token} is not a JSON number")
+
+
+def _strict_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise ValueError(f"{text[:40]} is too large for a number")
+    return number
 
 
 def _maybe_too_deep(raw: bytes) -> bool:

@@ -37,9 +37,9 @@ def merge_content(payload: dict[str, Any], records: Records) -> dict[str, Any]:
     is that message, see completion_of); never over what the span itself carried, and
     never twice from one record (LOG_RECORDS). Returns what it took (empty: the payload is
     unchanged)."""
-    done: list[str] = list(payload.get(LOG_RECORDS) or [])
+    done: list[str] = _listed(payload, LOG_RECORDS)
     seen = set(done)
-    from_logs: list[str] = list(payload.get(FROM_LOGS) or [])
+    from_logs: list[str] = _listed(payload, FROM_LOGS)
     taken: dict[str, Any] = {}
     for record, fields in records.items():
         if record in seen:
@@ -65,3 +65,10 @@ def merge_content(payload: dict[str, Any], records: Records) -> dict[str, Any]:
         payload[FROM_LOGS] = from_logs
         payload[LOG_RECORDS] = done
     return taken
+
+
+def _listed(payload: dict[str, Any], key: str) -> list[str]:
+    """The names a payload lists under `key`; none when it holds something else (a v2 client
+    may send any field in an event, these two included)."""
+    value = payload.get(key)
+    return [name for name in value if isinstance(name, str)] if isinstance(value, list) else []

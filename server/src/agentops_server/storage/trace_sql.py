@@ -67,7 +67,9 @@ _CHILDREN_BY_KEY = (
     .where(events.c.session_id.in_(_SESSION_IDS), events.c.parent_id.in_(_IDS))
     .order_by(events.c.init_timestamp, events.c.seq)
 )
-_ANY_PENDING = select(pending_otlp.c.seq).where(pending_otlp.c.trace_id.in_(_IDS)).limit(1)
+_PENDING_TRACES = (
+    select(pending_otlp.c.trace_id).where(pending_otlp.c.trace_id.in_(_IDS)).distinct()
+)
 _REPARENT = (
     update(events)
     .where(
@@ -311,15 +313,16 @@ class TraceSql:
 
         return self._transact(work)
 
-    def has_pending(self, trace_ids: Sequence[str]) -> bool:
-        """Whether anything waits for one of these traces (a cheap check before claiming)."""
+    def pending_traces(self, trace_ids: Sequence[str]) -> set[str]:
+        """Which of these traces something waits for (a cheap read before claiming: content
+        waiting for a span that has not come costs the other traces of a request nothing)."""
         wanted = sorted(set(trace_ids))
+        found: set[str] = set()
         with self._read() as conn:
             for start in range(0, len(wanted), IDS_PER_QUERY):
                 params = {"ids": wanted[start : start + IDS_PER_QUERY]}
-                if conn.execute(_ANY_PENDING, params).first() is not None:
-                    return True
-        return False
+                found.update(conn.execute(_PENDING_TRACES, params).scalars())
+        return found
 
     def expire_pending(self, received_before: datetime) -> int:
         """Drop what waited since before `received_before`; returns how many rows."""

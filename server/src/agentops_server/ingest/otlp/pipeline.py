@@ -264,7 +264,7 @@ class OtlpIngest:
         with self._cpu:
             traces = _read_traces(spans, project_id)
         sessions = self._sessions([write for *_, write in traces], project_id)
-        waiting = set(self._pending_of([trace_id for trace_id, *_ in traces]))
+        waiting = self._store.pending_traces([trace_id for trace_id, *_ in traces])
         prepared = _Prepared(Outcome(spans=len(spans)), project_id)
         with self._cpu:
             mine: list[_Trace] = []
@@ -284,10 +284,6 @@ class OtlpIngest:
             for trace in mine:
                 self._assemble(prepared, trace, stored.get(trace.session.id, Stored()))
         return prepared
-
-    def _pending_of(self, trace_ids: list[str]) -> list[str]:
-        """The traces of `trace_ids` that may have something waiting (all of them if any)."""
-        return trace_ids if self._store.has_pending(trace_ids) else []
 
     def _with_held(
         self,
