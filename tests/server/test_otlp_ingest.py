@@ -25,6 +25,7 @@ from tests.support.otlp import (
     agentops_llm_span,
     agentops_session_span,
     agentops_tool_span,
+    chat_trace,
     new_trace_id,
     session_of,
     trace_request,
@@ -544,13 +545,8 @@ def test_genai_messages_of_one_call_split_over_two_log_requests_are_all_kept(
 
     headers = {**PROTOBUF, "X-Agentops-Api-Key": live.api_key}
     for span_first in (True, False):
-        trace_id = new_trace_id()
-        root = SpanSpec("main", trace_id, scope="app")
-        chat = SpanSpec("chat gpt-4o-mini", trace_id, parent=root.span_id, kind=3, scope="genai",
-                        attributes={"gen_ai.operation.name": "chat",
-                                    "gen_ai.request.model": "gpt-4o-mini",
-                                    "gen_ai.usage.input_tokens": 21,
-                                    "gen_ai.usage.output_tokens": 7})  # fmt: skip
+        _, (chat, root) = chat_trace()
+        trace_id = chat.trace_id
         if span_first:
             assert send(live, [chat, root]).status_code == 200
         for event, content in (

@@ -18,7 +18,7 @@ from agentops_server.storage.records import PendingOtlp
 from tests.server.conftest import LiveServer, llm
 from tests.server.test_otlp_emitters import found_by
 from tests.server.test_otlp_ingest import PROTOBUF, export, live, messages, send
-from tests.support.otlp import T0_NS, SpanSpec, key_values, new_trace_id, session_of
+from tests.support.otlp import T0_NS, chat_trace, key_values, session_of
 
 __all__ = ["live"]  # the fixture: SQLite and PostgreSQL
 
@@ -89,18 +89,6 @@ def post_logs(live: LiveServer, encoding: str, body: bytes) -> None:
     headers = {**content_type, "X-Agentops-Api-Key": live.api_key}
     res = live.client.post(live.url + "/v1/logs", content=body, headers=headers)
     assert res.status_code == 200, res.text
-
-
-def chat_trace() -> tuple[str, list[SpanSpec]]:
-    """A trace whose root holds one chat call: (the call's span id, the spans)."""
-    trace_id = new_trace_id()
-    root = SpanSpec("main", trace_id, scope="app")
-    chat = SpanSpec("chat gpt-4o-mini", trace_id, parent=root.span_id, kind=3, scope="genai",
-                    attributes={"gen_ai.operation.name": "chat",
-                                "gen_ai.request.model": "gpt-4o-mini",
-                                "gen_ai.usage.input_tokens": 21,
-                                "gen_ai.usage.output_tokens": 7})  # fmt: skip
-    return chat.span_id, [chat, root]
 
 
 def stored_call(live: LiveServer, trace_id: str) -> tuple[list[str], list[str]]:

@@ -18,12 +18,11 @@ from tests.server.test_otlp_log_resends import (
     DETAILS,
     Log,
     at,
-    chat_trace,
     log_request,
     post_logs,
     stored_call,
 )
-from tests.support.otlp import SpanSpec, new_span_id, trace_request
+from tests.support.otlp import SpanSpec, chat_trace, new_span_id, trace_request
 
 __all__ = ["live"]  # the fixture: SQLite and PostgreSQL
 

@@ -180,3 +180,15 @@ def agentops_session_span(
     return SpanSpec(
         name=f"{name}.session", trace_id=trace_id, start_ms=0, end_ms=100, attributes=attributes
     )
+
+
+def chat_trace() -> tuple[str, list[SpanSpec]]:
+    """A trace whose root holds one chat call: (the call's span id, the spans)."""
+    trace_id = new_trace_id()
+    root = SpanSpec("main", trace_id, scope="app")
+    chat = SpanSpec("chat gpt-4o-mini", trace_id, parent=root.span_id, kind=3, scope="genai",
+                    attributes={"gen_ai.operation.name": "chat",
+                                "gen_ai.request.model": "gpt-4o-mini",
+                                "gen_ai.usage.input_tokens": 21,
+                                "gen_ai.usage.output_tokens": 7})  # fmt: skip
+    return chat.span_id, [chat, root]
