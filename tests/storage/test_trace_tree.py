@@ -191,6 +191,32 @@ def test_log_content_held_for_a_span_is_claimed_only_with_that_span(
     assert store.claim_pending(["t1"], mine) == [held[2]]  # no span ids: all of it
 
 
+def test_held_log_content_is_found_and_taken_for_stored_spans_only(
+    store: SqlStore, seed: Seed
+) -> None:
+    """What a request looks for after its spans are stored: per trace, the spans whose log
+    content this project holds (None: held for the whole trace by an earlier version), and
+    taking it leaves token-less spans, uploads, other spans and other projects alone."""
+    mine, other = seed.project_id, store.create_project("Other").id
+    held = [
+        PendingOtlp("t1", mine, "logs", '{"a": 1}', at(0), "span-a"),
+        PendingOtlp("t1", None, "spans", '{"n": 1}', at(1)),
+        PendingOtlp("t1", mine, "logs", '{"b": 1}', at(2), "span-b"),
+        PendingOtlp("t1", mine, "logs", '{"whole": 1}', at(3)),
+        PendingOtlp("t1", other, "logs", '{"a": 9}', at(4), "span-a"),
+        PendingOtlp("t2", mine, "logs", '{"c": 1}', at(5), "span-c"),
+        PendingOtlp("t3", None, "upload", "log text", at(6)),
+    ]
+    store.hold_pending(held)
+    found = store.held_content(mine, ["t1", "t2", "t3", "t9"])
+    assert found == {"t1": {"span-a", "span-b", None}, "t2": {"span-c"}}
+    assert store.held_content(other, ["t1"]) == {"t1": {"span-a"}}
+    assert store.claim_content("t1", mine, ["span-a", "span-x"]) == [held[0], held[3]]
+    assert store.claim_content("t1", mine, ["span-a"]) == []
+    assert store.held_content(mine, ["t1"]) == {"t1": {"span-b"}}
+    assert store.claim_pending(["t1"], other) == [held[1], held[4]]  # still there
+
+
 def test_two_workers_claiming_at_once_each_take_a_held_row_at_most_once(
     database_url: str, store: SqlStore, seed: Seed
 ) -> None:

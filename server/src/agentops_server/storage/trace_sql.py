@@ -70,6 +70,11 @@ _CHILDREN_BY_KEY = (
 _PENDING_TRACES = (
     select(pending_otlp.c.trace_id).where(pending_otlp.c.trace_id.in_(_IDS)).distinct()
 )
+_HELD_CONTENT = (
+    select(pending_otlp.c.trace_id, pending_otlp.c.span_id)
+    .where(pending_otlp.c.project_id == bindparam("project_id"), pending_otlp.c.trace_id.in_(_IDS))
+    .distinct()
+)
 _REPARENT = (
     update(events)
     .where(
@@ -280,11 +285,23 @@ class TraceSql:
         and log content held for this project; with `span_ids`, only the log content held for
         those spans (and any an earlier version held for a whole trace): the rest waits on for
         its own spans. Oldest first."""
+        owner = pending_otlp.c.project_id
+        return self._take_held(trace_ids, or_(owner.is_(None), owner == project_id), span_ids)
+
+    def claim_content(
+        self, trace_id: str, project_id: str, span_ids: Sequence[str]
+    ) -> list[PendingOtlp]:
+        """Take the log content held for this project for these spans of the trace, and any
+        an earlier version held for the whole trace (not the token-less spans and uploads
+        that claim_pending takes too). Oldest first."""
+        return self._take_held([trace_id], pending_otlp.c.project_id == project_id, span_ids)
+
+    def _take_held(
+        self, trace_ids: Sequence[str], owned: Any, span_ids: Sequence[str] | None
+    ) -> list[PendingOtlp]:
         wanted = sorted(set(trace_ids))
         if not wanted:
             return []
-        owner = pending_otlp.c.project_id
-        mine = or_(owner.is_(None), owner == project_id)
         spans = sorted(set(span_ids)) if span_ids is not None else None
 
         def work(conn: Connection) -> list[PendingOtlp]:
@@ -292,12 +309,12 @@ class TraceSql:
             for start in range(0, len(wanted), IDS_PER_QUERY):
                 traces = pending_otlp.c.trace_id.in_(wanted[start : start + IDS_PER_QUERY])
                 if spans is None:
-                    rows += _take(conn, and_(traces, mine))
+                    rows += _take(conn, and_(traces, owned))
                     continue
-                rows += _take(conn, and_(traces, mine, pending_otlp.c.span_id.is_(None)))
+                rows += _take(conn, and_(traces, owned, pending_otlp.c.span_id.is_(None)))
                 for first in range(0, len(spans), IDS_PER_QUERY):
                     of_spans = pending_otlp.c.span_id.in_(spans[first : first + IDS_PER_QUERY])
-                    rows += _take(conn, and_(traces, mine, of_spans))
+                    rows += _take(conn, and_(traces, owned, of_spans))
             rows.sort(key=lambda r: int(r["seq"]))
             return [
                 PendingOtlp(
@@ -322,6 +339,19 @@ class TraceSql:
             for start in range(0, len(wanted), IDS_PER_QUERY):
                 params = {"ids": wanted[start : start + IDS_PER_QUERY]}
                 found.update(conn.execute(_PENDING_TRACES, params).scalars())
+        return found
+
+    def held_content(self, project_id: str, trace_ids: Sequence[str]) -> dict[str, set[str | None]]:
+        """Per trace among these, the spans whose log content is held for this project (None:
+        content an earlier version held for the whole trace): what a request that stored
+        spans of these traces looks for after its commit (one read for the request)."""
+        wanted = sorted(set(trace_ids))
+        found: dict[str, set[str | None]] = {}
+        with self._read() as conn:
+            for start in range(0, len(wanted), IDS_PER_QUERY):
+                params = {"project_id": project_id, "ids": wanted[start : start + IDS_PER_QUERY]}
+                for trace_id, span_id in conn.execute(_HELD_CONTENT, params):
+                    found.setdefault(trace_id, set()).add(span_id)
         return found
 
     def expire_pending(self, received_before: datetime) -> int:
