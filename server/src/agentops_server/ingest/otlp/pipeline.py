@@ -33,6 +33,7 @@ from agentops_server.ingest.otlp.assemble import (
 )
 from agentops_server.ingest.otlp.conventions import read_span
 from agentops_server.ingest.otlp.decode import decode_traces
+from agentops_server.ingest.otlp.held_content import HeldContent
 from agentops_server.ingest.otlp.log_content import Contents, contents_by_trace
 from agentops_server.ingest.otlp.pending import (
     SPANS,
@@ -89,9 +90,17 @@ class _Prepared:
     so after the write they are moved too (see finish)."""
     roots: list[tuple[str, str]] = field(default_factory=list)  # session, root span id
     fills: list[UsageFill] = field(default_factory=list)  # token kinds of stored LLM calls
+    spans: dict[str, set[str]] = field(default_factory=dict)  # trace: its spans' events
+    contents: list[tuple[str, Contents]] = field(default_factory=list)
+    """Per session, the held log contents the events took before they were written."""
+    duplicates: int = 0
+    """Events the write skipped as stored already (by an exporter's retry, say): held content
+    they took is merged into the stored ones (see finish)."""
 
     def needs_finish(self) -> bool:
-        return bool(self.agents or self.roots or self.inherited or self.rootless or self.fills)
+        return bool(
+            self.agents or self.roots or self.inherited or self.rootless or self.fills or self.spans
+        )
 
 
 @dataclass(slots=True)
@@ -99,6 +108,7 @@ class _Trace:
     """One trace of a request, ready to assemble: its spans (with those that waited for it),
     its root if among them, its session, and GenAI log contents that came before its spans."""
 
+    trace_id: str
     items: list[Item]
     root: Item | None
     session: Session
@@ -116,6 +126,7 @@ class OtlpIngest:
         self, store: Store, pricer: Pricer, writer: IngestWriter, config: ServerConfig
     ) -> None:
         self._store = store
+        self._held = HeldContent(store)
         self._pricer = pricer
         self._writer = writer
         # Python work of requests one at a time (see prepare); with one writer thread doing
@@ -155,7 +166,7 @@ class OtlpIngest:
         try:
             prepared = self._read(body, media, project_id, claimed)
             if prepared.events:
-                self._store.append_events(prepared.events)
+                prepared.duplicates = self._store.append_events(prepared.events).duplicates
         except BaseException:
             self._give_back(claimed)
             raise
@@ -168,7 +179,7 @@ class OtlpIngest:
         try:
             prepared = await run_in_threadpool(self._read, body, media, project_id, claimed)
             if prepared.events:
-                await self._writer.append(prepared.events)
+                prepared.duplicates = (await self._writer.append(prepared.events)).duplicates
         except BaseException:
             await run_in_threadpool(self._give_back, claimed)
             raise
@@ -179,7 +190,8 @@ class OtlpIngest:
     def _give_back(self, claimed: Claimed) -> None:
         """What a request took from the held spans and log contents and failed to store (a
         refused batch, a database error): held again, as it was, for the trace's next
-        request. Events are idempotent, so giving back what did get stored is harmless."""
+        request (or joined, if another request stored its span meanwhile). Events are
+        idempotent, so giving back what did get stored is harmless."""
         if not claimed:
             return
         try:
@@ -189,6 +201,11 @@ class OtlpIngest:
                 "could not hold again %d OTLP batch(es) claimed by a failed request: lost",
                 len(claimed),
             )
+            return
+        try:
+            self._held.settle(claimed)
+        except Exception:
+            logger.exception("could not join OTLP log content held again to its stored spans")
 
     def hold(self, spans: Sequence[Span]) -> Outcome:
         """Keep token-less spans until an authenticated request names their trace. Only
@@ -279,7 +296,7 @@ class OtlpIngest:
                     held = self._with_held(trace_id, items, root, session, project_id, claimed)
                     mine.append(held)
                 else:
-                    mine.append(_Trace(items, root, session))
+                    mine.append(_Trace(trace_id, items, root, session))
             stored = self._stored(mine)
             for trace in mine:
                 self._assemble(prepared, trace, stored.get(trace.session.id, Stored()))
@@ -321,7 +338,7 @@ class OtlpIngest:
         whole = [row for row in logs if row.span_id is None]
         if whole:  # held by an earlier version for the whole trace: the rest waits on
             mine, rest = split_by_span(whole, known)
-            self._store.hold_pending(rest)
+            self._held.hold(rest)  # joined now where another request stored its span
             if claimed is not None:  # given back if the request fails: its part only
                 for row in whole:
                     claimed.remove(row)
@@ -335,7 +352,7 @@ class OtlpIngest:
             session = self._store.write_session(
                 session_write(trace_id, items, project_id, root), create=True
             )
-        return _Trace(items, root, session, contents)
+        return _Trace(trace_id, items, root, session, contents)
 
     def _stored(self, traces: list[_Trace]) -> dict[str, Stored]:
         """Per session, what the store holds that its trace's spans need (parents outside the
@@ -360,6 +377,10 @@ class OtlpIngest:
         built = Assembler(session, trace.items, root, stored, self._pricer).build()
         if trace.contents:
             _fill_contents(built.events, trace.contents)
+            prepared.contents.append((session.id, trace.contents))
+        if built.events:
+            spans = prepared.spans.setdefault(trace.trace_id, set())
+            spans.update(event.id for event in built.events)
         prepared.events += built.events
         prepared.agents += [(session.id, agent, name) for agent, name in built.agents]
         prepared.inherited += [(session.id, top, agent) for top, agent in built.inherited]
@@ -389,8 +410,15 @@ class OtlpIngest:
         return stored
 
     def finish(self, prepared: _Prepared) -> None:
-        """The updates the request's events make to what is stored, after they are written;
-        the roots include those that arrived while the request was prepared."""
+        """The updates the request's events make to what is stored, after they are written:
+        log content held for their spans meanwhile is joined (see held_content.py), held
+        content that events stored already took is merged into them, and the roots include
+        those that arrived while the request was prepared."""
+        self._held.after_commit(prepared.project_id, prepared.spans)
+        if prepared.duplicates:
+            for session_id, contents in prepared.contents:
+                for span_id, records in contents.items():
+                    self._store.merge_event_payload(session_id, span_id, records)
         roots = prepared.roots
         if prepared.rootless:
             now = self._store.get_sessions(prepared.project_id, prepared.rootless)
@@ -430,7 +458,7 @@ class OtlpIngest:
                     session.id, span_id, of_span
                 ):
                     held += content_rows(trace_id, project_id, {span_id: of_span}, now)
-        self._store.hold_pending(held)
+        self._held.hold(held)  # joined now where its span was stored meanwhile
 
     # --- uploads of agentops 0.4 -------------------------------------------------------------
     def session_for_upload(self, trace_id: str, project_id: str) -> str:

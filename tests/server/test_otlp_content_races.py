@@ -1,0 +1,212 @@
+"""GenAI content from /v1/logs and its span's /v1/traces request running at the same moment
+on PostgreSQL (writer threads, `serve --workers N`): whichever looked first, the content joins
+the span's event, never waits for a span already stored until it expires. Each interleaving is
+made with real connections holding PostgreSQL locks: a request stops at a statement until the
+test lets it go, and the test waits (in pg_stat_activity) until it is there.
+
+Also on both engines: held content that a request takes for a span stored already (an
+exporter's retry) is merged into the stored event, not dropped with the duplicate."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Callable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
+from contextlib import contextmanager
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+from typing import TypeVar
+
+import httpx
+import psycopg
+import pytest
+from sqlalchemy import make_url
+
+from agentops_server.config import ServerConfig
+from agentops_server.storage.records import PendingOtlp
+from tests.server.conftest import LiveServer, pg_live, start_live
+from tests.server.test_otlp_ingest import export, live, send
+from tests.server.test_otlp_log_resends import DETAILS, Log, at, log_request, stored_call
+from tests.support.otlp import SpanSpec, chat_trace, new_span_id, session_of
+from tests.support.server import free_port
+
+__all__ = ["live", "pg_live"]  # the fixtures
+
+T = TypeVar("T")
+WAIT_SECONDS = 30.0
+APPEND_TOUCHES_SESSION = "UPDATE sessions SET last_activity_at%"  # an append's first write
+HOLDS = "INSERT INTO pending_otlp%"
+CLAIMS = "DELETE FROM pending_otlp%"
+
+
+def post_logs(live: LiveServer, body: bytes) -> None:
+    """openai-v2's content records, in a client of their own (the test sends from threads)."""
+    headers = {"Content-Type": "application/x-protobuf", "X-Agentops-Api-Key": live.api_key}
+    with httpx.Client(timeout=WAIT_SECONDS * 2) as client:
+        res = client.post(live.url + "/v1/logs", content=body, headers=headers)
+    assert res.status_code == 200, res.text
+
+
+def send_apart(live: LiveServer, *spans: SpanSpec) -> int:
+    """send() in a client of its own; the status code."""
+    with httpx.Client(timeout=WAIT_SECONDS * 2) as client:
+        return send(replace(live, client=client), list(spans)).status_code
+
+
+def libpq_url(live: LiveServer) -> str:
+    """The server's database, for a plain psycopg connection of the test's own."""
+    url = make_url(live.config.database_url).set(drivername="postgresql")
+    return url.render_as_string(hide_password=False)
+
+
+def in_thread(pool: ThreadPoolExecutor, work: Callable[[], T]) -> Future[T]:
+    return pool.submit(work)
+
+
+def wait_until_blocked(url: str, statement: str) -> None:
+    """Until a connection to the database waits for a lock in a statement LIKE `statement`
+    (polled: PostgreSQL tells no one when a statement starts to wait)."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    query = (
+        "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
+        "AND wait_event_type = 'Lock' AND query ILIKE %s"
+    )
+    with psycopg.connect(url, autocommit=True) as conn:
+        while True:
+            row = conn.execute(query, [statement]).fetchone()
+            if row is not None and row[0]:
+                return
+            if time.monotonic() > deadline:
+                raise AssertionError(f"no statement like {statement!r} waited for a lock")
+            time.sleep(0.005)
+
+
+@contextmanager
+def second_worker(live: LiveServer) -> Iterator[LiveServer]:
+    """Another server process on the same database (as `serve --workers 2` runs one)."""
+    config = ServerConfig.build(
+        data_dir=live.config.data_dir,
+        database_url=live.config.database_url,
+        port=free_port(),
+        environ={},
+    )
+    server, thread, store = start_live(config)
+    other = replace(live, url=f"http://127.0.0.1:{config.port}", config=config, store=store)
+    try:
+        yield other
+    finally:
+        server.should_exit = True
+        thread.join(30)
+        store.close()
+
+
+@pytest.mark.postgres
+def test_content_held_while_its_span_is_written_joins_the_span(pg_live: LiveServer) -> None:
+    """The span's request looked for held content (none), and is writing the span; the logs
+    request looks for the span (not committed yet) and holds the content, then the span's
+    commit: it was left held, its prompt empty, until it expired."""
+    live, url = pg_live, libpq_url(pg_live)
+    span_id, (chat, root) = chat_trace()
+    trace_id = root.trace_id
+    assert send(live, [root]).status_code == 200  # its session exists
+    body = log_request("protobuf", trace_id, span_id, [Log(DETAILS, "hello", *at(1))])
+    with ThreadPoolExecutor(1) as pool, psycopg.connect(url) as blocker:
+        blocker.execute("SELECT id FROM sessions WHERE id = %s FOR UPDATE", [session_of(trace_id)])
+        span_request = in_thread(pool, lambda: send_apart(live, chat))
+        wait_until_blocked(url, APPEND_TOUCHES_SESSION)  # looked, and now writing
+        post_logs(live, body)
+        assert live.store.pending_bytes(live.project_id) > 0  # held: the span is not there
+        blocker.rollback()
+        assert span_request.result(WAIT_SECONDS) == 200
+    assert stored_call(live, trace_id) == (["hello"], ["re: hello"])
+    assert live.store.pending_bytes(live.project_id) == 0
+
+
+@pytest.mark.postgres
+def test_content_held_after_its_span_was_stored_joins_the_span(pg_live: LiveServer) -> None:
+    """The logs request looked for the span (not there) and is holding the content; the
+    span's request looks for held content (not committed yet), stores the span and answers;
+    then the hold commits: it was left held until it expired."""
+    live, url = pg_live, libpq_url(pg_live)
+    span_id, (chat, root) = chat_trace()
+    trace_id = root.trace_id
+    assert send(live, [root]).status_code == 200
+    body = log_request("protobuf", trace_id, span_id, [Log(DETAILS, "hello", *at(1))])
+    with ThreadPoolExecutor(1) as pool, psycopg.connect(url) as blocker:
+        blocker.execute("LOCK TABLE pending_otlp IN SHARE MODE")  # reads pass, writes wait
+        logs_request = in_thread(pool, lambda: post_logs(live, body))
+        wait_until_blocked(url, HOLDS)  # looked, and now holding
+        assert send(live, [chat]).status_code == 200
+        assert stored_call(live, trace_id) == ([], [])  # stored, without its content yet
+        blocker.rollback()
+        logs_request.result(WAIT_SECONDS)
+    assert stored_call(live, trace_id) == (["hello"], ["re: hello"])
+    assert live.store.pending_bytes(live.project_id) == 0
+
+
+@pytest.mark.postgres
+def test_content_an_earlier_version_held_for_the_trace_joins_a_span_stored_during_its_split(
+    pg_live: LiveServer,
+) -> None:
+    """After the upgrade to per-span rows: one worker takes the trace's old whole-trace row for
+    its call and holds the other call's part again; meanwhile the other call's request, on
+    another worker, looked for held content (none: the row was taken, its rest not held yet)
+    and stored its span. The rest was left held until it expired, that call's prompt empty."""
+    live, url = pg_live, libpq_url(pg_live)
+    span_id, (chat, root) = chat_trace()
+    trace_id = root.trace_id
+    second = replace(chat, span_id=new_span_id(), start_ms=20, end_ms=30)
+    assert send(live, [root]).status_code == 200
+    old = {
+        span_id: {"r1": {"prompt": [{"role": "user", "content": "one"}]}},
+        second.span_id: {"r2": {"prompt": [{"role": "user", "content": "two"}]}},
+    }
+    came = datetime.now(UTC) - timedelta(seconds=60)
+    live.store.hold_pending([PendingOtlp(trace_id, live.project_id, "logs", json.dumps(old), came)])
+    with (
+        second_worker(live) as other,
+        ThreadPoolExecutor(2) as pool,
+        psycopg.connect(url) as row_lock,
+        psycopg.connect(url) as table_lock,
+    ):
+        row_lock.execute("SELECT seq FROM pending_otlp WHERE trace_id = %s FOR UPDATE", [trace_id])
+        first = in_thread(pool, lambda: send_apart(live, chat))
+        wait_until_blocked(url, CLAIMS)  # taking the old row: waits for the row lock
+        # queued behind the take's transaction: granted when it commits, before the hold
+        locked = in_thread(
+            pool, lambda: table_lock.execute("LOCK TABLE pending_otlp IN SHARE MODE")
+        )
+        wait_until_blocked(url, "LOCK TABLE pending_otlp%")
+        row_lock.rollback()
+        wait_until_blocked(url, HOLDS)  # took the row, and now holds the other call's part
+        locked.result(WAIT_SECONDS)
+        assert send_apart(other, second) == 200
+        table_lock.rollback()
+        assert first.result(WAIT_SECONDS) == 200
+    calls = {llm["id"]: llm["prompt"] for llm in export(live, trace_id)["llms"]}
+    assert calls[span_id] == {"type": "chatml", "messages": [{"role": "user", "content": "one"}]}
+    assert calls[second.span_id] == {
+        "type": "chatml",
+        "messages": [{"role": "user", "content": "two"}],
+    }
+    assert live.store.pending_bytes(live.project_id) == 0
+
+
+def test_held_content_taken_by_a_span_sent_again_joins_the_stored_event(
+    live: LiveServer,
+) -> None:
+    """Content held at the moment its span was stored (the logs request holds, then looks
+    again) is taken by the span's request sent again (an exporter's retry): its event was
+    skipped as a duplicate, and the content with it. On both engines."""
+    span_id, spans = chat_trace()
+    trace_id = spans[0].trace_id
+    assert send(live, spans).status_code == 200
+    content = {span_id: {"r1": {"prompt": [{"role": "user", "content": "hello"}]}}}
+    held = PendingOtlp(
+        trace_id, live.project_id, "logs", json.dumps(content), datetime.now(UTC), span_id
+    )
+    live.store.hold_pending([held])
+    assert send(live, spans).status_code == 200
+    assert stored_call(live, trace_id) == (["hello"], [])
+    assert live.store.pending_bytes(live.project_id) == 0
