@@ -65,6 +65,11 @@ PUBLIC = {
     "trace",
     "update_trace_metadata",
     "workflow",
+    "track_tool",
+    "track_endpoint",
+    "validate_trace_spans",
+    "print_validation_summary",
+    "ValidationError",
 }
 
 

@@ -90,6 +90,17 @@ if TYPE_CHECKING:
         UNSET,
         TraceState,
     )
+    from agentops.legacy import (
+        track_tool,
+    )
+    from agentops.sdk.decorators import (
+        track_endpoint,
+    )
+    from agentops.validation import (
+        ValidationError,
+        print_validation_summary,
+        validate_trace_spans,
+    )
     from agentops.wire import (
         EndState,
         EventType,
@@ -190,6 +201,22 @@ _HOMES = {
         "agentops.enums",
     ),
     **dict.fromkeys(
+        ("track_tool",),
+        "agentops.legacy",
+    ),
+    **dict.fromkeys(
+        ("track_endpoint",),
+        "agentops.sdk.decorators",
+    ),
+    **dict.fromkeys(
+        (
+            "ValidationError",
+            "print_validation_summary",
+            "validate_trace_spans",
+        ),
+        "agentops.validation",
+    ),
+    **dict.fromkeys(
         (
             "EndState",
             "EventType",
@@ -215,6 +242,7 @@ __all__ = [
     "TraceContext",
     "TraceState",
     "UNSET",
+    "ValidationError",
     "add_tags",
     "agent",
     "configure",
@@ -229,6 +257,7 @@ __all__ = [
     "guardrail",
     "init",
     "operation",
+    "print_validation_summary",
     "record",
     "record_action",
     "record_function",
@@ -244,7 +273,10 @@ __all__ = [
     "tool",
     "trace",
     "track_agent",
+    "track_endpoint",
+    "track_tool",
     "update_trace_metadata",
+    "validate_trace_spans",
     "workflow",
 ]
 

@@ -1,0 +1,237 @@
+"""agentops 0.4 programs that start, configure and import: the names 0.4.21 exports (and the
+modules it keeps them in) exist here, its settings and environment variables are read, and
+what it stores on our server (tags, the init trace's name) is stored here too."""
+
+from __future__ import annotations
+
+import enum
+import importlib
+import json
+import subprocess
+import uuid
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+import agentops
+from tests.sdk.conftest import export, init_only
+from tests.support.otel_clients import AGENTOPS04_PYTHON, client_env, client_python
+from tests.support.server import ServerProcess
+
+SEMCONV_MODULES = (
+    "agent",
+    "core",
+    "enum",
+    "instrumentation",
+    "langchain",
+    "message",
+    "meters",
+    "resource",
+    "span_attributes",
+    "span_kinds",
+    "status",
+    "tool",
+    "workflow",
+)
+
+# What a module's classes hold: {class: {name: value}}, run by both interpreters.
+_DUMP = """
+import enum, importlib, inspect, json, sys
+found = {}
+for name in sys.argv[1:]:
+    module = importlib.import_module(f"agentops.semconv.{name}")
+    for cls in vars(module).values():
+        if inspect.isclass(cls) and cls.__module__ == module.__name__:
+            items = [(m.name, m.value) for m in cls] if issubclass(cls, enum.Enum) else [
+                (k, v) for k, v in vars(cls).items() if not k.startswith("_")]
+            found[f"{name}.{cls.__name__}"] = dict(items)
+print(json.dumps(found, sort_keys=True))
+print(importlib.import_module("agentops").__file__)
+"""
+
+
+def _semconv_here() -> dict[str, dict[str, Any]]:
+    found: dict[str, dict[str, Any]] = {}
+    for name in SEMCONV_MODULES:
+        module = importlib.import_module(f"agentops.semconv.{name}")
+        for cls in vars(module).values():
+            if isinstance(cls, type) and cls.__module__ == module.__name__:
+                if issubclass(cls, enum.Enum):
+                    found[f"{name}.{cls.__name__}"] = {m.name: m.value for m in cls}
+                else:
+                    found[f"{name}.{cls.__name__}"] = {
+                        k: v for k, v in vars(cls).items() if not k.startswith("_")
+                    }
+    return found
+
+
+def test_semconv_has_the_names_and_values_of_0_4_21(tmp_path: Path) -> None:
+    """`from agentops.semconv import SpanAttributes` was a ModuleNotFoundError."""
+    env = {k: v for k, v in client_env().items() if k != "PYTHONPATH"}  # its agentops, not ours
+    done = subprocess.run(
+        [str(client_python(AGENTOPS04_PYTHON)), "-c", _DUMP, *SEMCONV_MODULES],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=tmp_path,
+        timeout=120,
+        check=True,
+    )
+    *_, dumped, where = done.stdout.strip().splitlines()
+    assert "site-packages" in where  # 0.4.21's own agentops
+    theirs = json.loads(dumped)
+    assert _semconv_here() == theirs
+    from agentops import semconv
+
+    assert semconv.SpanAttributes.LLM_PROMPTS == "gen_ai.prompt"
+    assert semconv.SpanKind.AGENT == "agent"
+    assert semconv.SUPPRESS_LANGUAGE_MODEL_INSTRUMENTATION_KEY == (
+        "suppress_language_model_instrumentation"
+    )
+    names = {
+        "SUPPRESS_LANGUAGE_MODEL_INSTRUMENTATION_KEY",
+        "SpanKind",
+        "CoreAttributes",
+        "AgentAttributes",
+        "ToolAttributes",
+        "ToolStatus",
+        "WorkflowAttributes",
+        "InstrumentationAttributes",
+        "LLMRequestTypeValues",
+        "SpanAttributes",
+        "Meters",
+        "AgentOpsSpanKindValues",
+        "ResourceAttributes",
+        "MessageAttributes",
+        "LangChainAttributes",
+        "LangChainAttributeValues",
+    }  # 0.4.21's agentops.semconv.__all__
+    assert set(semconv.__all__) == names and all(hasattr(semconv, n) for n in names)
+
+
+def test_the_modules_0_4_programs_import_from_exist(server: ServerProcess) -> None:
+    """agentops.legacy, agentops.sdk.core were ModuleNotFoundErrors: the program crashed at
+    its imports."""
+    from agentops.legacy import (
+        ActionEvent,
+        ErrorEvent,
+        LLMEvent,
+        Session,
+        ToolEvent,
+        end_all_sessions,
+        end_session,
+        start_session,
+        track_agent,
+        track_tool,
+    )
+    from agentops.sdk.core import TraceContext, tracer
+
+    assert (ActionEvent, ErrorEvent, LLMEvent, ToolEvent, Session) == (
+        agentops.ActionEvent,
+        agentops.ErrorEvent,
+        agentops.LLMEvent,
+        agentops.ToolEvent,
+        agentops.Session,
+    )
+    assert (start_session, end_session, end_all_sessions, track_agent, track_tool) == (
+        agentops.start_session,
+        agentops.end_session,
+        agentops.end_all_sessions,
+        agentops.track_agent,
+        agentops.track_tool,
+    )
+    assert TraceContext is agentops.TraceContext
+    before = tracer.initialized
+    init_only(server)
+    assert (before, tracer.initialized) == (False, True)
+    assert tracer.get_active_traces() == {}
+    ctx = tracer.start_trace("via-tracer", tags=["t"])
+    assert isinstance(ctx, TraceContext)
+    trace_id = format(ctx.span.get_span_context().trace_id, "032x")
+    assert list(tracer.get_active_traces()) == [trace_id]
+    assert tracer.get_active_trace_count() == 1
+    tracer.end_trace(ctx, "Success")
+    assert tracer.get_active_trace_count() == 0
+    stored = export(server, ctx.session.session_id)["session"]
+    assert (stored["name"], stored["end_state"], stored["tags"]) == ("via-tracer", "Success", ["t"])
+
+
+def test_track_tool_and_track_endpoint_record_as_tool_and_trace(server: ServerProcess) -> None:
+    """`from agentops import track_tool` / `track_endpoint` were ImportErrors."""
+    from agentops import track_endpoint, track_tool
+
+    @track_tool
+    def lookup(city: str) -> str:
+        return city.upper()
+
+    @track_tool("named_lookup")
+    def other(x: int) -> int:
+        return x + 1
+
+    @track_endpoint(name="GET /weather")
+    def endpoint(city: str) -> str:
+        return f"{lookup(city)} {other(1)}"
+
+    @track_endpoint
+    def broken() -> None:
+        raise RuntimeError("500")
+
+    init_only(server)
+    assert endpoint("paris") == "PARIS 2"
+    with pytest.raises(RuntimeError, match="500"):
+        broken()
+    agentops.flush(timeout=15)
+    listed = httpx.get(
+        f"{server.url}/v2/sessions",
+        headers={"X-Agentops-Api-Key": server.api_key},
+        params={"limit": 10},
+        timeout=30,
+    ).json()["data"]
+    by_name = {row["name"]: row for row in listed}
+    web = export(server, by_name["GET /weather"]["id"])
+    assert web["session"]["end_state"] == "Success"
+    assert sorted(tool["name"] for tool in web["tools"]) == ["lookup", "named_lookup"]
+    failed = export(server, by_name["broken"]["id"])["session"]
+    assert failed["end_state"] == "Indeterminate" and "500" in failed["end_state_reason"]
+
+
+def test_validate_trace_spans_reads_the_trace_back_from_the_server(
+    server: ServerProcess, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """validate_trace_spans, print_validation_summary, ValidationError were ImportErrors."""
+    from agentops import ValidationError, print_validation_summary, validate_trace_spans
+
+    init_only(server)
+    ctx = agentops.start_trace("checked")
+    agentops.record(agentops.ActionEvent(action_type="plan"))
+    agentops.record(agentops.LLMEvent(model="gpt-4o-mini", prompt_tokens=10, completion_tokens=5))
+    result = validate_trace_spans(trace_context=ctx, max_retries=1)
+    trace_id = format(ctx.span.get_span_context().trace_id, "032x")
+    assert result["trace_id"] == trace_id
+    assert result["span_count"] == 3  # the session and its two events
+    assert result["has_llm_spans"] and result["llm_span_names"] == ["gpt-4o-mini"]
+    assert result["metrics"]["total_tokens"] == 15
+    assert {span["span_kind"] for span in result["spans"]} == {"session", "action", "llm"}
+    print_validation_summary(result)
+    assert "Found 3 span(s) in trace" in capsys.readouterr().out
+    # by id (0.4's hex form or a UUID) and from the current trace
+    assert validate_trace_spans(trace_id, max_retries=1)["span_count"] == 3
+    assert validate_trace_spans(str(ctx.session.session_id), max_retries=1)["span_count"] == 3
+    assert validate_trace_spans(max_retries=1)["trace_id"] == trace_id
+    agentops.end_trace(ctx)
+
+    quiet = agentops.start_trace("no-llm")
+    agentops.record(agentops.ActionEvent(action_type="plan"))
+    with pytest.raises(ValidationError, match="No LLM activity"):
+        validate_trace_spans(trace_context=quiet, max_retries=1)
+    assert validate_trace_spans(trace_context=quiet, check_llm=False)["span_count"] == 2
+    with pytest.raises(ValidationError, match="at least 5 spans"):
+        validate_trace_spans(trace_context=quiet, min_spans=5, max_retries=2, retry_delay=0)
+    agentops.end_trace(quiet)
+    never = "0" * 31 + "1"
+    with pytest.raises(ValidationError, match="after 1 attempts"):
+        validate_trace_spans(never, max_retries=1)
+    skipped = validate_trace_spans(never, api_key=str(uuid.uuid4()))
+    assert skipped["validation_skipped"] and "refused" in skipped["reason"]
