@@ -235,3 +235,48 @@ def test_validate_trace_spans_reads_the_trace_back_from_the_server(
         validate_trace_spans(never, max_retries=1)
     skipped = validate_trace_spans(never, api_key=str(uuid.uuid4()))
     assert skipped["validation_skipped"] and "refused" in skipped["reason"]
+
+
+def test_0_4_environment_variables_name_tag_and_stop_the_init_session(
+    server: ServerProcess, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """AGENTOPS_TRACE_NAME, AGENTOPS_DEFAULT_TAGS, AGENTOPS_AUTO_START_SESSION were ignored:
+    the session init() started had no name and no tags, and one started when told not to."""
+    monkeypatch.setenv("AGENTOPS_TRACE_NAME", "envname")
+    monkeypatch.setenv("AGENTOPS_DEFAULT_TAGS", "a, b,a")
+    session = agentops.init(api_key=server.api_key, endpoint=server.url)
+    assert session is not None
+    assert session.end_session("Success") == 0
+    stored = export(server, session.session_id)["session"]
+    assert (stored["name"], stored["tags"]) == ("envname", ["a", "b"])
+    later = agentops.start_session(tags=["c"])  # default_tags go on every session
+    assert later is not None and later.end_session("Success") == 0
+    assert export(server, later.session_id)["session"]["tags"] == ["a", "b", "c"]
+
+    monkeypatch.setenv("AGENTOPS_AUTO_START_SESSION", "false")
+    assert agentops.init(api_key=server.api_key, endpoint=server.url) is None
+    assert agentops.get_client().sessions == []
+    # an argument still wins over the variable
+    named = agentops.init(
+        api_key=server.api_key, endpoint=server.url, auto_start_session=True, trace_name="arg"
+    )
+    assert named is not None and named.name == "arg"
+    assert named.end_session("Success") == 0
+
+
+def test_the_session_init_starts_is_named_default_as_in_0_4(server: ServerProcess) -> None:
+    session = agentops.init(api_key=server.api_key, endpoint=server.url)
+    assert session is not None and session.end_session("Success") == 0
+    assert export(server, session.session_id)["session"]["name"] == "default"
+
+
+def test_0_4_spelling_of_the_log_level_and_skip_auto_end_are_read(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("AGENTOPS_LOG_LEVEL", "debug")
+    monkeypatch.setenv("AGENTOPS_SKIP_AUTO_END_SESSION", "T")
+    config = agentops._config.build()
+    assert (config.log_level, config.skip_auto_end_session) == ("DEBUG", True)
+    monkeypatch.setenv("AGENTOPS_LOGGING_LEVEL", "ERROR")  # ours first, when both are set
+    assert agentops._config.build().log_level == "ERROR"
+    assert agentops._config.build(log_level="WARNING").log_level == "WARNING"

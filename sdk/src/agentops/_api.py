@@ -85,6 +85,7 @@ def init(
             "max_wait_time": max_wait_time,
             "max_queue_size": max_queue_size,
             "default_tags": _config.tags_tuple(default_tags) if default_tags is not None else None,
+            "trace_name": trace_name,
             "instrument_llm_calls": instrument_llm_calls,
             "auto_start_session": auto_start_session,
             "skip_auto_end_session": skip_auto_end_session,
@@ -135,7 +136,7 @@ def init(
             return client.start_session(inherited_session_id=inherited_session_id)
         if not config.auto_start_session:
             return None
-        return client.start_session(name=trace_name)
+        return client.start_session(name=config.trace_name or "default")  # 0.4's init trace
     except Exception as exc:  # never crash the host over the SDK
         _logger.error("agentops.init() failed (%r); no session was started", exc)
         _report_internal_error(exc, "init")
@@ -192,6 +193,7 @@ def configure(
     skip_auto_end_session: bool | None = None,
     env_data_opt_out: bool | None = None,
     *,
+    trace_name: str | None = None,
     spool: bool | None = None,
     spool_dir: str | None = None,
     spool_max_bytes: int | None = None,
@@ -227,6 +229,7 @@ def configure(
             "auto_start_session": auto_start_session,
             "skip_auto_end_session": skip_auto_end_session,
             "env_data_opt_out": env_data_opt_out,
+            "trace_name": trace_name,
             "spool": spool,
             "spool_dir": spool_dir,
             "spool_max_bytes": spool_max_bytes,

@@ -9,6 +9,7 @@ The rest of the SDK (and `agentops.integrations.setup_integrations(config)`) rec
     max_wait_time           ms an event may wait in the queue before it is sent (batch interval)
     max_queue_size          events held in memory at most; beyond it events are dropped, counted
     default_tags            tags added to every session (ordered, no duplicates)
+    trace_name              the name of the session init() starts ("default" when None)
     instrument_llm_calls    set up the LLM integrations at init()
     auto_start_session      init() starts a session
     skip_auto_end_session   end_session(..., is_auto_end=True) is ignored
@@ -47,6 +48,7 @@ ENV_PARENT_KEY: Final = "AGENTOPS_PARENT_KEY"
 ENV_ENDPOINT: Final = "AGENTOPS_API_ENDPOINT"
 ENV_ENV_DATA_OPT_OUT: Final = "AGENTOPS_ENV_DATA_OPT_OUT"
 ENV_LOGGING_LEVEL: Final = "AGENTOPS_LOGGING_LEVEL"
+ENV_LOG_LEVEL: Final = "AGENTOPS_LOG_LEVEL"  # agentops 0.4's spelling, read when the other is unset
 ENV_LOGGING_TO_FILE: Final = "AGENTOPS_LOGGING_TO_FILE"
 ENV_MAX_WAIT_TIME: Final = "AGENTOPS_MAX_WAIT_TIME"
 ENV_MAX_QUEUE_SIZE: Final = "AGENTOPS_MAX_QUEUE_SIZE"
@@ -60,6 +62,21 @@ ENV_DURABLE: Final = "AGENTOPS_DURABLE"
 ENV_MAX_COST_USD: Final = "AGENTOPS_MAX_COST_USD"
 ENV_MAX_TOKENS: Final = "AGENTOPS_MAX_TOKENS"
 ENV_MAX_LLM_CALLS: Final = "AGENTOPS_MAX_LLM_CALLS"
+# agentops 0.4's
+ENV_DEFAULT_TAGS: Final = "AGENTOPS_DEFAULT_TAGS"  # comma-separated
+ENV_TRACE_NAME: Final = "AGENTOPS_TRACE_NAME"
+ENV_AUTO_START_SESSION: Final = "AGENTOPS_AUTO_START_SESSION"
+ENV_SKIP_AUTO_END_SESSION: Final = "AGENTOPS_SKIP_AUTO_END_SESSION"
+# agentops 0.4.21 reads these too; they have no use here (docs/sdk.md says why) and are ignored.
+IGNORED_ENV_VARS: Final = (
+    "AGENTOPS_APP_URL",
+    "AGENTOPS_EXPORTER_ENDPOINT",
+    "AGENTOPS_EXPORT_FLUSH_INTERVAL",
+    "AGENTOPS_AUTO_INIT",
+    "AGENTOPS_FAIL_SAFE",
+    "AGENTOPS_PREFETCH_JWT_TOKEN",
+    "AGENTOPS_LOG_SESSION_REPLAY_URL",
+)
 ENV_VARS: Final = (
     ENV_API_KEY,
     ENV_PARENT_KEY,
@@ -79,6 +96,11 @@ ENV_VARS: Final = (
     ENV_MAX_COST_USD,
     ENV_MAX_TOKENS,
     ENV_MAX_LLM_CALLS,
+    ENV_LOG_LEVEL,
+    ENV_DEFAULT_TAGS,
+    ENV_TRACE_NAME,
+    ENV_AUTO_START_SESSION,
+    ENV_SKIP_AUTO_END_SESSION,
 )
 
 DEFAULT_ENDPOINT: Final = "http://127.0.0.1:8000"
@@ -99,6 +121,7 @@ class Configuration:
     max_wait_time: int = 2000
     max_queue_size: int = 100_000
     default_tags: tuple[str, ...] = ()
+    trace_name: str | None = None
     instrument_llm_calls: bool = True
     auto_start_session: bool = True
     skip_auto_end_session: bool = False
@@ -126,6 +149,8 @@ class Configuration:
             raise ConfigurationError(f"endpoint must be an http(s) URL, got {self.endpoint!r}")
         set_(self, "endpoint", self.endpoint.rstrip("/"))
         set_(self, "default_tags", tags_tuple(self.default_tags))
+        if self.trace_name is not None:
+            set_(self, "trace_name", str(self.trace_name).strip() or None)
         set_(self, "spool_dir", str(self.spool_dir))  # a pathlib.Path is welcome too
         for name in ("max_wait_time", "max_queue_size", "spool_max_bytes"):
             value = getattr(self, name)
@@ -230,7 +255,15 @@ def _env_bool(environ: Mapping[str, str], name: str) -> bool | None:
     raw = environ.get(name)
     if raw is None or raw.strip() == "":
         return None
-    return raw.strip().lower() in ("1", "true", "yes", "on")
+    return raw.strip().lower() in ("1", "true", "t", "yes", "on")
+
+
+def _env_tags(environ: Mapping[str, str], name: str) -> tuple[str, ...] | None:
+    """Comma-separated tags ("a,b"), as 0.4 reads them; blanks around each are dropped."""
+    raw = environ.get(name)
+    if raw is None or raw.strip() == "":
+        return None
+    return tags_tuple(tag.strip() for tag in raw.split(",") if tag.strip())
 
 
 def _env_int(environ: Mapping[str, str], name: str) -> int | None:
@@ -263,7 +296,12 @@ def from_env(environ: Mapping[str, str] | None = None) -> dict[str, Any]:
         "parent_key": env.get(ENV_PARENT_KEY) or None,
         "endpoint": env.get(ENV_ENDPOINT) or None,
         "env_data_opt_out": _env_bool(env, ENV_ENV_DATA_OPT_OUT),
-        "log_level": (env.get(ENV_LOGGING_LEVEL) or "").strip().upper() or None,
+        "log_level": (env.get(ENV_LOGGING_LEVEL) or env.get(ENV_LOG_LEVEL) or "").strip().upper()
+        or None,
+        "default_tags": _env_tags(env, ENV_DEFAULT_TAGS),
+        "trace_name": (env.get(ENV_TRACE_NAME) or "").strip() or None,
+        "auto_start_session": _env_bool(env, ENV_AUTO_START_SESSION),
+        "skip_auto_end_session": _env_bool(env, ENV_SKIP_AUTO_END_SESSION),
         "log_to_file": _env_bool(env, ENV_LOGGING_TO_FILE),
         "max_wait_time": _env_int(env, ENV_MAX_WAIT_TIME),
         "max_queue_size": _env_int(env, ENV_MAX_QUEUE_SIZE),
@@ -300,6 +338,10 @@ _ENV_OF_FIELD: Final = {
     "max_cost_usd": ENV_MAX_COST_USD,
     "max_tokens": ENV_MAX_TOKENS,
     "max_llm_calls": ENV_MAX_LLM_CALLS,
+    "default_tags": ENV_DEFAULT_TAGS,
+    "trace_name": ENV_TRACE_NAME,
+    "auto_start_session": ENV_AUTO_START_SESSION,
+    "skip_auto_end_session": ENV_SKIP_AUTO_END_SESSION,
 }
 
 
