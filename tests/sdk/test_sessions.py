@@ -284,7 +284,7 @@ def test_session_url_is_the_page_the_server_names_once_it_created_the_session(
 def test_record_rejects_non_events_without_raising(server: ServerProcess) -> None:
     session = start(server)
     session.record("not an event")  # type: ignore[arg-type]
-    agentops.record(42)  # type: ignore[arg-type]
+    agentops.record(42)  # type: ignore[type-var]
     assert sum(session.event_counts.values()) == 0
 
 

@@ -280,3 +280,69 @@ def test_0_4_spelling_of_the_log_level_and_skip_auto_end_are_read(
     monkeypatch.setenv("AGENTOPS_LOGGING_LEVEL", "ERROR")  # ours first, when both are set
     assert agentops._config.build().log_level == "ERROR"
     assert agentops._config.build(log_level="WARNING").log_level == "WARNING"
+
+
+def test_0_4_positional_endpoint_and_0_3_positional_parent_key(server: ServerProcess) -> None:
+    """agentops.init(KEY, "http://...") (0.4's order: api_key, endpoint) sent to the default
+    http://127.0.0.1:8000, taking the URL for 0.3's parent key."""
+    session = agentops.init(server.api_key, server.url, instrument_llm_calls=False)
+    assert session is not None
+    assert session.config.endpoint == server.url and session.config.parent_key is None
+    assert session.end_session("Success") == 0
+    assert export(server, session.session_id)["session"]["end_state"] == "Success"
+    # 0.4's third positional argument is its dashboard URL (app_url): not our endpoint
+    again = agentops.init(
+        server.api_key, server.url, "https://app.agentops.ai", instrument_llm_calls=False
+    )
+    assert again is not None and again.config.endpoint == server.url
+    assert again.end_session("Success") == 0
+    parent = str(uuid.uuid4())  # 0.3's init(api_key, parent_key, endpoint)
+    init_only_positional = agentops.init(
+        server.api_key, parent, server.url, auto_start_session=False, instrument_llm_calls=False
+    )
+    assert init_only_positional is None
+    config = agentops.get_client().config
+    assert (config.parent_key, config.endpoint) == (parent, server.url)
+
+
+def test_init_merges_tags_and_default_tags(server: ServerProcess) -> None:
+    """init(tags=[...], default_tags=[...]) kept only default_tags (0.4 merges them)."""
+    session = agentops.init(
+        api_key=server.api_key,
+        endpoint=server.url,
+        tags=["t", "both"],
+        default_tags=["dt", "both"],
+        instrument_llm_calls=False,
+    )
+    assert session is not None and session.end_session("Success") == 0
+    assert export(server, session.session_id)["session"]["tags"] == ["t", "both", "dt"]
+
+
+def test_update_trace_metadata_tags_keep_the_dict_tags_of_start_trace(
+    server: ServerProcess,
+) -> None:
+    """0.4.21 keeps start_trace(tags={...}) as attributes of their own: on our server its
+    trace ends with ['x', 'env:prod', 'ver:2']; ours ended with ['x']."""
+    init_only(server)
+    with_dict = agentops.start_trace("dict", tags={"env": "prod", "ver": 2})
+    assert agentops.update_trace_metadata({"tags": ["x"]})
+    agentops.end_trace(with_dict)
+    with_list = agentops.start_trace("list", tags=["env:prod"])
+    assert agentops.update_trace_metadata({"tags": ["x"]})
+    agentops.end_trace(with_list)
+    assert export(server, with_dict.session.session_id)["session"]["tags"] == [
+        "x",
+        "env:prod",
+        "ver:2",
+    ]
+    assert export(server, with_list.session.session_id)["session"]["tags"] == ["x"]
+
+
+def test_record_returns_the_event_as_0_4_does(server: ServerProcess) -> None:
+    """0.4.21's record() returns the event, ended; ours returned None."""
+    session = agentops.init(api_key=server.api_key, endpoint=server.url)
+    event = agentops.ActionEvent(action_type="step")
+    assert agentops.record(event) is event
+    assert event.end_timestamp is not None
+    assert session is not None and session.end_session("Success") == 0
+    assert [a["action_type"] for a in export(server, session.session_id)["actions"]] == ["step"]

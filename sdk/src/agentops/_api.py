@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import uuid
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 from agentops import _client, _config, _lifecycle, _recording
 from agentops._budget import BudgetHandler
@@ -21,6 +21,8 @@ from agentops._events import Event
 from agentops._session import Session
 from agentops._transport import Transport as _Transport
 from agentops.wire import EndState
+
+E = TypeVar("E", bound=Event)
 
 # Values given to configure() before init(), applied by the next init().
 _configured: dict[str, Any] = {}
@@ -68,16 +70,19 @@ def init(
     (agentops.testing.InMemoryTransport). agentops 0.4's keywords are accepted: `trace_name`
     names the session init() starts, `log_level` sets the logger's level; `app_url`,
     `exporter_endpoint` (OTLP), `auto_init`, `fail_safe`, `log_session_replay_url` and
-    `export_flush_interval` have no use here and are ignored. `max_cost_usd`, `max_tokens`
+    `export_flush_interval` have no use here and are ignored. A second positional argument
+    that is an http(s) URL is 0.4's endpoint, a UUID 0.3's parent key. `max_cost_usd`, `max_tokens`
     and `max_llm_calls` limit every session it starts (see docs/sdk.md, Budgets);
     `on_budget_exceeded(BudgetExceeded)` returning True lets a refused LLM call be sent.
     The other settings of docs/sdk.md's table (`flush_timeout`, ..., `durable`) are keywords
     of init() and configure() alike.
     """
     try:
+        if _is_url(parent_key):  # 0.4's init(api_key, endpoint, app_url, ...)
+            parent_key, endpoint = None, parent_key  # its app_url (our endpoint) has no use
         if tags is not None:
             _logger.warning("The 'tags' parameter is deprecated. Use 'default_tags' instead")
-            default_tags = default_tags if default_tags is not None else tags
+            default_tags = [*_config.tags_tuple(tags), *_config.tags_tuple(default_tags)]
         explicit = {
             "api_key": api_key,
             "parent_key": parent_key,
@@ -141,6 +146,12 @@ def init(
         _logger.error("agentops.init() failed (%r); no session was started", exc)
         _report_internal_error(exc, "init")
         return None
+
+
+def _is_url(value: object) -> bool:
+    """An http(s) URL: init()'s second positional argument is then 0.4's endpoint (a
+    UUID-like one is 0.3's parent key)."""
+    return isinstance(value, str) and value.strip().lower().startswith(("http://", "https://"))
 
 
 def _level_name(level: str | int | None) -> str | None:
@@ -317,9 +328,10 @@ def end_session(
     return get_client().end_session(state, reason, video, is_auto_end)
 
 
-def record(event: Event) -> None:
-    """Record an event to the current session."""
+def record(event: E) -> E:
+    """Record an event to the current session; returns it (as 0.4 does, ended)."""
     _client._default.record(event)  # get_client(), without a call: this is the agent's path
+    return event
 
 
 def add_tags(tags: list[str] | str) -> None:

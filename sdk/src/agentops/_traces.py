@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 import json
+import weakref
 from decimal import Decimal
 from typing import Any
 
@@ -25,6 +26,9 @@ from agentops.wire import EndState
 
 _BY_NAME = {"OK": EndState.SUCCESS, "ERROR": EndState.FAIL, "UNSET": EndState.INDETERMINATE}
 _FAIL_WORDS = frozenset({"error", "errored"})
+# The "key:value" tags a trace got from start_trace(tags={...}): 0.4.21 keeps them as span
+# attributes of their own, so update_trace_metadata({"tags": [...]}) replaces only the others.
+_DICT_TAGS: weakref.WeakKeyDictionary[Session, list[str]] = weakref.WeakKeyDictionary()
 
 
 def parse_end_state(value: object) -> tuple[EndState, str | None]:
@@ -88,6 +92,8 @@ def start_trace(
             "on_budget_exceeded": on_budget_exceeded,
         }
         session = client.start_session(tag_list(tags), name=trace_name, budget=budget)
+        if session is not None and isinstance(tags, dict) and tags:
+            _DICT_TAGS[session] = tag_list(tags)
         if session is not None:
             ctx = TraceContext(session)
             ctx.token = _recording.set_current(session)
@@ -118,7 +124,8 @@ def end_trace(
 
 
 def update_trace_metadata(metadata: dict[str, Any], prefix: str = "trace.metadata") -> bool:
-    """Merge `metadata` into the current trace's metadata; "tags" replaces its tags.
+    """Merge `metadata` into the current trace's metadata; "tags" replaces its tags (but
+    those start_trace() got as a dict, as in 0.4.21).
 
     Values are strings, numbers, booleans, or lists of them (others are skipped, as in 0.4).
     `prefix` is accepted for 0.4's signature: our metadata is a plain object.
@@ -133,7 +140,7 @@ def update_trace_metadata(metadata: dict[str, Any], prefix: str = "trace.metadat
             continue
         if isinstance(value, list) and all(isinstance(v, str | int | float | bool) for v in value):
             if key == "tags":
-                session.set_tags([str(v) for v in value])
+                session.set_tags([*(str(v) for v in value), *_DICT_TAGS.get(session, [])])
                 continue
             values[key] = json.loads(json.dumps(value))
         elif isinstance(value, str | int | float | bool):
