@@ -30,6 +30,7 @@ def client_env() -> dict[str, str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOPS_")}
     env["AGENTOPS_LOGGING_LEVEL"] = "INFO"
     env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONPATH", None)  # a checkout's agentops on it would shadow 0.3.26's
     # 0.3.26 checks PyPI for updates on every init (a thread without timeout): send that
     # HTTPS request to a closed local port so the tests never depend on the network.
     for name in ("HTTPS_PROXY", "https_proxy"):

@@ -69,12 +69,11 @@ def _semconv_here() -> dict[str, dict[str, Any]]:
 
 def test_semconv_has_the_names_and_values_of_0_4_21(tmp_path: Path) -> None:
     """`from agentops.semconv import SpanAttributes` was a ModuleNotFoundError."""
-    env = {k: v for k, v in client_env().items() if k != "PYTHONPATH"}  # its agentops, not ours
     done = subprocess.run(
         [str(client_python(AGENTOPS04_PYTHON)), "-c", _DUMP, *SEMCONV_MODULES],
         capture_output=True,
         text=True,
-        env=env,
+        env=client_env(),
         cwd=tmp_path,
         timeout=120,
         check=True,

@@ -41,11 +41,20 @@ def client_env() -> dict[str, str]:
     env = {
         k: v
         for k, v in os.environ.items()
-        if not k.startswith(("AGENTOPS_", "OTEL_", "OPENAI_")) and k != "VIRTUAL_ENV"
+        if not k.startswith(("AGENTOPS_", "OTEL_", "OPENAI_"))
+        and k not in ("VIRTUAL_ENV", "PYTHONPATH")  # a checkout's agentops would shadow theirs
     }
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
     env["PYTHONDONTWRITEBYTECODE"] = "1"
     return env
+
+
+def _sdk_under_test(python: Path) -> dict[str, str]:
+    """For a run of our own SDK (not a client venv's agentops), this checkout's sdk/src
+    first on the path: a worktree's SDK, not the one the venv installed in editable mode."""
+    if python.parent.parent.name.startswith(".venv-"):
+        return {}
+    return {"PYTHONPATH": os.pathsep.join([str(REPO_ROOT / "sdk" / "src"), str(REPO_ROOT)])}
 
 
 def run_client(
@@ -57,7 +66,7 @@ def run_client(
         [str(python), str(SCRIPTS / script), *args],
         capture_output=True,
         text=True,
-        env={**client_env(), **(extra_env or {})},
+        env={**client_env(), **_sdk_under_test(python), **(extra_env or {})},
         cwd=cwd,
         timeout=120,
     )
