@@ -158,7 +158,7 @@ async def export_traces(request: Request) -> Response:
                 "missing API key: send Authorization: Bearer <API key> or "
                 "X-Agentops-Api-Key: <API key> (OTEL_EXPORTER_OTLP_HEADERS)",
             )
-        held = await run_in_threadpool(svc.otlp.hold, spans)
+        held = await svc.otlp.hold(spans)
         if held.rejected == held.spans:
             raise ApiError(
                 401,

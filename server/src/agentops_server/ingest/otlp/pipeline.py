@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from functools import partial
 
 from starlette.concurrency import run_in_threadpool
 
@@ -147,24 +148,30 @@ class OtlpIngest:
         """Decode a request's spans and store them for `project_id`. With one writer thread
         (SQLite) it does all of it, from the bytes to the commit; else decoding and preparing
         take one trip to a worker thread and the writers store the events."""
-        if self._writer.single:
-            try:
-                return await self._writer.run(lambda: self._whole(body, media, project_id))
-            except WriterUnavailable:
+        try:
+            return await self._store_prepared(partial(self._read, body, media, project_id))
+        except WriterUnavailable:
+            if self._writer.single:
                 # a body the client must fix is told so (400) even while the server starts
                 # or drains: a retry would never help it
                 await run_in_threadpool(self.decode, body, media)
-                raise
-        return await self._prepare_and_commit(body, media, project_id)
+            raise
 
     def _read(self, body: bytes, media: str, project_id: str, claimed: Claimed) -> _Prepared:
         return self.prepare(self.decode(body, media), project_id, claimed)
 
-    def _whole(self, body: bytes, media: str, project_id: str) -> Outcome:
+    async def _store_prepared(self, prepare: Callable[[Claimed], _Prepared]) -> Outcome:
+        """Prepare (taking what waited), write the events and finish: with one writer thread
+        (SQLite) all of it there, else preparing in a worker thread and the writers storing."""
+        if self._writer.single:
+            return await self._writer.run(lambda: self._whole(prepare))
+        return await self._prepare_and_commit(prepare)
+
+    def _whole(self, prepare: Callable[[Claimed], _Prepared]) -> Outcome:
         """A request start to finish, on the writer thread."""
         claimed: Claimed = []
         try:
-            prepared = self._read(body, media, project_id, claimed)
+            prepared = prepare(claimed)
             if prepared.events:
                 prepared.duplicates = self._store.append_events(prepared.events).duplicates
         except BaseException:
@@ -174,10 +181,10 @@ class OtlpIngest:
             self.finish(prepared)
         return prepared.outcome
 
-    async def _prepare_and_commit(self, body: bytes, media: str, project_id: str) -> Outcome:
+    async def _prepare_and_commit(self, prepare: Callable[[Claimed], _Prepared]) -> Outcome:
         claimed: Claimed = []
         try:
-            prepared = await run_in_threadpool(self._read, body, media, project_id, claimed)
+            prepared = await run_in_threadpool(prepare, claimed)
             if prepared.events:
                 prepared.duplicates = (await self._writer.append(prepared.events)).duplicates
         except BaseException:
@@ -207,11 +214,17 @@ class OtlpIngest:
         except Exception:
             logger.exception("could not join OTLP log content held again to its stored spans")
 
-    def hold(self, spans: Sequence[Span]) -> Outcome:
+    async def hold(self, spans: Sequence[Span]) -> Outcome:
         """Keep token-less spans until an authenticated request names their trace. Only
         traces with no session yet: the client's early exports come before any authenticated
         one, and nobody without a key can add spans to a session that exists (those are
-        rejected, each trace with its reason)."""
+        rejected, each trace with its reason). A session created while they were held gets
+        them now (see _store_for_owners)."""
+        outcome, held = await run_in_threadpool(self._hold_spans, spans)
+        await self._store_for_owners(held)
+        return outcome
+
+    def _hold_spans(self, spans: Sequence[Span]) -> tuple[Outcome, list[str]]:
         now = datetime.now(UTC)
         outcome = Outcome(spans=len(spans))
         rows = []
@@ -225,18 +238,46 @@ class OtlpIngest:
                     f"project's key adds to it: its {len(group)} span(s) were not stored"
                 )
         self._hold_rows(rows)
-        return outcome
+        return outcome, [row.trace_id for row in rows]
 
-    def hold_upload(self, trace_id: str, text: str) -> bool:
+    async def hold_upload(self, trace_id: str, text: str) -> bool:
         """Keep a token-less log upload (agentops 0.4 uploads its logfile when a trace ends,
         which may be before its token arrives) until an authenticated request names the
         trace, under the same rules and bounds as token-less spans. False if the trace's
         session exists already: then only its project's key adds to it."""
+        if not await run_in_threadpool(self._hold_upload, trace_id, text):
+            return False
+        if text:
+            await self._store_for_owners([trace_id])
+        return True
+
+    def _hold_upload(self, trace_id: str, text: str) -> bool:
         if self._store.find_session_project(session_id_of(trace_id)) is not None:
             return False
         if text:  # an empty logfile has nothing to keep
             self._hold_rows([PendingOtlp(trace_id, None, UPLOAD, text, datetime.now(UTC))])
         return True
+
+    async def _store_for_owners(self, trace_ids: Sequence[str]) -> None:
+        """After a token-less hold commits, what waits for those of its traces whose session
+        exists now is stored into it, as a request of the session's project would: an
+        authenticated request that created the session meanwhile may have looked for held
+        data before the hold committed. If the session is created after this look, its
+        request's look (after that commit) finds the held rows; both may look, and each row
+        goes to the one whose DELETE takes it (claim_pending). Never another project's: the
+        session's project is the one any claim of the trace is for."""
+        owners = await run_in_threadpool(self._owners, trace_ids)
+        for project_id, traces in sorted(owners.items()):
+            await self._store_prepared(partial(self.prepare_held, traces, project_id))
+
+    def _owners(self, trace_ids: Sequence[str]) -> dict[str, list[str]]:
+        """Of these traces, those whose session exists, by its project."""
+        owners: dict[str, list[str]] = {}
+        for trace_id in trace_ids:
+            project_id = self._store.find_session_project(session_id_of(trace_id))
+            if project_id is not None:
+                owners.setdefault(project_id, []).append(trace_id)
+        return owners
 
     def _hold_rows(self, rows: list[PendingOtlp]) -> None:
         """Hold token-less `rows` within the budget of the clients without a token."""
@@ -297,10 +338,32 @@ class OtlpIngest:
                     mine.append(held)
                 else:
                     mine.append(_Trace(trace_id, items, root, session))
-            stored = self._stored(mine)
-            for trace in mine:
-                self._assemble(prepared, trace, stored.get(trace.session.id, Stored()))
+            self._build(prepared, mine)
         return prepared
+
+    def prepare_held(
+        self, trace_ids: Sequence[str], project_id: str, claimed: Claimed | None = None
+    ) -> _Prepared:
+        """What waits for these traces of `project_id`'s sessions (token-less spans and
+        uploads, the project's log content for them), prepared as a request of the project
+        naming the traces with no spans of its own would have it (see _store_for_owners)."""
+        sessions = self._store.get_sessions(project_id, [session_id_of(t) for t in trace_ids])
+        prepared = _Prepared(Outcome(), project_id)
+        with self._cpu:
+            mine: list[_Trace] = []
+            for trace_id in trace_ids:
+                session = sessions.get(session_id_of(trace_id))
+                if session is not None:
+                    held = self._with_held(trace_id, [], None, session, project_id, claimed)
+                    if held.items:
+                        mine.append(held)
+            self._build(prepared, mine)
+        return prepared
+
+    def _build(self, prepared: _Prepared, traces: list[_Trace]) -> None:
+        stored = self._stored(traces)
+        for trace in traces:
+            self._assemble(prepared, trace, stored.get(trace.session.id, Stored()))
 
     def _with_held(
         self,
@@ -318,10 +381,10 @@ class OtlpIngest:
         held: list[Span] = []
         logs: list[PendingOtlp] = []
         known = {item.span.span_id for item in items}
-        asked = known
-        while asked:  # held spans may have content waiting for them too
+        asked = sorted(known)  # none: only what waits for the whole trace (token-less spans)
+        while True:  # held spans may have content waiting for them too
             found: set[str] = set()
-            for row in self._store.claim_pending([trace_id], project_id, sorted(asked)):
+            for row in self._store.claim_pending([trace_id], project_id, asked):
                 if row.kind == UPLOAD:
                     self._store.add_session_log(session.id, row.body)
                     continue
@@ -333,8 +396,10 @@ class OtlpIngest:
                     found.update(span.span_id for span in spans)
                 else:
                     logs.append(row)
-            asked = found - known
+            asked = sorted(found - known)
             known |= found
+            if not asked:
+                break
         whole = [row for row in logs if row.span_id is None]
         if whole:  # held by an earlier version for the whole trace: the rest waits on
             mine, rest = split_by_span(whole, known)

@@ -1,0 +1,87 @@
+"""Token-less data of agentops 0.4 (spans exported, a logfile uploaded before the client's
+token arrives) held at the moment an authenticated request of its trace creates the trace's
+session, on PostgreSQL: it is stored into that session, not left held until it expires. Each
+interleaving is made with a real connection holding a PostgreSQL lock: the token-less request
+stops at its hold until the test lets it go, and the test waits (in pg_stat_activity) until
+it is there."""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor
+
+import httpx
+import psycopg
+import pytest
+
+from tests.server.conftest import LiveServer, pg_live
+from tests.server.test_otlp_content_races import (
+    HOLDS,
+    WAIT_SECONDS,
+    in_thread,
+    libpq_url,
+    wait_until_blocked,
+)
+from tests.server.test_otlp_ingest import PROTOBUF, check_workflow, send, workflow
+from tests.support.otlp import SpanSpec, new_trace_id, session_of, trace_request
+
+__all__ = ["pg_live"]  # the fixture
+
+
+def post_token_less(live: LiveServer, specs: list[SpanSpec]) -> int:
+    """The spans as agentops 0.4 exports them before its token: no key; the status code."""
+    body = trace_request(specs).SerializeToString()
+    with httpx.Client(timeout=WAIT_SECONDS * 2) as client:
+        return client.post(live.url + "/v1/traces", content=body, headers=PROTOBUF).status_code
+
+
+def upload_token_less(live: LiveServer, trace_id: str, text: str) -> int:
+    """agentops 0.4's logfile upload before its token: no key; the status code."""
+    headers = {"Trace-Id": str(int(trace_id, 16))}
+    with httpx.Client(timeout=WAIT_SECONDS * 2) as client:
+        res = client.post(live.url + "/v4/logs/upload/", json={"body": text}, headers=headers)
+    return res.status_code
+
+
+@pytest.mark.postgres
+def test_token_less_spans_held_while_their_session_is_created_are_stored_in_it(
+    pg_live: LiveServer,
+) -> None:
+    """The token-less request found no session for the trace and is holding its spans; an
+    authenticated request of the trace creates the session, looks for held spans (the hold
+    has not committed), stores its root and answers; then the hold commits: the spans were
+    left held, the session without them, until the sweeper dropped them."""
+    live, url = pg_live, libpq_url(pg_live)
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    with ThreadPoolExecutor(1) as pool, psycopg.connect(url) as blocker:
+        blocker.execute("LOCK TABLE pending_otlp IN SHARE MODE")  # reads pass, writes wait
+        token_less = in_thread(pool, lambda: post_token_less(live, children))
+        wait_until_blocked(url, HOLDS)  # found no session, and now holding
+        assert send(live, [root]).status_code == 200
+        assert live.get(f"/v2/sessions/{session_of(trace_id)}/stats").status_code == 200
+        blocker.rollback()
+        assert token_less.result(WAIT_SECONDS) == 200
+    check_workflow(live, trace_id, root, children)
+    assert live.store.pending_bytes() == 0
+
+
+@pytest.mark.postgres
+def test_a_token_less_log_upload_held_while_its_session_is_created_is_kept_with_it(
+    pg_live: LiveServer,
+) -> None:
+    """The same race for agentops 0.4's logfile uploaded before its token: it was left held
+    until it expired, the session's logs empty."""
+    live, url = pg_live, libpq_url(pg_live)
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    with ThreadPoolExecutor(1) as pool, psycopg.connect(url) as blocker:
+        blocker.execute("LOCK TABLE pending_otlp IN SHARE MODE")
+        upload = in_thread(pool, lambda: upload_token_less(live, trace_id, "early line"))
+        wait_until_blocked(url, HOLDS)
+        assert send(live, [root, *children]).status_code == 200
+        blocker.rollback()
+        assert upload.result(WAIT_SECONDS) == 200
+    check_workflow(live, trace_id, root, children)
+    logs = live.store.list_session_logs(session_of(trace_id))
+    assert [log.body for log in logs] == ["early line"]
+    assert live.store.pending_bytes() == 0
