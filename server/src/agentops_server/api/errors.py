@@ -15,7 +15,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
-from agentops_server.ingest.otlp.pipeline import PendingFull
+from agentops_server.ingest.otlp.pending_budget import PendingFull
 from agentops_server.ingest.writer import WriterUnavailable
 from agentops_server.storage.outage import DATABASE_ERRORS, is_outage
 

@@ -5,7 +5,7 @@ decompression (413), 400 for what cannot be decoded, every answer in the request
 type (a google.rpc.Status on failure), 503 with Retry-After when the database is down (the
 Python exporter drops a batch on 429, retries 5xx), partial success for spans of a trace that
 belongs to another project. The agentops 0.4 client may export before its token arrives:
-those spans are held (ingest/otlp/pipeline.py) rather than refused and lost.
+those spans are held (ingest/otlp/tokenless.py) rather than refused and lost.
 """
 
 from __future__ import annotations
@@ -31,7 +31,9 @@ from agentops_server.ingest.otlp.decode import (
     UnsupportedMediaType,
     decode_logs,
 )
-from agentops_server.ingest.otlp.pipeline import Outcome, PendingFull, is_agentops_client
+from agentops_server.ingest.otlp.pending_budget import PendingFull
+from agentops_server.ingest.otlp.prepare import Outcome
+from agentops_server.ingest.otlp.tokenless import is_agentops_client
 from agentops_server.ingest.writer import WriterUnavailable
 from agentops_server.storage.outage import DATABASE_ERRORS, is_outage
 from agentops_server.storage.store import LimitExceeded
