@@ -36,7 +36,9 @@ def dropped() -> int:
     return agentops.get_client().dropped_events
 
 
-def test_a_key_revoked_mid_session_drops_and_counts_without_blocking() -> None:
+def test_a_key_revoked_mid_session_drops_and_counts_without_blocking(
+    agentops_log: LogLines,
+) -> None:
     transport = InMemoryTransport()
     session = started(transport)
     before = dropped()
@@ -46,6 +48,7 @@ def test_a_key_revoked_mid_session_drops_and_counts_without_blocking() -> None:
     session.record(agentops.ActionEvent(action_type="after"))
     session.create_agent("late agent")
     assert session.end_session("Success") is None  # the server never confirmed the end
+    assert "| Cost: unknown (the server did not confirm the end) |" in agentops_log.text
     assert transport.events == [] and transport.agents == []
     assert dropped() - before == 2
 

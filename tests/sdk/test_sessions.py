@@ -88,6 +88,19 @@ def test_unpriced_calls_are_never_a_silent_zero_cost(
     assert "Cost: $0.00 (some LLM calls unpriced)" in agentops_log.text
 
 
+def test_an_end_the_server_did_not_confirm_has_an_unknown_cost_not_zero(
+    server: ServerProcess, agentops_log: LogLines
+) -> None:
+    session = start(server, flush_timeout=0.5)
+    session.record(agentops.LLMEvent(model="gpt-4o-mini", prompt_tokens=1000, completion_tokens=5))
+    assert agentops.flush(30)
+    server.stop()  # the end update gets no answer (the worker retries it in the background)
+    assert session.end_session("Success") is None
+    (line,) = [line for line in agentops_log.lines if "Session Stats" in line]
+    assert "| Cost: unknown (the server did not confirm the end) | LLMs: 1 |" in line
+    assert "$" not in line  # it said "Cost: $0.00", as if the run had been free
+
+
 def test_invalid_end_state_keeps_the_session_running(server: ServerProcess) -> None:
     session = start(server)
     assert session.end_session("Done") is None

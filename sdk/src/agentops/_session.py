@@ -230,7 +230,7 @@ class Session:
                 self.session_id,
                 self.config.flush_timeout,
             )
-        self._log_stats()
+        self._log_stats(cost)
         return cost
 
     def _finish(
@@ -400,21 +400,25 @@ class Session:
             self.host_env = _host.get(self.config.env_data_opt_out, timeout=host_env_wait)
         return self._snapshot()
 
-    def _log_stats(self) -> None:
-        """0.3's stats line: what was recorded, and what of it the server did not get."""
+    def _log_stats(self, cost: Decimal | None) -> None:
+        """0.3's stats line: what was recorded, what it cost (unknown when the server did not
+        confirm the end: never a made-up $0.00), and what of it the server did not get."""
         a = self.get_analytics()
-        unpriced = " (some LLM calls unpriced)" if self.cost_complete is False else ""
+        if cost is None:
+            priced = "unknown (the server did not confirm the end)"
+        else:
+            unpriced = " (some LLM calls unpriced)" if self.cost_complete is False else ""
+            priced = f"${a['Cost']}{unpriced}"
         losses = self._worker.losses.get(str(self.session_id))
         lost = ""
         if losses:
             reasons = ", ".join(f"{key}: {n}" for key, n in sorted(losses.items()))
             lost = f" | Not recorded: {sum(losses.values())} ({reasons})"
         logger.info(
-            "Session Stats - Duration: %s | Cost: $%s%s | LLMs: %s | Tools: %s | Actions: %s | "
+            "Session Stats - Duration: %s | Cost: %s | LLMs: %s | Tools: %s | Actions: %s | "
             "Errors: %s%s",
             a["Duration"],
-            a["Cost"],
-            unpriced,
+            priced,
             a["LLM calls"],
             a["Tool calls"],
             a["Actions"],
