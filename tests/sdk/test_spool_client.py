@@ -4,6 +4,7 @@ documented command) sends what was kept, each event once; losses reach the sessi
 
 from __future__ import annotations
 
+import gzip
 import json
 import subprocess
 import sys
@@ -401,3 +402,91 @@ def test_a_batch_in_flight_at_exit_is_counted_once(tmp_path: Path) -> None:
     assert "flushed False" in done.stdout
     assert "agentops: 50 event(s) not sent after waiting" in done.stderr, done.stderr
     assert "; 50 kept in the spool" in done.stderr
+
+
+class _OneSessionHangsHandler(BaseHTTPRequestHandler):
+    """Creates sessions and stores the events of all but the one tagged "held", whose batch
+    it never answers (until the client leaves)."""
+
+    protocol_version = "HTTP/1.1"
+
+    def log_message(self, format: str, *args: object) -> None:
+        pass
+
+    def do_POST(self) -> None:
+        data = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+        if self.headers.get("Content-Encoding") == "gzip":
+            data = gzip.decompress(data)
+        body = json.loads(data or b"{}")
+        held = self.headers.get(wire.AUTHORIZATION_HEADER) == "Bearer held"
+        if self.path == wire.CREATE_EVENTS and held:
+            self.rfile.read()  # held: the connection's end
+            self.close_connection = True
+            return
+        answer: dict[str, object] = {"status": "success"}
+        if self.path == wire.CREATE_SESSION:
+            answer["jwt"] = "held" if "held" in body["session"]["tags"] else "answered"
+        reply = json.dumps(answer).encode()
+        self.send_response(200)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(reply)))
+        self.end_headers()
+        self.wfile.write(reply)
+
+
+SESSIONS_IN_ONE_BATCH_AT_EXIT = """
+import agentops
+agentops.init(auto_start_session=False)
+answered = agentops.start_session(tags=["answered"])
+held = agentops.start_session(tags=["held"])
+print("created", agentops.flush(60), flush=True)
+for i in range(30):  # one batch of both sessions: the first one's events are stored
+    answered.record(agentops.ActionEvent(action_type="answered"))
+for i in range(50):  # then the other's request is never answered
+    held.record(agentops.ActionEvent(action_type="held"))
+print("flushed", agentops.flush(1), flush=True)
+"""
+
+
+@pytest.mark.parametrize("spool", ["kept", "off", "full"])
+def test_at_exit_only_the_events_of_a_batch_not_delivered_are_counted(
+    tmp_path: Path, spool: str
+) -> None:
+    """A batch in flight at exit holds two sessions' events: the server stored the first
+    one's 30 and never answered for the other's 50. The exit message said "80 event(s) not
+    sent" and put all 80 in the spool; it says 50 now, and where they went: kept in the
+    spool for the next run, or lost when there is no spool or it is full."""
+    server = LoopbackHTTPServer(("127.0.0.1", 0), _OneSessionHangsHandler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    spool_dir = tmp_path / "spool"
+    try:
+        env = script_env(
+            AGENTOPS_API_KEY="00000000-0000-4000-8000-000000000000",
+            AGENTOPS_API_ENDPOINT=f"http://127.0.0.1:{server.server_address[1]}",
+            AGENTOPS_SPOOL_DIR=str(spool_dir),
+            AGENTOPS_SHUTDOWN_TIMEOUT="1",
+            AGENTOPS_MAX_WAIT_TIME="60000",  # sent when flushed, in one batch
+        )
+        if spool == "off":
+            env["AGENTOPS_SPOOL"] = "false"
+        if spool == "full":
+            env["AGENTOPS_SPOOL_MAX_BYTES"] = "100"
+        done = run(write_script(tmp_path, SESSIONS_IN_ONE_BATCH_AT_EXIT), env=env)
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert done.returncode == 0, done.stderr
+    assert "created True" in done.stdout and "flushed False" in done.stdout
+    (said,) = [line for line in done.stderr.splitlines() if line.startswith("agentops: ")]
+    assert said.startswith("agentops: 50 event(s) not sent after waiting 1.0s for the server; ")
+    if spool == "kept":
+        assert f"; 50 kept in the spool {spool_dir}: the next run" in said
+        assert "lost" not in said
+        text = "".join(path.read_text() for path in spool_dir.glob("*.spool"))
+        lines = [json.loads(line) for line in text.splitlines()]
+        kept = [e["action_type"] for line in lines for e in line.get("events", [])]
+        assert kept == ["held"] * 50  # the stored session's events are not sent again
+    elif spool == "off":
+        assert said.endswith("; 50 lost (no spool to keep them: the spool setting is off)")
+    else:
+        assert said.endswith(f"; 50 lost (the spool {spool_dir} is full or cannot be written)")

@@ -185,10 +185,7 @@ def _keep_unsent(
     journals are deleted when everything was delivered, else kept for the next run. An
     earlier run's file still being sent gets what is `left` of the deadline to finish."""
     for worker in workers if not done else ():
-        keeper = worker.keeper
-        unsent = worker.pending()  # the queue and the batch in flight, which spill() takes
-        kept = keeper.spill(worker) if keeper is not None else 0
-        _worker.report_pending(unsent, waited, kept, keeper)
+        _worker.report_pending(waited, *worker.spill())
     _spooling.close_all(delivered=done, grace=left)
 
 

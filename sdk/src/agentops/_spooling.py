@@ -102,9 +102,9 @@ class Spooler:
             logger.info("Session %s: its end is kept in the spool %s", sid, self.spool.directory)
 
     # --- exit ---------------------------------------------------------------------------
-    def spill(self, worker: BatchWorker) -> int:
+    def spill(self, worker: BatchWorker) -> tuple[int, int]:
         """At exit, after the deadline: write what is still unsent to the spool, one file per
-        destination. Returns the number of events kept."""
+        destination. Returns the number of events taken, and of those kept."""
         from agentops._session import CreateSession, UpdateSession
 
         unsent, commands = worker.take_unsent()
@@ -129,11 +129,12 @@ class Spooler:
                 lines.append(events_line(sid, events))
             lines += [end_line(sid, snapshot) for snapshot in ends]
             files[destination_of(session.config)] = (lines, count + len(events))
-        return sum(
+        kept = sum(
             count
             for destination, (lines, count) in files.items()
             if self.spool.save(destination, lines)
         )
+        return sum(len(queued) for queued in unsent.values()), kept
 
     def close(self, *, delivered: bool, grace: float) -> None:
         """At exit: a journal whose every line reached the server is deleted, else kept. An

@@ -69,7 +69,8 @@ class Keeper(Protocol):
     def room(self) -> int:
         """Bytes it can still keep (0 when it cannot keep anything here)."""
 
-    def spill(self, worker: BatchWorker) -> int: ...
+    def spill(self, worker: BatchWorker) -> tuple[int, int]:
+        """Take what `worker` has not sent and keep it: (events taken, events kept)."""
 
 
 class Command:
@@ -107,6 +108,7 @@ class BatchWorker:
         self.losses: dict[str, Counter[str]] = {}
         # The spool of the client, offered what gets no answer (agentops._spooling.Spooler).
         self.keeper: Keeper | None = None
+        # the batch being sent: the sessions whose events have no answer yet
         self._sending: dict[Session, list[Event | Frame]] = {}
         self.journal: Journal | None = None  # durable mode: every event queued is journaled
         self._listeners: list[Listener] = []
@@ -196,11 +198,16 @@ class BatchWorker:
         """What a stranded worker holds goes to the spool now, on the calling thread (a
         bounded file write), and the number of events kept or lost is printed."""
         with capture_internal_errors("spool a stranded queue"):
-            keeper = self.keeper
-            unsent = self.pending()
-            kept = keeper.spill(self) if keeper is not None else 0
-            report_pending(unsent, 0.0, kept, keeper)
+            report_pending(0.0, *self.spill())
             self._queue.clear()  # without a spool: lost, as said just above
+
+    def spill(self) -> tuple[int, int, Keeper | None]:
+        """At exit: what is unsent (the queue, the sessions of the batch in flight) goes to the
+        spool. (events unsent, events kept, the keeper); without a spool nothing is taken."""
+        keeper = self.keeper
+        if keeper is None:
+            return self.pending(), 0, None
+        return (*keeper.spill(self), keeper)
 
     def stop(self) -> Command:
         """Send everything queued, then end the thread (no waiting: the returned command is
@@ -379,12 +386,13 @@ class BatchWorker:
         return unsent, commands
 
     def _send(self, batch: dict[Session, list[Event | Frame]]) -> None:
-        self._sending = batch
+        self._sending = dict(batch)
         self._in_flight = sum(len(events) for events in batch.values())
         for session, events in batch.items():
             with capture_internal_errors("send events"):
                 for result in self.exporter.send_events(session, events):
                     self.account(result)
+            del self._sending[session]  # answered for: not taken at exit (nor counted)
             self._in_flight -= len(events)
         self._in_flight = 0
         self._sending = {}
@@ -410,11 +418,11 @@ def _journal_line(session: Session, event: Event | Frame) -> Line:
     return events_line(session_id, [event_to_wire(event, session_id)])
 
 
-def report_pending(unsent: int, waited: float, kept: int = 0, keeper: Keeper | None = None) -> None:
+def report_pending(waited: float, unsent: int, kept: int, keeper: Keeper | None) -> None:
     """What the exit hooks print when they give up waiting for the server: `unsent` events
-    (queued or in flight), `kept` of which went to the spool."""
-    pending = max(unsent, kept)
-    if not pending:
+    (queued, or of a session in the batch in flight), where they went: `kept` in the spool,
+    the rest lost."""
+    if not unsent:
         return
     where = ""
     if kept and keeper is not None:
@@ -422,10 +430,19 @@ def report_pending(unsent: int, waited: float, kept: int = 0, keeper: Keeper | N
             f"; {kept} kept in the spool {keeper.directory}: the next run that calls "
             "agentops.init() sends them (or: python -m agentops.spool send)"
         )
+    lost = unsent - kept
+    if lost:
+        where += f"; {lost} lost ({_why_lost(keeper)})"
     print(
-        f"agentops: {pending} event(s) not sent after waiting {waited:.1f}s for the server{where}",
+        f"agentops: {unsent} event(s) not sent after waiting {waited:.1f}s for the server{where}",
         file=sys.stderr,
     )
+
+
+def _why_lost(keeper: Keeper | None) -> str:
+    if keeper is None:
+        return "no spool to keep them: the spool setting is off"
+    return f"the spool {keeper.directory} is full or cannot be written"
 
 
 _live: weakref.WeakSet[BatchWorker] = weakref.WeakSet()
