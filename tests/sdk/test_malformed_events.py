@@ -9,7 +9,8 @@ from typing import Any
 import pytest
 
 import agentops
-from tests.sdk.conftest import export, init_only, start
+from agentops import _outcome
+from tests.sdk.conftest import LogLines, export, init_only, start, stats
 from tests.support.server import ServerProcess
 
 
@@ -153,3 +154,30 @@ def test_params_the_program_changes_while_they_are_sent_lose_no_other_event(
     assert stored["session"]["end_state"] == "Success"
     assert stored["session"]["dropped_events"] == {"unencodable": 1}
     assert agentops.get_client().dropped_events - dropped == 1
+
+
+def test_an_ended_session_leaves_no_loss_count_behind(
+    server: ServerProcess, agentops_log: LogLines
+) -> None:
+    """The worker kept each session's losses, by reason, for the life of the process: a
+    process running session after session, each losing an event, kept them all. A session's
+    count is dropped once its final update reported it; its stats line still says it."""
+    init_only(server)
+    client = agentops.get_client()
+    assert isinstance(client, agentops.Client)
+    for i in range(3):
+        session = agentops.start_session(tags=[f"run-{i}"])
+        assert session is not None
+        session.record(agentops.ActionEvent(action_type={"not": "a name"}))  # type: ignore[arg-type]
+        session.record(agentops.ActionEvent(action_type="kept"))
+        assert session.end_session("Success") is not None
+        assert stats(server, session.session_id)["dropped_events"] == {"refused": 1}
+        assert agentops_log.lines[-1].endswith("| Not recorded: 1 (refused: 1)")
+        assert str(session.session_id) not in client.worker.losses
+    assert client.worker.losses == {}
+    # an event lost after its session's end was reported (sent behind the end update, which
+    # went ahead of a backlog) is counted for the process, not kept for the ended session
+    assert session is not None
+    client.worker.account(_outcome.dropped(1, _outcome.QUEUE_FULL, str(session.session_id)))
+    assert client.worker.losses == {}
+    assert client.dropped_events == 4  # the process's own total is kept

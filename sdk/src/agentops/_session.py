@@ -52,12 +52,15 @@ class UpdateSession(Command):
         super().__init__()
         self.target, self.snapshot, self.final = session, snapshot, final
         self.unrecorded = False
+        self.losses: dict[str, int] | None = None  # the final one's, for the stats line
 
     def run(self, exporter: Exporter) -> None:
         session = self.target
-        losses = session._worker.losses.get(str(session.session_id))
-        if losses:  # known only now: after the events queued before this update were sent
-            self.snapshot["dropped_events"] = dict(losses)
+        worker, sid = session._worker, str(session.session_id)
+        # known only now: after the events queued before this update were sent
+        self.losses = dict(worker.losses.get(sid) or {})
+        if self.losses:
+            self.snapshot["dropped_events"] = self.losses
         try:
             self.result = exporter.update_session(session, self.snapshot)
             keeper = session._worker.keeper
@@ -68,6 +71,7 @@ class UpdateSession(Command):
             self.unrecorded = exporter.unrecorded(session.session_id)
             if self.final:  # nothing is sent for an ended session after its end
                 exporter.forget(session.session_id)
+                worker.forget_losses(sid)
 
 
 class CreateAgent(Command):
@@ -173,6 +177,7 @@ class Session:
         """Queue its creation (its page is logged once the server made it: on_created)."""
         self.is_running = True
         _recording.register(self)
+        self._worker.track_losses(str(self.session_id))
         self._worker.put(CreateSession(self))
         _host.start(self.config.env_data_opt_out)
 
@@ -230,7 +235,7 @@ class Session:
                 self.session_id,
                 self.config.flush_timeout,
             )
-        self._log_stats(cost)
+        self._log_stats(cost, command)
         return cost
 
     def _finish(
@@ -400,7 +405,7 @@ class Session:
             self.host_env = _host.get(self.config.env_data_opt_out, timeout=host_env_wait)
         return self._snapshot()
 
-    def _log_stats(self, cost: Decimal | None) -> None:
+    def _log_stats(self, cost: Decimal | None, command: UpdateSession) -> None:
         """0.3's stats line: what was recorded, what it cost (unknown when the server did not
         confirm the end: never a made-up $0.00), and what of it the server did not get."""
         a = self.get_analytics()
@@ -409,7 +414,10 @@ class Session:
         else:
             unpriced = " (some LLM calls unpriced)" if self.cost_complete is False else ""
             priced = f"${a['Cost']}{unpriced}"
-        losses = self._worker.losses.get(str(self.session_id))
+        # the worker's count, unless the end update ran and took it (read in this order: the
+        # update sets command.losses before the worker forgets its count)
+        counted = self._worker.losses.get(str(self.session_id))
+        losses = command.losses if command.losses is not None else counted
         lost = ""
         if losses:
             reasons = ", ".join(f"{key}: {n}" for key, n in sorted(losses.items()))

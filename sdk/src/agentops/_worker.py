@@ -104,7 +104,8 @@ class BatchWorker:
         self.interval = max(0.001, interval_ms / 1000)
         self.counts: Counter[Outcome] = Counter()
         self.lost_reasons: Counter[str] = Counter()  # refused or dropped, by reason
-        # per session id: what was lost, by loss_key (reported to the server with the session)
+        # per running session id: what was lost, by loss_key (reported to the server with the
+        # session's updates); from track_losses() until its final update reported them
         self.losses: dict[str, Counter[str]] = {}
         # The spool of the client, offered what gets no answer (agentops._spooling.Spooler).
         self.keeper: Keeper | None = None
@@ -272,8 +273,9 @@ class BatchWorker:
             if result.outcome not in (Outcome.SENT, Outcome.SPOOLED):
                 if result.reason is not None:
                     self.lost_reasons[result.reason] += result.count
-                losses = self.losses.setdefault(result.session_id or "", Counter())
-                losses[key or _outcome.loss_key(result)] += result.count
+                losses = self.losses.get(result.session_id or "")
+                if losses is not None:  # else its end was reported: too late to say it
+                    losses[key or _outcome.loss_key(result)] += result.count
         if result.outcome is Outcome.SPOOLED:
             logger.info("%d event(s) kept in the spool: %s", result.count, result.reason)
         elif result.outcome is not Outcome.SENT and result.reason not in _outcome.SAID_ELSEWHERE:
@@ -283,6 +285,16 @@ class BatchWorker:
                 listener(result)
             except Exception as exc:
                 report_internal_error(exc, "batch listener")
+
+    def track_losses(self, session_id: str) -> None:
+        """Count a session's losses from now on, for its updates and stats line."""
+        with self._lock:
+            self.losses.setdefault(session_id, Counter())
+
+    def forget_losses(self, session_id: str) -> None:
+        """Its final update reported them: a process running many sessions keeps none."""
+        with self._lock:
+            self.losses.pop(session_id, None)
 
     def _start(self) -> bool:
         """Start the thread if none runs; False if the interpreter refused to start one."""
