@@ -38,6 +38,7 @@ WAIT_SECONDS = 30.0
 APPEND_TOUCHES_SESSION = "UPDATE sessions SET last_activity_at%"  # an append's first write
 HOLDS = "INSERT INTO pending_otlp%"
 CLAIMS = "DELETE FROM pending_otlp%"
+MERGES = "SELECT events.payload%FOR UPDATE"  # merging log content into a stored event
 
 
 def post_logs(live: LiveServer, body: bytes) -> None:
@@ -207,6 +208,49 @@ def test_held_content_taken_by_a_span_sent_again_joins_the_stored_event(
         trace_id, live.project_id, "logs", json.dumps(content), datetime.now(UTC), span_id
     )
     live.store.hold_pending([held])
+    assert send(live, spans).status_code == 200
+    assert stored_call(live, trace_id) == (["hello"], [])
+    assert live.store.pending_bytes(live.project_id) == 0
+
+
+@pytest.mark.postgres
+def test_held_content_a_span_sent_again_took_is_held_again_when_it_cannot_be_merged(
+    pg_live: LiveServer,
+) -> None:
+    """As above, and merging the taken content into the stored event fails (its connection
+    is cut at each of the store's retries): the content is held again, not lost (it was
+    taken from the held rows, and only the logs request had sent it), and the exporter's
+    retry of the spans joins it."""
+    live, url = pg_live, libpq_url(pg_live)
+    span_id, spans = chat_trace()
+    trace_id = spans[0].trace_id
+    assert send(live, spans).status_code == 200
+    content = {span_id: {"r1": {"prompt": [{"role": "user", "content": "hello"}]}}}
+    held = PendingOtlp(
+        trace_id, live.project_id, "logs", json.dumps(content), datetime.now(UTC), span_id
+    )
+    live.store.hold_pending([held])
+    with (
+        ThreadPoolExecutor(1) as pool,
+        psycopg.connect(url) as event_row,
+        psycopg.connect(url, autocommit=True) as admin,
+    ):
+        event_row.execute(
+            "SELECT seq FROM events WHERE session_id = %s AND id = %s FOR UPDATE",
+            [session_of(trace_id), span_id],
+        )
+        again = in_thread(pool, lambda: send_apart(live, *spans))
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not again.done() and time.monotonic() < deadline:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                "datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE %s",
+                [MERGES],
+            )
+            time.sleep(0.05)
+        event_row.rollback()
+        assert again.result(WAIT_SECONDS) == 503  # the database failed: retry
+    assert live.store.pending_bytes(live.project_id) > 0  # held again, not lost
     assert send(live, spans).status_code == 200
     assert stored_call(live, trace_id) == (["hello"], [])
     assert live.store.pending_bytes(live.project_id) == 0

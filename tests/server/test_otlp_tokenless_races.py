@@ -7,6 +7,7 @@ it is there."""
 
 from __future__ import annotations
 
+import time
 from concurrent.futures import ThreadPoolExecutor
 
 import httpx
@@ -25,6 +26,7 @@ from tests.server.test_otlp_ingest import PROTOBUF, check_workflow, send, workfl
 from tests.support.otlp import SpanSpec, new_trace_id, session_of, trace_request
 
 __all__ = ["pg_live"]  # the fixture
+LOCKS_SESSIONS = "SELECT sessions.id%FOR NO KEY UPDATE"  # an append's first statement
 
 
 def post_token_less(live: LiveServer, specs: list[SpanSpec]) -> int:
@@ -84,4 +86,48 @@ def test_a_token_less_log_upload_held_while_its_session_is_created_is_kept_with_
     check_workflow(live, trace_id, root, children)
     logs = live.store.list_session_logs(session_of(trace_id))
     assert [log.body for log in logs] == ["early line"]
+    assert live.store.pending_bytes() == 0
+
+
+@pytest.mark.postgres
+def test_token_less_spans_that_cannot_go_into_their_session_now_stay_held_and_answered_200(
+    pg_live: LiveServer,
+) -> None:
+    """The same race, and storing the held spans into the session fails (its connection is
+    cut): they are held again and the request is answered 200. It was a 503, and the
+    exporter's retry was refused with a 401 (a token-less request adding to a session that
+    exists), so the spans waited for another authenticated request or were lost. The next
+    authenticated request of the trace stores them."""
+    live, url = pg_live, libpq_url(pg_live)
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    with (
+        ThreadPoolExecutor(1) as pool,
+        psycopg.connect(url) as holds,
+        psycopg.connect(url) as session_row,
+        psycopg.connect(url, autocommit=True) as admin,
+    ):
+        holds.execute("LOCK TABLE pending_otlp IN SHARE MODE")
+        token_less = in_thread(pool, lambda: post_token_less(live, children))
+        wait_until_blocked(url, HOLDS)
+        assert send(live, [root]).status_code == 200
+        # the append into the session waits for its row, and its connection is cut, again
+        # at each of the store's retries, until the store gives up
+        session_row.execute(
+            "SELECT id FROM sessions WHERE id = %s FOR UPDATE", [session_of(trace_id)]
+        )
+        holds.rollback()
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not token_less.done() and time.monotonic() < deadline:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                "datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE %s",
+                [LOCKS_SESSIONS],
+            )
+            time.sleep(0.05)
+        session_row.rollback()
+        assert token_less.result(WAIT_SECONDS) == 200
+    assert live.store.pending_bytes() > 0  # held again, not lost
+    assert send(live, [root]).status_code == 200  # the trace's next authenticated request
+    check_workflow(live, trace_id, root, children)
     assert live.store.pending_bytes() == 0

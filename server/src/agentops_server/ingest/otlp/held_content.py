@@ -86,7 +86,7 @@ class HeldContent:
                     missing.add(span_id)  # gone since it was found (a deleted session)
         except BaseException:
             # held again as it was; the request fails and the exporter's retry joins it
-            self._give_back(mine + rest)
+            self.give_back(mine + rest)
             raise
         self._store.hold_pending([row for row in mine if row.span_id in missing])
         self.hold(rest)
@@ -109,7 +109,8 @@ class HeldContent:
             found.setdefault(trace_of[event.session_id], set()).add(event.id)
         return found
 
-    def _give_back(self, rows: list[PendingOtlp]) -> None:
+    def give_back(self, rows: list[PendingOtlp]) -> None:
+        """Hold again rows taken by a request that failed (logged, not raised, if it cannot)."""
         try:
             self._store.hold_pending(rows)
         except Exception:

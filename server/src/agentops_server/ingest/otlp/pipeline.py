@@ -150,10 +150,25 @@ class OtlpIngest:
         data before the hold committed. If the session is created after this look, its
         request's look (after that commit) finds the held rows; both may look, and each row
         goes to the one whose DELETE takes it (claim_pending). Never another project's: the
-        session's project is the one any claim of the trace is for."""
-        owners = await run_in_threadpool(self._tokenless.owners, trace_ids)
-        for project_id, traces in sorted(owners.items()):
-            await self._store_prepared(partial(self._preparer.prepare_held, traces, project_id))
+        session's project is the one any claim of the trace is for.
+
+        The held rows are committed already: if this fails (an outage, a refused append),
+        what it took is held again and the request is still answered as held, not with a
+        retry the client cannot make (its retry finds the session and is refused, as a
+        token-less request adding to a session). It waits for the trace's next
+        authenticated request, as it would have without this look."""
+        try:
+            owners = await run_in_threadpool(self._tokenless.owners, trace_ids)
+            for project_id, traces in sorted(owners.items()):
+                await self._store_prepared(partial(self._preparer.prepare_held, traces, project_id))
+        except Exception as exc:
+            logger.warning(
+                "token-less OTLP data of %d trace(s), held, could not be stored into its "
+                "session now (%s: %s); it waits for the trace's next authenticated request",
+                len(trace_ids),
+                type(exc).__name__,
+                exc,
+            )
 
     def expire(self, now: datetime | None = None) -> int:
         """Drop what waited longer than the pending period (the sweeper calls this)."""

@@ -56,7 +56,7 @@ class Prepared:
     fills: list[UsageFill] = field(default_factory=list)  # token kinds of stored LLM calls
     spans: dict[str, set[str]] = field(default_factory=dict)  # trace: its spans' events
     contents: list[tuple[str, Contents]] = field(default_factory=list)
-    """Per session, the held log contents the events took before they were written."""
+    """Per trace, the held log contents the events took before they were written."""
     duplicates: int = 0
     """Events the write skipped as stored already (by an exporter's retry, say): held content
     they took is merged into the stored ones (see finish.py)."""
@@ -159,7 +159,7 @@ class TracePreparer:
         built = Assembler(session, trace.items, root, stored, self._pricer).build()
         if trace.contents:
             _fill_contents(built.events, trace.contents)
-            prepared.contents.append((session.id, trace.contents))
+            prepared.contents.append((trace.trace_id, trace.contents))
         if built.events:
             spans = prepared.spans.setdefault(trace.trace_id, set())
             spans.update(event.id for event in built.events)
