@@ -119,6 +119,7 @@ def test_a_workflow_of_agents_tasks_and_tools_is_one_session_with_its_tree(
     with pytest.raises(RuntimeError, match="tool exploded"):  # reaches the caller unchanged
         crasher()
     agentops.end_trace(ctx, "Fail")
+    assert agentops.flush()  # end_trace() queues the end and returns: sent by now
 
     trace_id = ctx.span.get_span_context().trace_id
     assert isinstance(trace_id, int)
@@ -260,6 +261,7 @@ def test_trace_on_a_generator_is_a_session_that_ends_with_it(server: ServerProce
     with trace("outer") as outer:
         for _ in streaming_job(2):
             get_weather("between steps")
+    assert agentops.flush()  # each trace's end was queued, not waited for
     assert len(export(server, outer.session.session_id)["tools"]) == 2
     for sid, tools, name in ((whole, 3, "streaming-job"), (first, 1, "streaming-job"),
                              (async_one, 2, "async_streaming_job")):  # fmt: skip
@@ -282,6 +284,7 @@ def test_with_start_trace_ends_fail_when_its_block_raises_and_keeps_enum_states(
     agentops.end_trace(default)  # TraceState.SUCCESS, dropped by 0.4.21, kept here
     agentops.end_trace(error, agentops.TraceState.ERROR)
     agentops.end_trace(unset, agentops.UNSET)
+    assert agentops.flush()
     states = {
         name: export(server, ctx.session.session_id)["session"]
         for name, ctx in (("err", failed), ("default", default), ("error", error), ("unset", unset))

@@ -347,7 +347,7 @@ class Client(BaseClient):
             if command is not None:
                 by_worker.setdefault(session._worker, []).append(command)
         for worker, commands in by_worker.items():
-            worker.deliver(commands, self.config.flush_timeout)
+            worker.deliver(commands, self.config.flush_timeout, unless_unreachable=True)
 
     def flush(self, timeout: float | None = None) -> bool:
         """Send every queued event now; False if `timeout` (default flush_timeout) ran out."""

@@ -280,11 +280,11 @@ def _trace_call(name: str, tags: Any, func: Callable[..., Any]) -> Callable[...,
 
     def end(started: Any, exc: BaseException | None) -> None:
         session, token = started
-        _recording.reset_current(token)
+        _recording.reset_current(token)  # the end is queued: the call never waits for the server
         if exc is None:
-            session.end_session(EndState.SUCCESS)
+            session.end_queued(EndState.SUCCESS)
         else:  # as 0.4.21 ends it, with the exception as the reason
-            session.end_session(EndState.INDETERMINATE, failure_reason(exc))
+            session.end_queued(EndState.INDETERMINATE, failure_reason(exc))
 
     if inspect.isgeneratorfunction(func) or inspect.isasyncgenfunction(func):
         # the session starts at the first step, is current during each step (not in the

@@ -49,6 +49,7 @@ class Target(Protocol):
     session_id: uuid.UUID
     config: Configuration
     transport: Transport
+    host_env: dict[str, Any] | None  # None until collected in full (wire_snapshot)
 
     def on_created(self, page_url: str | None) -> None:
         """The server created (or re-attached) it: called on the worker's thread, with the
@@ -101,6 +102,9 @@ class Exporter:
         # The last attempt failed (no answer, or a status worth a retry): the worker's queue
         # is not draining.
         self.struggling = False
+        # Set while the last attempt got no answer at all (refused, unresolvable, timed out):
+        # end_session() does not wait for the server's answer then (see BatchWorker.deliver).
+        self.unreachable = threading.Event()
         # Set by the worker when its queue nears max_queue_size while the server fails: a
         # request gives up after one failed attempt and no request is made between probes
         # (one per SPILL_PROBE_SECONDS), so batches go to the spool instead of the queue
@@ -113,6 +117,11 @@ class Exporter:
         self._tokens: dict[uuid.UUID, str] = {}
         self._refused: dict[uuid.UUID, str] = {}  # session id -> why the server refused it
         self._unrecorded: set[uuid.UUID] = set()  # refused when first created: nothing stored
+        # created before the host environment was collected: it follows in an update
+        # (send_host_env); an ended one is forgotten once it was sent
+        self._owed_host_env: dict[uuid.UUID, Target] = {}
+        self._partial_host_env: set[uuid.UUID] = set()  # of those, sent without package lists
+        self._forget_after_host_env: set[uuid.UUID] = set()
         # What the server's last answer said of the project's budget (read by every Ledger).
         self.project_budget = ProjectBudgetSignal()
 
@@ -131,7 +140,11 @@ class Exporter:
 
     def forget(self, session_id: uuid.UUID) -> None:
         """Drop what is kept for a session whose end was sent (or given up): a process
-        running sessions one after another keeps no token per session it ever ran."""
+        running sessions one after another keeps no token per session it ever ran. One still
+        owed its host environment keeps its token until that was sent."""
+        if session_id in self._owed_host_env:
+            self._forget_after_host_env.add(session_id)
+            return
         self._tokens.pop(session_id, None)
         self._refused.pop(session_id, None)
         self._unrecorded.discard(session_id)
@@ -142,10 +155,19 @@ class Exporter:
     def needs_create(self, session_id: uuid.UUID) -> bool:
         return session_id not in self._tokens and session_id not in self._refused
 
+    def owes_host_env(self, session_id: uuid.UUID | None = None) -> bool:
+        """Whether this session (None: any session) was created without its full host
+        environment, which is still to be sent."""
+        return (
+            bool(self._owed_host_env) if session_id is None else session_id in self._owed_host_env
+        )
+
     # --- protocol calls -----------------------------------------------------------------
     def create_session(self, session: Target, *, renewing: bool = False) -> bool:
-        """Create (or, `renewing` its token, re-create) the session on the server."""
-        body = dumps({"session": session.wire_snapshot(host_env_wait=1.0)})
+        """Create (or, `renewing` its token, re-create) the session on the server, with its
+        host environment as collected so far (the rest follows: send_host_env)."""
+        snapshot = session.wire_snapshot()
+        body = dumps({"session": snapshot})
         res = self.post(session, wire.CREATE_SESSION, body, with_token=False)
         token = page_url = None
         if _ok(res):
@@ -169,6 +191,7 @@ class Exporter:
             logger.error("Could not start session %s - %s", session.session_id, why)
             return False
         self._tokens[session.session_id] = token
+        self._note_host_env(session, snapshot.get("host_env"))
         session.on_created(page_url)
         return True
 
@@ -300,7 +323,7 @@ class Exporter:
         """POST a session snapshot; the server's cumulative cost, or None on failure."""
         if not self._ready(session):
             return None
-        host_env = session.wire_snapshot(host_env_wait=1.0)["host_env"]  # if not sent yet
+        host_env = session.wire_snapshot()["host_env"]  # if collected since the snapshot
         snapshot = {**snapshot, "host_env": host_env}
         res = self.post(session, wire.UPDATE_SESSION, dumps({"session": snapshot}))
         if not _ok(res):
@@ -309,6 +332,7 @@ class Exporter:
                 logger.warning("Could not update session %s - %s", session.session_id, why)
             return None
         assert res is not None
+        self._note_host_env(session, host_env)
         payload = res.json()
         if not isinstance(payload, dict):
             return SessionAnswer(parse_cost(None), None)
@@ -316,6 +340,45 @@ class Exporter:
         return SessionAnswer(
             parse_cost(payload.get("token_cost")), complete if isinstance(complete, bool) else None
         )
+
+    def send_host_env(self, at_exit: bool = False) -> None:
+        """Send the host environment, collected in full now, to the sessions created without
+        it: an update that carries only it (the v2 update_session changes only what it is
+        sent). `at_exit`: what there is, if nothing was sent yet; nothing is owed after."""
+        for session_id, session in list(self._owed_host_env.items()):
+            host_env = session.wire_snapshot()["host_env"]
+            if session.host_env is None:  # the package lists are still being read
+                if not at_exit:
+                    continue
+                if host_env is None or session_id in self._partial_host_env:
+                    self._host_env_sent(session_id)  # nothing more to send
+                    continue
+            if session_id in self._tokens:
+                body = {"session": {"session_id": str(session_id), "host_env": host_env}}
+                res = self.post(session, wire.UPDATE_SESSION, dumps(body))
+                if not _ok(res) and not self._key_refused(session_id):
+                    logger.debug(
+                        "Could not send the host environment of session %s - %s",
+                        session_id,
+                        _describe(res),
+                    )
+            self._host_env_sent(session_id)
+
+    def _note_host_env(self, session: Target, sent: dict[str, Any] | None) -> None:
+        """After a create or update that carried `sent`: owed the rest, or no longer."""
+        if session.host_env is not None:
+            self._host_env_sent(session.session_id)
+            return
+        self._owed_host_env[session.session_id] = session
+        if sent is not None:
+            self._partial_host_env.add(session.session_id)
+
+    def _host_env_sent(self, session_id: uuid.UUID) -> None:
+        self._owed_host_env.pop(session_id, None)
+        self._partial_host_env.discard(session_id)
+        if session_id in self._forget_after_host_env:
+            self._forget_after_host_env.discard(session_id)
+            self.forget(session_id)
 
     def create_agent(self, session: Target, agent_id: str, name: str | None) -> None:
         if not self._ready(session):
@@ -368,9 +431,11 @@ class Exporter:
             except TransportError as exc:
                 self._last_ok = False
                 self.struggling = True
+                self.unreachable.set()
                 self._note_outage(config.endpoint, str(exc))
             else:
                 res = answer
+                self.unreachable.clear()
                 self._last_ok = 200 <= answer.status < 300
                 # a 500 is the server failing on what it was sent (see the split), not an
                 # outage: it does not make the worker spill

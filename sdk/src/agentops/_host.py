@@ -1,6 +1,11 @@
 """Host environment (reference §6: same sections and keys as 0.3.26), collected once per
 process on a background thread, each probe with a timeout. No psutil: /proc, os, shutil,
 platform and importlib.metadata.
+
+The package lists (the SDK section's "System Packages", "Installed Packages") read every
+installed distribution's metadata, a second or more in a large environment; the rest takes
+milliseconds. So the thread collects it without them first (quick()), then in full (get()):
+nothing waits for the full scan, sessions get what is there and the rest follows.
 """
 
 from __future__ import annotations
@@ -30,13 +35,18 @@ def _percent(part: float, whole: float) -> str:
 
 
 def sdk_section() -> dict[str, Any]:
+    return {**sdk_versions(), "System Packages": _imported_packages()}
+
+
+def _system_packages() -> dict[str, Any]:
+    return {"System Packages": _imported_packages()}
+
+
+def sdk_versions() -> dict[str, Any]:
+    """The SDK section without its package list."""
     from agentops import __version__
 
-    return {
-        "AgentOps SDK Version": __version__,
-        "Python Version": platform.python_version(),
-        "System Packages": _imported_packages(),
-    }
+    return {"AgentOps SDK Version": __version__, "Python Version": platform.python_version()}
 
 
 def _imported_packages() -> dict[str, str]:
@@ -153,14 +163,19 @@ def _run_probe(probe: Callable[[], dict[str, Any]], timeout: float) -> dict[str,
     return box[0] if box else {}
 
 
-def collect(opt_out: bool, timeout: float = PROBE_TIMEOUT) -> HostEnv:
-    """The host_env object; with `opt_out` only SDK, OS, working directory and venv."""
-    env: HostEnv = {"SDK": _run_probe(sdk_section, timeout), "OS": _run_probe(os_section, timeout)}
+def collect(opt_out: bool, timeout: float = PROBE_TIMEOUT, *, packages: bool = True) -> HostEnv:
+    """The host_env object; with `opt_out` only SDK, OS, working directory and venv. Without
+    `packages`, no package lists (milliseconds instead of seconds)."""
+    sdk = _run_probe(sdk_versions, timeout)
+    if packages:  # its own probe: the versions are kept when the package scan times out
+        sdk.update(_run_probe(_system_packages, timeout))
+    env: HostEnv = {"SDK": sdk, "OS": _run_probe(os_section, timeout)}
     if not opt_out:
         env["CPU"] = _run_probe(cpu_section, timeout)
         env["RAM"] = _run_probe(ram_section, timeout)
         env["Disk"] = _run_probe(disk_section, timeout)
-        env["Installed Packages"] = _run_probe(installed_packages, timeout)
+        if packages:
+            env["Installed Packages"] = _run_probe(installed_packages, timeout)
     env["Project Working Directory"] = {"Project Working Directory": _cwd()}
     env["Virtual Environment"] = {"Virtual Environment": os.environ.get("VIRTUAL_ENV")}
     return env
@@ -174,6 +189,7 @@ def _cwd() -> str | None:
 
 
 _futures: dict[bool, Future[HostEnv]] = {}
+_quick: dict[bool, HostEnv] = {}  # collected without the package lists, before the full scan
 _lock = threading.Lock()
 
 
@@ -199,6 +215,7 @@ def start(opt_out: bool) -> Future[HostEnv]:
 
             def target() -> None:
                 try:
+                    _quick[opt_out] = collect(opt_out, packages=False)
                     future.set_result(collect(opt_out))
                 except Exception as exc:  # collect() swallows probe errors; this is a guard
                     future.set_exception(exc)
@@ -216,6 +233,11 @@ def get(opt_out: bool, timeout: float) -> HostEnv | None:
         return None
 
 
+def quick(opt_out: bool) -> HostEnv | None:
+    """The host_env without its package lists, if collected yet (never waits)."""
+    return _quick.get(opt_out)
+
+
 def _after_fork_in_child() -> None:
     # A collection in flight at fork time has no thread in the child: start again if needed.
     global _lock
@@ -223,6 +245,7 @@ def _after_fork_in_child() -> None:
     for key, future in list(_futures.items()):
         if not future.done():
             del _futures[key]
+            _quick.pop(key, None)
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)

@@ -165,6 +165,8 @@ def end_all(
                     done = worker.deliver(commands, left) and done
                 for worker in workers:
                     done = worker.flush(max(0.0, deadline - time.monotonic())) and done
+                if done:
+                    done = _send_host_env(workers, deadline)
             except BaseException:  # a second Ctrl+C, or a signal that cut the wait
                 _waiting = False
                 _gave_up = True
@@ -176,6 +178,18 @@ def end_all(
             _gave_up = True
         left = 0.0 if _gave_up else max(0.0, deadline - time.monotonic())
         _keep_unsent(workers, timeout, left, done=done)
+
+
+def _send_host_env(workers: list[_worker.BatchWorker], deadline: float) -> bool:
+    """Sessions created before the host environment was collected get what there is of it
+    now: the package lists still being read are not waited for (a run shorter than their
+    scan, a second or so, has none)."""
+    done = True
+    for worker in workers:
+        if worker.exporter.owes_host_env():
+            worker.put(_worker.SendHostEnv(at_exit=True))
+            done = worker.flush(max(0.0, deadline - time.monotonic())) and done
+    return done
 
 
 def _keep_unsent(

@@ -2,7 +2,9 @@
 
 A Session is a context manager (an exception inside ends it as Fail with the traceback,
 else Success). end_session() sends the queued events, then the end update, and returns the
-session's cost as the server priced it, waiting at most `config.flush_timeout` seconds.
+session's cost as the server priced it, waiting at most `config.flush_timeout` seconds (and
+not at all while the server is known to be unreachable). agentops 0.4's endings (end_trace,
+the trace decorators) return nothing and wait for nothing: end_queued().
 """
 
 from __future__ import annotations
@@ -27,7 +29,7 @@ from agentops._exporter import Exporter, SessionAnswer
 from agentops._spool import Journal, end_line
 from agentops._trace_context import TraceContext
 from agentops._transport import Transport, default_transport
-from agentops._worker import BatchWorker, Command
+from agentops._worker import BatchWorker, Command, SendHostEnv
 from agentops.wire import EndState
 
 F = TypeVar("F", bound=Callable[..., Any])
@@ -40,19 +42,33 @@ class CreateSession(Command):
         self.target = session
 
     def run(self, exporter: Exporter) -> None:
-        if exporter.needs_create(self.target.session_id):
-            exporter.create_session(self.target)
+        session = self.target
+        if exporter.needs_create(session.session_id):
+            exporter.create_session(session)
+        if exporter.owes_host_env(session.session_id):  # created before it was collected
+            worker = session._worker
+            collected = _host.start(session.config.env_data_opt_out)
+            collected.add_done_callback(lambda _: _queue_host_env(worker))
+
+
+def _queue_host_env(worker: BatchWorker) -> None:
+    with capture_internal_errors("queue the host environment"):
+        worker.put(SendHostEnv())
 
 
 class UpdateSession(Command):
     """Send a snapshot; the session's last one (`final`) also lets the exporter forget it.
-    `unrecorded`: the server had refused to create the session (it stored nothing of it)."""
+    `unrecorded`: the server had refused to create the session (it stored nothing of it).
+    `report`: nobody waits for it (end_queued): the stats line is logged once it ran."""
 
-    def __init__(self, session: Session, snapshot: dict[str, Any], final: bool = False) -> None:
+    def __init__(
+        self, session: Session, snapshot: dict[str, Any], final: bool = False, report: bool = False
+    ) -> None:
         super().__init__()
         self.target, self.snapshot, self.final = session, snapshot, final
         self.unrecorded = False
         self.losses: dict[str, int] | None = None  # the final one's, for the stats line
+        self.report = report
 
     def run(self, exporter: Exporter) -> None:
         session = self.target
@@ -72,6 +88,8 @@ class UpdateSession(Command):
             if self.final:  # nothing is sent for an ended session after its end
                 exporter.forget(session.session_id)
                 worker.forget_losses(sid)
+        if self.report:
+            session._ended_with(self, True)
 
 
 class CreateAgent(Command):
@@ -206,10 +224,17 @@ class Session:
         command = self._finish(end_state, end_state_reason, video)
         if command is None:
             return None
-        delivered = self._worker.deliver([command], self.config.flush_timeout)
+        timeout = self.config.flush_timeout
+        delivered = self._worker.deliver([command], timeout, unless_unreachable=True)
         return self._ended_with(command, delivered)
 
     end = end_session
+
+    def end_queued(self, end_state: str | EndState, end_state_reason: str | None = None) -> None:
+        """End the session without waiting for the server (agentops 0.4's endings, which
+        return nothing): its end is queued behind its events, sent by the worker, or kept in
+        the spool like them; the stats line is logged once the worker sent it."""
+        self._finish(end_state, end_state_reason, None, report=True)
 
     def _ended_with(self, command: UpdateSession, delivered: bool) -> Decimal | None:
         """After the end update was waited for: the cost, and what the user is told."""
@@ -228,6 +253,13 @@ class Session:
                     self.session_id,
                     format_cost(cost),
                 )
+        elif not delivered and self._worker.exporter.unreachable.is_set():
+            logger.warning(
+                "Session %s: the server at %s is unreachable, so its end was not waited for; "
+                "the worker keeps trying in the background (and keeps it in the spool at exit)",
+                self.session_id,
+                self.config.endpoint,
+            )
         elif not delivered:
             logger.warning(
                 "Session %s: the server did not confirm the end within %.1fs; "
@@ -239,9 +271,15 @@ class Session:
         return cost
 
     def _finish(
-        self, end_state: str | EndState, reason: str | None, video: str | None
+        self,
+        end_state: str | EndState,
+        reason: str | None,
+        video: str | None,
+        *,
+        report: bool = False,
     ) -> UpdateSession | None:
-        """Mark the session ended and queue its final update (no waiting)."""
+        """Mark the session ended and queue its final update (no waiting); `report`: the
+        worker logs the stats line once it ran (nobody waits for it)."""
         try:
             state = EndState(end_state)
         except ValueError:
@@ -265,7 +303,7 @@ class Session:
         snapshot = self._snapshot()
         if self._journal is not None:
             self._journal.add(lambda: end_line(str(self.session_id), snapshot))
-        command = UpdateSession(self, snapshot, final=True)
+        command = UpdateSession(self, snapshot, final=True, report=report)
         self._worker.put(command)
         return command
 
@@ -400,10 +438,15 @@ class Session:
         }
 
     def wire_snapshot(self, host_env_wait: float = 0.0) -> dict[str, Any]:
-        """The session object for create_session, host_env included once collected."""
+        """The session object for create_session, host_env included once collected (the
+        exporter never waits for it: it follows in an update, Exporter.send_host_env)."""
+        opt_out = self.config.env_data_opt_out
         if self.host_env is None:
-            self.host_env = _host.get(self.config.env_data_opt_out, timeout=host_env_wait)
-        return self._snapshot()
+            self.host_env = _host.get(opt_out, timeout=host_env_wait)
+        snapshot = self._snapshot()
+        if snapshot["host_env"] is None:  # the package lists are still being read: the rest
+            snapshot["host_env"] = _host.quick(opt_out)
+        return snapshot
 
     def _log_stats(self, cost: Decimal | None, command: UpdateSession) -> None:
         """0.3's stats line: what was recorded, what it cost (unknown when the server did not
@@ -439,20 +482,3 @@ def _describe(value: object) -> str:
     if isinstance(value, type):
         return f"the class {value.__name__} (an instance is needed: {value.__name__}(...))"
     return type(value).__name__
-
-
-def end_sessions(sessions: list[Session], end_state: EndState, reason: str | None) -> None:
-    """End `sessions` at once, then wait for them all with one deadline (the longest
-    flush_timeout among them), not one after another."""
-    ended = [(s, s._finish(end_state, reason, None)) for s in sessions]
-    waits = [(session, command) for session, command in ended if command is not None]
-    if not waits:
-        return
-    deadline = time.monotonic() + max(session.config.flush_timeout for session, _ in waits)
-    by_worker: dict[BatchWorker, list[Command]] = {}
-    for session, command in waits:
-        by_worker.setdefault(session._worker, []).append(command)
-    for worker, commands in by_worker.items():
-        worker.deliver(commands, max(0.0, deadline - time.monotonic()))
-    for session, command in waits:
-        session._ended_with(command, command.done.is_set())

@@ -82,11 +82,11 @@ class TraceContext:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> Literal[False]:
-        self.detach()
+        self.detach()  # the end is queued: leaving the block never waits for the server
         if exc is None:
-            self.session.end_session(EndState.SUCCESS)
+            self.session.end_queued(EndState.SUCCESS)
         else:
-            self.session.end_session(EndState.FAIL, failure_reason(exc))
+            self.session.end_queued(EndState.FAIL, failure_reason(exc))
         return False
 
     def detach(self) -> None:

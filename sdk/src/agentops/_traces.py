@@ -19,7 +19,7 @@ from agentops import _recording
 from agentops._budget import BudgetHandler
 from agentops._client import Client, get_client
 from agentops._errors import capture_internal_errors, logger, warn_once
-from agentops._session import Session, end_sessions
+from agentops._session import Session
 from agentops._trace_context import NoTrace, TraceContext
 from agentops.enums import TraceState
 from agentops.wire import EndState
@@ -105,22 +105,24 @@ def end_trace(
     trace_context: TraceContext | Session | None = None,
     end_state: TraceState | EndState | str | Any = TraceState.SUCCESS,
 ) -> None:
-    """End a trace (every running one when `trace_context` is None) with `end_state`."""
+    """End a trace (every running one when `trace_context` is None) with `end_state`. It
+    returns at once: the end is queued, sent by the worker (or spooled like any event)."""
     state, reason = parse_end_state(end_state)
-    if trace_context is None:  # all of them end now, and are waited for together
-        end_sessions(_recording.active_sessions(), state, reason)
+    if trace_context is None:  # all of them end now
+        for session in _recording.active_sessions():
+            session.end_queued(state, reason)
         return
     given: object = trace_context
     if isinstance(given, NoTrace):  # start_trace() had nothing to start
         return
     if isinstance(given, Session):
-        given.end_session(state, reason)
+        given.end_queued(state, reason)
         return
     if not isinstance(given, TraceContext):
         logger.warning("end_trace() expects the TraceContext of start_trace(), got %r", given)
         return
     given.detach()
-    given.session.end_session(state, reason)
+    given.session.end_queued(state, reason)
 
 
 def update_trace_metadata(metadata: dict[str, Any], prefix: str = "trace.metadata") -> bool:
