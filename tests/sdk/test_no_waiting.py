@@ -175,7 +175,7 @@ def test_trace_endings_do_not_wait_for_a_server_that_never_answers(tmp_path: Pat
 
 def test_end_session_does_not_wait_for_a_server_known_to_be_down(tmp_path: Path) -> None:
     """0.3's end_session() waits for the cost while the server may answer (flush_timeout, 5 s);
-    once a request found nothing listening, it returns None at once."""
+    once a request found nothing listening (the first session's), it returns None at once."""
     port = free_port()
     env = script_env(
         AGENTOPS_API_KEY="00000000-0000-4000-8000-000000000000",
@@ -194,7 +194,7 @@ def test_end_session_does_not_wait_for_a_server_known_to_be_down(tmp_path: Path)
             cost = agentops.end_session("Success")
             took.append(time.monotonic() - started)
             print(cost)
-        print(max(took))
+        print(took[1])  # the first may wait: nothing was known of the server yet
         """,
         env,
     )

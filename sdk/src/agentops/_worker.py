@@ -45,8 +45,6 @@ from agentops._threads import start_daemon_thread
 EXPEDITE_RESERVE = 1.0
 EXPEDITE_SHARE = 0.4
 IDLE_EXIT_SECONDS = 30.0
-# deliver(unless_unreachable=True): how often a wait checks whether the server became unreachable
-UNREACHABLE_POLL = 0.05
 
 if TYPE_CHECKING:
     from agentops._events import Event, Frame
@@ -252,26 +250,26 @@ class BatchWorker:
         The events queued before them may use the deadline minus a reserve; then the
         commands still waiting are run next, ahead of the rest of the queue. A stranded
         worker keeps them in the spool at once and returns False. `unless_unreachable`: no
-        waiting (False) while the exporter knows the server unreachable, nor once it learns so.
+        waiting (False) when the exporter knows the server unreachable already (a blip
+        during the wait is retried, and waited for, as before).
         """
         if self.stranded() and not all(c.done.is_set() for c in commands):
             self.keep_stranded()
             return False
-        give_up = self.exporter.unreachable if unless_unreachable else None
+        if unless_unreachable and self.exporter.unreachable.is_set():
+            return all(c.done.is_set() for c in commands)
         if timeout is None:
-            return _wait_all(commands, None, give_up)
+            return all(c.wait(None) for c in commands)
         deadline = time.monotonic() + timeout
         reserve = min(EXPEDITE_RESERVE, timeout * EXPEDITE_SHARE)
-        if _wait_all(commands, deadline - reserve, give_up):
+        if all(c.wait(max(0.0, deadline - reserve - time.monotonic())) for c in commands):
             return True
-        if give_up is not None and give_up.is_set():
-            return False
         for command in reversed(commands):
             if not command.claimed:
                 self._queue.appendleft(command)  # a second entry; it runs once
         self._wake.set()
         self.exporter.nudge.set()
-        return _wait_all(commands, deadline, give_up)
+        return all(c.wait(max(0.0, deadline - time.monotonic())) for c in commands)
 
     def pending(self) -> int:
         """Events queued or being sent."""
@@ -447,22 +445,6 @@ class BatchWorker:
                 self.capacity,
             )
             self._reported_full = full
-
-
-def _wait_all(
-    commands: Sequence[Command], deadline: float | None, give_up: threading.Event | None
-) -> bool:
-    """Whether every command ran by `deadline` (monotonic; None: no limit). With `give_up`,
-    False as soon as it is set (checked every UNREACHABLE_POLL seconds while waiting)."""
-    for command in commands:
-        while not command.done.is_set():
-            left = None if deadline is None else deadline - time.monotonic()
-            if (left is not None and left <= 0) or (give_up is not None and give_up.is_set()):
-                return False
-            if give_up is not None:
-                left = UNREACHABLE_POLL if left is None else min(left, UNREACHABLE_POLL)
-            command.done.wait(left)
-    return True
 
 
 def _journal_line(session: Session, event: Event | Frame) -> Line:
