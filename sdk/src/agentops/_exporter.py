@@ -105,6 +105,7 @@ class Exporter:
         # Set while the last attempt got no answer at all (refused, unresolvable, timed out):
         # end_session() does not wait for the server's answer then (see BatchWorker.deliver).
         self.unreachable = threading.Event()
+        self.attempts = 0  # requests that got an answer or failed, so far
         # Set by the worker when its queue nears max_queue_size while the server fails: a
         # request gives up after one failed attempt and no request is made between probes
         # (one per SPILL_PROBE_SECONDS), so batches go to the spool instead of the queue
@@ -429,12 +430,14 @@ class Exporter:
             try:
                 answer = session.transport.send(request)
             except TransportError as exc:
+                self.attempts += 1
                 self._last_ok = False
                 self.struggling = True
                 self.unreachable.set()
                 self._note_outage(config.endpoint, str(exc))
             else:
                 res = answer
+                self.attempts += 1
                 self.unreachable.clear()
                 self._last_ok = 200 <= answer.status < 300
                 # a 500 is the server failing on what it was sent (see the split), not an

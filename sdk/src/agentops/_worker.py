@@ -45,6 +45,8 @@ from agentops._threads import start_daemon_thread
 EXPEDITE_RESERVE = 1.0
 EXPEDITE_SHARE = 0.4
 IDLE_EXIT_SECONDS = 30.0
+# deliver(unless_unreachable=True): how long the retry of a server known unreachable is awaited
+UNREACHABLE_PROBE = 0.5
 
 if TYPE_CHECKING:
     from agentops._events import Event, Frame
@@ -256,7 +258,7 @@ class BatchWorker:
         if self.stranded() and not all(c.done.is_set() for c in commands):
             self.keep_stranded()
             return False
-        if unless_unreachable and self.exporter.unreachable.is_set():
+        if unless_unreachable and not self._answered_again(commands):
             return all(c.done.is_set() for c in commands)
         if timeout is None:
             return all(c.wait(None) for c in commands)
@@ -270,6 +272,20 @@ class BatchWorker:
         self._wake.set()
         self.exporter.nudge.set()
         return all(c.wait(max(0.0, deadline - time.monotonic())) for c in commands)
+
+    def _answered_again(self, commands: Sequence[Command]) -> bool:
+        """False when the server is known unreachable and the retry that queueing `commands`
+        nudged (at once, out of its backoff) found it so again, or got no answer within
+        UNREACHABLE_PROBE seconds; True when it answered (the server is back)."""
+        exporter = self.exporter
+        if not exporter.unreachable.is_set():
+            return True
+        seen = exporter.attempts
+        until = time.monotonic() + UNREACHABLE_PROBE
+        while exporter.attempts == seen and time.monotonic() < until:
+            if commands[-1].done.wait(0.01):
+                break
+        return not exporter.unreachable.is_set()
 
     def pending(self) -> int:
         """Events queued or being sent."""
