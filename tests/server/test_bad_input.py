@@ -11,7 +11,9 @@ from typing import Any
 import httpx
 import pytest
 
+from agentops_server.api.errors import error_body
 from agentops_server.auth.keys import hash_key
+from agentops_server.auth.tokens import TokenClaims, TokenSigner, load_secret
 from tests.server.conftest import LiveServer, action, llm
 
 
@@ -410,6 +412,42 @@ def test_another_projects_session_is_404(seeded: tuple[LiveServer, str, str]) ->
     res = live.post("/v2/create_session", {"session": {"session_id": session_id}}, headers=headers)
     assert_error(res, 409, "another project")
     assert live.get("/v2/sessions", headers=headers).json()["data"] == []
+    unharmed(live, session_id)
+
+
+def test_store_errors_keep_their_exact_answers(seeded: tuple[LiveServer, str, str]) -> None:
+    """The app's handlers answer what the routes let through (api/errors.py DOMAIN_ERRORS):
+    each with the status, code and message the routes gave before, on the fast ingest routes
+    and FastAPI's alike."""
+    live, session_id, _ = seeded
+    other_key = live.new_key(live.store.create_project("Other").id)
+    taken = live.post(
+        "/v2/create_session",
+        {"session": {"session_id": session_id}},
+        headers=live.key_headers(other_key),
+    )
+    message = f"session id {session_id} is already used by another project"
+    assert (taken.status_code, taken.json()) == (409, error_body("conflict", message))
+    missing = str(uuid.uuid4())  # a token for a session that is not stored
+    key = live.store.find_api_key(hash_key(live.api_key))
+    assert key is not None
+    claims = TokenClaims(live.project_id, missing, False, key.id)
+    bearer = {"Authorization": f"Bearer {TokenSigner(load_secret(live.config)).issue(claims)}"}
+    gone = error_body("not_found", f"session {missing} not found")
+    for path, body in (
+        ("/v2/create_events", {"events": [action()]}),
+        ("/v2/create_agent", {"id": str(uuid.uuid4()), "name": "agent"}),
+        ("/v2/update_session", {"session": {"end_state": "Success"}}),
+    ):
+        res = live.post(path, body, headers=bearer)
+        assert (res.status_code, res.json()) == (404, gone), path
+    res = live.post("/v2/reauthorize_jwt", {"session_id": missing}, headers=live.key_headers())
+    assert (res.status_code, res.json()) == (404, gone)
+    res = live.post("/v2/create_agent", {"name": "agent"}, headers=bearer)
+    assert (res.status_code, res.json()) == (422, error_body("invalid_request", "id is required"))
+    res = live.get("/v2/sessions", params={"cursor": "forged!"})
+    message = "invalid cursor: invalid cursor 'forged!'"
+    assert (res.status_code, res.json()) == (400, error_body("bad_request", message))
     unharmed(live, session_id)
 
 

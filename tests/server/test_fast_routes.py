@@ -18,10 +18,18 @@ from fastapi.responses import JSONResponse
 
 from agentops_server.api.errors import ApiError, error_response, install_error_handlers
 from agentops_server.api.fast_routes import FastRoutes
+from agentops_server.ingest.v2 import Invalid
 from agentops_server.ingest.writer import WriterUnavailable
+from agentops_server.storage.store import Conflict, InvalidCursor, NotFound
 from tests.support.server import free_port
 
 router = APIRouter()
+STORE_ERRORS: dict[str, Exception] = {
+    "missing": NotFound("session s not found"),
+    "taken": Conflict("session id s is already used by another project"),
+    "cursor": InvalidCursor("invalid cursor 'x'"),  # a subclass of StoreError and ValueError
+    "field": Invalid("id is required"),
+}
 
 
 @router.post("/echo")
@@ -37,6 +45,8 @@ async def echo(request: Request) -> dict[str, Any]:
         raise Refused("no thanks")
     if body.get("fail") == "bug":
         raise KeyError("a bug")
+    if body.get("fail") in STORE_ERRORS:  # what storage raises, answered by the app's handlers
+        raise STORE_ERRORS[body["fail"]]
     # FastAPI's router puts the endpoint it chose in the scope; the fast path has no router
     return {"echo": body, "text": "é", "routed": "endpoint" in request.scope}
 
@@ -60,6 +70,7 @@ def _app() -> FastAPI:
     app.add_exception_handler(418, _teapot)
     app.add_exception_handler(Refused, _refused)
     app.include_router(router)
+    app.add_api_route("/routed", echo, methods=["POST"])  # the same endpoint, through FastAPI
     app.add_middleware(FastRoutes, fastapi=app, routers=[router], paths=["/echo"])
     return app
 
@@ -100,6 +111,15 @@ def test_its_errors_are_answered_by_the_apps_handlers(url: str) -> None:
     closing = httpx.post(f"{url}/echo", json={"fail": "writer"})
     assert closing.status_code == 503 and closing.headers["Retry-After"] == "5"
     assert closing.json()["error"]["code"] == "unavailable"
+
+
+@pytest.mark.parametrize("fail", sorted(STORE_ERRORS))
+def test_a_store_error_is_answered_as_on_a_routed_endpoint(url: str, fail: str) -> None:
+    fast = httpx.post(f"{url}/echo", json={"fail": fail})
+    routed = httpx.post(f"{url}/routed", json={"fail": fail})
+    assert 400 <= fast.status_code < 500, fast.text
+    assert (fast.status_code, fast.json()) == (routed.status_code, routed.json())
+    assert fast.json()["error"]["code"] != "internal_error"
 
 
 def test_an_unexpected_error_is_a_logged_json_500(

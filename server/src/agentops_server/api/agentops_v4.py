@@ -17,10 +17,10 @@ from starlette.concurrency import run_in_threadpool
 
 from agentops_server.api.body import read_json
 from agentops_server.api.deps import check_api_key, optional_project, require_project, services
-from agentops_server.api.errors import ApiError, bad_request, invalid, not_found, unauthorized
+from agentops_server.api.errors import bad_request, invalid, not_found, unauthorized
 from agentops_server.auth.project_tokens import ProjectClaims
 from agentops_server.ingest.otlp.assemble import session_id_of
-from agentops_server.storage.store import Conflict, NotFound
+from agentops_server.storage.store import Conflict
 
 router = APIRouter(tags=["agentops 0.4 (token, uploads)"])
 PREM_STATUS = "pro"
@@ -132,8 +132,5 @@ async def upload_object(request: Request) -> dict[str, Any]:
 async def get_object(request: Request, object_id: str) -> Response:
     svc = services(request)
     project = await require_project(request)
-    try:
-        stored = await run_in_threadpool(svc.store.get_object, project, object_id)
-    except NotFound:
-        raise ApiError(404, "not_found", f"object {object_id} not found") from None
+    stored = await run_in_threadpool(svc.store.get_object, project, object_id)
     return Response(stored.body, media_type="text/plain; charset=utf-8")

@@ -13,11 +13,10 @@ from pydantic import BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 
 from agentops_server.alerts.rule_body import RULE_BODY_SCHEMA, rule_from_json
-from agentops_server.alerts.rules import InvalidRule
 from agentops_server.alerts.views import firing_json, rule_json
 from agentops_server.api.body import read_json
 from agentops_server.api.deps import require_api_key, services
-from agentops_server.api.errors import invalid, not_found
+from agentops_server.api.errors import not_found
 from agentops_server.storage.store import NotFound
 
 router = APIRouter(prefix="/v2/alerts", tags=["alerts"])
@@ -94,10 +93,7 @@ async def list_rules(request: Request) -> dict[str, Any]:
 async def add_rule(request: Request) -> dict[str, Any]:
     key = await require_api_key(request)
     body = await read_json(request, MAX_BODY_BYTES, strict=True)
-    try:
-        write = rule_from_json(key.project_id, body)
-    except InvalidRule as exc:
-        raise invalid(str(exc)) from None
+    write = rule_from_json(key.project_id, body)
     rule = await run_in_threadpool(services(request).store.create_alert_rule, write)
     return {"data": rule_json(rule)}
 

@@ -2,11 +2,15 @@
 
 Body: {"error": {"code", "message"}, "message"}. The top-level "message" repeats the text
 because the agentops 0.3 client prints body["message"] when it gets a 400.
+
+The storage and domain errors a route lets through are answered here, each with one status and
+code (DOMAIN_ERRORS) and its own message: routes catch one only to say something else.
 """
 
 from __future__ import annotations
 
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,9 +19,12 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Match
 
+from agentops_server.alerts.rules import InvalidRule
 from agentops_server.ingest.otlp.pending_budget import PendingFull
+from agentops_server.ingest.v2 import Invalid
 from agentops_server.ingest.writer import WriterUnavailable
 from agentops_server.storage.outage import DATABASE_ERRORS, is_outage
+from agentops_server.storage.store import Conflict, InvalidCursor, LimitExceeded, NotFound
 
 logger = logging.getLogger("agentops_server")
 RETRY_AFTER_SECONDS = 5
@@ -33,6 +40,19 @@ _HTTP_CODES = {
     422: "invalid_request",
     503: "unavailable",
 }
+Handler = Callable[[Request, Exception], Awaitable[JSONResponse]]
+
+
+DOMAIN_ERRORS: dict[type[Exception], tuple[int, str, str]] = {
+    Invalid: (422, "invalid_request", ""),  # a v2 body's field, named by the message
+    InvalidRule: (422, "invalid_request", ""),
+    LimitExceeded: (422, "invalid_request", ""),  # a stored total would overflow
+    NotFound: (404, "not_found", ""),
+    Conflict: (409, "conflict", ""),
+    InvalidCursor: (400, "bad_request", "invalid cursor: "),
+}
+"""Status, code and message prefix of each error raised below the routes (class or subclass).
+OTLP routes answer in their protocol's shape instead (api/otlp.py)."""
 
 
 class ApiError(Exception):
@@ -125,6 +145,12 @@ def install_error_handlers(app: FastAPI) -> None:
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
         return response
 
+    def on_domain_error(status: int, code: str, prefix: str) -> Handler:
+        async def answer(request: Request, exc: Exception) -> JSONResponse:
+            return error_response(status, code, prefix + str(exc))
+
+        return answer
+
     async def on_writer_unavailable(request: Request, exc: Exception) -> JSONResponse:
         response = error_response(503, "unavailable", str(exc))
         response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
@@ -133,6 +159,8 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(ApiError, on_api_error)
     app.add_exception_handler(WriterUnavailable, on_writer_unavailable)
     app.add_exception_handler(PendingFull, on_writer_unavailable)
+    for error, (status, code, prefix) in DOMAIN_ERRORS.items():
+        app.add_exception_handler(error, on_domain_error(status, code, prefix))
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     for database_error in DATABASE_ERRORS:

@@ -24,11 +24,10 @@ from agentops_server.api.deps import (
     require_session_token,
     services,
 )
-from agentops_server.api.errors import ApiError, invalid, not_found
+from agentops_server.api.errors import ApiError, invalid
 from agentops_server.api.schemas import doc_body, doc_ok
 from agentops_server.auth.tokens import TokenClaims
 from agentops_server.ingest.v2 import (
-    Invalid,
     agent_fields,
     event_list,
     event_writes,
@@ -39,7 +38,6 @@ from agentops_server.ingest.v2 import (
 )
 from agentops_server.queries import format_usd, session_url
 from agentops_server.storage.records import Session, SessionWrite
-from agentops_server.storage.store import Conflict, LimitExceeded, NotFound
 
 logger = logging.getLogger("agentops_server.ingest")
 MAX_EVENTS_PER_REQUEST = 10_000
@@ -62,24 +60,16 @@ async def create_session(request: Request) -> dict[str, Any]:
     parent_key = request.headers.get(wire.PARENT_KEY_HEADER)
     parent = (await check_api_key(request, parent_key)).project_id if parent_key else None
     body = await read_json(request, svc.config.max_body_bytes)
-    try:
-        snapshot = session_body(body)
-        session_id = session_id_of(snapshot)
-        write = session_write(
-            snapshot,
-            session_id=session_id,
-            project_id=key.project_id,
-            creating=True,
-            parent_project_id=parent,
-        )
-    except Invalid as exc:
-        raise invalid(str(exc)) from None
-    try:
-        _, attached = await run_in_threadpool(svc.store.start_session, write)
-    except Conflict:
-        raise ApiError(
-            409, "conflict", f"session id {session_id} is already used by another project"
-        ) from None
+    snapshot = session_body(body)
+    session_id = session_id_of(snapshot)
+    write = session_write(
+        snapshot,
+        session_id=session_id,
+        project_id=key.project_id,
+        creating=True,
+        parent_project_id=parent,
+    )
+    _, attached = await run_in_threadpool(svc.store.start_session, write)
     token = svc.signer.issue(TokenClaims(key.project_id, session_id, attached, key.id))
     return {
         "status": "success",
@@ -99,15 +89,12 @@ async def update_session(request: Request) -> dict[str, Any]:
     svc = services(request)
     claims = await require_session_token(request)
     body = await read_json(request, svc.config.max_body_bytes)
-    try:
-        write = session_write(
-            session_body(body),
-            session_id=claims.session_id,
-            project_id=claims.project_id,
-            creating=False,
-        )
-    except Invalid as exc:
-        raise invalid(str(exc)) from None
+    write = session_write(
+        session_body(body),
+        session_id=claims.session_id,
+        project_id=claims.project_id,
+        creating=False,
+    )
     stored = await run_in_threadpool(_update, svc, write, claims.attached)
     stats = stored.stats
     return {
@@ -121,10 +108,7 @@ async def update_session(request: Request) -> dict[str, Any]:
 def _update(svc: Services, write: SessionWrite, attached: bool) -> Session:
     """A process that re-attached to a session adds its tags instead of replacing the owner's
     (merged under the session's lock: processes may update it at the same time)."""
-    try:
-        return svc.store.write_session(replace(write, attached=attached), create=False)
-    except NotFound:
-        raise not_found(f"session {write.id} not found") from None
+    return svc.store.write_session(replace(write, attached=attached), create=False)
 
 
 @router.post(
@@ -137,37 +121,29 @@ async def create_events(request: Request) -> dict[str, Any]:
     svc = services(request)
     claims = await require_session_token(request)
     body = await read_json(request, svc.config.max_body_bytes)
-    try:
-        events = event_list(body)
-        if len(events) > MAX_EVENTS_PER_REQUEST:
-            raise ApiError(
-                413,
-                "too_many_events",
-                f"{len(events)} events in one request; send at most "
-                f"{MAX_EVENTS_PER_REQUEST} per request",
-            )
-        normalize = partial(
-            event_writes,
-            events,
-            session_id=claims.session_id,
-            project_id=claims.project_id,
-            pricer=svc.pricer,
-            now=datetime.now(UTC),
+    events = event_list(body)
+    if len(events) > MAX_EVENTS_PER_REQUEST:
+        raise ApiError(
+            413,
+            "too_many_events",
+            f"{len(events)} events in one request; send at most "
+            f"{MAX_EVENTS_PER_REQUEST} per request",
         )
-        if len(events) <= INLINE_EVENTS and svc.pricer.needs_no_io(claims.project_id):
-            writes = normalize(load_overrides=False)  # what is in memory: no store read
-        else:  # in a worker thread: pricing may load the project's price overrides first
-            writes = await run_in_threadpool(normalize)
-    except Invalid as exc:
-        raise invalid(str(exc)) from None
+    normalize = partial(
+        event_writes,
+        events,
+        session_id=claims.session_id,
+        project_id=claims.project_id,
+        pricer=svc.pricer,
+        now=datetime.now(UTC),
+    )
+    if len(events) <= INLINE_EVENTS and svc.pricer.needs_no_io(claims.project_id):
+        writes = normalize(load_overrides=False)  # what is in memory: no store read
+    else:  # in a worker thread: pricing may load the project's price overrides first
+        writes = await run_in_threadpool(normalize)
     if not writes:
         return {"status": "success", "inserted": 0, "duplicates": 0}
-    try:
-        result = await svc.writer.append(writes)
-    except NotFound:
-        raise not_found(f"session {claims.session_id} not found") from None
-    except LimitExceeded as exc:
-        raise invalid(str(exc)) from None
+    result = await svc.writer.append(writes)
     return {"status": "success", "inserted": result.inserted, "duplicates": result.duplicates}
 
 
@@ -181,14 +157,8 @@ async def create_agent(request: Request) -> dict[str, Any]:
     svc = services(request)
     claims = await require_session_token(request)
     body = await read_json(request, svc.config.max_body_bytes)
-    try:
-        agent_id, name = agent_fields(body)
-    except Invalid as exc:
-        raise invalid(str(exc)) from None
-    try:
-        await run_in_threadpool(svc.store.upsert_agent, claims.session_id, agent_id, name)
-    except NotFound:
-        raise not_found(f"session {claims.session_id} not found") from None
+    agent_id, name = agent_fields(body)
+    await run_in_threadpool(svc.store.upsert_agent, claims.session_id, agent_id, name)
     return {"status": "success"}
 
 
@@ -205,14 +175,8 @@ async def reauthorize_jwt(request: Request) -> dict[str, Any]:
     value = body.get("session_id") if isinstance(body, dict) else None
     if value is None or value == "":
         raise invalid("session_id is required")
-    try:
-        session_id = session_uuid("session_id", value)
-    except Invalid as exc:
-        raise invalid(str(exc)) from None
-    try:
-        await run_in_threadpool(svc.store.get_session, key.project_id, session_id)
-    except NotFound:
-        raise not_found(f"session {session_id} not found") from None
+    session_id = session_uuid("session_id", value)
+    await run_in_threadpool(svc.store.get_session, key.project_id, session_id)
     token = svc.signer.issue(TokenClaims(key.project_id, session_id, False, key.id))
     return {"status": "success", "jwt": token}
 

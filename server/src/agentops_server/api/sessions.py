@@ -16,11 +16,11 @@ from starlette.concurrency import run_in_threadpool
 from agentops.wire import EndState
 from agentops_server import queries
 from agentops_server.api.deps import require_api_key, services
-from agentops_server.api.errors import ApiError, invalid, not_found
+from agentops_server.api.errors import invalid, not_found
 from agentops_server.api.schemas import doc_ok
 from agentops_server.ingest.v2 import canonical_session_id
 from agentops_server.storage.records import SessionFilter
-from agentops_server.storage.store import NotFound, StoreError
+from agentops_server.storage.store import NotFound
 
 MAX_TAGS = 10  # tags one listing may require
 
@@ -90,12 +90,9 @@ async def list_sessions(
         model=model or None,
         agent=agent or None,
     )
-    try:
-        return await run_in_threadpool(
-            queries.list_sessions, svc.store, key.project_id, filters, cursor, limit
-        )
-    except StoreError as exc:  # e.g. a cursor that is not one of ours
-        raise ApiError(400, "bad_request", f"invalid cursor: {exc}") from None
+    return await run_in_threadpool(
+        queries.list_sessions, svc.store, key.project_id, filters, cursor, limit
+    )
 
 
 @router.get(

@@ -219,7 +219,7 @@ def touch_sessions(conn: Connection, session_ids: Iterable[str], now: datetime) 
             found.update((row[0], bool(row[1])) for row in conn.execute(touch, params))
     missing = [s for s in wanted if s not in found]
     if missing:
-        raise NotFound(f"session {missing[0]} does not exist")
+        raise NotFound(f"session {missing[0]} not found")
     reopen = [s for s in wanted if found[s]]
     for start in range(0, len(reopen), IDS_PER_STATEMENT):
         # events arrived after an auto-end: the session is alive after all

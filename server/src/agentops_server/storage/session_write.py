@@ -115,7 +115,7 @@ def create_session(conn: Connection, dialect: str, write: SessionWrite, now: dat
     inherited session does. The owner's own retry (same start) is the owner again."""
     written = create_sessions(conn, dialect, [write], now)
     if not written.inserted and not written.reattached:
-        raise Conflict(f"session {write.id} belongs to another project")
+        raise Conflict(f"session id {write.id} is already used by another project")
     if written.inserted:
         return False
     return write.init_timestamp is None or written.starts[write.id] != write.init_timestamp
