@@ -16,7 +16,12 @@ from fastapi import APIRouter, Request, Response
 from starlette.concurrency import run_in_threadpool
 
 from agentops_server.api.body import read_json
-from agentops_server.api.deps import check_api_key, optional_project, require_project, services
+from agentops_server.api.deps import (
+    OptionalProjectId,
+    ProjectId,
+    check_api_key,
+    services,
+)
 from agentops_server.api.errors import bad_request, invalid, not_found, unauthorized
 from agentops_server.auth.project_tokens import ProjectClaims
 from agentops_server.ingest.otlp.assemble import session_id_of
@@ -86,11 +91,10 @@ def trace_id_from_header(value: str | None) -> str:
     summary="Keep the log text agentops 0.4 uploads with its session",
     openapi_extra={**_TEXT_BODY, "parameters": [_TRACE_ID_HEADER]},
 )
-async def upload_logs(request: Request) -> dict[str, Any]:
+async def upload_logs(request: Request, project: OptionalProjectId) -> dict[str, Any]:
     """agentops 0.4.21 uploads its logfile when a trace ends, with no Authorization header
     if that is before its token arrives: held then like its token-less spans (docs/otel.md)."""
     svc = services(request)
-    project = await optional_project(request)
     trace_id = trace_id_from_header(request.headers.get("trace-id"))
     text = _upload_body(await read_json(request, svc.config.max_body_bytes))
     if project is None:
@@ -119,9 +123,8 @@ async def upload_logs(request: Request) -> dict[str, Any]:
     summary="Store an object agentops 0.4 uploads; answers its URL",
     openapi_extra=_TEXT_BODY,
 )
-async def upload_object(request: Request) -> dict[str, Any]:
+async def upload_object(request: Request, project: ProjectId) -> dict[str, Any]:
     svc = services(request)
-    project = await require_project(request)
     text = _upload_body(await read_json(request, svc.config.max_body_bytes))
     stored = await run_in_threadpool(svc.store.put_object, project, text)
     url = f"{svc.config.base_url.rstrip('/')}/v4/objects/{stored.id}"
@@ -129,8 +132,7 @@ async def upload_object(request: Request) -> dict[str, Any]:
 
 
 @router.get("/v4/objects/{object_id}", summary="An uploaded object, to its own project only")
-async def get_object(request: Request, object_id: str) -> Response:
+async def get_object(request: Request, object_id: str, project: ProjectId) -> Response:
     svc = services(request)
-    project = await require_project(request)
     stored = await run_in_threadpool(svc.store.get_object, project, object_id)
     return Response(stored.body, media_type="text/plain; charset=utf-8")

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from agentops_server.alerts.rule_body import RULE_BODY_SCHEMA, rule_from_json
 from agentops_server.alerts.views import firing_json, rule_json
 from agentops_server.api.body import read_json
-from agentops_server.api.deps import require_api_key, services
+from agentops_server.api.deps import ProjectKey, services
 from agentops_server.api.errors import not_found
 from agentops_server.storage.store import NotFound
 
@@ -72,8 +72,7 @@ class FiringOutList(BaseModel):
 
 
 @router.get("/rules", summary="The project's alert rules", response_model=RuleOutList)
-async def list_rules(request: Request) -> dict[str, Any]:
-    key = await require_api_key(request)
+async def list_rules(request: Request, key: ProjectKey) -> dict[str, Any]:
     found = await run_in_threadpool(services(request).store.list_alert_rules, key.project_id)
     return {"data": [rule_json(r) for r in found]}
 
@@ -90,8 +89,7 @@ async def list_rules(request: Request) -> dict[str, Any]:
         }
     },
 )
-async def add_rule(request: Request) -> dict[str, Any]:
-    key = await require_api_key(request)
+async def add_rule(request: Request, key: ProjectKey) -> dict[str, Any]:
     body = await read_json(request, MAX_BODY_BYTES, strict=True)
     write = rule_from_json(key.project_id, body)
     rule = await run_in_threadpool(services(request).store.create_alert_rule, write)
@@ -103,8 +101,7 @@ async def add_rule(request: Request) -> dict[str, Any]:
     summary="Remove an alert rule and its history",
     response_model=RuleOutOne,
 )
-async def remove_rule(request: Request, rule_id: str) -> dict[str, Any]:
-    key = await require_api_key(request)
+async def remove_rule(request: Request, rule_id: str, key: ProjectKey) -> dict[str, Any]:
     try:
         rule = await run_in_threadpool(
             services(request).store.delete_alert_rule, key.project_id, rule_id
@@ -121,10 +118,10 @@ async def remove_rule(request: Request, rule_id: str) -> dict[str, Any]:
 )
 async def history(
     request: Request,
+    key: ProjectKey,
     rule_id: Annotated[str | None, Query(description="only this rule's firings")] = None,
     limit: Annotated[int, Query(ge=1, le=MAX_HISTORY)] = 100,
 ) -> dict[str, Any]:
-    key = await require_api_key(request)
     svc = services(request)
     found = await run_in_threadpool(svc.store.list_alert_firings, key.project_id, rule_id, limit)
     return {"data": [firing_json(f, svc.config.base_url) for f in found]}

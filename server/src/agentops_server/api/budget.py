@@ -16,7 +16,7 @@ from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
 from agentops_server.api.body import read_model
-from agentops_server.api.deps import require_api_key, services
+from agentops_server.api.deps import ProjectKey, services
 from agentops_server.api.schemas import doc_model_body
 from agentops_server.budgets import (
     LIMIT_TEXT,
@@ -95,8 +95,7 @@ async def _answer(request: Request, project_id: str) -> dict[str, Any]:
     summary="The project's daily and monthly cost limits and its spend against them",
     response_model=BudgetOutOne,
 )
-async def get_budget(request: Request) -> dict[str, Any]:
-    key = await require_api_key(request)
+async def get_budget(request: Request, key: ProjectKey) -> dict[str, Any]:
     return await _answer(request, key.project_id)
 
 
@@ -106,8 +105,7 @@ async def get_budget(request: Request) -> dict[str, Any]:
     response_model=BudgetOutOne,
     openapi_extra=doc_model_body(BudgetIn),
 )
-async def put_budget(request: Request) -> dict[str, Any]:
-    key = await require_api_key(request)
+async def put_budget(request: Request, key: ProjectKey) -> dict[str, Any]:
     body = await read_model(request, BudgetIn, MAX_BODY_BYTES)
     svc = services(request)
     limits = (body.daily_limit_usd, body.monthly_limit_usd)  # nano-USD
@@ -117,8 +115,7 @@ async def put_budget(request: Request) -> dict[str, Any]:
 
 
 @router.delete("", summary="Clear the project's cost limits", response_model=BudgetOutOne)
-async def delete_budget(request: Request) -> dict[str, Any]:
-    key = await require_api_key(request)
+async def delete_budget(request: Request, key: ProjectKey) -> dict[str, Any]:
     svc = services(request)
     await run_in_threadpool(svc.store.set_budget, key.project_id, None, None)
     svc.budgets.forget(key.project_id)

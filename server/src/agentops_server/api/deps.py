@@ -1,11 +1,15 @@
-"""What routes share: the services hung on app.state, and authentication of requests."""
+"""What routes share: the services hung on app.state, and authentication of requests.
+
+Routes sign in through the dependencies at the end (`key: ProjectKey`). The fast ingest routes
+(api/fast_routes.py) take no dependencies and call require_api_key and the others themselves.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from fastapi import Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
 from agentops import wire
@@ -53,8 +57,9 @@ def services(request: Request) -> Services:
     return found
 
 
-async def require_api_key(request: Request, header: str = wire.API_KEY_HEADER) -> ApiKey:
-    """The valid, unrevoked key in `header`, else 401."""
+async def require_api_key(request: Request) -> ApiKey:
+    """The valid, unrevoked key in the X-Agentops-Api-Key header, else 401."""
+    header = wire.API_KEY_HEADER
     key = request.headers.get(header)
     if not key:
         raise unauthorized(f"missing API key: send it in the {header} header", "missing_api_key")
@@ -159,3 +164,11 @@ async def require_project(request: Request) -> str:
             "missing_api_key",
         )
     return project
+
+
+ProjectKey = Annotated[ApiKey, Depends(require_api_key)]
+"""The request's API key (X-Agentops-Api-Key), else 401: the export and settings routes."""
+ProjectId = Annotated[str, Depends(require_project)]
+"""The project of an OTLP-style credential (see optional_project), else 401."""
+OptionalProjectId = Annotated[str | None, Depends(optional_project)]
+"""The project of an OTLP-style credential, None without one; a bad one is a 401."""

@@ -17,7 +17,7 @@ from pydantic_core import PydanticCustomError
 from starlette.concurrency import run_in_threadpool
 
 from agentops_server.api.body import read_model
-from agentops_server.api.deps import require_api_key, services
+from agentops_server.api.deps import ProjectKey, services
 from agentops_server.api.errors import invalid, not_found
 from agentops_server.api.schemas import doc_model_body
 from agentops_server.pricing import ModelPrices
@@ -122,8 +122,7 @@ def _check_model(model: str) -> str:
 
 
 @router.get("", summary="The project's price overrides", response_model=PriceOutList)
-async def list_prices(request: Request) -> dict[str, Any]:
-    key = await require_api_key(request)
+async def list_prices(request: Request, key: ProjectKey) -> dict[str, Any]:
     pricer = services(request).pricer
     overrides = await run_in_threadpool(pricer.list_overrides, key.project_id)
     return {"data": [override_json(o) for o in overrides]}
@@ -134,8 +133,9 @@ async def list_prices(request: Request) -> dict[str, Any]:
     summary="The prices used for a model: the project's override, else genai-prices",
     response_model=PriceOutOne,
 )
-async def get_price(request: Request, model: str, provider: str | None = None) -> dict[str, Any]:
-    key = await require_api_key(request)
+async def get_price(
+    request: Request, key: ProjectKey, model: str, provider: str | None = None
+) -> dict[str, Any]:
     pricer = services(request).pricer
     found = await run_in_threadpool(pricer.describe, key.project_id, _check_model(model), provider)
     return {"data": prices_json(found)}
@@ -147,8 +147,7 @@ async def get_price(request: Request, model: str, provider: str | None = None) -
     response_model=PriceOutOne,
     openapi_extra=doc_model_body(PriceIn),
 )
-async def put_price(request: Request, model: str) -> dict[str, Any]:
-    key = await require_api_key(request)
+async def put_price(request: Request, model: str, key: ProjectKey) -> dict[str, Any]:
     body = await read_model(request, PriceIn, MAX_BODY_BYTES)
     override = PriceOverride(
         project_id=key.project_id,
@@ -167,8 +166,7 @@ async def put_price(request: Request, model: str) -> dict[str, Any]:
     summary="Remove the project's price for a model",
     response_model=PriceOutOne,
 )
-async def delete_price(request: Request, model: str) -> dict[str, Any]:
-    key = await require_api_key(request)
+async def delete_price(request: Request, model: str, key: ProjectKey) -> dict[str, Any]:
     pricer = services(request).pricer
     name = _check_model(model)
     try:

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 
 from agentops.wire import EndState
 from agentops_server import queries
-from agentops_server.api.deps import require_api_key, services
+from agentops_server.api.deps import ProjectKey, services
 from agentops_server.api.errors import invalid, not_found
 from agentops_server.api.schemas import doc_ok
 from agentops_server.ingest.v2 import canonical_session_id
@@ -40,6 +40,7 @@ MOMENT_DOC = "sessions started {} this moment: ISO 8601 like " + EXAMPLE + " (no
 )
 async def list_sessions(
     request: Request,
+    key: ProjectKey,
     tag: Annotated[
         list[str] | None, Query(description="only sessions with this tag (repeat: all of them)")
     ] = None,
@@ -69,7 +70,6 @@ async def list_sessions(
     cursor: Annotated[str | None, Query(description="next_cursor of the previous page")] = None,
 ) -> dict[str, Any]:
     svc = services(request)
-    key = await require_api_key(request)
     state = None
     if end_state:
         try:
@@ -100,9 +100,8 @@ async def list_sessions(
     summary="A session's statistics: cost, tokens, counts per type, duration, end state",
     responses=doc_ok("SessionStats"),
 )
-async def session_stats(request: Request, session_id: str) -> dict[str, Any]:
+async def session_stats(request: Request, session_id: str, key: ProjectKey) -> dict[str, Any]:
     svc = services(request)
-    key = await require_api_key(request)
     try:
         return await run_in_threadpool(
             queries.get_stats, svc.store, key.project_id, canonical_session_id(session_id)
@@ -116,9 +115,8 @@ async def session_stats(request: Request, session_id: str) -> dict[str, Any]:
     summary="Everything about a session: itself, stats, agents and every event (streamed)",
     responses=doc_ok("SessionExport"),
 )
-async def session_export(request: Request, session_id: str) -> StreamingResponse:
+async def session_export(request: Request, session_id: str, key: ProjectKey) -> StreamingResponse:
     svc = services(request)
-    key = await require_api_key(request)
     try:
         chunks = await run_in_threadpool(
             queries.export_session, svc.store, key.project_id, canonical_session_id(session_id)

@@ -17,7 +17,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import StreamingResponse
 from starlette.concurrency import run_in_threadpool
 
-from agentops_server.api.deps import Services, require_api_key, services
+from agentops_server.api.deps import ProjectKey, Services, services
 from agentops_server.api.errors import ApiError, not_found, unauthorized
 from agentops_server.api.ttd_replay import replay_items
 from agentops_server.auth.ttd_ids import LIFETIME_SECONDS, InvalidTtdId, TtdClaims, TtdIds
@@ -69,9 +69,8 @@ def _ids(svc: Services) -> TtdIds:
     summary="Mint a time-travel id for a session (for agentops 0.3's fetch_time_travel_id)",
     responses={200: {"content": {"application/json": {"schema": _MINTED}}}, **_ERRORS},
 )
-async def mint_ttd_id(request: Request, session_id: str) -> dict[str, Any]:
+async def mint_ttd_id(request: Request, session_id: str, key: ProjectKey) -> dict[str, Any]:
     svc = services(request)
-    key = await require_api_key(request)
     canonical = canonical_session_id(session_id)
     try:
         await run_in_threadpool(svc.store.get_session, key.project_id, canonical)
