@@ -36,7 +36,7 @@ from agentops_server.auth.revocation import KeyStatusCache
 from agentops_server.auth.tokens import TokenSigner, load_secret
 from agentops_server.budgets import BudgetWatch
 from agentops_server.config import ServerConfig
-from agentops_server.dashboard import dashboard_router
+from agentops_server.dashboard import install_dashboard
 from agentops_server.ingest.otlp.pipeline import OtlpIngest
 from agentops_server.ingest.writer import IngestWriter
 from agentops_server.pricing import Pricer, load_price_table
@@ -109,7 +109,7 @@ def create_app(config: ServerConfig, store: Store, *, close_store: bool = False)
     app.include_router(ttd.router)
     app.include_router(alerts.router)
     app.include_router(reference_router(app.title, app.openapi_url or "/openapi.json"))
-    app.include_router(dashboard_router(config, store))
+    install_dashboard(app, config, store)
     # inside BudgetHeaders, which adds its headers to their answers
     app.add_middleware(
         FastRoutes, fastapi=app, routers=[ingest.router, otlp.router], paths=INGEST_PATHS

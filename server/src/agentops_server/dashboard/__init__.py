@@ -1,11 +1,11 @@
 """The dashboard: server-rendered pages with JSON twins, signed cookie sessions, no build step.
 
-`dashboard_router(config, store)` is mounted by create_app at `/`.
+`install_dashboard(app, config, store)`, called by create_app, mounts it at `/`.
 """
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, FastAPI, Request
 from fastapi.responses import RedirectResponse, Response
 
 from agentops_server.auth.cookies import CookieSigner
@@ -14,14 +14,21 @@ from agentops_server.config import ServerConfig
 from agentops_server.dashboard.admin import add_admin_routes
 from agentops_server.dashboard.alerts import add_alert_routes
 from agentops_server.dashboard.budget import add_budget_routes
-from agentops_server.dashboard.context import Dashboard
+from agentops_server.dashboard.context import Answered, Dashboard, send_answer
 from agentops_server.dashboard.notice import KeyNotice
 from agentops_server.dashboard.pages import add_page_routes
 from agentops_server.dashboard.signin import add_signin_routes
 from agentops_server.dashboard.visits import Visits
 from agentops_server.storage.store import Store
 
-__all__ = ["dashboard_router"]
+__all__ = ["dashboard_router", "install_dashboard"]
+
+
+def install_dashboard(app: FastAPI, config: ServerConfig, store: Store) -> None:
+    """The dashboard's routes, and the handler that sends what its sign-in dependencies
+    answer (the sign-in page, a 401, a refused form)."""
+    app.include_router(dashboard_router(config, store))
+    app.add_exception_handler(Answered, send_answer)
 
 
 def dashboard_router(config: ServerConfig, store: Store) -> APIRouter:

@@ -3,14 +3,13 @@ Every write checks the CSRF token of the signed-in visit."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from agentops_server import dashboard_queries as dq
-from agentops_server.auth.cookies import CSRF_FIELD
 from agentops_server.auth.keys import issue_key
-from agentops_server.dashboard.context import Dashboard
+from agentops_server.dashboard.context import Dashboard, Posted
 from agentops_server.dashboard.visits import Visit
 from agentops_server.storage.records import Project
 from agentops_server.storage.store import Conflict, NotFound
@@ -19,19 +18,17 @@ MAX_NAME = 200
 
 
 def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
+    checked_post = Depends(dash.checked_post)
+    signed_in = Depends(dash.signed_in)
+
     @router.get("/projects")
-    def projects(request: Request) -> Response:
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit)
+    def projects(request: Request, visit: Visit = signed_in) -> Response:
         payload = dq.list_projects(dash.store)
         return dash.page(request, visit, "projects.html", payload, nav="projects")
 
     @router.post("/projects")
-    async def create_project(request: Request) -> Response:
-        visit, form, refused = await _checked_post(dash, request)
-        if refused is not None:
-            return refused
+    async def create_project(request: Request, posted: Posted = checked_post) -> Response:
+        visit, form = posted.visit, posted.form
         name = str(form.get("name") or "").strip()
         if not name or len(name) > MAX_NAME or "\x00" in name:  # PostgreSQL stores no NUL
             message = f"a project needs a name of 1 to {MAX_NAME} characters, without NUL"
@@ -43,10 +40,7 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
         return await _issue_key_page(dash, request, visit, project, "default", "keys")
 
     @router.get("/projects/{project_id}/keys")
-    def keys(request: Request, project_id: str) -> Response:
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit)
+    def keys(request: Request, project_id: str, visit: Visit = signed_in) -> Response:
         try:
             project = dash.project(project_id)
         except NotFound as exc:
@@ -63,10 +57,10 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
         return response
 
     @router.post("/projects/{project_id}/keys")
-    async def create_key(request: Request, project_id: str) -> Response:
-        visit, form, refused = await _checked_post(dash, request)
-        if refused is not None:
-            return refused
+    async def create_key(
+        request: Request, project_id: str, posted: Posted = checked_post
+    ) -> Response:
+        visit, form = posted.visit, posted.form
         label = str(form.get("label") or "").strip()
         if len(label) > MAX_NAME or "\x00" in label:
             message = f"a label has at most {MAX_NAME} characters, without NUL"
@@ -79,10 +73,10 @@ def add_admin_routes(router: APIRouter, dash: Dashboard) -> None:
         return await _issue_key_page(dash, request, visit, project, label, then)
 
     @router.post("/projects/{project_id}/keys/{key_id}/revoke")
-    async def revoke_key(request: Request, project_id: str, key_id: str) -> Response:
-        visit, _form, refused = await _checked_post(dash, request)
-        if refused is not None:
-            return refused
+    async def revoke_key(
+        request: Request, project_id: str, key_id: str, posted: Posted = checked_post
+    ) -> Response:
+        visit = posted.visit
         owned = await run_in_threadpool(dash.store.list_api_keys, project_id)
         if not any(k.id == key_id for k in owned):
             return dash.error(request, visit, 404, f"API key {key_id} not found in this project")
@@ -101,18 +95,3 @@ async def _issue_key_page(
     response = RedirectResponse(f"/projects/{project.id}/{page}", status_code=303)
     dash.notice.attach(response, visit, project.id, issued.secret, issued.record.label)
     return dash.visits.finish(response, visit)
-
-
-async def _checked_post(
-    dash: Dashboard, request: Request
-) -> tuple[Visit, dict[str, str], Response | None]:
-    """The visit and form of a write, or the response refusing it (not signed in, bad CSRF)."""
-    visit = await run_in_threadpool(dash.visit, request)
-    raw = await request.form()
-    form = {k: v for k, v in raw.items() if isinstance(v, str)}
-    if visit.user is None:
-        return visit, form, dash.unauthenticated(request, visit)
-    if not dash.visits.csrf_ok(visit, form.get(CSRF_FIELD), request):
-        message = "the form is stale or was not sent by this dashboard (CSRF check): reload it"
-        return visit, form, dash.error(request, visit, 403, message)
-    return visit, form, None

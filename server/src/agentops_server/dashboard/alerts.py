@@ -3,14 +3,14 @@ checks the sign-in and the CSRF token, as the other dashboard forms do."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from agentops_server.alerts.rules import KINDS, THRESHOLD_UNIT, InvalidRule, parse_rule
 from agentops_server.alerts.views import alerts_page
-from agentops_server.dashboard.admin import _checked_post
-from agentops_server.dashboard.context import Dashboard
+from agentops_server.dashboard.context import Dashboard, Posted
+from agentops_server.dashboard.visits import Visit
 from agentops_server.storage.store import NotFound
 
 HISTORY_SHOWN = 50
@@ -18,11 +18,11 @@ UNITS = {kind.value: unit for kind, unit in THRESHOLD_UNIT.items()}
 
 
 def add_alert_routes(router: APIRouter, dash: Dashboard) -> None:
+    checked_post = Depends(dash.checked_post)
+    signed_in = Depends(dash.signed_in)
+
     @router.get("/projects/{project_id}/alerts")
-    def alerts(request: Request, project_id: str) -> Response:
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit)
+    def alerts(request: Request, project_id: str, visit: Visit = signed_in) -> Response:
         try:
             project = dash.project(project_id)
         except NotFound as exc:
@@ -36,10 +36,10 @@ def add_alert_routes(router: APIRouter, dash: Dashboard) -> None:
         )  # fmt: skip
 
     @router.post("/projects/{project_id}/alerts")
-    async def add_rule(request: Request, project_id: str) -> Response:
-        visit, form, refused = await _checked_post(dash, request)
-        if refused is not None:
-            return refused
+    async def add_rule(
+        request: Request, project_id: str, posted: Posted = checked_post
+    ) -> Response:
+        visit, form = posted.visit, posted.form
         try:
             project = await run_in_threadpool(dash.project, project_id)
         except NotFound as exc:
@@ -60,10 +60,10 @@ def add_alert_routes(router: APIRouter, dash: Dashboard) -> None:
         return dash.visits.finish(RedirectResponse(target, status_code=303), visit)
 
     @router.post("/projects/{project_id}/alerts/{rule_id}/remove")
-    async def remove_rule(request: Request, project_id: str, rule_id: str) -> Response:
-        visit, _form, refused = await _checked_post(dash, request)
-        if refused is not None:
-            return refused
+    async def remove_rule(
+        request: Request, project_id: str, rule_id: str, posted: Posted = checked_post
+    ) -> Response:
+        visit = posted.visit
         try:
             await run_in_threadpool(dash.store.delete_alert_rule, project_id, rule_id)
         except NotFound:

@@ -3,24 +3,24 @@ and this month's spend against them (UTC). Writes check the CSRF token of the si
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from agentops_server.budgets import BadLimit, parse_limit, read_status, status_json
-from agentops_server.dashboard.admin import _checked_post
-from agentops_server.dashboard.context import Dashboard
+from agentops_server.dashboard.context import Dashboard, Posted
+from agentops_server.dashboard.visits import Visit
 from agentops_server.storage.store import NotFound
 
 FIELDS = {"daily_limit_usd": "the daily limit", "monthly_limit_usd": "the monthly limit"}
 
 
 def add_budget_routes(router: APIRouter, dash: Dashboard) -> None:
+    checked_post = Depends(dash.checked_post)
+    signed_in = Depends(dash.signed_in)
+
     @router.get("/projects/{project_id}/budget")
-    def budget(request: Request, project_id: str) -> Response:
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit)
+    def budget(request: Request, project_id: str, visit: Visit = signed_in) -> Response:
         try:
             project = dash.project(project_id)
             status = read_status(dash.store, project.id)
@@ -30,10 +30,10 @@ def add_budget_routes(router: APIRouter, dash: Dashboard) -> None:
         return dash.page(request, visit, "budget.html", payload, project=project, nav="budget")
 
     @router.post("/projects/{project_id}/budget")
-    async def set_budget(request: Request, project_id: str) -> Response:
-        visit, form, refused = await _checked_post(dash, request)
-        if refused is not None:
-            return refused
+    async def set_budget(
+        request: Request, project_id: str, posted: Posted = checked_post
+    ) -> Response:
+        visit, form = posted.visit, posted.form
         try:
             daily, monthly = (parse_limit(label, form.get(name)) for name, label in FIELDS.items())
         except BadLimit as exc:

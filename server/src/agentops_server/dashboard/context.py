@@ -8,7 +8,9 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.responses import Response
+from starlette.concurrency import run_in_threadpool
 
+from agentops_server.auth.cookies import CSRF_FIELD
 from agentops_server.auth.signin_limit import SignInLimiter
 from agentops_server.config import ServerConfig
 from agentops_server.dashboard.notice import KeyNotice
@@ -28,6 +30,29 @@ from agentops_server.storage.store import Store
 
 class BadInput(ValueError):
     """A query parameter or form field that cannot be used; the message says which and why."""
+
+
+class Answered(Exception):
+    """A request answered before its route runs, by a sign-in dependency (sign in first, a
+    form that fails its CSRF check): the app sends `response` (see `send_answer`)."""
+
+    def __init__(self, response: Response) -> None:
+        super().__init__(response.status_code)
+        self.response = response
+
+
+async def send_answer(request: Request, exc: Exception) -> Response:
+    """The app's handler of Answered."""
+    assert isinstance(exc, Answered)
+    return exc.response
+
+
+@dataclass(frozen=True, slots=True)
+class Posted:
+    """A form sent by a signed-in visit that passed the CSRF check."""
+
+    visit: Visit
+    form: dict[str, str]
 
 
 @dataclass
@@ -100,6 +125,34 @@ class Dashboard:
 
     def project(self, project_id: str) -> Project:
         return self.store.get_project(project_id)
+
+    def signed_in(self, request: Request) -> Visit:
+        """Dependency of the pages: the visit of a signed-in account, else (Answered) the
+        redirect to the sign-in page, or a 401 for a JSON twin."""
+        return self._signed_in(request, api=False)
+
+    def signed_in_api(self, request: Request) -> Visit:
+        """Dependency of the JSON endpoints: the signed-in visit, else (Answered) a 401."""
+        return self._signed_in(request, api=True)
+
+    def _signed_in(self, request: Request, *, api: bool) -> Visit:
+        visit = self.visit(request)
+        if visit.user is None:
+            raise Answered(self.unauthenticated(request, visit, api=api))
+        return visit
+
+    async def checked_post(self, request: Request) -> Posted:
+        """Dependency of the forms that write: the visit and its form, else (Answered) the
+        answer refusing the write (not signed in; 403 for a failed CSRF check)."""
+        visit = await run_in_threadpool(self.visit, request)
+        raw = await request.form()
+        form = {k: v for k, v in raw.items() if isinstance(v, str)}
+        if visit.user is None:
+            raise Answered(self.unauthenticated(request, visit))
+        if not self.visits.csrf_ok(visit, form.get(CSRF_FIELD), request):
+            message = "the form is stale or was not sent by this dashboard (CSRF check): reload it"
+            raise Answered(self.error(request, visit, 403, message))
+        return Posted(visit, form)
 
     def unauthenticated(self, request: Request, visit: Visit, *, api: bool = False) -> Response:
         """Pages redirect to the sign-in page; JSON twins and endpoints answer 401."""

@@ -9,7 +9,7 @@ import uuid
 from typing import Annotated, Any
 from urllib.parse import quote, urlencode
 
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import RedirectResponse, Response, StreamingResponse
 
 from agentops_server import dashboard_queries as dq
@@ -31,20 +31,17 @@ LAST_MS = 253_402_300_799_000  # 9999-12-31
 
 
 def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
+    signed_in = Depends(dash.signed_in)
+    signed_in_api = Depends(dash.signed_in_api)
+
     @router.get("/")
-    def home(request: Request) -> Response:
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit)
+    def home(request: Request, visit: Visit = signed_in) -> Response:
         projects = dash.store.list_projects()
         target = f"/projects/{projects[0].id}" if projects else "/projects"
         return dash.visits.finish(_forward(request, target), visit)
 
     @router.get("/projects/{project_id}")
-    def overview(request: Request, project_id: str) -> Response:
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit)
+    def overview(request: Request, project_id: str, visit: Visit = signed_in) -> Response:
         try:
             project = dash.project(project_id)
             start, end, form = day_range(dict(request.query_params), default_days=30)
@@ -62,10 +59,7 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         )
 
     @router.get("/projects/{project_id}/sessions")
-    def sessions(request: Request, project_id: str) -> Response:
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit)
+    def sessions(request: Request, project_id: str, visit: Visit = signed_in) -> Response:
         params = dict(request.query_params)
         try:
             project = dash.project(project_id)
@@ -107,12 +101,9 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         )
 
     @router.get("/sessions")
-    def trace_link(request: Request) -> Response:
+    def trace_link(request: Request, visit: Visit = signed_in) -> Response:
         """agentops 0.4 prints `{app_url}/sessions?trace_id=<32 hex>`: the session of that
         OpenTelemetry trace has the trace id as its UUID."""
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit)
         trace_id = request.query_params.get("trace_id")
         if trace_id is None:
             projects = dash.store.list_projects()
@@ -139,11 +130,8 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         return RedirectResponse(target, status_code=303)
 
     @router.get("/sessions/{session_id}")
-    def session_link(request: Request, session_id: str) -> Response:
+    def session_link(request: Request, session_id: str, visit: Visit = signed_in) -> Response:
         """The session_url the ingest API hands to clients: find the session's project."""
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit)
         project_id = dash.store.find_session_project(session_id)
         if project_id is None:
             return dash.error(request, visit, 404, f"session {session_id} not found")
@@ -151,10 +139,9 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         return dash.visits.finish(_forward(request, target), visit)
 
     @router.get("/projects/{project_id}/sessions/{session_id}")
-    def session_page(request: Request, project_id: str, session_id: str) -> Response:
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit)
+    def session_page(
+        request: Request, project_id: str, session_id: str, visit: Visit = signed_in
+    ) -> Response:
         try:
             project = dash.project(project_id)
             payload = dq.session_detail(dash.store, project.id, session_id)
@@ -171,13 +158,11 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         cursor: Annotated[str | None, Query()] = None,
         limit: Annotated[int, Query(ge=1, le=MAX_TREE_PAGE)] = dq.TREE_PAGE,
         from_ms: Annotated[int | None, Query()] = None,
+        visit: Visit = signed_in_api,
     ) -> Response:
         """A page of one level of the event tree: the children of `parent_id`, or without it
         the top level (with orphans). `from_ms` starts the first page at that moment, led by
         the level's events still running then (`running` says how many)."""
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit, api=True)
         try:
             dash.store.get_session(project_id, session_id)
             if from_ms is not None and not 0 <= from_ms <= LAST_MS:
@@ -199,11 +184,9 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         start_ms: Annotated[int, Query()],
         end_ms: Annotated[int, Query()],
         buckets: Annotated[int, Query(ge=1, le=2000)] = 200,
+        visit: Visit = signed_in_api,
     ) -> Response:
         """Events per lane and time slice of [start_ms, end_ms): the zoomed-out waterfall."""
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit, api=True)
         try:
             dash.store.get_session(project_id, session_id)
             _check_window(start_ms, end_ms)
@@ -228,13 +211,11 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         name: Annotated[str | None, Query(max_length=200)] = None,
         model: Annotated[str | None, Query(max_length=200)] = None,
         agent: Annotated[str | None, Query(max_length=200)] = None,
+        visit: Visit = signed_in_api,
     ) -> Response:
         """Events starting in [start_ms, end_ms), time order, keyset pages, no payloads;
         `running=true` also gives, first, those still running when the window opens.
         `type`, `name`, `model` (parts, any case) and `agent` (an agent id) filter them."""
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit, api=True)
         try:
             dash.store.get_session(project_id, session_id)
             _check_window(start_ms, end_ms)
@@ -251,11 +232,14 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         return dash.visits.finish(json_response(payload), visit)
 
     @router.get("/projects/{project_id}/sessions/{session_id}/events/{event_id}")
-    def event(request: Request, project_id: str, session_id: str, event_id: str) -> Response:
+    def event(
+        request: Request,
+        project_id: str,
+        session_id: str,
+        event_id: str,
+        visit: Visit = signed_in_api,
+    ) -> Response:
         """One event with its payload, for the inspector."""
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit, api=True)
         try:
             dash.store.get_session(project_id, session_id)
             payload = dq.event_detail(dash.store, session_id, event_id)
@@ -264,11 +248,13 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         return dash.visits.finish(json_response(payload), visit)
 
     @router.get("/projects/{project_id}/sessions/{session_id}/stats")
-    def stats(request: Request, project_id: str, session_id: str) -> Response:
+    def stats(
+        request: Request,
+        project_id: str,
+        session_id: str,
+        visit: Visit = signed_in_api,
+    ) -> Response:
         """The same JSON as GET /v2/sessions/{id}/stats, for a signed-in browser."""
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit, api=True)
         try:
             payload = queries.get_stats(dash.store, project_id, session_id)
         except NotFound as exc:
@@ -276,11 +262,13 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         return dash.visits.finish(json_response(payload), visit)
 
     @router.get("/projects/{project_id}/sessions/{session_id}/export")
-    def export(request: Request, project_id: str, session_id: str) -> Response:
+    def export(
+        request: Request,
+        project_id: str,
+        session_id: str,
+        visit: Visit = signed_in_api,
+    ) -> Response:
         """The same JSON as GET /v2/sessions/{id}/export, streamed, for a signed-in browser."""
-        visit = dash.visit(request)
-        if visit.user is None:
-            return dash.unauthenticated(request, visit, api=True)
         try:
             chunks = queries.export_session(dash.store, project_id, session_id)
         except NotFound as exc:
