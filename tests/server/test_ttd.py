@@ -117,6 +117,7 @@ def mint(server: ServerProcess, session_id: str, key: str | None = None) -> http
 def run_026(server: ServerProcess, cwd: Path, ttd_id: str) -> subprocess.CompletedProcess[str]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AGENTOPS_")}
     env.pop("VIRTUAL_ENV", None)
+    env.pop("PYTHONPATH", None)  # its own agentops, never this checkout's
     env["AGENTOPS_API_ENDPOINT"] = server.url
     prompts = json.dumps([OPENAI_PROMPT, ANTHROPIC_PROMPT, [{"role": "user", "content": "new"}]])
     return subprocess.run(
