@@ -118,7 +118,7 @@ def test_a_child_forked_while_an_id_was_being_made_can_make_ids() -> None:
 
             signal.alarm(10)
             child_id = agentops.ActionEvent().id
-            frame = _events.Frame("actions", "call", None, (), {}, False, None, None)
+            frame = _events.Frame("actions", "call", None, None, None, None)
             os._exit(0 if len({child_id, frame.id, parent_id}) == 3 else 3)
     deadline = time.monotonic() + 20
     while True:

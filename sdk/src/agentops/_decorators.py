@@ -16,6 +16,7 @@ from typing import Any, TypeVar
 
 from agentops import _recording
 from agentops._client import get_client
+from agentops._encode import snapshot
 from agentops._errors import capture_internal_errors, logger, report_internal_error
 from agentops._events import ActionEvent, ErrorEvent, Event, ToolEvent, _current_agent, end_now
 
@@ -37,7 +38,7 @@ def _params(sig: inspect.Signature | None, args: tuple[Any, ...], kwargs: dict[s
 def _start(new_event: Callable[..., Event], params: Callable[[], Any]) -> Event | None:
     """The event for one call, or None if building it failed (the call runs regardless)."""
     try:
-        return new_event(params=params())
+        return new_event(params=snapshot(params()))  # as given: not as changed later
     except Exception as exc:
         report_internal_error(exc, "decorator")
         return None
@@ -47,7 +48,7 @@ def _succeed(event: Event | None, result: Any, session: Any) -> None:
     if event is None:
         return
     with capture_internal_errors("decorator result"):
-        event.returns = list(result) if isinstance(result, tuple) else result
+        event.returns = snapshot(list(result) if isinstance(result, tuple) else result)
         try:
             screenshot = getattr(result, "screenshot", None)
         except Exception:  # a result whose __getattr__ raises: no screenshot

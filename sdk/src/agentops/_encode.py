@@ -1,4 +1,5 @@
-"""Events to wire JSON (reference §3.4), on the exporter's thread.
+"""Events to wire JSON (reference §3.4), on the exporter's thread; snapshot() takes a value's
+JSON form on the caller's (a decorated call's inputs and result, an LLM call's prompt).
 
 Non-JSON values become readable strings (0.3.26 sent ""), pydantic models and dataclasses
 become objects, NaN and infinities become null. The fast path is one json.dumps of the whole
@@ -178,10 +179,14 @@ ENCODE_ATTEMPTS = 3
 def dumps(value: Any) -> bytes:
     """Strict JSON bytes for `value`, whatever it contains.
 
-    Events hold the program's own objects and are encoded on the SDK's thread: a dict or list
-    the program changes meanwhile makes the encoder raise RuntimeError ("changed size during
-    iteration"), which is tried again; a value that keeps changing raises it after
-    ENCODE_ATTEMPTS tries."""
+    Events may hold the program's own objects (an LLMEvent's prompt a user built) and are
+    encoded on the SDK's thread: a dict or list the program changes meanwhile makes the
+    encoder raise RuntimeError ("changed size during iteration"), which is tried again; a
+    value that keeps changing raises it after ENCODE_ATTEMPTS tries."""
+    return _text(value).encode("utf-8")
+
+
+def _text(value: Any) -> str:
     for attempt in range(ENCODE_ATTEMPTS):
         try:
             return _dumps(value)
@@ -191,14 +196,72 @@ def dumps(value: Any) -> bytes:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-def _dumps(value: Any) -> bytes:
+def _dumps(value: Any) -> str:
     try:  # a cycle is a RecursionError here (check_circular=False is faster)
-        text = json.dumps(
+        return json.dumps(
             value, default=to_jsonable, allow_nan=False, check_circular=False, separators=(",", ":")
         )
     except (ValueError, TypeError, RecursionError):
-        text = json.dumps(sanitize(value), allow_nan=False, separators=(",", ":"))
-    return text.encode("utf-8")
+        return json.dumps(sanitize(value), allow_nan=False, separators=(",", ":"))
+
+
+_PLAIN = frozenset({str, int, float, bool, type(None)})  # NaN: made null when sent, as before
+
+
+class _NotPlain(Exception):
+    """A value _copy() leaves to the encoder."""
+
+
+def snapshot(value: Any) -> Any:
+    """`value` as the JSON it is sent as, taken now: what a decorated call was given or
+    returned, or the messages an LLM call sent, as they were at that moment (the program may
+    change them before the SDK's thread sends the event). Strings and numbers are kept as
+    they are (immutable), dicts and lists of them copied (2-7x faster than encoding them);
+    anything else is encoded as the exporter encodes it (same stand-ins, same limits) and
+    decoded back. Never raises."""
+    if value.__class__ in _PLAIN:
+        return value
+    try:
+        return _copy(value, 0)
+    except (_NotPlain, RuntimeError):  # RuntimeError: changed meanwhile (tried again below)
+        pass
+    try:
+        return json.loads(_text(value))
+    except Exception:  # changed by another thread on every try: its repr, now
+        return _repr(value)
+
+
+def _copy(value: Any, depth: int) -> Any:
+    """A copy of JSON made of dicts (str keys), lists and tuples (as lists), else _NotPlain."""
+    cls = value.__class__
+    plain = _PLAIN
+    if depth >= _MAX_DEPTH:
+        raise _NotPlain
+    if cls is dict:
+        out = {}
+        for key, item in value.items():
+            if key.__class__ is not str:
+                raise _NotPlain
+            out[key] = item if item.__class__ in plain else _copy(item, depth + 1)
+        return out
+    if cls is list or cls is tuple:
+        return [item if item.__class__ in plain else _copy(item, depth + 1) for item in value]
+    raise _NotPlain
+
+
+def snapshot_call(args: tuple[Any, ...] | list[Any], kwargs: dict[str, Any]) -> dict[str, Any]:
+    """A decorated call's params, 0.4's {"args": [...], "kwargs": {...}}, as snapshot() takes
+    them (nothing to take when every value is a string, a number or None: the usual call)."""
+    plain = _PLAIN
+    for value in args:
+        if value.__class__ not in plain:
+            return {"args": snapshot(list(args)), "kwargs": snapshot(kwargs) if kwargs else {}}
+    if kwargs:
+        for value in kwargs.values():
+            if value.__class__ not in plain:
+                return {"args": list(args), "kwargs": snapshot(kwargs)}
+        return {"args": list(args), "kwargs": dict(kwargs)}
+    return {"args": list(args), "kwargs": {}}
 
 
 def to_jsonable(obj: Any) -> Any:

@@ -3,7 +3,8 @@
 Each decorated call is one event, nested under the decorated call that made it (parent_id,
 through a context variable: asyncio tasks and copy_context() inherit it, new threads start
 without one, as with 0.4's OpenTelemetry context). Its params are 0.4's
-{"args": [...], "kwargs": {...}}, its returns the result, its timestamps the call's. An
+{"args": [...], "kwargs": {...}}, its returns the result, both as they were at the call (taken
+on the caller's thread), its timestamps the call's. An
 exception is recorded once, as an error event triggered by the deepest call it went through,
 and reaches the caller unchanged. Sync and async functions, generators and async generators
 are all wrapped; without a running session the function simply runs.
@@ -19,6 +20,7 @@ from typing import Any, TypeVar, overload
 
 from agentops import _recording
 from agentops._client import Client, get_client
+from agentops._encode import snapshot, snapshot_call
 from agentops._errors import failure_reason, report_internal_error
 from agentops._events import ErrorEvent, Frame, _current_agent, _current_parent
 from agentops._traces import tag_list
@@ -40,7 +42,8 @@ class _Spec:
 
 
 def _begin(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Frame | None:
-    """The frame of a call starting now, or None when there is no session to record it to."""
+    """The frame of a call starting now, or None when there is no session to record it to.
+    Its params are taken now: what the caller changes later is not what it was given."""
     try:
         parent = _current_parent.get()
         session = parent.session if parent is not None else None
@@ -50,9 +53,8 @@ def _begin(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Frame 
                 return None
             if parent is not None and parent.session is not session:
                 parent = None
-        frame = Frame(
-            spec.event_type, spec.name, spec.cost, args, kwargs, spec.skip_self, parent, session
-        )
+        params = snapshot_call(args[1:] if spec.skip_self else args, kwargs)
+        frame = Frame(spec.event_type, spec.name, spec.cost, params, parent, session)
         if spec.is_agent:
             frame.agent_id = agent_id = str(frame.id)
             session.create_agent(spec.name, agent_id)
@@ -67,8 +69,9 @@ def _agent_id(frame: Frame) -> str | None:
 
 
 def _end(frame: Frame, result: Any) -> None:
-    """Queue the finished call; its event is built on the exporter's thread."""
-    frame.result = result
+    """Queue the finished call (its result taken now); its event is built on the exporter's
+    thread."""
+    frame.returns = snapshot(result)
     frame.ended = time.time()
     frame.session.record_call(frame)
 

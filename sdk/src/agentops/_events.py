@@ -343,25 +343,23 @@ class ErrorEvent(Event):
 
 
 class Frame:
-    """One decorated call (agentops 0.4 decorators), captured cheaply on the caller's thread:
-    its inputs, result and times as given, its parent as a reference. The exporter's thread
-    turns it into its Event (as_event): ids, timestamps and params are built there, off the
-    caller's path. Its id is made on first use (a child reading it, or the exporter)."""
+    """One decorated call (agentops 0.4 decorators), captured on the caller's thread: its
+    params and result as JSON taken when given (snapshot(): the program may change them
+    later), its times, its parent as a reference. The exporter's thread turns it into its
+    Event (as_event). Its id is made on first use (a child reading it, or the exporter)."""
 
     __slots__ = (
         "_id",
         "agent_id",
-        "args",
         "cost",
         "ended",
         "event_type",
-        "kwargs",
         "name",
+        "params",
         "parent",
         "raised",
-        "result",
+        "returns",
         "session",
-        "skip_self",
         "started",
     )
 
@@ -370,19 +368,16 @@ class Frame:
         event_type: str,
         name: str,
         cost: Any,
-        args: tuple[Any, ...],
-        kwargs: dict[str, Any],
-        skip_self: bool,
+        params: dict[str, Any] | None,
         parent: Frame | None,
         session: Any,
     ) -> None:
-        self.event_type, self.name, self.cost = event_type, name, cost
-        self.args, self.kwargs, self.skip_self = args, kwargs, skip_self
+        self.event_type, self.name, self.cost, self.params = event_type, name, cost, params
         self.parent, self.session = parent, session
         self.agent_id: str | None = _current_agent.get()
         self.started = time.time()
         self.ended: float | None = None
-        self.result: Any = None
+        self.returns: Any = None
         self.raised: BaseException | None = None  # the exception a child recorded
         self._id: uuid.UUID | None = None
 
@@ -398,10 +393,9 @@ class Frame:
 
     def as_event(self) -> Event:
         """The event recording this call."""
-        args = self.args[1:] if self.skip_self else self.args
         common: dict[str, Any] = {
-            "params": {"args": list(args), "kwargs": self.kwargs},
-            "returns": self.result,
+            "params": self.params,
+            "returns": self.returns,
             "init_timestamp": iso_time(self.started),
             "end_timestamp": None if self.ended is None else iso_time(self.ended),
             "agent_id": self.agent_id,

@@ -14,6 +14,7 @@ from typing import Any
 
 from agentops import _recording
 from agentops._budget import BudgetExceeded, Ledger, tokens_at_most
+from agentops._encode import snapshot
 from agentops._errors import capture_internal_errors, report_internal_error
 from agentops._events import ErrorEvent, LLMEvent, end_now
 
@@ -214,9 +215,9 @@ def start_call(
     """An LLMCall for these request kwargs, admitted by the session's budget (else
     BudgetExceeded is raised), or None if building it failed."""
     try:
-        params = {
-            k: v for k, v in kwargs.items() if k not in prompt_keys and k not in SECRET_PARAMS
-        }
+        params = as_sent(
+            {k: v for k, v in kwargs.items() if k not in prompt_keys and k not in SECRET_PARAMS}
+        )
         call = LLMCall(provider, build_prompt(kwargs), params, session)
     except Exception as exc:
         report_internal_error(exc, "integrations.start")
@@ -225,6 +226,7 @@ def start_call(
     return call
 
 
-def copy_list(value: Any) -> Any:
-    """A shallow copy of a message list, so later appends by the caller don't leak in."""
-    return list(value) if isinstance(value, list | tuple) else value
+def as_sent(value: Any) -> Any:
+    """The messages as sent, taken now (agentops._encode.snapshot): an agent appends to its
+    message list, or edits a message, after the call, and that is not what was sent."""
+    return snapshot(value)

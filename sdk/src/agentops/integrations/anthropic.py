@@ -13,7 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from agentops.integrations import DidNotEnable, Integration
-from agentops.integrations._call import LLMCall, should_record, start_call
+from agentops.integrations._call import LLMCall, as_sent, should_record, start_call
 from agentops.integrations._patch import Original, Patches, async_wrapper, sync_wrapper
 from agentops.integrations._streams import instrument_stream, patch_close
 
@@ -31,7 +31,7 @@ def prompt(kwargs: dict[str, Any]) -> Any:
     system = kwargs.get("system")
     if system:
         messages.insert(0, {"role": "system", "content": system})
-    return messages
+    return as_sent(messages)
 
 
 def usage_fields(usage: Any) -> dict[str, Any]:

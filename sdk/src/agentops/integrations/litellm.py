@@ -13,7 +13,7 @@ from typing import Any
 
 from agentops._errors import capture_internal_errors, report_internal_error
 from agentops.integrations import DidNotEnable, Integration
-from agentops.integrations._call import LLMCall, copy_list, should_record, start_call, suppressed
+from agentops.integrations._call import LLMCall, as_sent, should_record, start_call, suppressed
 from agentops.integrations._patch import Original, Patches, handle_result
 from agentops.integrations.openai import chat_message
 
@@ -28,7 +28,7 @@ def _int(value: Any) -> int | None:
 
 
 def prompt(kwargs: dict[str, Any]) -> Any:
-    return copy_list(kwargs.get("messages"))
+    return as_sent(kwargs.get("messages"))
 
 
 def usage_fields(usage: Any) -> dict[str, Any]:

@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any
 
 from agentops.integrations import DidNotEnable, Integration
-from agentops.integrations._call import LLMCall, copy_list
+from agentops.integrations._call import LLMCall, as_sent
 from agentops.integrations._patch import Patches, async_wrapper, sync_wrapper
 from agentops.integrations._streams import instrument_stream, patch_close
 
@@ -42,7 +42,7 @@ def _detail(usage: Any, details: str, field: str) -> int | None:
 
 # --- chat completions ---------------------------------------------------------------------
 def chat_prompt(kwargs: dict[str, Any]) -> Any:
-    return copy_list(kwargs.get("messages"))
+    return as_sent(kwargs.get("messages"))
 
 
 def chat_usage(usage: Any) -> dict[str, Any]:
@@ -166,7 +166,7 @@ def responses_prompt(kwargs: dict[str, Any]) -> Any:
         prompt.append({"role": "user", "content": given})
     elif given is not None:
         prompt.extend(given)
-    return prompt
+    return as_sent(prompt)
 
 
 def response_fields(response: Any) -> dict[str, Any]:
@@ -233,7 +233,7 @@ def _responses_result(call: LLMCall, result: Any) -> Any:
 
 # --- embeddings ---------------------------------------------------------------------------
 def embeddings_prompt(kwargs: dict[str, Any]) -> Any:
-    return copy_list(kwargs.get("input"))
+    return as_sent(kwargs.get("input"))
 
 
 def _embeddings_result(call: LLMCall, result: Any) -> Any:
