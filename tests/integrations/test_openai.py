@@ -360,3 +360,55 @@ internal_errors.clear()
     assert sorted(events) == ["odd-chunk", "odd-chunk-async"]
     for event in events.values():
         assert event["completion"]["messages"]["content"] == fp.TEXT
+
+
+IN_AN_OPERATION = (
+    CLIENTS
+    + """
+history = [{"role": "user", "content": "q0"}]
+
+@agentops.operation
+def ask(tag):
+    return client.chat.completions.create(model="gpt-4o-mini", messages=history, user=tag)
+
+for i in range(3):
+    r = ask(f"turn-{i}")
+    reply = {"role": "assistant", "content": r.choices[0].message.content}
+    history.append(reply)
+    history.append({"role": "user", "content": f"q{i + 1}"})
+    reply["content"] += " (edited)"
+    history[0]["content"] += "!"  # a message already sent, changed
+for tag in ("fail-500", "over-budget"):
+    try:
+        ask(tag)
+    except (openai.APIStatusError, agentops.BudgetExceeded) as exc:
+        out[tag] = type(exc).__name__
+"""
+)
+
+
+def test_an_agent_loop_in_an_operation_records_prompts_as_sent_and_each_error_once(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    """The messages an agent keeps appending to (and editing) are stored as each call sent
+    them; an LLM call failing inside a decorated call (an error status, a refused budget) is
+    one error event, the LLM call's, not one more for the decorated call it raised through."""
+    result = run_agent(server, fake, IN_AN_OPERATION, init_kwargs="max_llm_calls=4")
+    assert result["fail-500"] == "InternalServerError"
+    assert result["over-budget"] == "BudgetExceeded"
+    data = export(server, result["session_id"])
+    events = by_tag(data["llms"])
+    for i in range(3):
+        messages = events[f"turn-{i}"]["prompt"]["messages"]
+        assert len(messages) == 1 + 2 * i
+        assert messages[0]["content"] == "q0" + "!" * i
+        assert [m["content"] for m in messages[1::2]] == [f"{fp.TEXT} (edited)"] * i
+    errors = sorted(data["errors"], key=lambda e: str(e["error_type"]))
+    assert [e["error_type"] for e in errors] == ["BudgetExceeded", "InternalServerError"]
+    assert {e["trigger_event_id"] for e in errors} == {
+        events["fail-500"]["id"],
+        events["over-budget"]["id"],
+    }
+    assert data["stats"]["errors"] == 2
+    assert len(data["actions"]) == 5
+    assert "Errors: 2" in result["stderr"]

@@ -4,10 +4,12 @@ Each decorated call is one event, nested under the decorated call that made it (
 through a context variable: asyncio tasks and copy_context() inherit it, new threads start
 without one, as with 0.4's OpenTelemetry context). Its params are 0.4's
 {"args": [...], "kwargs": {...}}, its returns the result, both as they were at the call (taken
-on the caller's thread), its timestamps the call's. An
-exception is recorded once, as an error event triggered by the deepest call it went through,
-and reaches the caller unchanged. Sync and async functions, generators and async generators
-are all wrapped; without a running session the function simply runs.
+on the caller's thread), its timestamps the call's. It belongs to the trace current where it
+starts (a trace started inside a call takes the calls made within it), else to its parent's;
+a call still running when its trace ends is recorded in it all the same. An exception is
+recorded once, as an error event triggered by the deepest call it went through (an LLM call
+included), and reaches the caller unchanged. Sync and async functions, generators and async
+generators are all wrapped; without a running session the function simply runs.
 """
 
 from __future__ import annotations
@@ -15,19 +17,33 @@ from __future__ import annotations
 import functools
 import inspect
 import time
+import uuid
 from collections.abc import AsyncGenerator, Callable, Generator
-from typing import Any, TypeVar, overload
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
 
 from agentops import _recording
 from agentops._client import Client, get_client
 from agentops._encode import snapshot, snapshot_call
 from agentops._errors import failure_reason, report_internal_error
-from agentops._events import ErrorEvent, Frame, _current_agent, _current_parent
+from agentops._events import ErrorEvent, Frame, _current_agent, _current_parent, new_id
 from agentops._traces import tag_list
 from agentops.wire import EndState, EventType
 
+if TYPE_CHECKING:
+    from agentops._session import Session
+
 F = TypeVar("F", bound=Callable[..., Any])
-_AGENT_FRAME = "_agentops_frame"
+_INSTANCE = "_agentops_instance"
+
+
+class Instance(NamedTuple):
+    """What a decorated class keeps on each instance: plain data, so the object still copies
+    and pickles (a pydantic model's model_copy(deep=True) too). `id` is its event's id, and
+    for @agent its agent id; `session_id` the session its event went to (None: none ran)."""
+
+    id: uuid.UUID
+    name: str
+    session_id: uuid.UUID | None
 
 
 class _Spec:
@@ -41,18 +57,28 @@ class _Spec:
         self.event_type = EventType.TOOL.value if kind == "tool" else EventType.ACTION.value
 
 
+def _session_for(parent: Frame | None) -> Session | None:
+    """Where a call starting now is recorded: the trace current in this context (one started
+    inside the parent call takes the calls made within it), else the parent call's, else the
+    only running one."""
+    session = _recording.context_session()
+    if session is not None and session.is_running:
+        return session
+    if parent is not None and parent.session.is_running:
+        return parent.session  # type: ignore[no-any-return]
+    return _recording.current_session()
+
+
 def _begin(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Frame | None:
     """The frame of a call starting now, or None when there is no session to record it to.
     Its params are taken now: what the caller changes later is not what it was given."""
     try:
         parent = _current_parent.get()
-        session = parent.session if parent is not None else None
-        if session is None or not session.is_running:
-            session = _recording.current_session()
-            if session is None:
-                return None
-            if parent is not None and parent.session is not session:
-                parent = None
+        session = _session_for(parent)
+        if session is None:
+            return None
+        if parent is not None and parent.session is not session:
+            parent = None  # in another trace: this call is a root of its own
         params = snapshot_call(args[1:] if spec.skip_self else args, kwargs)
         frame = Frame(spec.event_type, spec.name, spec.cost, params, parent, session)
         if spec.is_agent:
@@ -70,23 +96,28 @@ def _agent_id(frame: Frame) -> str | None:
 
 def _end(frame: Frame, result: Any) -> None:
     """Queue the finished call (its result taken now); its event is built on the exporter's
-    thread."""
-    frame.returns = snapshot(result)
-    frame.ended = time.time()
-    frame.session.record_call(frame)
+    thread. Recorded even when its session ended while it ran."""
+    try:
+        frame.returns = snapshot(result)
+        frame.ended = time.time()
+        frame.session.record_call(frame)
+    except Exception as exc:
+        report_internal_error(exc, "decorator")
 
 
 def _fail(frame: Frame, exc: BaseException) -> None:
-    """Record the failed call; the error only if no decorated call inside recorded it."""
+    """Record the failed call; the error only if no call inside (decorated, or an LLM call)
+    recorded it. Recorded even when its session ended while it ran."""
     try:
         frame.ended = time.time()
         event = frame.as_event()
-        frame.session.record(event)
+        session = frame.session
+        session.record_call(event)
         parent = _current_parent.get()
         if isinstance(exc, Exception) and frame.raised is not exc:
             error = ErrorEvent(trigger_event=event, exception=exc)
             error.parent_id = event.id
-            frame.session.record(error)
+            session.record_call(error)
         if parent is not None:
             parent.raised = exc
     except Exception as internal:
@@ -366,19 +397,28 @@ def _wrap_function(spec: _Spec, func: Callable[..., Any]) -> Callable[..., Any]:
 
 def _wrap_class(spec: _Spec, cls: type) -> type:
     """Each instance is one call of the class (and, for @agent, one agent): recorded when
-    __init__ returns; its methods' calls nest under it and carry its agent id."""
+    __init__ returns (or raises); its methods' calls nest under it (in the trace it was made
+    in) and carry its agent id (declared in each trace it acts in)."""
     original_init = cls.__init__  # type: ignore[misc]
 
     @functools.wraps(original_init)
     def __init__(self: Any, *args: Any, **kwargs: Any) -> None:
         frame = _begin(spec, args, kwargs)
-        original_init(self, *args, **kwargs)
-        if frame is not None:
-            _end(frame, None)
-            try:
-                object.__setattr__(self, _AGENT_FRAME, frame)
-            except Exception as exc:  # __slots__ without room for it: no nesting then
-                report_internal_error(exc, "agent class")
+        if frame is None:
+            original_init(self, *args, **kwargs)
+            _keep(self, Instance(new_id(), spec.name, None))
+            return
+        token = _current_parent.set(frame)
+        agent = _current_agent.set(_agent_id(frame)) if spec.is_agent else None
+        try:
+            original_init(self, *args, **kwargs)
+        except BaseException as exc:
+            _reset(token, agent)
+            _fail(frame, exc)
+            raise
+        _reset(token, agent)
+        _end(frame, None)
+        _keep(self, Instance(frame.id, spec.name, frame.session.session_id))
 
     cls.__init__ = __init__  # type: ignore[misc]
     for attr, value in list(vars(cls).items()):
@@ -390,15 +430,37 @@ def _wrap_class(spec: _Spec, cls: type) -> type:
     return cls
 
 
+def _keep(instance: Any, kept: Instance) -> None:
+    try:
+        object.__setattr__(instance, _INSTANCE, kept)
+    except Exception as exc:  # __slots__ without room for it: no nesting then
+        report_internal_error(exc, "agent class")
+
+
 def _inside_instance(func: Callable[..., Any], is_agent: bool) -> Callable[..., Any]:
-    """Run a method with its instance's frame as the parent (unless a call is running)."""
+    """Run a method with its instance's event as the parent (unless a call is running, or
+    the instance was made in another trace) and, for @agent, its agent id, the agent being
+    declared in the trace it acts in."""
 
     def enter(args: tuple[Any, ...]) -> tuple[Any, Any]:
-        frame = getattr(args[0], _AGENT_FRAME, None) if args else None
-        if not isinstance(frame, Frame):
+        try:
+            kept = getattr(args[0], _INSTANCE, None) if args else None
+            if not isinstance(kept, Instance):
+                return None, None
+            parent = _current_parent.get()
+            session = _session_for(parent)
+            token = None
+            if session is not None:
+                if is_agent:
+                    session.declare_agent(str(kept.id), kept.name)
+                if parent is None and kept.session_id == session.session_id:
+                    anchor = Frame(EventType.ACTION.value, kept.name, None, None, None, session)
+                    anchor._id = kept.id  # stands for the instance's event, not recorded
+                    token = _current_parent.set(anchor)
+            agent = _current_agent.set(str(kept.id)) if is_agent else None
+        except Exception as exc:
+            report_internal_error(exc, "agent method")
             return None, None
-        token = _current_parent.set(frame) if _current_parent.get() is None else None
-        agent = _current_agent.set(_agent_id(frame)) if is_agent else None
         return token, agent
 
     def leave(token: Any, agent: Any) -> None:

@@ -165,6 +165,7 @@ class Session:
         self._journal: Journal | None = None  # durable mode: the client's journal
         self._announced = False  # its page was logged (once the server created it)
         self._page_url: str | None = None  # its page as the server named it
+        self._agent_ids: set[str] = set()  # the agents declared in it
 
     def __repr__(self) -> str:
         state = "running" if self.is_running else self.end_state
@@ -354,13 +355,16 @@ class Session:
         if flush_now:
             self._worker.flush(self.config.flush_timeout)
 
-    def record_call(self, frame: Frame) -> None:
-        """Queue a finished decorated call (its event is built by the exporter; O(1))."""
-        if not self.is_running:
+    def record_call(self, item: Event | Frame) -> None:
+        """Queue a finished decorated call (a Frame: its event is built by the exporter; O(1))
+        or an event it made (its failure). Also once the session has ended: a call that was
+        running when it ended (end_trace() inside it, or in another thread) is part of it,
+        and is sent after its end."""
+        if not self.is_running and self._ended is None:
             return
         try:
-            self.event_counts[frame.event_type] += 1
-            self._worker.put_event(self, frame)
+            self.event_counts[item.event_type] += 1
+            self._worker.put_event(self, item)
         except Exception as exc:
             report_internal_error(exc, "record")
 
@@ -391,8 +395,15 @@ class Session:
         """Declare an agent in this session; returns its id."""
         agent_id = agent_id or str(uuid.uuid4())
         if self.is_running:
+            self._agent_ids.add(agent_id)
             self._worker.put(CreateAgent(self, agent_id, name))
         return agent_id
+
+    def declare_agent(self, agent_id: str, name: str | None) -> None:
+        """Declare the agent unless it is already: an agent object (@agent class) acts in
+        every trace it is used in, and is declared in each, once."""
+        if agent_id not in self._agent_ids:
+            self.create_agent(name, agent_id)
 
     def patch(self, func: F) -> F:
         """Wrap `func` so it receives session=self (0.3's helper for LLM calls)."""

@@ -16,7 +16,7 @@ from agentops import _recording
 from agentops._budget import BudgetExceeded, Ledger, tokens_at_most
 from agentops._encode import snapshot
 from agentops._errors import capture_internal_errors, report_internal_error
-from agentops._events import ErrorEvent, LLMEvent, end_now
+from agentops._events import ErrorEvent, LLMEvent, _current_parent, end_now
 
 # Set while a wrapper library (litellm) runs, so the provider call it makes underneath is
 # not recorded a second time. Context variables follow threads started with copy_context()
@@ -160,6 +160,9 @@ class LLMCall:
                 self._fill()
             _record(self.event, self.session)
             _record(ErrorEvent(trigger_event=self.event, exception=exc), self.session)
+            frame = _current_parent.get()
+            if frame is not None:  # the decorated call it raises through: recorded once
+                frame.raised = exc
             self._count()
 
     def _fill(
