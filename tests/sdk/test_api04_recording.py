@@ -17,8 +17,15 @@ from pydantic import BaseModel
 
 import agentops
 from agentops import _recording
-from tests.sdk.conftest import export, init_only
+from tests.sdk.conftest import export as export_now
+from tests.sdk.conftest import init_only
 from tests.support.server import ServerProcess
+
+
+def export(server: ServerProcess, session_id: uuid.UUID) -> dict[str, Any]:
+    """The session as stored, once what the SDK holds was sent (a 0.4 ending does not wait)."""
+    assert agentops.flush()
+    return export_now(server, session_id)
 
 
 def started(name: str) -> agentops.TraceContext:
