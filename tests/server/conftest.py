@@ -5,7 +5,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -14,6 +14,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from fastapi import FastAPI
 
 from agentops_server.app import create_app
 from agentops_server.auth.keys import issue_key
@@ -34,6 +35,7 @@ class LiveServer:
     store: SqlStore
     api_key: str
     project_id: str
+    app: FastAPI
     client: httpx.Client = field(default_factory=lambda: httpx.Client(timeout=30))
 
     def post(self, path: str, body: Any = None, **kwargs: Any) -> httpx.Response:
@@ -86,10 +88,15 @@ class LiveServer:
         return issue_key(self.store, project_id or self.project_id).secret
 
 
-def start_live(config: ServerConfig) -> tuple[uvicorn.Server, threading.Thread, SqlStore]:
+def start_live(
+    config: ServerConfig, extend: Callable[[FastAPI], None] | None = None
+) -> tuple[uvicorn.Server, threading.Thread, SqlStore]:
+    """The app of `config` served in a thread; `extend` may change the app before it starts."""
     upgrade(config.database_url)
     store = open_store(config.database_url)
     app = create_app(config, store)
+    if extend is not None:
+        extend(app)
     server = uvicorn.Server(
         uvicorn.Config(app, host="127.0.0.1", port=config.port, log_level="warning")
     )
@@ -109,9 +116,13 @@ def live_config(tmp_path: Path) -> ServerConfig:
 
 
 @contextmanager
-def running(config: ServerConfig) -> Iterator[LiveServer]:
+def running(
+    config: ServerConfig, extend: Callable[[FastAPI], None] | None = None
+) -> Iterator[LiveServer]:
     """A live server for `config`, with a project "Test" and its key; stopped afterwards."""
-    server, thread, store = start_live(config)
+    server, thread, store = start_live(config, extend)
+    app = server.config.app
+    assert isinstance(app, FastAPI)
     project = store.create_project("Test")
     key = issue_key(store, project.id).secret
     live = LiveServer(
@@ -120,6 +131,7 @@ def running(config: ServerConfig) -> Iterator[LiveServer]:
         store=store,
         api_key=key,
         project_id=project.id,
+        app=app,
     )
     try:
         yield live

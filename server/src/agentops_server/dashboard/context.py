@@ -145,10 +145,10 @@ class Dashboard:
         """Dependency of the forms that write: the visit and its form, else (Answered) the
         answer refusing the write (not signed in; 403 for a failed CSRF check)."""
         visit = await run_in_threadpool(self.visit, request)
+        if visit.user is None:  # before the body: an anonymous broken form is no 400
+            raise Answered(self.unauthenticated(request, visit))
         raw = await request.form()
         form = {k: v for k, v in raw.items() if isinstance(v, str)}
-        if visit.user is None:
-            raise Answered(self.unauthenticated(request, visit))
         if not self.visits.csrf_ok(visit, form.get(CSRF_FIELD), request):
             message = "the form is stale or was not sent by this dashboard (CSRF check): reload it"
             raise Answered(self.error(request, visit, 403, message))

@@ -118,16 +118,15 @@ def add_page_routes(router: APIRouter, dash: Dashboard) -> None:
         return dash.visits.finish(RedirectResponse(target, status_code=303), visit)
 
     @router.get("/drilldown")
-    def drilldown(request: Request, session_id: str = "") -> Response:
+    def drilldown(request: Request, session_id: str = "", visit: Visit = signed_in) -> Response:
         """agentops 0.3's replay link (`https://app.agentops.ai/drilldown?session_id=ID`) with
         this server's address in place of the cloud's: the session page."""
         if not session_id:
-            visit = dash.visit(request)
             return dash.error(request, visit, 400, "the link needs ?session_id=<session id>")
         target = f"/sessions/{quote(session_id, safe='')}"
         if wants_json(request):
             target += "?format=json"
-        return RedirectResponse(target, status_code=303)
+        return dash.visits.finish(RedirectResponse(target, status_code=303), visit)
 
     @router.get("/sessions/{session_id}")
     def session_link(request: Request, session_id: str, visit: Visit = signed_in) -> Response:
