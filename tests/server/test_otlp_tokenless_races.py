@@ -3,7 +3,10 @@ token arrives) held at the moment an authenticated request of its trace creates 
 session, on PostgreSQL: it is stored into that session, not left held until it expires. Each
 interleaving is made with a real connection holding a PostgreSQL lock: the token-less request
 stops at its hold until the test lets it go, and the test waits (in pg_stat_activity) until
-it is there."""
+it is there.
+
+Also on both engines: the authenticated request that creates the session may be agentops
+0.4's log upload, with no spans of its own; it stores what waits for the trace all the same."""
 
 from __future__ import annotations
 
@@ -22,11 +25,12 @@ from tests.server.test_otlp_content_races import (
     libpq_url,
     wait_until_blocked,
 )
-from tests.server.test_otlp_ingest import PROTOBUF, check_workflow, send, workflow
+from tests.server.test_otlp_ingest import PROTOBUF, check_workflow, live, send, workflow
 from tests.support.otlp import SpanSpec, new_trace_id, session_of, trace_request
 
-__all__ = ["pg_live"]  # the fixture
+__all__ = ["live", "pg_live"]  # the fixtures
 LOCKS_SESSIONS = "SELECT sessions.id%FOR NO KEY UPDATE"  # an append's first statement
+CREATES_SESSION = "INSERT INTO sessions%"
 
 
 def post_token_less(live: LiveServer, specs: list[SpanSpec]) -> int:
@@ -42,6 +46,55 @@ def upload_token_less(live: LiveServer, trace_id: str, text: str) -> int:
     with httpx.Client(timeout=WAIT_SECONDS * 2) as client:
         res = client.post(live.url + "/v4/logs/upload/", json={"body": text}, headers=headers)
     return res.status_code
+
+
+def upload_with_token(live: LiveServer, trace_id: str, text: str) -> int:
+    """agentops 0.4's logfile upload once its token came; the status code."""
+    with httpx.Client(timeout=WAIT_SECONDS * 2) as client:
+        res = client.post(live.url + "/v3/auth/token", json={"api_key": live.api_key})
+        headers = {
+            "Trace-Id": str(int(trace_id, 16)),
+            "Authorization": f"Bearer {res.json()['token']}",
+        }
+        res = client.post(live.url + "/v4/logs/upload/", json={"body": text}, headers=headers)
+    return res.status_code
+
+
+def test_token_less_spans_are_stored_by_the_log_upload_that_creates_their_session(
+    live: LiveServer,
+) -> None:
+    """agentops 0.4 exported the whole trace before its token arrived, then uploaded its
+    logfile with it: the upload created the session, and the spans stayed held (the session
+    empty) until they expired, as no authenticated request of spans came for the trace."""
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    assert post_token_less(live, [root, *children]) == 200
+    assert upload_with_token(live, trace_id, "a line") == 200
+    check_workflow(live, trace_id, root, children)
+    assert [log.body for log in live.store.list_session_logs(session_of(trace_id))] == ["a line"]
+    assert live.store.pending_bytes() == 0
+
+
+@pytest.mark.postgres
+def test_token_less_spans_held_while_a_log_upload_creates_their_session_are_stored_in_it(
+    pg_live: LiveServer,
+) -> None:
+    """The upload is creating the session; the token-less request finds no session, holds
+    its spans and looks again for the session (not committed yet): the spans wait for the
+    upload's look after its commit."""
+    live, url = pg_live, libpq_url(pg_live)
+    trace_id = new_trace_id()
+    root, children = workflow(trace_id)
+    with ThreadPoolExecutor(1) as pool, psycopg.connect(url) as blocker:
+        blocker.execute("LOCK TABLE sessions IN SHARE MODE")  # reads pass, writes wait
+        upload = in_thread(pool, lambda: upload_with_token(live, trace_id, "a line"))
+        wait_until_blocked(url, CREATES_SESSION)
+        assert post_token_less(live, [root, *children]) == 200  # held, and no session seen
+        assert live.store.pending_bytes() > 0
+        blocker.rollback()
+        assert upload.result(WAIT_SECONDS) == 200
+    check_workflow(live, trace_id, root, children)
+    assert live.store.pending_bytes() == 0
 
 
 @pytest.mark.postgres

@@ -115,6 +115,7 @@ async def upload_logs(request: Request, project: OptionalProjectId) -> dict[str,
         session_id = await run_in_threadpool(store)
     except Conflict:
         raise not_found(f"trace {trace_id} not found") from None
+    await svc.otlp.store_held(trace_id, project)  # token-less spans held for the trace
     return {"status": "success", "session_id": session_id}
 
 

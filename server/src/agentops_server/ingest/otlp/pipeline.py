@@ -162,13 +162,22 @@ class OtlpIngest:
             for project_id, traces in sorted(owners.items()):
                 await self._store_prepared(partial(self._preparer.prepare_held, traces, project_id))
         except Exception as exc:
-            logger.warning(
-                "token-less OTLP data of %d trace(s), held, could not be stored into its "
-                "session now (%s: %s); it waits for the trace's next authenticated request",
-                len(trace_ids),
-                type(exc).__name__,
-                exc,
-            )
+            _not_stored_now(len(trace_ids), exc)
+
+    async def store_held(self, trace_id: str, project_id: str) -> None:
+        """After a request of `project_id` that is no request of spans (agentops 0.4's log
+        upload) created the trace's session and committed: what waits for the trace is stored
+        into it, as a request of its spans would have taken it. A token-less request holding
+        meanwhile looked for the session before that commit, and left its rows for this look
+        (see _store_for_owners). The project's own sessions only; a failure is logged, and
+        what was taken is held again for the trace's next authenticated request: the request
+        itself was stored, and a retry would store it twice."""
+        try:
+            if not await run_in_threadpool(self._store.pending_traces, [trace_id]):
+                return  # the usual case, and a read: no turn of SQLite's one writer
+            await self._store_prepared(partial(self._preparer.prepare_held, [trace_id], project_id))
+        except Exception as exc:
+            _not_stored_now(1, exc)
 
     def expire(self, now: datetime | None = None) -> int:
         """Drop what waited longer than the pending period (the sweeper calls this)."""
@@ -224,3 +233,13 @@ class OtlpIngest:
             create=True,
         )
         return session_id
+
+
+def _not_stored_now(traces: int, exc: Exception) -> None:
+    logger.warning(
+        "token-less OTLP data of %d trace(s), held, could not be stored into its session now "
+        "(%s: %s); it waits for the trace's next authenticated request",
+        traces,
+        type(exc).__name__,
+        exc,
+    )
