@@ -24,7 +24,7 @@ import pytest
 from sqlalchemy import make_url
 
 from agentops_server.config import ServerConfig
-from agentops_server.storage.records import PendingOtlp
+from agentops_server.storage.records import PendingOtlp, pending_size
 from tests.server.conftest import LiveServer, pg_live, start_live
 from tests.server.test_otlp_ingest import export, live, send
 from tests.server.test_otlp_log_resends import DETAILS, Log, at, log_request, stored_call
@@ -253,4 +253,54 @@ def test_held_content_a_span_sent_again_took_is_held_again_when_it_cannot_be_mer
     assert live.store.pending_bytes(live.project_id) > 0  # held again, not lost
     assert send(live, spans).status_code == 200
     assert stored_call(live, trace_id) == (["hello"], [])
+    assert live.store.pending_bytes(live.project_id) == 0
+
+
+@pytest.mark.postgres
+def test_content_an_earlier_version_held_for_the_trace_is_held_once_after_a_failed_split(
+    pg_live: LiveServer,
+) -> None:
+    """A request takes the trace's old whole-trace row for its call and holds the other
+    call's part as a row of its own; joining that part to its stored span fails (the
+    connection is cut at each of the store's retries) and the request fails. What it took
+    was held again whole, beside the other call's row: that part counted twice in the
+    project's pending bytes until it expired. Now the part of a stored span is merged before
+    anything is held, so the failure leaves the whole row held as it was, and only it."""
+    live, url = pg_live, libpq_url(pg_live)
+    span_id, (chat, root) = chat_trace()
+    trace_id = root.trace_id
+    second = replace(chat, span_id=new_span_id(), start_ms=20, end_ms=30)
+    assert send(live, [root, second]).status_code == 200
+    one = {"r1": {"prompt": [{"role": "user", "content": "one"}]}}
+    two = {"r2": {"prompt": [{"role": "user", "content": "two"}]}}
+    old = {span_id: one, second.span_id: two}
+    came = datetime.now(UTC) - timedelta(seconds=60)
+    live.store.hold_pending([PendingOtlp(trace_id, live.project_id, "logs", json.dumps(old), came)])
+    with (
+        ThreadPoolExecutor(1) as pool,
+        psycopg.connect(url) as event_row,
+        psycopg.connect(url, autocommit=True) as admin,
+    ):
+        event_row.execute(
+            "SELECT seq FROM events WHERE session_id = %s AND id = %s FOR UPDATE",
+            [session_of(trace_id), second.span_id],
+        )
+        first = in_thread(pool, lambda: send_apart(live, chat))
+        deadline = time.monotonic() + WAIT_SECONDS
+        while not first.done() and time.monotonic() < deadline:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                "datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE %s",
+                [MERGES],
+            )
+            time.sleep(0.05)
+        event_row.rollback()
+        assert first.result(WAIT_SECONDS) == 503  # the database failed: retry
+    assert live.store.pending_bytes(live.project_id) == pending_size(json.dumps(old))
+    assert send(live, [chat]).status_code == 200  # the exporter's retry
+    calls = {llm["id"]: llm["prompt"]["messages"] for llm in export(live, trace_id)["llms"]}
+    assert calls == {
+        span_id: [{"role": "user", "content": "one"}],
+        second.span_id: [{"role": "user", "content": "two"}],
+    }
     assert live.store.pending_bytes(live.project_id) == 0

@@ -86,11 +86,15 @@ class Claims:
         whole = [row for row in logs if row.span_id is None]
         if whole:  # held by an earlier version for the whole trace: the rest waits on
             mine, rest = split_by_span(whole, known)
-            self._held.hold(rest)  # joined now where another request stored its span
-            if claimed is not None:  # given back if the request fails: its part only
+            # the rest joins the spans stored already and is held for the others; until that
+            # hold commits, a failure gives back the whole rows, then only the request's part:
+            # never both, or the rest would be held (and counted in the budget) twice
+            waiting = self._held.place(rest)
+            if claimed is not None:
                 for row in whole:
                     claimed.remove(row)
                 claimed += mine
+            self._held.settle(waiting)  # joined now where another request stored its span
             logs = mine + [row for row in logs if row.span_id is not None]
         for row in logs:
             merge_contents(contents, contents_from_json(row.body))

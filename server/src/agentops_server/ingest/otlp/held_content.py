@@ -43,16 +43,42 @@ class HeldContent:
             self._store.hold_pending(rows)
             self.settle(rows)
 
+    def place(self, rows: Sequence[PendingOtlp]) -> list[PendingOtlp]:
+        """Log content taken from the held rows and not held now (the rest of an earlier
+        version's whole-trace row): merged into the events of its spans stored already, held
+        for the others (returned, to settle once the caller has noted them held). One commit
+        holds them, so a failure before it leaves nothing held and the caller gives back
+        what it took, as it was."""
+        stored = self._stored_spans_of(rows)
+        waiting: list[PendingOtlp] = []
+        for row in rows:
+            span_id, key = row.span_id, (row.project_id or "", row.trace_id)
+            if span_id is None or span_id not in stored.get(key, ()):
+                waiting.append(row)
+            elif not self._store.merge_event_payload(
+                session_id_of(row.trace_id), span_id, contents_from_json(row.body)[span_id]
+            ):
+                waiting.append(row)  # gone since it was found (a deleted session)
+        self._store.hold_pending(waiting)
+        return waiting
+
     def settle(self, rows: Sequence[PendingOtlp]) -> None:
         """Join the log content among `rows`, held already, whose span is stored now."""
+        for (project_id, trace_id), spans in sorted(self._stored_spans_of(rows).items()):
+            self.join(project_id, trace_id, spans)
+
+    def _stored_spans_of(self, rows: Sequence[PendingOtlp]) -> dict[tuple[str, str], set[str]]:
+        """Per (project, trace), the spans of the log content among `rows` that are stored."""
         waiting: dict[tuple[str, str], set[str]] = {}  # (project, trace): spans
         for row in rows:
             if row.kind == LOGS and row.project_id is not None and row.span_id is not None:
                 waiting.setdefault((row.project_id, row.trace_id), set()).add(row.span_id)
+        found: dict[tuple[str, str], set[str]] = {}
         for project_id in sorted({project for project, _ in waiting}):
             traces = {trace: spans for (p, trace), spans in waiting.items() if p == project_id}
             for trace_id, spans in self._stored_spans(project_id, traces).items():
-                self.join(project_id, trace_id, spans)
+                found[(project_id, trace_id)] = spans
+        return found
 
     def after_commit(self, project_id: str, stored: Mapping[str, set[str]]) -> None:
         """A request's events are committed, `stored` its spans per trace: join the content
