@@ -19,7 +19,7 @@ from agentops._events import Event
 from agentops._exporter import Exporter
 from agentops._session import Session
 from agentops._spooling import Spooler
-from agentops._transport import Transport, default_transport
+from agentops._transport import Transport, default_transport, prepare
 from agentops._worker import BatchWorker, Command
 from agentops.wire import EndState
 
@@ -174,6 +174,7 @@ class Client(BaseClient):
         # them, so a configure() since then takes effect with the next init()'s new client.
         self.made_with = self.config
         self.transport: Transport = transport or default_transport()
+        prepare(self.transport, self.config.endpoint)
         self.is_initialized = False
         self._pending_agents: list[tuple[str, str | None]] = []
         self._lock = threading.Lock()

@@ -28,7 +28,7 @@ from agentops._events import Event, Frame, get_ISO_time
 from agentops._exporter import Exporter, SessionAnswer
 from agentops._spool import Journal, end_line
 from agentops._trace_context import TraceContext
-from agentops._transport import Transport, default_transport
+from agentops._transport import Transport, default_transport, prepare
 from agentops._worker import BatchWorker, Command, SendHostEnv
 from agentops.wire import EndState
 
@@ -147,6 +147,7 @@ class Session:
         self.event_counts = {"llms": 0, "tools": 0, "actions": 0, "errors": 0, "apis": 0}
         self.is_running = False
         self.transport: Transport = transport if transport is not None else default_transport()
+        prepare(self.transport, config.endpoint)  # on the caller's thread, not the worker's
         if worker is None:  # a Session built by hand: a worker of its own, with its settings
             worker = BatchWorker(
                 Exporter(), config.max_queue_size, config.batch_size, config.max_wait_time

@@ -34,7 +34,7 @@ from agentops._spool import (
     session_line,
 )
 from agentops._threads import start_daemon_thread
-from agentops._transport import Transport
+from agentops._transport import Transport, prepare
 
 if TYPE_CHECKING:
     from agentops._exporter import Target
@@ -152,6 +152,9 @@ class Spooler:
         """Send, in the background, what earlier processes left in the spool."""
         if not self.spool.available or self.spool.pending() == 0:
             return None
+        # an earlier run's endpoint may be https, whatever this one's: certificates are
+        # loaded here, on init()'s thread, not on the sender's (see _transport._tls_settings)
+        prepare(self._transport, "https://")
         thread = start_daemon_thread(self._send_all, "agentops-spool")
         self._sender = thread
         return thread

@@ -73,7 +73,8 @@ class HttpTransport:
     """httpx over keep-alive connections; bodies of 1 KiB and more are gzipped.
 
     httpx is imported here, on the thread that builds the transport (init()), not by
-    `import agentops`: importing the SDK stays cheap.
+    `import agentops`: importing the SDK stays cheap. Certificates are loaded only for an
+    https URL (see prepare()): an http:// endpoint goes without them.
     """
 
     def __init__(self, timeout: float = 20.0, user_agent: str = "agentops-python") -> None:
@@ -82,23 +83,36 @@ class HttpTransport:
         _import_what_requests_need()
 
         self._httpx = httpx
-        self._tls = _tls_settings(httpx)
+        self._untrusting = _untrusting_context()
+        self._verified: ssl.SSLContext | None = None
         self._timeout = timeout
         self._user_agent = user_agent
-        self._client: httpx.Client | None = None
+        self._clients: dict[bool, httpx.Client] = {}  # https? -> its client
         self._pid = os.getpid()
 
-    def _http(self) -> httpx.Client:
+    def prepare(self, url: str) -> None:
+        """Load the certificates an https `url` is verified with, now, on this thread (see
+        _tls_settings): init() and start_session() call it with their endpoint."""
+        if _is_https(url) and self._verified is None:
+            self._verified = _tls_settings(self._httpx)
+
+    def _http(self, url: str) -> httpx.Client:
         if self._pid != os.getpid():  # forked: the pooled connections are the parent's
-            self._client, self._pid = None, os.getpid()
-        if self._client is None:
+            self._clients, self._pid = {}, os.getpid()
+        https = _is_https(url)
+        client = self._clients.get(https)
+        if client is None:
+            if https:
+                self.prepare(url)  # an https URL nobody prepared (a file from the spool)
             httpx = self._httpx
-            self._client = httpx.Client(
+            client = httpx.Client(
                 timeout=httpx.Timeout(self._timeout, connect=min(self._timeout, 5.0)),
                 headers={"User-Agent": self._user_agent},
-                verify=self._tls,
+                verify=self._verified if https and self._verified else self._untrusting,
+                follow_redirects=False,  # the API key goes nowhere but where it was sent
             )
-        return self._client
+            client = self._clients.setdefault(https, client)  # another thread's, if first
+        return client
 
     def send(self, request: Request) -> Response:
         headers = {"Content-Type": "application/json; charset=UTF-8", **request.headers}
@@ -108,10 +122,11 @@ class HttpTransport:
             headers["Content-Encoding"] = "gzip"
         try:
             with quiet_request_logs():
-                res = self._http().post(request.url, content=body, headers=headers)
-        except (self._httpx.HTTPError, self._httpx.InvalidURL) as exc:
+                res = self._http(request.url).post(request.url, content=body, headers=headers)
+        except (self._httpx.HTTPError, self._httpx.InvalidURL, OSError) as exc:
             # InvalidURL is not an HTTPError: a URL httpx can't use is a request that
-            # can't reach the server, like any other
+            # can't reach the server, like any other; so are certificates that can't be
+            # loaded (OSError) for an https URL no init() prepared
             raise TransportError(f"{type(exc).__name__}: {exc}") from exc
         return Response(
             status=res.status_code,
@@ -120,16 +135,16 @@ class HttpTransport:
         )
 
     def close(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        clients, self._clients = self._clients, {}
+        for client in clients.values():
+            client.close()
 
 
 _default: HttpTransport | None = None
 
 
 # What httpx imports on its first request (httpx 0.28 and later import httpcore lazily).
-LAZY_IMPORTS = ("httpcore", "h11", "certifi")
+LAZY_IMPORTS = ("httpcore", "h11")
 
 
 def _import_what_requests_need() -> None:
@@ -145,17 +160,36 @@ def _import_what_requests_need() -> None:
     codecs.lookup("idna")
 
 
+def _is_https(url: str) -> bool:
+    return url[:8].lower() == "https://"
+
+
+def _untrusting_context() -> ssl.SSLContext:
+    """The TLS context of the client for http:// URLs, which never uses it: it trusts no
+    certificate, so a connection it would make (a redirect to https, were one followed) is
+    refused, never left unverified. Building it loads nothing (about 1 ms)."""
+    import ssl
+
+    return ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # hostname checked, a certificate required
+
+
 def _tls_settings(httpx: Any) -> ssl.SSLContext:
-    """The certificates every client of this transport trusts, loaded now, on this thread
-    (init()'s), as httpx would load them (SSL_CERT_FILE, SSL_CERT_DIR, else certifi's). Loading
-    them on the worker's thread at its first request put OpenSSL's locks in the hands of a
-    thread that a fork right then does not copy: the child's own first request waited for them
-    forever, then its events went to the spool at the exit deadline (with one thread loading
+    """The certificates an https client trusts, loaded now, on this thread (init()'s), as
+    httpx would load them (SSL_CERT_FILE, SSL_CERT_DIR, else certifi's). Loading them on the
+    worker's thread at its first request put OpenSSL's locks in the hands of a thread that a
+    fork right then does not copy: the child's own first request waited for them forever,
+    then its events went to the spool at the exit deadline (with one thread loading
     certificates over and over while another forked, about 1 child in 200 hung). A forked
-    child builds its client from this context: no certificates loaded again, and no OpenSSL
-    call at all for an http:// endpoint. About 20 ms, once."""
+    child builds its client from this context: no certificates loaded again. About 20 ms,
+    once, and only for an https endpoint: an http:// one makes no OpenSSL call."""
     context: ssl.SSLContext = httpx.create_ssl_context()
     return context
+
+
+def prepare(transport: Transport, url: str) -> None:
+    """Get `transport` ready to send to `url` (certificates for https), on this thread."""
+    if isinstance(transport, HttpTransport):
+        transport.prepare(url)
 
 
 def default_transport() -> HttpTransport:
