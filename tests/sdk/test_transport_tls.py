@@ -6,6 +6,8 @@ for these tests (tls/, valid until 2126): trusted only when SSL_CERT_FILE names 
 
 from __future__ import annotations
 
+import gzip
+import json
 import ssl
 import threading
 from collections.abc import Iterator
@@ -26,16 +28,23 @@ CERT = TLS / "loopback-cert.pem"
 KEY = TLS / "loopback-key.pem"
 
 
-class Recorder(BaseHTTPRequestHandler):
-    """Answers every POST with `answer` (status, headers) and keeps what it was sent."""
+class RecordingServer(LoopbackHTTPServer):
+    """Answers every POST with `answer` (status, headers) and keeps what it was sent
+    (bodies unzipped)."""
 
-    server: LoopbackHTTPServer
+    received: list[tuple[str, dict[str, str], bytes]]
+    answer: tuple[int, dict[str, str]]
+
+
+class Recorder(BaseHTTPRequestHandler):
+    server: RecordingServer
 
     def do_POST(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-        received: list[tuple[str, dict[str, str], bytes]] = self.server.received  # type: ignore[attr-defined]
-        received.append((self.path, dict(self.headers.items()), body))
-        status, headers = self.server.answer  # type: ignore[attr-defined]
+        if self.headers.get("Content-Encoding") == "gzip":
+            body = gzip.decompress(body)
+        self.server.received.append((self.path, dict(self.headers.items()), body))
+        status, headers = self.server.answer
         self.send_response(status)
         for name, value in headers.items():
             self.send_header(name, value)
@@ -51,10 +60,10 @@ class Recorder(BaseHTTPRequestHandler):
 @contextmanager
 def loopback(
     tls: bool, status: int = 200, headers: dict[str, str] | None = None
-) -> Iterator[LoopbackHTTPServer]:
-    server = LoopbackHTTPServer(("127.0.0.1", 0), Recorder)
-    server.received = []  # type: ignore[attr-defined]
-    server.answer = (status, headers or {})  # type: ignore[attr-defined]
+) -> Iterator[RecordingServer]:
+    server = RecordingServer(("127.0.0.1", 0), Recorder)
+    server.received = []
+    server.answer = (status, headers or {})
     if tls:
         context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         context.load_cert_chain(CERT, KEY)
@@ -69,7 +78,7 @@ def loopback(
         thread.join()
 
 
-def url_of(server: LoopbackHTTPServer, scheme: str) -> str:
+def url_of(server: RecordingServer, scheme: str) -> str:
     return f"{scheme}://127.0.0.1:{server.server_address[1]}"
 
 
@@ -99,7 +108,7 @@ def test_https_refuses_a_certificate_nobody_said_to_trust(prepared: bool) -> Non
                 transport.send(post(url_of(server, "https")))
         finally:
             transport.close()
-        assert server.received == []  # type: ignore[attr-defined]
+        assert server.received == []
 
 
 @pytest.mark.parametrize("prepared", [True, False], ids=["prepared", "not-prepared"])
@@ -116,7 +125,7 @@ def test_https_sends_to_a_certificate_trusted_by_ssl_cert_file(
         finally:
             transport.close()
         assert res.status == 200
-        [(path, headers, _)] = server.received  # type: ignore[attr-defined]
+        [(path, headers, _)] = server.received
         assert (path, headers[wire.API_KEY_HEADER]) == (wire.CREATE_SESSION, "the-key")
 
 
@@ -138,8 +147,8 @@ def test_a_redirect_from_http_to_https_is_not_followed(
             finally:
                 transport.close()
         assert res.status == 307
-        assert len(plain.received) == 1  # type: ignore[attr-defined]
-        assert tls_server.received == []  # type: ignore[attr-defined]
+        assert len(plain.received) == 1
+        assert tls_server.received == []
 
 
 WATCH_CERTIFICATES = """
@@ -194,19 +203,28 @@ if __name__ == "__main__":
 
 def test_an_https_endpoint_loads_its_certificates_in_init(tmp_path: Path) -> None:
     """On init()'s thread, once: neither the worker nor a forked child loads them (a fork
-    while a thread loads certificates leaves OpenSSL's locks held in the child)."""
+    while a thread loads certificates leaves OpenSSL's locks held in the child), and the
+    child still sends, verified, through its own connections."""
     with loopback(tls=True) as tls_server:
         done = run_script(
             tmp_path,
             WATCH_CERTIFICATES
             + """
+import multiprocessing
 import agentops
 
-agentops.init(auto_start_session=False)
-print("initialized", flush=True)
-s = agentops.start_session()
-agentops.flush()
-print("sent", flush=True)
+def child(tag):
+    s = agentops.start_session(tags=[tag])
+    agentops.flush()
+    print("sent", tag, flush=True)
+
+if __name__ == "__main__":
+    agentops.init(auto_start_session=False)
+    print("initialized", flush=True)
+    child("parent")
+    p = multiprocessing.get_context("fork").Process(target=child, args=("child",))
+    p.start()
+    p.join()
 """,
             env=script_env(
                 AGENTOPS_API_KEY="7f1b9d4e-0000-4000-8000-000000000001",
@@ -218,6 +236,10 @@ print("sent", flush=True)
         assert done.returncode == 0, done.stderr
         first, *rest = done.stdout.splitlines()
         assert first.startswith("loaded certificates on") and first.endswith(" MainThread")
-        assert rest == ["initialized", "sent"]
-        paths = [path for path, _, _ in tls_server.received]  # type: ignore[attr-defined]
-        assert wire.CREATE_SESSION in paths
+        assert rest == ["initialized", "sent parent", "sent child"]
+        tags = [
+            json.loads(body)["session"]["tags"]
+            for path, _, body in tls_server.received
+            if path == wire.CREATE_SESSION
+        ]
+        assert sorted(tags) == [["child"], ["parent"]]
