@@ -21,7 +21,7 @@ import uuid
 from collections.abc import AsyncGenerator, Callable, Generator
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeVar, overload
 
-from agentops import _recording
+from agentops import _recording, _running
 from agentops._client import Client, get_client
 from agentops._encode import snapshot, snapshot_call
 from agentops._errors import failure_reason, report_internal_error
@@ -84,6 +84,7 @@ def _begin(spec: _Spec, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Frame 
         if spec.is_agent:
             frame.agent_id = agent_id = str(frame.id)
             session.create_agent(spec.name, agent_id)
+        _running.start(frame)
         return frame
     except Exception as exc:
         report_internal_error(exc, "decorator")
@@ -96,8 +97,11 @@ def _agent_id(frame: Frame) -> str | None:
 
 def _end(frame: Frame, result: Any) -> None:
     """Queue the finished call (its result taken now); its event is built on the exporter's
-    thread. Recorded even when its session ended while it ran."""
+    thread. Recorded even when its session ended while it ran (not again after a signal
+    recorded it)."""
     try:
+        if not _running.stop(frame):
+            return
         frame.returns = snapshot(result)
         frame.ended = time.time()
         frame.session.record_call(frame)
@@ -107,8 +111,11 @@ def _end(frame: Frame, result: Any) -> None:
 
 def _fail(frame: Frame, exc: BaseException) -> None:
     """Record the failed call; the error only if no call inside (decorated, or an LLM call)
-    recorded it. Recorded even when its session ended while it ran."""
+    recorded it. Recorded even when its session ended while it ran (not again after a
+    signal recorded it)."""
     try:
+        if not _running.stop(frame):
+            return
         frame.ended = time.time()
         event = frame.as_event()
         session = frame.session

@@ -1,8 +1,10 @@
 """Process exit, uncaught exceptions and SIGINT/SIGTERM: end every session, flush with a
 deadline, then behave exactly as the process would without the SDK.
 
-- atexit: unended sessions end as Indeterminate (wire.REASON_NO_END); if the server does not
-  take everything in time, the number of unsent events is printed to stderr. It runs after
+- atexit: decorated calls that never returned (in daemon threads, suspended generators) are
+  recorded as ended at exit; unended sessions end as Indeterminate (wire.REASON_NO_END); if
+  the server does not take everything in time, the number of unsent events is printed to
+  stderr. It runs after
   Python has waited for the program's other (non-daemon) threads, so what they record on
   their way out is delivered too.
 - sys.excepthook: the previous hook runs, and the exit hook ends every session as Fail with
@@ -18,9 +20,10 @@ deadline, then behave exactly as the process would without the SDK.
   the handler may end the process at once), then that handler runs and decides. If it ends
   the process (SystemExit, an exception), the sessions still running end as Fail ("Signal
   SIGTERM detected"); if it returns, the program and its sessions go on.
-- SIGTERM, and SIGINT with the default action (SIG_DFL): every session ends as Fail
-  ("Signal SIGTERM detected"), then the signal is re-raised, so the exit status is the usual
-  one.
+- SIGTERM, and SIGINT with the default action (SIG_DFL): the decorated calls still running,
+  in every thread, are recorded as ended by the signal (no stack unwinds: see _running.py),
+  every session ends as Fail ("Signal SIGTERM detected"), then the signal is re-raised, so
+  the exit status is the usual one.
 - A second signal while the exit hooks wait for the server cuts the wait short (what is not
   sent stays in the spool).
 - multiprocessing's children (fork, forkserver) leave by os._exit() after running its own exit
@@ -42,7 +45,7 @@ from collections.abc import Callable, Sequence
 from types import FrameType, TracebackType
 from typing import Any
 
-from agentops import _recording, _spooling, _worker
+from agentops import _recording, _running, _spooling, _worker
 from agentops._errors import capture_internal_errors, logger
 from agentops._last_exception import uncaught_exception
 from agentops.wire import REASON_NO_END, EndState
@@ -255,6 +258,12 @@ def at_exit() -> None:
     causes = [cause for cause in (crash, _signalled) if cause is not None and cause[0] == pid]
     _in_exit_path = True
     python_sigint = _take_sigint()
+    # calls that never returned (daemon threads, suspended generators) end with the process
+    signalled = _signalled if _signalled is not None and _signalled[0] == pid else None
+    if signalled is None:
+        _running.end_all(None)
+    else:
+        _running.end_all(_signal_names.get(pid, "SIGTERM"), sessions=signalled[2])
     try:
         end_all(
             EndState.INDETERMINATE, REASON_NO_END, _shutdown_timeout, causes=causes, cuttable=True
@@ -406,6 +415,7 @@ def _end_then_default_action(
         _handling.add(signum)
         try:
             logger.info("%s detected. Ending sessions...", name)
+            _running.end_all(name, frame)  # no stack unwinds: the calls running end here
             end_all(EndState.FAIL, f"Signal {name} detected", _shutdown_timeout)
         finally:
             _handling.discard(signum)
