@@ -48,13 +48,15 @@ def new_id() -> uuid.UUID:
     return value
 
 
-_id_lock = threading.Lock()  # makes a Frame's lazy id once
+# Makes a Frame's lazy id once. Reentrant: the SIGTERM handler reads the ids of the calls
+# still running, and may interrupt the main thread while it holds the lock.
+_id_lock = threading.RLock()
 
 
 def _after_fork_in_child() -> None:
     global _id_lock
     _random.seed(os.urandom(32))
-    _id_lock = threading.Lock()  # another thread may have held it at fork time
+    _id_lock = threading.RLock()  # another thread may have held it at fork time
 
 
 os.register_at_fork(after_in_child=_after_fork_in_child)
