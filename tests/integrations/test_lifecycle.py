@@ -166,3 +166,30 @@ asyncio.run(main())
     assert set(events) == expected
     assert all(e["prompt_tokens"] == 1200 for e in events.values())
     assert data["stats"]["event_counts"]["llms"] == 40
+
+
+def test_an_llm_error_raised_through_a_trace_is_recorded_once(
+    server: ServerProcess, fake: FakeProviders
+) -> None:
+    """The failed LLM call records the error; the @trace it leaves does not record it again
+    (docs/sdk.md: an error is recorded once, by the deepest call it went through)."""
+    body = (
+        OPENAI
+        + """
+@agentops.trace(name="llm-fails")
+def job():
+    out["trace_id"] = str(agentops._recording.context_session().session_id)
+    chat("fail-400")
+try:
+    job()
+except openai.BadRequestError:
+    out["raised"] = True
+agentops.flush()
+"""
+    )
+    result = run_agent(server, fake, body)
+    assert result["raised"] is True
+    data = export(server, result["trace_id"])
+    (llm,) = data["llms"]
+    (error,) = data["errors"]
+    assert error["trigger_event_id"] == llm["id"] and error["error_type"] == "BadRequestError"

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 import agentops
-from agentops import TraceState
+from agentops import TraceState, _recording
 from agentops._trace_context import TraceContext
 from agentops._traces import parse_end_state, tag_list
 from agentops._transport import Request, Response
@@ -215,6 +215,89 @@ def test_trace_decorator_makes_one_session_per_call(wire: InMemoryTransport) -> 
     failed = by_name["failing-job"]
     assert failed["end_state"] == "Indeterminate" and "bad input" in failed["end_state_reason"]
     assert sum(1 for e in wire.events if e.get("name") == "step") == 3
+
+
+def test_an_exception_leaving_a_trace_is_recorded_once(wire: InMemoryTransport) -> None:
+    """docs/sdk.md: an error is recorded once, by the deepest decorated call it went through;
+    one raised in the trace's body itself is the trace's (no trigger, no parent)."""
+    sessions: dict[str, object] = {}
+
+    def here() -> object:
+        session = _recording.context_session()
+        assert session is not None
+        return session.session_id
+
+    def traced(name: str, body: Any) -> Any:
+        @agentops.trace(name=name)
+        def job() -> Any:
+            sessions[name] = here()
+            return body()
+
+        return job
+
+    def raise_value_error() -> None:
+        raise ValueError("in the body")
+
+    @agentops.tool
+    def failing_step() -> None:
+        raise RuntimeError("in a tool")
+
+    @agentops.record_action("legacy")
+    def legacy() -> None:
+        raise KeyError("in a 0.3 action")
+
+    @agentops.trace(name="async-body")
+    async def async_body() -> None:
+        sessions["async-body"] = here()
+        raise ValueError("async")
+
+    @agentops.trace(name="gen-body")
+    def gen_body() -> Generator[int, None, None]:
+        sessions["gen-body"] = here()
+        yield 1
+        raise ValueError("after a step")
+
+    inner = traced("inner", raise_value_error)
+
+    @agentops.agent
+    def runner() -> None:
+        inner()
+
+    cases = {
+        "body": traced("body", raise_value_error),
+        "tool": traced("tool", failing_step),
+        "legacy": traced("legacy", legacy),
+        "outer": traced("outer", runner),
+        "interrupted": traced("interrupted", lambda: (_ for _ in ()).throw(KeyboardInterrupt)),
+    }
+    for job in cases.values():
+        with pytest.raises((Exception, KeyboardInterrupt)):
+            job()
+    with pytest.raises(ValueError):
+        asyncio.run(async_body())
+    with pytest.raises(ValueError):
+        list(gen_body())
+    agentops.flush()
+
+    def errors(name: str) -> list[tuple[str, str | None, str | None]]:
+        events = wire.events_of(str(sessions[name]))
+        by_id = {e["id"]: e for e in events}
+        return [
+            (e["error_type"], e["details"], by_id.get(e["trigger_event_id"], {}).get("name"))
+            for e in events
+            if e["event_type"] == "errors"
+        ]
+
+    assert errors("body") == [("ValueError", "in the body", None)]
+    assert errors("tool") == [("RuntimeError", "in a tool", "failing_step")]
+    assert [e[0] for e in errors("legacy")] == ["KeyError"]
+    assert errors("async-body") == [("ValueError", "async", None)]
+    assert errors("gen-body") == [("ValueError", "after a step", None)]
+    assert errors("inner") == [("ValueError", "in the body", None)]
+    assert errors("outer") == []  # recorded in the inner trace: not again by runner
+    assert errors("interrupted") == []  # a KeyboardInterrupt is no error (as in a call)
+    failed = [s for s in wire.sessions.values() if s.get("name") == "body"]
+    assert failed[0]["end_state"] == "Indeterminate"  # as 0.4.21 ends it
 
 
 def test_end_trace_forms(wire: InMemoryTransport, agentops_log: LogLines) -> None:

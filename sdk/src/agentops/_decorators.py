@@ -67,6 +67,7 @@ def _fail(event: Event | None, exc: BaseException, session: Any) -> None:
         target = session if session is not None else _recording.current_session()
         _recording.record_event(event, target)
         _recording.record_event(ErrorEvent(trigger_event=event, exception=exc), target)
+        _recording.note_error(target, exc)
 
 
 def _recorder(make: Callable[[Callable[..., Any], str | None], Callable[..., Event]]) -> Any:

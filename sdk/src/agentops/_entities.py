@@ -8,7 +8,8 @@ on the caller's thread), its timestamps the call's. It belongs to the trace curr
 starts (a trace started inside a call takes the calls made within it), else to its parent's;
 a call still running when its trace ends is recorded in it all the same. An exception is
 recorded once, as an error event triggered by the deepest call it went through (an LLM call
-included), and reaches the caller unchanged. Sync and async functions, generators and async
+included; one raised by a trace's body itself is the trace's, untriggered), and reaches the
+caller unchanged. Sync and async functions, generators and async
 generators are all wrapped; without a running session the function simply runs.
 """
 
@@ -121,10 +122,12 @@ def _fail(frame: Frame, exc: BaseException) -> None:
         session = frame.session
         session.record_call(event)
         parent = _current_parent.get()
-        if isinstance(exc, Exception) and frame.raised is not exc:
-            error = ErrorEvent(trigger_event=event, exception=exc)
-            error.parent_id = event.id
-            session.record_call(error)
+        if isinstance(exc, Exception):
+            if frame.raised is not exc:
+                error = ErrorEvent(trigger_event=event, exception=exc)
+                error.parent_id = event.id
+                session.record_call(error)
+            _recording.note_error(session, exc)
         if parent is not None:
             parent.raised = exc
     except Exception as internal:
@@ -322,6 +325,8 @@ def _trace_call(name: str, tags: Any, func: Callable[..., Any]) -> Callable[...,
     def end(started: Any, exc: BaseException | None) -> None:
         session, token = started
         _recording.reset_current(token)  # the end is queued: the call never waits for the server
+        if exc is not None:
+            _trace_error(session, exc)
         if exc is None:
             session.end_queued(EndState.SUCCESS)
         else:  # as 0.4.21 ends it, with the exception as the reason
@@ -379,6 +384,23 @@ def _trace_call(name: str, tags: Any, func: Callable[..., Any]) -> Callable[...,
         return result
 
     return wrapper
+
+
+def _trace_error(session: Session, exc: BaseException) -> None:
+    """An exception leaving a trace's body gets its error event there, unless a call inside
+    the trace recorded it; the call or trace the trace ran in does not record it again."""
+    try:
+        if isinstance(exc, Exception):
+            if session.recorded_error is not exc:
+                error = ErrorEvent(exception=exc)
+                error.parent_id = None  # the trace's own: not under the call it ran in
+                session.record_call(error)
+            _recording.note_error(_recording.context_session(), exc)
+        parent = _current_parent.get()
+        if parent is not None:
+            parent.raised = exc
+    except Exception as internal:
+        report_internal_error(internal, "trace failure")
 
 
 def _is_method(func: Callable[..., Any]) -> bool:

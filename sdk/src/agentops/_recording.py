@@ -107,6 +107,13 @@ def resolve(what: str) -> Session | None:
     return session
 
 
+def note_error(session: Session | None, exc: BaseException) -> None:
+    """`exc` has its error event in `session` (recorded by the call it went through): an
+    @trace whose body it leaves does not record it again."""
+    if session is not None:
+        session.recorded_error = exc
+
+
 def record_event(event: Event, session: Session | None = None) -> None:
     """Record `event` to `session`, else the current session; drop it when there is none."""
     try:  # not capture_internal_errors(): this runs once per LLM call, keep it lean

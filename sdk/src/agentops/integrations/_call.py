@@ -158,8 +158,10 @@ class LLMCall:
                 self._fill(prompt_tokens=0, completion_tokens=0)
             else:
                 self._fill()
-            _record(self.event, self.session)
-            _record(ErrorEvent(trigger_event=self.event, exception=exc), self.session)
+            target = self.session if self.session is not None else _recording.current_session()
+            _record(self.event, target)
+            _record(ErrorEvent(trigger_event=self.event, exception=exc), target)
+            _recording.note_error(target, exc)
             frame = _current_parent.get()
             if frame is not None:  # the decorated call it raises through: recorded once
                 frame.raised = exc
