@@ -391,7 +391,7 @@ def _trace_error(session: Session, exc: BaseException) -> None:
     the trace recorded it; the call or trace the trace ran in does not record it again."""
     try:
         if isinstance(exc, Exception):
-            if session.recorded_error is not exc:
+            if session._recorded_error is not exc:
                 error = ErrorEvent(exception=exc)
                 error.parent_id = None  # the trace's own: not under the call it ran in
                 session.record_call(error)

@@ -111,7 +111,7 @@ def note_error(session: Session | None, exc: BaseException) -> None:
     """`exc` has its error event in `session` (recorded by the call it went through): an
     @trace whose body it leaves does not record it again."""
     if session is not None:
-        session.recorded_error = exc
+        session._recorded_error = exc
 
 
 def record_event(event: Event, session: Session | None = None) -> None:

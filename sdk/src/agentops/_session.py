@@ -168,7 +168,7 @@ class Session:
         self._page_url: str | None = None  # its page as the server named it
         self._agent_ids: set[str] = set()  # the agents declared in it
         # the exception last recorded as an error event in it (_recording.note_error)
-        self.recorded_error: BaseException | None = None
+        self._recorded_error: BaseException | None = None
 
     def __repr__(self) -> str:
         state = "running" if self.is_running else self.end_state
@@ -304,7 +304,7 @@ class Session:
         if video is not None:
             self.video = video
         _recording.unregister(self)
-        self.recorded_error = None  # its traceback's frames are not kept alive any longer
+        self._recorded_error = None  # its traceback's frames are not kept alive any longer
         snapshot = self._snapshot()
         if self._journal is not None:
             self._journal.add(lambda: end_line(str(self.session_id), snapshot))
