@@ -300,6 +300,18 @@ def test_an_exception_leaving_a_trace_is_recorded_once(wire: InMemoryTransport) 
     assert failed[0]["end_state"] == "Indeterminate"  # as 0.4.21 ends it
 
 
+def test_a_trace_ended_without_waiting_has_its_cost_once_the_server_answered() -> None:
+    transport = InMemoryTransport(token_cost="0.25")
+    agentops.init(
+        api_key=KEY, transport=transport, auto_start_session=False, instrument_llm_calls=False
+    )
+    ctx = started("priced")
+    assert ctx.session.get_analytics()["Cost"] == "0.00"  # running: priced at its end
+    agentops.end_trace(ctx, "Success")
+    assert agentops.flush()
+    assert ctx.session.get_analytics()["Cost"] == "0.250000"
+
+
 def test_end_trace_forms(wire: InMemoryTransport, agentops_log: LogLines) -> None:
     first = agentops.start_trace("first")
     second = agentops.start_trace("second")

@@ -49,6 +49,7 @@ def test_a_key_revoked_mid_session_drops_and_counts_without_blocking(
     session.create_agent("late agent")
     assert session.end_session("Success") is None  # the server never confirmed the end
     assert "| Cost: unknown (the server did not confirm the end) |" in agentops_log.text
+    assert session.get_analytics()["Cost"] == "unknown"
     assert transport.events == [] and transport.agents == []
     assert dropped() - before == 2
 

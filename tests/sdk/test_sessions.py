@@ -99,6 +99,7 @@ def test_an_end_the_server_did_not_confirm_has_an_unknown_cost_not_zero(
     (line,) = [line for line in agentops_log.lines if "Session Stats" in line]
     assert "| Cost: unknown (the server did not confirm the end) | LLMs: 1 |" in line
     assert "$" not in line  # it said "Cost: $0.00", as if the run had been free
+    assert session.get_analytics()["Cost"] == "unknown"  # it said "0.00" too
 
 
 def test_invalid_end_state_keeps_the_session_running(server: ServerProcess) -> None:

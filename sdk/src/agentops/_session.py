@@ -142,6 +142,7 @@ class Session:
         self.name: str | None = None  # a trace's name (agentops 0.4 start_trace)
         self.metadata: dict[str, Any] | None = None  # update_trace_metadata, end_session kwargs
         self.token_cost = Decimal(0)
+        self._cost_confirmed = False  # the server answered its end update with the cost
         # False once the server said some LLM call could not be priced (None: not said).
         self.cost_complete: bool | None = None
         self.event_counts = {"llms": 0, "tools": 0, "actions": 0, "errors": 0, "apis": 0}
@@ -250,6 +251,7 @@ class Session:
             self.cost_complete = answer.cost_complete
         if cost is not None:
             self.token_cost = cost
+            self._cost_confirmed = True
             if self.cost_complete is False:
                 logger.warning(
                     "Session %s: some LLM calls could not be priced (unknown model or token "
@@ -420,15 +422,18 @@ class Session:
         return wrapper  # type: ignore[return-value]
 
     def get_analytics(self) -> dict[str, int | str]:
-        """Counts, duration and cost so far, in 0.3's keys and formats. No side effects."""
+        """Counts, duration and cost so far, in 0.3's keys and formats. No side effects. Once
+        ended, the cost is "unknown" until the server confirmed the end (as the stats line
+        says): never a made-up "0.00"."""
         end = self._ended if self._ended is not None else time.time()
+        unconfirmed = self._ended is not None and not self._cost_confirmed
         return {
             "LLM calls": self.event_counts["llms"],
             "Tool calls": self.event_counts["tools"],
             "Actions": self.event_counts["actions"],
             "Errors": self.event_counts["errors"],
             "Duration": format_duration(end - self._started),
-            "Cost": format_cost(self.token_cost),
+            "Cost": "unknown" if unconfirmed else format_cost(self.token_cost),
         }
 
     # --- wire ---------------------------------------------------------------------------
