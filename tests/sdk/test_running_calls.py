@@ -4,11 +4,17 @@ running: a real agent script against a real `agentops serve`, read back through 
 from __future__ import annotations
 
 import signal
+import sys
+import threading
+import uuid
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+import agentops
+from agentops import _running
+from agentops.testing import InMemoryTransport
 from tests.sdk.conftest import export, run_script, script_env
 from tests.support.server import ServerProcess
 
@@ -136,3 +142,87 @@ def test_calls_still_running_at_a_normal_exit_are_recorded_without_an_error(
     assert calls["lookup"][0]["parent_id"] == calls["background"][0]["id"]
     assert all(events[0]["end_timestamp"] is not None for events in calls.values())
     assert data["errors"] == []
+
+
+def test_a_call_the_signal_recorded_is_not_recorded_again_when_it_returns() -> None:
+    """In process: what the signal handler does (_running.end_all) while one call runs on
+    this thread and one in another; both then return (the process lived on): each call is
+    recorded once, by the signal, and only the deepest of each chain has the error."""
+    wire = InMemoryTransport()
+    agentops.init(
+        api_key=str(uuid.uuid4()), transport=wire, auto_start_session=False,
+        instrument_llm_calls=False,
+    )  # fmt: skip
+    ctx = agentops.start_trace("signalled")
+    entered, release = threading.Event(), threading.Event()
+
+    @agentops.tool
+    def waiting() -> None:
+        entered.set()
+        release.wait()
+
+    @agentops.task
+    def signalled() -> str:
+        _running.end_all("SIGTERM", sys._getframe())
+        return "returned"
+
+    @agentops.agent
+    def outer() -> str:
+        return signalled()
+
+    thread = threading.Thread(target=waiting)
+    thread.start()
+    entered.wait()
+    assert outer() == "returned"
+    release.set()
+    thread.join()
+    agentops.end_trace(ctx, "Success")
+    assert agentops.flush()
+    events = wire.events_of(ctx.session.session_id)
+    by_id = {e["id"]: e for e in events}
+
+    def label(event: dict[str, Any]) -> str:
+        return str(event.get("action_type") or event.get("name"))
+
+    calls = [e for e in events if e["event_type"] != "errors"]
+    assert sorted(label(e) for e in calls) == ["outer", "signalled", "waiting"]
+    errors = {label(by_id[e["trigger_event_id"]]): e for e in events if e not in calls}
+    assert sorted(errors) == ["signalled", "waiting"]
+    assert "in signalled" in errors["signalled"]["logs"]  # the frame the handler was given
+    assert "in waiting" in errors["waiting"]["logs"]  # where the other thread was
+    assert all(e["returns"] is None for e in calls)  # ended by the signal, not by returning
+
+
+def test_a_forked_child_keeps_only_the_calls_of_the_thread_that_forked() -> None:
+    """After fork only that thread lives on: the other threads' calls never end there, and
+    its parent records them."""
+    wire = InMemoryTransport()
+    agentops.init(
+        api_key=str(uuid.uuid4()), transport=wire, auto_start_session=False,
+        instrument_llm_calls=False,
+    )  # fmt: skip
+    ctx = agentops.start_trace("forked")
+    entered, release = threading.Event(), threading.Event()
+    kept: dict[str, list[str]] = {}
+
+    @agentops.tool
+    def elsewhere() -> None:
+        entered.set()
+        release.wait()
+
+    @agentops.task
+    def here() -> None:
+        before = {frame.name for frame in _running._running}
+        _running._after_fork_in_child()  # as os.fork() runs it in the child
+        kept["before"], kept["after"] = sorted(before), [f.name for f in _running._running]
+
+    thread = threading.Thread(target=elsewhere)
+    thread.start()
+    entered.wait()
+    try:
+        here()
+    finally:
+        release.set()
+        thread.join()
+    agentops.end_trace(ctx, "Success")
+    assert kept == {"before": ["elsewhere", "here"], "after": ["here"]}
