@@ -226,3 +226,24 @@ def test_a_forked_child_keeps_only_the_calls_of_the_thread_that_forked() -> None
         thread.join()
     agentops.end_trace(ctx, "Success")
     assert kept == {"before": ["elsewhere", "here"], "after": ["here"]}
+
+
+def test_at_exit_only_the_sessions_running_at_the_signal_get_its_error() -> None:
+    """A SIGTERM handler raised, the program caught it and went on in a new trace: a call of
+    that trace still running at exit is recorded, without an error naming the signal."""
+    wire = InMemoryTransport()
+    agentops.init(
+        api_key=str(uuid.uuid4()), transport=wire, auto_start_session=False,
+        instrument_llm_calls=False,
+    )  # fmt: skip
+    ctx = agentops.start_trace("later")
+
+    @agentops.task
+    def running() -> None:
+        _running.end_all("SIGTERM", sys._getframe(), sessions=frozenset())
+
+    running()
+    agentops.end_trace(ctx, "Success")
+    assert agentops.flush()
+    (call,) = wire.events_of(ctx.session.session_id)
+    assert call["action_type"] == "running"
