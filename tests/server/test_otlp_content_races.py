@@ -39,6 +39,7 @@ APPEND_TOUCHES_SESSION = "UPDATE sessions SET last_activity_at%"  # an append's 
 HOLDS = "INSERT INTO pending_otlp%"
 CLAIMS = "DELETE FROM pending_otlp%"
 MERGES = "SELECT events.payload%FOR UPDATE"  # merging log content into a stored event
+MERGE_WRITES = "UPDATE events SET payload%"  # and writing what it merged
 
 
 def post_logs(live: LiveServer, body: bytes) -> None:
@@ -303,4 +304,133 @@ def test_content_an_earlier_version_held_for_the_trace_is_held_once_after_a_fail
         span_id: [{"role": "user", "content": "one"}],
         second.span_id: [{"role": "user", "content": "two"}],
     }
+    assert live.store.pending_bytes(live.project_id) == 0
+
+
+GATE = 0x67617465  # "gate": the advisory lock that wait_for_the_test's triggers wait for
+
+
+@contextmanager
+def wait_for_the_test(url: str, *writes: str) -> Iterator[None]:
+    """Each of these writes (`BEFORE INSERT ON pending_otlp`, say) waits, taken in a trigger,
+    for a lock the test holds until it leaves the block; the triggers are dropped after."""
+    with psycopg.connect(url, autocommit=True) as gate:
+        gate.execute(
+            "CREATE FUNCTION test_gate() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN "
+            f"PERFORM pg_advisory_xact_lock_shared({GATE}); RETURN NEW; END $$"
+        )
+        for n, write in enumerate(writes):
+            gate.execute(
+                f"CREATE TRIGGER test_gate_{n} {write} FOR EACH ROW EXECUTE FUNCTION test_gate()"
+            )
+        gate.execute("SELECT pg_advisory_lock(%s)", [GATE])
+        try:
+            yield
+        finally:
+            gate.execute("SELECT pg_advisory_unlock_all()")
+            for n, write in enumerate(writes):
+                gate.execute(f"DROP TRIGGER test_gate_{n} ON {write.split()[-1]}")
+            gate.execute("DROP FUNCTION test_gate()")
+
+
+def cut_while_waiting(
+    admin: psycopg.Connection[tuple[object, ...]], request: Future[int], *statements: str
+) -> int:
+    """Cut the server's connection whenever it waits for a lock in one of these statements
+    (at each of the store's retries), until the request is answered; its status code."""
+    deadline = time.monotonic() + WAIT_SECONDS
+    while not request.done() and time.monotonic() < deadline:
+        for statement in statements:
+            admin.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE "
+                "datname = current_database() AND wait_event_type = 'Lock' AND query ILIKE %s",
+                [statement],
+            )
+        time.sleep(0.05)
+    return request.result(WAIT_SECONDS)
+
+
+@pytest.mark.postgres
+def test_content_an_earlier_version_held_for_the_trace_is_not_lost_when_holding_its_rest_fails(
+    pg_live: LiveServer,
+) -> None:
+    """A request stores its call's span; meanwhile a whole-trace row of an earlier version is
+    held again (a failed request gave it back), so the request's look after its commit takes
+    it, merges its call's part and holds the other call's part again; that hold fails (its
+    connection is cut at each of the store's retries). The row had been taken and the other
+    call's part was lost, its prompt empty for good. Now taking, merging and holding again
+    are one transaction: the row is still held, whole, and the exporter's retry joins it."""
+    live, url = pg_live, libpq_url(pg_live)
+    span_id, (chat, root) = chat_trace()
+    trace_id = root.trace_id
+    second = replace(chat, span_id=new_span_id(), start_ms=20, end_ms=30)
+    assert send(live, [root]).status_code == 200
+    old = {
+        span_id: {"r1": {"prompt": [{"role": "user", "content": "one"}]}},
+        second.span_id: {"r2": {"prompt": [{"role": "user", "content": "two"}]}},
+    }
+    whole = PendingOtlp(
+        trace_id,
+        live.project_id,
+        "logs",
+        json.dumps(old),
+        datetime.now(UTC) - timedelta(seconds=60),
+    )
+    with (
+        ThreadPoolExecutor(1) as pool,
+        psycopg.connect(url) as blocker,
+        psycopg.connect(url, autocommit=True) as admin,
+    ):
+        blocker.execute("SELECT id FROM sessions WHERE id = %s FOR UPDATE", [session_of(trace_id)])
+        first = in_thread(pool, lambda: send_apart(live, chat))
+        wait_until_blocked(url, APPEND_TOUCHES_SESSION)  # took what was held (nothing): writing
+        live.store.hold_pending([whole])
+        with wait_for_the_test(url, "BEFORE INSERT ON pending_otlp"):
+            blocker.rollback()
+            assert cut_while_waiting(admin, first, HOLDS) == 503  # the database failed: retry
+    assert live.store.pending_bytes(live.project_id) == pending_size(whole.body)  # as it was
+    assert send(live, [chat]).status_code == 200  # the exporter's retry
+    assert send(live, [second]).status_code == 200
+    calls = {llm["id"]: llm["prompt"]["messages"] for llm in export(live, trace_id)["llms"]}
+    assert calls == {
+        span_id: [{"role": "user", "content": "one"}],
+        second.span_id: [{"role": "user", "content": "two"}],
+    }
+    assert live.store.pending_bytes(live.project_id) == 0
+
+
+@pytest.mark.postgres
+def test_log_content_held_for_a_stored_span_is_not_lost_when_joining_it_fails(
+    pg_live: LiveServer,
+) -> None:
+    """A request stores its call's span; its content is held meanwhile, so the request's look
+    after its commit takes it; merging it fails, and so does holding it again (an outage:
+    the connection is cut at each of the store's retries of both). The content had been taken
+    and was lost. Now taking and merging are one transaction: it is still held, and the
+    exporter's retry of the span joins it."""
+    live, url = pg_live, libpq_url(pg_live)
+    span_id, (chat, root) = chat_trace()
+    trace_id = root.trace_id
+    assert send(live, [root]).status_code == 200
+    content = {span_id: {"r1": {"prompt": [{"role": "user", "content": "hello"}]}}}
+    held = PendingOtlp(
+        trace_id, live.project_id, "logs", json.dumps(content), datetime.now(UTC), span_id
+    )
+    with (
+        ThreadPoolExecutor(1) as pool,
+        psycopg.connect(url) as blocker,
+        psycopg.connect(url, autocommit=True) as admin,
+    ):
+        blocker.execute("SELECT id FROM sessions WHERE id = %s FOR UPDATE", [session_of(trace_id)])
+        first = in_thread(pool, lambda: send_apart(live, chat))
+        wait_until_blocked(url, APPEND_TOUCHES_SESSION)  # took what was held (nothing): writing
+        live.store.hold_pending([held])
+        writes = ("BEFORE UPDATE OF payload ON events", "BEFORE INSERT ON pending_otlp")
+        with wait_for_the_test(url, *writes):
+            blocker.rollback()
+            assert cut_while_waiting(admin, first, MERGE_WRITES, HOLDS) == 503
+    assert live.store.pending_bytes(live.project_id) == pending_size(held.body)  # as it was
+    assert stored_call(live, trace_id) == ([], [])
+    assert send(live, [chat]).status_code == 200  # the exporter's retry
+    assert stored_call(live, trace_id) == (["hello"], [])
     assert live.store.pending_bytes(live.project_id) == 0

@@ -4,12 +4,14 @@ their whole subtree, a root's children move under the session, held spans are cl
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 import pytest
+from sqlalchemy.exc import DBAPIError
 
-from agentops_server.storage.records import PendingOtlp, UsageFill, pending_size
+from agentops_server.storage.records import PendingOtlp, TakenContent, UsageFill, pending_size
 from agentops_server.storage.sql_store import SqlStore, open_store
 from agentops_server.storage.store import NotFound
 from tests.storage.builders import Seed, at, event
@@ -211,10 +213,67 @@ def test_held_log_content_is_found_and_taken_for_stored_spans_only(
     found = store.held_content(mine, ["t1", "t2", "t3", "t9"])
     assert found == {"t1": {"span-a", "span-b", None}, "t2": {"span-c"}}
     assert store.held_content(other, ["t1"]) == {"t1": {"span-a"}}
-    assert store.claim_content("t1", mine, ["span-a", "span-x"]) == [held[0], held[3]]
-    assert store.claim_content("t1", mine, ["span-a"]) == []
+    taken: list[list[PendingOtlp]] = []
+    assert store.join_content("t1", mine, ["span-a", "span-x"], "s1", _seen(taken)) == []
+    assert store.join_content("t1", mine, ["span-a"], "s1", _seen(taken)) == []
+    assert taken == [[held[0], held[3]]]  # oldest first; split not called for nothing
     assert store.held_content(mine, ["t1"]) == {"t1": {"span-b"}}
     assert store.claim_pending(["t1"], other) == [held[1], held[4]]  # still there
+
+
+def _seen(into: list[list[PendingOtlp]]) -> Callable[[list[PendingOtlp]], TakenContent]:
+    """A split that keeps what it was given and merges nothing."""
+
+    def split(rows: list[PendingOtlp]) -> TakenContent:
+        into.append(rows)
+        return TakenContent({}, [], [])
+
+    return split
+
+
+def _joined(records: dict[str, Any], again: list[PendingOtlp]) -> TakenContent:
+    """What HeldContent makes of the rows of test_log_content_is_joined_...: span-a's
+    records to merge, those of a span whose event is gone, and a part for span-b."""
+    mine = [
+        PendingOtlp("t1", again[0].project_id, "logs", '{"a": 1}', at(0), "span-a"),
+        PendingOtlp("t1", again[0].project_id, "logs", '{"gone": 1}', at(1), "span-gone"),
+    ]
+    return TakenContent({"span-a": records, "span-gone": records}, mine, again)
+
+
+def test_log_content_is_joined_in_one_transaction(store: SqlStore, seed: Seed) -> None:
+    """Taking held content for stored spans, merging it into their events and holding again
+    what is for other spans or has no event: done together, or, when any statement fails
+    (here the hold again: a row the table refuses), not at all, the content held as it was
+    and the event as it was (the old code had committed the take and the merges, and the
+    content not held again was lost)."""
+    mine = seed.project_id
+    seed.session("s1")
+    store.append_events([event("s1", "span-a", payload={"prompt": "kept"})])
+    held = [
+        PendingOtlp("t1", mine, "logs", '{"a": 1}', at(0), "span-a"),
+        PendingOtlp("t1", mine, "logs", '{"whole": 1}', at(1)),
+        PendingOtlp("t1", mine, "logs", '{"b": 1}', at(2), "span-b"),
+    ]
+    store.hold_pending(held)
+    records = {"r1": {"completion": ["added"]}}
+    refused = PendingOtlp("t1", mine, cast(str, None), '{"b": 2}', at(1), "span-b")
+    with pytest.raises(DBAPIError):
+        store.join_content("t1", mine, ["span-a"], "s1", lambda _: _joined(records, [refused]))
+    (stored,) = store.get_events("s1", ["span-a"])
+    assert stored.payload == {"prompt": "kept"}
+    assert store.held_content(mine, ["t1"]) == {"t1": {"span-a", "span-b", None}}
+    assert store.pending_bytes(mine) == sum(pending_size(row.body) for row in held)
+
+    rest = PendingOtlp("t1", mine, "logs", '{"b": 2}', at(1), "span-b")
+    again = store.join_content("t1", mine, ["span-a"], "s1", lambda _: _joined(records, [rest]))
+    assert [(row.span_id, row.body) for row in again] == [
+        ("span-gone", '{"gone": 1}'),
+        ("span-b", '{"b": 2}'),
+    ]
+    (stored,) = store.get_events("s1", ["span-a"])
+    assert stored.payload["completion"] == ["added"]
+    assert store.claim_pending(["t1"], mine, ["span-b", "span-gone"]) == [held[2], *again]
 
 
 def test_two_workers_claiming_at_once_each_take_a_held_row_at_most_once(

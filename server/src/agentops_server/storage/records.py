@@ -256,6 +256,17 @@ class PendingOtlp:
     version held for a whole trace)."""
 
 
+@dataclass(frozen=True, slots=True)
+class TakenContent:
+    """What a join makes of the log content it took for some stored spans (see
+    Store.join_content): each span's records to merge into its event, the rows of those spans
+    (held again for a span whose event is gone), and rows for other spans, held again."""
+
+    merges: dict[str, dict[str, dict[str, Any]]]  # span id: Records (payload_content.py)
+    mine: list[PendingOtlp]
+    rest: list[PendingOtlp]
+
+
 PENDING_ROW_OVERHEAD = 256
 """Bytes a held row counts for beyond its body, so that the byte limit on what waits
 (AGENTOPS_OTLP_PENDING_BYTES) bounds the number of rows too."""

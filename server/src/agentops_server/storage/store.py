@@ -7,7 +7,7 @@ async code run these methods in a worker thread; writes are serialized by the im
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Callable, Collection, Iterator, Sequence
 from datetime import datetime
 from typing import Protocol
 
@@ -47,6 +47,7 @@ from agentops_server.storage.records import (
     SessionStats,
     SessionWrite,
     StoredObject,
+    TakenContent,
     UsageFill,
 )
 
@@ -287,11 +288,18 @@ class Store(Protocol):
         `span_ids`, of the log content held for spans only that of these spans."""
         ...
 
-    def claim_content(
-        self, trace_id: str, project_id: str, span_ids: Sequence[str]
+    def join_content(
+        self,
+        trace_id: str,
+        project_id: str,
+        span_ids: Sequence[str],
+        session_id: str,
+        split: Callable[[list[PendingOtlp]], TakenContent],
     ) -> list[PendingOtlp]:
-        """Delete and return the log content held for this project for these spans of the
-        trace, and any held for the whole trace (before migration 0011)."""
+        """In one transaction: take the log content held for this project for these spans of
+        the trace and any held for the whole trace (before migration 0011), merge what
+        `split` makes of it into the events of the session, hold again the rest and the rows
+        of spans whose event is gone (returned). A failure rolls it all back: still held."""
         ...
 
     def held_content(self, project_id: str, trace_ids: Sequence[str]) -> dict[str, set[str | None]]:

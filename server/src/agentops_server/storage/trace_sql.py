@@ -36,6 +36,7 @@ from agentops_server.storage.records import (
     PendingOtlp,
     SessionLog,
     StoredObject,
+    TakenContent,
     UsageFill,
     pending_size,
 )
@@ -229,44 +230,14 @@ class TraceSql:
     def merge_event_payload(self, session_id: str, event_id: str, records: Records) -> bool:
         """Add GenAI content from log records to a stored event's payload (see merge_content).
         False if the event is not stored."""
-
-        def work(conn: Connection) -> bool:
-            where = and_(events.c.session_id == session_id, events.c.id == event_id)
-            # the row locked (PostgreSQL; SQLite has one writer): a retried request merged by
-            # another worker at the same time finds its records there, and adds nothing
-            query = select(events.c.payload).where(where).with_for_update()
-            row = conn.execute(query).first()
-            if row is None:
-                return False
-            payload = dict(row[0] or {})
-            taken = merge_content(payload, records)
-            if taken:
-                conn.execute(update(events).where(where).values(payload=payload))
-                # the words of what it took, as the event's own were indexed when it was stored
-                # (not of what it left out: the span's own content wins)
-                words = search_text.documents([_LogContent(session_id, taken)])
-                search_index.add_documents(conn, self.dialect, words)
-            return True
-
-        return self._transact(work)
+        return self._transact(
+            lambda conn: _merge(conn, self.dialect, session_id, event_id, records)
+        )
 
     # --- OTLP data waiting for its token or its span --------------------------------------------
     def hold_pending(self, rows: Sequence[PendingOtlp]) -> None:
-        if not rows:
-            return
-        values = [
-            {
-                "trace_id": r.trace_id,
-                "project_id": r.project_id,
-                "kind": r.kind,
-                "received_at": r.received_at,
-                "size": pending_size(r.body),
-                "body": r.body,
-                "span_id": r.span_id,
-            }
-            for r in rows
-        ]
-        self._transact(lambda conn: conn.execute(insert(pending_otlp), values))
+        if rows:
+            self._transact(lambda conn: _hold(conn, rows))
 
     def pending_bytes(self, project_id: str | None = None) -> int:
         """Bytes held for `project_id` (log contents waiting for their spans), or with None
@@ -288,13 +259,36 @@ class TraceSql:
         owner = pending_otlp.c.project_id
         return self._take_held(trace_ids, or_(owner.is_(None), owner == project_id), span_ids)
 
-    def claim_content(
-        self, trace_id: str, project_id: str, span_ids: Sequence[str]
+    def join_content(
+        self,
+        trace_id: str,
+        project_id: str,
+        span_ids: Sequence[str],
+        session_id: str,
+        split: Callable[[list[PendingOtlp]], TakenContent],
     ) -> list[PendingOtlp]:
-        """Take the log content held for this project for these spans of the trace, and any
-        an earlier version held for the whole trace (not the token-less spans and uploads
-        that claim_pending takes too). Oldest first."""
-        return self._take_held([trace_id], pending_otlp.c.project_id == project_id, span_ids)
+        """In one transaction: take the log content held for this project for these spans of
+        the trace, and any an earlier version held for the whole trace (oldest first); merge
+        what `split` makes of it into the spans' events of the session; hold again the rest
+        and the rows of spans whose event is gone. Returns the rows held again. A failure at
+        any statement rolls all of it back: the content is still held as it was."""
+
+        def work(conn: Connection) -> list[PendingOtlp]:
+            owned = pending_otlp.c.project_id == project_id
+            taken = _take_rows(conn, [trace_id], owned, sorted(set(span_ids)))
+            if not taken:
+                return []
+            done = split(taken)
+            gone = {
+                span_id
+                for span_id, records in sorted(done.merges.items())  # events locked in order
+                if not _merge(conn, self.dialect, session_id, span_id, records)
+            }
+            again = [row for row in done.mine if row.span_id in gone] + done.rest
+            _hold(conn, again)
+            return again
+
+        return self._transact(work)
 
     def _take_held(
         self, trace_ids: Sequence[str], owned: Any, span_ids: Sequence[str] | None
@@ -303,32 +297,7 @@ class TraceSql:
         if not wanted:
             return []
         spans = sorted(set(span_ids)) if span_ids is not None else None
-
-        def work(conn: Connection) -> list[PendingOtlp]:
-            rows: list[Any] = []
-            for start in range(0, len(wanted), IDS_PER_QUERY):
-                traces = pending_otlp.c.trace_id.in_(wanted[start : start + IDS_PER_QUERY])
-                if spans is None:
-                    rows += _take(conn, and_(traces, owned))
-                    continue
-                rows += _take(conn, and_(traces, owned, pending_otlp.c.span_id.is_(None)))
-                for first in range(0, len(spans), IDS_PER_QUERY):
-                    of_spans = pending_otlp.c.span_id.in_(spans[first : first + IDS_PER_QUERY])
-                    rows += _take(conn, and_(traces, owned, of_spans))
-            rows.sort(key=lambda r: int(r["seq"]))
-            return [
-                PendingOtlp(
-                    r["trace_id"],
-                    r["project_id"],
-                    r["kind"],
-                    r["body"],
-                    r["received_at"],
-                    r["span_id"],
-                )
-                for r in rows
-            ]
-
-        return self._transact(work)
+        return self._transact(lambda conn: _take_rows(conn, wanted, owned, spans))
 
     def pending_traces(self, trace_ids: Sequence[str]) -> set[str]:
         """Which of these traces something waits for (a cheap read before claiming: content
@@ -405,6 +374,70 @@ class TraceSql:
         return StoredObject(
             row["id"], row["project_id"], row["created_at"], row["size"], row["body"]
         )
+
+
+def _merge(
+    conn: Connection, dialect: str, session_id: str, event_id: str, records: Records
+) -> bool:
+    """merge_event_payload's work, in the caller's transaction."""
+    where = and_(events.c.session_id == session_id, events.c.id == event_id)
+    # the row locked (PostgreSQL; SQLite has one writer): a retried request merged by another
+    # worker at the same time finds its records there, and adds nothing
+    row = conn.execute(select(events.c.payload).where(where).with_for_update()).first()
+    if row is None:
+        return False
+    payload = dict(row[0] or {})
+    taken = merge_content(payload, records)
+    if taken:
+        conn.execute(update(events).where(where).values(payload=payload))
+        # the words of what it took, as the event's own were indexed when it was stored (not
+        # of what it left out: the span's own content wins)
+        words = search_text.documents([_LogContent(session_id, taken)])
+        search_index.add_documents(conn, dialect, words)
+    return True
+
+
+def _hold(conn: Connection, rows: Sequence[PendingOtlp]) -> None:
+    """hold_pending's work, in the caller's transaction."""
+    if not rows:
+        return
+    values = [
+        {
+            "trace_id": r.trace_id,
+            "project_id": r.project_id,
+            "kind": r.kind,
+            "received_at": r.received_at,
+            "size": pending_size(r.body),
+            "body": r.body,
+            "span_id": r.span_id,
+        }
+        for r in rows
+    ]
+    conn.execute(insert(pending_otlp), values)
+
+
+def _take_rows(
+    conn: Connection, wanted: list[str], owned: Any, spans: list[str] | None
+) -> list[PendingOtlp]:
+    """Take (delete and return) the held rows of these traces that `owned` selects; with
+    `spans`, only the log content of those spans and any held for a whole trace. Oldest first."""
+    rows: list[Any] = []
+    for start in range(0, len(wanted), IDS_PER_QUERY):
+        traces = pending_otlp.c.trace_id.in_(wanted[start : start + IDS_PER_QUERY])
+        if spans is None:
+            rows += _take(conn, and_(traces, owned))
+            continue
+        rows += _take(conn, and_(traces, owned, pending_otlp.c.span_id.is_(None)))
+        for first in range(0, len(spans), IDS_PER_QUERY):
+            of_spans = pending_otlp.c.span_id.in_(spans[first : first + IDS_PER_QUERY])
+            rows += _take(conn, and_(traces, owned, of_spans))
+    rows.sort(key=lambda r: int(r["seq"]))
+    return [
+        PendingOtlp(
+            r["trace_id"], r["project_id"], r["kind"], r["body"], r["received_at"], r["span_id"]
+        )
+        for r in rows
+    ]
 
 
 def _take(conn: Connection, where: Any) -> list[Any]:

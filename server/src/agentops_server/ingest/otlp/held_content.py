@@ -9,7 +9,7 @@ each look sees every commit that came before it began (a statement under READ CO
 new SQLite read transaction). So if the logs request's look misses the span, the span's commit
 came after that look began, hence after the content's hold: the span request's look, after
 its commit, finds the content. Both may find it: each row goes to the one whose DELETE takes
-it (claim_content), and merging is idempotent per log record anyway. No lock is held across
+it (join_content), and merging is idempotent per log record anyway. No lock is held across
 requests, and a request whose spans have no content waiting pays one read in all.
 """
 
@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Iterable, Mapping, Sequence
+from functools import partial
 
 from agentops_server.ingest.otlp.assemble import session_id_of
 from agentops_server.ingest.otlp.log_content import Contents
@@ -26,7 +27,7 @@ from agentops_server.ingest.otlp.pending import (
     merge_contents,
     split_by_span,
 )
-from agentops_server.storage.records import PendingOtlp
+from agentops_server.storage.records import PendingOtlp, TakenContent
 from agentops_server.storage.store import Store
 
 logger = logging.getLogger("agentops_server.otlp")
@@ -94,28 +95,13 @@ class HeldContent:
     def join(self, project_id: str, trace_id: str, spans: set[str]) -> None:
         """Take the content held for these stored spans of the trace and merge it into their
         events. Content an earlier version held for the whole trace is split: what is for
-        other spans is held again, each span's from when it came (and joined if stored)."""
-        rows = self._store.claim_content(trace_id, project_id, sorted(spans))
-        if not rows:
-            return
-        whole = [row for row in rows if row.span_id is None]
-        mine, rest = split_by_span(whole, spans)
-        mine += [row for row in rows if row.span_id is not None]
-        contents: Contents = {}
-        for row in mine:
-            merge_contents(contents, contents_from_json(row.body))
-        session_id = session_id_of(trace_id)
-        missing: set[str] = set()
-        try:
-            for span_id, records in contents.items():
-                if not self._store.merge_event_payload(session_id, span_id, records):
-                    missing.add(span_id)  # gone since it was found (a deleted session)
-        except BaseException:
-            # held again as it was; the request fails and the exporter's retry joins it
-            self.give_back(mine + rest)
-            raise
-        self._store.hold_pending([row for row in mine if row.span_id in missing])
-        self.hold(rest)
+        other spans is held again, each span's from when it came (and joined if stored).
+        Taking, merging and holding again are one transaction: a failure (the request then
+        fails, and the exporter's retry joins it) leaves the content held as it was."""
+        again = self._store.join_content(
+            trace_id, project_id, sorted(spans), session_id_of(trace_id), partial(_split, spans)
+        )
+        self.settle([row for row in again if row.span_id not in spans])
 
     def _stored_spans(
         self, project_id: str, traces: Mapping[str, Iterable[str]]
@@ -141,3 +127,15 @@ class HeldContent:
             self._store.hold_pending(rows)
         except Exception:
             logger.exception("could not hold again %d OTLP log content row(s): lost", len(rows))
+
+
+def _split(spans: set[str], rows: list[PendingOtlp]) -> TakenContent:
+    """Content taken for `spans`: their records by span (rows held for a whole trace split,
+    the other spans' parts kept apart to hold again)."""
+    whole = [row for row in rows if row.span_id is None]
+    mine, rest = split_by_span(whole, spans)
+    mine += [row for row in rows if row.span_id is not None]
+    contents: Contents = {}
+    for row in mine:
+        merge_contents(contents, contents_from_json(row.body))
+    return TakenContent(contents, mine, rest)
