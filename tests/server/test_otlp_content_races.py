@@ -5,7 +5,9 @@ made with real connections holding PostgreSQL locks: a request stops at a statem
 test lets it go, and the test waits (in pg_stat_activity) until it is there.
 
 Also on both engines: held content that a request takes for a span stored already (an
-exporter's retry) is merged into the stored event, not dropped with the duplicate."""
+exporter's retry) is merged into the stored event, not dropped with the duplicate. And on
+PostgreSQL, with the server's connection cut at a chosen statement: content taken from the
+held rows is never lost, still held or in its event, and the exporter's retry joins it."""
 
 from __future__ import annotations
 
@@ -40,6 +42,7 @@ HOLDS = "INSERT INTO pending_otlp%"
 CLAIMS = "DELETE FROM pending_otlp%"
 MERGES = "SELECT events.payload%FOR UPDATE"  # merging log content into a stored event
 MERGE_WRITES = "UPDATE events SET payload%"  # and writing what it merged
+GATE = 0x67617465  # "gate": the advisory lock that wait_for_the_test's triggers wait for
 
 
 def post_logs(live: LiveServer, body: bytes) -> None:
@@ -305,9 +308,6 @@ def test_content_an_earlier_version_held_for_the_trace_is_held_once_after_a_fail
         second.span_id: [{"role": "user", "content": "two"}],
     }
     assert live.store.pending_bytes(live.project_id) == 0
-
-
-GATE = 0x67617465  # "gate": the advisory lock that wait_for_the_test's triggers wait for
 
 
 @contextmanager
