@@ -5,7 +5,7 @@ until the stats endpoint shows every event, for batches of 25 (the 0.3 client's 
                                           [--sessions 20] [--clients 4]
                                           [--batch-sizes 25,500] [--engines sqlite,postgres]
                                           [--workers 1,2] [--database-url URL]
-                                          [--export-events 100000]
+                                          [--export-events 100000] [--httpx-client]
 
 Bodies are built before the clock starts (typical 0.3.26 events: 1 LLM call, 2 actions,
 1 tool call per 4 events, with prompts and completions). Reports events/s, request latency and
@@ -17,8 +17,11 @@ memory flat).
 
 CPU per event is reported for the server (all its processes), for PostgreSQL (the backends
 serving the benchmark's database) and for this load generator: on a machine with C cores the
-events/s cannot pass C / (their sum), whatever the parallelism. PostgreSQL runs in a throwaway
-database on AGENTOPS_BENCH_POSTGRES_URL (as benchmarks/scale.py), unless --database-url is given.
+events/s cannot pass C / (their sum), whatever the parallelism. The load generator sends
+prepared request bytes over keep-alive sockets (benchmarks/http_load.py), so that it takes
+little of the cores the server runs on; `--httpx-client` sends with httpx instead.
+PostgreSQL runs in a throwaway database on AGENTOPS_BENCH_POSTGRES_URL (as
+benchmarks/scale.py), unless --database-url is given.
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from agentops_server.storage.migrate import upgrade
 from agentops_server.storage.records import SessionWrite
 from agentops_server.storage.sql_store import open_store
+from benchmarks import http_load
 from benchmarks.scale import database
 from tests.support.server import ServerProcess
 
@@ -160,9 +164,16 @@ class CpuMeter:
 
 
 def post_concurrently(
-    url: str, requests: list[tuple[bytes, dict[str, str]]], clients: int
+    url: str, requests: list[tuple[bytes, dict[str, str]]], clients: int, *, lean: bool = True
 ) -> list[float]:
-    """POST every (body, headers) to `url` from `clients` threads; the latencies, sorted."""
+    """POST every (body, headers) to `url` from `clients` threads; the latencies, sorted.
+    `lean`: over plain sockets with each request's bytes built first (benchmarks/http_load.py),
+    else with httpx (the earlier measurements' load generator: about 20 us of CPU per event of
+    a batch of 25, on the cores the server runs on)."""
+    if lean:
+        return http_load.post_all(
+            url, [http_load.request_bytes(url, body, head) for body, head in requests], clients
+        )
     latencies: list[float] = []
     lock = threading.Lock()
     cursor = iter(requests)
@@ -202,7 +213,13 @@ def open_sessions(server: ServerProcess, count: int) -> list[tuple[str, str]]:
 
 
 def run(
-    server: ServerProcess, total: int, batch: int, n_sessions: int, clients: int, label: str
+    server: ServerProcess,
+    total: int,
+    batch: int,
+    n_sessions: int,
+    clients: int,
+    label: str,
+    lean: bool = True,
 ) -> float:
     sessions = open_sessions(server, n_sessions)
     bodies: list[tuple[str, bytes]] = []
@@ -216,7 +233,7 @@ def run(
     assert server.proc is not None
     meter = CpuMeter(server.proc.pid, server.database_url)
     t0 = time.perf_counter()
-    latencies = post_concurrently(f"{server.url}/v2/create_events", requests, clients)
+    latencies = post_concurrently(f"{server.url}/v2/create_events", requests, clients, lean=lean)
     seen = 0
     with httpx.Client(timeout=60, verify=False) as http:
         while seen < total:  # persisted = visible through the stats endpoint
@@ -236,7 +253,7 @@ def run(
         f"{latencies[int(len(latencies) * 0.9)] * 1000:.1f} ms); server peak RSS "
         f"{rss_kib(server.proc.pid, 'VmHWM') / 1024:.0f} MiB; CPU per event: server "
         f"{cpu['server']:.0f} us, PostgreSQL {cpu['postgres']:.0f} us, load generator "
-        f"{cpu['client']:.0f} us",
+        f"{cpu['client']:.0f} us ({'lean' if lean else 'httpx'})",
         flush=True,
     )
     return total / elapsed
@@ -356,6 +373,7 @@ def measure_ingest(
     small_batch_events: int = 25_000,
     sessions: int,
     clients: int,
+    lean: bool = True,
 ) -> list[tuple[str, int, float]]:
     """Run a fresh server per (target, workers, batch size); (label, batch size, events/s)."""
     rows = []
@@ -372,7 +390,7 @@ def measure_ingest(
                     ).start()
                     try:
                         total = events if batch >= 100 else min(events, small_batch_events)
-                        rate = run(server, total, batch, sessions, clients, label)
+                        rate = run(server, total, batch, sessions, clients, label, lean)
                     finally:
                         server.stop()
                     rows.append((label, batch, rate))
@@ -413,6 +431,11 @@ def main() -> None:
     parser.add_argument("--database-url", help="an existing database instead of --engines")
     parser.add_argument("--export-events", type=int, default=0)
     parser.add_argument("--workers", default="1", help="serve --workers N; a list runs each")
+    parser.add_argument(
+        "--httpx-client",
+        action="store_true",
+        help="send with httpx, as measurements before 2026-12-07 did (more client CPU)",
+    )
     args = parser.parse_args()
     targets = [args.database_url] if args.database_url else args.engines.split(",")
     rows = measure_ingest(
@@ -423,6 +446,7 @@ def main() -> None:
         small_batch_events=args.small_batch_events,
         sessions=args.sessions,
         clients=args.clients,
+        lean=not args.httpx_client,
     )
     if len(rows) > 1:
         print_table(rows)
