@@ -12,17 +12,26 @@ from tests.support import fake_providers as fp
 from tests.support.fake_providers import FakeProviders
 from tests.support.server import ServerProcess
 
-# Ctrl+C for the main thread once it waits inside `code` (a frame below the innermost one:
-# called from there, reading from the provider) or, without `code`, once `ready` is set.
+# Ctrl+C for the main thread once `ready` is set and, with `code`, once it waits for the
+# provider inside `code`: its innermost frame is httpcore's (or httpcore2's) socket read.
+# Elsewhere under `code` the KeyboardInterrupt could land in a library's bookkeeping instead: in
+# litellm's executor.submit() starting its logging thread (Thread.start waits for the thread, the
+# longer the busier the machine), that thread is never registered with concurrent.futures, which
+# then never tells it to stop, and the process hangs at exit waiting for it.
 CTRL_C = """
 import signal, sys, threading
+def reading_from_provider(frame):
+    name = frame.f_globals.get("__name__", "")
+    return frame.f_code.co_name == "read" and name.startswith("httpcore") and (
+        name.endswith("._backends.sync"))
 def ctrl_c_when(code=None, ready=None):
     main = threading.main_thread().ident
     def waiting_in_code():
         frame = sys._current_frames().get(main)
-        inner = frame
+        if frame is None or not reading_from_provider(frame):
+            return False
         while frame is not None:
-            if frame.f_code is code and frame is not inner:
+            if frame.f_code is code:
                 return True
             frame = frame.f_back
         return False
@@ -68,11 +77,13 @@ async def cancelled():
         out["wait_for"] = "TimeoutError"
 asyncio.run(cancelled())
 
-ctrl_c_when(code=_streams.observe.__code__)
+first_read = threading.Event()
+ctrl_c_when(code=_streams.observe.__code__, ready=first_read)
 try:
     for chunk in client.chat.completions.create(model="gpt-4o-mini", messages=msgs,
                                                 user="hold-ctrl-c-stream", **STREAM):
-        pass
+        if chunk.choices and chunk.choices[0].delta.content:
+            first_read.set()
 except KeyboardInterrupt:
     out["ctrl_c_stream"] = "KeyboardInterrupt"
 
@@ -151,10 +162,12 @@ async def cancelled():
 asyncio.run(cancelled())
 
 stream = litellm.completion(user="hold-ctrl-c-stream", stream=True, **OPENAI)
-ctrl_c_when(code=type(stream).__next__.__code__)
+first_read = threading.Event()
+ctrl_c_when(code=type(stream).__next__.__code__, ready=first_read)
 try:
     for chunk in stream:
-        pass
+        if chunk.choices and chunk.choices[0].delta.content:
+            first_read.set()
 except KeyboardInterrupt:
     out["ctrl_c_stream"] = "KeyboardInterrupt"
 """
