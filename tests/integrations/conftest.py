@@ -32,13 +32,18 @@ def agent_python() -> str:
     return os.environ.get(AGENT_PYTHON_ENV) or sys.executable
 
 
-PRELUDE = """
-import asyncio, json, os, sys, traceback
+AGENT_TIMEOUT = 180
+"""Seconds an agent script may run: then it prints every thread's stack and exits (faulthandler),
+so a hang (at exit too, waiting for a non-daemon thread) fails the test and shows where."""
+
+PRELUDE = f"""
+import asyncio, faulthandler, json, os, sys, traceback
+faulthandler.dump_traceback_later({AGENT_TIMEOUT}, exit=True)
 from agentops._errors import set_internal_error_hook
 internal_errors = []  # whatever the SDK swallowed fails the test
 set_internal_error_hook(lambda exc: internal_errors.append(
     "".join(traceback.format_exception(type(exc), exc, exc.__traceback__))))
-out = {}
+out = {{}}
 """
 
 INIT = """
@@ -93,7 +98,11 @@ def run_agent(
         ),
     }
     done = subprocess.run(
-        [agent_python(), "-c", script], capture_output=True, text=True, env=env, timeout=180
+        [agent_python(), "-c", script],
+        capture_output=True,
+        text=True,
+        env=env,
+        timeout=AGENT_TIMEOUT + 60,  # a backstop: the agent's own watchdog comes first
     )
     lines = [line for line in done.stdout.splitlines() if line.startswith("RESULT ")]
     if done.returncode != 0 or not lines:
