@@ -2,18 +2,21 @@
 
 from __future__ import annotations
 
+import itertools
 import signal
 import socket
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from types import FrameType
 
 import pytest
 
+from agentops import _threads
 from agentops._threads import start_daemon_thread
 from agentops.wire import REASON_NO_END
 from tests.sdk.conftest import (
@@ -1203,3 +1206,49 @@ def test_a_signal_handled_as_an_sdk_thread_starts_leaves_that_thread_recorded() 
         signal.signal(signal.SIGUSR1, previous)
         done.set()
     assert len(recorded) == 1 and recorded[0].ident is not None
+
+
+def test_a_signal_at_any_point_of_starting_an_sdk_thread_leaves_the_signal_mask_as_it_was() -> None:
+    """Python runs a signal's handler as a function is entered (among other points). A
+    KeyboardInterrupt raised there while the SDK had the program's signals blocked to start a
+    thread left them blocked in the program's main thread for good: a later Ctrl+C or SIGTERM
+    went to another thread and no longer interrupted the main thread's blocking calls. Raised
+    here at each function entry of starting a thread in turn (in the SDK's module and in
+    signal.py, where the mask is read and set), as a handler would be run there."""
+    as_it_was = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+    watched = {_threads.__file__, signal.__file__}
+    done = threading.Event()
+    previous_tracer = sys.gettrace()
+    interrupted_at: list[str] = []
+
+    def interrupting_at(point: int) -> Callable[[FrameType, str, object], None]:
+        entries = 0
+
+        def tracer(frame: FrameType, event: str, arg: object) -> None:
+            nonlocal entries
+            if event == "call" and frame.f_code.co_filename in watched:
+                entries += 1
+                if entries == point:
+                    sys.settrace(None)
+                    interrupted_at.append(frame.f_code.co_qualname)
+                    raise KeyboardInterrupt
+
+        return tracer
+
+    try:
+        for point in itertools.count(1):
+            sys.settrace(interrupting_at(point))
+            try:
+                start_daemon_thread(done.wait, "agentops-test")
+            except KeyboardInterrupt:
+                pass
+            else:
+                break  # no entry left to interrupt
+            finally:
+                sys.settrace(previous_tracer)
+            mask = signal.pthread_sigmask(signal.SIG_BLOCK, ())
+            assert mask == as_it_was, f"interrupted entering {interrupted_at[-1]}: {mask}"
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, as_it_was)  # for the tests after this one
+        done.set()
+    assert "pthread_sigmask" in interrupted_at and len(interrupted_at) >= 4

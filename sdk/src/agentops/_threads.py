@@ -13,9 +13,10 @@ thread itself, a broken pipe it writes to) stay as they were.
 
 from __future__ import annotations
 
+import importlib
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 
 __all__ = ["start_daemon_thread"]
 
@@ -34,6 +35,11 @@ def _asynchronous_signals() -> frozenset[int]:
 
 
 ASYNCHRONOUS_SIGNALS: frozenset[int] = _asynchronous_signals()
+_set_mask: Callable[[int, Iterable[int]], object] | None = getattr(
+    importlib.import_module("_signal"), "pthread_sigmask", None
+)
+"""CPython's pthread_sigmask itself, without signal.py's Python wrapper around it (None where
+there are no signal masks: then ASYNCHRONOUS_SIGNALS is empty too)."""
 
 
 def start_daemon_thread(
@@ -44,18 +50,26 @@ def start_daemon_thread(
     """Start a daemon thread running `target` with the asynchronous signals blocked, and pass
     it to `started` as soon as it runs. A signal that came meanwhile is handled as the mask
     is restored, after that: what its handler raises (a KeyboardInterrupt) comes out of here
-    with the thread running and already recorded by `started`."""
+    with the thread running and already recorded by `started`. Whenever a handler raises,
+    the caller's mask is left as it was."""
     thread = threading.Thread(target=target, name=name, daemon=True)
-    if not ASYNCHRONOUS_SIGNALS:
+    if not ASYNCHRONOUS_SIGNALS or _set_mask is None:
         thread.start()
         if started is not None:
             started(thread)
         return thread
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, ASYNCHRONOUS_SIGNALS)
+    # The mask as it is, read before anything changes: a signal handled by the blocking call
+    # itself (CPython runs pending handlers as pthread_sigmask returns) raises out of it after
+    # the mask changed and before its answer could be kept.
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, ())
     try:
+        signal.pthread_sigmask(signal.SIG_BLOCK, ASYNCHRONOUS_SIGNALS)
         thread.start()
         if started is not None:
             started(thread)
     finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+        # by the C function itself: signal.pthread_sigmask is Python, and a handler run as it
+        # is entered (a KeyboardInterrupt) would leave the program's main thread with Ctrl+C
+        # and SIGTERM blocked for good, its blocking calls no longer interrupted by them
+        _set_mask(signal.SIG_SETMASK, previous)
     return thread
