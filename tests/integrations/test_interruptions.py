@@ -17,14 +17,18 @@ from tests.support.server import ServerProcess
 # Elsewhere under `code` the KeyboardInterrupt could land in a library's bookkeeping instead: in
 # litellm's executor.submit() starting its logging thread (Thread.start waits for the thread, the
 # longer the busier the machine), that thread is never registered with concurrent.futures, which
-# then never tells it to stop, and the process hangs at exit waiting for it.
+# then never tells it to stop, and the process hangs at exit waiting for it. With `idle_loop`,
+# once the main thread's event loop waits in select() for the provider: a Ctrl+C there cancels
+# asyncio.run()'s main task at an await, as one pressed while a program waits would.
 CTRL_C = """
 import signal, sys, threading
 def reading_from_provider(frame):
     name = frame.f_globals.get("__name__", "")
     return frame.f_code.co_name == "read" and name.startswith("httpcore") and (
         name.endswith("._backends.sync"))
-def ctrl_c_when(code=None, ready=None):
+def awaiting_in_event_loop(frame):
+    return frame.f_code.co_name == "select" and frame.f_globals.get("__name__") == "selectors"
+def ctrl_c_when(code=None, ready=None, idle_loop=False):
     main = threading.main_thread().ident
     def waiting_in_code():
         frame = sys._current_frames().get(main)
@@ -39,6 +43,8 @@ def ctrl_c_when(code=None, ready=None):
         if ready is not None:
             ready.wait()
         while code is not None and not waiting_in_code():
+            threading.Event().wait(0.01)
+        while idle_loop and not awaiting_in_event_loop(sys._current_frames()[main]):
             threading.Event().wait(0.01)
         signal.pthread_kill(main, signal.SIGINT)
     threading.Thread(target=watch, daemon=True).start()
@@ -90,7 +96,7 @@ except KeyboardInterrupt:
 first_read = threading.Event()
 async def main():
     await read_stream("hold-asyncio-run", first_read)
-ctrl_c_when(ready=first_read)
+ctrl_c_when(ready=first_read, idle_loop=True)
 try:
     asyncio.run(main())
 except KeyboardInterrupt:
