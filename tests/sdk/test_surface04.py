@@ -153,6 +153,7 @@ def test_the_modules_0_4_programs_import_from_exist(server: ServerProcess) -> No
     assert tracer.get_active_trace_count() == 1
     tracer.end_trace(ctx, "Success")
     assert tracer.get_active_trace_count() == 0
+    assert agentops.flush(timeout=15)  # a 0.4 ending is queued, not waited for
     stored = export(server, ctx.session.session_id)["session"]
     assert (stored["name"], stored["end_state"], stored["tags"]) == ("via-tracer", "Success", ["t"])
 
